@@ -1,0 +1,14 @@
+//! Validation rules and canonical JSON for the Inner Universe module.
+//!
+//! Plain Rust with no SpacetimeDB dependency, so every rule is unit-tested on the host
+//! (`cargo test -p inner-universe-rules`) and the module only wires rules to tables.
+
+pub mod config;
+pub mod error;
+pub mod json;
+pub mod limits;
+pub mod pointer;
+pub mod snapshots;
+pub mod text;
+
+pub use error::{Code, RuleError, RuleResult};

@@ -1,0 +1,20 @@
+//! Size limits, in one place so the docs and the Python client can quote them.
+
+/// Ids of entities, relations, versions, deltas and events.
+pub const MAX_ID_LEN: usize = 128;
+/// Entity, relation and event type names; config keys; timeline names.
+pub const MAX_NAME_LEN: usize = 128;
+/// Names, descriptions, sources, authors, client info.
+pub const MAX_TEXT_LEN: usize = 4096;
+/// Tags per metadata record.
+pub const MAX_TAGS: usize = 64;
+/// A JSON document (properties, event data, delta values, snapshots), in bytes.
+pub const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
+/// Nesting depth of a JSON document.
+pub const MAX_JSON_DEPTH: usize = 128;
+/// A JSON Pointer, in bytes.
+pub const MAX_PATH_LEN: usize = 1024;
+/// Operations in one delta or version.
+pub const MAX_OPERATIONS: usize = 10_000;
+/// Events in one `publish_events` batch.
+pub const MAX_BATCH_EVENTS: usize = 1_000;
