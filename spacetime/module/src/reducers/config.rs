@@ -1,0 +1,53 @@
+use inner_universe_rules::{config as rules, json, text, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Table};
+
+use crate::access;
+use crate::journal::{self, Entry};
+use crate::tables::config::{config, Config};
+use crate::types::{ConfigUpdated, EventData};
+
+/// Sets a config key to a JSON value. Admin-only keys (`log_level`, `cache_size_mb`,
+/// `feature_enable_*`, `admin_*`, `security_*`) need an admin; other keys any client.
+/// Setting the value it already has is a no-op.
+#[reducer]
+pub fn update_config(
+    ctx: &ReducerContext,
+    key: String,
+    value: String,
+    description: Option<String>,
+) -> RuleResult {
+    rules::validate_key(&key)?;
+    let value = json::canonicalize("value", &value)?;
+    text::validate_optional_text("description", description.as_deref())?;
+    if rules::is_admin_only(&key) {
+        access::require_admin(ctx, &format!("config key {key:?}"))?;
+    }
+    let table = ctx.db.config();
+    let existing = table.key().find(&key);
+    if let Some(row) = &existing {
+        if row.value == value && (description.is_none() || row.description == description) {
+            return Ok(());
+        }
+    }
+    let row = Config {
+        key: key.clone(),
+        value: value.clone(),
+        description: description.or_else(|| existing.as_ref().and_then(|r| r.description.clone())),
+        updated_at: ctx.timestamp,
+        updated_by: ctx.sender,
+    };
+    if existing.is_some() {
+        table.key().update(row);
+    } else {
+        table.insert(row);
+    }
+    journal::record(
+        ctx,
+        Entry::system(
+            "CONFIG_UPDATED",
+            Some(key.clone()),
+            EventData::ConfigUpdated(ConfigUpdated { key, value }),
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,72 @@
+use inner_universe_rules::{text, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+
+use super::{already_exists, not_found};
+use crate::checks;
+use crate::journal::{self, Entry};
+use crate::tables::delta_record::{delta_record, DeltaRecord};
+use crate::tables::state_version::state_version;
+use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData};
+
+/// Records a StateProjector delta on `stream`, applied on top of an existing state version.
+#[reducer]
+pub fn record_delta(
+    ctx: &ReducerContext,
+    delta_id: String,
+    stream: String,
+    state_version_id: String,
+    occurred_at: Timestamp,
+    operations: Vec<DeltaOperation>,
+    metadata: DeltaMetadata,
+) -> RuleResult {
+    text::validate_id("delta_id", &delta_id)?;
+    text::validate_name("stream", &stream)?;
+    text::validate_id("state_version_id", &state_version_id)?;
+    let operations = checks::operations(operations)?;
+    let metadata = checks::delta_metadata(metadata)?;
+    if let Some(existing) = ctx.db.delta_record().delta_id().find(&delta_id) {
+        let identical = existing.stream == stream
+            && existing.state_version_id == state_version_id
+            && existing.operations == operations
+            && existing.metadata == metadata;
+        return if identical {
+            Ok(())
+        } else {
+            Err(already_exists("delta", &delta_id))
+        };
+    }
+    if ctx
+        .db
+        .state_version()
+        .version_id()
+        .find(&state_version_id)
+        .is_none()
+    {
+        return Err(not_found("state version", &state_version_id));
+    }
+    let seq = journal::record(
+        ctx,
+        Entry::system(
+            "DELTA_RECORDED",
+            Some(delta_id.clone()),
+            EventData::DeltaRecorded(DeltaRecorded {
+                delta_id: delta_id.clone(),
+                stream: stream.clone(),
+                state_version_id: state_version_id.clone(),
+                operations_count: operations.len() as u32,
+            }),
+        ),
+    );
+    ctx.db.delta_record().insert(DeltaRecord {
+        delta_id,
+        stream,
+        state_version_id,
+        operations,
+        timestamp: ctx.timestamp,
+        occurred_at,
+        metadata,
+        owner: ctx.sender,
+        seq,
+    });
+    Ok(())
+}

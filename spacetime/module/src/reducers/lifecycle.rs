@@ -1,0 +1,110 @@
+use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Table};
+
+use crate::journal::{self, Entry};
+use crate::tables::admin::{admin, Admin};
+use crate::tables::client_connection::{client_connection, ClientConnection};
+use crate::tables::config::{config, Config};
+use crate::types::{ClientSession, EventData, SystemInitialized};
+use crate::MODULE_VERSION;
+
+/// Runs once, when the database is first published: the publisher becomes the admin, the
+/// default config is written and `SYSTEM_INITIALIZED` opens the log.
+#[reducer(init)]
+pub fn init(ctx: &ReducerContext) {
+    ctx.db.admin().insert(Admin {
+        identity: ctx.sender,
+        added_at: ctx.timestamp,
+    });
+    for (key, value, description) in rules::DEFAULTS {
+        ctx.db.config().insert(Config {
+            key: (*key).to_string(),
+            value: (*value).to_string(),
+            description: Some((*description).to_string()),
+            updated_at: ctx.timestamp,
+            updated_by: ctx.sender,
+        });
+    }
+    journal::record(
+        ctx,
+        Entry::system(
+            "SYSTEM_INITIALIZED",
+            None,
+            EventData::SystemInitialized(SystemInitialized {
+                module_version: MODULE_VERSION.to_string(),
+                admin: ctx.sender,
+            }),
+        ),
+    );
+    log::info!(
+        "inner universe {MODULE_VERSION} initialized; admin {}",
+        ctx.sender
+    );
+}
+
+/// Never fails: an `Err` here would refuse the client.
+#[reducer(client_connected)]
+pub fn client_connected(ctx: &ReducerContext) {
+    if let Some(connection_id) = ctx.connection_id {
+        ctx.db.client_connection().insert(ClientConnection {
+            connection_id,
+            identity: ctx.sender,
+            connected_at: ctx.timestamp,
+            last_active_at: ctx.timestamp,
+            client_info: None,
+        });
+    }
+    journal::record(
+        ctx,
+        Entry::system(
+            "CLIENT_CONNECTED",
+            None,
+            EventData::ClientConnected(session(ctx)),
+        ),
+    );
+}
+
+#[reducer(client_disconnected)]
+pub fn client_disconnected(ctx: &ReducerContext) {
+    if let Some(connection_id) = ctx.connection_id {
+        ctx.db
+            .client_connection()
+            .connection_id()
+            .delete(connection_id);
+    }
+    journal::record(
+        ctx,
+        Entry::system(
+            "CLIENT_DISCONNECTED",
+            None,
+            EventData::ClientDisconnected(session(ctx)),
+        ),
+    );
+}
+
+/// Lets a client describe itself (`nerv-inner-universe/0.1 host=...`) in `client_connection`.
+#[reducer]
+pub fn set_client_info(ctx: &ReducerContext, client_info: String) -> RuleResult {
+    text::validate_text("client_info", &client_info)?;
+    let connections = ctx.db.client_connection();
+    let mut row = ctx
+        .connection_id
+        .and_then(|id| connections.connection_id().find(id))
+        .ok_or_else(|| {
+            RuleError::new(
+                Code::NotFound,
+                "this call has no open connection to describe",
+            )
+        })?;
+    row.client_info = Some(client_info);
+    row.last_active_at = ctx.timestamp;
+    connections.connection_id().update(row);
+    Ok(())
+}
+
+fn session(ctx: &ReducerContext) -> ClientSession {
+    ClientSession {
+        identity: ctx.sender,
+        connection_id: ctx.connection_id,
+    }
+}

@@ -1,0 +1,149 @@
+use inner_universe_rules::{json, snapshots, text, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+
+use super::{already_exists, not_found};
+use crate::checks;
+use crate::journal::{self, Entry};
+use crate::tables::config::config;
+use crate::tables::state_version::{state_version, StateVersion};
+use crate::tables::timeline::{timeline, Timeline};
+use crate::types::{DeltaOperation, EventData, StateVersionCommitted};
+
+/// Commits a version on `timeline` with optimistic concurrency: `parent_version_id` must be
+/// the timeline's current head (or, for a timeline's first version, `None` or any existing
+/// version to branch from). `operations` turn the parent's state into this one; `snapshot`,
+/// when given, is the whole state and must hash to `data_hash`. A root version, and every
+/// `snapshot_interval`-th version of a timeline, must carry a snapshot.
+#[reducer]
+#[allow(clippy::too_many_arguments)]
+pub fn commit_state_version(
+    ctx: &ReducerContext,
+    version_id: String,
+    timeline: String,
+    parent_version_id: Option<String>,
+    occurred_at: Timestamp,
+    description: String,
+    data_hash: String,
+    operations: Vec<DeltaOperation>,
+    snapshot: Option<String>,
+) -> RuleResult {
+    text::validate_id("version_id", &version_id)?;
+    text::validate_name("timeline", &timeline)?;
+    if let Some(parent) = &parent_version_id {
+        text::validate_id("parent_version_id", parent)?;
+    }
+    text::validate_text("description", &description)?;
+    text::validate_sha256_hex("data_hash", &data_hash)?;
+    let operations = checks::operations(operations)?;
+    let snapshot = snapshot
+        .map(|s| verified_snapshot(&s, &data_hash))
+        .transpose()?;
+
+    if let Some(existing) = ctx.db.state_version().version_id().find(&version_id) {
+        let identical = existing.timeline == timeline
+            && existing.parent_version_id == parent_version_id
+            && existing.description == description
+            && existing.data_hash == data_hash
+            && existing.operations == operations
+            && existing.snapshot == snapshot;
+        return if identical {
+            Ok(())
+        } else {
+            Err(already_exists("state version", &version_id))
+        };
+    }
+    if let Some(parent) = &parent_version_id {
+        if ctx.db.state_version().version_id().find(parent).is_none() {
+            return Err(not_found("parent state version", parent));
+        }
+    }
+    let head = ctx.db.timeline().name().find(&timeline);
+    if let Some(head) = &head {
+        if parent_version_id.as_deref() != Some(head.head_version_id.as_str()) {
+            return Err(RuleError::new(
+                Code::Conflict,
+                format!(
+                    "timeline {timeline:?} is at {:?}, not at {:?}; reload and retry",
+                    head.head_version_id,
+                    parent_version_id.as_deref().unwrap_or("<none>")
+                ),
+            ));
+        }
+    }
+    let since_snapshot = head.as_ref().map_or(0, |h| h.versions_since_snapshot);
+    let interval = snapshots::parse_interval(
+        ctx.db
+            .config()
+            .key()
+            .find("snapshot_interval".to_string())
+            .as_ref()
+            .map(|row| row.value.as_str()),
+    );
+    if snapshot.is_none()
+        && snapshots::snapshot_required(parent_version_id.is_some(), since_snapshot, interval)
+    {
+        return Err(RuleError::invalid(format!(
+            "version {version_id:?} needs a snapshot: it is a root version or the \
+             {interval}th since the last snapshot on timeline {timeline:?} \
+             (snapshot_interval = {interval})"
+        )));
+    }
+
+    let seq = journal::record(
+        ctx,
+        Entry::system(
+            "STATE_VERSION_COMMITTED",
+            Some(version_id.clone()),
+            EventData::StateVersionCommitted(StateVersionCommitted {
+                version_id: version_id.clone(),
+                timeline: timeline.clone(),
+                parent_version_id: parent_version_id.clone(),
+                description: description.clone(),
+                data_hash: data_hash.clone(),
+            }),
+        ),
+    );
+    let versions_since_snapshot = if snapshot.is_some() {
+        0
+    } else {
+        since_snapshot + 1
+    };
+    let timeline_row = Timeline {
+        name: timeline.clone(),
+        head_version_id: version_id.clone(),
+        version_count: head.as_ref().map_or(0, |h| h.version_count) + 1,
+        versions_since_snapshot,
+        updated_at: ctx.timestamp,
+    };
+    if head.is_some() {
+        ctx.db.timeline().name().update(timeline_row);
+    } else {
+        ctx.db.timeline().insert(timeline_row);
+    }
+    ctx.db.state_version().insert(StateVersion {
+        version_id,
+        timeline,
+        parent_version_id,
+        timestamp: ctx.timestamp,
+        occurred_at,
+        description,
+        data_hash,
+        owner: ctx.sender,
+        operations,
+        snapshot,
+        seq,
+    });
+    Ok(())
+}
+
+fn verified_snapshot(snapshot: &str, data_hash: &str) -> RuleResult<String> {
+    let value = json::parse("snapshot", snapshot)?;
+    let actual = json::data_hash(&value);
+    if actual != data_hash {
+        return Err(RuleError::new(
+            Code::IntegrityError,
+            format!("snapshot hashes to {actual}, not to the declared data_hash {data_hash}"),
+        ));
+    }
+    Ok(json::to_canonical(&value))
+}

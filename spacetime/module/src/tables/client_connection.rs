@@ -1,0 +1,19 @@
+use spacetimedb::{table, ConnectionId, Identity, Timestamp};
+
+/// Connections open right now. A row lives from `client_connected` to `client_disconnected`;
+/// the `event_log` keeps the history (`CLIENT_CONNECTED` / `CLIENT_DISCONNECTED`), so the table
+/// does not grow with every short-lived HTTP call.
+#[table(
+    name = client_connection,
+    public,
+    index(name = client_connection_by_identity, btree(columns = [identity]))
+)]
+#[derive(Clone, Debug)]
+pub struct ClientConnection {
+    #[primary_key]
+    pub connection_id: ConnectionId,
+    pub identity: Identity,
+    pub connected_at: Timestamp,
+    pub last_active_at: Timestamp,
+    pub client_info: Option<String>,
+}

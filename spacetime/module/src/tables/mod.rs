@@ -1,0 +1,13 @@
+//! One table per file. Public tables are readable by every client (subscriptions, SQL);
+//! `admin` and `log_sequence` are private bookkeeping.
+
+pub mod admin;
+pub mod client_connection;
+pub mod config;
+pub mod delta_record;
+pub mod entity;
+pub mod event_log;
+pub mod log_sequence;
+pub mod relation;
+pub mod state_version;
+pub mod timeline;

@@ -1,0 +1,185 @@
+//! Column and argument types. JSON-valued fields (`properties`, `value`, `patch`, `data`,
+//! `metadata`, `snapshot`) are canonical JSON text: SATS 1.2.0 cannot store the recursive
+//! `Value` type, so the module parses and re-encodes them with `inner_universe_rules::json`.
+
+use spacetimedb::{ConnectionId, Identity, SpacetimeType, Timestamp};
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EntityMetadata {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// A canonical JSON object.
+    pub properties: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct RelationMetadata {
+    pub description: Option<String>,
+    /// In `0.0..=1.0`; the upstream default is 1.0.
+    pub strength: f32,
+    pub bidirectional: bool,
+    pub tags: Vec<String>,
+    /// A canonical JSON object.
+    pub properties: String,
+}
+
+/// One change to a JSON document; paths are RFC 6901 JSON Pointers.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub enum DeltaOperation {
+    Set(SetOperation),
+    Delete(DeleteOperation),
+    Insert(InsertOperation),
+    Remove(RemoveOperation),
+    Patch(PatchOperation),
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct SetOperation {
+    pub path: String,
+    pub value: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct DeleteOperation {
+    pub path: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct InsertOperation {
+    pub path: String,
+    /// `None` appends.
+    pub index: Option<u32>,
+    pub value: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct RemoveOperation {
+    pub path: String,
+    pub index: u32,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct PatchOperation {
+    pub path: String,
+    /// A canonical JSON object merged (shallowly) into the object at `path`.
+    pub patch: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct DeltaMetadata {
+    pub description: String,
+    pub author: Option<String>,
+    pub tags: Vec<String>,
+    pub parent_delta_id: Option<String>,
+}
+
+/// What a client publishes: the id and the time of occurrence come from the client so the
+/// event replays exactly as it was published.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EventInput {
+    pub event_id: String,
+    pub event_type: String,
+    pub source: Option<String>,
+    pub occurred_at: Timestamp,
+    /// Any canonical JSON value.
+    pub data: String,
+    /// A canonical JSON object.
+    pub metadata: String,
+}
+
+/// The payload of an `event_log` row: what the reducer that wrote it did.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub enum EventData {
+    EntityCreated(EntityCreated),
+    EntityUpdated(EntityUpdated),
+    EntityDeleted(EntityDeleted),
+    RelationCreated(RelationCreated),
+    RelationUpdated(RelationUpdated),
+    RelationDeleted(RelationDeleted),
+    StateVersionCommitted(StateVersionCommitted),
+    DeltaRecorded(DeltaRecorded),
+    ClientConnected(ClientSession),
+    ClientDisconnected(ClientSession),
+    SystemInitialized(SystemInitialized),
+    ConfigUpdated(ConfigUpdated),
+    /// Published by a client; canonical JSON.
+    Custom(String),
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EntityCreated {
+    pub entity_id: String,
+    pub entity_type: String,
+    pub metadata: EntityMetadata,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EntityUpdated {
+    pub entity_id: String,
+    pub changed_fields: Vec<String>,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EntityDeleted {
+    pub entity_id: String,
+    pub entity_type: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct RelationCreated {
+    pub relation_id: String,
+    pub from_entity: String,
+    pub to_entity: String,
+    pub relation_type: String,
+    pub metadata: RelationMetadata,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct RelationUpdated {
+    pub relation_id: String,
+    pub changed_fields: Vec<String>,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct RelationDeleted {
+    pub relation_id: String,
+    pub from_entity: String,
+    pub to_entity: String,
+    pub relation_type: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct StateVersionCommitted {
+    pub version_id: String,
+    pub timeline: String,
+    pub parent_version_id: Option<String>,
+    pub description: String,
+    pub data_hash: String,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct DeltaRecorded {
+    pub delta_id: String,
+    pub stream: String,
+    pub state_version_id: String,
+    pub operations_count: u32,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct ClientSession {
+    pub identity: Identity,
+    pub connection_id: Option<ConnectionId>,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct SystemInitialized {
+    pub module_version: String,
+    pub admin: Identity,
+}
+
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct ConfigUpdated {
+    pub key: String,
+    pub value: String,
+}
