@@ -1,0 +1,259 @@
+"""`ServerProcess`: one `spacetimedb-standalone` on loopback with its own data dir and keys.
+
+It owns the process from start to stop: a free port is checked, the data dir lock is checked,
+the child runs in its own process group with a parent-death signal (no orphan even if Python is
+killed), its output goes to a log file and structlog, and `stop` sends SIGTERM and then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import IO
+
+import httpx
+import structlog
+
+from nerv_inner_universe.controller.errors import (
+    DataDirLockedError,
+    PortInUseError,
+    ServerBinaryMissingError,
+    ServerStartError,
+)
+
+log = structlog.get_logger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def data_dir_locked(data_dir: Path) -> bool:
+    """SpacetimeDB holds an flock on `spacetime.pid` while it runs."""
+    pid_file = data_dir / "spacetime.pid"
+    if not pid_file.exists():
+        return False
+    with pid_file.open("rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGTERM the server if the process that started it dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ServerProcess:
+    """A `spacetimedb-standalone start` child bound to ``host:port`` with data under ``root``.
+
+    Layout of ``root``: ``data/`` (SpacetimeDB's data dir), ``keys/`` (the JWT key pair that
+    signs tokens; kept with the data because tokens and ownership only validate against it),
+    ``server.log`` (the child's output).
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        root: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        in_memory: bool = False,
+    ) -> None:
+        self.binary = binary
+        self.root = root
+        self.host = host
+        self.port = port
+        self.in_memory = in_memory
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._tail: deque[str] = deque(maxlen=60)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def argv(self) -> list[str]:
+        argv = [
+            str(self.binary),
+            "start",
+            "--listen-addr",
+            f"{self.host}:{self.port}",
+            "--data-dir",
+            str(self.data_dir),
+            "--jwt-pub-key-path",
+            str(self.keys_dir / "id_ecdsa.pub"),
+            "--jwt-priv-key-path",
+            str(self.keys_dir / "id_ecdsa"),
+        ]
+        if self.in_memory:
+            argv.append("--in-memory")
+        return argv
+
+    def start(self, *, timeout: float = 30.0) -> None:
+        """Starts the server and returns once `/v1/ping` answers."""
+        if self.running():
+            return
+        if not self.binary.is_file():
+            raise ServerBinaryMissingError(
+                f"{self.binary} does not exist; run `inner-universe setup` to build "
+                "spacetimedb-standalone 1.2.0"
+            )
+        if port_in_use(self.host, self.port):
+            raise PortInUseError(
+                f"{self.host}:{self.port} is already in use; stop what listens there or "
+                "choose another port (config key `port`)"
+            )
+        if data_dir_locked(self.data_dir):
+            raise DataDirLockedError(
+                f"{self.data_dir} is locked by another running server; stop it first "
+                "(`inner-universe stop`) or use another db_path"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log.info("server_starting", url=self.base_url, data_dir=str(self.data_dir))
+        self._tail.clear()
+        self._proc = subprocess.Popen(
+            self.argv(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl must run in the child
+        )
+        atexit.register(self.stop)
+        assert self._proc.stdout is not None  # stdout=PIPE
+        self._reader = threading.Thread(
+            target=self._pump_output, args=(self._proc.stdout,), daemon=True
+        )
+        self._reader.start()
+        self._wait_healthy(timeout)
+        log.info("server_started", url=self.base_url, pid=self._proc.pid)
+
+    def _pump_output(self, stream: IO[bytes]) -> None:
+        with self.log_file.open("ab") as sink:
+            for raw in stream:
+                sink.write(raw)
+                sink.flush()
+                line = _ANSI.sub("", raw.decode(errors="replace")).rstrip()
+                self._tail.append(line)
+                log.debug("server_output", line=line)
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if not self.running():
+                    self._join_reader()
+                    raise ServerStartError(
+                        f"spacetimedb-standalone exited with {self._returncode()} while "
+                        f"starting; last output:\n{self.last_output()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{self.base_url}/v1/ping").status_code == 200:
+                        return
+                time.sleep(0.1)
+        self.stop()
+        raise ServerStartError(
+            f"spacetimedb-standalone did not answer at {self.base_url} within {timeout:.0f} s; "
+            f"last output:\n{self.last_output()}"
+        )
+
+    def _returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def _join_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+
+    def last_output(self) -> str:
+        return "\n".join(self._tail)
+
+    def stop(self, *, timeout: float = 10.0) -> int | None:
+        """SIGTERM the server's process group, SIGKILL it after ``timeout``; returns the exit
+        code (None if it was not running)."""
+        proc = self._proc
+        if proc is None:
+            return None
+        atexit.unregister(self.stop)
+        if proc.poll() is None:
+            log.info("server_stopping", pid=proc.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("server_kill", pid=proc.pid, after_seconds=timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._join_reader()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        self._proc = None
+        log.info("server_stopped", returncode=proc.returncode)
+        return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL without a chance to flush: for crash tests."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+        self.stop()
+
+    def restart(self, *, timeout: float = 30.0) -> None:
+        """Stops and starts again on the same data dir, keys and port."""
+        self.stop()
+        self.start(timeout=timeout)
