@@ -1,0 +1,269 @@
+"""commit_state_version and record_delta against the real server."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tests.integration.http_api import NONE, Database, delta_metadata, some, ts
+from tests.integration.module.conftest import Refused
+
+T0 = ts(1_700_000_000_000_000)
+
+
+def sha(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def set_op(path: str, value: str) -> dict[str, Any]:
+    return {"Set": {"path": path, "value": value}}
+
+
+def root(db: Database, version_id: str = "v1", timeline: str = "main") -> None:
+    db.ok(
+        "commit_state_version",
+        version_id,
+        timeline,
+        NONE,
+        T0,
+        "root",
+        sha('{"n":1}'),
+        [],
+        some('{ "n": 1 }'),
+    )
+
+
+def test_commit_chain_moves_the_timeline_head(inner_universe: Database) -> None:
+    db = inner_universe
+    root(db)
+    db.ok(
+        "commit_state_version",
+        "v2",
+        "main",
+        some("v1"),
+        T0,
+        "n=2",
+        sha('{"n":2}'),
+        [set_op("/n", "2")],
+        NONE,
+    )
+    [head] = db.sql("SELECT * FROM timeline")
+    assert (head["name"], head["head_version_id"], head["version_count"]) == ("main", "v2", 2)
+    assert head["versions_since_snapshot"] == 1
+    versions = {r["version_id"]: r for r in db.sql("SELECT * FROM state_version")}
+    assert versions["v1"]["snapshot"] == [0, '{"n":1}']  # stored canonically
+    assert versions["v2"]["operations"] == [[0, ["/n", "2"]]]
+    assert versions["v1"]["seq"] < versions["v2"]["seq"]
+
+
+def test_commit_refusals(inner_universe: Database, refused: Refused) -> None:
+    db = inner_universe
+    root(db)
+    refused(
+        "commit_state_version",
+        "v2",
+        "main",
+        some("ghost"),
+        T0,
+        "",
+        sha("1"),
+        [],
+        NONE,
+        expect='not_found: parent state version "ghost" does not exist',
+    )
+    refused(
+        "commit_state_version",
+        "v2",
+        "main",
+        NONE,
+        T0,
+        "",
+        sha("1"),
+        [],
+        some("1"),
+        expect='conflict: timeline "main" is at "v1", not at "<none>"',
+    )
+    refused(
+        "commit_state_version",
+        "v0",
+        "side",
+        NONE,
+        T0,
+        "",
+        sha("1"),
+        [],
+        NONE,
+        expect='version "v0" needs a snapshot',
+    )
+    refused(
+        "commit_state_version",
+        "v0",
+        "side",
+        NONE,
+        T0,
+        "",
+        sha("2"),
+        [],
+        some("1"),
+        expect="integrity_error: snapshot hashes to",
+    )
+    refused(
+        "commit_state_version",
+        "v2",
+        "main",
+        some("v1"),
+        T0,
+        "",
+        "ABC",
+        [],
+        NONE,
+        expect='data_hash "ABC" is not a SHA-256 digest',
+    )
+    refused(
+        "commit_state_version",
+        "v2",
+        "main",
+        some("v1"),
+        T0,
+        "",
+        sha("1"),
+        [set_op("n", "2")],
+        NONE,
+        expect='operations[0].path "n" is not a JSON Pointer',
+    )
+    refused(
+        "commit_state_version",
+        "v2",
+        "main",
+        some("v1"),
+        T0,
+        "",
+        sha("1"),
+        [{"Delete": {"path": ""}}],
+        NONE,
+        expect="Delete cannot remove the whole document",
+    )
+    refused(
+        "commit_state_version",
+        "v1",
+        "main",
+        NONE,
+        T0,
+        "other",
+        sha('{"n":1}'),
+        [],
+        some('{"n":1}'),
+        expect='already_exists: state version "v1"',
+    )
+
+
+def test_concurrent_commits_on_one_parent_one_wins(inner_universe: Database) -> None:
+    db = inner_universe
+    root(db)
+    db.ok(
+        "commit_state_version", "a", "main", some("v1"), T0, "", sha("1"), [set_op("", "1")], NONE
+    )
+    message = db.fails(
+        "commit_state_version", "b", "main", some("v1"), T0, "", sha("2"), [set_op("", "2")], NONE
+    )
+    assert message.startswith('conflict: timeline "main" is at "a", not at "v1"')
+
+
+def test_snapshot_interval_is_enforced(inner_universe: Database) -> None:
+    """With interval 3, a snapshot is stored at least every third version: v1 (root, snapshot),
+    v2 and v3 without, v4 must carry one."""
+    db = inner_universe
+    db.ok("update_config", "snapshot_interval", "3", NONE)
+    root(db)
+    ops = [set_op("/n", "2")]
+    db.ok("commit_state_version", "v2", "main", some("v1"), T0, "", sha("1"), ops, NONE)
+    db.ok("commit_state_version", "v3", "main", some("v2"), T0, "", sha("1"), ops, NONE)
+    message = db.fails(
+        "commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, NONE
+    )
+    assert "needs a snapshot" in message
+    assert "snapshot_interval = 3" in message
+    db.ok("commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, some("1"))
+    [head] = db.sql("SELECT * FROM timeline")
+    assert head["versions_since_snapshot"] == 0
+
+
+def test_branching_a_new_timeline_from_an_existing_version(inner_universe: Database) -> None:
+    db = inner_universe
+    root(db)
+    db.ok(
+        "commit_state_version",
+        "b1",
+        "experiment",
+        some("v1"),
+        T0,
+        "",
+        sha("1"),
+        [set_op("", "1")],
+        NONE,
+    )
+    heads = {r["name"]: r["head_version_id"] for r in db.sql("SELECT * FROM timeline")}
+    assert heads == {"main": "v1", "experiment": "b1"}
+
+
+def test_record_delta(inner_universe: Database, refused: Refused) -> None:
+    db = inner_universe
+    root(db)
+    patch = [{"Patch": {"path": "", "patch": '{"b": 2, "a": 1}'}}]
+    db.ok("record_delta", "d1", "projector", "v1", T0, patch, delta_metadata("first", ["t"]))
+    db.ok("record_delta", "d1", "projector", "v1", T0, patch, delta_metadata("first", ["t"]))
+    [row] = db.sql("SELECT * FROM delta_record")
+    assert row["operations"] == [[4, ["", '{"a":1,"b":2}']]]
+    assert row["stream"] == "projector"
+    [event] = db.sql("SELECT * FROM event_log WHERE event_type = 'DELTA_RECORDED'")
+    assert event["data"][1] == ["d1", "projector", "v1", 1]
+    refused(
+        "record_delta",
+        "d2",
+        "projector",
+        "ghost",
+        T0,
+        patch,
+        delta_metadata(),
+        expect='not_found: state version "ghost" does not exist',
+    )
+    refused(
+        "record_delta",
+        "d1",
+        "projector",
+        "v1",
+        T0,
+        [],
+        delta_metadata("changed"),
+        expect='already_exists: delta "d1"',
+    )
+    refused(
+        "record_delta",
+        "d2",
+        "projector",
+        "v1",
+        T0,
+        [{"Patch": {"path": "", "patch": "[]"}}],
+        delta_metadata(),
+        expect="operations[0].patch must be a JSON object",
+    )
+    refused(
+        "record_delta",
+        "d2",
+        "projector",
+        "v1",
+        T0,
+        [{"Insert": {"path": "/a~2", "index": NONE, "value": "1"}}],
+        delta_metadata(),
+        expect="'~' must be followed by '0' or '1'",
+    )
+    refused(
+        "record_delta",
+        "d2",
+        "",
+        "v1",
+        T0,
+        patch,
+        delta_metadata(),
+        expect="stream must not be empty",
+    )
