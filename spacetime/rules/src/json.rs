@@ -180,11 +180,7 @@ fn ecmascript_number(f: f64) -> String {
     if f == 0.0 {
         return "0".to_string();
     }
-    // Rust's `{:e}` gives the shortest round-tripping digits, as ECMAScript requires.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+    let (digits, exp) = shortest_digits(f.abs());
     let k = digits.len() as i32;
     let n = exp + 1;
     let mut out = String::new();
@@ -212,6 +208,40 @@ fn ecmascript_number(f: f64) -> String {
         let _ = write!(out, "e{}{}", if e < 0 { '-' } else { '+' }, e.abs());
     }
     out
+}
+
+/// The fewest significant digits that read back as `f` (positive, finite), and the decimal
+/// exponent of the first digit. Rust's `{:e}` finds them, but when two such digit strings are
+/// equally close to `f` it takes the upper one; ECMAScript (and Python) take the even one.
+fn shortest_digits(f: f64) -> (String, i32) {
+    let (digits, exp) = split_scientific(&format!("{f:e}"));
+    let k = digits.len();
+    if digits.as_bytes()[k - 1] % 2 == 0 {
+        return (digits, exp);
+    }
+    // A tie means the exact expansion continues with "5" and zeros after k digits; the even
+    // neighbour is then the truncation (its last digit is one below the odd one Rust chose).
+    // 800 places hold any f64 exactly (at most 767 significant digits).
+    let (exact, exact_exp) = split_scientific(&format!("{f:.800e}"));
+    let rest = &exact.as_bytes()[k.min(exact.len())..];
+    let is_tie =
+        exact_exp == exp && rest.first() == Some(&b'5') && rest[1..].iter().all(|d| *d == b'0');
+    if is_tie {
+        let lower = exact[..k].trim_end_matches('0');
+        let candidate = format!("{}.{}e{exp}", &lower[..1], &lower[1..]);
+        if !lower.is_empty() && candidate.parse::<f64>() == Ok(f) {
+            return (lower.to_string(), exp);
+        }
+    }
+    (digits, exp)
+}
+
+/// `"1.2345e-7"` into `("12345", -7)`.
+fn split_scientific(sci: &str) -> (String, i32) {
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+    (digits, exp)
 }
 
 struct Parser<'a> {
@@ -512,6 +542,9 @@ mod tests {
         assert_eq!(canon("-1.5"), "-1.5");
         assert_eq!(canon("5e-324"), "5e-324");
         assert_eq!(canon("1.7976931348623157e308"), "1.7976931348623157e+308");
+        // A tie between two shortest digit strings goes to the even one, as in ECMAScript.
+        assert_eq!(canon("841399224796172.25"), "841399224796172.2");
+        assert_eq!(canon("0.3"), "0.3");
         assert!(err("1e400").contains("out of the float range"));
     }
 
