@@ -1,0 +1,114 @@
+"""Canonical JSON text and ``data_hash``: the same bytes the server module stores and hashes.
+
+The encoding is RFC 8785 (JCS) with the two deviations of ``spacetime/rules/src/json.rs``,
+which keep the upstream ``Integer(i64)`` / ``Float(f64)`` distinction exact:
+
+1. integers are written as exact decimal ``i64`` (JCS refuses those beyond 2**53);
+2. a float whose JCS form has no ``.`` or exponent gets ``.0`` appended, so it reads back as a
+   float: ``1.0`` is ``1.0`` (plain JCS writes ``1``), ``1e20`` is
+   ``100000000000000000000.0``, and ``-0.0`` is ``0.0``.
+
+Everything else is JCS, via the ``rfc8785`` package: object members sorted by their UTF-16 code
+units, no whitespace, strings escaped as ECMAScript's ``JSON.stringify`` does, floats written as
+ECMAScript's ``Number.prototype.toString``; the text is UTF-8. So ``parse_json(canonical_json(v))``
+gives back ``v`` exactly (``json_equal``), bool, int and float kept apart, with one exception:
+``-0.0`` comes back as ``0.0``. Hence ``data_hash(1) != data_hash(1.0)`` and
+``data_hash(-0.0) == data_hash(0.0)``, exactly as on the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import rfc8785
+
+from nerv_inner_universe.delta.errors import InvalidJSONError
+from nerv_inner_universe.delta.values import JSON, validate_json
+
+
+def canonical_json(value: JSON) -> str:
+    """The canonical text of ``value`` (validated first, so errors name the bad path)."""
+    return _canonical_bytes(value).decode("utf-8")
+
+
+def data_hash(value: JSON) -> str:
+    """Lowercase hex SHA-256 of the canonical text's UTF-8 bytes, as in ``state_version``."""
+    return hashlib.sha256(_canonical_bytes(value)).hexdigest()
+
+
+def _canonical_bytes(value: JSON) -> bytes:
+    validate_json(value)
+    out: list[bytes] = []
+    _encode(value, out)
+    return b"".join(out)
+
+
+def _encode(value: JSON, out: list[bytes]) -> None:
+    if type(value) is int:
+        out.append(str(value).encode("ascii"))
+    elif type(value) is float:
+        text = rfc8785.dumps(value)
+        out.append(text if b"." in text or b"e" in text else text + b".0")
+    elif type(value) is list:
+        out.append(b"[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(b",")
+            _encode(item, out)
+        out.append(b"]")
+    elif type(value) is dict:
+        out.append(b"{")
+        members = sorted(value.items(), key=lambda member: member[0].encode("utf-16-be"))
+        for position, (key, item) in enumerate(members):
+            if position:
+                out.append(b",")
+            out.append(rfc8785.dumps(key))
+            out.append(b":")
+            _encode(item, out)
+        out.append(b"}")
+    else:
+        out.append(rfc8785.dumps(value))
+
+
+def parse_json(text: str) -> JSON:
+    """Parse strict JSON: no NaN or Infinity literals, no duplicate keys, then ``validate_json``.
+
+    Numbers with a ``.`` or an exponent are floats, others ints, as the server reads them.
+    Raises :class:`InvalidJSONError` for text that is not strict JSON and
+    :class:`InvalidValueError` for JSON outside the value model (e.g. an integer beyond i64).
+    """
+    try:
+        value: JSON = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as error:
+        raise InvalidJSONError(f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidJSONError("not valid JSON: it nests too deeply to parse") from None
+    validate_json(value)
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise InvalidJSONError(f"not valid JSON: duplicate key {key!r} in an object")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _reject_constant(literal: str) -> JSON:
+    raise InvalidJSONError(f"not valid JSON: {literal} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if math.isinf(number):
+        raise InvalidJSONError(f"not valid JSON: the number {literal} is out of the float range")
+    return number

@@ -1,0 +1,149 @@
+"""Canonical JSON, data_hash and parse_json, pinned to the server module's encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nerv_inner_universe.delta import (
+    JSON,
+    MAX_DEPTH,
+    InvalidJSONError,
+    InvalidValueError,
+    canonical_json,
+    data_hash,
+    json_equal,
+    parse_json,
+)
+from nerv_inner_universe.delta.values import I64_MAX, I64_MIN
+from tests.strategies import json_floats, json_values
+
+
+def reordered(value: JSON, rng: random.Random) -> JSON:
+    """``value`` with every object's keys in a shuffled insertion order."""
+    if isinstance(value, dict):
+        keys = list(value)
+        rng.shuffle(keys)
+        return {key: reordered(value[key], rng) for key in keys}
+    if isinstance(value, list):
+        return [reordered(item, rng) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ({"b": 1, "a": [True, None]}, '{"a":[true,null],"b":1}'),
+        ({"\ufb01": 1, "\U0001f600": 2}, '{"\U0001f600":2,"\ufb01":1}'),
+        (1, "1"),
+        (1.0, "1.0"),
+        (-0.0, "0.0"),
+        (100.0, "100.0"),
+        (I64_MAX, "9223372036854775807"),
+        (I64_MIN, "-9223372036854775808"),
+        (0.1, "0.1"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000.0"),
+        (1e-7, "1e-7"),
+        (0.000001, "0.000001"),
+        (123.456e30, "1.23456e+32"),
+        (-1.5, "-1.5"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ("aA/\u00e9", '"aA/\u00e9"'),
+        ('\x1f\n"\\', '"\\u001f\\n\\"\\\\"'),
+        ("\U0001f600", '"\U0001f600"'),
+        ([], "[]"),
+        ({}, "{}"),
+    ],
+)
+def test_encoding_matches_the_server_module(value: JSON, text: str) -> None:
+    # The vectors of spacetime/rules/src/json.rs.
+    assert canonical_json(value) == text
+
+
+def test_hash_is_sha256_of_the_canonical_utf8_bytes() -> None:
+    assert data_hash({"b": 1, "a": 2}) == (
+        "d3626ac30a87e6f7a6428233b3c68299976865fa5508e4267c5415c76af7a772"
+    )
+    text = canonical_json({"\u00e9": [1.5]})
+    assert data_hash({"\u00e9": [1.5]}) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_hash_keeps_int_and_float_apart_but_not_the_sign_of_zero() -> None:
+    assert data_hash(1) != data_hash(1.0)
+    assert data_hash(1) != data_hash(True)
+    assert data_hash(-0.0) == data_hash(0.0)
+
+
+def test_invalid_values_are_reported_as_ours_not_the_encoders() -> None:
+    with pytest.raises(InvalidValueError, match=r"at '/x': float nan is not finite"):
+        canonical_json({"x": float("nan")})
+    with pytest.raises(InvalidValueError, match=r"outside the signed 64-bit range"):
+        data_hash([2**63])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1), ("1.0", 1.0), ("1e2", 100.0), ("-0", 0), (' {"a" : [ ] } ', {"a": []})],
+)
+def test_parse_reads_numbers_as_the_server_does(text: str, value: JSON) -> None:
+    parsed = parse_json(text)
+    assert json_equal(parsed, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("NaN", "not valid JSON: NaN is not a JSON number"),
+        ("[Infinity]", "not valid JSON: Infinity is not a JSON number"),
+        ('{"a": -Infinity}', "not valid JSON: -Infinity is not a JSON number"),
+        ('{"a": 1, "a": 2}', "not valid JSON: duplicate key 'a' in an object"),
+        ("[1e400]", "not valid JSON: the number 1e400 is out of the float range"),
+        ("[1,]", "not valid JSON: Expecting value: line 1 column 4 (char 3)"),
+        ("", "not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+        ("[" * 100_000, "not valid JSON: it nests too deeply to parse"),
+    ],
+)
+def test_parse_rejects_what_is_not_strict_json(text: str, message: str) -> None:
+    with pytest.raises(InvalidJSONError) as caught:
+        parse_json(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('{"a": [9223372036854775808]}', "/a/0"),
+        ('["\\ud800"]', "/0"),
+        ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "/0" * MAX_DEPTH),
+    ],
+)
+def test_parse_rejects_json_outside_the_value_model(text: str, path: str) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        parse_json(text)
+    assert caught.value.path == path
+
+
+@given(json_values(), st.randoms(use_true_random=False))
+def test_canonical_text_ignores_key_order(value: JSON, rng: random.Random) -> None:
+    assert canonical_json(reordered(value, rng)) == canonical_json(value)
+
+
+@given(json_values())
+def test_parse_gives_the_value_back(value: JSON) -> None:
+    # Exact (json_equal): 1.0 stays a float; only -0.0 reads back as 0.0, which is equal.
+    text = canonical_json(value)
+    assert json_equal(parse_json(text), value)
+    assert canonical_json(parse_json(text)) == text
+
+
+@given(json_floats())
+def test_floats_read_back_as_the_same_float(number: float) -> None:
+    parsed = parse_json(canonical_json(number))
+    assert type(parsed) is float
+    assert parsed == number
