@@ -1,0 +1,72 @@
+"""Callbacks: a thread-safe list of them, and calling one that must not break its caller."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+Remove = Callable[[], None]
+"""Takes back what an ``add``/``subscribe`` call did; calling it again does nothing."""
+
+
+class CallbackList(Generic[F]):
+    """Callbacks in registration order.
+
+    The list is copied on write, so iterating is a lock-free snapshot: a callback may add or
+    remove callbacks (even itself) while the list is being called without deadlock or skipping.
+    Each registration gets its own token, so adding one function twice needs two removals.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: tuple[tuple[object, F], ...] = ()
+
+    def add(self, callback: F) -> Remove:
+        """Append ``callback``; return the function that removes this registration."""
+        token = object()
+        with self._lock:
+            self._entries = (*self._entries, (token, callback))
+
+        def remove() -> None:
+            with self._lock:
+                self._entries = tuple(e for e in self._entries if e[0] is not token)
+
+        return remove
+
+    def __iter__(self) -> Iterator[F]:
+        return iter([callback for _, callback in self._entries])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def callable_name(fn: object) -> str:
+    """A readable name for a callback in logs: ``module.qualname`` when it has one."""
+    qualname = getattr(fn, "__qualname__", None)
+    if qualname is None:
+        return repr(fn)
+    return f"{getattr(fn, '__module__', '?')}.{qualname}"
+
+
+def call_isolated(
+    log_event: str, callback: Callable[..., object], *args: object, **context: object
+) -> Exception | None:
+    """Call ``callback(*args)``; if it raises, log ``log_event`` and return the error.
+
+    For callbacks told about something that has already happened: their failure must neither
+    undo it, nor make its caller believe it failed (and retry it), nor keep the other callbacks
+    from being told. So the error is logged with ``context`` and handed back, never raised.
+    """
+    try:
+        callback(*args)
+    except Exception as error:
+        log.exception(log_event, handler=callable_name(callback), **context)
+        return error
+    return None

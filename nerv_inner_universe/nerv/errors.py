@@ -1,0 +1,53 @@
+"""Errors of the NERV core.
+
+Every public call of this layer raises a :class:`NervError` subclass whose message says what was
+wrong and what to do. Errors of the delta layer (``DeltaError``, e.g. a state that is not JSON)
+pass through unchanged: they already say what was wrong, and wrapping them would only hide which
+check failed.
+"""
+
+from __future__ import annotations
+
+
+class NervError(Exception):
+    """Base class of every error the NERV core raises."""
+
+
+class InvalidEventError(NervError, ValueError):
+    """An event type is empty or is neither a string nor an enum member."""
+
+
+class InvalidDeltaError(NervError, ValueError):
+    """A delta cannot be applied (wrong kind of object, or a patch on a state that is no dict)."""
+
+
+class UnknownVersionError(NervError, LookupError):
+    """A version id (or a point in time) names no version of the store."""
+
+
+class UnknownNameError(NervError, LookupError):
+    """A projection or perspective name was never registered."""
+
+
+class ConcurrencyConflict(NervError):
+    """A commit expected a parent that is no longer the head: reload and retry."""
+
+
+class RecordConflictError(NervError):
+    """An id (or stream index) was recorded before with different content."""
+
+
+class ReplayError(NervError):
+    """Recorded history is inconsistent (a broken parent chain or a wrong data hash)."""
+
+
+class UnpersistableDeltaError(NervError):
+    """A FunctionDelta was applied while persistence is on and the policy refuses it."""
+
+
+class ConfigError(NervError):
+    """The NERV configuration is unreadable or names something that does not exist."""
+
+
+class LifecycleError(NervError):
+    """A call came at the wrong point of the runtime's life (before start, after stop)."""

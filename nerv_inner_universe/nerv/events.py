@@ -1,0 +1,227 @@
+"""Events and the EventBus that carries them.
+
+Improves on the upstream reference bus in three ways that matter for persistence: handlers run
+with no lock held (a handler may publish or subscribe), a failing handler is logged and kept in
+``EventBus.errors`` instead of being swallowed, and events are accepted in one order that guards
+and observers (the host's recorder and hooks) see exactly as the history does.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import structlog
+
+from nerv_inner_universe.delta import JSON
+from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
+from nerv_inner_universe.nerv.clock import now
+from nerv_inner_universe.nerv.errors import InvalidEventError
+
+log = structlog.get_logger(__name__)
+
+ALL_EVENTS = "*"
+"""Subscribe to this type to receive every event."""
+
+EventType = str | enum.Enum
+Handler = Callable[["Event"], object]
+Middleware = Callable[["Event"], "Event | None"]
+
+
+def event_type_name(event_type: EventType) -> str:
+    """Normalise an event type to the string that is stored: an enum member's *name*.
+
+    Atlas uses an ``EventType`` enum, the Inner Universe string types; both persist as the
+    name (``EventType.SYSTEM_INIT`` -> ``"SYSTEM_INIT"``), so a replayed event matches either.
+    """
+    if isinstance(event_type, enum.Enum):
+        return event_type.name
+    if not isinstance(event_type, str) or not event_type:
+        raise InvalidEventError(
+            f"event type {event_type!r} is not a non-empty string or an enum member; "
+            "pass e.g. 'ENTITY_CREATED' or EventType.SYSTEM_INIT"
+        )
+    return event_type
+
+
+def _stored_type_name(event_type: EventType) -> str:
+    name = event_type_name(event_type)
+    if name == ALL_EVENTS:
+        raise InvalidEventError(
+            f"{ALL_EVENTS!r} only subscribes to every event; it is no event type"
+        )
+    return name
+
+
+@attrs.frozen
+class Event:
+    """Something that happened. Built once, never changed; ``replayed`` marks a recorded copy."""
+
+    id: str
+    type: str = attrs.field(converter=_stored_type_name)
+    data: Any
+    timestamp: float
+    source: str | None = None
+    metadata: dict[str, JSON] = attrs.field(factory=dict)
+    replayed: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        event_type: EventType,
+        data: Any = None,
+        source: str | None = None,
+        metadata: dict[str, JSON] | None = None,
+    ) -> Event:
+        """A new event with a fresh uuid4 id, stamped now (whole microseconds)."""
+        return cls(
+            id=str(uuid.uuid4()),
+            type=event_type,
+            data=data,
+            timestamp=now(),
+            source=source,
+            metadata=dict(metadata or {}),
+        )
+
+
+@attrs.frozen
+class HandlerFailure:
+    """A handler (or observer) raised while handling ``event``; kept so it is never lost."""
+
+    event: Event
+    handler: str
+    error: Exception
+
+
+class EventBus:
+    """Publish/subscribe with middleware, bounded history, guards and observers.
+
+    Publishing runs, in order: middleware (may rewrite or drop the event; skipped for replayed
+    events, which passed it when first published), guards (may veto by raising: nothing then
+    happens, which is how the host writes ahead to a recorder), acceptance into the history,
+    observers, and finally the handlers. Guards, acceptance and observers happen one event at a
+    time in a single order; handlers run after that with no lock held.
+    """
+
+    def __init__(
+        self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 100_000
+    ) -> None:
+        """Keep ``max_history`` events and ``max_errors`` handler failures; remember the last
+        ``dedupe_window`` ids (at least ``max_history``) to refuse re-delivered events."""
+        self._lock = threading.Lock()
+        # Re-entrant so an observer that publishes does not deadlock; its event is then
+        # accepted after the one it observed, in history and recorder alike.
+        self._sequence = threading.RLock()
+        self._history: deque[Event] = deque(maxlen=max_history)
+        self._seen: dict[str, None] = {}
+        self._seen_limit = max(max_history, dedupe_window)
+        self._handlers: dict[str, CallbackList[Handler]] = {}
+        self._middleware: CallbackList[Middleware] = CallbackList()
+        self._guards: CallbackList[Callable[[Event], object]] = CallbackList()
+        self._observers: CallbackList[Callable[[Event], object]] = CallbackList()
+        self._errors: deque[HandlerFailure] = deque(maxlen=max_errors)
+
+    def subscribe(self, event_type: EventType, handler: Handler) -> Remove:
+        """Call ``handler(event)`` for each event of ``event_type`` (``"*"``: every event)."""
+        name = event_type_name(event_type)
+        with self._lock:
+            handlers = self._handlers.setdefault(name, CallbackList())
+        return handlers.add(handler)
+
+    def add_middleware(self, middleware: Middleware) -> Remove:
+        """Run ``middleware(event)`` before acceptance; it returns the event to use, or None."""
+        return self._middleware.add(middleware)
+
+    def add_guard(self, guard: Callable[[Event], object]) -> Remove:
+        """Call ``guard(event)`` before an event is accepted.
+
+        Raising vetoes the event (and propagates to the publisher). A guard must not publish.
+        """
+        return self._guards.add(guard)
+
+    def add_observer(self, observer: Callable[[Event], object]) -> Remove:
+        """Call ``observer(event)`` for every accepted event, in acceptance order.
+
+        Like a handler's, an observer's error is logged and kept in ``errors``, never raised.
+        """
+        return self._observers.add(observer)
+
+    def publish(
+        self,
+        event_type: EventType,
+        data: Any = None,
+        source: str | None = None,
+        metadata: dict[str, JSON] | None = None,
+    ) -> str:
+        """Create and publish an event; return its id (also when middleware dropped it)."""
+        return self.publish_event(Event.create(event_type, data, source, metadata))
+
+    def publish_event(self, event: Event) -> str:
+        """Publish an already-built event (replayed, or from another process).
+
+        Idempotent by id: an id the bus has accepted before is not accepted or dispatched again.
+        """
+        accepted = event if event.replayed else self._run_middleware(event)
+        if accepted is not None and self._accept(accepted):
+            self._dispatch(accepted)
+        return event.id
+
+    def get_history(
+        self, event_type: EventType | None = None, limit: int | None = 100
+    ) -> list[Event]:
+        """Accepted events, newest first, optionally of one type; ``limit=None`` returns all."""
+        name = None if event_type is None else event_type_name(event_type)
+        with self._lock:
+            events = [e for e in reversed(self._history) if name is None or e.type == name]
+        return events if limit is None else events[:limit]
+
+    @property
+    def errors(self) -> list[HandlerFailure]:
+        """Handler and observer failures, oldest first (bounded)."""
+        with self._lock:
+            return list(self._errors)
+
+    def _run_middleware(self, event: Event) -> Event | None:
+        for middleware in self._middleware:
+            result = middleware(event)
+            if result is None:
+                log.debug("event_dropped", event_id=event.id, event_type=event.type)
+                return None
+            event = result
+        return event
+
+    def _accept(self, event: Event) -> bool:
+        """Guard, record in history and notify observers, one event at a time."""
+        with self._sequence:
+            with self._lock:
+                if event.id in self._seen:
+                    return False
+            for guard in self._guards:
+                guard(event)
+            with self._lock:
+                self._seen[event.id] = None
+                if len(self._seen) > self._seen_limit:
+                    del self._seen[next(iter(self._seen))]
+                self._history.append(event)
+            for observer in self._observers:
+                self._call("event_observer_failed", observer, event)
+        return True
+
+    def _dispatch(self, event: Event) -> None:
+        with self._lock:
+            typed = self._handlers.get(event.type)
+            wildcard = self._handlers.get(ALL_EVENTS)
+        for handlers in (typed, wildcard):
+            for handler in handlers or ():
+                self._call("event_handler_failed", handler, event)
+
+    def _call(self, log_event: str, handler: Handler, event: Event) -> None:
+        error = call_isolated(log_event, handler, event, event_id=event.id, event_type=event.type)
+        if error is not None:
+            with self._lock:
+                self._errors.append(HandlerFailure(event, callable_name(handler), error))

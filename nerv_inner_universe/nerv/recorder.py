@@ -1,0 +1,191 @@
+"""The narrow persistence interface of the NERV core, and an in-memory implementation.
+
+Modelled on the recorders of the ``eventsourcing`` library: a backend stores three append-only
+kinds of record and reads them back, nothing more. The runtime does the rest (write-ahead from
+guards, replay on start), so a SpacetimeDB backend is a thin mapping onto reducer calls (writes)
+and SQL reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
+
+from nerv_inner_universe.delta import Operation, json_equal, validate_json
+from nerv_inner_universe.nerv.errors import (
+    ConcurrencyConflict,
+    RecordConflictError,
+    UnknownVersionError,
+)
+from nerv_inner_universe.nerv.events import Event
+from nerv_inner_universe.nerv.projector import DeltaMetadata
+from nerv_inner_universe.nerv.temporal import VersionedState
+
+
+class Recorder(Protocol):
+    """Stores events, state versions and deltas; reads them back in the order they were stored.
+
+    Every ``record_*`` call returns only once the item is stored (or raises), so a later read
+    sees it, and is idempotent: recording an item again with identical content does nothing,
+    with different content raises RecordConflictError. Values that are not JSON are refused
+    (the delta layer's error) before anything is stored. ``tests/recorder_contract.py`` is the
+    executable form of this contract.
+    """
+
+    def record_event(self, event: Event) -> None:
+        """Append ``event`` (keyed by ``event.id``) to the one total order of events."""
+        ...
+
+    def record_version(
+        self, timeline: str, version: VersionedState, operations: Sequence[Operation]
+    ) -> None:
+        """Append ``version`` to ``timeline`` with the operations from its parent's state.
+
+        Raises ConcurrencyConflict if ``version.parent_version_id`` is not the timeline's head
+        (another writer got there first).
+        """
+        ...
+
+    def record_delta(
+        self, stream: str, index: int, metadata: DeltaMetadata, operations: Sequence[Operation]
+    ) -> None:
+        """Append the delta ``index`` of projector ``stream`` (keyed by ``(stream, index)``)."""
+        ...
+
+    def read_events(self) -> list[Event]:
+        """Every recorded event, in the order recorded (``replayed`` is False: it is no content)."""
+        ...
+
+    def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
+        """``(version, operations)`` of ``timeline``, oldest first (none for a new timeline)."""
+        ...
+
+    def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """``(index, metadata, operations)`` of ``stream``, in the order recorded."""
+        ...
+
+    def flush(self) -> None:
+        """Push out anything still buffered."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the recorded data stays for the next recorder."""
+        ...
+
+
+_VersionRecord = tuple[VersionedState, list[Operation]]
+_DeltaRecord = tuple[int, DeltaMetadata, list[Operation]]
+
+
+class InMemoryRecorder:
+    """A Recorder that keeps everything in this process: for tests and for a runtime that
+    should replay across restarts of its components but not of the process.
+
+    It plays the database, not a connection to one: ``close`` keeps the data, so a second
+    runtime given the same recorder replays what the first recorded.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[Event] = []
+        self._event_ids: dict[str, Event] = {}
+        self._timelines: dict[str, list[_VersionRecord]] = {}
+        self._versions: dict[str, tuple[str, _VersionRecord]] = {}
+        self._streams: dict[str, dict[int, _DeltaRecord]] = {}
+
+    def record_event(self, event: Event) -> None:
+        """Append ``event`` unless it is already recorded identically."""
+        validate_json(event.data)
+        validate_json(event.metadata)
+        stored = copy.deepcopy(attrs.evolve(event, replayed=False))
+        with self._lock:
+            existing = self._event_ids.get(event.id)
+            if existing is not None:
+                if not _same_event(existing, stored):
+                    raise RecordConflictError(
+                        f"event {event.id!r} was recorded before with different content; "
+                        "give a new event a new id"
+                    )
+                return
+            self._events.append(stored)
+            self._event_ids[event.id] = stored
+
+    def record_version(
+        self, timeline: str, version: VersionedState, operations: Sequence[Operation]
+    ) -> None:
+        """Append ``version`` to ``timeline`` if its parent is the head (or it is recorded)."""
+        validate_json(version.data)
+        record = (copy.deepcopy(version), copy.deepcopy(list(operations)))
+        with self._lock:
+            existing = self._versions.get(version.version_id)
+            if existing is not None:
+                if existing != (timeline, record):
+                    raise RecordConflictError(
+                        f"version {version.version_id!r} was recorded before with different "
+                        "content or on another timeline; give a new version a new id"
+                    )
+                return
+            parent = version.parent_version_id
+            if parent is not None and parent not in self._versions:
+                raise UnknownVersionError(
+                    f"parent version {parent!r} of {version.version_id!r} was never recorded"
+                )
+            history = self._timelines.get(timeline, [])
+            head = history[-1][0].version_id if history else None
+            if history and parent != head:
+                raise ConcurrencyConflict(
+                    f"timeline {timeline!r} is at {head!r}, not at {parent!r}; reload and retry"
+                )
+            self._timelines[timeline] = [*history, record]
+            self._versions[version.version_id] = (timeline, record)
+
+    def record_delta(
+        self, stream: str, index: int, metadata: DeltaMetadata, operations: Sequence[Operation]
+    ) -> None:
+        """Append delta ``index`` of ``stream`` unless it is already recorded identically."""
+        record = (index, copy.deepcopy(metadata), copy.deepcopy(list(operations)))
+        with self._lock:
+            deltas = self._streams.setdefault(stream, {})
+            existing = deltas.get(index)
+            if existing is not None:
+                if existing != record:
+                    raise RecordConflictError(
+                        f"delta {index} of stream {stream!r} was recorded before with different "
+                        "content; deltas of a stream are append-only"
+                    )
+                return
+            deltas[index] = record
+
+    def read_events(self) -> list[Event]:
+        """Copies of every event, in record order."""
+        with self._lock:
+            return copy.deepcopy(self._events)
+
+    def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
+        """Copies of ``timeline``'s versions, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._timelines.get(timeline, []))
+
+    def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """Copies of ``stream``'s deltas, in record order."""
+        with self._lock:
+            return copy.deepcopy(list(self._streams.get(stream, {}).values()))
+
+    def flush(self) -> None:
+        """Nothing is buffered: every record call stores at once."""
+
+    def close(self) -> None:
+        """Nothing to release; the data stays for the next runtime."""
+
+
+def _same_event(a: Event, b: Event) -> bool:
+    """Equal as stored: JSON values compare as JSON (``1`` is not ``true``)."""
+    return (
+        attrs.evolve(a, data=None, metadata={}) == attrs.evolve(b, data=None, metadata={})
+        and json_equal(a.data, b.data)
+        and json_equal(a.metadata, b.metadata)
+    )

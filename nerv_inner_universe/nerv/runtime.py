@@ -1,0 +1,225 @@
+"""The NERV host: builds the components, loads plugins, and persists through a Recorder."""
+
+from __future__ import annotations
+
+import enum
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import attrs
+import pluggy
+import structlog
+
+from nerv_inner_universe.delta import Operation
+from nerv_inner_universe.nerv import hookspecs
+from nerv_inner_universe.nerv.errors import ConfigError, LifecycleError, UnpersistableDeltaError
+from nerv_inner_universe.nerv.events import Event, EventBus
+from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
+from nerv_inner_universe.nerv.recorder import Recorder
+from nerv_inner_universe.nerv.settings import NervSettings
+from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
+
+log = structlog.get_logger(__name__)
+
+
+class _Phase(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class Nerv:
+    """An EventBus, a TemporalStore and a StateProjector, wired to pluggy hooks.
+
+    Plugins come from the ``"nerv"`` entry-point group (only those named in ``[nerv] plugins``)
+    and from ``plugins``. If one provides a Recorder (``nerv_recorder``), ``start()`` replays
+    what it holds and from then on every new event, version and delta is written to it *before*
+    it takes effect, so a write that fails (e.g. a ConcurrencyConflict from another writer)
+    changes nothing here. Changes are refused before ``start()`` (replay would lose them) and
+    after ``stop()`` (nothing would record them). The projector starts from ``{}`` (so that
+    its recorded deltas alone rebuild it) and cannot be reset, since a recorded stream only
+    grows.
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, plugins: Iterable[object] = ()
+    ) -> None:
+        self.config: Mapping[str, Any] = config or {}
+        self.settings = NervSettings.from_config(self.config)
+        self.event_bus = EventBus(max_history=self.settings.max_history)
+        self.temporal_store = TemporalStore()
+        self.state_projector = StateProjector({})
+        self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.plugin_manager.add_hookspecs(hookspecs)
+        for name in self.settings.plugins:
+            self._load_entry_point(name)
+        for plugin in plugins:
+            self.plugin_manager.register(plugin)
+        self._phase = _Phase.NEW
+        self._recorder: Recorder | None = None
+        self._warned_function_delta = False
+        self._wire()
+        self.hook.nerv_configure(runtime=self, config=self.config)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str], plugins: Iterable[object] = ()) -> Nerv:
+        """A runtime configured from a TOML file (``[nerv]`` and the plugins' tables)."""
+        try:
+            with open(path, "rb") as file:
+                config = tomllib.load(file)
+        except OSError as error:
+            raise ConfigError(f"cannot read NERV config {os.fspath(path)!r}: {error}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(
+                f"NERV config {os.fspath(path)!r} is not valid TOML: {error}"
+            ) from error
+        return cls(config, plugins)
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """Call hooks: ``runtime.hook.nerv_start(runtime=runtime)``."""
+        return self.plugin_manager.hook
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The persistence backend while running, if a plugin provided one."""
+        return self._recorder
+
+    def start(self) -> Nerv:
+        """Ask plugins for a recorder, replay it, then call ``nerv_start``."""
+        if self._phase is not _Phase.NEW:
+            raise LifecycleError(f"the runtime is {self._phase.value}; a runtime starts once")
+        recorder: Recorder | None = self.hook.nerv_recorder(runtime=self)
+        if recorder is not None:
+            try:
+                self._replay(recorder)
+            except BaseException:
+                recorder.close()
+                raise
+        self._recorder = recorder
+        self._phase = _Phase.RUNNING
+        log.info("nerv_started", persistent=recorder is not None)
+        self.hook.nerv_start(runtime=self)
+        return self
+
+    def stop(self) -> None:
+        """Call ``nerv_stop``, then flush and close the recorder. Stopping again does nothing."""
+        if self._phase is not _Phase.RUNNING:
+            return
+        try:
+            self.hook.nerv_stop(runtime=self)
+        finally:
+            self._phase = _Phase.STOPPED
+            if self._recorder is not None:
+                try:
+                    self._recorder.flush()
+                finally:
+                    self._recorder.close()
+            log.info("nerv_stopped")
+
+    def __enter__(self) -> Nerv:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _load_entry_point(self, name: str) -> None:
+        if not self.plugin_manager.load_setuptools_entrypoints(hookspecs.PROJECT, name=name):
+            raise ConfigError(
+                f"[nerv] plugins names {name!r}, but no installed distribution has an entry point "
+                f"{name!r} in group {hookspecs.PROJECT!r}; install it or remove the name"
+            )
+
+    def _wire(self) -> None:
+        """Guards write ahead to the recorder; observers turn accepted changes into hooks."""
+        self.event_bus.add_guard(self._guard_event)
+        self.event_bus.add_observer(self._announce_event)
+        self.temporal_store.add_guard(self._guard_version)
+        self.temporal_store.add_observer(self._announce_version)
+        self.state_projector.add_guard(self._guard_delta)
+        self.state_projector.add_observer(self._announce_delta)
+
+    def _replay(self, recorder: Recorder) -> None:
+        versions = recorder.read_versions(self.settings.timeline)
+        self.temporal_store.restore([version for version, _ in versions])
+        log.info(
+            "nerv_replayed", kind="versions", count=len(versions), timeline=self.settings.timeline
+        )
+        deltas = recorder.read_deltas(self.settings.stream)
+        self.state_projector.restore(deltas)
+        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=self.settings.stream)
+        events = recorder.read_events()
+        for event in events:
+            self.event_bus.publish_event(attrs.evolve(event, replayed=True))
+        log.info("nerv_replayed", kind="events", count=len(events))
+
+    def _require_running(self, change: str) -> None:
+        if self._phase is _Phase.NEW:
+            raise LifecycleError(
+                f"cannot {change} before start(): replay would lose it; start the runtime "
+                "(or use it as a context manager) first"
+            )
+        if self._phase is _Phase.STOPPED:
+            raise LifecycleError(f"cannot {change}: the runtime is stopped and records nothing")
+
+    def _guard_event(self, event: Event) -> None:
+        if event.replayed:
+            return
+        self._require_running("publish an event")
+        if self._recorder is not None:
+            self._recorder.record_event(event)
+
+    def _guard_version(self, version: VersionedState, operations: list[Operation]) -> None:
+        self._require_running("commit a version")
+        if self._recorder is not None:
+            self._recorder.record_version(self.settings.timeline, version, operations)
+
+    def _guard_delta(
+        self, index: int, delta: Delta, metadata: DeltaMetadata, operations: list[Operation] | None
+    ) -> None:
+        self._require_running("apply a delta")
+        if self._recorder is None:
+            return
+        if operations is not None:
+            self._recorder.record_delta(self.settings.stream, index, metadata, operations)
+        elif self.settings.function_delta == "refuse":
+            raise UnpersistableDeltaError(
+                f"delta {index} ({type(delta).__name__} {metadata.description!r}) cannot be "
+                "persisted: it is code, not data; express it as a dict patch or an "
+                'OperationsDelta, or set [nerv] function_delta = "keep_local" to apply it here only'
+            )
+        elif not self._warned_function_delta:
+            self._warned_function_delta = True
+            log.warning(
+                "function_delta_not_persisted",
+                stream=self.settings.stream,
+                index=index,
+                hint="FunctionDeltas exist only in this process; replay will not have them",
+            )
+
+    def _announce_event(self, event: Event) -> None:
+        self.hook.nerv_event_published(runtime=self, event=event)
+
+    def _announce_version(self, version: VersionedState, operations: list[Operation]) -> None:
+        self.hook.nerv_version_committed(
+            runtime=self, timeline=self.settings.timeline, version=version, operations=operations
+        )
+
+    def _announce_delta(
+        self, index: int, delta: Delta, metadata: DeltaMetadata, operations: list[Operation] | None
+    ) -> None:
+        self.hook.nerv_delta_applied(
+            runtime=self,
+            stream=self.settings.stream,
+            index=index,
+            metadata=metadata,
+            operations=operations,
+        )

@@ -1,0 +1,259 @@
+"""Event and EventBus: publishing, middleware, history, guards, observers, handler failures."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import uuid
+
+import pytest
+from structlog.typing import EventDict
+
+from nerv_inner_universe.nerv import (
+    ALL_EVENTS,
+    Event,
+    EventBus,
+    InvalidEventError,
+    event_type_name,
+)
+
+
+class EventType(enum.Enum):
+    SYSTEM_INIT = enum.auto()
+    AGENT_STARTED = enum.auto()
+
+
+class Kind(enum.StrEnum):
+    ENTITY_CREATED = "entity.created"
+
+
+def test_event_create_stamps_id_and_whole_microseconds() -> None:
+    event = Event.create("ENTITY_CREATED", {"a": 1}, source="me", metadata={"k": "v"})
+    assert uuid.UUID(event.id).version == 4
+    assert event.timestamp == round(event.timestamp, 6)
+    assert event.timestamp * 1_000_000 == int(event.timestamp * 1_000_000)
+    assert (event.type, event.data, event.source, event.metadata) == (
+        "ENTITY_CREATED",
+        {"a": 1},
+        "me",
+        {"k": "v"},
+    )
+    assert event.replayed is False
+
+
+def test_event_types_are_stored_as_enum_member_names() -> None:
+    assert Event.create(EventType.SYSTEM_INIT).type == "SYSTEM_INIT"
+    assert Event.create(Kind.ENTITY_CREATED).type == "ENTITY_CREATED"
+    assert event_type_name("X") == "X"
+
+
+@pytest.mark.parametrize("bad", ["", 3, None, ALL_EVENTS])
+def test_invalid_event_types_are_refused(bad: object) -> None:
+    with pytest.raises(InvalidEventError):
+        Event.create(bad)  # type: ignore[arg-type]
+
+
+def test_publish_calls_handlers_of_the_type_and_wildcard() -> None:
+    bus = EventBus()
+    typed: list[Event] = []
+    every: list[Event] = []
+    bus.subscribe(EventType.SYSTEM_INIT, typed.append)
+    bus.subscribe(ALL_EVENTS, every.append)
+    first = bus.publish(EventType.SYSTEM_INIT, {"n": 1}, source="s")
+    bus.publish("OTHER")
+    assert [e.id for e in typed] == [first]
+    assert [e.type for e in every] == ["SYSTEM_INIT", "OTHER"]
+    assert typed[0].source == "s"
+
+
+def test_unsubscribe_stops_delivery_and_is_idempotent() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    unsubscribe = bus.subscribe("A", seen.append)
+    bus.publish("A")
+    unsubscribe()
+    unsubscribe()
+    bus.publish("A")
+    assert len(seen) == 1
+
+
+def test_the_same_handler_subscribed_twice_is_called_twice_and_removed_once() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    first = bus.subscribe("A", seen.append)
+    bus.subscribe("A", seen.append)
+    bus.publish("A")
+    first()
+    bus.publish("A")
+    assert len(seen) == 3
+
+
+def test_middleware_rewrites_and_drops_events() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe(ALL_EVENTS, seen.append)
+
+    def tag(event: Event) -> Event:
+        return Event(event.id, event.type, event.data, event.timestamp, "tagged", event.metadata)
+
+    def drop_secret(event: Event) -> Event | None:
+        return None if event.type == "SECRET" else event
+
+    remove_tag = bus.add_middleware(tag)
+    bus.add_middleware(drop_secret)
+    dropped = bus.publish("SECRET")
+    bus.publish("PUBLIC")
+    remove_tag()
+    bus.publish("PLAIN")
+    assert [(e.type, e.source) for e in seen] == [("PUBLIC", "tagged"), ("PLAIN", None)]
+    assert isinstance(dropped, str)
+    assert dropped not in {e.id for e in bus.get_history(limit=None)}
+
+
+def test_history_is_newest_first_filtered_limited_and_bounded() -> None:
+    bus = EventBus(max_history=5)
+    ids = [bus.publish("A" if i % 2 else "B", i) for i in range(8)]
+    assert [e.id for e in bus.get_history(limit=None)] == ids[::-1][:5]
+    assert [e.data for e in bus.get_history("A")] == [7, 5, 3]
+    assert [e.data for e in bus.get_history(limit=2)] == [7, 6]
+    assert bus.get_history(EventType.SYSTEM_INIT) == []
+
+
+def test_publish_event_is_idempotent_by_id() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("A", seen.append)
+    event = Event.create("A", 1)
+    assert bus.publish_event(event) == event.id
+    assert bus.publish_event(event) == event.id
+    assert seen == [event]
+    assert bus.get_history() == [event]
+
+
+def test_replayed_events_skip_middleware_and_handlers_can_tell() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("A", seen.append)
+    bus.add_middleware(lambda event: None)
+    bus.publish("A")
+    replayed = Event("id-1", "A", None, 1.0, replayed=True)
+    bus.publish_event(replayed)
+    assert seen == [replayed]
+    assert seen[0].replayed
+
+
+def test_a_failing_handler_is_logged_recorded_and_does_not_stop_others(
+    logs: list[EventDict],
+) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe("A", broken)
+    bus.subscribe("A", seen.append)
+    bus.subscribe(ALL_EVENTS, seen.append)
+    event_id = bus.publish("A")
+    assert len(seen) == 2
+    [failure] = bus.errors
+    assert failure.event.id == event_id
+    assert failure.handler.endswith("broken")
+    assert isinstance(failure.error, RuntimeError)
+    [entry] = [e for e in logs if e["event"] == "event_handler_failed"]
+    assert entry["event_id"] == event_id
+    assert entry["event_type"] == "A"
+    assert entry["handler"] == failure.handler
+    assert entry["log_level"] == "error"
+
+
+def test_handler_errors_are_bounded() -> None:
+    bus = EventBus(max_errors=2)
+
+    def broken(event: Event) -> None:
+        raise ValueError(event.data)
+
+    bus.subscribe("A", broken)
+    for i in range(3):
+        bus.publish("A", i)
+    assert [f.event.data for f in bus.errors] == [1, 2]
+
+
+def test_a_guard_vetoes_an_event_before_anything_happens() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    observed: list[Event] = []
+    bus.subscribe("A", seen.append)
+    bus.add_observer(observed.append)
+
+    def veto(event: Event) -> None:
+        if event.data == "bad":
+            raise PermissionError("no")
+
+    remove = bus.add_guard(veto)
+    event = Event.create("A", "bad")
+    with pytest.raises(PermissionError):
+        bus.publish_event(event)
+    assert (seen, observed, bus.get_history()) == ([], [], [])
+    remove()
+    bus.publish_event(event)
+    assert seen == observed == [event]
+
+
+def test_observers_see_accepted_events_before_handlers_in_order() -> None:
+    bus = EventBus()
+    calls: list[str] = []
+    bus.add_guard(lambda event: calls.append(f"guard {event.data}"))
+    remove = bus.add_observer(lambda event: calls.append(f"observer {event.data}"))
+    bus.subscribe("A", lambda event: calls.append(f"handler {event.data}"))
+    bus.publish("A", 1)
+    remove()
+    bus.publish("A", 2)
+    assert calls == ["guard 1", "observer 1", "handler 1", "guard 2", "handler 2"]
+
+
+def test_an_observer_may_publish() -> None:
+    bus = EventBus()
+    bus.add_observer(lambda event: event.type == "A" and bus.publish("B"))
+    bus.publish("A")
+    assert [e.type for e in bus.get_history()] == ["B", "A"]
+
+
+def test_the_dedupe_window_forgets_old_ids() -> None:
+    bus = EventBus(max_history=1, dedupe_window=1)
+    first = Event.create("A")
+    bus.publish_event(first)
+    bus.publish("A")
+    bus.publish_event(first)
+    assert bus.get_history(limit=None) == [first]
+
+
+def test_a_failing_observer_is_logged_recorded_and_the_event_still_dispatched(
+    logs: list[EventDict],
+) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("observer broke")
+
+    bus.add_observer(broken)
+    bus.add_observer(seen.append)
+    bus.subscribe("A", seen.append)
+    event_id = bus.publish("A")
+    assert [e.id for e in seen] == [event_id, event_id]
+    assert [e.id for e in bus.get_history()] == [event_id]
+    assert [f.handler.endswith("broken") for f in bus.errors] == [True]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["event_observer_failed"]
+
+
+def test_a_handler_without_a_qualname_is_named_by_its_repr() -> None:
+    bus = EventBus()
+
+    def broken(event: Event, reason: str) -> None:
+        raise RuntimeError(reason)
+
+    handler = functools.partial(broken, reason="boom")
+    bus.subscribe("A", handler)
+    bus.publish("A")
+    assert [f.handler for f in bus.errors] == [repr(handler)]

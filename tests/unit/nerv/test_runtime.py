@@ -1,0 +1,342 @@
+"""The Nerv host: configuration, plugin loading, hooks, lifecycle and persistence policies."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from structlog.typing import EventDict
+
+from nerv_inner_universe.delta import Operation, Patch
+from nerv_inner_universe.nerv import (
+    ConcurrencyConflict,
+    ConfigError,
+    Event,
+    InMemoryRecorder,
+    LifecycleError,
+    Nerv,
+    NervSettings,
+    ReplayError,
+    UnpersistableDeltaError,
+    VersionedState,
+    hookimpl,
+)
+from tests.unit.nerv import plugins
+from tests.unit.nerv.plugins import HookLog, ProvidesRecorder
+
+
+class SpyRecorder(InMemoryRecorder):
+    """Counts flushes and closes, and can refuse the next version as a rival writer would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+        self.closes = 0
+        self.refuse_next_version = False
+
+    def record_version(
+        self, timeline: str, version: VersionedState, operations: Sequence[Operation]
+    ) -> None:
+        if self.refuse_next_version:
+            self.refuse_next_version = False
+            raise ConcurrencyConflict("another writer committed first")
+        super().record_version(timeline, version, operations)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def persistent(recorder: InMemoryRecorder, config: dict[str, Any] | None = None) -> Nerv:
+    return Nerv(config, plugins=[ProvidesRecorder(recorder)])
+
+
+def test_a_runtime_without_plugins_works_in_memory() -> None:
+    with Nerv() as runtime:
+        assert runtime.settings == NervSettings()
+        assert runtime.recorder is None
+        runtime.event_bus.publish("A")
+        runtime.temporal_store.commit({"a": 1})
+        runtime.state_projector.apply_delta(lambda state: {**state, "fn": True})
+        assert runtime.state_projector.get_current_state() == {"fn": True}
+
+
+def test_changes_are_refused_before_start_and_after_stop() -> None:
+    runtime = Nerv()
+    changes: list[Callable[[], object]] = [
+        lambda: runtime.event_bus.publish("A"),
+        lambda: runtime.temporal_store.commit(1),
+        lambda: runtime.state_projector.apply_delta({"a": 1}),
+    ]
+    for change in changes:
+        with pytest.raises(LifecycleError, match="before start"):
+            change()
+    runtime.start()
+    runtime.stop()
+    for change in changes:
+        with pytest.raises(LifecycleError, match="stopped"):
+            change()
+    assert runtime.event_bus.get_history() == []
+    assert runtime.temporal_store.get_history() == []
+
+
+def test_a_runtime_starts_once_and_stops_idempotently() -> None:
+    runtime = Nerv()
+    runtime.stop()
+    runtime.start()
+    with pytest.raises(LifecycleError, match="running"):
+        runtime.start()
+    runtime.stop()
+    runtime.stop()
+    with pytest.raises(LifecycleError, match="stopped"):
+        runtime.start()
+
+
+def test_the_runtime_projector_cannot_be_reset() -> None:
+    with Nerv() as runtime, pytest.raises(UnpersistableDeltaError):
+        runtime.state_projector.reset_to_initial()
+
+
+def test_hooks_are_called_with_what_happened() -> None:
+    log = HookLog()
+    config = {"nerv": {"timeline": "t", "stream": "s", "mine": {"key": 1}}}
+    runtime = Nerv(config, plugins=[log])
+    assert log.names() == ["nerv_configure"]
+    assert log.calls[0][1] == {"runtime": runtime, "config": config}
+    with runtime:
+        event_id = runtime.event_bus.publish("A", 1)
+        version_id = runtime.temporal_store.commit({"v": 1})
+        runtime.state_projector.apply_delta({"p": 1}, "patch")
+        runtime.state_projector.apply_delta(lambda state: state)
+    assert log.names() == [
+        "nerv_configure",
+        "nerv_start",
+        "nerv_event_published",
+        "nerv_version_committed",
+        "nerv_delta_applied",
+        "nerv_delta_applied",
+        "nerv_stop",
+    ]
+    args = dict(log.calls[2:6])
+    assert args["nerv_event_published"]["event"].id == event_id
+    committed = args["nerv_version_committed"]
+    assert committed["timeline"] == "t"
+    assert committed["version"].version_id == version_id
+    patch_call, function_call = (c[1] for c in log.calls[4:6])
+    assert (patch_call["stream"], patch_call["index"]) == ("s", 0)
+    assert patch_call["metadata"].description == "patch"
+    assert patch_call["ops"] == [Patch("", {"p": 1})]
+    assert (function_call["index"], function_call["ops"]) == (1, None)
+
+
+def test_the_first_recorder_offered_wins() -> None:
+    first, second = InMemoryRecorder(), InMemoryRecorder()
+    plugins_in_order = [ProvidesRecorder(second), ProvidesRecorder(first), ProvidesRecorder(None)]
+    with Nerv(plugins=plugins_in_order) as runtime:
+        assert runtime.recorder is first
+
+
+def test_new_changes_are_written_to_the_recorder() -> None:
+    recorder = InMemoryRecorder()
+    with persistent(recorder, {"nerv": {"timeline": "t", "stream": "s"}}) as runtime:
+        event_id = runtime.event_bus.publish("A", {"x": 1})
+        runtime.temporal_store.commit({"v": 1})
+        runtime.temporal_store.commit({"v": 2})
+        runtime.state_projector.apply_delta({"p": 1})
+    assert [e.id for e in recorder.read_events()] == [event_id]
+    assert [v for v, _ in recorder.read_versions("t")] == runtime.temporal_store.get_history()
+    assert [(i, ops) for i, _, ops in recorder.read_deltas("s")] == [(0, [Patch("", {"p": 1})])]
+
+
+def test_a_write_the_recorder_refuses_changes_nothing() -> None:
+    recorder = SpyRecorder()
+    with persistent(recorder) as runtime:
+        runtime.temporal_store.commit(1)
+        recorder.refuse_next_version = True
+        with pytest.raises(ConcurrencyConflict):
+            runtime.temporal_store.commit(2)
+        assert runtime.temporal_store.get() == 1
+        with pytest.raises(ValueError, match="JSON"):
+            runtime.event_bus.publish("A", {1, 2})
+        assert runtime.event_bus.get_history() == []
+
+
+def test_a_function_delta_is_refused_by_default_while_persisting() -> None:
+    recorder = InMemoryRecorder()
+    with persistent(recorder) as runtime:
+        projector = runtime.state_projector
+        projector.apply_delta({"n": 1})
+        with pytest.raises(UnpersistableDeltaError, match="keep_local"):
+            projector.apply_delta(lambda state: {"n": 99}, "script")
+        assert projector.get_current_state() == {"n": 1}
+        assert projector.apply_delta({"n": 2}) == 1
+    assert [i for i, _, _ in recorder.read_deltas("main")] == [0, 1]
+
+
+def test_keep_local_applies_function_deltas_here_and_warns_once(logs: list[EventDict]) -> None:
+    recorder = InMemoryRecorder()
+    with persistent(recorder, {"nerv": {"function_delta": "keep_local"}}) as runtime:
+        projector = runtime.state_projector
+        projector.apply_delta(lambda state: {**state, "local": 1})
+        projector.apply_delta(lambda state: {**state, "local": 2})
+        projector.apply_delta({"shared": True})
+        assert projector.get_current_state() == {"local": 2, "shared": True}
+    warnings = [e for e in logs if e["event"] == "function_delta_not_persisted"]
+    assert len(warnings) == 1
+    assert warnings[0]["log_level"] == "warning"
+    assert [i for i, _, _ in recorder.read_deltas("main")] == [2]
+
+
+def test_stop_flushes_and_closes_the_recorder_even_if_a_plugin_fails() -> None:
+    recorder = SpyRecorder()
+
+    class FailsOnStop:
+        @hookimpl
+        def nerv_stop(self, runtime: Nerv) -> None:
+            raise RuntimeError("plugin broke")
+
+    runtime = Nerv(plugins=[ProvidesRecorder(recorder), FailsOnStop()]).start()
+    with pytest.raises(RuntimeError, match="plugin broke"):
+        runtime.stop()
+    assert (recorder.flushes, recorder.closes) == (1, 1)
+
+
+def test_a_failed_replay_closes_the_recorder_and_does_not_start() -> None:
+    recorder = SpyRecorder()
+    with persistent(recorder) as runtime:
+        runtime.temporal_store.commit(1)
+    [(version, ops)] = recorder.read_versions("main")
+    corrupt = SpyRecorder()
+    corrupt.record_version("main", attrs.evolve(version, data=2), ops)
+    second = persistent(corrupt)
+    with pytest.raises(ReplayError):
+        second.start()
+    assert corrupt.closes == 1
+    assert second.recorder is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ([], "must be a table"),
+        ({"plugin": ["x"]}, "unknown"),
+        ({"plugins": "x"}, "list of entry-point names"),
+        ({"plugins": [""]}, "list of entry-point names"),
+        ({"function_delta": "drop"}, "refuse"),
+        ({"timeline": ""}, "timeline"),
+        ({"stream": 3}, "stream"),
+        ({"max_history": 0}, "positive"),
+        ({"max_history": True}, "positive"),
+    ],
+)
+def test_bad_settings_are_refused(table: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Nerv({"nerv": table})
+
+
+def test_settings_are_read_and_plugin_tables_are_left_alone() -> None:
+    config = {
+        "nerv": {
+            "function_delta": "keep_local",
+            "timeline": "t",
+            "stream": "s",
+            "max_history": 2,
+            "some_plugin": {"anything": [1]},
+        }
+    }
+    runtime = Nerv(config)
+    assert runtime.settings == NervSettings((), "keep_local", "t", "s", 2)
+    assert runtime.config is config
+
+
+def fake_distribution(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """Make ``importlib.metadata`` see one installed distribution with one "nerv" entry point."""
+
+    @attrs.frozen
+    class Distribution:
+        entry_points: list[importlib.metadata.EntryPoint]
+
+    entry_point = importlib.metadata.EntryPoint(name=name, value=value, group="nerv")
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [Distribution([entry_point])])
+
+
+def test_plugins_named_in_config_are_loaded_from_entry_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_distribution(monkeypatch, "hook_log", "tests.unit.nerv.plugins:entry_point_plugin")
+    plugins.entry_point_plugin.calls.clear()
+    runtime = Nerv({"nerv": {"plugins": ["hook_log"]}})
+    assert runtime.plugin_manager.get_plugin("hook_log") is plugins.entry_point_plugin
+    assert plugins.entry_point_plugin.names() == ["nerv_configure"]
+
+
+def test_entry_points_not_named_in_config_are_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_distribution(monkeypatch, "hook_log", "tests.unit.nerv.plugins:entry_point_plugin")
+    runtime = Nerv()
+    assert runtime.plugin_manager.get_plugin("hook_log") is None
+
+
+def test_a_named_plugin_that_is_not_installed_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_distribution(monkeypatch, "hook_log", "tests.unit.nerv.plugins:entry_point_plugin")
+    with pytest.raises(ConfigError, match="'missing'"):
+        Nerv({"nerv": {"plugins": ["missing"]}})
+
+
+def test_from_toml_reads_nerv_and_plugin_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_distribution(monkeypatch, "hook_log", "tests.unit.nerv.plugins:entry_point_plugin")
+    plugins.entry_point_plugin.calls.clear()
+    path = tmp_path / "nerv.toml"
+    path.write_text(
+        '[nerv]\nplugins = ["hook_log"]\ntimeline = "t"\n\n[nerv.hook_log]\nlevel = 3\n',
+        encoding="utf-8",
+    )
+    runtime = Nerv.from_toml(path)
+    assert runtime.settings.timeline == "t"
+    [(_, configure)] = plugins.entry_point_plugin.calls
+    assert configure["config"]["nerv"]["hook_log"] == {"level": 3}
+
+
+def test_from_toml_reports_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        Nerv.from_toml(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[nerv\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Nerv.from_toml(bad)
+
+
+def test_replayed_events_reach_the_event_hook_before_start() -> None:
+    recorder = InMemoryRecorder()
+    with persistent(recorder) as runtime:
+        runtime.event_bus.publish("A")
+    log = HookLog()
+    Nerv(plugins=[ProvidesRecorder(recorder), log]).start()
+    assert log.names() == ["nerv_configure", "nerv_event_published", "nerv_start"]
+    event: Event = log.calls[1][1]["event"]
+    assert event.replayed
+
+
+def test_a_failing_hook_is_logged_and_the_change_stands() -> None:
+    recorder = InMemoryRecorder()
+
+    class FailsOnEvents:
+        @hookimpl
+        def nerv_event_published(self, runtime: Nerv, event: Event) -> None:
+            raise RuntimeError("plugin broke")
+
+    with Nerv(plugins=[ProvidesRecorder(recorder), FailsOnEvents()]) as runtime:
+        event_id = runtime.event_bus.publish("A")
+        [failure] = runtime.event_bus.errors
+    assert failure.event.id == event_id
+    assert "_announce_event" in failure.handler
+    assert [e.id for e in recorder.read_events()] == [event_id]
