@@ -1,0 +1,18 @@
+"""Errors of the Inner Universe persistence backend (NERV's own errors are reused where the
+Recorder contract names them: RecordConflictError, ConcurrencyConflict, UnknownVersionError)."""
+
+from __future__ import annotations
+
+from nerv_inner_universe.nerv.errors import NervError
+
+
+class PersistenceError(NervError):
+    """A write to Inner Universe failed for good, or the backend is unusable."""
+
+
+class WriteRefusedError(PersistenceError):
+    """The module refused a write (invalid input, no permission); retrying cannot help."""
+
+
+class IntegrityError(PersistenceError):
+    """Replayed data does not match its stored hash: the named version cannot be trusted."""

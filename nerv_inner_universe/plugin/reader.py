@@ -1,0 +1,159 @@
+"""Reads what was recorded, for replay: events in `seq` order, versions with their states
+rebuilt from snapshots and operations (each checked against its `data_hash`), deltas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+
+from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
+from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
+from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
+
+log = structlog.get_logger(__name__)
+
+PAGE = 5_000
+Query = Callable[[str], Coroutine[Any, Any, list[Any]]]
+
+
+def quoted(text: str) -> str:
+    """A SQL string literal (ids and names are validated by the module, this is belt and braces)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Reader:
+    def __init__(self, connection: DbConnection) -> None:
+        self._connection = connection
+
+    async def _rows(self, query: str) -> list[Any]:
+        results = await self._connection.one_off_query(query)
+        return [row for result in results for row in result.rows]
+
+    async def events(self, on_page: Callable[[int], None] | None = None) -> list[tuple[int, Event]]:
+        """Published events with their `seq`, in log order; the module's own events are left
+        out. Pages through the gap-free `seq` so no answer grows past the message limit."""
+        found: list[tuple[int, Event]] = []
+        start = 1
+        while True:
+            rows = await self._rows(
+                f"SELECT * FROM event_log WHERE seq >= {start} AND seq < {start + PAGE}"  # noqa: S608
+            )
+            if not rows:
+                break
+            for row in sorted(rows, key=lambda r: r.seq):
+                event = translate.event_from_row(row)
+                if event is not None:
+                    found.append((int(row.seq), event))
+            start += PAGE
+            if on_page is not None:
+                on_page(start - 1)
+        return found
+
+    async def last_seq(self) -> int:
+        """The highest `seq` in the log (0 when empty)."""
+        last = 0
+        start = 1
+        while rows := await self._rows(
+            f"SELECT * FROM event_log WHERE seq >= {start} AND seq < {start + PAGE}"  # noqa: S608
+        ):
+            last = max(last, *(int(row.seq) for row in rows))
+            start += PAGE
+        return last
+
+    async def version_rows(self, timeline: str) -> list[Any]:
+        rows = await self._rows(
+            f"SELECT * FROM state_version WHERE timeline = {quoted(timeline)}"  # noqa: S608
+        )
+        return sorted(rows, key=lambda r: r.seq)
+
+    async def version_row(self, version_id: str) -> Any | None:
+        rows = await self._rows(
+            f"SELECT * FROM state_version WHERE version_id = {quoted(version_id)}"  # noqa: S608
+        )
+        return rows[0] if rows else None
+
+    async def versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
+        """The timeline's versions, oldest first, each state rebuilt and hash-checked."""
+        states: dict[str, JSON] = {}
+        result: list[tuple[VersionedState, list[Operation]]] = []
+        for row in await self.version_rows(timeline):
+            operations = [translate.operation_from_row(op) for op in row.operations]
+            state = await self._state(row, operations, states)
+            result.append(
+                (
+                    VersionedState(
+                        version_id=row.version_id,
+                        data=state,
+                        parent_version_id=row.parent_version_id,
+                        timestamp=translate.seconds(row.occurred_at),
+                        change_description=row.description,
+                        data_hash=row.data_hash,
+                    ),
+                    operations,
+                )
+            )
+        return result
+
+    async def _state(self, row: Any, operations: list[Operation], known: dict[str, JSON]) -> JSON:
+        """A version's state: its snapshot, or its parent's state with its operations applied
+        (a parent on another timeline is read on demand)."""
+        if row.snapshot is not None:
+            state = parse_json(row.snapshot)
+        else:
+            parent_id = row.parent_version_id
+            if parent_id is None:
+                raise IntegrityError(f"version {row.version_id!r} has neither snapshot nor parent")
+            if parent_id not in known:
+                parent = await self.version_row(parent_id)
+                if parent is None:
+                    raise IntegrityError(
+                        f"version {row.version_id!r} names parent {parent_id!r}, which is missing"
+                    )
+                parent_ops = [translate.operation_from_row(op) for op in parent.operations]
+                await self._state(parent, parent_ops, known)
+            state = apply(known[parent_id], operations)
+        actual = data_hash(state)
+        if actual != row.data_hash:
+            raise IntegrityError(
+                f"version {row.version_id!r}: the rebuilt state hashes to {actual}, "
+                f"but {row.data_hash} was stored; the history is damaged at this version"
+            )
+        known[row.version_id] = state
+        return state
+
+    async def deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        rows = await self._rows(
+            f"SELECT * FROM delta_record WHERE stream = {quoted(stream)}"  # noqa: S608
+        )
+        result = []
+        for row in sorted(rows, key=lambda r: r.seq):
+            index = delta_index(stream, row.delta_id)
+            operations = [translate.operation_from_row(op) for op in row.operations]
+            result.append((index, translate.delta_metadata_from_row(row, index), operations))
+        return result
+
+    async def timeline(self, name: str) -> Any | None:
+        rows = await self._rows(f"SELECT * FROM timeline WHERE name = {quoted(name)}")  # noqa: S608
+        return rows[0] if rows else None
+
+    async def snapshot_interval(self) -> int:
+        rows = await self._rows("SELECT * FROM config WHERE key = 'snapshot_interval'")
+        if not rows:
+            return 50
+        value = parse_json(rows[0].value)
+        return value if isinstance(value, int) and value > 0 else 50
+
+
+def delta_id(stream: str, index: int) -> str:
+    return f"{stream}:{index}"
+
+
+def delta_index(stream: str, stored_id: str) -> int:
+    prefix = f"{stream}:"
+    if not stored_id.startswith(prefix) or not stored_id[len(prefix) :].isdigit():
+        raise PersistenceError(f"delta id {stored_id!r} is not of the form '{stream}:<index>'")
+    return int(stored_id[len(prefix) :])

@@ -1,0 +1,51 @@
+"""Fixtures for the plugin: recorders and NERV runtimes on a real Inner Universe database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from nerv_inner_universe.nerv import Nerv
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
+from tests.integration.http_api import Database
+
+
+def nerv_config(db: Database, **overrides: Any) -> dict[str, Any]:
+    """An Atlas-style config that enables the plugin by its entry-point name."""
+    section = {"url": db.base_url, "database": db.name, "token": db.token, **overrides}
+    return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
+
+
+RuntimeFactory = Callable[..., Nerv]
+
+
+@pytest.fixture
+def runtimes() -> Iterator[RuntimeFactory]:
+    """Starts runtimes from a config and stops whatever a test left running."""
+    started: list[Nerv] = []
+
+    def start(config: dict[str, Any]) -> Nerv:
+        runtime = Nerv(config).start()
+        started.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in started:
+        runtime.stop()
+
+
+@pytest.fixture
+def recorder_for() -> Iterator[Callable[..., InnerUniverseRecorder]]:
+    made: list[InnerUniverseRecorder] = []
+
+    def make(db: Database, **overrides: Any) -> InnerUniverseRecorder:
+        settings = PluginSettings(url=db.base_url, database=db.name, token=db.token, **overrides)
+        recorder = InnerUniverseRecorder(settings)
+        made.append(recorder)
+        return recorder
+
+    yield make
+    for recorder in made:
+        recorder.close()
