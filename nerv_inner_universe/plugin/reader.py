@@ -11,6 +11,7 @@ import structlog
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
+from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
 
@@ -97,6 +98,13 @@ class Reader:
                 )
             )
         return result
+
+    async def state(self, version_id: str) -> JSON:
+        row = await self.version_row(version_id)
+        if row is None:
+            raise UnknownVersionError(f"state version {version_id!r} does not exist")
+        operations = [translate.operation_from_row(op) for op in row.operations]
+        return await self._state(row, operations, {})
 
     async def _state(self, row: Any, operations: list[Operation], known: dict[str, JSON]) -> JSON:
         """A version's state: its snapshot, or its parent's state with its operations applied

@@ -17,7 +17,7 @@ import attrs
 import structlog
 
 from nerv_inner_universe.client import DbConnection, TokenStore
-from nerv_inner_universe.delta import Operation, canonical_json, data_hash, validate_json
+from nerv_inner_universe.delta import JSON, Operation, canonical_json, data_hash, validate_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
 from nerv_inner_universe.nerv.errors import RecordConflictError
 from nerv_inner_universe.plugin import translate
@@ -219,6 +219,12 @@ class InnerUniverseRecorder:
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
+
+    def read_state(self, version_id: str) -> JSON:
+        """One version's state, rebuilt from its nearest snapshot (at most
+        `snapshot_interval` versions back) and the operations since, hash-checked."""
+        self.flush()
+        return self._loop.run(self._reader.state(version_id))
 
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         self.flush()

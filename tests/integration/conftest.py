@@ -7,13 +7,15 @@ every test that needs it fails with the reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from nerv_inner_universe.controller import ServerProcess, free_port
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
 from nerv_inner_universe.toolchain import SetupResult, setup
 from tests.integration.http_api import Database
 
@@ -79,3 +81,18 @@ def inner_universe(server: ServerProcess, machine: SetupResult) -> Database:
 def isolated_inner_universe(private_server: ServerProcess, machine: SetupResult) -> Database:
     """A database on a server of its own (`.server.restart()`, `.server.kill()` are safe)."""
     return publish(private_server, machine.module_wasm)
+
+
+@pytest.fixture
+def recorder_for() -> Iterator[Callable[..., InnerUniverseRecorder]]:
+    made: list[InnerUniverseRecorder] = []
+
+    def make(db: Database, **overrides: Any) -> InnerUniverseRecorder:
+        settings = PluginSettings(url=db.base_url, database=db.name, token=db.token, **overrides)
+        recorder = InnerUniverseRecorder(settings)
+        made.append(recorder)
+        return recorder
+
+    yield make
+    for recorder in made:
+        recorder.close()

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe.nerv import Nerv
-from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
 from tests.integration.http_api import Database
 
 
@@ -34,18 +33,3 @@ def runtimes() -> Iterator[RuntimeFactory]:
     yield start
     for runtime in started:
         runtime.stop()
-
-
-@pytest.fixture
-def recorder_for() -> Iterator[Callable[..., InnerUniverseRecorder]]:
-    made: list[InnerUniverseRecorder] = []
-
-    def make(db: Database, **overrides: Any) -> InnerUniverseRecorder:
-        settings = PluginSettings(url=db.base_url, database=db.name, token=db.token, **overrides)
-        recorder = InnerUniverseRecorder(settings)
-        made.append(recorder)
-        return recorder
-
-    yield make
-    for recorder in made:
-        recorder.close()
