@@ -148,6 +148,12 @@ class Reader:
         rows = await self._rows(f"SELECT * FROM timeline WHERE name = {quoted(name)}")  # noqa: S608
         return rows[0] if rows else None
 
+    async def timeline_names(self) -> list[str]:
+        return sorted(str(row.name) for row in await self._rows("SELECT * FROM timeline"))
+
+    async def stream_names(self) -> list[str]:
+        return sorted({str(row.stream) for row in await self._rows("SELECT * FROM delta_record")})
+
     async def snapshot_interval(self) -> int:
         rows = await self._rows("SELECT * FROM config WHERE key = 'snapshot_interval'")
         if not rows:

@@ -226,6 +226,12 @@ class InnerUniverseRecorder:
         self.flush()
         return self._loop.run(self._reader.state(version_id))
 
+    def timeline_names(self) -> list[str]:
+        return self._loop.run(self._reader.timeline_names())
+
+    def stream_names(self) -> list[str]:
+        return self._loop.run(self._reader.stream_names())
+
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         self.flush()
         return self._loop.run(self._reader.deltas(stream))
