@@ -26,7 +26,8 @@ async def test_reconnect_after_kill_reconciles_the_cache(
     isolated_inner_universe: Database,
 ) -> None:
     database = isolated_inner_universe
-    policy = ReconnectPolicy(initial_delay=3.0, max_delay=3.0, jitter=0.0)
+    # Long enough to restart the server and change rows before the client returns.
+    policy = ReconnectPolicy(initial_delay=5.0, max_delay=5.0, jitter=0.0)
     events: list[tuple[str, EventKind, str]] = []
     disconnects: list[Exception | None] = []
     async with connect(database, reconnect=policy) as conn:

@@ -1,0 +1,108 @@
+"""A SpacetimeDB 1.x client: the HTTP API, module schemas, SATS-JSON values, and a WebSocket
+connection with subscriptions, a client cache and automatic reconnection.
+
+>>> async with DbConnection("http://127.0.0.1:3000", "my-db", token=token) as conn:
+...     await conn.subscribe(["SELECT * FROM entity"])
+...     conn.cache.table("entity").on_insert(lambda ctx, row: print(row.id))
+...     await conn.call_reducer("create_entity", "e1", "Person", metadata)
+
+Knows nothing of the application using it.
+"""
+
+from __future__ import annotations
+
+from .algebraic import AlgebraicType, ArrayType, Primitive, ProductType, Ref, SumType, Typespace
+from .cache import ClientCache, TableCache, TableDiff
+from .callbacks import CallbackId
+from .codec import Codec, CodecFactory, JsonCodec
+from .connection import DbConnection, QueryResult
+from .errors import (
+    ArgumentError,
+    CallTimeoutError,
+    HttpError,
+    NotFoundError,
+    OutcomeUnknownError,
+    OutOfEnergyError,
+    ProtocolError,
+    QueryError,
+    ReducerFailedError,
+    SchemaError,
+    SpacetimeConnectionError,
+    SpacetimeError,
+    TokenStoreError,
+)
+from .events import EventContext, EventKind, ReducerEvent, ReducerStatus
+from .http import (
+    Credentials,
+    DatabaseInfo,
+    HttpCallResult,
+    LogRecord,
+    PublishResult,
+    SpacetimeHttp,
+    SqlResult,
+)
+from .reconnect import ReconnectPolicy
+from .registry import TypeRegistry
+from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
+from .subscription import SubscriptionHandle, SubscriptionState
+from .token_store import TokenStore, default_token_dir
+from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
+
+__all__ = [
+    "AlgebraicType",
+    "ArgumentError",
+    "ArrayType",
+    "CallTimeoutError",
+    "CallbackId",
+    "ClientCache",
+    "Codec",
+    "CodecFactory",
+    "ConnectionId",
+    "Credentials",
+    "DatabaseInfo",
+    "DbConnection",
+    "EventContext",
+    "EventKind",
+    "HttpCallResult",
+    "HttpError",
+    "Identity",
+    "IndexDef",
+    "JsonCodec",
+    "LogRecord",
+    "ModuleSchema",
+    "NotFoundError",
+    "OutOfEnergyError",
+    "OutcomeUnknownError",
+    "Primitive",
+    "ProductType",
+    "ProtocolError",
+    "PublishResult",
+    "QueryError",
+    "QueryResult",
+    "ReconnectPolicy",
+    "ReducerDef",
+    "ReducerEvent",
+    "ReducerFailedError",
+    "ReducerStatus",
+    "Ref",
+    "Row",
+    "SchemaError",
+    "SpacetimeConnectionError",
+    "SpacetimeError",
+    "SpacetimeHttp",
+    "SqlResult",
+    "SubscriptionHandle",
+    "SubscriptionState",
+    "SumType",
+    "TableCache",
+    "TableDef",
+    "TableDiff",
+    "TimeDuration",
+    "Timestamp",
+    "TokenStore",
+    "TokenStoreError",
+    "TypeRegistry",
+    "Typespace",
+    "Variant",
+    "default_token_dir",
+]

@@ -1,0 +1,38 @@
+"""Registered callbacks: removable by id, and one failing callback never stops the others or
+the connection that runs them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Generic, NewType, ParamSpec
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+P = ParamSpec("P")
+CallbackId = NewType("CallbackId", int)
+_ids = itertools.count(1)
+
+
+class Callbacks(Generic[P]):
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._callbacks: dict[CallbackId, Callable[P, object]] = {}
+
+    def add(self, callback: Callable[P, object]) -> CallbackId:
+        callback_id = CallbackId(next(_ids))
+        self._callbacks[callback_id] = callback
+        return callback_id
+
+    def remove(self, callback_id: CallbackId) -> bool:
+        """Returns whether the id was registered here."""
+        return self._callbacks.pop(callback_id, None) is not None
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        for callback in list(self._callbacks.values()):
+            try:
+                callback(*args, **kwargs)
+            except Exception:
+                log.exception("callback_failed", callback=self._what)

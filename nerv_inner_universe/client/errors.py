@@ -1,0 +1,93 @@
+"""Errors of the SpacetimeDB client: one base class, a subclass per thing a caller can act on."""
+
+from __future__ import annotations
+
+
+class SpacetimeError(Exception):
+    """Base of every error this client raises."""
+
+
+class SpacetimeConnectionError(SpacetimeError):
+    """The server could not be reached or the connection is gone; nothing was sent or the
+    request is safe to repeat."""
+
+
+class OutcomeUnknownError(SpacetimeConnectionError):
+    """A reducer call was sent but its result never arrived: it may or may not have committed.
+    Check the database (a subscription or SQL) before calling again."""
+
+    def __init__(self, reducer: str, request_id: int, reason: str) -> None:
+        super().__init__(
+            f"reducer {reducer!r} (request {request_id}) was sent but {reason}; it may or may "
+            "not have committed: check the database before calling it again"
+        )
+        self.reducer = reducer
+        self.request_id = request_id
+
+
+class CallTimeoutError(OutcomeUnknownError):
+    """No result within the call's timeout; the call may still commit later."""
+
+    def __init__(self, reducer: str, request_id: int, timeout: float) -> None:
+        super().__init__(reducer, request_id, f"no result arrived within {timeout:g} s")
+        self.timeout = timeout
+
+
+class ReducerFailedError(SpacetimeError):
+    """The reducer ran and returned an error (or panicked); its transaction was rolled back."""
+
+    def __init__(self, reducer: str, message: str) -> None:
+        super().__init__(f"reducer {reducer!r} failed: {message}")
+        self.reducer = reducer
+        self.reducer_message = message
+
+
+class OutOfEnergyError(SpacetimeError):
+    """The reducer ran out of energy (its time budget); its transaction was rolled back."""
+
+    def __init__(
+        self, reducer: str, message: str = "the module's energy budget is exhausted"
+    ) -> None:
+        super().__init__(f"reducer {reducer!r} ran out of energy: {message}")
+        self.reducer = reducer
+
+
+class ArgumentError(SpacetimeError, ValueError):
+    """Arguments or a message do not fit the module's schema or the server's limits; nothing
+    was sent (or the server refused them before running anything)."""
+
+
+class SchemaError(SpacetimeError):
+    """The module schema is malformed, or names a table, reducer or type that does not exist."""
+
+
+class QueryError(SpacetimeError):
+    """The server refused an SQL query or subscription query."""
+
+    def __init__(self, query: str, message: str) -> None:
+        super().__init__(f"query {query!r} was refused: {message}")
+        self.query = query
+        self.server_message = message
+
+
+class ProtocolError(SpacetimeError):
+    """The server sent something this client cannot understand (a version mismatch or a bug)."""
+
+
+class TokenStoreError(SpacetimeError):
+    """A stored token cannot be read or written safely."""
+
+
+class HttpError(SpacetimeError):
+    """The HTTP API answered with an unexpected status."""
+
+    def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {url} answered {status}: {body.strip() or '(empty body)'}")
+        self.method = method
+        self.url = url
+        self.status = status
+        self.body = body
+
+
+class NotFoundError(HttpError):
+    """The database (or the reducer) named in the request does not exist (HTTP 404)."""

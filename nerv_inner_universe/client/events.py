@@ -1,0 +1,54 @@
+"""What a row callback is told about the change it sees."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from .values import ConnectionId, Identity, TimeDuration, Timestamp
+
+
+class EventKind(enum.Enum):
+    REDUCER = "reducer"
+    """A committed reducer call changed the rows (``EventContext.reducer`` says which)."""
+    SUBSCRIBE_APPLIED = "subscribe_applied"
+    """The initial rows of a new subscription."""
+    UNSUBSCRIBE_APPLIED = "unsubscribe_applied"
+    """Rows no longer covered once a subscription ended."""
+    RECONCILED = "reconciled"
+    """After a reconnect: the changes that make the cache equal the server again."""
+    SUBSCRIPTIONS_DROPPED = "subscriptions_dropped"
+    """The server dropped every subscription after an error; the cache was emptied."""
+
+
+class ReducerStatus(enum.Enum):
+    COMMITTED = "committed"
+    FAILED = "failed"
+    OUT_OF_ENERGY = "out_of_energy"
+
+
+@attrs.frozen
+class ReducerEvent:
+    """One reducer call as the server reported it; also what ``call_reducer`` returns."""
+
+    reducer_name: str
+    reducer_id: int
+    args: tuple[object, ...] | None
+    """Decoded with the reducer's parameters; None when the server echoed no usable args."""
+    caller_identity: Identity
+    caller_connection_id: ConnectionId | None
+    """None for calls without a connection (``init``, scheduled reducers)."""
+    request_id: int
+    status: ReducerStatus
+    message: str | None
+    """The reducer's error text when it failed."""
+    timestamp: Timestamp
+    energy_quanta_used: int
+    duration: TimeDuration
+
+
+@attrs.frozen
+class EventContext:
+    kind: EventKind
+    reducer: ReducerEvent | None = None

@@ -1,0 +1,373 @@
+"""SATS-JSON: values to and from the JSON the server reads and writes, driven by their type.
+
+The server writes two shapes (verified against 1.2.0): rows of transaction updates and of
+``/sql`` are positional (a product is an array, ``Identity`` is ``["0x.."]``), rows of initial
+subscriptions and one-off queries are keyed by field name (``{"__identity__": "0x.."}``); sums
+inside rows are ``[tag, payload]`` with a unit payload of ``[]`` or ``{}``. Typed values
+(message envelopes, the schema) use ``{"Variant": payload}`` and ``{"some": v}``/``{"none": []}``.
+Decoding accepts every one of these; encoding writes the named forms, which the server reads.
+
+Python side: bool, int (all widths, exact), float, str, ``bytes`` for ``Array<U8>``, tuples
+for other arrays, ``Row`` (or a registered class) for products, ``None``/value for
+``Option``, ``Variant`` (or a registered Enum) for other sums, and the value classes of
+``values`` for Identity, ConnectionId, Timestamp and TimeDuration.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .algebraic import (
+    AlgebraicType,
+    ArrayType,
+    Primitive,
+    ProductType,
+    Ref,
+    SpecialKind,
+    SumType,
+    Typespace,
+    describe,
+)
+from .errors import ArgumentError, ProtocolError, SchemaError
+from .registry import TypeRegistry
+from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
+
+Json = Any
+"""A value as ``json.loads`` returns it / ``json.dumps`` accepts it."""
+
+_INT_RANGES = {
+    Primitive.I8: (-(1 << 7), 1 << 7),
+    Primitive.U8: (0, 1 << 8),
+    Primitive.I16: (-(1 << 15), 1 << 15),
+    Primitive.U16: (0, 1 << 16),
+    Primitive.I32: (-(1 << 31), 1 << 31),
+    Primitive.U32: (0, 1 << 32),
+    Primitive.I64: (-(1 << 63), 1 << 63),
+    Primitive.U64: (0, 1 << 64),
+    Primitive.I128: (-(1 << 127), 1 << 127),
+    Primitive.U128: (0, 1 << 128),
+    Primitive.I256: (-(1 << 255), 1 << 255),
+    Primitive.U256: (0, 1 << 256),
+}
+_F32_MAX = 3.4028234663852886e38
+
+
+@attrs.frozen
+class TypeContext:
+    """What resolving a type needs: the typespace, its type names and the caller's classes."""
+
+    typespace: Typespace = attrs.field(factory=Typespace)
+    type_names: Mapping[int, str] = attrs.field(factory=dict)
+    registry: TypeRegistry | None = None
+
+    def resolve(
+        self, ty: AlgebraicType
+    ) -> tuple[Primitive | ProductType | SumType | ArrayType, type | None]:
+        """The concrete type and the class registered for it (when ``ty`` is a named ref)."""
+        cls = None
+        if isinstance(ty, Ref) and self.registry is not None:
+            name = self.type_names.get(ty.index)
+            cls = self.registry.get(name) if name is not None else None
+        return self.typespace.resolve(ty), cls
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+# --- encoding ---------------------------------------------------------------------------
+
+
+def encode(ty: AlgebraicType, value: object, ctx: TypeContext, path: str = "value") -> Json:
+    """Python value -> SATS-JSON; raises ArgumentError (with the path) when it does not fit."""
+    concrete, _ = ctx.resolve(ty)
+    if isinstance(concrete, Primitive):
+        return _encode_primitive(concrete, value, path)
+    if isinstance(concrete, ArrayType):
+        if ctx.typespace.resolve(concrete.element) == Primitive.U8:
+            if not isinstance(value, bytes | bytearray | memoryview):
+                raise ArgumentError(f"{path}: expected bytes, got {_kind(value)}")
+            return bytes(value).hex()
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise ArgumentError(f"{path}: expected a list or tuple, got {_kind(value)}")
+        return [encode(concrete.element, v, ctx, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(concrete, SumType):
+        return _encode_sum(concrete, value, ctx, path)
+    return _encode_product(concrete, value, ctx, path)
+
+
+def _encode_primitive(ty: Primitive, value: object, path: str) -> Json:
+    if ty is Primitive.BOOL:
+        if not isinstance(value, bool):
+            raise ArgumentError(f"{path}: expected bool, got {_kind(value)}")
+        return value
+    if ty is Primitive.STRING:
+        if not isinstance(value, str):
+            raise ArgumentError(f"{path}: expected str, got {_kind(value)}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ArgumentError(f"{path}: the string is not valid Unicode ({error})") from None
+        return value
+    if ty in (Primitive.F32, Primitive.F64):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ArgumentError(f"{path}: expected a float, got {_kind(value)}")
+        number = float(value)
+        if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > _F32_MAX):
+            raise ArgumentError(f"{path}: {value!r} is not a finite {ty.value} (JSON has no NaN)")
+        return number
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(f"{path}: expected an int ({ty.value}), got {_kind(value)}")
+    low, high = _INT_RANGES[ty]
+    if not low <= value < high:
+        raise ArgumentError(f"{path}: {value} is out of range for {ty.value}")
+    if ty is Primitive.U256:
+        return f"{value:#x}"
+    if ty is Primitive.I256:
+        return f"-{-value:#x}" if value < 0 else f"{value:#x}"
+    return int(value)
+
+
+def _encode_sum(ty: SumType, value: object, ctx: TypeContext, path: str) -> Json:
+    if ty.option_of is not None:
+        if value is None:
+            return {"none": []}
+        return {"some": encode(ty.option_of, value, ctx, f"{path}?")}
+    if isinstance(value, enum.Enum):
+        value = Variant(value.name)
+    elif isinstance(value, str):
+        value = Variant(value)
+    if not isinstance(value, Variant):
+        raise ArgumentError(
+            f"{path}: expected a Variant of {describe(ty)} (or a variant name), got {_kind(value)}"
+        )
+    tag = ty.variant_index(value.name)
+    if tag is None and value.name.isdigit() and int(value.name) < len(ty.variants):
+        tag = int(value.name)
+    if tag is None:
+        raise ArgumentError(f"{path}: {value.name!r} is not a variant of {describe(ty)}")
+    variant = ty.variants[tag]
+    payload = encode(variant.type, value.value, ctx, f"{path}.{value.name}")
+    return {variant.name: payload} if variant.name is not None else [tag, payload]
+
+
+def _encode_product(ty: ProductType, value: object, ctx: TypeContext, path: str) -> Json:
+    if ty.special is not None:
+        return _encode_special(ty.special, value, path)
+    if ty.is_unit:
+        if value not in ((), [], None):
+            raise ArgumentError(f"{path}: expected () for a unit value, got {_kind(value)}")
+        return []
+    fields: Sequence[object]
+    value_class = type(value)
+    if isinstance(value, Mapping):
+        fields = _fields_by_name(ty, value, path)
+    elif attrs.has(value_class):
+        by_name = {f.name: getattr(value, f.name) for f in attrs.fields(value_class)}
+        fields = _fields_by_name(ty, by_name, path)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        if len(value) != len(ty.elements):
+            raise ArgumentError(
+                f"{path}: expected {len(ty.elements)} fields of {describe(ty)}, got {len(value)}"
+            )
+        fields = value
+    else:
+        raise ArgumentError(
+            f"{path}: expected a mapping, attrs instance or tuple, got {_kind(value)}"
+        )
+    encoded = [
+        encode(element.type, field, ctx, f"{path}.{element.name or i}")
+        for i, (element, field) in enumerate(zip(ty.elements, fields, strict=True))
+    ]
+    if any(element.name is None for element in ty.elements):
+        return encoded
+    return {element.name: item for element, item in zip(ty.elements, encoded, strict=True)}
+
+
+def _fields_by_name(ty: ProductType, value: Mapping[Any, object], path: str) -> list[object]:
+    names = [e.name for e in ty.elements]
+    missing = [str(n) for n in names if n not in value]
+    extra = [str(k) for k in value if k not in names]
+    problems = [f"missing {', '.join(missing)}"] if missing else []
+    problems += [f"unknown {', '.join(extra)}"] if extra else []
+    if problems:
+        raise ArgumentError(f"{path}: fields do not match {describe(ty)}: {'; '.join(problems)}")
+    return [value[n] for n in names]
+
+
+def _encode_special(kind: SpecialKind, value: object, path: str) -> Json:
+    match kind, value:
+        case SpecialKind.IDENTITY, Identity():
+            return {kind.value: f"0x{value.hex}"}
+        case SpecialKind.CONNECTION_ID, ConnectionId():
+            return {kind.value: value.value}
+        case SpecialKind.TIMESTAMP, Timestamp():
+            return {kind.value: value.micros_since_epoch}
+        case SpecialKind.TIME_DURATION, TimeDuration():
+            return {kind.value: value.micros}
+    raise ArgumentError(f"{path}: expected {kind.type_name}, got {_kind(value)}")
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+def decode(ty: AlgebraicType, wire: Json, ctx: TypeContext, path: str = "value") -> object:
+    """SATS-JSON -> Python value; raises ProtocolError (with the path) on a mismatch."""
+    concrete, cls = ctx.resolve(ty)
+    if isinstance(concrete, Primitive):
+        return _decode_primitive(concrete, wire, path)
+    if isinstance(concrete, ArrayType):
+        if ctx.typespace.resolve(concrete.element) == Primitive.U8:
+            return _decode_bytes(wire, path)
+        if not isinstance(wire, list):
+            raise ProtocolError(f"{path}: expected an array, got {_kind(wire)}")
+        return tuple(decode(concrete.element, w, ctx, f"{path}[{i}]") for i, w in enumerate(wire))
+    if isinstance(concrete, SumType):
+        return _decode_sum(concrete, wire, ctx, path, cls)
+    return _decode_product(concrete, wire, ctx, path, cls)
+
+
+def _decode_primitive(ty: Primitive, wire: Json, path: str) -> object:
+    if ty is Primitive.BOOL:
+        if not isinstance(wire, bool):
+            raise ProtocolError(f"{path}: expected bool, got {_kind(wire)}")
+        return wire
+    if ty is Primitive.STRING:
+        if not isinstance(wire, str):
+            raise ProtocolError(f"{path}: expected a string, got {_kind(wire)}")
+        return wire
+    if ty in (Primitive.F32, Primitive.F64):
+        if wire is None:  # serde_json writes non-finite floats as null
+            return math.nan
+        if isinstance(wire, bool) or not isinstance(wire, int | float):
+            raise ProtocolError(f"{path}: expected a number, got {_kind(wire)}")
+        return float(wire)
+    if isinstance(wire, str) and ty in (
+        Primitive.U256,
+        Primitive.I256,
+        Primitive.U128,
+        Primitive.I128,
+    ):
+        return _parse_big_int(wire, path)
+    if isinstance(wire, bool) or not isinstance(wire, int):
+        raise ProtocolError(f"{path}: expected an integer ({ty.value}), got {_kind(wire)}")
+    return wire
+
+
+def _parse_big_int(text: str, path: str) -> int:
+    """256-bit integers travel as ``"0x.."`` or ``"-0x.."`` text; decimal text is accepted too."""
+    negative = text.startswith("-")
+    body = text[1:] if negative else text
+    try:
+        number = int(body[2:], 16) if body[:2].lower() == "0x" else int(body, 10)
+    except ValueError:
+        raise ProtocolError(f"{path}: {text!r} is not an integer") from None
+    return -number if negative else number
+
+
+def _decode_bytes(wire: Json, path: str) -> bytes:
+    if isinstance(wire, str):
+        try:
+            return bytes.fromhex(wire)
+        except ValueError:
+            raise ProtocolError(f"{path}: {wire[:40]!r} is not hex-encoded bytes") from None
+    if isinstance(wire, list) and all(isinstance(b, int) and 0 <= b < 256 for b in wire):
+        return bytes(wire)
+    raise ProtocolError(f"{path}: expected hex-encoded bytes, got {_kind(wire)}")
+
+
+def _decode_sum(ty: SumType, wire: Json, ctx: TypeContext, path: str, cls: type | None) -> object:
+    if wire is None and ty.option_of is not None:
+        return None
+    if isinstance(wire, Mapping) and len(wire) == 1:
+        ((key, payload),) = wire.items()
+    elif isinstance(wire, list) and len(wire) == 2:
+        key, payload = wire
+    else:
+        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {str(wire)[:80]}")
+    tag = _variant_tag(ty, key)
+    if tag is None:
+        raise ProtocolError(f"{path}: {key!r} is not a variant of {describe(ty)}")
+    variant = ty.variants[tag]
+    name = variant.name if variant.name is not None else str(tag)
+    value = decode(variant.type, payload, ctx, f"{path}.{name}")
+    if ty.option_of is not None:
+        return value if tag == 0 else None
+    if cls is not None and issubclass(cls, enum.Enum):
+        if value != ():
+            raise SchemaError(f"{cls.__qualname__} is an Enum but variant {name!r} carries data")
+        try:
+            return cls[name]
+        except KeyError:
+            raise SchemaError(f"{cls.__qualname__} has no member {name!r}") from None
+    return Variant(name, value)
+
+
+def _variant_tag(ty: SumType, key: object) -> int | None:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key if 0 <= key < len(ty.variants) else None
+    if isinstance(key, str):
+        tag = ty.variant_index(key)
+        if tag is None and key.isdigit():
+            return _variant_tag(ty, int(key))
+        return tag
+    return None
+
+
+def _decode_product(
+    ty: ProductType, wire: Json, ctx: TypeContext, path: str, cls: type | None
+) -> object:
+    elements = ty.elements
+    if isinstance(wire, Mapping):
+        names = [e.name for e in elements]
+        unknown = [k for k in wire if k not in names]
+        missing = [n for n in names if n not in wire]
+        if unknown or missing:
+            raise ProtocolError(
+                f"{path}: fields {sorted(wire)} do not match {describe(ty)}"
+                + (" (a unit value)" if not elements else "")
+            )
+        items = [wire[n] for n in names]
+    elif isinstance(wire, list):
+        if len(wire) != len(elements):
+            raise ProtocolError(
+                f"{path}: {len(wire)} fields where {describe(ty)} has {len(elements)}"
+            )
+        items = wire
+    else:
+        raise ProtocolError(f"{path}: expected a product ({describe(ty)}), got {_kind(wire)}")
+    values = tuple(
+        decode(e.type, w, ctx, f"{path}.{e.name or i}")
+        for i, (e, w) in enumerate(zip(elements, items, strict=True))
+    )
+    if ty.special is not None:
+        return _decode_special(ty.special, values[0], path)
+    if not elements or all(e.name is None for e in elements):
+        return values
+    field_names = tuple(e.name or str(i) for i, e in enumerate(elements))
+    if cls is not None:
+        try:
+            return cls(**dict(zip(field_names, values, strict=True)))
+        except TypeError as error:
+            raise SchemaError(f"{cls.__qualname__} cannot hold {describe(ty)}: {error}") from None
+    return Row.from_fields(field_names, values)
+
+
+def _decode_special(kind: SpecialKind, inner: object, path: str) -> object:
+    if not isinstance(inner, int):
+        raise ProtocolError(f"{path}: {kind.type_name} needs an integer, got {_kind(inner)}")
+    try:
+        if kind is SpecialKind.IDENTITY:
+            return Identity(inner)
+        if kind is SpecialKind.CONNECTION_ID:
+            return ConnectionId(inner)
+        if kind is SpecialKind.TIMESTAMP:
+            return Timestamp(inner)
+        return TimeDuration(inner)
+    except ValueError as error:
+        raise ProtocolError(f"{path}: {error}") from None

@@ -1,0 +1,331 @@
+"""SATS-JSON round trips for every kind of type, in both shapes the server writes."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nerv_inner_universe.client import (
+    ArgumentError,
+    ArrayType,
+    ConnectionId,
+    Identity,
+    Primitive,
+    ProductType,
+    ProtocolError,
+    Ref,
+    Row,
+    SchemaError,
+    SumType,
+    TimeDuration,
+    Timestamp,
+    TypeRegistry,
+    Typespace,
+    Variant,
+)
+from nerv_inner_universe.client.algebraic import (
+    BYTES,
+    CONNECTION_ID,
+    IDENTITY,
+    TIME_DURATION,
+    TIMESTAMP,
+    UNIT,
+    AlgebraicType,
+    ProductElement,
+    SpecialKind,
+    SumVariant,
+    option,
+)
+from nerv_inner_universe.client.sats_json import TypeContext, decode, encode
+
+CTX = TypeContext()
+INT_RANGES = {
+    Primitive.I8: 8,
+    Primitive.U8: 8,
+    Primitive.I16: 16,
+    Primitive.U16: 16,
+    Primitive.I32: 32,
+    Primitive.U32: 32,
+    Primitive.I64: 64,
+    Primitive.U64: 64,
+    Primitive.I128: 128,
+    Primitive.U128: 128,
+    Primitive.I256: 256,
+    Primitive.U256: 256,
+}
+
+
+def int_bounds(ty: Primitive) -> tuple[int, int]:
+    bits = INT_RANGES[ty]
+    if ty.value.startswith("U"):
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+scalar_types = st.sampled_from(
+    [*Primitive, BYTES, IDENTITY, CONNECTION_ID, TIMESTAMP, TIME_DURATION, UNIT]
+)
+
+
+def compound(children: st.SearchStrategy[AlgebraicType]) -> st.SearchStrategy[AlgebraicType]:
+    fields = st.lists(st.tuples(names, children), min_size=1, max_size=4, unique_by=lambda f: f[0])
+    return st.one_of(
+        children.map(ArrayType),
+        children.map(option),
+        fields.map(lambda fs: ProductType(tuple(ProductElement(n, t) for n, t in fs))),
+        fields.map(lambda fs: SumType(tuple(SumVariant(n.capitalize(), t) for n, t in fs))),
+    )
+
+
+types: st.SearchStrategy[AlgebraicType] = st.recursive(scalar_types, compound, max_leaves=8)
+
+
+def values_of(ty: AlgebraicType) -> st.SearchStrategy[object]:  # noqa: PLR0911 - one per kind
+    match ty:
+        case Primitive.BOOL:
+            return st.booleans()
+        case Primitive.STRING:
+            return st.text()
+        case Primitive.F32:
+            return st.floats(width=32, allow_nan=False, allow_infinity=False)
+        case Primitive.F64:
+            return st.floats(allow_nan=False, allow_infinity=False)
+        case Primitive():
+            return st.integers(*int_bounds(ty))
+        case ArrayType() if ty.element is Primitive.U8:
+            return st.binary(max_size=8)
+        case ArrayType():
+            return st.lists(values_of(ty.element), max_size=3).map(tuple)
+        case SumType() if ty.option_of is not None:
+            return st.none() | values_of(ty.option_of)
+        case SumType():
+            return st.sampled_from(ty.variants).flatmap(
+                lambda v: values_of(v.type).map(lambda value: Variant(str(v.name), value))
+            )
+        case ProductType() if ty.special is not None:
+            kind = ty.special
+            return {
+                SpecialKind.IDENTITY: st.integers(0, (1 << 256) - 1).map(Identity),
+                SpecialKind.CONNECTION_ID: st.integers(0, (1 << 128) - 1).map(ConnectionId),
+                SpecialKind.TIMESTAMP: st.integers(-(1 << 63), (1 << 63) - 1).map(Timestamp),
+                SpecialKind.TIME_DURATION: st.integers(-(1 << 63), (1 << 63) - 1).map(TimeDuration),
+            }[kind]
+        case ProductType() if ty.is_unit:
+            return st.just(())
+        case ProductType():
+            names_ = tuple(str(e.name) for e in ty.elements)
+            return st.tuples(*(values_of(e.type) for e in ty.elements)).map(
+                lambda values: Row.from_fields(names_, values)
+            )
+    raise AssertionError(ty)
+
+
+def positional(ty: AlgebraicType, wire: Any) -> Any:
+    """The shape of rows in transaction updates and /sql: products as arrays, sums as
+    ``[tag, payload]`` (as the server writes values it holds without their type)."""
+    match ty:
+        case ArrayType() if ty.element is not Primitive.U8:
+            return [positional(ty.element, w) for w in wire]
+        case SumType():
+            ((name, payload),) = wire.items()
+            tag = ty.variant_index(name)
+            assert tag is not None
+            return [tag, positional(ty.variants[tag].type, payload)]
+        case ProductType():
+            return [positional(e.type, wire[e.name]) for e in ty.elements] if wire else []
+    return wire
+
+
+@given(types.flatmap(lambda ty: st.tuples(st.just(ty), values_of(ty))))
+def test_round_trip_through_json_in_both_shapes(case: tuple[AlgebraicType, object]) -> None:
+    ty, value = case
+    wire = json.loads(json.dumps(encode(ty, value, CTX)))
+    assert decode(ty, wire, CTX) == value
+    assert decode(ty, positional(ty, wire), CTX) == value
+
+
+@pytest.mark.parametrize(
+    ("ty", "value", "wire"),
+    [
+        (Primitive.U256, (1 << 256) - 1, "0x" + "f" * 64),
+        (Primitive.I256, -255, "-0xff"),
+        (Primitive.U128, (1 << 128) - 1, (1 << 128) - 1),
+        (BYTES, b"\x00\xab", "00ab"),
+        (IDENTITY, Identity(1), {"__identity__": "0x" + "0" * 63 + "1"}),
+        (CONNECTION_ID, ConnectionId(5), {"__connection_id__": 5}),
+        (TIMESTAMP, Timestamp(-1), {"__timestamp_micros_since_unix_epoch__": -1}),
+        (TIME_DURATION, TimeDuration(7), {"__time_duration_micros__": 7}),
+        (option(Primitive.STRING), None, {"none": []}),
+        (option(Primitive.STRING), "x", {"some": "x"}),
+        (
+            SumType((SumVariant("A", UNIT), SumVariant("B", Primitive.U8))),
+            Variant("B", 2),
+            {"B": 2},
+        ),
+        (SumType((SumVariant(None, Primitive.U8),)), Variant("0", 2), [0, 2]),
+        (ProductType((ProductElement(None, Primitive.U8),)), (1,), [1]),
+    ],
+)
+def test_encoded_forms_match_what_the_server_reads(
+    ty: AlgebraicType, value: object, wire: Any
+) -> None:
+    assert encode(ty, value, CTX) == wire
+    assert decode(ty, wire, CTX) == value
+
+
+@pytest.mark.parametrize(
+    ("ty", "wire", "value"),
+    [
+        (option(Primitive.STRING), [1, {}], None),  # unit payload as the named row shape has it
+        (option(Primitive.STRING), [1, []], None),
+        (option(Primitive.STRING), None, None),
+        (option(Primitive.STRING), [0, "a"], "a"),
+        (option(Primitive.STRING), {"0": "a"}, "a"),  # tag as text
+        (IDENTITY, ["0x" + "0" * 63 + "1"], Identity(1)),
+        (Primitive.U256, 5, 5),
+        (Primitive.U256, "255", 255),
+        (BYTES, [1, 2], b"\x01\x02"),
+        (Primitive.F64, None, math.inf),  # serde_json writes NaN and infinities as null
+    ],
+)
+def test_decoding_accepts_every_shape_the_server_writes(
+    ty: AlgebraicType, wire: Any, value: object
+) -> None:
+    decoded = decode(ty, wire, CTX)
+    if isinstance(value, float):
+        assert isinstance(decoded, float)
+        assert math.isnan(decoded)
+    else:
+        assert decoded == value
+
+
+POINT = ProductType((ProductElement("x", Primitive.I32), ProductElement("y", Primitive.I32)))
+
+
+@pytest.mark.parametrize(
+    ("ty", "value", "message"),
+    [
+        (Primitive.BOOL, 1, "expected bool, got int"),
+        (Primitive.U8, 256, "256 is out of range for U8"),
+        (Primitive.I8, True, r"expected an int \(I8\), got bool"),
+        (Primitive.STRING, b"x", "expected str, got bytes"),
+        (Primitive.STRING, "\ud800", "not valid Unicode"),
+        (Primitive.F64, math.nan, "not a finite F64"),
+        (Primitive.F32, 1e39, "not a finite F32"),
+        (BYTES, "00", "expected bytes, got str"),
+        (ArrayType(Primitive.U16), "ab", "expected a list or tuple"),
+        (IDENTITY, "0x1", "expected Identity, got str"),
+        (TIMESTAMP, Identity(1), "expected Timestamp, got Identity"),
+        (POINT, {"x": 1}, "missing y"),
+        (POINT, {"x": 1, "y": 2, "z": 3}, "unknown z"),
+        (POINT, (1, 2, 3), "expected 2 fields"),
+        (POINT, 5, "expected a mapping"),
+        (UNIT, 5, r"expected \(\) for a unit value"),
+        (SumType((SumVariant("A", UNIT),)), "B", "'B' is not a variant"),
+        (SumType((SumVariant("A", UNIT),)), 3, "expected a Variant"),
+        (option(POINT), {"x": "1", "y": 2}, r"value\?\.x: expected an int"),
+    ],
+)
+def test_encoding_refuses_what_does_not_fit(ty: AlgebraicType, value: object, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        encode(ty, value, CTX)
+
+
+@pytest.mark.parametrize(
+    ("ty", "wire", "message"),
+    [
+        (Primitive.BOOL, 1, "expected bool"),
+        (Primitive.U32, "1", "expected an integer"),
+        (Primitive.U256, "0xzz", "not an integer"),
+        (Primitive.STRING, 1, "expected a string"),
+        (Primitive.F32, "1", "expected a number"),
+        (BYTES, "zz", "not hex-encoded"),
+        (BYTES, {}, "expected hex-encoded bytes"),
+        (ArrayType(Primitive.U16), {}, "expected an array"),
+        (POINT, {"x": 1}, "do not match"),
+        (POINT, [1], "1 fields where"),
+        (POINT, "x", "expected a product"),
+        (option(Primitive.U8), [5, 1], "not a variant"),
+        (option(Primitive.U8), [0, 1, 2], "expected a sum"),
+        (option(Primitive.U8), [True, 1], "not a variant"),
+        (IDENTITY, ["0x" + "f" * 65], "value must be an int"),
+        (TIMESTAMP, [1.5], "expected an integer"),
+    ],
+)
+def test_decoding_refuses_malformed_input(ty: AlgebraicType, wire: Any, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode(ty, wire, CTX)
+
+
+@attrs.frozen
+class Point:
+    x: int
+    y: int
+
+
+class Color(enum.Enum):
+    Red = 1
+    Green = 2
+
+
+COLOR = SumType((SumVariant("Red", UNIT), SumVariant("Green", UNIT)))
+
+
+def registry_context() -> TypeContext:
+    registry = TypeRegistry()
+    registry.register("geo::Point", Point)
+    registry.register("Color", Color)
+    return TypeContext(Typespace((POINT, COLOR)), {0: "geo::Point", 1: "Color"}, registry)
+
+
+def test_registered_classes_decode_and_encode() -> None:
+    ctx = registry_context()
+    assert decode(Ref(0), [1, 2], ctx) == Point(1, 2)
+    assert decode(Ref(0), {"x": 1, "y": 2}, ctx) == Point(1, 2)
+    assert decode(Ref(1), [1, []], ctx) is Color.Green
+    assert encode(Ref(0), Point(1, 2), ctx) == {"x": 1, "y": 2}
+    assert encode(Ref(1), Color.Red, ctx) == {"Red": []}
+    assert encode(Ref(1), "Green", ctx) == {"Green": []}
+    assert decode(Ref(0), [1, 2], TypeContext(ctx.typespace)) == Row(x=1, y=2)
+
+
+def test_registry_refuses_unusable_classes() -> None:
+    registry = TypeRegistry()
+
+    @attrs.define
+    class Mutable:
+        x: int
+
+    with pytest.raises(SchemaError, match="not hashable"):
+        registry.register("Mutable", Mutable)
+    with pytest.raises(SchemaError, match="attrs class or an enum"):
+        registry.register("Plain", dict)
+
+
+def test_registered_class_that_does_not_fit_the_type_is_a_schema_error() -> None:
+    @attrs.frozen
+    class Wrong:
+        z: int
+
+    class Shade(enum.Enum):
+        Blue = 1
+
+    registry = TypeRegistry()
+    registry.register("P", Wrong)
+    registry.register("C", Shade)
+    data_sum = SumType((SumVariant("Red", Primitive.U8),))
+    ctx = TypeContext(Typespace((POINT, COLOR, data_sum)), {0: "P", 1: "C", 2: "C"}, registry)
+    with pytest.raises(SchemaError, match="cannot hold"):
+        decode(Ref(0), [1, 2], ctx)
+    with pytest.raises(SchemaError, match="has no member 'Red'"):
+        decode(Ref(1), [0, []], ctx)
+    with pytest.raises(SchemaError, match="carries data"):
+        decode(Ref(2), [0, 5], ctx)
