@@ -45,7 +45,7 @@ from .reconnect import ReconnectPolicy
 from .registry import TypeRegistry
 from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
 from .subscription import SubscriptionHandle, SubscriptionState
-from .token_store import TokenStore, default_token_dir
+from .token_store import TokenStore, default_token_dir, read_token_file
 from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
 
 __all__ = [
@@ -105,4 +105,5 @@ __all__ = [
     "Typespace",
     "Variant",
     "default_token_dir",
+    "read_token_file",
 ]

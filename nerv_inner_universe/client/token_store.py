@@ -32,6 +32,34 @@ def _server_key(server: str) -> str:
     return server.strip().rstrip("/").lower()
 
 
+def read_token_file(path: Path) -> str | None:
+    """The token in ``path``: a TokenStore record (``{"token": ...}``) or a bare token line.
+    None if the file does not exist; refuses a file other users can read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise TokenStoreError(f"cannot read token file {path}: {error}") from error
+    with os.fdopen(fd, "r", encoding="utf-8") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise TokenStoreError(
+                f"token file {path} is accessible by other users (mode {stat.filemode(mode)}); "
+                f"run `chmod 600 {path}` if it is yours, or delete it"
+            )
+        text = file.read().strip()
+    if not text.startswith("{"):
+        return text or None
+    try:
+        token = json.loads(text)["token"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise TokenStoreError(f"token file {path} is corrupt ({error}); delete it") from None
+    if not isinstance(token, str):
+        raise TokenStoreError(f"token file {path} holds no token; delete it")
+    return token
+
+
 class TokenStore:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else default_token_dir()
@@ -41,30 +69,7 @@ class TokenStore:
         return self.directory / f"{digest[:32]}.json"
 
     def load(self, server: str, database: str) -> str | None:
-        path = self.path(server, database)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise TokenStoreError(f"cannot read token file {path}: {error}") from error
-        with os.fdopen(fd, "r", encoding="utf-8") as file:
-            mode = os.fstat(file.fileno()).st_mode
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise TokenStoreError(
-                    f"token file {path} is accessible by other users (mode {stat.filemode(mode)}); "
-                    f"run `chmod 600 {path}` if it is yours, or delete it"
-                )
-            try:
-                record = json.load(file)
-                token = record["token"]
-            except (ValueError, KeyError, TypeError) as error:
-                raise TokenStoreError(
-                    f"token file {path} is corrupt ({error}); delete it"
-                ) from None
-        if not isinstance(token, str):
-            raise TokenStoreError(f"token file {path} holds no token; delete it")
-        return token
+        return read_token_file(self.path(server, database))
 
     def save(self, server: str, database: str, token: str) -> Path:
         path = self.path(server, database)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
+from nerv_inner_universe.client import TokenStoreError, read_token_file
 from nerv_inner_universe.nerv.errors import ConfigError
 
 SECTION = "inner_universe"
@@ -84,9 +85,10 @@ class PluginSettings:
             return from_env
         if self.token_file is not None:
             try:
-                return self.token_file.read_text().strip() or None
-            except OSError as exc:
-                raise ConfigError(
-                    f"[nerv.{SECTION}] token_file {self.token_file} cannot be read: {exc}"
-                ) from exc
+                token = read_token_file(self.token_file)
+            except TokenStoreError as exc:
+                raise ConfigError(f"[nerv.{SECTION}] token_file: {exc}") from exc
+            if token is None:
+                raise ConfigError(f"[nerv.{SECTION}] token_file {self.token_file} does not exist")
+            return token
         return None
