@@ -15,9 +15,7 @@ pub fn create_entity(
     entity_type: String,
     metadata: EntityMetadata,
 ) -> RuleResult {
-    text::validate_id("entity_id", &entity_id)?;
-    text::validate_name("entity_type", &entity_type)?;
-    let metadata = checks::entity_metadata(metadata)?;
+    let metadata = validated(&entity_id, &entity_type, metadata)?;
     if let Some(existing) = ctx.db.entity().id().find(&entity_id) {
         return if existing.entity_type == entity_type && existing.metadata == metadata {
             Ok(())
@@ -56,16 +54,8 @@ pub fn update_entity(
     entity_type: String,
     metadata: EntityMetadata,
 ) -> RuleResult {
-    text::validate_id("entity_id", &entity_id)?;
-    text::validate_name("entity_type", &entity_type)?;
-    let metadata = checks::entity_metadata(metadata)?;
-    let existing = ctx
-        .db
-        .entity()
-        .id()
-        .find(&entity_id)
-        .ok_or_else(|| not_found("entity", &entity_id))?;
-    access::require_owner(ctx, existing.owner, &format!("entity {entity_id:?}"))?;
+    let metadata = validated(&entity_id, &entity_type, metadata)?;
+    let existing = owned(ctx, &entity_id)?;
     let changed_fields = checks::changed_fields(&[
         ("entity_type", existing.entity_type != entity_type),
         ("metadata.name", existing.metadata.name != metadata.name),
@@ -106,13 +96,7 @@ pub fn update_entity(
 #[reducer]
 pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
     text::validate_id("entity_id", &entity_id)?;
-    let existing = ctx
-        .db
-        .entity()
-        .id()
-        .find(&entity_id)
-        .ok_or_else(|| not_found("entity", &entity_id))?;
-    access::require_owner(ctx, existing.owner, &format!("entity {entity_id:?}"))?;
+    let existing = owned(ctx, &entity_id)?;
     let relations = ctx.db.relation();
     let referencing: Vec<String> = relations
         .relation_by_from()
@@ -143,4 +127,26 @@ pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
         ),
     );
     Ok(())
+}
+
+fn validated(
+    entity_id: &str,
+    entity_type: &str,
+    metadata: EntityMetadata,
+) -> RuleResult<EntityMetadata> {
+    text::validate_id("entity_id", entity_id)?;
+    text::validate_name("entity_type", entity_type)?;
+    checks::entity_metadata(metadata)
+}
+
+/// The entity, if it exists and the caller may change it.
+fn owned(ctx: &ReducerContext, entity_id: &str) -> RuleResult<Entity> {
+    let existing = ctx
+        .db
+        .entity()
+        .id()
+        .find(entity_id.to_string())
+        .ok_or_else(|| not_found("entity", entity_id))?;
+    access::require_owner(ctx, existing.owner, &format!("entity {entity_id:?}"))?;
+    Ok(existing)
 }

@@ -78,13 +78,7 @@ pub fn update_relation(
     text::validate_id("relation_id", &relation_id)?;
     text::validate_name("relation_type", &relation_type)?;
     let metadata = checks::relation_metadata(metadata)?;
-    let existing = ctx
-        .db
-        .relation()
-        .id()
-        .find(&relation_id)
-        .ok_or_else(|| not_found("relation", &relation_id))?;
-    access::require_owner(ctx, existing.owner, &format!("relation {relation_id:?}"))?;
+    let existing = owned(ctx, &relation_id)?;
     let old = &existing.metadata;
     let changed_fields = checks::changed_fields(&[
         ("relation_type", existing.relation_type != relation_type),
@@ -126,13 +120,7 @@ pub fn update_relation(
 #[reducer]
 pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult {
     text::validate_id("relation_id", &relation_id)?;
-    let existing = ctx
-        .db
-        .relation()
-        .id()
-        .find(&relation_id)
-        .ok_or_else(|| not_found("relation", &relation_id))?;
-    access::require_owner(ctx, existing.owner, &format!("relation {relation_id:?}"))?;
+    let existing = owned(ctx, &relation_id)?;
     ctx.db.relation().id().delete(&relation_id);
     journal::record(
         ctx,
@@ -148,4 +136,16 @@ pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult 
         ),
     );
     Ok(())
+}
+
+/// The relation, if it exists and the caller may change it.
+fn owned(ctx: &ReducerContext, relation_id: &str) -> RuleResult<Relation> {
+    let existing = ctx
+        .db
+        .relation()
+        .id()
+        .find(relation_id.to_string())
+        .ok_or_else(|| not_found("relation", relation_id))?;
+    access::require_owner(ctx, existing.owner, &format!("relation {relation_id:?}"))?;
+    Ok(existing)
 }
