@@ -74,9 +74,7 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 got = len(replayed.event_bus.get_history(limit=None))
                 replayed.stop()
-                rows.append(
-                    (f"replay {count} events on start (history {got})", f"{seconds:.2f} s")
-                )
+                rows.append((f"replay {count} events on start (history {got})", f"{seconds:.2f} s"))
         finally:
             server.stop()
     rows.append(("max RSS of this Python process", f"{max_rss_mib():.0f} MiB"))
