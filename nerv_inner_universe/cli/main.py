@@ -5,6 +5,11 @@ from __future__ import annotations
 import click
 
 from nerv_inner_universe import __version__, log
+from nerv_inner_universe.cli.backup_commands import backup_command, export_command, restore_command
+from nerv_inner_universe.cli.deploy_command import deploy_command
+from nerv_inner_universe.cli.query_commands import logs_command, sql_command
+from nerv_inner_universe.cli.replay_command import replay_command
+from nerv_inner_universe.cli.serve_commands import serve_command, status_command, stop_command
 from nerv_inner_universe.cli.setup_command import setup_command
 
 
@@ -22,7 +27,20 @@ def cli(log_level: str, log_json: bool) -> None:
     log.configure(log_level, json=log_json)
 
 
-cli.add_command(setup_command)
+for command in (
+    setup_command,
+    deploy_command,
+    serve_command,
+    status_command,
+    stop_command,
+    sql_command,
+    logs_command,
+    backup_command,
+    restore_command,
+    export_command,
+    replay_command,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

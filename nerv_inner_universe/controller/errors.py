@@ -7,6 +7,15 @@ class ControllerError(Exception):
     """Starting, stopping or managing the Inner Universe server failed."""
 
 
+class ConfigError(ControllerError):
+    """A configuration value is invalid; ``key`` names it (``port``, ``INNER_UNIVERSE_PORT``)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.reason = message
+
+
 class ServerBinaryMissingError(ControllerError):
     """No spacetimedb-standalone 1.2.0 was found."""
 
@@ -25,3 +34,35 @@ class ServerStartError(ControllerError):
 
 class ServerUnreachableError(ControllerError):
     """No server answers at the configured address (server mode attaching to a remote)."""
+
+
+class ServerAlreadyRunningError(ControllerError):
+    """A controller in another process already serves this db_path."""
+
+
+class ServerDiedError(ControllerError):
+    """The server exited while the controller was running it (and was not restarted)."""
+
+
+class NotDeployedError(ControllerError):
+    """The database does not exist on the server: nothing was deployed yet."""
+
+
+class AuthenticationError(ControllerError):
+    """The server refused the token (HTTP 401), or the database belongs to another identity."""
+
+
+class ModuleUpdateRejectedError(ControllerError):
+    """The server refused to migrate the database to the new module (incompatible schema)."""
+
+
+class BackupError(ControllerError):
+    """A backup could not be taken; nothing was written at its destination."""
+
+
+class RestoreError(ControllerError):
+    """An archive was refused or could not be restored; the existing data is untouched."""
+
+
+class ExportError(ControllerError):
+    """An export could not be taken consistently; nothing was written at its destination."""

@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -35,6 +36,8 @@ from nerv_inner_universe.controller.errors import (
 
 log = structlog.get_logger(__name__)
 
+DATA_DIR = "data"
+KEYS_DIR = "keys"
 _PR_SET_PDEATHSIG = 1
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -70,6 +73,24 @@ def data_dir_locked(data_dir: Path) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Holds the lock a server would take, so none can start on ``data_dir`` meanwhile (a
+    consistent copy); raises DataDirLockedError if a server holds it now."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "spacetime.pid").open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataDirLockedError(
+                f"{data_dir} is locked by a running server; stop it first (`inner-universe stop`)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to SIGTERM the server if the process that started it dies."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -81,7 +102,7 @@ class ServerProcess:
 
     Layout of ``root``: ``data/`` (SpacetimeDB's data dir), ``keys/`` (the JWT key pair that
     signs tokens; kept with the data because tokens and ownership only validate against it),
-    ``server.log`` (the child's output).
+    ``server.log`` (the child's output, unless ``log_file`` puts it elsewhere).
     """
 
     def __init__(
@@ -92,27 +113,25 @@ class ServerProcess:
         host: str = "127.0.0.1",
         port: int = 3000,
         in_memory: bool = False,
+        log_file: Path | None = None,
     ) -> None:
         self.binary = binary
         self.root = root
         self.host = host
         self.port = port
         self.in_memory = in_memory
+        self.log_file = log_file or root / "server.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._tail: deque[str] = deque(maxlen=60)
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self.root / DATA_DIR
 
     @property
     def keys_dir(self) -> Path:
-        return self.root / "keys"
-
-    @property
-    def log_file(self) -> Path:
-        return self.root / "server.log"
+        return self.root / KEYS_DIR
 
     @property
     def base_url(self) -> str:
@@ -183,6 +202,7 @@ class ServerProcess:
         log.info("server_started", url=self.base_url, pid=self._proc.pid)
 
     def _pump_output(self, stream: IO[bytes]) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as sink:
             for raw in stream:
                 sink.write(raw)

@@ -1,0 +1,113 @@
+"""`inner-universe backup | restore | export`: copies of the data that survive the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from nerv_inner_universe.cli.common import err, fail, out, run, with_config
+from nerv_inner_universe.controller import (
+    BackupManifest,
+    ControllerError,
+    ExportSummary,
+    InnerUniverseConfig,
+    InnerUniverseController,
+)
+from nerv_inner_universe.controller.delegation import request_backup
+from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.pidfile import live_record
+
+REQUEST_TIMEOUT = 300.0
+
+
+async def _backup(config: InnerUniverseConfig, file: Path) -> BackupManifest:
+    async with InnerUniverseController(config) as controller:
+        return await controller.backup(file)
+
+
+def _manifest_table(title: str, file: Path, manifest: BackupManifest) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_row("archive", str(file))
+    table.add_row("database", f"{manifest.database} ({manifest.database_identity})")
+    table.add_row("module sha256", manifest.module_sha256 or "unknown")
+    table.add_row("log position", str(manifest.log_position))
+    table.add_row("files", str(len(manifest.files)))
+    for name, count in manifest.row_counts.items():
+        table.add_row(f"rows {name}", str(count))
+    return table
+
+
+@click.command("backup")
+@with_config
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(config: InnerUniverseConfig, file: Path, overwrite: bool) -> None:
+    """Write a consistent .tar.gz of the data, keys and owner token with a manifest. A running
+    `serve` pauses its server for the copy and resumes it; clients reconnect. The archive
+    holds the keys: keep it private."""
+    if file.exists() and not overwrite:
+        fail(f"{file} exists; pass --overwrite to replace it")
+    record = live_record(DbLayout(config.db_path)) if config.server_url is None else None
+    if record is None:
+        manifest = run(_backup(config, file))
+    else:
+        err.print(f"asking process {record.pid}, which serves {config.db_path}, for the backup")
+        try:
+            manifest = request_backup(
+                DbLayout(config.db_path), record, file, timeout=REQUEST_TIMEOUT
+            )
+        except ControllerError as error:
+            fail(str(error))
+    out.print(_manifest_table("backup written", file, manifest))
+
+
+@click.command("restore")
+@with_config
+@click.argument("file", type=click.Path(exists=True, path_type=Path, dir_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even though db_path holds data; that data is moved aside, not deleted.",
+)
+def restore_command(config: InnerUniverseConfig, file: Path, force: bool) -> None:
+    """Restore a backup into db_path after verifying every file and row count. Refuses a
+    corrupt or mismatched archive, and a non-empty db_path without --force; on refusal
+    nothing changes."""
+    result = run(InnerUniverseController(config).restore(file, force=force))
+    out.print(_manifest_table("restored", file, result.manifest))
+    if result.moved_aside is not None:
+        err.print(f"the previous content of {config.db_path} is in {result.moved_aside}")
+
+
+async def _export(config: InnerUniverseConfig, file: Path) -> ExportSummary:
+    async with InnerUniverseController(config) as controller:
+        await controller.start_admin_mode()
+        with Progress(
+            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), console=err
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(table: str, written: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = progress.add_task(table, total=total)
+                progress.update(tasks[table], completed=written, total=total)
+
+            return await controller.export(file, progress=advance)
+
+
+@click.command("export")
+@with_config
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def export_command(config: InnerUniverseConfig, file: Path) -> None:
+    """Write every table to FILE as JSON Lines (a header, one row per line, an end line),
+    consistent as of one log position, while the server keeps running."""
+    summary = run(_export(config, file))
+    table = Table(title="exported", show_header=False)
+    table.add_row("file", str(summary.path))
+    table.add_row("log position", str(summary.log_position))
+    for name, count in summary.rows.items():
+        table.add_row(f"rows {name}", str(count))
+    out.print(table)

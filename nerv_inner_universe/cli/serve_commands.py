@@ -1,0 +1,111 @@
+"""`inner-universe serve | stop | status`: run the server, stop it from elsewhere, look at it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+
+import attrs
+import click
+from rich.table import Table
+
+from nerv_inner_universe.cli.common import EXIT_NOT_RUNNING, err, fail, out, run, with_config
+from nerv_inner_universe.controller import (
+    InnerUniverseConfig,
+    InnerUniverseController,
+    ServerStatus,
+)
+from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.pidfile import read_record, terminate
+from nerv_inner_universe.controller.process import data_dir_locked
+
+
+async def _serve(config: InnerUniverseConfig) -> None:
+    loop = asyncio.get_running_loop()
+    async with InnerUniverseController(config) as controller:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, controller.request_stop)
+        await controller.start_server_mode(tables=(), attach=False)
+        controller.accept_backup_requests()
+        process = controller.process
+        err.print(
+            f"serving [bold]{config.database}[/bold] at {controller.url} (server pid "
+            f"{process.pid if process else '?'}, data {config.db_path}, log "
+            f"{config.server_log}); Ctrl-C or `inner-universe stop` stops it"
+        )
+        await controller.wait()
+        err.print("stopping")
+    err.print("stopped")
+
+
+@click.command("serve")
+@with_config
+def serve_command(config: InnerUniverseConfig) -> None:
+    """Run the server in the foreground until Ctrl-C or `inner-universe stop`."""
+    if config.server_url is not None:
+        fail(f"serve runs a server on db_path; this config attaches to {config.server_url}")
+    run(_serve(config))
+
+
+@click.command("stop")
+@with_config
+@click.option(
+    "--timeout",
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for a clean stop before killing.",
+)
+def stop_command(config: InnerUniverseConfig, timeout: float) -> None:
+    """Stop the server that `inner-universe serve` runs for this config (in another process)."""
+    if config.server_url is not None:
+        fail(
+            f"stop works on a server this machine runs; this config attaches to {config.server_url}"
+        )
+    layout = DbLayout(config.db_path)
+    record = read_record(layout)
+    if record is not None and terminate(record, timeout=timeout):
+        layout.pid_file.unlink(missing_ok=True)
+        err.print(f"stopped process {record.pid} (server pid {record.server_pid})")
+        return
+    layout.pid_file.unlink(missing_ok=True)
+    if data_dir_locked(layout.data_dir):
+        fail(
+            f"a server not started by inner-universe holds {layout.data_dir}; stop it yourself "
+            "(its pid is in spacetime.pid there)"
+        )
+    err.print(f"nothing is running for {config.db_path}")
+
+
+@click.command("status")
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+def status_command(config: InnerUniverseConfig, as_json: bool) -> None:
+    """Is a server running for this config? Its pids, address, database and row counts.
+    Exits 3 when nothing runs."""
+    status = run(InnerUniverseController(config).status())
+    if as_json:
+        click.echo(json.dumps(attrs.asdict(status), default=str, sort_keys=True))
+    else:
+        out.print(_status_table(status, config))
+    if not status.running:
+        sys.exit(EXIT_NOT_RUNNING)
+
+
+def _status_table(status: ServerStatus, config: InnerUniverseConfig) -> Table:
+    table = Table(title=f"inner-universe {status.database}", show_header=False)
+    table.add_row("state", f"[{'green' if status.running else 'yellow'}]{status.detail}")
+    table.add_row("url", status.url)
+    table.add_row("data", str(config.db_path) if config.server_url is None else "(remote)")
+    if status.record is not None:
+        started = datetime.fromtimestamp(status.record.started_at, UTC).isoformat(" ", "seconds")
+        table.add_row("controller pid", f"{status.record.pid} ({status.record.mode} mode)")
+        table.add_row("server pid", str(status.record.server_pid))
+        table.add_row("started", started)
+    if status.deployment is not None:
+        table.add_row("module sha256", status.deployment.module_sha256)
+    for name, count in (status.row_counts or {}).items():
+        table.add_row(f"rows {name}", str(count))
+    return table

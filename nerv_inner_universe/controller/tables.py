@@ -1,0 +1,58 @@
+"""Reading whole tables over SQL as the owner: counts, rows and the position of the log.
+
+The owner sees every table, private ones included. SQL over HTTP runs no lifecycle reducer,
+so reading changes nothing (a WebSocket connection would log CLIENT_CONNECTED).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from nerv_inner_universe.client import SpacetimeHttp, SqlResult
+
+LOG_SEQUENCE_TABLE = "log_sequence"
+"""The module's private counter of `event_log.seq`: every change the module makes takes the
+next number, so an unchanged value means nothing was written."""
+
+
+@attrs.frozen
+class Inventory:
+    """What a database holds, as backups and restores compare it."""
+
+    database_identity: str
+    row_counts: dict[str, int]
+    log_position: int
+
+
+async def table_names(http: SpacetimeHttp, database: str) -> list[str]:
+    schema = await http.schema(database, refresh=True)
+    return sorted(schema.tables)
+
+
+async def read_table(http: SpacetimeHttp, database: str, table: str) -> SqlResult:
+    """``table`` must come from the schema: names are not quoted."""
+    [result] = await http.sql(database, f"SELECT * FROM {table}")  # noqa: S608
+    return result
+
+
+async def count_rows(http: SpacetimeHttp, database: str) -> dict[str, int]:
+    counts = {}
+    for table in await table_names(http, database):
+        [result] = await http.sql(database, f"SELECT COUNT(*) AS n FROM {table}")  # noqa: S608
+        counts[table] = int(result.rows[0]["n"])
+    return counts
+
+
+async def log_position(http: SpacetimeHttp, database: str) -> int:
+    """The next `event_log.seq` the module will hand out."""
+    result = await read_table(http, database, LOG_SEQUENCE_TABLE)
+    return max((int(row["next_seq"]) for row in result.rows), default=1)
+
+
+async def take_inventory(http: SpacetimeHttp, database: str) -> Inventory:
+    info = await http.database_info(database)
+    return Inventory(
+        database_identity=info.database_identity.hex,
+        row_counts=await count_rows(http, database),
+        log_position=await log_position(http, database),
+    )

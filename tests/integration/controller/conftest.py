@@ -1,0 +1,163 @@
+"""Controllers on data dirs of their own, against the real server binary and module.
+
+Starting a server takes well under a second, so each test gets its own ``db_path``; the build
+of the machine (`machine`) is shared by the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp, Variant
+from nerv_inner_universe.client.sats_json import TypeContext, encode
+from nerv_inner_universe.controller import (
+    InnerUniverseConfig,
+    InnerUniverseController,
+    free_port,
+)
+from nerv_inner_universe.controller.tables import read_table
+from nerv_inner_universe.toolchain import SetupResult, build_module, paths
+from nerv_inner_universe.toolchain.progress import LogReporter
+from nerv_inner_universe.toolchain.wasm import ensure_wasm_toolchain
+
+LIFECYCLE_EVENTS = ("CLIENT_CONNECTED", "CLIENT_DISCONNECTED")
+Snapshot = dict[str, list[str]]
+MakeController = Callable[..., InnerUniverseController]
+
+
+@pytest.fixture(scope="session")
+def incompatible_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module with a unique constraint added to `timeline.head_version_id`: a change the
+    server cannot migrate automatically. Built once per module source (about 10 s), then
+    cached like the module itself."""
+    source = tmp_path_factory.mktemp("incompatible") / "spacetime"
+    shutil.copytree(paths.module_source_dir(), source, ignore=shutil.ignore_patterns("target"))
+    table = source / "module" / "src" / "tables" / "timeline.rs"
+    column = "    pub head_version_id: String,"
+    text = table.read_text()
+    assert column in text, f"{table} changed; pick another column for this test"
+    table.write_text(text.replace(column, f"    #[unique]\n{column}"))
+    toolchain, _ = ensure_wasm_toolchain(LogReporter())
+    return build_module(toolchain, LogReporter(), source)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> InnerUniverseConfig:
+    return InnerUniverseConfig(db_path=tmp_path / "db", port=free_port(), snapshot_interval=7)
+
+
+@pytest.fixture
+async def make_controller(
+    machine: SetupResult, config: InnerUniverseConfig
+) -> AsyncIterator[MakeController]:
+    """``make_controller(config=..., **kwargs)``: controllers that are stopped after the test."""
+    made: list[InnerUniverseController] = []
+
+    def make(cfg: InnerUniverseConfig | None = None, **kwargs: Any) -> InnerUniverseController:
+        kwargs.setdefault("server_binary", machine.server_binary)
+        kwargs.setdefault("module_wasm", machine.module_wasm)
+        controller = InnerUniverseController(cfg or config, **kwargs)
+        made.append(controller)
+        return controller
+
+    yield make
+    for controller in reversed(made):
+        await controller.stop()
+
+
+def gone(pid: int) -> bool:
+    """No process has this pid (checked with signal 0: nothing is sent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def entity_metadata(name: str | None) -> dict[str, Any]:
+    return {"name": name, "description": None, "tags": ["t"], "properties": '{"k":[1,2.5]}'}
+
+
+async def populate(client: DbConnection, prefix: str = "") -> None:
+    """One row or more in every table the reducers write."""
+    at = Timestamp(1_700_000_000_123_456)
+    await client.call_reducer("create_entity", f"{prefix}e1", "agent", entity_metadata("Ada"))
+    await client.call_reducer("create_entity", f"{prefix}e2", "tool", entity_metadata(None))
+    relation = {
+        "description": "uses",
+        "strength": 0.5,
+        "bidirectional": False,
+        "tags": [],
+        "properties": "{}",
+    }
+    await client.call_reducer(
+        "create_relation", f"{prefix}r1", f"{prefix}e1", f"{prefix}e2", "uses", relation
+    )
+    state = '{"a":1}'
+    await client.call_reducer(
+        "commit_state_version",
+        f"{prefix}v1",
+        f"{prefix}main",
+        None,
+        at,
+        "root",
+        hashlib.sha256(state.encode()).hexdigest(),
+        [],
+        state,
+    )
+    operation = Variant("Set", {"path": "/a", "value": "2"})
+    delta_metadata: dict[str, Any] = {
+        "description": "d",
+        "author": "me",
+        "tags": [],
+        "parent_delta_id": None,
+    }
+    await client.call_reducer(
+        "record_delta", f"{prefix}d1", "s", f"{prefix}v1", at, [operation], delta_metadata
+    )
+    event = {
+        "event_id": f"{prefix}ev1",
+        "event_type": "AGENT_STEP",
+        "source": "test",
+        "occurred_at": at,
+        "data": '{"x":"y"}',
+        "metadata": "{}",
+    }
+    await client.call_reducer("publish_event", event)
+    await client.call_reducer("update_config", "app.theme", '"dark"', "a custom key")
+
+
+async def snapshot(http: SpacetimeHttp, database: str) -> Snapshot:
+    """Every table's rows as sorted SATS-JSON text (read over SQL: changes nothing)."""
+    schema = await http.schema(database, refresh=True)
+    state = {}
+    for name in sorted(schema.tables):
+        result = await read_table(http, database, name)
+        state[name] = sorted(
+            json.dumps(encode(result.schema, row, TypeContext()), sort_keys=True)
+            for row in result.rows
+        )
+    return state
+
+
+def assert_kept(before: Snapshot, after: Snapshot) -> None:
+    """``after`` holds every row of ``before``; the only new rows are those that connecting
+    makes (its connection row, CLIENT_* events, the log counter)."""
+    assert before.keys() == after.keys()
+    for table, rows in before.items():
+        if table in ("client_connection", "log_sequence"):
+            continue
+        if table == "event_log":
+            assert set(rows) <= set(after[table]), "an event_log row was lost"
+            extra = [json.loads(r) for r in set(after[table]) - set(rows)]
+            assert all(r["event_type"] in LIFECYCLE_EVENTS for r in extra), extra
+            continue
+        assert after[table] == rows, f"{table} changed"

@@ -1,0 +1,178 @@
+"""The `inner-universe` command end to end, each call a subprocess of its own, as an operator
+would run it: deploy, serve, status, sql, backup (asked of the serving process), export,
+stop, restore, and the exit codes and messages of what goes wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nerv_inner_universe.controller import free_port
+from nerv_inner_universe.toolchain import SetupResult
+from tests.integration.controller.conftest import gone
+
+CLI = Path(sys.executable).with_name("inner-universe")
+
+
+class Cli:
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+
+    def __call__(
+        self, *args: str, expect: int | tuple[int, ...] = 0, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(CLI), "--log-level", "warning", *args],
+            env={**self.env, **env},
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode in (expect if isinstance(expect, tuple) else (expect,)), (
+            f"inner-universe {' '.join(args)} exited {done.returncode}, expected {expect}\n"
+            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        )
+        return done
+
+    def serve(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(CLI), "--log-level", "warning", "serve"],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def status(self, expect: int | tuple[int, ...] = 0) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self("status", "--json", expect=expect).stdout)
+        return result
+
+    def wait_running(self, serving: subprocess.Popen[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert serving.poll() is None, f"serve exited: {serving.communicate()[1]}"
+            status = self.status(expect=(0, 3))
+            if status["running"] and status["record"]["mode"] == "server":
+                return status
+            time.sleep(0.2)
+        raise AssertionError("serve did not come up within 30 s")
+
+
+@pytest.fixture
+def cli(machine: SetupResult, tmp_path: Path) -> Iterator[Cli]:
+    config = tmp_path / "inner-universe.toml"
+    config.write_text(f'[inner_universe]\nport = {free_port()}\ndb_path = "data"\n')
+    env = {key: value for key, value in os.environ.items() if not key.startswith("INNER_UNIVERSE_")}
+    env.update(
+        INNER_UNIVERSE_CONFIG=str(config),
+        SPACETIMEDB_STANDALONE=str(machine.server_binary),
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+    tool = Cli(env, tmp_path)
+    yield tool
+    tool("stop")  # whatever a failed test left running
+
+
+def test_the_operator_workflow(cli: Cli, tmp_path: Path) -> None:
+    deployed = cli("deploy")
+    assert "created" in deployed.stdout
+    assert cli.status(expect=3)["detail"] == "not running"
+
+    serving = cli.serve()
+    try:
+        status = cli.wait_running(serving)
+        assert status["row_counts"]["config"] == 6
+        server_pid = status["record"]["server_pid"]
+
+        config_rows = [
+            json.loads(line)
+            for line in cli("sql", "--json", "SELECT * FROM config").stdout.splitlines()
+        ]
+        assert {row["key"] for row in config_rows} >= {"snapshot_interval", "auth_required"}
+
+        backup = cli("backup", "backup.tar.gz")
+        assert "asking process" in backup.stderr
+        assert (tmp_path / "backup.tar.gz").is_file()
+        cli("backup", "backup.tar.gz", expect=1)  # never overwrites silently
+        after = cli.status()
+        assert after["record"]["pid"] == status["record"]["pid"], "serve kept running"
+        assert after["record"]["server_pid"] != server_pid, "its server was paused and resumed"
+
+        cli("export", "dump.jsonl")
+        end = json.loads((tmp_path / "dump.jsonl").read_text().splitlines()[-1])
+        assert end["end"]["rows"]["config"] == 6
+
+        assert "initialized" in cli("logs", "-n", "20").stdout
+        cli("logs", "--server", "-n", "5")
+
+        stopped = cli("stop")
+        assert "stopped process" in stopped.stderr
+        assert serving.wait(timeout=30) == 0
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+    assert gone(after["record"]["server_pid"]), "no server outlives stop"
+    assert cli.status(expect=3)["running"] is False
+    assert "nothing is running" in cli("stop").stderr
+
+    refused = cli("restore", "backup.tar.gz", expect=1)
+    assert "is not empty" in refused.stderr
+    cli("restore", "backup.tar.gz", "--force")
+    rows = cli("sql", "--json", "SELECT COUNT(*) AS n FROM config").stdout
+    assert json.loads(rows) == {"n": 6}
+
+
+def test_ctrl_c_stops_serve_cleanly(cli: Cli) -> None:
+    cli("deploy")
+    serving = cli.serve()
+    status = cli.wait_running(serving)
+    serving.send_signal(signal.SIGINT)
+    assert serving.wait(timeout=30) == 0, serving.communicate()[1]
+    assert gone(status["record"]["server_pid"])
+    assert cli.status(expect=3)["running"] is False
+
+
+def test_errors_say_what_is_wrong(cli: Cli, tmp_path: Path) -> None:
+    bad = cli("status", expect=2, INNER_UNIVERSE_PORT="abc")
+    assert "INNER_UNIVERSE_PORT: must be an integer, got 'abc'" in bad.stderr
+
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        busy = cli("deploy", expect=1, INNER_UNIVERSE_PORT=str(port))
+    assert f"127.0.0.1:{port} is already in use" in busy.stderr
+
+    missing = cli(
+        "deploy",
+        expect=1,
+        SPACETIMEDB_STANDALONE=str(tmp_path / "nope"),
+        PATH="/nonexistent",
+        NERV_INNER_UNIVERSE_CACHE=str(tmp_path / "cache"),
+    )
+    assert "inner-universe setup" in missing.stderr
+
+    remote = cli(
+        "sql",
+        "SELECT 1",
+        expect=1,
+        INNER_UNIVERSE_SERVER_URL=f"http://127.0.0.1:{free_port()}",
+        XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+    )
+    assert "no SpacetimeDB server answers" in remote.stderr
