@@ -1,4 +1,4 @@
-"""`inner-universe backup | restore | export`: copies of the data that survive the machine."""
+"""`inner-universe backup | restore | export | import`: copies that survive the machine."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
 )
 from nerv_inner_universe.controller.delegation import request_backup
+from nerv_inner_universe.controller.importing import ImportSummary
 from nerv_inner_universe.controller.layout import DbLayout
 from nerv_inner_universe.controller.pidfile import live_record
 
@@ -108,6 +109,37 @@ def export_command(config: InnerUniverseConfig, file: Path) -> None:
     table = Table(title="exported", show_header=False)
     table.add_row("file", str(summary.path))
     table.add_row("log position", str(summary.log_position))
+    for name, count in summary.rows.items():
+        table.add_row(f"rows {name}", str(count))
+    out.print(table)
+
+
+async def _import(config: InnerUniverseConfig, file: Path) -> ImportSummary:
+    async with InnerUniverseController(config) as controller:
+        await controller.start_admin_mode()
+        with Progress(
+            TextColumn("{task.description:<18}"), TextColumn("{task.completed} rows"), console=err
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(table: str, imported: int) -> None:
+                if table not in tasks:
+                    tasks[table] = progress.add_task(table, total=None)
+                progress.update(tasks[table], completed=imported)
+
+            return await controller.import_export(file, progress=advance)
+
+
+@click.command("import")
+@with_config
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def import_command(config: InnerUniverseConfig, file: Path) -> None:
+    """Load an export FILE into a fresh database (deploy it first), every row exactly as
+    exported. Refused, and nothing changed, if the database already holds data."""
+    summary = run(_import(config, file))
+    table = Table(title="imported", show_header=False)
+    table.add_row("file", str(summary.path))
+    table.add_row("next log seq", str(summary.next_seq))
     for name, count in summary.rows.items():
         table.add_row(f"rows {name}", str(count))
     out.print(table)

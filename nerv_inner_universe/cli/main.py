@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from nerv_inner_universe import __version__, log
-from nerv_inner_universe.cli.backup_commands import backup_command, export_command, restore_command
+from nerv_inner_universe.cli.backup_commands import (
+    backup_command,
+    export_command,
+    import_command,
+    restore_command,
+)
 from nerv_inner_universe.cli.deploy_command import deploy_command
 from nerv_inner_universe.cli.query_commands import logs_command, sql_command
 from nerv_inner_universe.cli.replay_command import replay_command
@@ -38,6 +43,7 @@ for command in (
     backup_command,
     restore_command,
     export_command,
+    import_command,
     replay_command,
 ):
     cli.add_command(command)

@@ -56,6 +56,8 @@ from nerv_inner_universe.controller.errors import (
     ServerUnreachableError,
 )
 from nerv_inner_universe.controller.export import ExportSummary, Progress, export_jsonl
+from nerv_inner_universe.controller.importing import ImportSummary, import_jsonl
+from nerv_inner_universe.controller.importing import Progress as ImportProgress
 from nerv_inner_universe.controller.layout import DbLayout, read_json, write_json_atomic
 from nerv_inner_universe.controller.pidfile import (
     ControllerRecord,
@@ -525,6 +527,13 @@ class InnerUniverseController:
                 f"{archive}: the restored database does not match its manifest (manifest "
                 f"{attrs.asdict(expected)}, restored {attrs.asdict(restored)}); nothing changed"
             )
+
+    async def import_export(
+        self, source: Path, *, progress: ImportProgress | None = None
+    ) -> ImportSummary:
+        """Loads an export into this (fresh) database, every row exactly as exported."""
+        with self._translated("importing"):
+            return await import_jsonl(self.http, self.config.database, source, progress=progress)
 
     async def export(self, destination: Path, *, progress: Progress | None = None) -> ExportSummary:
         """Every table as JSON Lines, consistent as of one log position (see `export`)."""

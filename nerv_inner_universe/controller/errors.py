@@ -64,5 +64,9 @@ class RestoreError(ControllerError):
     """An archive was refused or could not be restored; the existing data is untouched."""
 
 
+class DataImportError(ControllerError):
+    """An export file cannot be imported (malformed, truncated, or refused by the module)."""
+
+
 class ExportError(ControllerError):
     """An export could not be taken consistently; nothing was written at its destination."""

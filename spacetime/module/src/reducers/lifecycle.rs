@@ -1,6 +1,7 @@
 use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Table};
 
+use super::import;
 use crate::journal::{self, Entry};
 use crate::tables::admin::{admin, Admin};
 use crate::tables::client_connection::{client_connection, ClientConnection};
@@ -54,6 +55,9 @@ pub fn client_connected(ctx: &ReducerContext) {
             client_info: None,
         });
     }
+    if import::in_progress(ctx) {
+        return;
+    }
     journal::record(
         ctx,
         Entry::system(
@@ -71,6 +75,9 @@ pub fn client_disconnected(ctx: &ReducerContext) {
             .client_connection()
             .connection_id()
             .delete(connection_id);
+    }
+    if import::in_progress(ctx) {
+        return;
     }
     journal::record(
         ctx,

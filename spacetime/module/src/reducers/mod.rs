@@ -5,6 +5,7 @@ mod config;
 mod deltas;
 mod entities;
 mod events;
+pub mod import;
 mod lifecycle;
 mod relations;
 mod versions;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod delta_record;
 pub mod entity;
 pub mod event_log;
+pub mod import_state;
 pub mod log_sequence;
 pub mod relation;
 pub mod state_version;

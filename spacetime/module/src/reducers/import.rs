@@ -1,0 +1,310 @@
+//! `import_rows`: restores an export into a fresh database with every row exactly as it was
+//! (ids, owners, senders, timestamps, `seq`), which no ordinary reducer can do because each of
+//! them stamps its own time, owner and log entry. Admin-only; `Begin`, row batches, `Finish`.
+
+use inner_universe_rules::{json, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
+
+use crate::access;
+use crate::checks;
+use crate::tables::admin::{admin, Admin};
+use crate::tables::config::{config, Config};
+use crate::tables::delta_record::{delta_record, DeltaRecord};
+use crate::tables::entity::{entity, Entity};
+use crate::tables::event_log::{event_log, EventLog};
+use crate::tables::import_state::{import_state, ImportState};
+use crate::tables::log_sequence::{log_sequence, LogSequence};
+use crate::tables::relation::{relation, Relation};
+use crate::tables::state_version::{state_version, StateVersion};
+use crate::tables::timeline::{timeline, Timeline};
+use crate::types::EventData;
+
+#[derive(SpacetimeType)]
+pub enum ImportBatch {
+    /// Opens the import: the database must hold no data yet (only what `init` wrote).
+    Begin,
+    Config(Vec<Config>),
+    Admin(Vec<Admin>),
+    Entity(Vec<Entity>),
+    Relation(Vec<Relation>),
+    StateVersion(Vec<StateVersion>),
+    Timeline(Vec<Timeline>),
+    DeltaRecord(Vec<DeltaRecord>),
+    EventLog(Vec<EventLog>),
+    /// Checks references and the gap-free log, sets the next `seq` to the given value (the
+    /// exported `log_sequence.next_seq`), closes the import.
+    Finish(u64),
+}
+
+#[reducer]
+pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
+    access::require_admin(ctx, "import_rows")?;
+    match batch {
+        ImportBatch::Begin => begin(ctx),
+        ImportBatch::Finish(next_seq) => {
+            require_open(ctx)?;
+            finish(ctx, next_seq)
+        }
+        rows => {
+            require_open(ctx)?;
+            insert(ctx, rows)
+        }
+    }
+}
+
+/// True while an import is open (lifecycle reducers then log nothing).
+pub fn in_progress(ctx: &ReducerContext) -> bool {
+    ctx.db.import_state().id().find(0).is_some()
+}
+
+fn require_open(ctx: &ReducerContext) -> RuleResult {
+    let state =
+        ctx.db.import_state().id().find(0).ok_or_else(|| {
+            RuleError::invalid("no import is open; send ImportBatch::Begin first")
+        })?;
+    if state.started_by != ctx.sender {
+        return Err(RuleError::new(
+            Code::PermissionDenied,
+            format!("the open import belongs to {}", state.started_by),
+        ));
+    }
+    Ok(())
+}
+
+fn begin(ctx: &ReducerContext) -> RuleResult {
+    if in_progress(ctx) {
+        return Err(RuleError::invalid("an import is already open"));
+    }
+    let has_data = ctx.db.entity().count() > 0
+        || ctx.db.relation().count() > 0
+        || ctx.db.state_version().count() > 0
+        || ctx.db.delta_record().count() > 0;
+    let published = ctx
+        .db
+        .event_log()
+        .iter()
+        .any(|row| matches!(row.data, EventData::Custom(_)));
+    if has_data || published {
+        return Err(RuleError::new(
+            Code::InUse,
+            "import needs a fresh database: this one already holds entities, relations, \
+             versions, deltas or published events",
+        ));
+    }
+    // What `init` and connections wrote is replaced by the imported rows.
+    for row in ctx.db.event_log().iter() {
+        ctx.db.event_log().event_id().delete(&row.event_id);
+    }
+    for row in ctx.db.config().iter() {
+        ctx.db.config().key().delete(&row.key);
+    }
+    for row in ctx.db.timeline().iter() {
+        ctx.db.timeline().name().delete(&row.name);
+    }
+    ctx.db.log_sequence().id().delete(0);
+    ctx.db.import_state().insert(ImportState {
+        id: 0,
+        started_by: ctx.sender,
+        started_at: ctx.timestamp,
+    });
+    log::info!("import opened by {}", ctx.sender);
+    Ok(())
+}
+
+/// Stored JSON must already be canonical: an export holds only what the module stored.
+fn canonical(field: &str, text: &str) -> RuleResult {
+    if json::canonicalize(field, text)? == text {
+        Ok(())
+    } else {
+        Err(RuleError::invalid(format!("{field} is not canonical JSON")))
+    }
+}
+
+fn duplicate(table: &str, key: &str) -> RuleError {
+    RuleError::new(
+        Code::AlreadyExists,
+        format!("{table} row {key:?} is imported twice"),
+    )
+}
+
+fn insert(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
+    match batch {
+        ImportBatch::Config(rows) => {
+            for row in rows {
+                canonical("config.value", &row.value)?;
+                let key = row.key.clone();
+                ctx.db
+                    .config()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("config", &key))?;
+            }
+        }
+        ImportBatch::Admin(rows) => {
+            for row in rows {
+                if ctx.db.admin().identity().find(row.identity).is_none() {
+                    ctx.db.admin().insert(row);
+                }
+            }
+        }
+        ImportBatch::Entity(rows) => {
+            for row in rows {
+                if checks::entity_metadata(row.metadata.clone())? != row.metadata {
+                    return Err(RuleError::invalid(format!(
+                        "entity {:?}: metadata.properties is not canonical JSON",
+                        row.id
+                    )));
+                }
+                let id = row.id.clone();
+                ctx.db
+                    .entity()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("entity", &id))?;
+            }
+        }
+        ImportBatch::Relation(rows) => {
+            for row in rows {
+                if checks::relation_metadata(row.metadata.clone())? != row.metadata {
+                    return Err(RuleError::invalid(format!(
+                        "relation {:?}: metadata is not canonical",
+                        row.id
+                    )));
+                }
+                let id = row.id.clone();
+                ctx.db
+                    .relation()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("relation", &id))?;
+            }
+        }
+        ImportBatch::StateVersion(rows) => {
+            for row in rows {
+                if checks::operations(row.operations.clone())? != row.operations {
+                    return Err(RuleError::invalid(format!(
+                        "state version {:?}: operations are not canonical",
+                        row.version_id
+                    )));
+                }
+                if let Some(snapshot) = &row.snapshot {
+                    canonical("state_version.snapshot", snapshot)?;
+                    let actual = json::data_hash(&json::parse("snapshot", snapshot)?);
+                    if actual != row.data_hash {
+                        return Err(RuleError::new(
+                            Code::IntegrityError,
+                            format!("state version {:?}: snapshot hash differs", row.version_id),
+                        ));
+                    }
+                }
+                let id = row.version_id.clone();
+                ctx.db
+                    .state_version()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("state_version", &id))?;
+            }
+        }
+        ImportBatch::Timeline(rows) => {
+            for row in rows {
+                let name = row.name.clone();
+                ctx.db
+                    .timeline()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("timeline", &name))?;
+            }
+        }
+        ImportBatch::DeltaRecord(rows) => {
+            for row in rows {
+                if checks::operations(row.operations.clone())? != row.operations {
+                    return Err(RuleError::invalid(format!(
+                        "delta {:?}: operations are not canonical",
+                        row.delta_id
+                    )));
+                }
+                let id = row.delta_id.clone();
+                ctx.db
+                    .delta_record()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("delta_record", &id))?;
+            }
+        }
+        ImportBatch::EventLog(rows) => {
+            for row in rows {
+                canonical("event_log.metadata", &row.metadata)?;
+                if let EventData::Custom(data) = &row.data {
+                    canonical("event_log.data", data)?;
+                }
+                let id = row.event_id.clone();
+                ctx.db
+                    .event_log()
+                    .try_insert(row)
+                    .map_err(|_| duplicate("event_log", &id))?;
+            }
+        }
+        ImportBatch::Begin | ImportBatch::Finish(_) => unreachable!("handled by import_rows"),
+    }
+    Ok(())
+}
+
+fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
+    let broken = |what: String| Err(RuleError::new(Code::IntegrityError, what));
+    for row in ctx.db.relation().iter() {
+        for endpoint in [&row.from_entity, &row.to_entity] {
+            if ctx.db.entity().id().find(endpoint).is_none() {
+                return broken(format!(
+                    "relation {:?} names missing entity {endpoint:?}",
+                    row.id
+                ));
+            }
+        }
+    }
+    for row in ctx.db.state_version().iter() {
+        if let Some(parent) = &row.parent_version_id {
+            if ctx.db.state_version().version_id().find(parent).is_none() {
+                return broken(format!(
+                    "state version {:?} names missing parent {parent:?}",
+                    row.version_id
+                ));
+            }
+        }
+    }
+    for row in ctx.db.delta_record().iter() {
+        if ctx
+            .db
+            .state_version()
+            .version_id()
+            .find(&row.state_version_id)
+            .is_none()
+        {
+            return broken(format!("delta {:?} names a missing version", row.delta_id));
+        }
+    }
+    for row in ctx.db.timeline().iter() {
+        if ctx
+            .db
+            .state_version()
+            .version_id()
+            .find(&row.head_version_id)
+            .is_none()
+        {
+            return broken(format!("timeline {:?} has a missing head", row.name));
+        }
+    }
+    let count = ctx.db.event_log().count();
+    if next_seq != count + 1 {
+        return broken(format!(
+            "{count} event_log rows imported, so next_seq must be {}, not {next_seq}",
+            count + 1
+        ));
+    }
+    for seq in 1..=count {
+        if ctx.db.event_log().seq().find(seq).is_none() {
+            return broken(format!(
+                "event_log has no row with seq {seq}: the log has a gap"
+            ));
+        }
+    }
+    ctx.db
+        .log_sequence()
+        .insert(LogSequence { id: 0, next_seq });
+    ctx.db.import_state().id().delete(0);
+    log::info!("import finished: {count} log rows, next seq {next_seq}");
+    Ok(())
+}

@@ -1,0 +1,103 @@
+"""Export then import into a fresh database gives identical rows (issue 4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+
+from nerv_inner_universe.controller import ControllerError, InnerUniverseConfig, free_port
+from tests.integration.controller.conftest import MakeController, populate, snapshot
+
+# Not imported, by design: live connections, the import marker; `admin` keeps the importer.
+LIVE_TABLES = ("client_connection", "import_state")
+# Every HTTP call (the import's own, too) connects and disconnects around itself; those
+# lifecycle rows and the counter they advance come after what was imported.
+LIFECYCLE = ("CLIENT_CONNECTED", "CLIENT_DISCONNECTED")
+
+
+def log_rows(rows: list[str], below_seq: int | None = None) -> list[str]:
+    kept = []
+    for text in rows:
+        row = json.loads(text)
+        if below_seq is None and row["event_type"] in LIFECYCLE:
+            continue
+        if below_seq is not None and row["seq"] >= below_seq:
+            continue
+        kept.append(text)
+    return kept
+
+
+async def test_export_then_import_into_a_fresh_database_gives_identical_rows(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    source = make_controller()
+    await populate(await source.start_deployment_mode())
+    await source.stop()
+    exporter = make_controller()
+    await exporter.start_admin_mode()
+    await exporter.export(tmp_path / "dump.jsonl")
+    exported = await snapshot(exporter.http, config.database)
+    await exporter.stop()
+
+    fresh = attrs.evolve(config, db_path=tmp_path / "fresh", port=free_port())
+    target = make_controller(fresh)
+    await target.start_deployment_mode()
+    await target.stop()
+    importer = make_controller(fresh)
+    await importer.start_admin_mode()
+    progress: list[tuple[str, int]] = []
+    summary = await importer.import_export(
+        tmp_path / "dump.jsonl", progress=lambda *update: progress.append(update)
+    )
+    imported = await snapshot(importer.http, config.database)
+
+    [sequence] = [json.loads(row) for row in exported["log_sequence"]]
+    assert summary.next_seq == sequence["next_seq"]
+    assert log_rows(imported["event_log"], below_seq=summary.next_seq) == exported["event_log"]
+    for table in exported:
+        if table in (*LIVE_TABLES, "event_log", "log_sequence"):
+            continue
+        if table == "admin":
+            assert set(exported[table]) <= set(imported[table])
+            continue
+        assert imported[table] == exported[table], f"{table} differs after import"
+    assert summary.rows["entity"] == 2
+    assert ("event_log", summary.rows["event_log"]) in progress
+
+
+async def test_import_refuses_a_database_that_holds_data(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    source = make_controller()
+    await populate(await source.start_deployment_mode())
+    await source.stop()
+    controller = make_controller()
+    await controller.start_admin_mode()
+    await controller.export(tmp_path / "dump.jsonl")
+    before = await snapshot(controller.http, config.database)
+    with pytest.raises(ControllerError, match="import needs a fresh database"):
+        await controller.import_export(tmp_path / "dump.jsonl")
+    after = await snapshot(controller.http, config.database)
+    assert log_rows(after["event_log"]) == log_rows(before["event_log"])
+    unchanged = (*LIVE_TABLES, "event_log", "log_sequence")
+    assert {t: r for t, r in after.items() if t not in unchanged} == {
+        t: r for t, r in before.items() if t not in unchanged
+    }
+
+
+async def test_import_refuses_a_truncated_export(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    controller = make_controller()
+    await controller.start_deployment_mode()
+    await controller.stop()
+    admin = make_controller()
+    await admin.start_admin_mode()
+    await admin.export(tmp_path / "dump.jsonl")
+    lines = (tmp_path / "dump.jsonl").read_text().splitlines()
+    (tmp_path / "cut.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(ControllerError, match="truncated"):
+        await admin.import_export(tmp_path / "cut.jsonl")
