@@ -15,7 +15,9 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe.client import read_token_file
-from nerv_inner_universe.controller.process import DATA_DIR, KEYS_DIR
+
+DATA_DIR = "data"
+KEYS_DIR = "keys"
 
 
 @attrs.frozen

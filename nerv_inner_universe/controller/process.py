@@ -33,11 +33,10 @@ from nerv_inner_universe.controller.errors import (
     ServerBinaryMissingError,
     ServerStartError,
 )
+from nerv_inner_universe.controller.layout import DbLayout
 
 log = structlog.get_logger(__name__)
 
-DATA_DIR = "data"
-KEYS_DIR = "keys"
 _PR_SET_PDEATHSIG = 1
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -120,18 +119,11 @@ class ServerProcess:
         self.host = host
         self.port = port
         self.in_memory = in_memory
+        self.layout = DbLayout(root)
         self.log_file = log_file or root / "server.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._tail: deque[str] = deque(maxlen=60)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / DATA_DIR
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.root / KEYS_DIR
 
     @property
     def base_url(self) -> str:
@@ -151,11 +143,11 @@ class ServerProcess:
             "--listen-addr",
             f"{self.host}:{self.port}",
             "--data-dir",
-            str(self.data_dir),
+            str(self.layout.data_dir),
             "--jwt-pub-key-path",
-            str(self.keys_dir / "id_ecdsa.pub"),
+            str(self.layout.keys_dir / "id_ecdsa.pub"),
             "--jwt-priv-key-path",
-            str(self.keys_dir / "id_ecdsa"),
+            str(self.layout.keys_dir / "id_ecdsa"),
         ]
         if self.in_memory:
             argv.append("--in-memory")
@@ -175,14 +167,14 @@ class ServerProcess:
                 f"{self.host}:{self.port} is already in use; stop what listens there or "
                 "choose another port (config key `port`)"
             )
-        if data_dir_locked(self.data_dir):
+        if data_dir_locked(self.layout.data_dir):
             raise DataDirLockedError(
-                f"{self.data_dir} is locked by another running server; stop it first "
+                f"{self.layout.data_dir} is locked by another running server; stop it first "
                 "(`inner-universe stop`) or use another db_path"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log.info("server_starting", url=self.base_url, data_dir=str(self.data_dir))
+        self.layout.data_dir.mkdir(parents=True, exist_ok=True)
+        self.layout.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log.info("server_starting", url=self.base_url, data_dir=str(self.layout.data_dir))
         self._tail.clear()
         self._proc = subprocess.Popen(
             self.argv(),
