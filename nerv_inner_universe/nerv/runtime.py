@@ -50,7 +50,7 @@ class Nerv:
         self.config: Mapping[str, Any] = config or {}
         self.settings = NervSettings.from_config(self.config)
         self.event_bus = EventBus(max_history=self.settings.max_history)
-        self.temporal_store = TemporalStore()
+        self.temporal_store = TemporalStore(self.settings.snapshot_interval)
         self.state_projector = StateProjector({})
         self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.plugin_manager.add_hookspecs(hookspecs)

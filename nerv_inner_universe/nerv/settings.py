@@ -8,6 +8,7 @@ from typing import Any, Literal, cast
 import attrs
 
 from nerv_inner_universe.nerv.errors import ConfigError
+from nerv_inner_universe.nerv.temporal import DEFAULT_SNAPSHOT_INTERVAL
 
 FunctionDeltaPolicy = Literal["refuse", "keep_local"]
 
@@ -20,6 +21,10 @@ class NervSettings:
     FunctionDelta does while persistence is on ("refuse" raises, "keep_local" applies it only
     here). ``timeline``/``stream``: the names the TemporalStore and the StateProjector are
     recorded under. ``max_history``: how many events the EventBus keeps.
+    ``snapshot_interval``: how many versions the TemporalStore keeps in memory per whole
+    snapshot (the others as operations from their parent), so reading an old version applies
+    at most ``snapshot_interval - 1`` of them; 1 keeps every version whole. It is this
+    process's memory layout only, independent of the recorder's own snapshot schedule.
     """
 
     plugins: tuple[str, ...] = ()
@@ -27,6 +32,7 @@ class NervSettings:
     timeline: str = "main"
     stream: str = "main"
     max_history: int = 1000
+    snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> NervSettings:
@@ -53,12 +59,16 @@ class NervSettings:
         for key, name in names.items():
             if not isinstance(name, str) or not name:
                 raise ConfigError(f"[nerv] {key} is {name!r}; use a non-empty string")
-        max_history = table.get("max_history", defaults.max_history)
-        if not isinstance(max_history, int) or isinstance(max_history, bool) or max_history < 1:
-            raise ConfigError(f"[nerv] max_history is {max_history!r}; use a positive integer")
+        counts = {
+            key: table.get(key, getattr(defaults, key))
+            for key in ("max_history", "snapshot_interval")
+        }
+        for key, count in counts.items():
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise ConfigError(f"[nerv] {key} is {count!r}; use a positive integer")
         return cls(
             plugins=tuple(plugins),
             function_delta=cast(FunctionDeltaPolicy, policy),
-            max_history=max_history,
             **names,
+            **counts,
         )

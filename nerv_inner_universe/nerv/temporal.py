@@ -1,20 +1,45 @@
-"""TemporalStore: a linear history of JSON states, each version immutable once committed."""
+"""TemporalStore: a linear history of JSON states, each version immutable once committed.
+
+Storage is compact: each version keeps the operations from its parent (the ones guards and
+observers are told), and only a root and every ``snapshot_interval``-th version keep a whole
+copy of their state. Reading an older version rebuilds it from the nearest snapshot at or
+before it, so a read applies at most ``snapshot_interval - 1`` operation lists while memory
+grows with the changes rather than with ``versions x state size``. The current (head) state
+is kept whole, so ``get()`` and ``commit()`` cost O(state) however long the history is.
+"""
 
 from __future__ import annotations
 
 import bisect
 import copy
 import enum
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 
 import attrs
 
-from nerv_inner_universe.delta import JSON, Operation, Set, data_hash, diff, validate_json
+from nerv_inner_universe.delta import (
+    JSON,
+    Operation,
+    Set,
+    apply,
+    data_hash,
+    diff,
+    validate_json,
+)
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
-from nerv_inner_universe.nerv.errors import ConcurrencyConflict, ReplayError, UnknownVersionError
+from nerv_inner_universe.nerv.errors import (
+    ConcurrencyConflict,
+    ConfigError,
+    ReplayError,
+    UnknownVersionError,
+)
+
+DEFAULT_SNAPSHOT_INTERVAL = 50
+"""Versions per whole snapshot unless told otherwise (the server's default, too)."""
 
 
 @attrs.frozen
@@ -38,14 +63,20 @@ class _Head(enum.Enum):
     CURRENT = enum.auto()
 
 
-def _operations_to(parent: VersionedState | None, version: VersionedState) -> list[Operation]:
-    """The delta operations that turn ``parent``'s state into ``version``'s.
+@attrs.frozen(eq=False)
+class _Stored:
+    """What the store keeps of one version: its header (``data`` is None there; the data is
+    rebuilt) and either a whole ``snapshot`` or the ``operations`` from its parent.
 
-    A root version has no parent: its operations set the whole document.
+    ``operations`` is None exactly for snapshots. ``since_snapshot`` counts the versions back
+    to the nearest snapshot (0 for a snapshot), which is also how many operation lists a read
+    of this version applies. Nothing here is ever changed after it is stored.
     """
-    if parent is None:
-        return [Set("", version.data)]
-    return diff(parent.data, version.data)
+
+    header: VersionedState
+    snapshot: JSON
+    operations: tuple[Operation, ...] | None
+    since_snapshot: int
 
 
 def _detached(version: VersionedState) -> VersionedState:
@@ -53,21 +84,86 @@ def _detached(version: VersionedState) -> VersionedState:
     return attrs.evolve(version, data=copy.deepcopy(version.data))
 
 
+def _identical(a: JSON, b: JSON) -> bool:
+    """Equal in every detail a caller can see, which ``json_equal`` (and so ``diff``) forgives:
+    dict key order and the sign of zero. The repr of plain JSON data keeps both, and tells
+    ``1``, ``1.0`` and ``True`` apart."""
+    return repr(a) == repr(b)
+
+
+def _rebuilt(
+    header: VersionedState, start: JSON, steps: Sequence[_Stored]
+) -> tuple[VersionedState, JSON]:
+    """``header`` and a fresh copy of ``start`` with each step's operations applied, in one
+    ``apply`` so the state is copied once however many steps there are."""
+    if not steps:
+        return header, copy.deepcopy(start)
+    chained = itertools.chain.from_iterable(s.operations or () for s in steps)
+    return header, apply(start, chained)  # a fresh copy: shares nothing with start
+
+
+def _replaces_whole(operations: Sequence[Operation]) -> bool:
+    """Whether the operations just set the whole document (as big as a snapshot, so keep one)."""
+    return len(operations) == 1 and isinstance(operations[0], Set) and operations[0].path == ""
+
+
 class TemporalStore:
     """Versions of a JSON state, oldest first, each child of the one before.
 
     Commits happen one at a time: guards see each new version before it becomes current and may
     veto it by raising (the host writes ahead to its recorder there); observers see it after.
+
+    ``snapshot_interval`` (>= 1) bounds the cost of reading an old version: a whole copy is kept
+    for the root and whenever ``snapshot_interval`` versions have passed since the last one,
+    so a read applies at most ``snapshot_interval - 1`` operation lists, and K versions keep
+    about ``ceil(K / snapshot_interval)`` whole copies. 1 keeps every version whole. A version
+    whose operations would not rebuild it exactly (dict key order or ``-0.0``, which ``diff``
+    rightly ignores) or that replaces the whole document is kept whole as well.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL) -> None:
+        if (
+            not isinstance(snapshot_interval, int)
+            or isinstance(snapshot_interval, bool)
+            or snapshot_interval < 1
+        ):
+            raise ConfigError(
+                f"snapshot_interval is {snapshot_interval!r}; use a positive integer "
+                "(1 keeps every version whole, larger values trade read time for memory)"
+            )
+        self._snapshot_interval = snapshot_interval
         self._lock = threading.Lock()
         # Re-entrant so an observer may commit; its version then follows the one it observed.
         self._sequence = threading.RLock()
-        self._versions: list[VersionedState] = []
-        self._by_id: dict[str, VersionedState] = {}
+        self._versions: list[_Stored] = []
+        self._positions: dict[str, int] = {}
+        self._head_data: JSON = None
+        self._snapshots = 0
+        self._lists_applied = 0
         self._guards: CallbackList[CommitCallback] = CallbackList()
         self._observers: CallbackList[CommitCallback] = CallbackList()
+
+    @property
+    def snapshot_interval(self) -> int:
+        """Versions per whole snapshot (see the class docstring)."""
+        return self._snapshot_interval
+
+    @property
+    def stored_snapshots(self) -> int:
+        """How many versions are kept as whole copies (read-only; the rest are operations)."""
+        with self._lock:
+            return self._snapshots
+
+    @property
+    def operation_lists_applied(self) -> int:
+        """How many per-version operation lists reads have applied to rebuild states so far.
+
+        A diagnostic that never resets: reading a version ``k`` versions past its snapshot adds
+        ``k`` (at most ``snapshot_interval - 1``); ``get_history()`` adds one per non-snapshot
+        version; reading the current version adds nothing.
+        """
+        with self._lock:
+            return self._lists_applied
 
     def add_guard(self, guard: CommitCallback) -> Remove:
         """Call ``guard(version, operations)`` before a version becomes current.
@@ -99,8 +195,10 @@ class TemporalStore:
         snapshot = copy.deepcopy(data)
         digest = data_hash(snapshot)
         with self._sequence:
-            parent = self._head()
-            parent_id = None if parent is None else parent.version_id
+            with self._lock:
+                parent = self._versions[-1] if self._versions else None
+                parent_data = self._head_data
+            parent_id = None if parent is None else parent.header.version_id
             if expected_parent is not _Head.CURRENT and expected_parent != parent_id:
                 raise ConcurrencyConflict(
                     f"expected version {expected_parent!r} to be current, but it is "
@@ -111,17 +209,24 @@ class TemporalStore:
                 data=snapshot,
                 parent_version_id=parent_id,
                 # Never before the parent, so state_at can bisect even if the clock stepped back.
-                timestamp=max(now(), 0.0 if parent is None else parent.timestamp),
+                timestamp=max(now(), 0.0 if parent is None else parent.header.timestamp),
                 change_description=description,
                 data_hash=digest,
             )
             told = _detached(version)
-            operations = _operations_to(parent, told)
+            # A root has no parent: its operations set the whole document.
+            operations: list[Operation] = (
+                [Set("", told.data)] if parent is None else diff(parent_data, told.data)
+            )
+            # Stored before any guard runs, so nothing a callback does to its arguments sticks.
+            stored = self._stored(parent, parent_data, version, operations)
             for guard in self._guards:
                 guard(told, operations)
             with self._lock:
-                self._versions.append(version)
-                self._by_id[version.version_id] = version
+                self._positions[version.version_id] = len(self._versions)
+                self._versions.append(stored)
+                self._head_data = snapshot
+                self._snapshots += int(stored.operations is None)
             for observer in self._observers:
                 call_isolated(
                     "commit_observer_failed", observer, told, operations, version_id=told.version_id
@@ -133,6 +238,8 @@ class TemporalStore:
 
         Used by replay: the versions were guarded and observed when first committed. Checks the
         parent chain and every data hash, so a backend that rebuilt a state wrongly is caught.
+        The versions are then kept as compactly as committed ones (operations from the parent,
+        a snapshot when due).
         """
         previous: str | None = None
         for version in history:
@@ -147,36 +254,60 @@ class TemporalStore:
                     "the backend rebuilt a different state than was committed"
                 )
             previous = version.version_id
-        restored = [_detached(v) for v in history]
+        restored: list[_Stored] = []
+        head_data: JSON = None
+        for version in history:
+            data = copy.deepcopy(version.data)
+            parent = restored[-1] if restored else None
+            operations = [] if parent is None else diff(head_data, data)
+            restored.append(self._stored(parent, head_data, version, operations))
+            head_data = data
         with self._sequence, self._lock:
             self._versions = restored
-            self._by_id = {v.version_id: v for v in restored}
+            self._positions = {s.header.version_id: n for n, s in enumerate(restored)}
+            self._head_data = head_data
+            self._snapshots = sum(s.operations is None for s in restored)
 
     def get(self, version_id: str | None = None) -> JSON:
         """A deep copy of a version's data (default: the current one; None if nothing committed)."""
         if version_id is None:
-            head = self._head()
-            return None if head is None else copy.deepcopy(head.data)
-        return copy.deepcopy(self._find(version_id).data)
+            with self._lock:
+                head_data = self._head_data
+            return copy.deepcopy(head_data)
+        return self._read(version_id)[1]
 
     def get_version(self, version_id: str) -> VersionedState:
         """The version ``version_id`` (a copy)."""
-        return _detached(self._find(version_id))
+        header, data = self._read(version_id)
+        return attrs.evolve(header, data=data)
 
     def get_current_version_id(self) -> str | None:
         """The current version's id, or None before the first commit."""
-        head = self._head()
-        return None if head is None else head.version_id
+        with self._lock:
+            return self._versions[-1].header.version_id if self._versions else None
 
     def get_history(self) -> list[VersionedState]:
-        """Every version, oldest first (copies)."""
+        """Every version, oldest first (copies).
+
+        Rebuilt in one pass, each state from the one before it: one operation list per
+        version, never a walk back to a snapshot.
+        """
         with self._lock:
             versions = list(self._versions)
-        return [_detached(v) for v in versions]
+            self._lists_applied += sum(s.operations is not None for s in versions)
+        history: list[VersionedState] = []
+        data: JSON = None
+        for stored in versions:
+            if stored.operations is None:
+                data = copy.deepcopy(stored.snapshot)
+            else:
+                data = apply(data, stored.operations)  # a fresh copy: shares nothing with data
+            history.append(attrs.evolve(stored.header, data=data))
+        return history
 
     def diff(self, version_a: str, version_b: str) -> list[Operation]:
         """The delta operations that turn ``version_a``'s state into ``version_b``'s."""
-        return diff(self._find(version_a).data, self._find(version_b).data)
+        return diff(self._read(version_a)[1], self._read(version_b)[1])
 
     def revert(self, version_id: str, description: str | None = None) -> str:
         """Commit ``version_id``'s state again as a new version (history is never rewritten)."""
@@ -185,23 +316,59 @@ class TemporalStore:
     def state_at(self, timestamp: float) -> JSON:
         """A deep copy of the state that was current at ``timestamp`` (epoch seconds)."""
         with self._lock:
-            position = bisect.bisect_right(self._versions, timestamp, key=lambda v: v.timestamp)
-            if position == 0:
-                raise UnknownVersionError(
-                    f"no version was committed at or before {timestamp}; the first is later "
-                    "or the store is empty"
-                )
-            return copy.deepcopy(self._versions[position - 1].data)
+            position = bisect.bisect_right(
+                self._versions, timestamp, key=lambda s: s.header.timestamp
+            )
+            plan = self._plan(position - 1) if position else None
+        if plan is None:
+            raise UnknownVersionError(
+                f"no version was committed at or before {timestamp}; the first is later "
+                "or the store is empty"
+            )
+        return _rebuilt(*plan)[1]
 
-    def _head(self) -> VersionedState | None:
-        with self._lock:
-            return self._versions[-1] if self._versions else None
+    def _stored(
+        self,
+        parent: _Stored | None,
+        parent_data: JSON,
+        version: VersionedState,
+        operations: Sequence[Operation],
+    ) -> _Stored:
+        """How to keep ``version`` (whose ``data`` is private to the store) after ``parent``.
 
-    def _find(self, version_id: str) -> VersionedState:
+        Operations are kept when a snapshot is not due, they are not the whole document, and
+        they rebuild the data exactly from the parent's; otherwise the data is kept whole.
+        """
+        header = attrs.evolve(version, data=None)
+        since = 0 if parent is None else parent.since_snapshot + 1
+        if 0 < since < self._snapshot_interval and not _replaces_whole(operations):
+            kept = tuple(copy.deepcopy(list(operations)))
+            if _identical(apply(parent_data, kept), version.data):
+                return _Stored(header, None, kept, since)
+        return _Stored(header, version.data, None, 0)
+
+    def _read(self, version_id: str) -> tuple[VersionedState, JSON]:
+        """The header of version ``version_id`` and a fresh copy of its data."""
         with self._lock:
-            version = self._by_id.get(version_id)
-        if version is None:
+            position = self._positions.get(version_id)
+            plan = None if position is None else self._plan(position)
+        if plan is None:
             raise UnknownVersionError(
                 f"no version {version_id!r} in this store; list ids with get_history()"
             )
-        return version
+        return _rebuilt(*plan)
+
+    def _plan(self, position: int) -> tuple[VersionedState, JSON, list[_Stored]]:
+        """How to rebuild the version at ``position`` (call with the lock held): its header,
+        the whole state to start from, and the versions whose operations to apply to it.
+
+        The current version is kept whole; any other starts from its nearest snapshot (found
+        by ``since_snapshot``, at most ``snapshot_interval - 1`` versions back).
+        """
+        stored = self._versions[position]
+        if position == len(self._versions) - 1:
+            return stored.header, self._head_data, []
+        base = position - stored.since_snapshot
+        steps = self._versions[base + 1 : position + 1]
+        self._lists_applied += len(steps)
+        return stored.header, self._versions[base].snapshot, steps

@@ -255,6 +255,19 @@ def test_settings_are_read_and_plugin_tables_are_left_alone() -> None:
     assert runtime.config is config
 
 
+@pytest.mark.parametrize("interval", [0, -3, True, "50", 2.5])
+def test_a_bad_snapshot_interval_is_refused(interval: object) -> None:
+    with pytest.raises(ConfigError, match=r"\[nerv\] snapshot_interval .* positive integer"):
+        Nerv({"nerv": {"snapshot_interval": interval}})
+
+
+def test_the_snapshot_interval_reaches_the_temporal_store() -> None:
+    assert Nerv().temporal_store.snapshot_interval == NervSettings().snapshot_interval == 50
+    runtime = Nerv({"nerv": {"snapshot_interval": 7}})
+    assert runtime.settings.snapshot_interval == 7
+    assert runtime.temporal_store.snapshot_interval == 7
+
+
 def fake_distribution(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     """Make ``importlib.metadata`` see one installed distribution with one "nerv" entry point."""
 
