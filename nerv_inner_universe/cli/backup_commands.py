@@ -106,12 +106,7 @@ def export_command(config: InnerUniverseConfig, file: Path) -> None:
     """Write every table to FILE as JSON Lines (a header, one row per line, an end line),
     consistent as of one log position, while the server keeps running."""
     summary = run(_export(config, file))
-    table = Table(title="exported", show_header=False)
-    table.add_row("file", str(summary.path))
-    table.add_row("log position", str(summary.log_position))
-    for name, count in summary.rows.items():
-        table.add_row(f"rows {name}", str(count))
-    out.print(table)
+    _print_rows("exported", summary.path, ("log position", summary.log_position), summary.rows)
 
 
 async def _import(config: InnerUniverseConfig, file: Path) -> ImportSummary:
@@ -137,9 +132,14 @@ def import_command(config: InnerUniverseConfig, file: Path) -> None:
     """Load an export FILE into a fresh database (deploy it first), every row exactly as
     exported. Refused, and nothing changed, if the database already holds data."""
     summary = run(_import(config, file))
-    table = Table(title="imported", show_header=False)
-    table.add_row("file", str(summary.path))
-    table.add_row("next log seq", str(summary.next_seq))
-    for name, count in summary.rows.items():
+    _print_rows("imported", summary.path, ("next log seq", summary.next_seq), summary.rows)
+
+
+def _print_rows(title: str, file: Path, position: tuple[str, int], rows: dict[str, int]) -> None:
+    """The summary of an export or import: the file, the log position, rows per table."""
+    table = Table(title=title, show_header=False)
+    table.add_row("file", str(file))
+    table.add_row(position[0], str(position[1]))
+    for name, count in rows.items():
         table.add_row(f"rows {name}", str(count))
     out.print(table)
