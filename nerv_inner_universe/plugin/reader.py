@@ -3,9 +3,10 @@ rebuilt from snapshots and operations (each checked against its `data_hash`), de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import attrs
 import structlog
 
 from nerv_inner_universe.client import DbConnection
@@ -21,6 +22,12 @@ PAGE = 5_000
 Query = Callable[[str], Coroutine[Any, Any, list[Any]]]
 
 
+@attrs.define
+class LogScan:
+    events: list[tuple[int, Event]] = attrs.Factory(list)
+    last_seq: int = 0
+
+
 def quoted(text: str) -> str:
     """A SQL string literal (ids and names are validated by the module, this is belt and braces)."""
     return "'" + text.replace("'", "''") + "'"
@@ -34,35 +41,35 @@ class Reader:
         results = await self._connection.one_off_query(query)
         return [row for result in results for row in result.rows]
 
-    async def events(self, on_page: Callable[[int], None] | None = None) -> list[tuple[int, Event]]:
-        """Published events with their `seq`, in log order; the module's own events are left
-        out. Pages through the gap-free `seq` so no answer grows past the message limit."""
-        found: list[tuple[int, Event]] = []
-        start = 1
-        while True:
-            rows = await self._rows(
-                f"SELECT * FROM event_log WHERE seq >= {start} AND seq < {start + PAGE}"  # noqa: S608
-            )
-            if not rows:
-                break
-            for row in sorted(rows, key=lambda r: r.seq):
-                event = translate.event_from_row(row)
-                if event is not None:
-                    found.append((int(row.seq), event))
-            start += PAGE
-            if on_page is not None:
-                on_page(start - 1)
-        return found
-
-    async def last_seq(self) -> int:
-        """The highest `seq` in the log (0 when empty)."""
-        last = 0
+    async def _log_pages(self) -> AsyncIterator[list[Any]]:
+        """`event_log` in `seq` order, a page at a time: the `seq` is gap-free, so an empty
+        page is the end, and no answer grows past the message limit."""
         start = 1
         while rows := await self._rows(
             f"SELECT * FROM event_log WHERE seq >= {start} AND seq < {start + PAGE}"  # noqa: S608
         ):
-            last = max(last, *(int(row.seq) for row in rows))
+            yield sorted(rows, key=lambda r: r.seq)
             start += PAGE
+
+    async def events(self, on_page: Callable[[int], None] | None = None) -> LogScan:
+        """Published events with their `seq`, in log order (the module's own events are left
+        out), and the last `seq` scanned."""
+        scan = LogScan()
+        async for page in self._log_pages():
+            for row in page:
+                event = translate.event_from_row(row)
+                if event is not None:
+                    scan.events.append((int(row.seq), event))
+            scan.last_seq = int(page[-1].seq)
+            if on_page is not None:
+                on_page(scan.last_seq)
+        return scan
+
+    async def last_seq(self) -> int:
+        """The highest `seq` in the log (0 when empty)."""
+        last = 0
+        async for page in self._log_pages():
+            last = int(page[-1].seq)
         return last
 
     async def version_rows(self, timeline: str) -> list[Any]:

@@ -205,13 +205,13 @@ class InnerUniverseRecorder:
 
     def read_events(self) -> list[Event]:
         self.flush()
-        events = self._loop.run(self._reader.events(self._replay_progress))
+        scan = self._loop.run(self._reader.events(self._replay_progress))
         with self._lock:
-            for seq, event in events:
+            for _, event in scan.events:
                 self._known_events[event.id] = translate.event_fingerprint(event)
-                self._last_replayed_seq = max(self._last_replayed_seq, seq)
-        log.info("events_read", count=len(events))
-        return [event for _, event in events]
+            self._last_replayed_seq = max(self._last_replayed_seq, scan.last_seq)
+        log.info("events_read", count=len(scan.events), last_seq=scan.last_seq)
+        return [event for _, event in scan.events]
 
     def _replay_progress(self, up_to_seq: int) -> None:
         log.info("replay_progress", events_scanned_up_to_seq=up_to_seq)
