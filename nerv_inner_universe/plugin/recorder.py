@@ -47,11 +47,12 @@ class InnerUniverseRecorder:
     def __init__(self, settings: PluginSettings) -> None:
         self.settings = settings
         self._loop = LoopThread(f"nerv-iu-{settings.database}")
+        token = settings.resolve_token()
         self._connection = DbConnection(
             settings.url,
             settings.database,
-            token=settings.resolve_token(),
-            token_store=None if settings.resolve_token() else TokenStore(),
+            token=token,
+            token_store=None if token else TokenStore(),
             call_timeout=settings.call_timeout,
         )
         try:
