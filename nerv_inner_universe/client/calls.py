@@ -33,6 +33,10 @@ class PendingCalls:
     def __len__(self) -> int:
         return len(self._calls)
 
+    def sent(self) -> int:
+        """How many calls were handed to the socket and await their outcome."""
+        return sum(call.sent for call in self._calls.values())
+
     def add(self, call: PendingCall) -> None:
         self._calls[call.request_id] = call
 

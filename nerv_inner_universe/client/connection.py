@@ -203,6 +203,17 @@ class DbConnection:
     def is_connected(self) -> bool:
         return self._session is not None
 
+    @property
+    def calls_in_flight(self) -> int:
+        """Reducer calls sent to the server whose outcome has not arrived yet."""
+        return self._calls.sent()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection is over for good: `disconnect` was called, or reconnecting
+        gave up (`ReconnectPolicy.max_attempts`). Calls then fail at once, nothing sent."""
+        return self._supervisor is not None and self._supervisor.done()
+
     async def connect(self) -> None:
         """Opens the connection; raises (and runs ``on_connect_error``) if it cannot. Later
         drops are handled by reconnecting."""

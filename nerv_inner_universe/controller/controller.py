@@ -43,9 +43,11 @@ from nerv_inner_universe.client import (
 from nerv_inner_universe.controller.backup import BackupManifest, unpack_archive, write_archive
 from nerv_inner_universe.controller.config import InnerUniverseConfig
 from nerv_inner_universe.controller.delegation import REQUEST_SIGNAL, answer, pending_requests
+from nerv_inner_universe.controller.durability import DURABILITY_TIMEOUT, DatabaseRecord
 from nerv_inner_universe.controller.errors import (
     AuthenticationError,
     ControllerError,
+    DurabilityError,
     ModuleUpdateRejectedError,
     NotDeployedError,
     PortInUseError,
@@ -225,6 +227,7 @@ class InnerUniverseController:
                     credentials = await http.create_identity()
                 http.token = credentials.token
                 self._save_token(credentials.token)
+                self._guard_database()
                 self._log.info(
                     "owner_identity_created",
                     identity=credentials.identity.hex,
@@ -233,6 +236,7 @@ class InnerUniverseController:
             body = wasm.read_bytes()
             if wipe:
                 self._log.warning("database_wipe", url=self._url)
+            before = await self._database_record()
             with self._translated(f"publishing {wasm}"):
                 published = await http.publish(self.config.database, body, clear=wipe)
             self.deployment = Deployment(
@@ -249,6 +253,7 @@ class InnerUniverseController:
             with self._translated("writing the configuration"):
                 for key, value in self.config.module_config.items():
                     await client.call_reducer("update_config", key, json.dumps(value), None)
+            await self._make_deployment_durable(before, recreated=wipe or published.op == "created")
             self._log.info(
                 "deployed",
                 op=published.op,
@@ -531,9 +536,14 @@ class InnerUniverseController:
     async def import_export(
         self, source: Path, *, progress: ImportProgress | None = None
     ) -> ImportSummary:
-        """Loads an export into this (fresh) database, every row exactly as exported."""
+        """Loads an export into this (fresh) database, every row exactly as exported; returns
+        once a stop of the server this controller runs would keep them."""
         with self._translated("importing"):
-            return await import_jsonl(self.http, self.config.database, source, progress=progress)
+            summary = await import_jsonl(self.http, self.config.database, source, progress=progress)
+        self._guard_database(writes=True)
+        if self._process is not None:
+            await asyncio.to_thread(self._process.make_durable)
+        return summary
 
     async def export(self, destination: Path, *, progress: Progress | None = None) -> ExportSummary:
         """Every table as JSON Lines, consistent as of one log position (see `export`)."""
@@ -612,6 +622,7 @@ class InnerUniverseController:
             if not private:
                 self._watcher = asyncio.create_task(self._watch(), name="inner-universe-watch")
         self._http = SpacetimeHttp(self._url, token=self._load_token(), timeout=self._timeout)
+        self._guard_database()
         if self._attached:
             try:
                 await self._http.health()
@@ -640,6 +651,55 @@ class InnerUniverseController:
                 f'"http://{process.host}:{process.port}"'
             ) from None
         return process
+
+    def _guard_database(self, *, writes: bool = False) -> None:
+        """A server this controller runs for writing (deployment and server mode, an import)
+        stops only once the database's acknowledged writes are on disk (`ServerProcess.stop`);
+        the owner token is an admin's, as the module's ``checkpoint`` reducer needs. Admin
+        mode only reads, and its stop must change nothing: the checkpoint's own call would
+        log a connection."""
+        token = self._http.token if self._http is not None else None
+        if (writes or self._mode != "admin") and self._process is not None and token is not None:
+            self._process.register_database(self.config.database, token)
+
+    async def _database_record(self) -> tuple[DatabaseRecord, frozenset[bytes]] | None:
+        """The database's record in the control database of the server this controller runs,
+        and the internal ids it had so far (none before the first publish)."""
+        if self._process is None:
+            return None
+        try:
+            info = await self.http.database_info(self.config.database)
+        except NotFoundError:
+            return None
+        record = DatabaseRecord(info.database_identity.hex, info.owner_identity.hex)
+        return record, await asyncio.to_thread(record.ids, self._process.layout.data_dir)
+
+    async def _make_deployment_durable(
+        self, before: tuple[DatabaseRecord, frozenset[bytes]] | None, *, recreated: bool
+    ) -> None:
+        """Returns once a stop of the server this controller runs keeps the deployment: the
+        control database's record of a database created (or recreated by a wipe) and the
+        module and configuration in its commit log (see `durability`). ``before`` is what
+        `_database_record` said before publishing. A server elsewhere is its operator's."""
+        process = self._process
+        if process is None:
+            return
+        with self._translated("making the deployment durable"):
+            if recreated:
+                after = await self._database_record()
+                if after is None:
+                    raise DurabilityError(
+                        f"database {self.config.database!r} vanished right after it was published"
+                    )
+                record, _ = after
+                known = before[1] if before is not None and before[0] == record else frozenset()
+                await asyncio.to_thread(
+                    record.wait_for_new,
+                    process.layout.data_dir,
+                    known=known,
+                    timeout=DURABILITY_TIMEOUT,
+                )
+            await asyncio.to_thread(process.make_durable)
 
     def _write_record(self) -> None:
         if self._process is None or self._mode is None:
@@ -724,7 +784,8 @@ class InnerUniverseController:
 
     async def _inspect(self, root: Path, log_file: Path) -> Inventory:
         """The inventory of the data under ``root``, read from a server started on a private
-        port (no client knows it, so nothing writes), stopped again afterwards."""
+        port (no client knows it, so nothing writes and its stop needs no checkpoint),
+        stopped again afterwards."""
         process = ServerProcess(
             self._binary(), root, host="127.0.0.1", port=free_port(), log_file=log_file
         )

@@ -70,3 +70,7 @@ class DataImportError(ControllerError):
 
 class ExportError(ControllerError):
     """An export could not be taken consistently; nothing was written at its destination."""
+
+
+class DurabilityError(ControllerError):
+    """What the server acknowledged could not be confirmed on disk (see `durability`)."""

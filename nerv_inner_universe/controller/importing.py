@@ -37,7 +37,7 @@ IMPORTED = {
     "delta_record": "DeltaRecord",
     "event_log": "EventLog",
 }
-NOT_IMPORTED = {"client_connection", "import_state", LOG_SEQUENCE_TABLE}
+NOT_IMPORTED = {"client_connection", "import_state", "durability_marker", LOG_SEQUENCE_TABLE}
 
 Progress = Callable[[str, int], object]
 """``progress(table, rows_imported_so_far)``."""

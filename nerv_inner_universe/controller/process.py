@@ -2,7 +2,9 @@
 
 It owns the process from start to stop: a free port is checked, the data dir lock is checked,
 the child runs in its own process group with a parent-death signal (no orphan even if Python is
-killed), its output goes to a log file and structlog, and `stop` sends SIGTERM and then SIGKILL.
+killed), its output goes to a log file and structlog. `stop` first makes every acknowledged
+transaction of the registered databases durable (see `durability`), then sends SIGTERM and
+SIGKILL, then fsyncs the data dir.
 """
 
 from __future__ import annotations
@@ -27,8 +29,15 @@ from typing import IO
 import httpx
 import structlog
 
+from nerv_inner_universe.controller.durability import (
+    DURABILITY_TIMEOUT,
+    CheckpointTarget,
+    checkpoint,
+    sync_tree,
+)
 from nerv_inner_universe.controller.errors import (
     DataDirLockedError,
+    DurabilityError,
     PortInUseError,
     ServerBinaryMissingError,
     ServerStartError,
@@ -124,6 +133,7 @@ class ServerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._tail: deque[str] = deque(maxlen=60)
+        self._checkpoints: dict[str, CheckpointTarget] = {}
 
     @property
     def base_url(self) -> str:
@@ -132,6 +142,28 @@ class ServerProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    def register_database(self, database: str, token: str) -> None:
+        """Makes `stop` wait until everything ``database`` acknowledged is on disk; ``token``
+        must be an admin's (the publisher's) for the module's ``checkpoint`` reducer."""
+        self._checkpoints[database] = CheckpointTarget(database, token)
+
+    def unregister_database(self, database: str) -> None:
+        """For a database that was deleted: `stop` no longer checkpoints it."""
+        self._checkpoints.pop(database, None)
+
+    def make_durable(self, *, timeout: float = DURABILITY_TIMEOUT) -> None:
+        """Returns once every transaction the registered databases acknowledged so far is in
+        their commit logs on disk. Raises DurabilityError naming the databases it could not
+        confirm (the others are confirmed)."""
+        failures = []
+        for target in list(self._checkpoints.values()):
+            try:
+                checkpoint(self.base_url, self.layout.data_dir, target, timeout=timeout)
+            except DurabilityError as error:
+                failures.append(str(error))
+        if failures:
+            raise DurabilityError("; ".join(failures))
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -234,13 +266,23 @@ class ServerProcess:
         return "\n".join(self._tail)
 
     def stop(self, *, timeout: float = 10.0) -> int | None:
-        """SIGTERM the server's process group, SIGKILL it after ``timeout``; returns the exit
-        code (None if it was not running)."""
+        """Waits until every registered database's acknowledged transactions are on disk
+        (`make_durable`), SIGTERMs the server's process group, SIGKILLs it after ``timeout``
+        seconds, and fsyncs the data dir. Returns the exit code (None if it was not
+        running). A checkpoint that fails is logged as an error naming the database, and
+        the server is stopped all the same: a stop never hangs."""
         proc = self._proc
         if proc is None:
             return None
         atexit.unregister(self.stop)
         if proc.poll() is None:
+            failure = None
+            try:
+                self.make_durable()
+            except DurabilityError as error:
+                failure = str(error)
+            if failure is not None:
+                log.error("stop_not_durable", pid=proc.pid, error=failure)
             log.info("server_stopping", pid=proc.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -255,6 +297,8 @@ class ServerProcess:
         if proc.stdout is not None:
             proc.stdout.close()
         self._proc = None
+        if not self.in_memory:
+            sync_tree(self.layout.data_dir)
         log.info("server_stopped", returncode=proc.returncode)
         return proc.returncode
 

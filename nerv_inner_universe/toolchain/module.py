@@ -60,7 +60,8 @@ def build_module(toolchain: WasmToolchain, reporter: Reporter, source: Path | No
     existing = built_module(source)
     if existing is not None:
         return existing
-    env = {**os.environ, **toolchain.env, "CARGO_TARGET_DIR": str(paths.module_target_dir())}
+    target_dir = paths.module_target_dir(source)
+    env = {**os.environ, **toolchain.env, "CARGO_TARGET_DIR": str(target_dir)}
     argv = [
         toolchain.cargo,
         "build",
@@ -73,7 +74,7 @@ def build_module(toolchain: WasmToolchain, reporter: Reporter, source: Path | No
     ]
     log.info("module_build_start", source=str(source), toolchain=toolchain.origin)
     commands.run(argv, env=env, cwd=source, on_line=CargoProgress("module", reporter))
-    built = paths.module_target_dir() / TARGET / "release" / WASM_NAME
+    built = target_dir / TARGET / "release" / WASM_NAME
     if not built.is_file():
         raise ToolchainError(f"cargo reported success but {built} does not exist")
     destination = paths.module_artifacts_dir() / source_hash(source)[:16] / WASM_NAME

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -40,8 +41,16 @@ def module_source_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "spacetime"
 
 
-def module_target_dir() -> Path:
-    return cache_root() / "module" / "target"
+def checkout_key(source: Path) -> str:
+    """16 hex digits naming the checkout whose module sources are at ``source``."""
+    return hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+
+
+def module_target_dir(source: Path) -> Path:
+    """Cargo's target dir for the module sources at ``source``, one per checkout: cargo keys
+    path crates by their path relative to the workspace and trusts file times, so two
+    checkouts sharing a target dir could each be handed the other's build."""
+    return cache_root() / "module" / "target" / checkout_key(source)
 
 
 def module_artifacts_dir() -> Path:

@@ -68,6 +68,7 @@ def publish(server: ServerProcess, wasm: Path, name: str | None = None) -> Datab
             headers={"Authorization": f"Bearer {token}"},
         )
         response.raise_for_status()
+    server.register_database(name, token)  # its stops keep what it acknowledged
     return Database(base_url=server.base_url, name=name, token=token, server=server)
 
 

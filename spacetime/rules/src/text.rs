@@ -95,13 +95,29 @@ pub fn validate_tags(field: &str, tags: &[String]) -> RuleResult {
     Ok(())
 }
 
+fn is_lower_hex(text: &str, digits: usize) -> bool {
+    text.len() == digits && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// `data_hash` values: 64 lowercase hex digits (SHA-256).
 pub fn validate_sha256_hex(field: &str, hash: &str) -> RuleResult {
-    if hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if is_lower_hex(hash, 64) {
         Ok(())
     } else {
         Err(RuleError::invalid(format!(
             "{field} {hash:?} is not a SHA-256 digest in lowercase hex (64 characters 0-9a-f)"
+        )))
+    }
+}
+
+/// Checkpoint markers: 32 lowercase hex digits (128 random bits), so that the marker's bytes
+/// are unique in the commit log where the controller looks for them.
+pub fn validate_marker(field: &str, marker: &str) -> RuleResult {
+    if is_lower_hex(marker, 32) {
+        Ok(())
+    } else {
+        Err(RuleError::invalid(format!(
+            "{field} {marker:?} is not 32 lowercase hex digits (128 random bits)"
         )))
     }
 }
@@ -175,5 +191,15 @@ mod tests {
         assert!(validate_sha256_hex("data_hash", &"ab".repeat(32)).is_ok());
         assert!(validate_sha256_hex("data_hash", &"AB".repeat(32)).is_err());
         assert!(validate_sha256_hex("data_hash", "abc").is_err());
+    }
+
+    #[test]
+    fn markers_are_128_bits_of_lowercase_hex() {
+        assert!(validate_marker("marker", &"0f".repeat(16)).is_ok());
+        assert!(validate_marker("marker", &"0F".repeat(16)).is_err());
+        assert!(validate_marker("marker", &"0f".repeat(15)).is_err());
+        let long = validate_marker("marker", &"0f".repeat(32)).unwrap_err();
+        assert_eq!(long.code, Code::InvalidArgument);
+        assert!(long.message.starts_with("marker "), "{long}");
     }
 }

@@ -4,6 +4,8 @@ on the same data dir the connection returns and the cache is reconciled."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 
@@ -15,19 +17,16 @@ from nerv_inner_universe.client import (
     SpacetimeConnectionError,
     SpacetimeHttp,
 )
+from nerv_inner_universe.controller import ServerProcess, free_port
 from tests.integration.client.conftest import connect, eventually, metadata
 from tests.integration.http_api import Database
-
-FSYNC_INTERVAL = 0.5
-"""The 1.2.0 commit log is fsynced every 500 ms; a killed server may lose what is younger."""
 
 
 async def test_reconnect_after_kill_reconciles_the_cache(
     isolated_inner_universe: Database,
 ) -> None:
     database = isolated_inner_universe
-    # Long enough to restart the server and change rows before the client returns.
-    policy = ReconnectPolicy(initial_delay=5.0, max_delay=5.0, jitter=0.0)
+    policy = ReconnectPolicy(initial_delay=0.05, max_delay=0.2, jitter=0.0)
     events: list[tuple[str, EventKind, str]] = []
     disconnects: list[Exception | None] = []
     async with connect(database, reconnect=policy) as conn:
@@ -39,20 +38,26 @@ async def test_reconnect_after_kill_reconciles_the_cache(
         await conn.subscribe("SELECT * FROM entity")
         for entity_id in ("keep", "change", "gone"):
             await conn.call_reducer("create_entity", entity_id, "T", metadata("old"))
-        await asyncio.sleep(FSYNC_INTERVAL * 2)
+        # A SIGKILL loses what is not yet in the commit log: wait until these rows are.
+        await asyncio.to_thread(database.server.make_durable)
         first_connection = conn.connection_id
         events.clear()
 
         await asyncio.to_thread(database.server.kill)
         await eventually(lambda: not conn.is_connected)
-        await asyncio.to_thread(database.server.start)
-        async with SpacetimeHttp(database.base_url, token=database.token) as http:
+        # The rows change while the client cannot come back: on a port it does not know.
+        elsewhere = ServerProcess(database.server.binary, database.server.root, port=free_port())
+        await asyncio.to_thread(elsewhere.start)
+        elsewhere.register_database(database.name, database.token)
+        async with SpacetimeHttp(elsewhere.base_url, token=database.token) as http:
             await http.call_reducer(
                 database.name, "update_entity", ["change", "T", metadata("new")]
             )
             await http.call_reducer(database.name, "delete_entity", ["gone"])
             await http.call_reducer(database.name, "create_entity", ["new", "T", metadata()])
-        assert not conn.is_connected, "the client came back before the changes were made"
+        await asyncio.to_thread(elsewhere.stop)
+        assert not conn.is_connected
+        await asyncio.to_thread(database.server.start)
 
         await eventually(lambda: conn.is_connected, within=30)
         await eventually(lambda: len(events) == 3)
@@ -77,14 +82,25 @@ async def test_calls_in_flight_when_the_server_dies_are_never_silently_lost(
     isolated_inner_universe: Database,
 ) -> None:
     database = isolated_inner_universe
+    server_pid = database.server.pid
+    assert server_pid is not None
     async with connect(database, reconnect=ReconnectPolicy(enabled=False)) as conn:
+        before = [
+            await conn.call_reducer("update_config", f"app.k{i}", str(i), None) for i in range(50)
+        ]
+        # Frozen, the server answers nothing: every call from here on is in flight (or not
+        # yet sent) when the kill lands, however fast or slow this machine is.
+        os.killpg(server_pid, signal.SIGSTOP)
         calls = [
             asyncio.ensure_future(conn.call_reducer("update_config", f"app.k{i}", str(i), None))
-            for i in range(2000)
+            for i in range(50, 2000)
         ]
-        await eventually(lambda: sum(call.done() for call in calls) >= 50)
+        await eventually(lambda: conn.calls_in_flight >= 1)
         await asyncio.to_thread(database.server.kill)
-        results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+        results = [
+            *before,
+            *await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30),
+        ]
     committed = [r for r in results if isinstance(r, ReducerEvent)]
     unknown = [r for r in results if isinstance(r, OutcomeUnknownError)]
     not_sent = [
@@ -92,9 +108,9 @@ async def test_calls_in_flight_when_the_server_dies_are_never_silently_lost(
         for r in results
         if isinstance(r, SpacetimeConnectionError) and not isinstance(r, OutcomeUnknownError)
     ]
-    assert len(committed) + len(unknown) + len(not_sent) == len(calls)
-    assert committed, "some calls should have committed before the kill"
-    assert unknown or not_sent, "the kill should have caught calls in flight"
+    assert len(committed) + len(unknown) + len(not_sent) == 2000
+    assert len(committed) == 50, "only the calls answered before the freeze committed"
+    assert unknown, "the kill caught calls in flight"
     assert all("nothing was sent" in str(error) for error in not_sent)
 
 
@@ -103,7 +119,7 @@ async def test_after_giving_up_calls_fail_fast(isolated_inner_universe: Database
     policy = ReconnectPolicy(initial_delay=0.05, max_delay=0.05, max_attempts=2)
     async with connect(database, reconnect=policy) as conn:
         await asyncio.to_thread(database.server.kill)
-        await eventually(lambda: not conn.is_connected)
-        await asyncio.sleep(1)
-        with pytest.raises(SpacetimeConnectionError, match="nothing was sent"):
-            await conn.call_reducer("delete_entity", "x", timeout=5)
+        await eventually(lambda: conn.is_closed)
+        # "still reconnecting after 60 s" would mean it waited: closed means it failed at once.
+        with pytest.raises(SpacetimeConnectionError, match="closed; nothing was sent"):
+            await conn.call_reducer("delete_entity", "x", timeout=60)

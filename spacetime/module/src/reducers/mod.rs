@@ -3,6 +3,7 @@
 
 mod config;
 mod deltas;
+mod durability;
 mod entities;
 mod events;
 pub mod import;

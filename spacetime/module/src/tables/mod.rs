@@ -1,10 +1,11 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin` and `log_sequence` are private bookkeeping.
+//! `admin`, `log_sequence` and `durability_marker` are private bookkeeping.
 
 pub mod admin;
 pub mod client_connection;
 pub mod config;
 pub mod delta_record;
+pub mod durability_marker;
 pub mod entity;
 pub mod event_log;
 pub mod import_state;

@@ -1,0 +1,85 @@
+"""A stop loses nothing the server acknowledged, and a database survives a stop right after
+its publish (issue 9). SpacetimeDB 1.2.0 acknowledges before its commit-log write and dies on
+SIGTERM. Without the checkpoint, a database published just before the stop was lost in 8 of
+20 stops on a loaded machine (the publish test fails reliably then); acknowledged events were
+lost in about 1 stop in 80 (so the event test catches that regression only now and then)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import attrs
+import httpx
+
+from nerv_inner_universe.client import ReconnectPolicy, Timestamp
+from nerv_inner_universe.controller import InnerUniverseConfig, ServerProcess, free_port
+from nerv_inner_universe.toolchain import SetupResult
+from tests.integration.client.conftest import connect
+from tests.integration.conftest import publish
+from tests.integration.controller.conftest import MakeController
+from tests.integration.http_api import Database
+
+ROUNDS = 6
+EVENTS_PER_ROUND = 400
+
+
+def event(event_id: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "event_type": "TICK",
+        "source": "test",
+        "occurred_at": Timestamp(1_700_000_000_000_000),
+        "data": "{}",
+        "metadata": "{}",
+    }
+
+
+async def test_a_stop_right_after_the_last_acknowledgement_loses_nothing(
+    isolated_inner_universe: Database,
+) -> None:
+    db = isolated_inner_universe
+    acknowledged: list[str] = []
+    for round_number in range(ROUNDS):
+        ids = [f"r{round_number}-{n}" for n in range(EVENTS_PER_ROUND)]
+        async with connect(db, reconnect=ReconnectPolicy(enabled=False)) as conn:
+            await asyncio.gather(*(conn.call_reducer("publish_event", event(i)) for i in ids))
+            acknowledged += ids
+            await asyncio.to_thread(db.server.stop)  # the moment the last answer arrived
+        await asyncio.to_thread(db.server.start)
+        stored = {
+            row["event_id"] for row in db.sql("SELECT * FROM event_log WHERE event_type = 'TICK'")
+        }
+        lost = [i for i in acknowledged if i not in stored]
+        assert not lost, f"round {round_number}: {len(lost)} acknowledged events lost"
+
+
+async def test_a_fresh_deployment_survives_an_immediate_stop(
+    make_controller: MakeController, config: InnerUniverseConfig
+) -> None:
+    for attempt in range(3):
+        fresh = attrs.evolve(config, db_path=config.db_path / str(attempt), port=free_port())
+        deployer = make_controller(fresh)
+        await deployer.start_deployment_mode()
+        first = deployer.deployment
+        await deployer.stop()
+        again = make_controller(fresh)
+        await again.start_deployment_mode()
+        assert again.deployment is not None
+        assert first is not None
+        assert again.deployment.op == "updated", f"attempt {attempt}: the database was lost"
+        assert again.deployment.database_identity == first.database_identity
+        await again.stop()
+
+
+def test_databases_published_right_before_a_stop_survive_it(
+    private_server: ServerProcess, machine: SetupResult
+) -> None:
+    names = []
+    for _ in range(ROUNDS):
+        names.append(publish(private_server, machine.module_wasm).name)
+        private_server.stop()  # at once: the publish was just answered
+        private_server.start()
+        with httpx.Client(base_url=private_server.base_url, timeout=30) as http:
+            missing = [n for n in names if http.get(f"/v1/database/{n}").status_code != 200]
+        assert not missing, f"lost after a stop: {missing}"
