@@ -60,6 +60,7 @@ class TableCache:
     def __init__(self, name: str, primary_key: tuple[str, ...] = ()) -> None:
         self.name = name
         self._primary_key = primary_key
+        self._streamed = False
         self._counts: dict[Any, int] = {}
         self._by_key: dict[Any, Any] = {}
         self._on_insert: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_insert")
@@ -70,6 +71,21 @@ class TableCache:
     def primary_key(self) -> tuple[str, ...]:
         """Column names of the primary key; empty when the table has none."""
         return self._primary_key
+
+    @property
+    def is_streamed(self) -> bool:
+        """True when rows are reported to the callbacks but not kept (see `stream`)."""
+        return self._streamed
+
+    def stream(self) -> None:
+        """Stops keeping this table's rows: each message's inserts and deletes go to the
+        callbacks and are forgotten, so memory does not grow with the table (an append-only
+        log followed through its callbacks, say). After a reconnect the fresh subscription's
+        rows are reported as inserts; telling them from rows already seen is the caller's
+        job. Rows held so far are dropped without callbacks."""
+        self._streamed = True
+        self._counts.clear()
+        self._by_key.clear()
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -110,6 +126,8 @@ class TableCache:
 
     def apply(self, inserts: Iterable[Any], deletes: Iterable[Any]) -> TableDiff:
         """Applies one message's rows (inserts first, as the server's order requires)."""
+        if self._streamed:
+            return TableDiff(tuple(inserts), tuple(deletes))
         inserted: dict[Any, None] = {}
         for row in inserts:
             count = self._counts.get(row, 0)
@@ -133,7 +151,10 @@ class TableCache:
         return self._finish(list(inserted), list(deleted), unknown)
 
     def replace(self, counts: Mapping[Any, int]) -> TableDiff:
-        """Makes the cache hold exactly ``counts`` (row -> references); reports the changes."""
+        """Makes the cache hold exactly ``counts`` (row -> references); reports the changes.
+        A streamed table holds nothing, so every row of ``counts`` is reported inserted."""
+        if self._streamed:
+            return TableDiff(tuple(counts))
         inserted = [row for row in counts if row not in self._counts]
         deleted = [row for row in self._counts if row not in counts]
         self._counts = dict(counts)

@@ -42,6 +42,12 @@ class SubscriptionHandle:
     def is_active(self) -> bool:
         return self.state is SubscriptionState.ACTIVE
 
+    def update_queries(self, queries: str | tuple[str, ...]) -> None:
+        """The queries to send when the connection is re-established, instead of the current
+        ones: a window that moves with what was already received, so a reconnect does not
+        fetch it all again. The subscription on the live connection is unchanged."""
+        self.queries = (queries,) if isinstance(queries, str) else queries
+
     async def unsubscribe(self) -> None:
         """Ends the subscription; returns once its rows have left the cache."""
         await self._unsubscribe(self)

@@ -1,9 +1,15 @@
-"""Re-publishes events that other processes write into the local EventBus, exactly once.
+"""Re-publishes the events other processes write into the local EventBus: once each, in log
+order, in constant memory, and after a reconnect without fetching the log again.
 
-A subscription to new `event_log` rows delivers them in log order on the client's loop; a
-delivery thread publishes them into the bus (handlers may publish in turn, which needs the
-writer, which must not be entered from its own loop). Our own events are never echoed: the
-recorder knows every id it wrote, read or received.
+The subscription covers the `event_log` rows after the last one received. The table is
+streamed, not cached (`TableCache.stream`), so memory does not grow with the log, and when the
+connection drops, the subscription's query moves to where the stream stopped
+(`SubscriptionHandle.update_queries`), so a reconnect costs the same at any history length.
+Rows may arrive out of `seq` order (a batch, or a fresh subscription's rows); `seq` is
+gap-free, so each waits in a reorder buffer until its predecessors are in, and events leave in
+log order. A delivery thread publishes them into the bus, as recorded copies
+(``replayed=True``: the runtime does not record them again), because handlers may publish in
+turn, which needs the writer, which must not be entered from its own loop.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import structlog
 
 from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
@@ -21,28 +28,62 @@ from nerv_inner_universe.plugin import translate
 
 log = structlog.get_logger(__name__)
 
+EVENT_LOG = "event_log"
+
 
 class Follower:
-    def __init__(self, bus: EventBus, is_new: Callable[[Event], bool]) -> None:
+    def __init__(self, bus: EventBus, is_remote: Callable[[Event], bool]) -> None:
+        """``is_remote(event)`` tells the events of other processes from this one's echoes."""
         self._bus = bus
-        self._is_new = is_new
+        self._is_remote = is_remote
         self._inbox: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-follow", daemon=True)
         self._handle: SubscriptionHandle | None = None
+        self._next_seq = 1
+        self._waiting: dict[int, Any] = {}
         self.delivered = 0
+        """Remote events published into the bus."""
+        self.received = 0
+        """`event_log` rows received, repeats after a reconnect included."""
+
+    @property
+    def next_seq(self) -> int:
+        """The `seq` of the next row the stream will hand on (every earlier one was)."""
+        return self._next_seq
+
+    @property
+    def waiting(self) -> int:
+        """Rows received ahead of a predecessor that has not arrived yet."""
+        return len(self._waiting)
 
     async def start(self, connection: DbConnection, after_seq: int) -> None:
-        """Subscribes to rows after ``after_seq`` (what replay already covered)."""
+        """Follows the rows after ``after_seq`` (what replay already covered)."""
+        self._next_seq = after_seq + 1
         self._thread.start()
-        connection.cache.table("event_log").on_insert(self._on_insert)
-        self._handle = await connection.subscribe(
-            f"SELECT * FROM event_log WHERE seq > {after_seq}"  # noqa: S608
-        )
+        table = connection.cache.table(EVENT_LOG)
+        table.stream()
+        table.on_insert(self._on_insert)
+        connection.on_disconnect(self._move_window)
+        self._handle = await connection.subscribe(self._window())
+
+    def _window(self) -> str:
+        return f"SELECT * FROM {EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
+
+    def _move_window(self, _connection: DbConnection, _error: Exception | None) -> None:
+        if self._handle is not None:
+            self._handle.update_queries(self._window())
 
     def _on_insert(self, _context: EventContext, row: Any) -> None:
-        event = translate.event_from_row(row)
-        if event is not None and self._is_new(event):
-            self._inbox.put(event)
+        self.received += 1
+        seq = int(row.seq)
+        if seq < self._next_seq:  # already handed on: a resubscription overlaps the stream
+            return
+        self._waiting[seq] = row
+        while (ready := self._waiting.pop(self._next_seq, None)) is not None:
+            self._next_seq += 1
+            event = translate.event_from_row(ready)
+            if event is not None and self._is_remote(event):
+                self._inbox.put(attrs.evolve(event, replayed=True))
 
     def _deliver(self) -> None:
         while (event := self._inbox.get()) is not None:

@@ -19,16 +19,20 @@ import structlog
 from nerv_inner_universe.client import DbConnection, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, canonical_json, data_hash, validate_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
-from nerv_inner_universe.nerv.errors import RecordConflictError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.reader import Reader, delta_id
+from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
 log = structlog.get_logger(__name__)
+
+RECENT_EVENTS = 10_000
+"""Event ids whose content the recorder remembers (about 2 MiB): a repeat or a conflict among
+them is answered at once; older ids are answered by the module."""
 
 # The runtime's StateProjector starts from {}: every delta stream is anchored on a root version
 # holding that state, because the module requires a delta's version to exist.
@@ -41,6 +45,8 @@ class RecorderHealth:
     writer: WriterHealth
     async_failures: int
     remote_events_delivered: int
+    log_rows_followed: int
+    """`event_log` rows the follower received (repeats after a reconnect included)."""
 
 
 class InnerUniverseRecorder:
@@ -69,7 +75,9 @@ class InnerUniverseRecorder:
             retry_for=settings.retry_for,
         )
         self._lock = threading.Lock()
-        self._known_events: dict[str, tuple[object, ...]] = {}
+        self._recent = RecentEvents(RECENT_EVENTS)
+        self._unseen_own: set[str] = set()
+        """Ids this process wrote while following, not yet back from the followed log."""
         self._anchored_streams: set[str] = set()
         self._since_snapshot: dict[str, int] = {}
         self._snapshot_interval: int | None = None
@@ -86,14 +94,10 @@ class InnerUniverseRecorder:
         validate_json(dict(event.metadata), "event metadata")
         fingerprint = translate.event_fingerprint(event)
         with self._lock:
-            known = self._known_events.get(event.id)
-            if known == fingerprint:
+            if not self._recent.admit(event.id, fingerprint):
                 return
-            if known is not None:
-                raise RecordConflictError(
-                    f"event {event.id!r} was recorded before with different content"
-                )
-            self._known_events[event.id] = fingerprint
+            if self._follower is not None:
+                self._unseen_own.add(event.id)
         payload = translate.event_input(event)
         future = self._writer.submit(
             Write("publish_event", (payload,), f"event {event.id!r}", event=payload)
@@ -189,16 +193,15 @@ class InnerUniverseRecorder:
             future.result()
         except BaseException:
             if forget is not None:
-                with self._lock:
-                    self._known_events.pop(forget, None)
+                self._forget_event(forget)
             raise
 
     def _note_async(self, future: concurrent.futures.Future[None], event_id: str) -> None:
         error = future.exception()
         if error is None:
             return
+        self._forget_event(event_id)
         with self._lock:
-            self._known_events.pop(event_id, None)
             self._async_failures.append(error)
         log.error("event_write_failed", event_id=event_id, error=str(error))
 
@@ -208,8 +211,8 @@ class InnerUniverseRecorder:
         self.flush()
         scan = self._loop.run(self._reader.events(self._replay_progress))
         with self._lock:
-            for _, event in scan.events:
-                self._known_events[event.id] = translate.event_fingerprint(event)
+            for _, event in scan.events[-RECENT_EVENTS:]:
+                self._recent.remember(event.id, translate.event_fingerprint(event))
             self._last_replayed_seq = max(self._last_replayed_seq, scan.last_seq)
         log.info("events_read", count=len(scan.events), last_seq=scan.last_seq)
         return [event for _, event in scan.events]
@@ -248,12 +251,17 @@ class InnerUniverseRecorder:
         self._loop.run(self._follower.start(self._connection, after))
 
     def _claim_remote(self, event: Event) -> bool:
-        """True once for an event id this process has not written, read or received."""
+        """True for an event another process wrote; False for this one's own coming back."""
         with self._lock:
-            if event.id in self._known_events:
+            if event.id in self._unseen_own:
+                self._unseen_own.discard(event.id)
                 return False
-            self._known_events[event.id] = translate.event_fingerprint(event)
             return True
+
+    def _forget_event(self, event_id: str) -> None:
+        with self._lock:
+            self._recent.forget(event_id)
+            self._unseen_own.discard(event_id)
 
     def flush(self) -> None:
         """Waits until every queued write is stored; raises what failed since the last flush."""
@@ -273,6 +281,7 @@ class InnerUniverseRecorder:
             writer=self._writer.health(),
             async_failures=failures,
             remote_events_delivered=self._follower.delivered if self._follower else 0,
+            log_rows_followed=self._follower.received if self._follower else 0,
         )
 
     def close(self) -> None:

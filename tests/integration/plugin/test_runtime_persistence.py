@@ -7,6 +7,7 @@ import time
 import attrs
 
 from nerv_inner_universe.nerv import Event, Nerv, PatchDelta
+from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 
@@ -128,3 +129,35 @@ def test_an_outage_while_publishing_loses_nothing(
     stored = [r["event_id"] for r in db.sql("SELECT * FROM event_log") if r["event_type"] == "TICK"]
     assert sorted(stored) == sorted(published)
     assert len(stored) == len(set(stored)) == 80
+
+
+def test_following_keeps_no_log_rows_and_a_reconnect_fetches_only_what_is_new(
+    isolated_inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = isolated_inner_universe
+    follower = runtimes(nerv_config(db, events="async", retry_for=120.0))
+    writer = runtimes(nerv_config(db, events="async", retry_for=120.0, follow_remote=False))
+    for n in range(600):
+        writer.event_bus.publish("TICK", {"n": n})
+    assert writer.recorder is not None
+    writer.recorder.flush()
+    recorder = follower.recorder
+    assert isinstance(recorder, InnerUniverseRecorder)
+
+    def ticks() -> list[int]:
+        return [e.data["n"] for e in reversed(follower.event_bus.get_history("TICK", limit=None))]
+
+    wait_for(lambda: len(ticks()) == 600)
+    assert ticks() == list(range(600)), "in log order"
+    before = recorder.health().log_rows_followed
+
+    db.server.stop()
+    db.server.start()
+    for n in range(600, 603):
+        writer.event_bus.publish("TICK", {"n": n})
+    writer.recorder.flush()
+    wait_for(lambda: len(ticks()) == 603)
+    assert ticks() == list(range(603)), "once each, in log order"
+    again = recorder.health().log_rows_followed - before
+    # 3 events and the writer's reconnect and the checkpoint's CLIENT_* rows, not 600 again.
+    assert again < 50, f"{again} rows fetched again after the reconnect"

@@ -209,3 +209,34 @@ def test_callbacks_replay_to_the_cache_contents(ops: list[tuple[bool, str, int]]
         elif current is not None:
             table.notify(REDUCER, table.apply([], [current]))
     assert mirror == {r.id: r for r in table}
+
+
+def test_a_streamed_table_reports_every_row_and_keeps_none(schema: ModuleSchema) -> None:
+    cache = ClientCache(schema)
+    table = cache.table("entity")
+    table.apply([row("before")], [])
+    table.stream()
+    assert table.is_streamed
+    assert len(table) == 0, "rows held before streaming are dropped"
+    recorder = Recorder(table)
+    cache.apply([TableRows("entity", [row("a"), row("b")])], REDUCER)
+    cache.apply([TableRows("entity", [row("a", 1)], [row("a")])], REDUCER)
+    assert recorder.events == [
+        ("insert", EventKind.REDUCER, row("a")),
+        ("insert", EventKind.REDUCER, row("b")),
+        ("delete", EventKind.REDUCER, row("a")),
+        ("insert", EventKind.REDUCER, row("a", 1)),
+    ]
+    assert len(table) == 0
+    assert table.find("a") is None
+    recorder.events.clear()
+    fresh = ClientCache(schema)
+    fresh.table("entity").apply([row("c"), row("d")], [])
+    cache.reconcile(fresh, EventContext(EventKind.RECONCILED))
+    assert sorted(recorder.events, key=repr) == [
+        ("insert", EventKind.RECONCILED, row("c")),
+        ("insert", EventKind.RECONCILED, row("d")),
+    ]
+    assert len(table) == 0
+    cache.adopt_schema(schema)
+    assert table.is_streamed, "a schema change keeps the table streamed"
