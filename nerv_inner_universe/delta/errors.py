@@ -12,6 +12,32 @@ if TYPE_CHECKING:
     from nerv_inner_universe.delta.operations import Operation
 
 
+_SHOWN = 60
+"""Most characters of one caller-given item a message quotes (a 5,000-digit number is cut)."""
+
+
+def quote(text: str) -> str:
+    """``repr(text)``, cut to its first characters when long, so messages stay readable."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}... ({len(text)} characters)"
+
+
+def shown(value: object) -> str:
+    """A short, always printable ``repr`` of any caller-given value for a message.
+
+    Never raises: an int past CPython's int/str limit is described by its size, and a
+    container holding one falls back to its type.
+    """
+    if type(value) is int and value.bit_length() > 4 * _SHOWN:
+        return f"<int of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
 class DeltaError(Exception):
     """Base class of every error the delta layer raises."""
 
@@ -20,7 +46,7 @@ class InvalidValueError(DeltaError, ValueError):
     """A value is not JSON as this project models it (see ``validate_json``)."""
 
     def __init__(self, name: str, path: str, problem: str) -> None:
-        super().__init__(f"{name} is not valid JSON at {path!r}: {problem}")
+        super().__init__(f"{name} is not valid JSON at {quote(path)}: {problem}")
         self.name = name
         self.path = path
         """RFC 6901 pointer to the offending item inside the value (``''`` is the value itself)."""
@@ -54,7 +80,7 @@ class ApplyError(DeltaError):
         self.op_index: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.op.OP} at {self.op.path!r}"
+        where = f"{self.op.OP} at {quote(self.op.path)}"
         if self.op_index is not None:
             where = f"operation {self.op_index} ({where})"
         return f"{where} failed: {self.problem}"
