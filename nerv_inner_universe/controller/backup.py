@@ -71,15 +71,22 @@ class BackupManifest:
                 created_at=float(raw["created_at"]),
                 module_sha256=raw["module_sha256"],
                 server_version=str(raw["server_version"]),
-                log_position=int(raw["log_position"]),
-                row_counts={str(k): int(v) for k, v in raw["row_counts"].items()},
+                log_position=_count(raw["log_position"]),
+                row_counts={str(k): _count(v) for k, v in raw["row_counts"].items()},
                 files={
-                    str(name): FileEntry(str(entry["sha256"]), int(entry["size"]))
+                    str(name): FileEntry(str(entry["sha256"]), _count(entry["size"]))
                     for name, entry in raw["files"].items()
                 },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RestoreError(f"{MANIFEST} is incomplete or malformed ({error!r})") from None
+
+
+def _count(value: object) -> int:
+    """A JSON integer >= 0 as the manifest writes it (``int()`` would take ``"٢"`` as 2)."""
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected an integer >= 0, got {type(value).__name__}")
+    return value
 
 
 def sha256_file(path: Path) -> str:
