@@ -42,7 +42,7 @@ _NO_CONTEXT = sats_json.TypeContext()
 @attrs.frozen
 class Credentials:
     identity: Identity
-    token: str
+    token: str = attrs.field(repr=False)
     """A bearer token (JWT) proving the identity: keep it secret, keep it to come back as the
     same identity (a database's owner is the identity that published it)."""
 
