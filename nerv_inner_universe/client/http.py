@@ -14,6 +14,8 @@ import attrs
 import httpx
 import structlog
 
+from nerv_inner_universe.shown import shown
+
 from . import sats_json
 from .algebraic import ProductType, parse_product
 from .codec import JsonCodec
@@ -27,7 +29,7 @@ from .errors import (
     ReducerFailedError,
     SpacetimeConnectionError,
 )
-from .numbers import ascii_int, short_repr
+from .numbers import ascii_int
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .values import Identity, TimeDuration, Timestamp
@@ -291,7 +293,7 @@ def _header_int(response: httpx.Response, name: str) -> int | None:
         return None
     number = ascii_int(text, 39)
     if number is None:
-        raise ProtocolError(f"header {name} is {short_repr(text)}, not a decimal number")
+        raise ProtocolError(f"header {name} is {shown(text)}, not a decimal number")
     return number
 
 

@@ -1,4 +1,4 @@
-"""Numbers from text and values in messages, without the traps of ``int()`` and ``repr()``.
+"""Numbers from text without the traps of ``int()``.
 
 ``int()`` takes any Unicode digit (``"٢"`` is 2), ``_`` separators and surrounding spaces,
 and refuses 4,300 digits and more with a bare ``ValueError``; ``str.isdigit()`` accepts
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 _DIGITS = {10: re.compile(r"[0-9]+"), 16: re.compile(r"[0-9a-fA-F]+")}
-_SHOWN = 60
 
 
 def ascii_int(text: str, max_digits: int, base: int = 10) -> int | None:
@@ -20,15 +19,3 @@ def ascii_int(text: str, max_digits: int, base: int = 10) -> int | None:
     if len(text) > max_digits or not _DIGITS[base].fullmatch(text):
         return None
     return int(text, base)
-
-
-def short_repr(value: object) -> str:
-    """``repr(value)`` cut to a readable length; never raises (an int past the int/str limit
-    is described by its size)."""
-    if isinstance(value, int) and value.bit_length() > 4 * _SHOWN:
-        return f"<int of about {int(value.bit_length() * 0.30103)} digits>"
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"

@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from nerv_inner_universe.shown import shown
+
 from .algebraic import (
     AlgebraicType,
     ArrayType,
@@ -34,7 +36,7 @@ from .algebraic import (
     describe,
 )
 from .errors import ArgumentError, ProtocolError, SchemaError
-from .numbers import ascii_int, short_repr
+from .numbers import ascii_int
 from .registry import TypeRegistry
 from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
 
@@ -125,7 +127,7 @@ def _encode_primitive(ty: Primitive, value: object, path: str) -> Json:
         raise ArgumentError(f"{path}: expected an int ({ty.value}), got {_kind(value)}")
     low, high = _INT_RANGES[ty]
     if not low <= value < high:
-        raise ArgumentError(f"{path}: {short_repr(value)} is out of range for {ty.value}")
+        raise ArgumentError(f"{path}: {shown(value)} is out of range for {ty.value}")
     if ty is Primitive.U256:
         return f"{value:#x}"
     if ty is Primitive.I256:
@@ -141,9 +143,7 @@ def _encode_float(ty: Primitive, value: object, path: str) -> float:
     except OverflowError:  # an int beyond the float range
         number = math.inf
     if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > _F32_MAX):
-        raise ArgumentError(
-            f"{path}: {short_repr(value)} is not a finite {ty.value} (JSON has no NaN)"
-        )
+        raise ArgumentError(f"{path}: {shown(value)} is not a finite {ty.value} (JSON has no NaN)")
     return number
 
 
@@ -164,7 +164,7 @@ def _encode_sum(ty: SumType, value: object, ctx: TypeContext, path: str) -> Json
         raise ArgumentError(f"{path}: a variant name must be a str, not {_kind(value.name)}")
     tag = _variant_tag(ty, value.name)
     if tag is None:
-        raise ArgumentError(f"{path}: {short_repr(value.name)} is not a variant of {describe(ty)}")
+        raise ArgumentError(f"{path}: {shown(value.name)} is not a variant of {describe(ty)}")
     variant = ty.variants[tag]
     payload = encode(variant.type, value.value, ctx, f"{path}.{value.name}")
     return {variant.name: payload} if variant.name is not None else [tag, payload]
@@ -281,7 +281,7 @@ def _parse_big_int(text: str, path: str) -> int:
     base = 16 if body[:2].lower() == "0x" else 10
     number = ascii_int(body[2:] if base == 16 else body, _BIG_INT_DIGITS[base], base)
     if number is None:
-        raise ProtocolError(f"{path}: {short_repr(text)} is not a 256-bit integer")
+        raise ProtocolError(f"{path}: {shown(text)} is not a 256-bit integer")
     return -number if negative else number
 
 
@@ -304,10 +304,10 @@ def _decode_sum(ty: SumType, wire: Json, ctx: TypeContext, path: str, cls: type 
     elif isinstance(wire, list) and len(wire) == 2:
         key, payload = wire
     else:
-        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {short_repr(wire)}")
+        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {shown(wire)}")
     tag = _variant_tag(ty, key)
     if tag is None:
-        raise ProtocolError(f"{path}: {short_repr(key)} is not a variant of {describe(ty)}")
+        raise ProtocolError(f"{path}: {shown(key)} is not a variant of {describe(ty)}")
     variant = ty.variants[tag]
     name = variant.name if variant.name is not None else str(tag)
     value = decode(variant.type, payload, ctx, f"{path}.{name}")

@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 
 import attrs
 
+from nerv_inner_universe.shown import shown
+
 from .errors import ArgumentError
-from .numbers import ascii_int, short_repr
+from .numbers import ascii_int
 
 _U128 = 1 << 128
 _U256 = 1 << 256
@@ -23,7 +25,7 @@ def _in_range(low: int, high: int) -> Any:
     def check(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
             raise ArgumentError(
-                f"{attribute.name} must be an int in [{low}, {high}), got {short_repr(value)}"
+                f"{attribute.name} must be an int in [{low}, {high}), got {shown(value)}"
             )
 
     return check
@@ -35,7 +37,7 @@ def _parse_hex(text: str, digits: int, what: str) -> int:
     body = text[2:] if text[:2].lower() == "0x" else text
     number = ascii_int(body, digits, 16)
     if number is None:
-        raise ArgumentError(f"{what} must be 1 to {digits} hex digits, got {short_repr(text)}")
+        raise ArgumentError(f"{what} must be 1 to {digits} hex digits, got {shown(text)}")
     return number
 
 

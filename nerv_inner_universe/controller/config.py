@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from nerv_inner_universe.client.numbers import ascii_int, short_repr
+from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.controller.errors import ConfigError
+from nerv_inner_universe.shown import shown
 
 DEFAULT_SECTION = "inner_universe"
 ENV_PREFIX = "INNER_UNIVERSE_"
@@ -250,7 +251,7 @@ def _from_text(kind: str, raw: str, where: str) -> object:
     if kind == "int":
         number = ascii_int(text.removeprefix("-"), 19)
         if number is None:  # int() would take "٢" as 2 and refuse 4,300 digits untyped
-            raise ConfigError(where, f"must be an integer, got {short_repr(raw)}")
+            raise ConfigError(where, f"must be an integer, got {shown(raw)}")
         return -number if text.startswith("-") else number
     if kind == "bool":
         if text.lower() in _TRUE:

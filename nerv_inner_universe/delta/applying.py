@@ -21,7 +21,6 @@ from nerv_inner_universe.delta.errors import (
     InvalidOperationError,
     PathNotFoundError,
     TypeMismatchError,
-    quote,
 )
 from nerv_inner_universe.delta.operations import (
     OPERATION_TYPES,
@@ -40,6 +39,7 @@ from nerv_inner_universe.delta.values import (
     describe_kind,
     validate_json,
 )
+from nerv_inner_universe.shown import quote
 
 Container = dict[str, JSON] | list[JSON]
 

@@ -24,8 +24,9 @@ import math
 
 import rfc8785
 
-from nerv_inner_universe.delta.errors import InvalidJSONError, quote
+from nerv_inner_universe.delta.errors import InvalidJSONError
 from nerv_inner_universe.delta.values import JSON, describe_kind, int_literal, validate_json
+from nerv_inner_universe.shown import quote
 
 
 def canonical_json(value: JSON) -> str:

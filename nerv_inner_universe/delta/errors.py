@@ -8,34 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nerv_inner_universe.shown import quote
+
 if TYPE_CHECKING:
     from nerv_inner_universe.delta.operations import Operation
-
-
-_SHOWN = 60
-"""Most characters of one caller-given item a message quotes (a 5,000-digit number is cut)."""
-
-
-def quote(text: str) -> str:
-    """``repr(text)``, cut to its first characters when long, so messages stay readable."""
-    if len(text) <= _SHOWN:
-        return repr(text)
-    return f"{text[:_SHOWN]!r}... ({len(text)} characters)"
-
-
-def shown(value: object) -> str:
-    """A short, always printable ``repr`` of any caller-given value for a message.
-
-    Never raises: an int past CPython's int/str limit is described by its size, and a
-    container holding one falls back to its type.
-    """
-    if type(value) is int and value.bit_length() > 4 * _SHOWN:
-        return f"<int of about {int(value.bit_length() * 0.30103)} digits>"
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
 class DeltaError(Exception):

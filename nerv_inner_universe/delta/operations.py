@@ -19,7 +19,6 @@ from nerv_inner_universe.delta.errors import (
     InvalidOperationError,
     InvalidPathError,
     InvalidValueError,
-    shown,
 )
 from nerv_inner_universe.delta.paths import path_tokens
 from nerv_inner_universe.delta.values import (
@@ -29,6 +28,7 @@ from nerv_inner_universe.delta.values import (
     describe_kind,
     validate_json,
 )
+from nerv_inner_universe.shown import shown
 
 
 def _valid_path(_op: object, _attribute: attrs.Attribute[str], path: str) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from jsonpointer import JsonPointer, JsonPointerException, escape
 
-from nerv_inner_universe.delta.errors import InvalidPathError, quote, shown
+from nerv_inner_universe.delta.errors import InvalidPathError
+from nerv_inner_universe.shown import quote, shown
 
 
 def path_tokens(path: str) -> list[str]:

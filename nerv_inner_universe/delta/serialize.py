@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import attrs
 
-from nerv_inner_universe.delta.errors import DeltaError, InvalidOperationError, shown
+from nerv_inner_universe.delta.errors import (
+    DeltaError,
+    InvalidOperationError,
+)
 from nerv_inner_universe.delta.operations import OPERATION_TYPES, Operation
 from nerv_inner_universe.delta.values import JSON, copy_json, describe_kind
+from nerv_inner_universe.shown import shown
 
 _BY_NAME = {op_type.OP: op_type for op_type in OPERATION_TYPES}
 

@@ -14,8 +14,9 @@ from typing import TypeAlias
 
 import attrs
 
-from nerv_inner_universe.delta.errors import InvalidValueError, quote, shown
+from nerv_inner_universe.delta.errors import InvalidValueError
 from nerv_inner_universe.delta.paths import join_path
+from nerv_inner_universe.shown import quote, shown
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 

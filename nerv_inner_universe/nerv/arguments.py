@@ -11,8 +11,8 @@ import math
 from collections.abc import Iterable, Mapping
 
 from nerv_inner_universe.delta import JSON, validate_json
-from nerv_inner_universe.delta.errors import shown
 from nerv_inner_universe.nerv.errors import InvalidArgumentError
+from nerv_inner_universe.shown import shown
 
 Error = type[InvalidArgumentError]
 

@@ -19,7 +19,6 @@ import attrs
 import structlog
 
 from nerv_inner_universe.delta import JSON
-from nerv_inner_universe.delta.errors import shown
 from nerv_inner_universe.nerv.arguments import (
     json_object,
     require_callable,
@@ -30,6 +29,7 @@ from nerv_inner_universe.nerv.arguments import (
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
+from nerv_inner_universe.shown import shown
 
 log = structlog.get_logger(__name__)
 

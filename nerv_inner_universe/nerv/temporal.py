@@ -29,7 +29,6 @@ from nerv_inner_universe.delta import (
     diff,
     validate_json,
 )
-from nerv_inner_universe.delta.errors import shown
 from nerv_inner_universe.nerv.arguments import require_callable, require_seconds, require_str
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
@@ -39,6 +38,7 @@ from nerv_inner_universe.nerv.errors import (
     ReplayError,
     UnknownVersionError,
 )
+from nerv_inner_universe.shown import shown
 
 DEFAULT_SNAPSHOT_INTERVAL = 50
 """Versions per whole snapshot unless told otherwise (the server's default, too)."""

@@ -25,8 +25,9 @@ from nerv_inner_universe.client import (
     Variant,
 )
 from nerv_inner_universe.client.algebraic import UNIT, SumVariant
-from nerv_inner_universe.client.numbers import ascii_int, short_repr
+from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.client.sats_json import TypeContext, decode, encode
+from nerv_inner_universe.shown import shown
 
 CTX = TypeContext()
 AB = SumType((SumVariant("A", UNIT), SumVariant("B", Primitive.U8)))
@@ -99,13 +100,13 @@ def test_timestamps_from_seconds_refuse_what_is_no_time(seconds: object) -> None
     _raised(lambda: TimeDuration.from_seconds(seconds), ArgumentError)  # type: ignore[arg-type]
 
 
-def test_ascii_int_and_short_repr() -> None:
+def test_ascii_int_and_shown() -> None:
     assert ascii_int("0042", 4) == 42
     assert ascii_int("00042", 4) is None
     assert ascii_int("fF", 2, 16) == 255
-    assert short_repr(HUGE) == "<int of about 5000 digits>"
-    assert short_repr([HUGE]) == "<list too large to show>"
-    assert short_repr("x" * 100).endswith("(102 characters)")
+    assert shown(HUGE) == "<int of about 5000 digits>"
+    assert shown([HUGE]) == "<list too large to show>"
+    assert shown("x" * 100).endswith("(102 characters)")
 
 
 @given(
