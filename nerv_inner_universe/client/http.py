@@ -14,6 +14,8 @@ import attrs
 import httpx
 import structlog
 
+from nerv_inner_universe.shown import shown
+
 from . import sats_json
 from .algebraic import ProductType, parse_product
 from .codec import JsonCodec
@@ -27,6 +29,7 @@ from .errors import (
     ReducerFailedError,
     SpacetimeConnectionError,
 )
+from .numbers import ascii_int
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .values import Identity, TimeDuration, Timestamp
@@ -41,7 +44,7 @@ _NO_CONTEXT = sats_json.TypeContext()
 @attrs.frozen
 class Credentials:
     identity: Identity
-    token: str
+    token: str = attrs.field(repr=False)
     """A bearer token (JWT) proving the identity: keep it secret, keep it to come back as the
     same identity (a database's owner is the identity that published it)."""
 
@@ -213,11 +216,9 @@ class SpacetimeHttp:
             raise OutOfEnergyError(reducer, response.text)
         if response.status_code == 400:
             raise ArgumentError(f"the server refused the call of {reducer!r}: {response.text}")
-        energy = response.headers.get("spacetime-energy-used")
-        micros = response.headers.get("spacetime-execution-duration-micros")
-        return HttpCallResult(
-            int(energy) if energy else None, TimeDuration(int(micros)) if micros else None
-        )
+        energy = _header_int(response, "spacetime-energy-used")
+        micros = _header_int(response, "spacetime-execution-duration-micros")
+        return HttpCallResult(energy, None if micros is None else TimeDuration(micros))
 
     async def sql(self, database: str, query: str) -> list[SqlResult]:
         """Runs SQL as this identity (the owner also sees private tables and may write)."""
@@ -283,6 +284,17 @@ class SpacetimeHttp:
         if response.is_success or response.status_code in allow:
             return response
         raise _status_error(response)
+
+
+def _header_int(response: httpx.Response, name: str) -> int | None:
+    """A header of ASCII digits (u128 at most) as an int; None when absent."""
+    text = response.headers.get(name)
+    if not text:
+        return None
+    number = ascii_int(text, 39)
+    if number is None:
+        raise ProtocolError(f"header {name} is {shown(text)}, not a decimal number")
+    return number
 
 
 def _db(database: str) -> str:

@@ -93,7 +93,7 @@ class DatabaseUpdate:
 @attrs.frozen
 class IdentityToken:
     identity: Identity
-    token: str
+    token: str = attrs.field(repr=False)  # a secret: never in repr() or logs
     connection_id: ConnectionId
 
 

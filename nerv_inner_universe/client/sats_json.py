@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from nerv_inner_universe.shown import shown
+
 from .algebraic import (
     AlgebraicType,
     ArrayType,
@@ -34,6 +36,7 @@ from .algebraic import (
     describe,
 )
 from .errors import ArgumentError, ProtocolError, SchemaError
+from .numbers import ascii_int
 from .registry import TypeRegistry
 from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
 
@@ -55,6 +58,10 @@ _INT_RANGES = {
     Primitive.U256: (0, 1 << 256),
 }
 _F32_MAX = 3.4028234663852886e38
+_TAG_DIGITS = 3
+"""A sum has at most 256 variants (a ``u8`` tag), so a tag written as text has 1-3 digits."""
+_BIG_INT_DIGITS = {10: 78, 16: 64}
+"""Digits of the widest integers (256 bits) in decimal and hex."""
 
 
 @attrs.frozen
@@ -115,22 +122,29 @@ def _encode_primitive(ty: Primitive, value: object, path: str) -> Json:
             raise ArgumentError(f"{path}: the string is not valid Unicode ({error})") from None
         return value
     if ty in (Primitive.F32, Primitive.F64):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ArgumentError(f"{path}: expected a float, got {_kind(value)}")
-        number = float(value)
-        if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > _F32_MAX):
-            raise ArgumentError(f"{path}: {value!r} is not a finite {ty.value} (JSON has no NaN)")
-        return number
+        return _encode_float(ty, value, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentError(f"{path}: expected an int ({ty.value}), got {_kind(value)}")
     low, high = _INT_RANGES[ty]
     if not low <= value < high:
-        raise ArgumentError(f"{path}: {value} is out of range for {ty.value}")
+        raise ArgumentError(f"{path}: {shown(value)} is out of range for {ty.value}")
     if ty is Primitive.U256:
         return f"{value:#x}"
     if ty is Primitive.I256:
         return f"-{-value:#x}" if value < 0 else f"{value:#x}"
     return int(value)
+
+
+def _encode_float(ty: Primitive, value: object, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ArgumentError(f"{path}: expected a float, got {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
+    if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > _F32_MAX):
+        raise ArgumentError(f"{path}: {shown(value)} is not a finite {ty.value} (JSON has no NaN)")
+    return number
 
 
 def _encode_sum(ty: SumType, value: object, ctx: TypeContext, path: str) -> Json:
@@ -146,11 +160,11 @@ def _encode_sum(ty: SumType, value: object, ctx: TypeContext, path: str) -> Json
         raise ArgumentError(
             f"{path}: expected a Variant of {describe(ty)} (or a variant name), got {_kind(value)}"
         )
-    tag = ty.variant_index(value.name)
-    if tag is None and value.name.isdigit() and int(value.name) < len(ty.variants):
-        tag = int(value.name)
+    if not isinstance(value.name, str):
+        raise ArgumentError(f"{path}: a variant name must be a str, not {_kind(value.name)}")
+    tag = _variant_tag(ty, value.name)
     if tag is None:
-        raise ArgumentError(f"{path}: {value.name!r} is not a variant of {describe(ty)}")
+        raise ArgumentError(f"{path}: {shown(value.name)} is not a variant of {describe(ty)}")
     variant = ty.variants[tag]
     payload = encode(variant.type, value.value, ctx, f"{path}.{value.name}")
     return {variant.name: payload} if variant.name is not None else [tag, payload]
@@ -260,13 +274,14 @@ def _decode_primitive(ty: Primitive, wire: Json, path: str) -> object:
 
 
 def _parse_big_int(text: str, path: str) -> int:
-    """256-bit integers travel as ``"0x.."`` or ``"-0x.."`` text; decimal text is accepted too."""
+    """256-bit integers travel as ``"0x.."`` or ``"-0x.."`` text; decimal text is accepted too
+    (ASCII digits only, at most as many as 256 bits need)."""
     negative = text.startswith("-")
     body = text[1:] if negative else text
-    try:
-        number = int(body[2:], 16) if body[:2].lower() == "0x" else int(body, 10)
-    except ValueError:
-        raise ProtocolError(f"{path}: {text!r} is not an integer") from None
+    base = 16 if body[:2].lower() == "0x" else 10
+    number = ascii_int(body[2:] if base == 16 else body, _BIG_INT_DIGITS[base], base)
+    if number is None:
+        raise ProtocolError(f"{path}: {shown(text)} is not a 256-bit integer")
     return -number if negative else number
 
 
@@ -289,10 +304,10 @@ def _decode_sum(ty: SumType, wire: Json, ctx: TypeContext, path: str, cls: type 
     elif isinstance(wire, list) and len(wire) == 2:
         key, payload = wire
     else:
-        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {str(wire)[:80]}")
+        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {shown(wire)}")
     tag = _variant_tag(ty, key)
     if tag is None:
-        raise ProtocolError(f"{path}: {key!r} is not a variant of {describe(ty)}")
+        raise ProtocolError(f"{path}: {shown(key)} is not a variant of {describe(ty)}")
     variant = ty.variants[tag]
     name = variant.name if variant.name is not None else str(tag)
     value = decode(variant.type, payload, ctx, f"{path}.{name}")
@@ -309,12 +324,14 @@ def _decode_sum(ty: SumType, wire: Json, ctx: TypeContext, path: str, cls: type 
 
 
 def _variant_tag(ty: SumType, key: object) -> int | None:
+    """The variant ``key`` names: its name, its tag, or its tag in ASCII digits."""
     if isinstance(key, int) and not isinstance(key, bool):
         return key if 0 <= key < len(ty.variants) else None
     if isinstance(key, str):
         tag = ty.variant_index(key)
-        if tag is None and key.isdigit():
-            return _variant_tag(ty, int(key))
+        if tag is None:
+            number = ascii_int(key, _TAG_DIGITS)
+            return None if number is None else _variant_tag(ty, number)
         return tag
     return None
 

@@ -11,6 +11,11 @@ from typing import Any, ClassVar
 
 import attrs
 
+from nerv_inner_universe.shown import shown
+
+from .errors import ArgumentError
+from .numbers import ascii_int
+
 _U128 = 1 << 128
 _U256 = 1 << 256
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
@@ -19,19 +24,31 @@ _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 def _in_range(low: int, high: int) -> Any:
     def check(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
-            raise ValueError(f"{attribute.name} must be an int in [{low}, {high}), got {value!r}")
+            raise ArgumentError(
+                f"{attribute.name} must be an int in [{low}, {high}), got {shown(value)}"
+            )
 
     return check
 
 
 def _parse_hex(text: str, digits: int, what: str) -> int:
+    if not isinstance(text, str):
+        raise ArgumentError(f"{what} must be given as hex text, got {type(text).__name__}")
     body = text[2:] if text[:2].lower() == "0x" else text
-    if not body or len(body) > digits:
-        raise ValueError(f"{what} must be at most {digits} hex digits, got {text!r}")
+    number = ascii_int(body, digits, 16)
+    if number is None:
+        raise ArgumentError(f"{what} must be 1 to {digits} hex digits, got {shown(text)}")
+    return number
+
+
+def _micros(seconds: float) -> int:
+    """``seconds`` in whole microseconds (nearest); ArgumentError unless a finite number."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ArgumentError(f"seconds must be an int or float, got {type(seconds).__name__}")
     try:
-        return int(body, 16)
-    except ValueError:
-        raise ValueError(f"{what} must be hexadecimal, got {text!r}") from None
+        return round(seconds * 1_000_000)
+    except (OverflowError, ValueError):  # inf, nan
+        raise ArgumentError(f"seconds must be finite, got {seconds!r}") from None
 
 
 @attrs.frozen(order=True)
@@ -91,15 +108,15 @@ class Timestamp:
     @classmethod
     def from_datetime(cls, moment: datetime) -> Timestamp:
         """Needs an aware datetime: a naive one would silently mean local time."""
-        if moment.tzinfo is None:
-            raise ValueError("Timestamp.from_datetime needs an aware datetime (tzinfo set)")
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise ArgumentError("Timestamp.from_datetime needs an aware datetime (tzinfo set)")
         delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
         return cls((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     @classmethod
     def from_seconds(cls, seconds: float) -> Timestamp:
         """Rounds to the nearest microsecond, as the server would store it."""
-        return cls(round(seconds * 1_000_000))
+        return cls(_micros(seconds))
 
     @classmethod
     def now(cls) -> Timestamp:
@@ -110,13 +127,14 @@ class Timestamp:
         return self.micros_since_epoch / 1_000_000
 
     def to_datetime(self) -> datetime:
-        """Raises ValueError beyond datetime's years 1 to 9999 (a Timestamp reaches further)."""
+        """Raises ArgumentError (a ValueError) beyond datetime's years 1 to 9999 (a Timestamp
+        reaches further)."""
         try:
             return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
                 microseconds=self.micros_since_epoch
             )
         except OverflowError:
-            raise ValueError(f"{self} is outside the range of datetime") from None
+            raise ArgumentError(f"{self} is outside the range of datetime") from None
 
 
 @attrs.frozen(order=True)
@@ -127,11 +145,13 @@ class TimeDuration:
 
     @classmethod
     def from_timedelta(cls, delta: timedelta) -> TimeDuration:
+        if not isinstance(delta, timedelta):
+            raise ArgumentError(f"expected a timedelta, got {type(delta).__name__}")
         return cls((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     @classmethod
     def from_seconds(cls, seconds: float) -> TimeDuration:
-        return cls(round(seconds * 1_000_000))
+        return cls(_micros(seconds))
 
     @property
     def seconds(self) -> float:
@@ -169,7 +189,7 @@ class Row(Mapping[str, object]):
     def from_fields(cls, names: tuple[str, ...], values: tuple[object, ...]) -> Row:
         """Builds a row from parallel tuples; names need not be Python identifiers."""
         if len(names) != len(values):
-            raise ValueError(f"{len(names)} field names but {len(values)} values")
+            raise ArgumentError(f"{len(names)} field names but {len(values)} values")
         row = cls.__new__(cls)
         object.__setattr__(row, "_names", names)
         object.__setattr__(row, "_values", values)

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe.controller.errors import RestoreError
-from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.layout import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, DbLayout
 from nerv_inner_universe.controller.tables import Inventory
 from nerv_inner_universe.toolchain.paths import SERVER_VERSION
 
@@ -71,15 +71,22 @@ class BackupManifest:
                 created_at=float(raw["created_at"]),
                 module_sha256=raw["module_sha256"],
                 server_version=str(raw["server_version"]),
-                log_position=int(raw["log_position"]),
-                row_counts={str(k): int(v) for k, v in raw["row_counts"].items()},
+                log_position=_count(raw["log_position"]),
+                row_counts={str(k): _count(v) for k, v in raw["row_counts"].items()},
                 files={
-                    str(name): FileEntry(str(entry["sha256"]), int(entry["size"]))
+                    str(name): FileEntry(str(entry["sha256"]), _count(entry["size"]))
                     for name, entry in raw["files"].items()
                 },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RestoreError(f"{MANIFEST} is incomplete or malformed ({error!r})") from None
+
+
+def _count(value: object) -> int:
+    """A JSON integer >= 0 as the manifest writes it (``int()`` would take ``"٢"`` as 2)."""
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected an integer >= 0, got {type(value).__name__}")
+    return value
 
 
 def sha256_file(path: Path) -> str:
@@ -140,10 +147,11 @@ def write_archive(
             with tarfile.open(fileobj=raw, mode="w:gz") as tar:
                 body = json.dumps(manifest.to_json(), indent=2, sort_keys=True).encode()
                 info = tarfile.TarInfo(MANIFEST)
-                info.size, info.mode, info.mtime = len(body), 0o600, int(manifest.created_at)
+                info.size, info.mtime = len(body), int(manifest.created_at)
+                info.mode = PRIVATE_FILE_MODE
                 tar.addfile(info, io.BytesIO(body))
                 for name in names:
-                    tar.add(layout.root / name, arcname=name, recursive=False)
+                    tar.add(layout.root / name, arcname=name, recursive=False, filter=_private)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, destination)
@@ -151,6 +159,12 @@ def write_archive(
         partial.unlink(missing_ok=True)
         raise
     return manifest
+
+
+def _private(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Every member 0600: the archive holds the signing key, the owner token and the data."""
+    member.mode = PRIVATE_FILE_MODE
+    return member
 
 
 def unpack_archive(archive: Path, staging: Path, *, database: str) -> BackupManifest:
@@ -175,16 +189,14 @@ def unpack_archive(archive: Path, staging: Path, *, database: str) -> BackupMani
                     f"{archive} holds database {manifest.database!r}, but the config names "
                     f"{database!r}; set `database = {manifest.database!r}` to restore it"
                 )
-            staging.mkdir(parents=True)
+            staging.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
             seen = _extract_members(tar, manifest, staging, archive)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise RestoreError(f"{archive} is not a readable .tar.gz archive ({error})") from None
     missing = sorted(set(manifest.files) - seen)
     if missing:
         raise RestoreError(f"{archive} lacks files its manifest lists: {', '.join(missing[:5])}")
-    keys = DbLayout(staging).keys_dir
-    if keys.is_dir():
-        keys.chmod(0o700)
+    DbLayout(staging).secure_keys()
     return manifest
 
 
@@ -200,6 +212,7 @@ def _extract_members(
             raise RestoreError(f"{archive} holds {member.name!r}, which its manifest does not list")
         tar.extract(member, staging, filter="data")
         extracted = staging / member.name
+        extracted.chmod(PRIVATE_FILE_MODE)  # whatever mode an older archive recorded
         if extracted.stat().st_size != entry.size or sha256_file(extracted) != entry.sha256:
             raise RestoreError(
                 f"{archive} is corrupt: {member.name} does not match its checksum in {MANIFEST}"

@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.controller.errors import ConfigError
+from nerv_inner_universe.shown import shown
 
 DEFAULT_SECTION = "inner_universe"
 ENV_PREFIX = "INNER_UNIVERSE_"
@@ -214,7 +216,7 @@ def _read_section(path: Path, section: str) -> Mapping[str, Any]:
         raise ConfigError(str(path), "the config file does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), f"cannot read the config file: {error}") from None
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, or an integer past the int/str limit
         raise ConfigError(str(path), f"is not valid TOML: {error}") from None
     for part in section.split("."):
         document = document.get(part) if isinstance(document, dict) else None
@@ -247,10 +249,10 @@ def _from_text(kind: str, raw: str, where: str) -> object:
     """Environment values are text: parse them by the setting's kind."""
     text = raw.strip()
     if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(where, f"must be an integer, got {raw!r}") from None
+        number = ascii_int(text.removeprefix("-"), 19)
+        if number is None:  # int() would take "٢" as 2 and refuse 4,300 digits untyped
+            raise ConfigError(where, f"must be an integer, got {shown(raw)}")
+        return -number if text.startswith("-") else number
     if kind == "bool":
         if text.lower() in _TRUE:
             return True

@@ -25,6 +25,7 @@ import structlog
 from nerv_inner_universe.client import SpacetimeHttp
 from nerv_inner_universe.client.sats_json import TypeContext, encode
 from nerv_inner_universe.controller.errors import ExportError
+from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.controller.tables import log_position, read_table
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,7 @@ async def export_jsonl(
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
         for attempt in range(1, attempts + 1):
-            with partial.open("w", encoding="utf-8") as out:
+            with open_private(partial, "w") as out:  # rows name identities: 0600
                 position, rows = await _write_all(http, database, out, progress)
                 if await log_position(http, database) == position:
                     _write_line(out, {"end": {"rows": rows}})

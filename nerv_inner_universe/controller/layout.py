@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -18,6 +18,11 @@ from nerv_inner_universe.client import read_token_file
 
 DATA_DIR = "data"
 KEYS_DIR = "keys"
+SIGNING_KEY = "id_ecdsa"
+"""The private key that signs every token the server issues: whoever reads it can mint an
+admin's token, so it is 0600 in a 0700 folder, on disk, in backups and after restores."""
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 @attrs.frozen
@@ -31,6 +36,30 @@ class DbLayout:
     @property
     def keys_dir(self) -> Path:
         return self.root / KEYS_DIR
+
+    @property
+    def signing_key_file(self) -> Path:
+        """The token-signing private key (``--jwt-priv-key-path``)."""
+        return self.keys_dir / SIGNING_KEY
+
+    @property
+    def public_key_file(self) -> Path:
+        """The public half (``--jwt-pub-key-path``); verifying needs it, so it may be read."""
+        return self.keys_dir / f"{SIGNING_KEY}.pub"
+
+    def secure_keys(self) -> None:
+        """Make ``keys/`` 0700 and the signing key and owner token 0600, whatever they were.
+
+        The server (1.2.0) creates a missing key pair with ``std::fs::write``, that is with
+        mode 0666 minus its umask; `ServerProcess` starts it with umask 077, so a new key is
+        0600 from its first byte. This repairs what an older start, a copy or an archive left
+        wider (a 0644 key from a server started without that umask).
+        """
+        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        self.keys_dir.chmod(PRIVATE_DIR_MODE)
+        for secret in (self.signing_key_file, self.owner_token_file):
+            if secret.exists():
+                secret.chmod(PRIVATE_FILE_MODE)
 
     @property
     def owner_token_file(self) -> Path:
@@ -63,14 +92,29 @@ class DbLayout:
         return read_token_file(self.owner_token_file)
 
     def save_owner_token(self, token: str) -> None:
-        write_json_atomic(self.owner_token_file, {"token": token}, mode=0o600)
+        write_json_atomic(self.owner_token_file, {"token": token}, mode=PRIVATE_FILE_MODE)
 
     def is_empty(self) -> bool:
         return not self.root.exists() or not any(self.root.iterdir())
 
 
-def write_json_atomic(path: Path, value: Any, *, mode: int = 0o644) -> None:
-    """Readers see the old file or the new one, never half of one."""
+def open_private(path: Path, mode: str) -> IO[Any]:
+    """``open(path, mode)`` (text as UTF-8) for a file only its owner may read: created 0600,
+    and an existing file made 0600 before anything is written to it. For exports, logs and
+    reports, which name identities."""
+    handle = open(  # noqa: SIM115 - the caller closes it (a with block)
+        path,
+        mode,
+        encoding=None if "b" in mode else "utf-8",
+        opener=lambda name, flags: os.open(name, flags, PRIVATE_FILE_MODE),
+    )
+    os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
+    return handle
+
+
+def write_json_atomic(path: Path, value: Any, *, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Readers see the old file or the new one, never half of one. 0600 unless told: the
+    records under ``db_path`` name identities, databases and paths."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)  # a leftover could carry a wider mode than ``mode``

@@ -42,7 +42,7 @@ from nerv_inner_universe.controller.errors import (
     ServerBinaryMissingError,
     ServerStartError,
 )
-from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.layout import DbLayout, open_private
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +100,9 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the server if the process that started it dies."""
+    """Ask Linux to SIGTERM the server if the process that started it dies; and make every
+    file the server creates private (umask 077), the signing key it generates first of all."""
+    os.umask(0o077)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -177,9 +179,9 @@ class ServerProcess:
             "--data-dir",
             str(self.layout.data_dir),
             "--jwt-pub-key-path",
-            str(self.layout.keys_dir / "id_ecdsa.pub"),
+            str(self.layout.public_key_file),
             "--jwt-priv-key-path",
-            str(self.layout.keys_dir / "id_ecdsa"),
+            str(self.layout.signing_key_file),
         ]
         if self.in_memory:
             argv.append("--in-memory")
@@ -205,7 +207,7 @@ class ServerProcess:
                 "(`inner-universe stop`) or use another db_path"
             )
         self.layout.data_dir.mkdir(parents=True, exist_ok=True)
-        self.layout.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.layout.secure_keys()
         log.info("server_starting", url=self.base_url, data_dir=str(self.layout.data_dir))
         self._tail.clear()
         self._proc = subprocess.Popen(
@@ -227,7 +229,7 @@ class ServerProcess:
 
     def _pump_output(self, stream: IO[bytes]) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as sink:
+        with open_private(self.log_file, "ab") as sink:  # the output names identities
             for raw in stream:
                 sink.write(raw)
                 sink.flush()

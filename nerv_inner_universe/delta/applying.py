@@ -32,7 +32,14 @@ from nerv_inner_universe.delta.operations import (
     Set,
 )
 from nerv_inner_universe.delta.paths import join_path, parent_path, path_tokens
-from nerv_inner_universe.delta.values import JSON, copy_json, describe_kind, validate_json
+from nerv_inner_universe.delta.values import (
+    I64_DIGITS,
+    JSON,
+    copy_json,
+    describe_kind,
+    validate_json,
+)
+from nerv_inner_universe.shown import quote
 
 Container = dict[str, JSON] | list[JSON]
 
@@ -40,7 +47,8 @@ _END = "-"
 """RFC 6901's token for the position after a list's last item (``Set`` appends there)."""
 
 _LIST_INDEX = re.compile(r"0|[1-9][0-9]*")
-"""RFC 6901 array indices: decimal, no sign, no leading zeros."""
+"""RFC 6901 array indices: ASCII decimal, no sign, no leading zeros (``"²"`` or ``"٢"`` are
+keys, never indices)."""
 
 
 def apply(state: JSON, ops: Iterable[Operation]) -> JSON:
@@ -72,6 +80,11 @@ def invert(ops: Iterable[Operation], state: JSON) -> list[Operation]:
 
 
 def _checked_ops(ops: Iterable[Operation]) -> list[Operation]:
+    if not isinstance(ops, Iterable):
+        raise InvalidOperationError(
+            f"operations must be a list (or another iterable) of operations, not "
+            f"{describe_kind(ops)}"
+        )
     checked = list(ops)
     for op_index, op in enumerate(checked):
         if not isinstance(op, OPERATION_TYPES):
@@ -178,7 +191,7 @@ def _resolve(doc: JSON, op: Operation, tokens: list[str]) -> JSON:
             node = node[_item_index(op, node, token, at)]
         else:
             raise TypeMismatchError(
-                op, at, f"{at!r} is {describe_kind(node)}, so it has no member {token!r}"
+                op, at, f"{quote(at)} is {describe_kind(node)}, so it has no member {quote(token)}"
             )
         at = join_path(at, token)
     return node
@@ -193,7 +206,7 @@ def _parent(doc: JSON, op: Set | Delete) -> tuple[Container, str]:
         raise TypeMismatchError(
             op,
             at,
-            f"{at!r} is {describe_kind(parent)}, so it has no member {tokens[-1]!r}; "
+            f"{quote(at)} is {describe_kind(parent)}, so it has no member {quote(tokens[-1])}; "
             f"{op.OP} needs the parent to be an object or a list",
         )
     return parent, tokens[-1]
@@ -203,7 +216,7 @@ def _list_at(doc: JSON, op: Insert | Remove) -> list[JSON]:
     node = _resolve(doc, op, path_tokens(op.path))
     if not isinstance(node, list):
         raise TypeMismatchError(
-            op, op.path, f"{op.path!r} is {describe_kind(node)}; {op.OP} needs a list there"
+            op, op.path, f"{quote(op.path)} is {describe_kind(node)}; {op.OP} needs a list there"
         )
     return node
 
@@ -212,7 +225,7 @@ def _object_at(doc: JSON, op: Patch) -> dict[str, JSON]:
     node = _resolve(doc, op, path_tokens(op.path))
     if not isinstance(node, dict):
         raise TypeMismatchError(
-            op, op.path, f"{op.path!r} is {describe_kind(node)}; patch needs an object there"
+            op, op.path, f"{quote(op.path)} is {describe_kind(node)}; patch needs an object there"
         )
     return node
 
@@ -222,7 +235,8 @@ def _require_key(op: Operation, obj: dict[str, JSON], key: str, at: str) -> None
         raise PathNotFoundError(
             op,
             join_path(at, key),
-            f"the object at {at!r} has no key {key!r}; create it first (set) or fix the path",
+            f"the object at {quote(at)} has no key {quote(key)}; create it first (set) or fix "
+            "the path",
         )
 
 
@@ -230,14 +244,20 @@ def _item_index(op: Operation, items: list[JSON], token: str, at: str) -> int:
     """The existing list item ``token`` names (``-``, the end, is never an existing item)."""
     if token == _END:
         raise IndexOutOfRangeError(
-            op, at, f"'-' names the end of the list at {at!r}, not an item; use an index"
+            op, at, f"'-' names the end of the list at {quote(at)}, not an item; use an index"
         )
     if not _LIST_INDEX.fullmatch(token):
         raise PathNotFoundError(
             op,
             join_path(at, token),
-            f"{token!r} is not an index into the list at {at!r}; use 0, 1, ... (no sign or "
-            "leading zeros)",
+            f"{quote(token)} is not an index into the list at {quote(at)}; use 0, 1, ... (ASCII "
+            "digits, no sign or leading zeros)",
+        )
+    if len(token) > I64_DIGITS:  # past any list, and int() refuses 4,300 digits and more
+        raise IndexOutOfRangeError(
+            op,
+            at,
+            f"index {quote(token)} is out of range for the list at {quote(at)} ({_range(items)})",
         )
     return _check_index(op, items, int(token), at)
 
@@ -245,7 +265,7 @@ def _item_index(op: Operation, items: list[JSON], token: str, at: str) -> int:
 def _check_index(op: Operation, items: list[JSON], index: int, at: str) -> int:
     if index >= len(items):
         raise IndexOutOfRangeError(
-            op, at, f"index {index} is out of range for the list at {at!r} ({_range(items)})"
+            op, at, f"index {index} is out of range for the list at {quote(at)} ({_range(items)})"
         )
     return index
 
@@ -257,7 +277,7 @@ def _insert_position(op: Insert, items: list[JSON]) -> int:
         raise IndexOutOfRangeError(
             op,
             op.path,
-            f"index {op.index} is out of range for inserting into the list at {op.path!r} "
+            f"index {op.index} is out of range for inserting into the list at {quote(op.path)} "
             f"with {len(items)} items (valid: 0..{len(items)})",
         )
     return op.index

@@ -25,7 +25,8 @@ import math
 import rfc8785
 
 from nerv_inner_universe.delta.errors import InvalidJSONError
-from nerv_inner_universe.delta.values import JSON, validate_json
+from nerv_inner_universe.delta.values import JSON, describe_kind, int_literal, validate_json
+from nerv_inner_universe.shown import quote
 
 
 def canonical_json(value: JSON) -> str:
@@ -77,14 +78,18 @@ def parse_json(text: str) -> JSON:
 
     Numbers with a ``.`` or an exponent are floats, others ints, as the server reads them.
     Raises :class:`InvalidJSONError` for text that is not strict JSON and
-    :class:`InvalidValueError` for JSON outside the value model (e.g. an integer beyond i64).
+    :class:`InvalidValueError` for JSON outside the value model (e.g. an integer beyond i64,
+    found by its digits before any conversion, so its path is named however long it is).
     """
+    if type(text) is not str:
+        raise InvalidJSONError(f"JSON text must be a str, not {describe_kind(text)}")
     try:
         value: JSON = json.loads(
             text,
             object_pairs_hook=_unique_keys,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
+            parse_int=int_literal,
         )
     except json.JSONDecodeError as error:
         raise InvalidJSONError(f"not valid JSON: {error}") from None
@@ -98,7 +103,7 @@ def _unique_keys(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            raise InvalidJSONError(f"not valid JSON: duplicate key {key!r} in an object")
+            raise InvalidJSONError(f"not valid JSON: duplicate key {quote(key)} in an object")
         seen.add(key)
     return dict(pairs)
 

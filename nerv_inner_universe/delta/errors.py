@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nerv_inner_universe.shown import quote
+
 if TYPE_CHECKING:
     from nerv_inner_universe.delta.operations import Operation
 
@@ -20,7 +22,7 @@ class InvalidValueError(DeltaError, ValueError):
     """A value is not JSON as this project models it (see ``validate_json``)."""
 
     def __init__(self, name: str, path: str, problem: str) -> None:
-        super().__init__(f"{name} is not valid JSON at {path!r}: {problem}")
+        super().__init__(f"{name} is not valid JSON at {quote(path)}: {problem}")
         self.name = name
         self.path = path
         """RFC 6901 pointer to the offending item inside the value (``''`` is the value itself)."""
@@ -54,7 +56,7 @@ class ApplyError(DeltaError):
         self.op_index: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.op.OP} at {self.op.path!r}"
+        where = f"{self.op.OP} at {quote(self.op.path)}"
         if self.op_index is not None:
             where = f"operation {self.op_index} ({where})"
         return f"{where} failed: {self.problem}"

@@ -21,7 +21,14 @@ from nerv_inner_universe.delta.errors import (
     InvalidValueError,
 )
 from nerv_inner_universe.delta.paths import path_tokens
-from nerv_inner_universe.delta.values import JSON, copy_json, describe_kind, validate_json
+from nerv_inner_universe.delta.values import (
+    I64_MAX,
+    JSON,
+    copy_json,
+    describe_kind,
+    validate_json,
+)
+from nerv_inner_universe.shown import shown
 
 
 def _valid_path(_op: object, _attribute: attrs.Attribute[str], path: str) -> None:
@@ -37,8 +44,10 @@ def _valid_member_path(op: object, attribute: attrs.Attribute[str], path: str) -
 
 
 def _valid_index(_op: object, attribute: attrs.Attribute[Any], index: object) -> None:
-    if type(index) is not int or index < 0:
-        raise InvalidOperationError(f"{attribute.name} must be an int >= 0, not {index!r}")
+    if type(index) is not int or not 0 <= index <= I64_MAX:
+        raise InvalidOperationError(
+            f"{attribute.name} must be an int in 0..2**63-1 (a JSON integer), not {shown(index)}"
+        )
 
 
 def _owned_value(value: JSON) -> JSON:

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import attrs
 
-from nerv_inner_universe.delta.errors import DeltaError, InvalidOperationError
+from nerv_inner_universe.delta.errors import (
+    DeltaError,
+    InvalidOperationError,
+)
 from nerv_inner_universe.delta.operations import OPERATION_TYPES, Operation
 from nerv_inner_universe.delta.values import JSON, copy_json, describe_kind
+from nerv_inner_universe.shown import shown
 
 _BY_NAME = {op_type.OP: op_type for op_type in OPERATION_TYPES}
 
@@ -32,7 +36,7 @@ def from_dict(data: object) -> Operation:
     op_type = _BY_NAME.get(name) if type(name) is str else None
     if op_type is None:
         raise InvalidOperationError(
-            f"'op' is {name!r}; it must be one of {', '.join(map(repr, _BY_NAME))}"
+            f"'op' is {shown(name)}; it must be one of {', '.join(map(repr, _BY_NAME))}"
         )
     fields = attrs.fields(op_type)
     required = {field.name for field in fields if field.default is attrs.NOTHING}
@@ -41,9 +45,13 @@ def from_dict(data: object) -> Operation:
     if missing or unknown:
         raise InvalidOperationError(
             f"a {name} operation has the keys op, {', '.join(sorted(allowed))}; "
-            f"missing: {sorted(missing)}, unknown: {sorted(map(str, unknown))}"
+            f"missing: {sorted(missing)}, unknown: {sorted(map(_key_text, unknown))}"
         )
     try:
         return op_type(**{key: value for key, value in data.items() if key != "op"})
     except DeltaError as error:
         raise InvalidOperationError(f"invalid {name} operation: {error}") from None
+
+
+def _key_text(key: object) -> str:
+    return key if type(key) is str else shown(key)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 from typing import TypeAlias
 
+import attrs
+
 from nerv_inner_universe.delta.errors import InvalidValueError
 from nerv_inner_universe.delta.paths import join_path
+from nerv_inner_universe.shown import quote, shown
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 
@@ -23,6 +26,27 @@ MAX_DEPTH = 128
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
 """The range of ``Integer(i64)``."""
+
+I64_DIGITS = 19
+"""Most decimal digits of an ``i64`` (sign not counted): a longer literal is out of range."""
+
+
+@attrs.frozen
+class OversizedInteger:
+    """An integer literal with more than :data:`I64_DIGITS` digits, kept as text.
+
+    ``parse_json`` puts it where the number was instead of calling ``int()`` (which refuses
+    4,300 digits and more), so ``validate_json`` reports it, with its path, as out of range.
+    """
+
+    literal: str
+
+
+def int_literal(literal: str) -> int | OversizedInteger:
+    """``int(literal)`` for a JSON integer literal within i64's digits, else the literal kept."""
+    if len(literal.lstrip("-")) > I64_DIGITS:
+        return OversizedInteger(literal)
+    return int(literal)
 
 
 class _Invalid(Exception):
@@ -52,7 +76,9 @@ def _check(value: object, depth: int) -> None:
         return
     if type(value) is int:
         if not I64_MIN <= value <= I64_MAX:
-            raise _Invalid(f"integer {value} is outside the signed 64-bit range")
+            raise _Invalid(f"integer {shown(value)} is outside the signed 64-bit range")
+    elif type(value) is OversizedInteger:
+        raise _Invalid(f"integer {quote(value.literal)} is outside the signed 64-bit range")
     elif type(value) is float:
         if not math.isfinite(value):
             raise _Invalid(f"float {value!r} is not finite; JSON has no NaN or infinities")
@@ -88,7 +114,7 @@ def _check_member(token: str, item: object, depth: int) -> None:
 
 def _checked_key(key: object) -> str:
     if type(key) is not str:
-        raise _Invalid(f"key {key!r} is {describe_kind(key)}; object keys must be str")
+        raise _Invalid(f"key {shown(key)} is {describe_kind(key)}; object keys must be str")
     _check_utf8(key, "key")
     return key
 
@@ -98,7 +124,8 @@ def _check_utf8(text: str, what: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise _Invalid(
-            f"{what} {text!r} holds a lone surrogate, which UTF-8 (and so JSON text) cannot carry"
+            f"{what} {quote(text)} holds a lone surrogate, which UTF-8 (and so JSON text) "
+            "cannot carry"
         ) from None
 
 

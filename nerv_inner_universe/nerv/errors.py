@@ -13,12 +13,19 @@ class NervError(Exception):
     """Base class of every error the NERV core raises."""
 
 
-class InvalidEventError(NervError, ValueError):
-    """An event type is empty or is neither a string nor an enum member."""
+class InvalidArgumentError(NervError, ValueError):
+    """A public call got an argument of the wrong type or value; the message names it."""
 
 
-class InvalidDeltaError(NervError, ValueError):
-    """A delta cannot be applied (wrong kind of object, or a patch on a state that is no dict)."""
+class InvalidEventError(InvalidArgumentError):
+    """An event is malformed: an empty type, a type that is neither a string nor an enum
+    member, a non-str id or source, a timestamp that is no finite number, metadata that is no
+    dict."""
+
+
+class InvalidDeltaError(InvalidArgumentError):
+    """A delta cannot be applied (wrong kind of object, a patch on a state that is no dict, or
+    malformed metadata: description, source, tags)."""
 
 
 class UnknownVersionError(NervError, LookupError):

@@ -19,9 +19,17 @@ import attrs
 import structlog
 
 from nerv_inner_universe.delta import JSON
+from nerv_inner_universe.nerv.arguments import (
+    json_object,
+    require_callable,
+    require_int,
+    require_seconds,
+    require_str,
+)
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
+from nerv_inner_universe.shown import shown
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +51,7 @@ def event_type_name(event_type: EventType) -> str:
         return event_type.name
     if not isinstance(event_type, str) or not event_type:
         raise InvalidEventError(
-            f"event type {event_type!r} is not a non-empty string or an enum member; "
+            f"event type {shown(event_type)} is not a non-empty string or an enum member; "
             "pass e.g. 'ENTITY_CREATED' or EventType.SYSTEM_INIT"
         )
     return event_type
@@ -58,17 +66,47 @@ def _stored_type_name(event_type: EventType) -> str:
     return name
 
 
+def _event_id(_event: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    require_str("event id", value, non_empty=True, error=InvalidEventError)
+
+
+def _event_timestamp(_event: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    require_seconds("event timestamp", value, error=InvalidEventError)
+
+
+def _event_source(
+    _event: object, _attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    require_str("event source", value, optional=True, error=InvalidEventError)
+
+
+def _event_metadata(value: object) -> dict[str, JSON]:
+    return json_object("metadata", {} if value is None else value, error=InvalidEventError)
+
+
+def _event_replayed(_event: object, _attribute: attrs.Attribute[bool], value: bool) -> None:
+    if type(value) is not bool:
+        raise InvalidEventError(f"replayed must be a bool, not {type(value).__name__}")
+
+
 @attrs.frozen
 class Event:
-    """Something that happened. Built once, never changed; ``replayed`` marks a recorded copy."""
+    """Something that happened. Built once, never changed; ``replayed`` marks a recorded copy.
 
-    id: str
+    Checked when built (``InvalidEventError`` names the field): ``id`` a non-empty str,
+    ``timestamp`` finite epoch seconds, ``source`` a str or None, ``metadata`` a dict of str
+    to JSON values (copied; None is ``{}``; a non-JSON item raises the delta layer's
+    ``InvalidValueError`` naming ``metadata``). ``data`` is anything; a recorder checks that
+    it is JSON when it writes it.
+    """
+
+    id: str = attrs.field(validator=_event_id)
     type: str = attrs.field(converter=_stored_type_name)
     data: Any
-    timestamp: float
-    source: str | None = None
-    metadata: dict[str, JSON] = attrs.field(factory=dict)
-    replayed: bool = False
+    timestamp: float = attrs.field(validator=_event_timestamp)
+    source: str | None = attrs.field(default=None, validator=_event_source)
+    metadata: dict[str, JSON] = attrs.field(factory=dict, converter=_event_metadata)
+    replayed: bool = attrs.field(default=False, validator=_event_replayed)
 
     @classmethod
     def create(
@@ -85,7 +123,7 @@ class Event:
             data=data,
             timestamp=now(),
             source=source,
-            metadata=dict(metadata or {}),
+            metadata=metadata,  # None becomes {} (the converter)
         )
 
 
@@ -112,7 +150,13 @@ class EventBus:
         self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 100_000
     ) -> None:
         """Keep ``max_history`` events and ``max_errors`` handler failures; remember the last
-        ``dedupe_window`` ids (at least ``max_history``) to refuse re-delivered events."""
+        ``dedupe_window`` ids (at least ``max_history``) to refuse re-delivered events.
+
+        Each is an int >= 0, else ``InvalidArgumentError``.
+        """
+        require_int("max_history", max_history, minimum=0)
+        require_int("max_errors", max_errors, minimum=0)
+        require_int("dedupe_window", dedupe_window, minimum=0)
         self._lock = threading.Lock()
         # Re-entrant so an observer that publishes does not deadlock; its event is then
         # accepted after the one it observed, in history and recorder alike.
@@ -129,12 +173,14 @@ class EventBus:
     def subscribe(self, event_type: EventType, handler: Handler) -> Remove:
         """Call ``handler(event)`` for each event of ``event_type`` (``"*"``: every event)."""
         name = event_type_name(event_type)
+        require_callable("handler", handler)
         with self._lock:
             handlers = self._handlers.setdefault(name, CallbackList())
         return handlers.add(handler)
 
     def add_middleware(self, middleware: Middleware) -> Remove:
         """Run ``middleware(event)`` before acceptance; it returns the event to use, or None."""
+        require_callable("middleware", middleware)
         return self._middleware.add(middleware)
 
     def add_guard(self, guard: Callable[[Event], object]) -> Remove:
@@ -142,6 +188,7 @@ class EventBus:
 
         Raising vetoes the event (and propagates to the publisher). A guard must not publish.
         """
+        require_callable("guard", guard)
         return self._guards.add(guard)
 
     def add_observer(self, observer: Callable[[Event], object]) -> Remove:
@@ -149,6 +196,7 @@ class EventBus:
 
         Like a handler's, an observer's error is logged and kept in ``errors``, never raised.
         """
+        require_callable("observer", observer)
         return self._observers.add(observer)
 
     def publish(
@@ -158,7 +206,11 @@ class EventBus:
         source: str | None = None,
         metadata: dict[str, JSON] | None = None,
     ) -> str:
-        """Create and publish an event; return its id (also when middleware dropped it)."""
+        """Create and publish an event; return its id (also when middleware dropped it).
+
+        Raises ``InvalidEventError`` naming the argument for a bad type, source or metadata
+        (see ``Event``) before anything is published.
+        """
         return self.publish_event(Event.create(event_type, data, source, metadata))
 
     def publish_event(self, event: Event) -> str:
@@ -166,6 +218,8 @@ class EventBus:
 
         Idempotent by id: an id the bus has accepted before is not accepted or dispatched again.
         """
+        if not isinstance(event, Event):
+            raise InvalidEventError(f"publish_event needs an Event, not {type(event).__name__}")
         accepted = event if event.replayed else self._run_middleware(event)
         if accepted is not None and self._accept(accepted):
             self._dispatch(accepted)
@@ -174,7 +228,11 @@ class EventBus:
     def get_history(
         self, event_type: EventType | None = None, limit: int | None = 100
     ) -> list[Event]:
-        """Accepted events, newest first, optionally of one type; ``limit=None`` returns all."""
+        """Accepted events, newest first, optionally of one type; ``limit=None`` returns all.
+
+        ``limit`` is an int >= 0 or None, else ``InvalidArgumentError``.
+        """
+        require_int("limit", limit, minimum=0, optional=True)
         name = None if event_type is None else event_type_name(event_type)
         with self._lock:
             events = [e for e in reversed(self._history) if name is None or e.type == name]

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from nerv_inner_universe.nerv.arguments import require_callable, require_str
 from nerv_inner_universe.nerv.errors import UnknownNameError
 
 S = TypeVar("S")
@@ -25,11 +26,14 @@ class PerspectiveAware(Generic[S]):
 
     def add_perspective(self, name: str, fn: Callable[[S], Any]) -> None:
         """Register ``fn(data) -> view`` as perspective ``name`` (replacing one of that name)."""
+        require_str("name", name)
+        require_callable("fn", fn)
         with self._lock:
             self._perspectives[name] = fn
 
     def view(self, name: str | None = None) -> Any:
         """The data through perspective ``name``, or the data itself when ``name`` is None."""
+        require_str("name", name, optional=True)
         with self._lock:
             data = self._data
             fn = None if name is None else self._perspectives.get(name)

@@ -10,6 +10,13 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from nerv_inner_universe.delta import JSON, Operation, Patch, apply
+from nerv_inner_universe.nerv.arguments import (
+    require_callable,
+    require_int,
+    require_seconds,
+    require_str,
+    str_tuple,
+)
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
@@ -101,18 +108,39 @@ def _delta_from_operations(operations: Sequence[Operation]) -> Delta:
 
 
 def _tag_tuple(tags: Iterable[str]) -> tuple[str, ...]:
-    return tuple(tags)
+    return str_tuple("tags", tags, error=InvalidDeltaError)
+
+
+def _description(_metadata: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    require_str("description", value, error=InvalidDeltaError)
+
+
+def _source(_metadata: object, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    require_str("source", value, optional=True, error=InvalidDeltaError)
+
+
+def _timestamp(_metadata: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    require_seconds("timestamp", value, error=InvalidDeltaError)
+
+
+def _index(_metadata: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    require_int("index", value, minimum=0, error=InvalidDeltaError)
 
 
 @attrs.frozen(kw_only=True)
 class DeltaMetadata:
-    """What is known about an applied delta besides the change itself."""
+    """What is known about an applied delta besides the change itself.
 
-    description: str = ""
-    source: str | None = None
+    Checked when built (``InvalidDeltaError`` names the field): ``description`` a str,
+    ``source`` a str or None, ``tags`` an iterable of str (not one str), ``timestamp`` finite
+    epoch seconds, ``index`` an int >= 0.
+    """
+
+    description: str = attrs.field(default="", validator=_description)
+    source: str | None = attrs.field(default=None, validator=_source)
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tag_tuple)
-    timestamp: float
-    index: int
+    timestamp: float = attrs.field(validator=_timestamp)
+    index: int = attrs.field(validator=_index)
 
 
 DeltaCallback = Callable[[int, Delta, DeltaMetadata, list[Operation] | None], object]
@@ -157,6 +185,7 @@ class StateProjector:
 
         Raising vetoes the delta (and propagates). A guard must not apply deltas here.
         """
+        require_callable("guard", guard)
         return self._guards.add(guard)
 
     def add_observer(self, observer: DeltaCallback) -> Remove:
@@ -164,6 +193,7 @@ class StateProjector:
 
         An observer's error is logged, never raised: the delta has been applied.
         """
+        require_callable("observer", observer)
         return self._observers.add(observer)
 
     def apply_delta(
@@ -176,7 +206,8 @@ class StateProjector:
         """Apply a delta (a dict is a PatchDelta, a function a FunctionDelta); return its index.
 
         The delta is applied before the guards run, so one that fails changes nothing and is
-        never recorded.
+        never recorded. A bad ``delta``, ``description``, ``source`` or ``tags`` raises
+        ``InvalidDeltaError`` naming it (see ``DeltaMetadata``).
         """
         change = _as_delta(delta)
         with self._sequence:
@@ -185,7 +216,7 @@ class StateProjector:
             metadata = DeltaMetadata(
                 description=description,
                 source=source,
-                tags=tags or (),
+                tags=() if tags is None else tags,
                 timestamp=now(),
                 index=index,
             )
@@ -225,11 +256,18 @@ class StateProjector:
 
     def add_projection(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Register ``fn(state) -> view`` as projection ``name`` ("default" is the state itself)."""
+        require_str("name", name)
+        require_callable("fn", fn)
         with self._lock:
             self._projections[name] = fn
 
     def project(self, name: str = "default", until: int | None = None) -> Any:
-        """Projection ``name`` of the current state, or of the state before delta ``until``."""
+        """Projection ``name`` of the current state, or of the state before delta ``until``.
+
+        ``name`` is a str and ``until`` an int or None, else ``InvalidArgumentError``.
+        """
+        require_str("name", name)
+        require_int("until", until, optional=True)
         with self._lock:
             fn = self._projections.get(name)
             known = sorted(self._projections)
@@ -255,9 +293,9 @@ class StateProjector:
         self, with_tags: Iterable[str] | None = None
     ) -> list[tuple[int, DeltaMetadata]]:
         """``(index, metadata)`` of each delta, oldest first; with tags, those with any of them."""
+        wanted = None if with_tags is None else set(str_tuple("with_tags", with_tags))
         with self._lock:
             deltas = list(self._deltas)
-        wanted = None if with_tags is None else set(with_tags)
         return [
             (metadata.index, metadata)
             for _, metadata in deltas

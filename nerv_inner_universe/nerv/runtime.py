@@ -72,7 +72,7 @@ class Nerv:
                 config = tomllib.load(file)
         except OSError as error:
             raise ConfigError(f"cannot read NERV config {os.fspath(path)!r}: {error}") from error
-        except tomllib.TOMLDecodeError as error:
+        except ValueError as error:  # TOMLDecodeError, or an integer past the int/str limit
             raise ConfigError(
                 f"NERV config {os.fspath(path)!r} is not valid TOML: {error}"
             ) from error

@@ -29,6 +29,7 @@ from nerv_inner_universe.delta import (
     diff,
     validate_json,
 )
+from nerv_inner_universe.nerv.arguments import require_callable, require_seconds, require_str
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
@@ -37,6 +38,7 @@ from nerv_inner_universe.nerv.errors import (
     ReplayError,
     UnknownVersionError,
 )
+from nerv_inner_universe.shown import shown
 
 DEFAULT_SNAPSHOT_INTERVAL = 50
 """Versions per whole snapshot unless told otherwise (the server's default, too)."""
@@ -128,7 +130,7 @@ class TemporalStore:
             or snapshot_interval < 1
         ):
             raise ConfigError(
-                f"snapshot_interval is {snapshot_interval!r}; use a positive integer "
+                f"snapshot_interval is {shown(snapshot_interval)}; use a positive integer "
                 "(1 keeps every version whole, larger values trade read time for memory)"
             )
         self._snapshot_interval = snapshot_interval
@@ -170,6 +172,7 @@ class TemporalStore:
 
         Raising vetoes the commit (and propagates). A guard must not commit to this store.
         """
+        require_callable("guard", guard)
         return self._guards.add(guard)
 
     def add_observer(self, observer: CommitCallback) -> Remove:
@@ -177,6 +180,7 @@ class TemporalStore:
 
         An observer's error is logged, never raised: the commit has happened.
         """
+        require_callable("observer", observer)
         return self._observers.add(observer)
 
     def commit(
@@ -190,7 +194,13 @@ class TemporalStore:
 
         Pass ``expected_parent`` (the version id you read, or None for an empty store) for
         optimistic concurrency: if another commit got there first, ConcurrencyConflict is raised.
+        ``description`` is a str and ``expected_parent`` a str or None, else
+        ``InvalidArgumentError``; ``data`` that is not JSON raises the delta layer's
+        ``InvalidValueError``.
         """
+        require_str("description", description)
+        if expected_parent is not _Head.CURRENT:
+            require_str("expected_parent", expected_parent, optional=True)
         validate_json(data)
         snapshot = copy.deepcopy(data)
         digest = data_hash(snapshot)
@@ -270,6 +280,7 @@ class TemporalStore:
 
     def get(self, version_id: str | None = None) -> JSON:
         """A deep copy of a version's data (default: the current one; None if nothing committed)."""
+        require_str("version_id", version_id, optional=True)
         if version_id is None:
             with self._lock:
                 head_data = self._head_data
@@ -307,14 +318,18 @@ class TemporalStore:
 
     def diff(self, version_a: str, version_b: str) -> list[Operation]:
         """The delta operations that turn ``version_a``'s state into ``version_b``'s."""
+        require_str("version_a", version_a)
+        require_str("version_b", version_b)
         return diff(self._read(version_a)[1], self._read(version_b)[1])
 
     def revert(self, version_id: str, description: str | None = None) -> str:
         """Commit ``version_id``'s state again as a new version (history is never rewritten)."""
+        require_str("description", description, optional=True)
         return self.commit(self.get(version_id), description or f"revert to {version_id}")
 
     def state_at(self, timestamp: float) -> JSON:
         """A deep copy of the state that was current at ``timestamp`` (epoch seconds)."""
+        require_seconds("timestamp", timestamp)
         with self._lock:
             position = bisect.bisect_right(
                 self._versions, timestamp, key=lambda s: s.header.timestamp
@@ -349,6 +364,7 @@ class TemporalStore:
 
     def _read(self, version_id: str) -> tuple[VersionedState, JSON]:
         """The header of version ``version_id`` and a fresh copy of its data."""
+        require_str("version_id", version_id)
         with self._lock:
             position = self._positions.get(version_id)
             plan = None if position is None else self._plan(position)

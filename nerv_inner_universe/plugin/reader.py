@@ -10,6 +10,7 @@ import attrs
 import structlog
 
 from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
@@ -174,7 +175,9 @@ def delta_id(stream: str, index: int) -> str:
 
 
 def delta_index(stream: str, stored_id: str) -> int:
+    """The index in ``stored_id`` (``<stream>:<index>``, the index in ASCII digits)."""
     prefix = f"{stream}:"
-    if not stored_id.startswith(prefix) or not stored_id[len(prefix) :].isdigit():
+    index = ascii_int(stored_id[len(prefix) :], 19) if stored_id.startswith(prefix) else None
+    if index is None:
         raise PersistenceError(f"delta id {stored_id!r} is not of the form '{stream}:<index>'")
-    return int(stored_id[len(prefix) :])
+    return index

@@ -15,6 +15,7 @@ from pathlib import Path
 import attrs
 import structlog
 
+from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.delta import JSON, apply, canonical_json
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder
 
@@ -91,4 +92,6 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
 
 
 def export(report: RecoveryReport, path: Path) -> None:
-    path.write_text(report.to_json() + "\n")
+    """Writes the report as JSON, 0600: it holds the recorded events and states."""
+    with open_private(path, "w") as out:
+        out.write(report.to_json() + "\n")

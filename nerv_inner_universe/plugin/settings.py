@@ -46,7 +46,7 @@ class PluginSettings:
 
     url: str = "http://127.0.0.1:3000"
     database: str = attrs.field(default="inner-universe", validator=_database)
-    token: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)  # a secret: never in repr()
     token_file: Path | None = None
     events: EventDurability = attrs.field(default="async", validator=_durability)
     queue_size: int = attrs.field(default=10_000, validator=_positive)

@@ -244,7 +244,7 @@ def test_encoding_refuses_what_does_not_fit(ty: AlgebraicType, value: object, me
     [
         (Primitive.BOOL, 1, "expected bool"),
         (Primitive.U32, "1", "expected an integer"),
-        (Primitive.U256, "0xzz", "not an integer"),
+        (Primitive.U256, "0xzz", "not a 256-bit integer"),
         (Primitive.STRING, 1, "expected a string"),
         (Primitive.F32, "1", "expected a number"),
         (BYTES, "zz", "not hex-encoded"),
@@ -256,7 +256,7 @@ def test_encoding_refuses_what_does_not_fit(ty: AlgebraicType, value: object, me
         (option(Primitive.U8), [5, 1], "not a variant"),
         (option(Primitive.U8), [0, 1, 2], "expected a sum"),
         (option(Primitive.U8), [True, 1], "not a variant"),
-        (IDENTITY, ["0x" + "f" * 65], "value must be an int"),
+        (IDENTITY, ["0x" + "f" * 65], "not a 256-bit integer"),
         (TIMESTAMP, [1.5], "expected an integer"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import stat
 import tarfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from nerv_inner_universe.controller.backup import (
     unpack_archive,
     write_archive,
 )
-from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.layout import DbLayout, open_private, write_json_atomic
 from nerv_inner_universe.controller.tables import Inventory
 
 INVENTORY = Inventory("c200" + "0" * 60, {"entity": 2, "event_log": 5}, 6)
@@ -169,3 +170,67 @@ def test_a_manifest_round_trips_through_json(layout: DbLayout, tmp_path: Path) -
         raw = json.load(tar.extractfile(MANIFEST))  # type: ignore[arg-type]
     manifest = BackupManifest.from_json(raw)
     assert BackupManifest.from_json(manifest.to_json()) == manifest
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_every_archive_member_is_0600_whatever_the_file_mode(
+    layout: DbLayout, tmp_path: Path
+) -> None:
+    """The server 1.2.0 wrote its key 0644 when started without umask 077; the archive must
+    not carry that mode."""
+    layout.signing_key_file.chmod(0o644)
+    (layout.root / "data" / "config.toml").chmod(0o664)
+    archive = archive_of(layout, tmp_path)
+    with tarfile.open(archive) as tar:
+        modes = {member.name: member.mode for member in tar.getmembers()}
+    assert modes["keys/id_ecdsa"] == 0o600
+    assert set(modes.values()) == {0o600}
+
+
+def test_unpacking_an_archive_with_wide_modes_makes_the_secrets_private(
+    layout: DbLayout, tmp_path: Path
+) -> None:
+    """An archive written before members were 0600 (the key stored as 0644) restores 0600."""
+    archive = archive_of(layout, tmp_path)
+    with tarfile.open(archive) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, body in members:
+            member.mode = 0o644
+            tar.addfile(member, io.BytesIO(body))
+    staging = tmp_path / "staging"
+    manifest = unpack_archive(archive, staging, database="inner-universe")
+    assert mode(staging) == 0o700
+    assert mode(staging / "keys") == 0o700
+    assert {name: mode(staging / name) for name in manifest.files} == dict.fromkeys(
+        manifest.files, 0o600
+    )
+
+
+def test_secure_keys_repairs_wide_modes(layout: DbLayout) -> None:
+    layout.keys_dir.chmod(0o755)
+    layout.signing_key_file.chmod(0o644)
+    layout.owner_token_file.chmod(0o644)
+    layout.secure_keys()
+    assert mode(layout.keys_dir) == 0o700
+    assert mode(layout.signing_key_file) == 0o600
+    assert mode(layout.owner_token_file) == 0o600
+    assert mode(layout.public_key_file) == 0o644  # the public half may be read
+
+
+def test_records_and_private_files_are_0600(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "record.json", {"database_identity": "c200"})
+    assert mode(tmp_path / "record.json") == 0o600
+    wide = tmp_path / "export.jsonl"
+    wide.write_text("old")
+    wide.chmod(0o644)
+    with open_private(wide, "w") as out:
+        assert mode(wide) == 0o600  # before anything is written
+        out.write("new")
+    assert wide.read_text() == "new"
+    with open_private(tmp_path / "server.log", "ab") as sink:
+        sink.write(b"line\n")
+    assert mode(tmp_path / "server.log") == 0o600

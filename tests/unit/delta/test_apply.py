@@ -88,13 +88,15 @@ def test_no_operations_give_an_equal_copy() -> None:
             Set("/l/x", 1),
             PathNotFoundError,
             "/l/x",
-            "'x' is not an index into the list at '/l'; use 0, 1, ... (no sign or leading zeros)",
+            "'x' is not an index into the list at '/l'; use 0, 1, ... (ASCII digits, no sign or "
+            "leading zeros)",
         ),
         (
             Delete("/l/01"),
             PathNotFoundError,
             "/l/01",
-            "'01' is not an index into the list at '/l'; use 0, 1, ... (no sign or leading zeros)",
+            "'01' is not an index into the list at '/l'; use 0, 1, ... (ASCII digits, no sign or "
+            "leading zeros)",
         ),
         (
             Set("/s/x", 1),

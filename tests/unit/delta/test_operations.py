@@ -38,7 +38,9 @@ def test_delete_refuses_the_root() -> None:
 def test_indices_are_non_negative_ints(index: object) -> None:
     with pytest.raises(InvalidOperationError) as caught:
         Remove("/l", index)  # type: ignore[arg-type]
-    assert str(caught.value) == f"index must be an int >= 0, not {index!r}"
+    assert str(caught.value) == (
+        f"index must be an int in 0..2**63-1 (a JSON integer), not {index!r}"
+    )
     with pytest.raises(InvalidOperationError):
         Insert("/l", 1, index)  # type: ignore[arg-type]
 

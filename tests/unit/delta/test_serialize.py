@@ -71,7 +71,7 @@ def test_insert_index_may_be_left_out() -> None:
         ),
         (
             {"op": "remove", "path": "/a", "index": -1},
-            "invalid remove operation: index must be an int >= 0, not -1",
+            "invalid remove operation: index must be an int in 0..2**63-1 (a JSON integer), not -1",
         ),
         (
             {"op": "set", "path": "a", "value": 1},

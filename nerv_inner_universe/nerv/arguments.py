@@ -1,0 +1,90 @@
+"""Checks at the edge of the NERV core's public calls.
+
+A wrong argument must fail where it is passed, with an error that names it, not later as a
+``TypeError`` from inside a lock, a deque or ``dict()``. Each check raises
+``InvalidArgumentError`` or the subclass the caller passes (``InvalidEventError``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from nerv_inner_universe.delta import JSON, validate_json
+from nerv_inner_universe.nerv.errors import InvalidArgumentError
+from nerv_inner_universe.shown import shown
+
+Error = type[InvalidArgumentError]
+
+
+def _refuse(name: str, expected: str, value: object, error: Error) -> InvalidArgumentError:
+    return error(f"{name} must be {expected}, not {shown(value)} ({type(value).__name__})")
+
+
+def require_str(
+    name: str,
+    value: object,
+    *,
+    optional: bool = False,
+    non_empty: bool = False,
+    error: Error = InvalidArgumentError,
+) -> None:
+    """``value`` is a str (non-empty if asked), or None when ``optional``."""
+    if value is None and optional:
+        return
+    if type(value) is not str or (non_empty and not value):
+        expected = "a non-empty str" if non_empty else "a str"
+        raise _refuse(name, expected + (" or None" if optional else ""), value, error)
+
+
+def require_int(
+    name: str,
+    value: object,
+    *,
+    minimum: int | None = None,
+    optional: bool = False,
+    error: Error = InvalidArgumentError,
+) -> None:
+    """``value`` is an int (not a bool) of at least ``minimum``, or None when ``optional``."""
+    if value is None and optional:
+        return
+    if type(value) is not int or (minimum is not None and value < minimum):
+        expected = "an int" if minimum is None else f"an int >= {minimum}"
+        raise _refuse(name, expected + (" or None" if optional else ""), value, error)
+
+
+def require_seconds(name: str, value: object, *, error: Error = InvalidArgumentError) -> None:
+    """``value`` is epoch seconds: a finite int or float (not a bool)."""
+    if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
+        raise _refuse(name, "a finite number of seconds", value, error)
+
+
+def require_callable(name: str, value: object) -> None:
+    if not callable(value):
+        raise _refuse(name, "callable", value, InvalidArgumentError)
+
+
+def json_object(
+    name: str, value: object, *, error: Error = InvalidArgumentError
+) -> dict[str, JSON]:
+    """A new dict holding ``value``'s items: a mapping of str to JSON values.
+
+    A non-mapping raises ``error``; a key or item that is not JSON raises the delta layer's
+    ``InvalidValueError`` naming ``name`` and the path.
+    """
+    if not isinstance(value, Mapping):
+        raise _refuse(name, "a dict of str to JSON values", value, error)
+    copied = dict(value)
+    validate_json(copied, name)
+    return copied
+
+
+def str_tuple(name: str, value: object, *, error: Error = InvalidArgumentError) -> tuple[str, ...]:
+    """``value``'s items as a tuple: an iterable of str, not a str itself (which would split)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise _refuse(name, "an iterable of str", value, error)
+    items = tuple(value)
+    for item in items:
+        if type(item) is not str:
+            raise _refuse(f"each of {name}", "a str", item, error)
+    return items
