@@ -733,7 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     log.configure("warning")
-    console = Console(stderr=True, log_path=False)
+    console = Console(stderr=True, log_path=False, width=None if sys.stderr.isatty() else 120)
     load_before = os.getloadavg()
     run = Run(args, console)
     started = time.perf_counter()
