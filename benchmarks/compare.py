@@ -38,11 +38,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
@@ -136,7 +138,17 @@ def in_child(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     raised here."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context, initializer=_quiet_logs) as pool:
-        return pool.submit(work, *args, **kwargs).result()
+        return pool.submit(_reporting, work.__name__, partial(work, *args, **kwargs)).result()
+
+
+def _reporting(name: str, work: Callable[[], R]) -> R:
+    """Runs ``work``; its error comes back as a BenchmarkError holding the child's traceback
+    (not every exception survives pickling to the parent)."""
+    try:
+        return work()
+    except BaseException as error:
+        trace = "".join(traceback.format_exception(error))
+        raise BenchmarkError(f"{name} failed in its child process:\n{trace}") from None
 
 
 def _quiet_logs() -> None:
@@ -722,6 +734,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.replay = sorted(set(args.replay))
     if args.events < 1 or args.batch < 1 or min(args.replay) < 1:
         parser.error("--events, --batch and --replay sizes must be positive")
+    if args.batch > 1000:
+        parser.error("--batch is at most 1000, publish_events' limit per call")
     return args
 
 
