@@ -1,0 +1,791 @@
+"""Side by side, in one run on one machine: NERV + Inner Universe, the SpacetimeDB client alone,
+the engine ceiling, and `eventsourcing` on SQLite and PostgreSQL.
+
+The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one Python process:
+
+- NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise);
+- the project's client alone: ``publish_event`` awaited one by one, ``publish_event``
+  pipelined, and ``publish_events`` batches pipelined with several in flight;
+- the engine ceiling: the reducer time the server reports for ``publish_events`` batches
+  (awaited one by one), as events/s;
+- ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
+  per event ("sync") and per batch ("batched"), then reading the aggregate back;
+- replay on start (a NERV start against a database holding 10k, 100k, 1M events).
+
+Every scenario runs in a fresh child process, so its RSS growth is its own. The script starts
+its own ``spacetimedb-standalone`` (built by ``inner-universe setup``) and its own PostgreSQL
+from Debian's ``postgresql`` package (installed with apt-get when missing and run as root) on
+private ports and temporary data dirs, and stops both afterwards, also on error. Any failing
+path fails the run (exit 1). It asserts nothing about speed: it measures; ratios that miss the
+targets of issue 10 are marked.
+
+    .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
+        [--batch 500] [--json FILE] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal, ParamSpec, TypeVar
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from nerv_inner_universe import log
+from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp
+from nerv_inner_universe.controller import ServerProcess, free_port
+from nerv_inner_universe.delta import JSON, canonical_json
+from nerv_inner_universe.nerv import Event, Nerv
+from nerv_inner_universe.toolchain import setup
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EVENT_TYPE = "BENCH"
+PG_USER = "bench"
+Mode = Literal["sync", "async"]
+
+
+class BenchmarkError(Exception):
+    """A path of the benchmark failed (a wrong count, a server that would not start...)."""
+
+
+# --- what one scenario measured ------------------------------------------------------------
+
+
+@attrs.frozen
+class Measured:
+    """One scenario's figures. ``seconds``: wall time for ``events`` events (for the engine
+    ceiling: the server's summed reducer time). ``p50_ms``/``p99_ms``: per call or publish,
+    when calls were made one at a time. ``server_seconds``: reducer time the server reported,
+    summed over calls. ``rss_growth_mib``: the child process's RSS change across the work."""
+
+    events: int
+    seconds: float
+    rss_growth_mib: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    server_seconds: float | None = None
+
+    @property
+    def rate(self) -> float:
+        """Events per second."""
+        return self.events / self.seconds
+
+    @property
+    def rss_per_100k_mib(self) -> float | None:
+        if self.rss_growth_mib is None:
+            return None
+        return self.rss_growth_mib * 100_000 / self.events
+
+
+def rss_mib() -> float:
+    """This process's resident set size now (Linux ``/proc``), after a garbage collection."""
+    gc.collect()
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def latency_buffer(count: int) -> array[float]:
+    """Room for ``count`` latencies, allocated up front so filling it does not grow the RSS
+    being measured."""
+    return array("d", bytes(8 * count))
+
+
+def percentiles(latencies: array[float]) -> tuple[float, float]:
+    """(p50, p99) of latencies in seconds, in milliseconds (nearest rank)."""
+    ordered = sorted(latencies)
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+    return rank(0.50), rank(0.99)
+
+
+def payload(n: int) -> dict[str, JSON]:
+    return {"n": n, "payload": "x" * 64}
+
+
+def in_child(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Runs ``work`` in a fresh spawned Python process and returns its result; its error is
+    raised here."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_quiet_logs) as pool:
+        return pool.submit(_reporting, work.__name__, partial(work, *args, **kwargs)).result()
+
+
+def _reporting(name: str, work: Callable[[], R]) -> R:
+    """Runs ``work``; its error comes back as a BenchmarkError holding the child's traceback
+    (not every exception survives pickling to the parent)."""
+    try:
+        return work()
+    except BaseException as error:
+        trace = "".join(traceback.format_exception(error))
+        raise BenchmarkError(f"{name} failed in its child process:\n{trace}") from None
+
+
+def _quiet_logs() -> None:
+    log.configure("warning")
+
+
+# --- SpacetimeDB: the server, the plugin and the client --------------------------------------
+
+
+@attrs.frozen
+class Database:
+    url: str
+    name: str
+    token: str
+
+
+@attrs.frozen
+class Spacetime:
+    """The benchmark's own server; every scenario gets a fresh database on it."""
+
+    url: str
+    wasm: bytes
+    token: str
+
+    def database(self, name: str) -> Database:
+        async def publish() -> None:
+            async with SpacetimeHttp(self.url, token=self.token, timeout=120) as http:
+                await http.publish(name, self.wasm)
+
+        asyncio.run(publish())
+        return Database(self.url, name, self.token)
+
+    def count_events(self, db: Database) -> int:
+        """How many benchmark events ``event_log`` holds."""
+
+        async def count() -> int:
+            async with SpacetimeHttp(self.url, token=self.token, timeout=120) as http:
+                query = f"SELECT COUNT(*) AS n FROM event_log WHERE event_type = '{EVENT_TYPE}'"  # noqa: S608
+                [result] = await http.sql(db.name, query)
+                return int(result.rows[0]["n"])
+
+        return asyncio.run(count())
+
+
+@contextmanager
+def spacetime_server(root: Path) -> Iterator[Spacetime]:
+    machine = setup()
+    server = ServerProcess(machine.server_binary, root, port=free_port())
+    server.start()
+    try:
+
+        async def identity() -> str:
+            async with SpacetimeHttp(server.base_url) as http:
+                return (await http.create_identity()).token
+
+        yield Spacetime(server.base_url, machine.module_wasm.read_bytes(), asyncio.run(identity()))
+    finally:
+        server.stop()
+
+
+def nerv_config(db: Database, mode: Mode) -> dict[str, Any]:
+    section = {"url": db.url, "database": db.name, "token": db.token, "events": mode}
+    return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
+
+
+def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
+    """Publishes through a started NERV runtime and flushes; latency is per ``publish``."""
+    runtime = Nerv(nerv_config(db, mode)).start()
+    try:
+        recorder = runtime.recorder
+        if recorder is None:
+            raise BenchmarkError("the inner_universe plugin provided no recorder")
+        latencies = latency_buffer(events)
+        before = rss_mib()
+        started = time.perf_counter()
+        for n in range(events):
+            sent = time.perf_counter()
+            runtime.event_bus.publish(EVENT_TYPE, payload(n))
+            latencies[n] = time.perf_counter() - sent
+        recorder.flush()
+        seconds = time.perf_counter() - started
+        growth = rss_mib() - before
+    finally:
+        runtime.stop()
+    p50, p99 = percentiles(latencies)
+    return Measured(events, seconds, growth, p50, p99)
+
+
+def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
+    """Times ``Nerv.start()`` (the replay) against a database holding ``expected`` events. The
+    RSS baseline is taken after a first start and stop against the ``empty`` database, so the
+    growth is the replay's, not the first connection's."""
+    Nerv(nerv_config(empty, "async")).start().stop()
+    runtime = Nerv(nerv_config(db, "async"))
+    replayed = 0
+
+    def count(event: Event) -> None:
+        nonlocal replayed
+        replayed += 1
+
+    runtime.event_bus.subscribe(EVENT_TYPE, count)
+    before = rss_mib()
+    started = time.perf_counter()
+    runtime.start()
+    try:
+        seconds = time.perf_counter() - started
+        growth = rss_mib() - before
+    finally:
+        runtime.stop()
+    if replayed != expected:
+        raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
+    return Measured(expected, seconds, growth)
+
+
+def event_input(n: int) -> dict[str, object]:
+    """The module's ``EventInput`` for event ``n``, as the plugin would send it."""
+    return {
+        "event_id": f"bench-{n}",
+        "event_type": EVENT_TYPE,
+        "source": None,
+        "occurred_at": Timestamp.now(),
+        "data": canonical_json(payload(n)),
+        "metadata": "{}",
+    }
+
+
+def client_publish(db: Database, first: int, events: int, batch: int, in_flight: int) -> Measured:
+    """Publishes events ``first ..`` through the client alone, ``in_flight`` calls at a time:
+    ``publish_event`` when ``batch`` is 1, else ``publish_events`` with ``batch`` events."""
+    return asyncio.run(_client_publish(db, first, events, batch, in_flight))
+
+
+async def _client_publish(
+    db: Database, first: int, events: int, batch: int, in_flight: int
+) -> Measured:
+    starts = range(first, first + events, batch)
+    latencies = latency_buffer(len(starts))
+    server_seconds = 0.0
+    async with DbConnection(db.url, db.name, token=db.token, call_timeout=120) as conn:
+        slots = asyncio.Semaphore(in_flight)
+
+        async def call(index: int, numbers: range) -> None:
+            nonlocal server_seconds
+            try:
+                sent = time.perf_counter()
+                if batch == 1:
+                    outcome = await conn.call_reducer("publish_event", event_input(numbers.start))
+                else:
+                    inputs = [event_input(n) for n in numbers]
+                    outcome = await conn.call_reducer("publish_events", inputs)
+                latencies[index] = time.perf_counter() - sent
+                server_seconds += outcome.duration.seconds
+            finally:
+                slots.release()
+
+        before = rss_mib()
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for index, start in enumerate(starts):
+                await slots.acquire()
+                numbers = range(start, min(start + batch, first + events))
+                group.create_task(call(index, numbers))
+        seconds = time.perf_counter() - started
+        growth = rss_mib() - before
+    p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
+    return Measured(events, seconds, growth, p50, p99, server_seconds)
+
+
+# --- eventsourcing ---------------------------------------------------------------------------
+
+
+class BenchLog(Aggregate):
+    """One aggregate that every benchmark event is recorded on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @event("Recorded")
+    def record(self, data: dict[str, JSON]) -> None:
+        self.count += 1
+
+
+def es_write(env: dict[str, str], events: int, per_save: int) -> tuple[Measured, str]:
+    """Records ``events`` events on one new aggregate, one ``save()`` per ``per_save``; returns
+    the figures and the aggregate's id."""
+    app: Application[UUID] = Application(env=env)
+    aggregate = BenchLog()
+    app.save(aggregate)
+    before = rss_mib()
+    started = time.perf_counter()
+    for n in range(events):
+        aggregate.record(payload(n))
+        if (n + 1) % per_save == 0 or n + 1 == events:
+            app.save(aggregate)
+    seconds = time.perf_counter() - started
+    growth = rss_mib() - before
+    app.close()
+    return Measured(events, seconds, growth), str(aggregate.id)
+
+
+def es_read(env: dict[str, str], aggregate_id: str, expected: int) -> Measured:
+    """Reconstructs the aggregate from its stored events, in a new application."""
+    app: Application[UUID] = Application(env=env)
+    before = rss_mib()
+    started = time.perf_counter()
+    aggregate: object = app.repository.get(UUID(aggregate_id))
+    seconds = time.perf_counter() - started
+    growth = rss_mib() - before
+    app.close()
+    if not isinstance(aggregate, BenchLog) or aggregate.count != expected:
+        raise BenchmarkError(f"read back {aggregate!r}, expected a BenchLog of {expected} events")
+    return Measured(expected, seconds, growth)
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Postgres:
+    """A private PostgreSQL on loopback, user ``bench`` trusted."""
+
+    bin_dir: Path
+    port: int
+    version: str
+
+    def create_database(self, name: str) -> dict[str, str]:
+        """Creates database ``name``; returns the eventsourcing environment that uses it."""
+        run_checked([str(self.bin_dir / "createdb"), *self._where(), name])
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": name,
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": PG_USER,
+            "POSTGRES_PASSWORD": "",  # trust authentication on a private loopback server
+        }
+
+    def _where(self) -> list[str]:
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER]
+
+
+def run_checked(argv: Sequence[str]) -> str:
+    """Runs ``argv``; returns its stdout, or raises BenchmarkError with its output."""
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchmarkError(
+            f"{' '.join(argv)} exited with {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def postgres_bin_dir(console: Console) -> Path:
+    """Debian's PostgreSQL binaries (the newest major installed); installs ``postgresql`` with
+    apt-get when missing and running as root."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise BenchmarkError(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl); install it with "
+            "`sudo apt-get install -y postgresql` and rerun"
+        )
+    console.log("installing Debian's postgresql package (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
+        subprocess.run(argv, check=True, env=env)
+    return postgres_bin_dir(console)
+
+
+@contextmanager
+def postgres_server(console: Console) -> Iterator[Postgres]:
+    """Starts PostgreSQL in a new temporary data dir on a free port (as the ``postgres`` user
+    when running as root: it refuses to run as root); stops it and removes the dir on exit."""
+    bin_dir = postgres_bin_dir(console)
+    root = Path(tempfile.mkdtemp(prefix="nerv-compare-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    ctl = [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60"]
+    started = False
+    try:
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust"]
+        run_checked([*as_owner, *initdb, "-E", "UTF8", "--no-sync"])
+        port = free_port()
+        options = f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
+        try:
+            run_checked([*ctl, "-l", str(root / "server.log"), "-o", options, "start"])
+        except BenchmarkError as error:
+            server_log = root / "server.log"
+            tail = server_log.read_text()[-2000:] if server_log.exists() else ""
+            raise BenchmarkError(f"{error}\nserver.log:\n{tail}") from None
+        started = True
+        version = run_checked([str(bin_dir / "postgres"), "--version"]).strip()
+        yield Postgres(bin_dir, port, version)
+    finally:
+        if started:
+            subprocess.run([*ctl, "-m", "fast", "stop"], check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Figure:
+    key: str
+    label: str
+    measured: Measured
+
+
+@attrs.frozen
+class Ratio:
+    label: str
+    value: float
+    unit: str
+    target: str | None
+    met: bool | None
+
+
+class Run:
+    """Runs the scenarios in order and keeps their figures."""
+
+    def __init__(self, args: argparse.Namespace, console: Console) -> None:
+        self.args = args
+        self.console = console
+        self.figures: dict[str, Figure] = {}
+
+    def measure(
+        self, key: str, label: str, work: Callable[P, Measured], *args: P.args, **kwargs: P.kwargs
+    ) -> Measured:
+        self.console.log(f"{label} ...")
+        measured = in_child(work, *args, **kwargs)
+        self.add(key, label, measured)
+        return measured
+
+    def add(self, key: str, label: str, measured: Measured) -> None:
+        self.figures[key] = Figure(key, label, measured)
+        self.console.log(f"  {label}: {describe(measured)}")
+
+    def nerv_and_client(self, spacetime: Spacetime, empty: Database) -> None:
+        n, batch = self.args.events, self.args.batch
+        written: dict[str, Database] = {}
+        for mode in ("async", "sync"):
+            db = written[mode] = spacetime.database(f"plugin-{mode}")
+            label = f'NERV + plugin, events="{mode}"'
+            self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode)
+            expect_count(spacetime, db, n)
+        label = "NERV + plugin, read back (replay on start)"
+        self.measure("plugin_read", label, plugin_replay, written["async"], n, empty)
+        calls: list[tuple[str, str, int, int]] = [
+            ("client_awaited", "client, publish_event, awaited one by one", 1, 1),
+            (
+                "client_pipelined",
+                f"client, publish_event, {self.args.singles_in_flight} in flight",
+                1,
+                self.args.singles_in_flight,
+            ),
+            ("client_batches_awaited", f"client, publish_events x{batch}, awaited", batch, 1),
+            (
+                "client_batches",
+                f"client, publish_events x{batch}, {self.args.batches_in_flight} in flight",
+                batch,
+                self.args.batches_in_flight,
+            ),
+        ]
+        for key, label, size, in_flight in calls:
+            db = spacetime.database(key.replace("_", "-"))
+            self.measure(key, label, client_publish, db, 0, n, size, in_flight)
+            expect_count(spacetime, db, n)
+        awaited = self.figures["client_batches_awaited"].measured
+        self.add(
+            "engine_ceiling",
+            f"engine ceiling (server's reducer time, publish_events x{batch})",
+            Measured(n, known(awaited.server_seconds)),
+        )
+
+    def eventsourcing(self, tmp: Path, postgres: Postgres) -> None:
+        n, batch = self.args.events, self.args.batch
+        stores: list[tuple[str, str, Callable[[str], dict[str, str]]]] = [
+            ("es_sqlite", "eventsourcing + SQLite", lambda name: sqlite_env(tmp / name)),
+            ("es_pg", "eventsourcing + PostgreSQL", postgres.create_database),
+        ]
+        for key, store, environment in stores:
+            label = f"{store}, save() per event"
+            self.console.log(f"{label} ...")
+            measured, _ = in_child(es_write, environment("es_sync"), n, 1)
+            self.add(f"{key}_sync", label, measured)
+            label = f"{store}, save() per {batch}"
+            self.console.log(f"{label} ...")
+            batched = environment("es_batched")
+            measured, aggregate_id = in_child(es_write, batched, n, batch)
+            self.add(f"{key}_batched", label, measured)
+            label = f"{store}, read back (aggregate)"
+            self.measure(f"{key}_read", label, es_read, batched, aggregate_id, n)
+
+    def replays(self, spacetime: Spacetime, empty: Database) -> None:
+        db = spacetime.database("replay")
+        held = 0
+        for size in self.args.replay:
+            self.console.log(f"filling the replay database to {size:,} events ...")
+            fill = in_child(
+                client_publish, db, held, size - held, self.args.batch, self.args.batches_in_flight
+            )
+            self.console.log(f"  filled at {fill.rate:,.0f} events/s")
+            held = size
+            expect_count(spacetime, db, size)
+            label = f"NERV + plugin, replay on start of {size:,}"
+            self.measure(f"replay_{size}", label, plugin_replay, db, size, empty)
+
+    def ratios(self) -> list[Ratio]:
+        f = {key: figure.measured for key, figure in self.figures.items()}
+        largest = max(self.args.replay)
+        return [
+            ratio("plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5),
+            ratio("plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5),
+            ratio("plugin sync / es+SQLite sync", f, "plugin_sync", "es_sqlite_sync", 1.2),
+            ratio("plugin async / es+PostgreSQL batched", f, "plugin_async", "es_pg_batched"),
+            ratio("plugin sync / es+PostgreSQL sync", f, "plugin_sync", "es_pg_sync"),
+            bounded(
+                "plugin sync p50 / client awaited p50",
+                known(f["plugin_sync"].p50_ms) / known(f["client_awaited"].p50_ms),
+                "x",
+                at_most=1.2,
+            ),
+            ratio(
+                "client pipelined batches / engine ceiling",
+                f,
+                "client_batches",
+                "engine_ceiling",
+                0.7,
+            ),
+            ratio("plugin read back / es+SQLite read back", f, "plugin_read", "es_sqlite_read"),
+            *(
+                bounded(
+                    f"replay on start, {size:,} events",
+                    f[f"replay_{size}"].rate,
+                    "events/s",
+                    at_least=200_000,
+                )
+                for size in self.args.replay
+            ),
+            bounded(
+                "RSS growth per 100k published (async)",
+                known(f["plugin_async"].rss_per_100k_mib),
+                "MiB",
+                at_most=5.0,
+            ),
+            bounded(
+                f"RSS growth per 100k replayed ({largest:,} events)",
+                known(f[f"replay_{largest}"].rss_per_100k_mib),
+                "MiB",
+                at_most=10.0,
+            ),
+        ]
+
+
+def known(value: float | None) -> float:
+    """A figure every scenario that the ratios use does measure."""
+    if value is None:
+        raise BenchmarkError("a figure a ratio needs was not measured")
+    return value
+
+
+def expect_count(spacetime: Spacetime, db: Database, expected: int) -> None:
+    stored = spacetime.count_events(db)
+    if stored != expected:
+        raise BenchmarkError(f"database {db.name} holds {stored} events; {expected} were published")
+
+
+def ratio(
+    label: str, f: dict[str, Measured], top: str, bottom: str, at_least: float | None = None
+) -> Ratio:
+    """``f[top].rate / f[bottom].rate`` with an optional lower bound."""
+    return bounded(label, f[top].rate / f[bottom].rate, "x", at_least=at_least)
+
+
+def bounded(
+    label: str,
+    value: float,
+    unit: str,
+    *,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> Ratio:
+    if at_least is not None:
+        return Ratio(label, value, unit, f">= {number(at_least)}", value >= at_least)
+    if at_most is not None:
+        return Ratio(label, value, unit, f"<= {number(at_most)}", value <= at_most)
+    return Ratio(label, value, unit, None, None)
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 else f"{value:,.2f}"
+
+
+def describe(m: Measured) -> str:
+    text = f"{m.events:,} events in {m.seconds:.3f} s, {m.rate:,.0f} events/s"
+    if m.p50_ms is not None:
+        text += f", p50 {m.p50_ms:.3f} ms, p99 {m.p99_ms:.3f} ms"
+    return text
+
+
+def optional(value: float | None, pattern: str) -> str:
+    return "" if value is None else pattern.format(value)
+
+
+def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
+    table = Table(title="Figures (one run, one machine)", box=style)
+    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s"]
+    for column in [*columns, "RSS growth", "per 100k events"]:
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for figure in figures:
+        m = figure.measured
+        table.add_row(
+            figure.label,
+            f"{m.events:,}",
+            f"{m.seconds:.3f}",
+            f"{m.rate:,.0f}",
+            optional(m.p50_ms, "{:.3f}"),
+            optional(m.p99_ms, "{:.3f}"),
+            optional(m.server_seconds, "{:.3f}"),
+            optional(m.rss_growth_mib, "{:+.1f} MiB"),
+            optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
+        )
+    return table
+
+
+def ratios_table(ratios: Sequence[Ratio], style: box.Box) -> Table:
+    table = Table(title="Ratios and targets (issue 10)", box=style)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("met")
+    for r in ratios:
+        value = f"{number(r.value)} {r.unit}" if r.unit != "x" else f"{r.value:.2f}x"
+        met = "" if r.met is None else ("[green]yes[/]" if r.met else "[bold red]MISSED[/]")
+        table.add_row(r.label, value, r.target or "", met)
+    return table
+
+
+def machine(postgres: Postgres, load_before: tuple[float, float, float]) -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "eventsourcing": metadata.version("eventsourcing"),
+        "postgresql": postgres.version,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=20_000, help="N for every write path")
+    parser.add_argument(
+        "--replay",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="database sizes for replay on start",
+    )
+    parser.add_argument("--batch", type=int, default=500, help="events per batch and per save")
+    parser.add_argument("--singles-in-flight", type=int, default=64)
+    parser.add_argument("--batches-in-flight", type=int, default=8)
+    parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (200 events, replay 100 and 400)"
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.events, args.replay = 200, [100, 400]
+    args.replay = sorted(set(args.replay))
+    if args.events < 1 or args.batch < 1 or min(args.replay) < 1:
+        parser.error("--events, --batch and --replay sizes must be positive")
+    if args.batch > 1000:
+        parser.error("--batch is at most 1000, publish_events' limit per call")
+    return args
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so both servers are stopped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    log.configure("warning")
+    console = Console(stderr=True, log_path=False, width=None if sys.stderr.isatty() else 120)
+    load_before = os.getloadavg()
+    run = Run(args, console)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nerv-compare-") as tmp:
+        console.log("starting spacetimedb-standalone and PostgreSQL")
+        with (
+            spacetime_server(Path(tmp) / "spacetime") as spacetime,
+            postgres_server(console) as postgres,
+        ):
+            console.log(f"{postgres.version} on port {postgres.port}")
+            empty = spacetime.database("empty")
+            run.nerv_and_client(spacetime, empty)
+            run.eventsourcing(Path(tmp), postgres)
+            run.replays(spacetime, empty)
+    ratios = run.ratios()
+    out = Console() if sys.stdout.isatty() else Console(width=200)
+    style = box.MARKDOWN if args.markdown else box.HEAVY_HEAD
+    out.print(figures_table(list(run.figures.values()), style))
+    out.print(ratios_table(ratios, style))
+    info = machine(postgres, load_before)
+    out.print(
+        f"{info['cpus']} CPUs, load average {load_before[0]:.2f} before and "
+        f"{info['load_average_after'][0]:.2f} after; {time.perf_counter() - started:.0f} s"
+    )
+    if args.json is not None:
+        document = {
+            "command": [sys.executable, *sys.argv],
+            "machine": info,
+            "figures": {
+                key: {"label": f.label, **attrs.asdict(f.measured), "events_per_s": f.measured.rate}
+                for key, f in run.figures.items()
+            },
+            "ratios": [attrs.asdict(r) for r in ratios],
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        console.log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
