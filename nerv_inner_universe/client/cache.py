@@ -17,6 +17,7 @@ from .callbacks import CallbackId, Callbacks
 from .errors import SchemaError
 from .events import EventContext
 from .schema import ModuleSchema
+from .values import field
 
 log = structlog.get_logger(__name__)
 
@@ -45,10 +46,6 @@ class TableDiff:
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.deletes or self.updates)
-
-
-def _field(row: Any, name: str) -> Any:
-    return row[name] if isinstance(row, Mapping) else getattr(row, name)
 
 
 class TableCache:
@@ -158,8 +155,8 @@ class TableCache:
 
     def _key(self, row: Any) -> Any:
         if len(self._primary_key) == 1:
-            return _field(row, self._primary_key[0])
-        return tuple(_field(row, name) for name in self._primary_key)
+            return field(row, self._primary_key[0])
+        return tuple(field(row, name) for name in self._primary_key)
 
     def _finish(self, inserted: list[Any], deleted: list[Any], unknown: int) -> TableDiff:
         if not self._primary_key:

@@ -150,6 +150,12 @@ class Variant:
     value: object = ()
 
 
+def field(value: Any, name: str) -> Any:
+    """Field ``name`` of a decoded product value: a `Row` (or any mapping) by key, an instance
+    of a registered class by attribute. Raises KeyError / AttributeError when it has none."""
+    return value[name] if isinstance(value, Mapping) else getattr(value, name)
+
+
 class Row(Mapping[str, object]):
     """A decoded product value (a table row, a struct): an immutable, hashable mapping of field
     name to value in declaration order, also readable as attributes (``row.entity_id``)."""

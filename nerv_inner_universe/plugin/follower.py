@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
+from nerv_inner_universe.contract import Table
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
 
@@ -23,6 +24,9 @@ log = structlog.get_logger(__name__)
 
 
 class Follower:
+    """Delivers the events of ``event_log`` rows for which ``is_new`` is true into ``bus``,
+    in log order, on a thread of its own; `stop` ends it."""
+
     def __init__(self, bus: EventBus, is_new: Callable[[Event], bool]) -> None:
         self._bus = bus
         self._is_new = is_new
@@ -34,9 +38,9 @@ class Follower:
     async def start(self, connection: DbConnection, after_seq: int) -> None:
         """Subscribes to rows after ``after_seq`` (what replay already covered)."""
         self._thread.start()
-        connection.cache.table("event_log").on_insert(self._on_insert)
+        connection.cache.table(Table.EVENT_LOG).on_insert(self._on_insert)
         self._handle = await connection.subscribe(
-            f"SELECT * FROM event_log WHERE seq > {after_seq}"  # noqa: S608
+            f"SELECT * FROM {Table.EVENT_LOG} WHERE seq > {after_seq}"  # noqa: S608
         )
 
     def _on_insert(self, _context: EventContext, row: Any) -> None:
@@ -51,6 +55,7 @@ class Follower:
             log.debug("remote_event", event_id=event.id, event_type=event.type)
 
     def stop(self) -> None:
+        """Delivers what is queued, then ends the delivery thread (waits up to 10 s)."""
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)

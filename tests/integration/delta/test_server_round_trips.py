@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from nerv_inner_universe.delta import JSON, canonical_json, data_hash, diff, json_equal
 from nerv_inner_universe.nerv import TemporalStore
-from nerv_inner_universe.nerv.errors import ConcurrencyConflict
+from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import NONE, Database, event_input, some, ts
 from tests.strategies import json_values
@@ -112,7 +112,7 @@ def test_concurrent_commits_on_one_parent_one_wins(
         try:
             store.commit({"n": n}, f"writer {n}", expected_parent=root)
             outcomes.append("won")
-        except ConcurrencyConflict as exc:
+        except ConcurrencyConflictError as exc:
             outcomes.append(str(exc).split(": ", 2)[1])
 
     threads = [threading.Thread(target=commit, args=(s, n)) for n, s in enumerate(writers, 1)]

@@ -13,7 +13,7 @@ from structlog.typing import EventDict
 
 from nerv_inner_universe.delta import Operation, Patch
 from nerv_inner_universe.nerv import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     ConfigError,
     Event,
     InMemoryRecorder,
@@ -43,7 +43,7 @@ class SpyRecorder(InMemoryRecorder):
     ) -> None:
         if self.refuse_next_version:
             self.refuse_next_version = False
-            raise ConcurrencyConflict("another writer committed first")
+            raise ConcurrencyConflictError("another writer committed first")
         super().record_version(timeline, version, operations)
 
     def flush(self) -> None:
@@ -159,7 +159,7 @@ def test_a_write_the_recorder_refuses_changes_nothing() -> None:
     with persistent(recorder) as runtime:
         runtime.temporal_store.commit(1)
         recorder.refuse_next_version = True
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(ConcurrencyConflictError):
             runtime.temporal_store.commit(2)
         assert runtime.temporal_store.get() == 1
         with pytest.raises(ValueError, match="JSON"):
