@@ -62,7 +62,7 @@ class Nerv:
         self._recorder: Recorder | None = None
         self._warned_function_delta = False
         self._wire()
-        self.hook.nerv_configure(runtime=self, config=self.config)
+        self.hook.nerv_configure.call_historic(kwargs={"runtime": self, "config": self.config})
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], plugins: Iterable[object] = ()) -> Nerv:

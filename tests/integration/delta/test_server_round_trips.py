@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nerv_inner_universe.contract import ReducerRefusedError
 from nerv_inner_universe.delta import JSON, canonical_json, data_hash, diff, json_equal
 from nerv_inner_universe.nerv import TemporalStore
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
@@ -113,7 +114,10 @@ def test_concurrent_commits_on_one_parent_one_wins(
             store.commit({"n": n}, f"writer {n}", expected_parent=root)
             outcomes.append("won")
         except ConcurrencyConflictError as exc:
-            outcomes.append(str(exc).split(": ", 2)[1])
+            cause = exc.__cause__
+            outcomes.append(
+                str(cause.code) if isinstance(cause, ReducerRefusedError) else repr(exc)
+            )
 
     threads = [threading.Thread(target=commit, args=(s, n)) for n, s in enumerate(writers, 1)]
     for thread in threads:

@@ -103,6 +103,19 @@ def test_the_runtime_projector_cannot_be_reset() -> None:
         runtime.state_projector.reset_to_initial()
 
 
+def test_a_plugin_registered_later_is_configured_too() -> None:
+    """`nerv_configure` is historic: registering after the runtime was built still configures
+    the plugin, once, with the runtime's own arguments."""
+    config = {"nerv": {"mine": {"key": 1}}}
+    runtime = Nerv(config)
+    late = HookLog()
+    runtime.plugin_manager.register(late)
+    assert late.calls == [("nerv_configure", {"runtime": runtime, "config": config})]
+    with runtime:
+        runtime.event_bus.publish("A", 1)
+    assert late.names() == ["nerv_configure", "nerv_start", "nerv_event_published", "nerv_stop"]
+
+
 def test_hooks_are_called_with_what_happened() -> None:
     log = HookLog()
     config = {"nerv": {"timeline": "t", "stream": "s", "mine": {"key": 1}}}
