@@ -78,6 +78,7 @@ class TableCache:
         return row in self._counts
 
     def rows(self) -> list[Any]:
+        """A copy of the cached rows (each once, however many queries match it)."""
         return list(self._counts)
 
     def find(self, key: Any) -> Any | None:
@@ -100,6 +101,7 @@ class TableCache:
         return self._on_update.add(callback)
 
     def remove_callback(self, callback_id: CallbackId) -> bool:
+        """Removes a callback added with ``on_*``; returns whether this table had it."""
         return any(
             callbacks.remove(callback_id)
             for callbacks in (self._on_insert, self._on_delete, self._on_update)
@@ -137,6 +139,7 @@ class TableCache:
         return self._finish(inserted, deleted, 0)
 
     def counts(self) -> dict[Any, int]:
+        """Row -> how many subscribed queries hold it (a copy)."""
         return dict(self._counts)
 
     def set_primary_key(self, primary_key: tuple[str, ...]) -> None:
@@ -146,6 +149,7 @@ class TableCache:
             self._by_key = {self._key(row): row for row in self._counts} if primary_key else {}
 
     def notify(self, ctx: EventContext, diff: TableDiff) -> None:
+        """Runs the callbacks for ``diff``: deletes, then updates, then inserts."""
         for row in diff.deletes:
             self._on_delete(ctx, row)
         for old, new in diff.updates:
@@ -193,6 +197,7 @@ class ClientCache:
             cache.set_primary_key(table.primary_key_names)
 
     def table(self, name: str) -> TableCache:
+        """The cache of table ``name``; SchemaError when the module has no such table."""
         try:
             return self._tables[name]
         except KeyError:
@@ -201,6 +206,7 @@ class ClientCache:
             ) from None
 
     def table_names(self) -> list[str]:
+        """The names of the cached tables, sorted."""
         return sorted(self._tables)
 
     def apply(self, updates: Iterable[TableRows], ctx: EventContext) -> dict[str, TableDiff]:

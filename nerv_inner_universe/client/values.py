@@ -47,6 +47,7 @@ class Identity:
 
     @property
     def hex(self) -> str:
+        """64 lowercase hex digits, without ``0x``."""
         return f"{self.value:064x}"
 
     def __str__(self) -> str:
@@ -66,10 +67,12 @@ class ConnectionId:
 
     @classmethod
     def from_hex(cls, text: str) -> ConnectionId:
+        """Accepts 32 hex digits, with or without ``0x``."""
         return cls(_parse_hex(text, 32, "a ConnectionId"))
 
     @property
     def hex(self) -> str:
+        """32 lowercase hex digits, without ``0x``."""
         return f"{self.value:032x}"
 
     def __str__(self) -> str:
@@ -103,10 +106,12 @@ class Timestamp:
 
     @classmethod
     def now(cls) -> Timestamp:
+        """The current time, to the microsecond."""
         return cls.from_datetime(datetime.now(UTC))
 
     @property
     def seconds(self) -> float:
+        """Seconds since the Unix epoch, as a float."""
         return self.micros_since_epoch / 1_000_000
 
     def to_datetime(self) -> datetime:
@@ -127,17 +132,21 @@ class TimeDuration:
 
     @classmethod
     def from_timedelta(cls, delta: timedelta) -> TimeDuration:
+        """Exact: a timedelta has microsecond resolution too."""
         return cls((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     @classmethod
     def from_seconds(cls, seconds: float) -> TimeDuration:
+        """Rounds to the nearest microsecond."""
         return cls(round(seconds * 1_000_000))
 
     @property
     def seconds(self) -> float:
+        """The duration in seconds, as a float."""
         return self.micros / 1_000_000
 
     def to_timedelta(self) -> timedelta:
+        """The same duration as a timedelta."""
         return timedelta(microseconds=self.micros)
 
 
@@ -184,6 +193,7 @@ class Row(Mapping[str, object]):
 
     @property
     def field_names(self) -> tuple[str, ...]:
+        """The fields' names in declaration order."""
         return self._names
 
     def as_tuple(self) -> tuple[object, ...]:

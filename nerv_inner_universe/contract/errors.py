@@ -74,4 +74,5 @@ class ReducerRefusedError(ReducerFailedError):
 
     @property
     def code(self) -> ErrorCode | None:
+        """The refusal's code; None when the text carried no known code."""
         return self.refusal.code

@@ -82,10 +82,12 @@ class Reader:
         return last
 
     async def version_rows(self, timeline: str) -> list[Any]:
+        """The ``state_version`` rows of ``timeline``, in commit (``seq``) order."""
         rows = await self._select(Table.STATE_VERSION, f"timeline = {quoted(timeline)}")
         return sorted(rows, key=lambda r: r.seq)
 
     async def version_row(self, version_id: str) -> Any | None:
+        """The ``state_version`` row of ``version_id``, or None."""
         rows = await self._select(Table.STATE_VERSION, f"version_id = {quoted(version_id)}")
         return rows[0] if rows else None
 
@@ -112,6 +114,8 @@ class Reader:
         return result
 
     async def state(self, version_id: str) -> JSON:
+        """One version's state, rebuilt and hash-checked; UnknownVersionError when there is no such
+        version."""
         row = await self.version_row(version_id)
         if row is None:
             raise UnknownVersionError(f"state version {version_id!r} does not exist")
@@ -146,6 +150,7 @@ class Reader:
         return state
 
     async def deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of projector ``stream`` in recording order: (index, metadata, operations)."""
         rows = await self._select(Table.DELTA_RECORD, f"stream = {quoted(stream)}")
         result = []
         for row in sorted(rows, key=lambda r: r.seq):
@@ -155,13 +160,16 @@ class Reader:
         return result
 
     async def timeline(self, name: str) -> Any | None:
+        """The ``timeline`` row (head and snapshot count) of ``name``, or None."""
         rows = await self._select(Table.TIMELINE, f"name = {quoted(name)}")
         return rows[0] if rows else None
 
     async def timeline_names(self) -> list[str]:
+        """The names of every version timeline, sorted."""
         return sorted(str(row.name) for row in await self._select(Table.TIMELINE))
 
     async def stream_names(self) -> list[str]:
+        """The names of every projector stream with deltas, sorted."""
         return sorted({str(row.stream) for row in await self._select(Table.DELTA_RECORD)})
 
     async def snapshot_interval(self) -> int:

@@ -90,6 +90,8 @@ class InnerUniverseRecorder:
     # --- writes -------------------------------------------------------------------------
 
     def record_event(self, event: Event) -> None:
+        """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
+        was recorded with other content."""
         validate_json(event.data, "event data")
         validate_json(dict(event.metadata), "event metadata")
         fingerprint = translate.event_fingerprint(event)
@@ -114,11 +116,14 @@ class InnerUniverseRecorder:
     def record_version(
         self, timeline: str, version: VersionedState, operations: Sequence[Operation]
     ) -> None:
+        """Stores ``version`` of ``timeline`` with the operations from its parent, and a snapshot
+        when one is due; ConcurrencyConflictError when the timeline's head moved."""
         self._versions.record(timeline, version, operations)
 
     def record_delta(
         self, stream: str, index: int, metadata: DeltaMetadata, operations: Sequence[Operation]
     ) -> None:
+        """Stores delta ``index`` of projector ``stream`` on the stream's root version."""
         call = contract.record_delta(
             delta_id=delta_id(stream, index),
             stream=stream,
@@ -176,6 +181,8 @@ class InnerUniverseRecorder:
     # --- reads --------------------------------------------------------------------------
 
     def read_events(self) -> list[Event]:
+        """Every published event in log order (after a flush); the module's own events are left
+        out."""
         self.flush()
         scan = self._loop.run(self._reader.events(self._replay_progress))
         with self._lock:
@@ -189,6 +196,8 @@ class InnerUniverseRecorder:
         log.info("replay_progress", events_scanned_up_to_seq=up_to_seq)
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
+        """The versions of ``timeline``, oldest first, each with its operations from the parent and
+        its rebuilt state; IntegrityError when a hash does not match."""
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
 
@@ -199,12 +208,15 @@ class InnerUniverseRecorder:
         return self._loop.run(self._reader.state(version_id))
 
     def timeline_names(self) -> list[str]:
+        """The names of every stored version timeline, sorted."""
         return self._loop.run(self._reader.timeline_names())
 
     def stream_names(self) -> list[str]:
+        """The names of every projector stream with stored deltas, sorted."""
         return self._loop.run(self._reader.stream_names())
 
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of ``stream`` in recording order: (index, metadata, operations)."""
         self.flush()
         return self._loop.run(self._reader.deltas(stream))
 
@@ -237,6 +249,7 @@ class InnerUniverseRecorder:
             ) from failures[0]
 
     def health(self) -> RecorderHealth:
+        """Connection state, writer counts and failures, without waiting for anything."""
         with self._lock:
             failures = len(self._async_failures)
         return RecorderHealth(

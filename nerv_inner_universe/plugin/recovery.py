@@ -25,6 +25,8 @@ Progress = Callable[[str], None]
 
 @attrs.frozen
 class TimelineReport:
+    """A timeline as replay rebuilt it: version count, head and the head's state."""
+
     name: str
     versions: int
     head_version_id: str
@@ -33,6 +35,8 @@ class TimelineReport:
 
 @attrs.frozen
 class StreamReport:
+    """A projector stream as replay rebuilt it: delta count and its state."""
+
     name: str
     deltas: int
     state: JSON
@@ -40,6 +44,8 @@ class StreamReport:
 
 @attrs.frozen
 class RecoveryReport:
+    """What a replay restored: the number of events, every timeline and every stream."""
+
     events: int
     timelines: list[TimelineReport]
     streams: list[StreamReport]
@@ -91,4 +97,5 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
 
 
 def export(report: RecoveryReport, path: Path) -> None:
+    """Writes ``report`` as JSON to ``path`` (replacing the file)."""
     path.write_text(report.to_json() + "\n")

@@ -75,6 +75,7 @@ def operation(op: Operation) -> contract.DeltaOperation:
 
 
 def operations(ops: Sequence[Operation]) -> list[contract.DeltaOperation]:
+    """`operation` for each of ``ops``, in order."""
     return [operation(op) for op in ops]
 
 
