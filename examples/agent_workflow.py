@@ -24,6 +24,12 @@ from rich.console import Console
 
 from nerv_inner_universe import log
 from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.contract import (
+    EntityMetadata,
+    RelationMetadata,
+    create_entity,
+    create_relation,
+)
 from nerv_inner_universe.controller import InnerUniverseConfig, InnerUniverseController, free_port
 from nerv_inner_universe.nerv import Event, Nerv, PatchDelta
 
@@ -33,14 +39,13 @@ DEFAULT_DB_PATH = Path(__file__).resolve().parent / ".state" / "inner_universe_d
 
 def nerv_config(controller: InnerUniverseController) -> dict[str, Any]:
     """What Atlas would put in its TOML: the plugin is switched on by naming it."""
-    database = controller.config.database
     return {
         "nerv": {
             "plugins": ["inner_universe"],
             "inner_universe": {
                 "url": controller.url,
-                "database": database,
-                "token_file": str(controller.layout.owner_token_path(database)),
+                "database": controller.config.database,
+                "token_file": str(controller.layout.owner_token_file),
                 "events": "async",
             },
         }
@@ -49,35 +54,37 @@ def nerv_config(controller: InnerUniverseController) -> dict[str, Any]:
 
 async def record_agent(client: DbConnection, run: int) -> None:
     """Entities and relations through the module's reducers (repeated ids are no-ops)."""
-    meta: dict[str, object] = {"name": None, "description": None, "tags": [], "properties": "{}"}
-    await client.call_reducer(
-        "create_entity", "agent.planner", "agent", {**meta, "name": "planner"}
-    )
-    await client.call_reducer("create_entity", "tool.search", "tool", {**meta, "name": "search"})
-    await client.call_reducer(
-        "create_entity",
-        f"task.{run}",
-        "task",
-        {**meta, "properties": json.dumps({"run": run})},
-    )
-    relation: dict[str, object] = {
-        "description": None,
-        "strength": 1.0,
-        "bidirectional": False,
-        "tags": [],
-        "properties": "{}",
-    }
-    await client.call_reducer(
-        "create_relation", "planner-uses-search", "agent.planner", "tool.search", "uses", relation
-    )
-    await client.call_reducer(
-        "create_relation",
-        f"planner-works-on-{run}",
-        "agent.planner",
-        f"task.{run}",
-        "works_on",
-        {**relation, "strength": 0.8},
-    )
+    calls = [
+        create_entity(
+            entity_id="agent.planner",
+            entity_type="agent",
+            metadata=EntityMetadata(name="planner"),
+        ),
+        create_entity(
+            entity_id="tool.search", entity_type="tool", metadata=EntityMetadata(name="search")
+        ),
+        create_entity(
+            entity_id=f"task.{run}",
+            entity_type="task",
+            metadata=EntityMetadata(properties=json.dumps({"run": run})),
+        ),
+        create_relation(
+            relation_id="planner-uses-search",
+            from_entity="agent.planner",
+            to_entity="tool.search",
+            relation_type="uses",
+            metadata=RelationMetadata(),
+        ),
+        create_relation(
+            relation_id=f"planner-works-on-{run}",
+            from_entity="agent.planner",
+            to_entity=f"task.{run}",
+            relation_type="works_on",
+            metadata=RelationMetadata(strength=0.8),
+        ),
+    ]
+    for call in calls:
+        await call.send(client)
 
 
 def run_workflow(config: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from nerv_inner_universe.delta import JSON, DeltaError, Operation, Set, json_equal
 from nerv_inner_universe.nerv import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     DeltaMetadata,
     Event,
     RecordConflictError,
@@ -208,10 +208,10 @@ class RecorderContract:
         for version, ops in records:
             recorder.record_version("main", version, ops)
         [sibling] = committed_after(records[0][0], [3])
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(ConcurrencyConflictError):
             recorder.record_version("main", *sibling)
         [rival_root] = committed([9])
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(ConcurrencyConflictError):
             recorder.record_version("main", *rival_root)
         assert recorder.read_versions("main") == records
 

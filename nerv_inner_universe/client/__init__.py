@@ -46,7 +46,7 @@ from .registry import TypeRegistry
 from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
 from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore, default_token_dir, read_token_file
-from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
+from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant, field
 
 __all__ = [
     "AlgebraicType",
@@ -105,5 +105,6 @@ __all__ = [
     "Typespace",
     "Variant",
     "default_token_dir",
+    "field",
     "read_token_file",
 ]

@@ -47,6 +47,7 @@ class SpecialKind(enum.Enum):
 
     @property
     def type_name(self) -> str:
+        """The SATS type's name, e.g. ``ConnectionId``."""
         return "".join(part.capitalize() for part in self.name.split("_"))
 
 
@@ -67,6 +68,8 @@ class Ref:
 
 @attrs.frozen
 class ProductElement:
+    """One field of a product type: its name (None for a positional field) and type."""
+
     name: str | None
     type: AlgebraicType
 
@@ -83,6 +86,9 @@ def _special_of(product: ProductType) -> SpecialKind | None:
 
 @attrs.frozen
 class ProductType:
+    """A struct (or a tuple when its elements have no names); ``special`` marks Identity,
+    ConnectionId, Timestamp and TimeDuration."""
+
     elements: tuple[ProductElement, ...]
     special: SpecialKind | None = attrs.field(
         init=False, eq=False, repr=False, default=attrs.Factory(_special_of, takes_self=True)
@@ -90,15 +96,19 @@ class ProductType:
 
     @property
     def is_unit(self) -> bool:
+        """True for ``()``, the payload of a variant without data."""
         return not self.elements
 
     @property
     def field_names(self) -> tuple[str | None, ...]:
+        """The elements' names in declaration order (None for positional ones)."""
         return tuple(element.name for element in self.elements)
 
 
 @attrs.frozen
 class SumVariant:
+    """One variant of a sum type: its name and its payload's type (``UNIT`` for none)."""
+
     name: str | None
     type: AlgebraicType
 
@@ -117,6 +127,8 @@ def _option_of(sum_type: SumType) -> AlgebraicType | None:
 
 @attrs.frozen
 class SumType:
+    """An enum whose variants may carry data; ``Option<T>`` is the sum ``some(T) | none``."""
+
     variants: tuple[SumVariant, ...]
     option_of: AlgebraicType | None = attrs.field(
         init=False, eq=False, repr=False, default=attrs.Factory(_option_of, takes_self=True)
@@ -124,6 +136,7 @@ class SumType:
     """The payload type when this sum is ``Option<T>``, else None."""
 
     def variant_index(self, name: str) -> int | None:
+        """The tag of the variant called ``name``, or None when there is none."""
         for index, variant in enumerate(self.variants):
             if variant.name == name:
                 return index
@@ -132,6 +145,8 @@ class SumType:
 
 @attrs.frozen
 class ArrayType:
+    """``Vec<element>``; ``Vec<u8>`` is bytes."""
+
     element: AlgebraicType
 
 

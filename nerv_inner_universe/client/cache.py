@@ -17,6 +17,7 @@ from .callbacks import CallbackId, Callbacks
 from .errors import SchemaError
 from .events import EventContext
 from .schema import ModuleSchema
+from .values import field
 
 log = structlog.get_logger(__name__)
 
@@ -45,10 +46,6 @@ class TableDiff:
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.deletes or self.updates)
-
-
-def _field(row: Any, name: str) -> Any:
-    return row[name] if isinstance(row, Mapping) else getattr(row, name)
 
 
 class TableCache:
@@ -97,6 +94,7 @@ class TableCache:
         return row in self._counts
 
     def rows(self) -> list[Any]:
+        """A copy of the cached rows (each once, however many queries match it)."""
         return list(self._counts)
 
     def find(self, key: Any) -> Any | None:
@@ -119,6 +117,7 @@ class TableCache:
         return self._on_update.add(callback)
 
     def remove_callback(self, callback_id: CallbackId) -> bool:
+        """Removes a callback added with ``on_*``; returns whether this table had it."""
         return any(
             callbacks.remove(callback_id)
             for callbacks in (self._on_insert, self._on_delete, self._on_update)
@@ -161,6 +160,7 @@ class TableCache:
         return self._finish(inserted, deleted, 0)
 
     def counts(self) -> dict[Any, int]:
+        """Row -> how many subscribed queries hold it (a copy)."""
         return dict(self._counts)
 
     def set_primary_key(self, primary_key: tuple[str, ...]) -> None:
@@ -170,6 +170,7 @@ class TableCache:
             self._by_key = {self._key(row): row for row in self._counts} if primary_key else {}
 
     def notify(self, ctx: EventContext, diff: TableDiff) -> None:
+        """Runs the callbacks for ``diff``: deletes, then updates, then inserts."""
         for row in diff.deletes:
             self._on_delete(ctx, row)
         for old, new in diff.updates:
@@ -179,8 +180,8 @@ class TableCache:
 
     def _key(self, row: Any) -> Any:
         if len(self._primary_key) == 1:
-            return _field(row, self._primary_key[0])
-        return tuple(_field(row, name) for name in self._primary_key)
+            return field(row, self._primary_key[0])
+        return tuple(field(row, name) for name in self._primary_key)
 
     def _finish(self, inserted: list[Any], deleted: list[Any], unknown: int) -> TableDiff:
         if not self._primary_key:
@@ -217,6 +218,7 @@ class ClientCache:
             cache.set_primary_key(table.primary_key_names)
 
     def table(self, name: str) -> TableCache:
+        """The cache of table ``name``; SchemaError when the module has no such table."""
         try:
             return self._tables[name]
         except KeyError:
@@ -225,6 +227,7 @@ class ClientCache:
             ) from None
 
     def table_names(self) -> list[str]:
+        """The names of the cached tables, sorted."""
         return sorted(self._tables)
 
     def apply(self, updates: Iterable[TableRows], ctx: EventContext) -> dict[str, TableDiff]:

@@ -17,11 +17,15 @@ _ids = itertools.count(1)
 
 
 class Callbacks(Generic[P]):
+    """The callbacks registered for one kind of event; a callback that raises is logged and the
+    others still run."""
+
     def __init__(self, what: str) -> None:
         self._what = what
         self._callbacks: dict[CallbackId, Callable[P, object]] = {}
 
     def add(self, callback: Callable[P, object]) -> CallbackId:
+        """Registers ``callback``; the returned id removes it again."""
         callback_id = CallbackId(next(_ids))
         self._callbacks[callback_id] = callback
         return callback_id

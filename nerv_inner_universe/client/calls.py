@@ -18,6 +18,9 @@ from .protocol import RawValue
 
 @attrs.define
 class PendingCall:
+    """A reducer call waiting for its outcome; ``args`` is the text sent, to match a failure
+    report."""
+
     request_id: int
     reducer: str
     args: RawValue
@@ -27,6 +30,8 @@ class PendingCall:
 
 
 class PendingCalls:
+    """The calls of one connection waiting for their outcome, in request order."""
+
     def __init__(self) -> None:
         self._calls: dict[int, PendingCall] = {}  # in request order
 
@@ -38,9 +43,11 @@ class PendingCalls:
         return sum(call.sent for call in self._calls.values())
 
     def add(self, call: PendingCall) -> None:
+        """Registers ``call`` under its ``request_id``."""
         self._calls[call.request_id] = call
 
     def discard(self, request_id: int) -> None:
+        """Forgets the call with ``request_id`` (answered, timed out or cancelled)."""
         self._calls.pop(request_id, None)
 
     def take(self, request_id: int, reducer: str, args: RawValue) -> PendingCall | None:
@@ -56,6 +63,7 @@ class PendingCalls:
         return self._calls.pop(fallback.request_id) if fallback is not None else None
 
     def drain(self) -> list[PendingCall]:
+        """Removes and returns every pending call (the connection dropped)."""
         calls = list(self._calls.values())
         self._calls.clear()
         return calls

@@ -28,19 +28,29 @@ class Codec(Protocol):
     subprotocol and one module schema."""
 
     @property
-    def subprotocol(self) -> str: ...
+    def subprotocol(self) -> str:
+        """The WebSocket subprotocol this codec speaks."""
+        ...
 
-    def encode_message(self, message: ClientMessage) -> str | bytes: ...
+    def encode_message(self, message: ClientMessage) -> str | bytes:
+        """A client message as one WebSocket frame."""
+        ...
 
-    def decode_message(self, frame: str | bytes) -> ServerMessage: ...
+    def decode_message(self, frame: str | bytes) -> ServerMessage:
+        """One WebSocket frame as a server message; ProtocolError when it is not one."""
+        ...
 
     def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> RawValue:
         """Raises ArgumentError when ``args`` do not match the reducer's parameters."""
         ...
 
-    def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]: ...
+    def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]:
+        """A reducer's arguments as the server echoed them; ProtocolError on a mismatch."""
+        ...
 
-    def decode_row(self, table: TableDef, raw: RawValue) -> object: ...
+    def decode_row(self, table: TableDef, raw: RawValue) -> object:
+        """One row of ``table``; ProtocolError when it does not fit the table's type."""
+        ...
 
 
 CodecFactory = Callable[[ModuleSchema, TypeRegistry | None], Codec]
@@ -56,12 +66,16 @@ class JsonCodec:
         self._context = sats_json.TypeContext(schema.typespace, schema.type_names, registry)
 
     def encode_message(self, message: ClientMessage) -> str:
+        """A client message as a JSON text frame."""
         return serialize_client_message(message)
 
     def decode_message(self, frame: str | bytes) -> ServerMessage:
+        """A JSON text frame as a server message; ProtocolError when it is not one."""
         return parse_server_message(frame)
 
     def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> str:
+        """The arguments as a SATS-JSON array; ArgumentError when their number or a value does not
+        fit."""
         params = reducer.params.elements
         if len(args) != len(params):
             expected = ", ".join(f"{p.name}: {describe(p.type)}" for p in params)
@@ -76,6 +90,7 @@ class JsonCodec:
         return json.dumps(encoded, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
     def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]:
+        """The echoed arguments as a tuple in parameter order; ProtocolError on a mismatch."""
         value = sats_json.decode(reducer.params, _load(raw), self._context, reducer.name)
         if isinstance(value, Row):
             return value.as_tuple()
@@ -84,6 +99,7 @@ class JsonCodec:
         raise ProtocolError(f"arguments of {reducer.name!r} did not decode to a tuple: {value!r}")
 
     def decode_row(self, table: TableDef, raw: RawValue) -> object:
+        """One row as a ``Row`` (or the class registered for the table's type)."""
         return sats_json.decode(table.type_ref, _load(raw), self._context, table.name)
 
 

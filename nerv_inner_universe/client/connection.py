@@ -201,6 +201,7 @@ class DbConnection:
 
     @property
     def is_connected(self) -> bool:
+        """True while a WebSocket session is open (False while reconnecting)."""
         return self._session is not None
 
     @property
@@ -267,6 +268,7 @@ class DbConnection:
         )
 
     def remove_callback(self, callback_id: CallbackId) -> bool:
+        """Removes a connection or reducer callback; returns whether it was registered."""
         groups: list[Callbacks[...]] = [
             self._on_connect,
             self._on_disconnect,

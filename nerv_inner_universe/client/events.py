@@ -10,6 +10,8 @@ from .values import ConnectionId, Identity, TimeDuration, Timestamp
 
 
 class EventKind(enum.Enum):
+    """Why rows changed in the cache."""
+
     REDUCER = "reducer"
     """A committed reducer call changed the rows (``EventContext.reducer`` says which)."""
     SUBSCRIBE_APPLIED = "subscribe_applied"
@@ -23,6 +25,8 @@ class EventKind(enum.Enum):
 
 
 class ReducerStatus(enum.Enum):
+    """How a reducer call ended: committed, rolled back by an error, or out of energy."""
+
     COMMITTED = "committed"
     FAILED = "failed"
     OUT_OF_ENERGY = "out_of_energy"
@@ -50,5 +54,7 @@ class ReducerEvent:
 
 @attrs.frozen
 class EventContext:
+    """What a row callback is told: why the rows changed and, for a reducer call, which one."""
+
     kind: EventKind
     reducer: ReducerEvent | None = None

@@ -43,6 +43,8 @@ _NO_CONTEXT = sats_json.TypeContext()
 
 @attrs.frozen
 class Credentials:
+    """A new identity and the token that proves it (``create_identity``)."""
+
     identity: Identity
     token: str = attrs.field(repr=False)
     """A bearer token (JWT) proving the identity: keep it secret, keep it to come back as the
@@ -51,6 +53,8 @@ class Credentials:
 
 @attrs.frozen
 class PublishResult:
+    """What ``publish`` did: the database's identity, ``op`` and its domain name if any."""
+
     database_identity: Identity
     op: str
     """``created`` or ``updated``."""
@@ -59,6 +63,8 @@ class PublishResult:
 
 @attrs.frozen
 class DatabaseInfo:
+    """A database's identity, its owner and what hosts it (``Wasm``)."""
+
     database_identity: Identity
     owner_identity: Identity
     host_type: str
@@ -68,6 +74,9 @@ class DatabaseInfo:
 
 @attrs.frozen
 class HttpCallResult:
+    """What a reducer call over HTTP cost: energy quanta and execution time, when the server
+    said."""
+
     energy_quanta_used: int | None
     duration: TimeDuration | None
 
@@ -85,11 +94,14 @@ class SqlResult:
 
     @property
     def column_names(self) -> tuple[str | None, ...]:
+        """The result's column names, in order."""
         return self.schema.field_names
 
 
 @attrs.frozen
 class LogRecord:
+    """One line of a module's log: level (``Info``...), time, text and where it was logged."""
+
     level: str
     timestamp: Timestamp
     message: str
@@ -128,9 +140,12 @@ class SpacetimeHttp:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Closes the HTTP connections; the client is unusable afterwards."""
         await self._client.aclose()
 
     async def health(self) -> dict[str, Any]:
+        """The server's health document (``version`` among it); SpacetimeConnectionError when it
+        does not answer."""
         response = await self._request("GET", "/v1/health", auth=False)
         with _parsing(response):
             body: dict[str, Any] = response.json()
@@ -144,6 +159,7 @@ class SpacetimeHttp:
             return Credentials(Identity.from_hex(body["identity"]), body["token"])
 
     async def ensure_token(self) -> str:
+        """The token, creating an identity first when there is none."""
         if self.token is None:
             credentials = await self.create_identity()
             self.token = credentials.token
@@ -172,11 +188,14 @@ class SpacetimeHttp:
         return result
 
     async def delete(self, database: str) -> None:
+        """Deletes ``database`` and all its data (owner only); NotFoundError when it does not
+        exist."""
         await self.ensure_token()
         await self._request("DELETE", _db(database))
         self._schemas.pop(database, None)
 
     async def database_info(self, database: str) -> DatabaseInfo:
+        """Who owns ``database`` and what it runs; NotFoundError when it does not exist."""
         response = await self._request("GET", _db(database), auth=False)
         with _parsing(response):
             body = response.json()

@@ -42,6 +42,9 @@ RawValue = str | bytes
 
 @attrs.frozen
 class CallReducer:
+    """Calls ``reducer`` with ``args`` (encoded by the codec); the outcome comes back with
+    ``request_id``."""
+
     reducer: str
     args: RawValue
     request_id: int
@@ -52,6 +55,8 @@ class CallReducer:
 
 @attrs.frozen
 class SubscribeMulti:
+    """Subscribes to several queries as one set, known to the server as ``query_id``."""
+
     query_strings: tuple[str, ...]
     request_id: int
     query_id: int
@@ -59,12 +64,16 @@ class SubscribeMulti:
 
 @attrs.frozen
 class UnsubscribeMulti:
+    """Ends the subscription set ``query_id``."""
+
     request_id: int
     query_id: int
 
 
 @attrs.frozen
 class OneOffQuery:
+    """Runs one SQL query without subscribing; the answer carries ``message_id``."""
+
     message_id: bytes
     query_string: str
 
@@ -87,11 +96,15 @@ class TableUpdate:
 
 @attrs.frozen
 class DatabaseUpdate:
+    """The rows one message changes, per table."""
+
     tables: tuple[TableUpdate, ...]
 
 
 @attrs.frozen
 class IdentityToken:
+    """The first message of a connection: who the client is and its connection id."""
+
     identity: Identity
     token: str = attrs.field(repr=False)  # a secret: never in repr() or logs
     connection_id: ConnectionId
@@ -99,16 +112,22 @@ class IdentityToken:
 
 @attrs.frozen
 class Committed:
+    """The reducer committed; ``update`` holds the subscribed rows it changed."""
+
     update: DatabaseUpdate
 
 
 @attrs.frozen
 class Failed:
+    """The reducer returned an error (``message``) or panicked; nothing changed."""
+
     message: str
 
 
 @attrs.frozen
 class OutOfEnergy:
+    """The reducer ran out of energy; nothing changed."""
+
     pass
 
 
@@ -117,6 +136,8 @@ UpdateStatus = Committed | Failed | OutOfEnergy
 
 @attrs.frozen
 class ReducerCallInfo:
+    """Which reducer ran, with which arguments, for which request."""
+
     reducer_name: str
     reducer_id: int
     args: RawValue
@@ -125,6 +146,8 @@ class ReducerCallInfo:
 
 @attrs.frozen
 class TransactionUpdate:
+    """The outcome of a reducer call: its status, time, caller, cost and changed rows."""
+
     status: UpdateStatus
     timestamp: Timestamp
     caller_identity: Identity
@@ -136,6 +159,8 @@ class TransactionUpdate:
 
 @attrs.frozen
 class SubscribeMultiApplied:
+    """A subscription set is active; ``update`` holds its initial rows."""
+
     request_id: int
     total_host_execution_duration_micros: int
     query_id: int
@@ -144,6 +169,8 @@ class SubscribeMultiApplied:
 
 @attrs.frozen
 class UnsubscribeMultiApplied:
+    """A subscription set ended; ``update`` holds the rows leaving the cache."""
+
     request_id: int
     total_host_execution_duration_micros: int
     query_id: int
@@ -164,12 +191,16 @@ class SubscriptionError:
 
 @attrs.frozen
 class OneOffTable:
+    """One table's rows in the answer to a one-off query."""
+
     table_name: str
     rows: tuple[RawValue, ...]
 
 
 @attrs.frozen
 class OneOffQueryResponse:
+    """The answer to a one-off query: its rows, or the server's ``error``."""
+
     message_id: bytes
     error: str | None
     tables: tuple[OneOffTable, ...]
@@ -197,6 +228,7 @@ ServerMessage = (
 
 
 def serialize_client_message(message: ClientMessage) -> str:
+    """``message`` as the JSON text the ``v1.json.spacetimedb`` protocol expects."""
     body: dict[str, Any]
     match message:
         case CallReducer():

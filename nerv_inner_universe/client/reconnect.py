@@ -27,6 +27,8 @@ class ReconnectPolicy:
     """None retries until ``disconnect()``."""
 
     def delays(self) -> Iterator[float]:
+        """The waits before each reconnect attempt, in seconds (endless when ``max_attempts`` is
+        None)."""
         delay = self.initial_delay
         attempt = 0
         while self.max_attempts is None or attempt < self.max_attempts:

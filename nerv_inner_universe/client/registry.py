@@ -26,6 +26,8 @@ class TypeRegistry:
         self._classes: dict[str, type] = {}
 
     def register(self, type_name: str, cls: type) -> None:
+        """Decodes values of ``type_name`` as ``cls``; SchemaError for a class that cannot be
+        one."""
         if issubclass(cls, enum.Enum):
             pass
         elif not attrs.has(cls):
@@ -38,4 +40,5 @@ class TypeRegistry:
         self._classes[type_name] = cls
 
     def get(self, type_name: str) -> type | None:
+        """The class registered for ``type_name``, or None."""
         return self._classes.get(type_name)

@@ -17,6 +17,8 @@ from .errors import SchemaError
 
 @attrs.frozen
 class IndexDef:
+    """An index of a table: its name, algorithm and column indexes."""
+
     name: str | None
     algorithm: str
     """``BTree``, ``Hash`` or ``Direct``."""
@@ -25,6 +27,8 @@ class IndexDef:
 
 @attrs.frozen
 class TableDef:
+    """A table as the module declares it: row type, keys, indexes, visibility."""
+
     name: str
     type_ref: Ref
     row_type: ProductType
@@ -37,16 +41,20 @@ class TableDef:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """The columns' names in row order."""
         return tuple(str(name) for name in self.row_type.field_names)
 
     @property
     def primary_key_names(self) -> tuple[str, ...]:
+        """The primary key's column names (empty when there is none)."""
         names = self.column_names
         return tuple(names[i] for i in self.primary_key)
 
 
 @attrs.frozen
 class ReducerDef:
+    """A reducer: its name, its parameters as a product type, and its lifecycle role."""
+
     name: str
     params: ProductType
     lifecycle: str | None
@@ -56,6 +64,8 @@ class ReducerDef:
 
 @attrs.frozen
 class ModuleSchema:
+    """A module's schema (``/schema?version=9``): its types, tables and reducers."""
+
     typespace: Typespace
     type_names: Mapping[int, str]
     """Typespace index -> scoped type name (``scope::Name``) of the module's named types."""
@@ -64,6 +74,7 @@ class ModuleSchema:
 
     @classmethod
     def from_json(cls, obj: Any) -> ModuleSchema:
+        """Parses the server's schema JSON; SchemaError when it is malformed."""
         if not isinstance(obj, Mapping):
             raise SchemaError(f"a module schema is a JSON object, got {type(obj).__name__}")
         typespace = Typespace(
@@ -89,6 +100,7 @@ class ModuleSchema:
         return cls(typespace, type_names, tables, reducers)
 
     def table(self, name: str) -> TableDef:
+        """The table called ``name``; SchemaError when there is none."""
         try:
             return self.tables[name]
         except KeyError:
@@ -97,6 +109,7 @@ class ModuleSchema:
             ) from None
 
     def reducer(self, name: str) -> ReducerDef:
+        """The reducer called ``name``; SchemaError when there is none."""
         try:
             reducer = self.reducers[name]
         except KeyError:

@@ -10,6 +10,8 @@ from .errors import QueryError
 
 
 class SubscriptionState(enum.Enum):
+    """Where a subscription set is in its life."""
+
     PENDING = "pending"
     """Sent (or to be sent once reconnected); rows not yet received."""
     ACTIVE = "active"
@@ -40,6 +42,7 @@ class SubscriptionHandle:
 
     @property
     def is_active(self) -> bool:
+        """True once the server applied the set and until it ends."""
         return self.state is SubscriptionState.ACTIVE
 
     def update_queries(self, queries: str | tuple[str, ...]) -> None:
@@ -53,6 +56,7 @@ class SubscriptionHandle:
         await self._unsubscribe(self)
 
     def mark_applied(self) -> None:
+        """The server applied the set: ``subscribe()`` may return."""
         if self.state is SubscriptionState.PENDING:
             self.state = SubscriptionState.ACTIVE
         if not self.applied.done():

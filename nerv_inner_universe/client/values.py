@@ -64,6 +64,7 @@ class Identity:
 
     @property
     def hex(self) -> str:
+        """64 lowercase hex digits, without ``0x``."""
         return f"{self.value:064x}"
 
     def __str__(self) -> str:
@@ -83,10 +84,12 @@ class ConnectionId:
 
     @classmethod
     def from_hex(cls, text: str) -> ConnectionId:
+        """Accepts 32 hex digits, with or without ``0x``."""
         return cls(_parse_hex(text, 32, "a ConnectionId"))
 
     @property
     def hex(self) -> str:
+        """32 lowercase hex digits, without ``0x``."""
         return f"{self.value:032x}"
 
     def __str__(self) -> str:
@@ -120,10 +123,12 @@ class Timestamp:
 
     @classmethod
     def now(cls) -> Timestamp:
+        """The current time, to the microsecond."""
         return cls.from_datetime(datetime.now(UTC))
 
     @property
     def seconds(self) -> float:
+        """Seconds since the Unix epoch, as a float."""
         return self.micros_since_epoch / 1_000_000
 
     def to_datetime(self) -> datetime:
@@ -145,19 +150,23 @@ class TimeDuration:
 
     @classmethod
     def from_timedelta(cls, delta: timedelta) -> TimeDuration:
+        """Exact: a timedelta has microsecond resolution too."""
         if not isinstance(delta, timedelta):
             raise ArgumentError(f"expected a timedelta, got {type(delta).__name__}")
         return cls((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     @classmethod
     def from_seconds(cls, seconds: float) -> TimeDuration:
+        """Rounds to the nearest microsecond."""
         return cls(_micros(seconds))
 
     @property
     def seconds(self) -> float:
+        """The duration in seconds, as a float."""
         return self.micros / 1_000_000
 
     def to_timedelta(self) -> timedelta:
+        """The same duration as a timedelta."""
         return timedelta(microseconds=self.micros)
 
 
@@ -168,6 +177,12 @@ class Variant:
 
     name: str
     value: object = ()
+
+
+def field(value: Any, name: str) -> Any:
+    """Field ``name`` of a decoded product value: a `Row` (or any mapping) by key, an instance
+    of a registered class by attribute. Raises KeyError / AttributeError when it has none."""
+    return value[name] if isinstance(value, Mapping) else getattr(value, name)
 
 
 class Row(Mapping[str, object]):
@@ -198,6 +213,7 @@ class Row(Mapping[str, object]):
 
     @property
     def field_names(self) -> tuple[str, ...]:
+        """The fields' names in declaration order."""
         return self._names
 
     def as_tuple(self) -> tuple[object, ...]:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from nerv_inner_universe.client.numbers import ascii_int
+from nerv_inner_universe.contract import DEFAULT_SNAPSHOT_INTERVAL
 from nerv_inner_universe.controller.errors import ConfigError
 from nerv_inner_universe.shown import shown
 
@@ -123,7 +124,7 @@ class InnerUniverseConfig:
         default=True, validator=_rule(_is_bool, "true or false"), metadata={"kind": "bool"}
     )
     snapshot_interval: int = attrs.field(
-        default=50, validator=_int_between(1, _MAX), metadata={"kind": "int"}
+        default=DEFAULT_SNAPSHOT_INTERVAL, validator=_int_between(1, _MAX), metadata={"kind": "int"}
     )
     server_url: str | None = attrs.field(
         default=None,

@@ -28,6 +28,7 @@ from typing import Any, Self
 import attrs
 import structlog
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
     DbConnection,
     EventContext,
@@ -40,6 +41,7 @@ from nerv_inner_universe.client import (
     SqlResult,
     TokenStore,
 )
+from nerv_inner_universe.contract import Table
 from nerv_inner_universe.controller.backup import BackupManifest, unpack_archive, write_archive
 from nerv_inner_universe.controller.config import InnerUniverseConfig
 from nerv_inner_universe.controller.delegation import REQUEST_SIGNAL, answer, pending_requests
@@ -78,7 +80,7 @@ from nerv_inner_universe.toolchain import ToolchainError, built_module, find_ser
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_TABLES = ("entity", "relation", "state_version", "event_log")
+DEFAULT_TABLES = (Table.ENTITY, Table.RELATION, Table.STATE_VERSION, Table.EVENT_LOG)
 """What server mode subscribes to when not told otherwise (the upstream design's four)."""
 WATCH_INTERVAL = 0.5
 MAX_RESTARTS = 5
@@ -252,7 +254,10 @@ class InnerUniverseController:
             client = await self._connect()
             with self._translated("writing the configuration"):
                 for key, value in self.config.module_config.items():
-                    await client.call_reducer("update_config", key, json.dumps(value), None)
+                    call = contract.update_config(
+                        key=key, value=json.dumps(value), description=None
+                    )
+                    await call.send(client)
             await self._make_deployment_durable(before, recreated=wipe or published.op == "created")
             self._log.info(
                 "deployed",

@@ -8,7 +8,7 @@ kills the server without draining either. So before a stop, `checkpoint`:
 1. waits until the control database's files hold the database's record and its replica's
    (`DatabaseRecord`), which a restart needs to find the database at all;
 2. notes where every replica's newest commit-log segment ends (`FileTail`) and commits a fresh
-   random marker through the module's admin-only ``checkpoint`` reducer;
+   random marker through the module's admin-only ``checkpoint`` reducer (`contract.checkpoint`);
 3. waits until the marker's bytes appear in what the segments gained: transactions reach the
    commit log in commit order, so everything committed before the marker is in the file (the
    page cache, which outlives the process). Then the server may be killed.
@@ -31,12 +31,12 @@ import attrs
 import httpx
 import structlog
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import Identity
 from nerv_inner_universe.controller.errors import DurabilityError
 
 log = structlog.get_logger(__name__)
 
-CHECKPOINT_REDUCER = "checkpoint"
 DURABILITY_TIMEOUT = 60.0
 """Seconds a checkpoint may take to reach the disk before the stop reports it. The writer
 normally needs milliseconds; a minute covers a machine that is swapping or a slow disk."""
@@ -112,7 +112,8 @@ def checkpoint(base_url: str, data_dir: Path, target: CheckpointTarget, *, timeo
     database_url = f"{base_url}/v1/database/{target.database}"
     with httpx.Client(headers={"Authorization": f"Bearer {target.token}"}, timeout=timeout) as http:
         info = _ask(http, target, "GET", database_url)
-        _ask(http, target, "POST", f"{database_url}/call/{CHECKPOINT_REDUCER}", json=[marker])
+        call = contract.checkpoint(marker=marker)
+        _ask(http, target, "POST", f"{database_url}/call/{call.reducer}", json=list(call.args))
     identities = info.json()
     record = DatabaseRecord(
         Identity.from_hex(identities["database_identity"]["__identity__"]).hex,

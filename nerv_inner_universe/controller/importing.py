@@ -17,27 +17,18 @@ from typing import Any
 import attrs
 import structlog
 
-from nerv_inner_universe.client import SpacetimeHttp, Variant
+from nerv_inner_universe import contract
+from nerv_inner_universe.client import SpacetimeHttp
 from nerv_inner_universe.client.sats_json import TypeContext, decode
+from nerv_inner_universe.contract import IMPORTED_TABLES, NOT_IMPORTED, Table
 from nerv_inner_universe.controller.errors import DataImportError
 from nerv_inner_universe.controller.export import FORMAT, VERSION
-from nerv_inner_universe.controller.tables import LOG_SEQUENCE_TABLE
 
 log = structlog.get_logger(__name__)
 
 BATCH_ROWS = 500
-# Table -> `ImportBatch` variant. Order matters only for readability: `Finish` checks it all.
-IMPORTED = {
-    "config": "Config",
-    "admin": "Admin",
-    "entity": "Entity",
-    "relation": "Relation",
-    "state_version": "StateVersion",
-    "timeline": "Timeline",
-    "delta_record": "DeltaRecord",
-    "event_log": "EventLog",
-}
-NOT_IMPORTED = {"client_connection", "import_state", "durability_marker", LOG_SEQUENCE_TABLE}
+
+_TABLES = {table.value: table for table in Table}
 
 Progress = Callable[[str, int], object]
 """``progress(table, rows_imported_so_far)``."""
@@ -45,6 +36,8 @@ Progress = Callable[[str, int], object]
 
 @attrs.frozen
 class ImportSummary:
+    """What `import_jsonl` imported: rows per table and the log sequence it set."""
+
     path: Path
     rows: dict[str, int]
     next_seq: int
@@ -73,33 +66,35 @@ async def import_jsonl(
         )
     schema = await http.schema(database, refresh=True)
     context = TypeContext(schema.typespace, schema.type_names)
-    await http.call_reducer(database, "import_rows", [Variant("Begin")])
-    batches: dict[str, list[object]] = {}
+    await contract.import_rows(batch=contract.import_begin()).send_http(http, database)
+    batches: dict[Table, list[object]] = {}
     rows: dict[str, int] = {}
     next_seq: int | None = None
 
-    async def send(table: str) -> None:
+    async def send(table: Table) -> None:
         batch = batches.pop(table, [])
         if batch:
-            await http.call_reducer(database, "import_rows", [Variant(IMPORTED[table], batch)])
-            rows[table] = rows.get(table, 0) + len(batch)
+            call = contract.import_rows(batch=contract.import_batch(table, batch))
+            await call.send_http(http, database)
+            rows[table.value] = rows.get(table.value, 0) + len(batch)
             if progress is not None:
-                progress(table, rows[table])
+                progress(table.value, rows[table.value])
 
     end: dict[str, int] | None = None
     for record in records:
         if "end" in record:
             end = record["end"]["rows"]
             break
-        table, row = record.get("table"), record.get("row")
-        if not isinstance(table, str) or not isinstance(row, dict):
+        name, row = record.get("table"), record.get("row")
+        if not isinstance(name, str) or not isinstance(row, dict):
             raise DataImportError(f"{source}: a line is neither a row nor the end line: {record!r}")
-        if table == LOG_SEQUENCE_TABLE:
+        table = _TABLES.get(name)
+        if table is None:
+            raise DataImportError(f"{source}: table {name!r} is not known to this module")
+        if table is Table.LOG_SEQUENCE:
             next_seq = int(row["next_seq"])
         if table in NOT_IMPORTED:
             continue
-        if table not in IMPORTED:
-            raise DataImportError(f"{source}: table {table!r} is not known to this module")
         batches.setdefault(table, []).append(decode(schema.table(table).row_type, row, context))
         if len(batches[table]) >= BATCH_ROWS:
             await send(table)
@@ -107,13 +102,13 @@ async def import_jsonl(
         raise DataImportError(f"{source} has no end line: the export is truncated")
     for table in list(batches):
         await send(table)
-    for table in IMPORTED:
-        if rows.get(table, 0) != end.get(table, 0):
+    for name in map(str, IMPORTED_TABLES):
+        if rows.get(name, 0) != end.get(name, 0):
             raise DataImportError(
-                f"{source}: {rows.get(table, 0)} {table} rows read, the end line says "
-                f"{end.get(table, 0)}"
+                f"{source}: {rows.get(name, 0)} {name} rows read, the end line says "
+                f"{end.get(name, 0)}"
             )
-    final_seq = next_seq if next_seq is not None else rows.get("event_log", 0) + 1
-    await http.call_reducer(database, "import_rows", [Variant("Finish", final_seq)])
+    final_seq = next_seq if next_seq is not None else rows.get(Table.EVENT_LOG.value, 0) + 1
+    await contract.import_rows(batch=contract.import_finish(final_seq)).send_http(http, database)
     log.info("imported", database=database, path=str(source), rows=rows, next_seq=final_seq)
     return ImportSummary(source, rows, final_seq)

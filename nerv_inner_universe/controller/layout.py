@@ -63,8 +63,9 @@ class DbLayout:
 
     @property
     def owner_token_file(self) -> Path:
-        """The token of the identity that publishes the databases here (0600). It belongs to
-        the keys beside it, not to an address or port, which may change between runs."""
+        """The token of the identity that publishes the databases here (0600), shared by every
+        database under ``db_path``: this is the file a plugin's ``token_file`` names. It belongs
+        to the keys beside it, not to an address or port, which may change between runs."""
         return self.root / "owner.token"
 
     @property
@@ -81,11 +82,6 @@ class DbLayout:
     def requests_dir(self) -> Path:
         """Requests to the serving process from other processes (a backup)."""
         return self.root / "requests"
-
-    def owner_token_path(self, database: str) -> Path:
-        """The file holding ``database``'s owner token: `owner_token_file`, shared by every
-        database here since one identity publishes them all (what a plugin's token_file names)."""
-        return self.owner_token_file
 
     def load_owner_token(self) -> str | None:
         """None when there is none yet; refuses a file other users can read."""

@@ -9,10 +9,7 @@ from __future__ import annotations
 import attrs
 
 from nerv_inner_universe.client import SpacetimeHttp, SqlResult
-
-LOG_SEQUENCE_TABLE = "log_sequence"
-"""The module's private counter of `event_log.seq`: every change the module makes takes the
-next number, so an unchanged value means nothing was written."""
+from nerv_inner_universe.contract import Table
 
 
 @attrs.frozen
@@ -45,7 +42,7 @@ async def count_rows(http: SpacetimeHttp, database: str) -> dict[str, int]:
 
 async def log_position(http: SpacetimeHttp, database: str) -> int:
     """The next `event_log.seq` the module will hand out."""
-    result = await read_table(http, database, LOG_SEQUENCE_TABLE)
+    result = await read_table(http, database, Table.LOG_SEQUENCE)
     return max((int(row["next_seq"]) for row in result.rows), default=1)
 
 

@@ -5,7 +5,7 @@ SpacetimeDB (a plugin provides that as a Recorder)."""
 from nerv_inner_universe.nerv.callbacks import Remove
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     ConfigError,
     InvalidDeltaError,
     InvalidEventError,
@@ -46,7 +46,7 @@ from nerv_inner_universe.nerv.temporal import CommitCallback, TemporalStore, Ver
 __all__ = [
     "ALL_EVENTS",
     "CommitCallback",
-    "ConcurrencyConflict",
+    "ConcurrencyConflictError",
     "ConfigError",
     "Delta",
     "DeltaCallback",

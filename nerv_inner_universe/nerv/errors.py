@@ -36,7 +36,7 @@ class UnknownNameError(NervError, LookupError):
     """A projection or perspective name was never registered."""
 
 
-class ConcurrencyConflict(NervError):
+class ConcurrencyConflictError(NervError):
     """A commit expected a parent that is no longer the head: reload and retry."""
 
 

@@ -29,9 +29,12 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@hookspec
+@hookspec(historic=True)
 def nerv_configure(runtime: Nerv, config: Mapping[str, Any]) -> None:
     """Read settings, once, while the runtime is being built.
+
+    Historic: a plugin registered later (``runtime.plugin_manager.register(plugin)``) is
+    configured as it registers, with the same arguments.
 
     ``config`` is the whole configuration document; a plugin reads its own table, e.g.
     ``config["nerv"]["inner_universe"]`` for ``[nerv.inner_universe]`` in TOML.

@@ -17,7 +17,7 @@ import attrs
 
 from nerv_inner_universe.delta import Operation, json_equal, validate_json
 from nerv_inner_universe.nerv.errors import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     RecordConflictError,
     UnknownVersionError,
 )
@@ -45,7 +45,7 @@ class Recorder(Protocol):
     ) -> None:
         """Append ``version`` to ``timeline`` with the operations from its parent's state.
 
-        Raises ConcurrencyConflict if ``version.parent_version_id`` is not the timeline's head
+        Raises ConcurrencyConflictError if ``version.parent_version_id`` is not the timeline's head
         (another writer got there first).
         """
         ...
@@ -137,7 +137,7 @@ class InMemoryRecorder:
             history = self._timelines.get(timeline, [])
             head = history[-1][0].version_id if history else None
             if history and parent != head:
-                raise ConcurrencyConflict(
+                raise ConcurrencyConflictError(
                     f"timeline {timeline!r} is at {head!r}, not at {parent!r}; reload and retry"
                 )
             self._timelines[timeline] = [*history, record]

@@ -37,7 +37,7 @@ class Nerv:
     Plugins come from the ``"nerv"`` entry-point group (only those named in ``[nerv] plugins``)
     and from ``plugins``. If one provides a Recorder (``nerv_recorder``), ``start()`` replays
     what it holds and from then on every new event, version and delta is written to it *before*
-    it takes effect, so a write that fails (e.g. a ConcurrencyConflict from another writer)
+    it takes effect, so a write that fails (e.g. a ConcurrencyConflictError from another writer)
     changes nothing here. Changes are refused before ``start()`` (replay would lose them) and
     after ``stop()`` (nothing would record them). The projector starts from ``{}`` (so that
     its recorded deltas alone rebuild it) and cannot be reset, since a recorded stream only
@@ -62,7 +62,7 @@ class Nerv:
         self._recorder: Recorder | None = None
         self._warned_function_delta = False
         self._wire()
-        self.hook.nerv_configure(runtime=self, config=self.config)
+        self.hook.nerv_configure.call_historic(kwargs={"runtime": self, "config": self.config})
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], plugins: Iterable[object] = ()) -> Nerv:

@@ -33,7 +33,7 @@ from nerv_inner_universe.nerv.arguments import require_callable, require_seconds
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     ConfigError,
     ReplayError,
     UnknownVersionError,
@@ -193,7 +193,8 @@ class TemporalStore:
         """Commit a deep copy of ``data`` as the new current version and return its id.
 
         Pass ``expected_parent`` (the version id you read, or None for an empty store) for
-        optimistic concurrency: if another commit got there first, ConcurrencyConflict is raised.
+        optimistic concurrency: if another commit got there first, ConcurrencyConflictError is
+        raised.
         ``description`` is a str and ``expected_parent`` a str or None, else
         ``InvalidArgumentError``; ``data`` that is not JSON raises the delta layer's
         ``InvalidValueError``.
@@ -210,7 +211,7 @@ class TemporalStore:
                 parent_data = self._head_data
             parent_id = None if parent is None else parent.header.version_id
             if expected_parent is not _Head.CURRENT and expected_parent != parent_id:
-                raise ConcurrencyConflict(
+                raise ConcurrencyConflictError(
                     f"expected version {expected_parent!r} to be current, but it is "
                     f"{parent_id!r}; read the current state again and retry"
                 )

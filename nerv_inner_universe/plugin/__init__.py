@@ -18,7 +18,12 @@ that other processes write.
 from __future__ import annotations
 
 from nerv_inner_universe.nerv import Nerv, hookimpl
-from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError, WriteRefusedError
+from nerv_inner_universe.plugin.errors import (
+    IntegrityError,
+    PersistenceError,
+    SnapshotRequiredError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder, RecorderHealth
 from nerv_inner_universe.plugin.settings import PluginSettings
 
@@ -42,6 +47,7 @@ __all__ = [
     "PersistenceError",
     "PluginSettings",
     "RecorderHealth",
+    "SnapshotRequiredError",
     "WriteRefusedError",
     "nerv_recorder",
     "nerv_start",

@@ -1,5 +1,6 @@
 """Errors of the Inner Universe persistence backend (NERV's own errors are reused where the
-Recorder contract names them: RecordConflictError, ConcurrencyConflict, UnknownVersionError)."""
+Recorder contract names them: RecordConflictError, ConcurrencyConflictError,
+UnknownVersionError)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ class WriteRefusedError(PersistenceError):
 
 class IntegrityError(PersistenceError):
     """Replayed data does not match its stored hash: the named version cannot be trusted."""
+
+
+class SnapshotRequiredError(WriteRefusedError):
+    """The module refused a version without a snapshot (``snapshot_required``): another
+    writer or a config change moved the snapshot schedule. Sending the snapshot succeeds."""

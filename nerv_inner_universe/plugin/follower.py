@@ -23,15 +23,17 @@ import attrs
 import structlog
 
 from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
+from nerv_inner_universe.contract import Table
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
 
 log = structlog.get_logger(__name__)
 
-EVENT_LOG = "event_log"
-
 
 class Follower:
+    """Delivers the events other processes write into ``bus``, in log order, on a thread of
+    its own; `stop` ends it."""
+
     def __init__(self, bus: EventBus, is_remote: Callable[[Event], bool]) -> None:
         """``is_remote(event)`` tells the events of other processes from this one's echoes."""
         self._bus = bus
@@ -60,14 +62,14 @@ class Follower:
         """Follows the rows after ``after_seq`` (what replay already covered)."""
         self._next_seq = after_seq + 1
         self._thread.start()
-        table = connection.cache.table(EVENT_LOG)
+        table = connection.cache.table(Table.EVENT_LOG)
         table.stream()
         table.on_insert(self._on_insert)
         connection.on_disconnect(self._move_window)
         self._handle = await connection.subscribe(self._window())
 
     def _window(self) -> str:
-        return f"SELECT * FROM {EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
+        return f"SELECT * FROM {Table.EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
 
     def _move_window(self, _connection: DbConnection, _error: Exception | None) -> None:
         if self._handle is not None:
@@ -92,6 +94,7 @@ class Follower:
             log.debug("remote_event", event_id=event.id, event_type=event.type)
 
     def stop(self) -> None:
+        """Delivers what is queued, then ends the delivery thread (waits up to 10 s)."""
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)

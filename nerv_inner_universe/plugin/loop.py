@@ -13,6 +13,8 @@ T = TypeVar("T")
 
 
 class LoopThread:
+    """An asyncio loop running in a daemon thread called ``name``; `stop` ends both."""
+
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -23,9 +25,11 @@ class LoopThread:
         self.loop.run_forever()
 
     def in_loop(self) -> bool:
+        """True when called from the loop's own thread."""
         return threading.current_thread() is self._thread
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedules ``coro`` on the loop; its result (or error) arrives in the returned future."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
@@ -36,6 +40,7 @@ class LoopThread:
         return self.submit(coro).result(timeout)
 
     def stop(self) -> None:
+        """Stops the loop and joins its thread (waits up to 10 s)."""
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)

@@ -3,14 +3,16 @@ rebuilt from snapshots and operations (each checked against its `data_hash`), de
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
 import structlog
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.client.numbers import ascii_int
+from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
@@ -20,11 +22,13 @@ from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
 log = structlog.get_logger(__name__)
 
 PAGE = 5_000
-Query = Callable[[str], Coroutine[Any, Any, list[Any]]]
+"""`event_log` rows per one-off query."""
 
 
 @attrs.define
 class LogScan:
+    """Published events with their ``seq``, and the last ``seq`` scanned (0: an empty log)."""
+
     events: list[tuple[int, Event]] = attrs.Factory(list)
     last_seq: int = 0
 
@@ -35,10 +39,15 @@ def quoted(text: str) -> str:
 
 
 class Reader:
+    """One-off SQL queries over ``connection``; every method raises the client's errors
+    (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read."""
+
     def __init__(self, connection: DbConnection) -> None:
         self._connection = connection
 
-    async def _rows(self, query: str) -> list[Any]:
+    async def _select(self, table: Table, where: str = "") -> list[Any]:
+        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
+        query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
         results = await self._connection.one_off_query(query)
         return [row for result in results for row in result.rows]
 
@@ -46,8 +55,8 @@ class Reader:
         """`event_log` in `seq` order, a page at a time: the `seq` is gap-free, so an empty
         page is the end, and no answer grows past the message limit."""
         start = 1
-        while rows := await self._rows(
-            f"SELECT * FROM event_log WHERE seq >= {start} AND seq < {start + PAGE}"  # noqa: S608
+        while rows := await self._select(
+            Table.EVENT_LOG, f"seq >= {start} AND seq < {start + PAGE}"
         ):
             yield sorted(rows, key=lambda r: r.seq)
             start += PAGE
@@ -74,15 +83,13 @@ class Reader:
         return last
 
     async def version_rows(self, timeline: str) -> list[Any]:
-        rows = await self._rows(
-            f"SELECT * FROM state_version WHERE timeline = {quoted(timeline)}"  # noqa: S608
-        )
+        """The ``state_version`` rows of ``timeline``, in commit (``seq``) order."""
+        rows = await self._select(Table.STATE_VERSION, f"timeline = {quoted(timeline)}")
         return sorted(rows, key=lambda r: r.seq)
 
     async def version_row(self, version_id: str) -> Any | None:
-        rows = await self._rows(
-            f"SELECT * FROM state_version WHERE version_id = {quoted(version_id)}"  # noqa: S608
-        )
+        """The ``state_version`` row of ``version_id``, or None."""
+        rows = await self._select(Table.STATE_VERSION, f"version_id = {quoted(version_id)}")
         return rows[0] if rows else None
 
     async def versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
@@ -108,6 +115,8 @@ class Reader:
         return result
 
     async def state(self, version_id: str) -> JSON:
+        """One version's state, rebuilt and hash-checked; UnknownVersionError when there is no such
+        version."""
         row = await self.version_row(version_id)
         if row is None:
             raise UnknownVersionError(f"state version {version_id!r} does not exist")
@@ -142,9 +151,8 @@ class Reader:
         return state
 
     async def deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        rows = await self._rows(
-            f"SELECT * FROM delta_record WHERE stream = {quoted(stream)}"  # noqa: S608
-        )
+        """The deltas of projector ``stream`` in recording order: (index, metadata, operations)."""
+        rows = await self._select(Table.DELTA_RECORD, f"stream = {quoted(stream)}")
         result = []
         for row in sorted(rows, key=lambda r: r.seq):
             index = delta_index(stream, row.delta_id)
@@ -153,29 +161,33 @@ class Reader:
         return result
 
     async def timeline(self, name: str) -> Any | None:
-        rows = await self._rows(f"SELECT * FROM timeline WHERE name = {quoted(name)}")  # noqa: S608
+        """The ``timeline`` row (head and snapshot count) of ``name``, or None."""
+        rows = await self._select(Table.TIMELINE, f"name = {quoted(name)}")
         return rows[0] if rows else None
 
     async def timeline_names(self) -> list[str]:
-        return sorted(str(row.name) for row in await self._rows("SELECT * FROM timeline"))
+        """The names of every version timeline, sorted."""
+        return sorted(str(row.name) for row in await self._select(Table.TIMELINE))
 
     async def stream_names(self) -> list[str]:
-        return sorted({str(row.stream) for row in await self._rows("SELECT * FROM delta_record")})
+        """The names of every projector stream with deltas, sorted."""
+        return sorted({str(row.stream) for row in await self._select(Table.DELTA_RECORD)})
 
     async def snapshot_interval(self) -> int:
-        rows = await self._rows("SELECT * FROM config WHERE key = 'snapshot_interval'")
-        if not rows:
-            return 50
-        value = parse_json(rows[0].value)
-        return value if isinstance(value, int) and value > 0 else 50
+        """The interval the module applies (its default when the row is missing or bad)."""
+        key = quoted(contract.SNAPSHOT_INTERVAL_KEY)
+        rows = await self._select(Table.CONFIG, f"key = {key}")
+        return contract.parse_interval(str(rows[0].value) if rows else None)
 
 
 def delta_id(stream: str, index: int) -> str:
+    """The id delta ``index`` of projector stream ``stream`` is stored under."""
     return f"{stream}:{index}"
 
 
 def delta_index(stream: str, stored_id: str) -> int:
-    """The index in ``stored_id`` (``<stream>:<index>``, the index in ASCII digits)."""
+    """The inverse of `delta_id` (the index in ASCII digits); PersistenceError for an id not
+    of that form."""
     prefix = f"{stream}:"
     index = ascii_int(stored_id[len(prefix) :], 19) if stored_id.startswith(prefix) else None
     if index is None:

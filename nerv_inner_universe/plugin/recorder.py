@@ -16,8 +16,9 @@ from typing import Any
 import attrs
 import structlog
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, TokenStore
-from nerv_inner_universe.delta import JSON, Operation, canonical_json, data_hash, validate_json
+from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
@@ -26,6 +27,7 @@ from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.reader import Reader, delta_id
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.settings import PluginSettings
+from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
 log = structlog.get_logger(__name__)
@@ -41,6 +43,10 @@ _STREAM_BASE_STATE: dict[str, Any] = {}  # never mutated
 
 @attrs.frozen
 class RecorderHealth:
+    """What `InnerUniverseRecorder.health` reports: whether the connection is up now, the
+    writer's counts, queued event writes that failed since the last `flush`, and how many
+    events of other processes were re-published into the bus."""
+
     connected: bool
     writer: WriterHealth
     async_failures: int
@@ -50,6 +56,9 @@ class RecorderHealth:
 
 
 class InnerUniverseRecorder:
+    """NERV's Recorder over one Inner Universe database; connects on construction (raises the
+    client's errors when it cannot) and must be `close`d."""
+
     def __init__(self, settings: PluginSettings) -> None:
         self.settings = settings
         self._loop = LoopThread(f"nerv-iu-{settings.database}")
@@ -74,13 +83,12 @@ class InnerUniverseRecorder:
             batch_size=settings.batch_size,
             retry_for=settings.retry_for,
         )
+        self._versions = VersionCommitter(self._store, self._read_schedule)
         self._lock = threading.Lock()
         self._recent = RecentEvents(RECENT_EVENTS)
         self._unseen_own: set[str] = set()
         """Ids this process wrote while following, not yet back from the followed log."""
         self._anchored_streams: set[str] = set()
-        self._since_snapshot: dict[str, int] = {}
-        self._snapshot_interval: int | None = None
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
@@ -90,6 +98,8 @@ class InnerUniverseRecorder:
     # --- writes -------------------------------------------------------------------------
 
     def record_event(self, event: Event) -> None:
+        """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
+        was recorded with other content."""
         validate_json(event.data, "event data")
         validate_json(dict(event.metadata), "event metadata")
         fingerprint = translate.event_fingerprint(event)
@@ -100,7 +110,7 @@ class InnerUniverseRecorder:
                 self._unseen_own.add(event.id)
         payload = translate.event_input(event)
         future = self._writer.submit(
-            Write("publish_event", (payload,), f"event {event.id!r}", event=payload)
+            Write(contract.publish_event(event=payload), f"event {event.id!r}", event=payload)
         )
         if self.settings.events == "sync":
             self._wait(future, forget=event.id)
@@ -110,66 +120,32 @@ class InnerUniverseRecorder:
     def record_version(
         self, timeline: str, version: VersionedState, operations: Sequence[Operation]
     ) -> None:
-        snapshot = self._snapshot_due(timeline, version)
-        try:
-            self._commit(timeline, version, operations, snapshot)
-        except PersistenceError as exc:
-            if snapshot or "needs a snapshot" not in str(exc):
-                raise
-            snapshot = True  # another writer moved the snapshot schedule: include one
-            self._commit(timeline, version, operations, snapshot)
-        with self._lock:
-            self._since_snapshot[timeline] = 0 if snapshot else self._since_snapshot[timeline] + 1
+        """Stores ``version`` of ``timeline`` with the operations from its parent, and a snapshot
+        when one is due; ConcurrencyConflictError when the timeline's head moved."""
+        self._versions.record(timeline, version, operations)
 
     def record_delta(
         self, stream: str, index: int, metadata: DeltaMetadata, operations: Sequence[Operation]
     ) -> None:
-        base = self._anchor(stream)
-        args = (
-            delta_id(stream, index),
-            stream,
-            base,
-            translate.timestamp(metadata.timestamp),
-            translate.operations(operations),
-            translate.delta_metadata_input(metadata),
+        """Stores delta ``index`` of projector ``stream`` on the stream's root version."""
+        call = contract.record_delta(
+            delta_id=delta_id(stream, index),
+            stream=stream,
+            state_version_id=self._anchor(stream),
+            occurred_at=translate.timestamp(metadata.timestamp),
+            operations=translate.operations(operations),
+            metadata=translate.delta_metadata_input(metadata),
         )
-        self._wait(self._writer.submit(Write("record_delta", args, f"delta {args[0]!r}")))
+        self._store(call, f"delta {delta_id(stream, index)!r}")
 
-    def _commit(
-        self,
-        timeline: str,
-        version: VersionedState,
-        operations: Sequence[Operation],
-        snapshot: bool,
-    ) -> None:
-        args = (
-            version.version_id,
-            timeline,
-            version.parent_version_id,
-            translate.timestamp(version.timestamp),
-            version.change_description,
-            version.data_hash,
-            translate.operations(operations),
-            canonical_json(version.data) if snapshot else None,
-        )
-        what = f"version {version.version_id!r} of timeline {timeline!r}"
-        self._wait(self._writer.submit(Write("commit_state_version", args, what)))
+    def _store(self, call: contract.ReducerCall, what: str) -> None:
+        """Writes ``call`` through the ordered queue and waits until it is stored."""
+        self._wait(self._writer.submit(Write(call, what)))
 
-    def _snapshot_due(self, timeline: str, version: VersionedState) -> bool:
-        """Mirrors the module's rule so that a snapshot is sent exactly when one is required."""
-        if version.parent_version_id is None:
-            return True
-        with self._lock:
-            cached = self._since_snapshot.get(timeline)
-            interval = self._snapshot_interval
-        if cached is None or interval is None:
-            head = self._loop.run(self._reader.timeline(timeline))
-            interval = self._loop.run(self._reader.snapshot_interval())
-            cached = int(head.versions_since_snapshot) if head is not None else 0
-            with self._lock:
-                self._since_snapshot[timeline] = cached
-                self._snapshot_interval = interval
-        return cached + 1 >= interval
+    def _read_schedule(self, timeline: str) -> tuple[int, int]:
+        head = self._loop.run(self._reader.timeline(timeline))
+        interval = self._loop.run(self._reader.snapshot_interval())
+        return (int(head.versions_since_snapshot) if head is not None else 0), interval
 
     def _anchor(self, stream: str) -> str:
         """The root version a stream's deltas hang on (committed once, idempotently)."""
@@ -184,7 +160,7 @@ class InnerUniverseRecorder:
             change_description=f"initial state of projector stream {stream!r}",
             data_hash=data_hash(_STREAM_BASE_STATE),
         )
-        self._commit(f"stream.{stream}", version, [], snapshot=True)
+        self._versions.commit(f"stream.{stream}", version, [], snapshot=True)
         self._anchored_streams.add(stream)
         return base
 
@@ -208,6 +184,8 @@ class InnerUniverseRecorder:
     # --- reads --------------------------------------------------------------------------
 
     def read_events(self) -> list[Event]:
+        """Every published event in log order (after a flush); the module's own events are left
+        out."""
         self.flush()
         scan = self._loop.run(self._reader.events(self._replay_progress))
         with self._lock:
@@ -221,6 +199,8 @@ class InnerUniverseRecorder:
         log.info("replay_progress", events_scanned_up_to_seq=up_to_seq)
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
+        """The versions of ``timeline``, oldest first, each with its operations from the parent and
+        its rebuilt state; IntegrityError when a hash does not match."""
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
 
@@ -231,12 +211,15 @@ class InnerUniverseRecorder:
         return self._loop.run(self._reader.state(version_id))
 
     def timeline_names(self) -> list[str]:
+        """The names of every stored version timeline, sorted."""
         return self._loop.run(self._reader.timeline_names())
 
     def stream_names(self) -> list[str]:
+        """The names of every projector stream with stored deltas, sorted."""
         return self._loop.run(self._reader.stream_names())
 
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of ``stream`` in recording order: (index, metadata, operations)."""
         self.flush()
         return self._loop.run(self._reader.deltas(stream))
 
@@ -274,6 +257,7 @@ class InnerUniverseRecorder:
             ) from failures[0]
 
     def health(self) -> RecorderHealth:
+        """Connection state, writer counts and failures, without waiting for anything."""
         with self._lock:
             failures = len(self._async_failures)
         return RecorderHealth(

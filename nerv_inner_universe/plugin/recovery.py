@@ -26,6 +26,8 @@ Progress = Callable[[str], None]
 
 @attrs.frozen
 class TimelineReport:
+    """A timeline as replay rebuilt it: version count, head and the head's state."""
+
     name: str
     versions: int
     head_version_id: str
@@ -34,6 +36,8 @@ class TimelineReport:
 
 @attrs.frozen
 class StreamReport:
+    """A projector stream as replay rebuilt it: delta count and its state."""
+
     name: str
     deltas: int
     state: JSON
@@ -41,6 +45,8 @@ class StreamReport:
 
 @attrs.frozen
 class RecoveryReport:
+    """What a replay restored: the number of events, every timeline and every stream."""
+
     events: int
     timelines: list[TimelineReport]
     streams: list[StreamReport]
@@ -92,6 +98,7 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
 
 
 def export(report: RecoveryReport, path: Path) -> None:
-    """Writes the report as JSON, 0600: it holds the recorded events and states."""
+    """Writes ``report`` as JSON to ``path`` (replacing the file), 0600: it holds the recorded
+    events and states."""
     with open_private(path, "w") as out:
         out.write(report.to_json() + "\n")

@@ -1,11 +1,13 @@
-"""NERV values <-> the module's reducer arguments and rows. JSON travels as canonical text."""
+"""NERV values <-> the module's reducer arguments (`contract` types) and rows. JSON travels as
+canonical text."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from nerv_inner_universe.client import Timestamp, Variant
+from nerv_inner_universe import contract
+from nerv_inner_universe.client import Timestamp, Variant, field
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -22,25 +24,27 @@ from nerv_inner_universe.plugin.errors import PersistenceError
 
 
 def timestamp(seconds: float) -> Timestamp:
+    """Epoch seconds as the server's Timestamp (rounded to whole microseconds)."""
     return Timestamp.from_seconds(seconds)
 
 
 def seconds(value: object) -> float:
+    """A Timestamp read from the server as epoch seconds; PersistenceError for anything else."""
     if not isinstance(value, Timestamp):
         raise PersistenceError(f"expected a Timestamp from the server, got {value!r}")
     return value.seconds
 
 
-def event_input(event: Event) -> dict[str, object]:
+def event_input(event: Event) -> contract.EventInput:
     """The module's `EventInput` for ``event`` (raises the delta layer's error for non-JSON)."""
-    return {
-        "event_id": event.id,
-        "event_type": event.type,
-        "source": event.source,
-        "occurred_at": timestamp(event.timestamp),
-        "data": canonical_json(event.data),
-        "metadata": canonical_json(dict(event.metadata)),
-    }
+    return contract.EventInput(
+        event_id=event.id,
+        event_type=event.type,
+        source=event.source,
+        occurred_at=timestamp(event.timestamp),
+        data=canonical_json(event.data),
+        metadata=canonical_json(dict(event.metadata)),
+    )
 
 
 def event_fingerprint(event: Event) -> tuple[object, ...]:
@@ -54,30 +58,25 @@ def event_fingerprint(event: Event) -> tuple[object, ...]:
     )
 
 
-def operation(op: Operation) -> Variant:
+def operation(op: Operation) -> contract.DeltaOperation:
     """A delta-layer operation as the module's `DeltaOperation`."""
     match op:
         case Set(path=path, value=value):
-            return Variant("Set", {"path": path, "value": canonical_json(value)})
+            return contract.SetOperation(path, canonical_json(value))
         case Delete(path=path):
-            return Variant("Delete", {"path": path})
+            return contract.DeleteOperation(path)
         case Insert(path=path, value=value, index=index):
-            return Variant("Insert", {"path": path, "index": index, "value": canonical_json(value)})
+            return contract.InsertOperation(path, index, canonical_json(value))
         case Remove(path=path, index=index):
-            return Variant("Remove", {"path": path, "index": index})
+            return contract.RemoveOperation(path, index)
         case Patch(path=path, patch=patch):
-            return Variant("Patch", {"path": path, "patch": canonical_json(patch)})
+            return contract.PatchOperation(path, canonical_json(patch))
     raise PersistenceError(f"unknown operation {op!r}")
 
 
-def operations(ops: Sequence[Operation]) -> list[Variant]:
+def operations(ops: Sequence[Operation]) -> list[contract.DeltaOperation]:
+    """`operation` for each of ``ops``, in order."""
     return [operation(op) for op in ops]
-
-
-def _field(row: Any, name: str) -> Any:
-    if isinstance(row, Mapping):
-        return row[name]
-    return getattr(row, name)
 
 
 def _json(text: object) -> JSON:
@@ -91,19 +90,19 @@ def operation_from_row(value: object) -> Operation:
     if not isinstance(value, Variant):
         raise PersistenceError(f"expected a DeltaOperation variant, got {value!r}")
     body = value.value
-    path = str(_field(body, "path"))
+    path = str(field(body, "path"))
     match value.name:
-        case "Set":
-            return Set(path, _json(_field(body, "value")))
-        case "Delete":
+        case contract.SetOperation.VARIANT:
+            return Set(path, _json(field(body, "value")))
+        case contract.DeleteOperation.VARIANT:
             return Delete(path)
-        case "Insert":
-            index = _field(body, "index")
-            return Insert(path, _json(_field(body, "value")), None if index is None else int(index))
-        case "Remove":
-            return Remove(path, int(_field(body, "index")))
-        case "Patch":
-            patch = _json(_field(body, "patch"))
+        case contract.InsertOperation.VARIANT:
+            index = field(body, "index")
+            return Insert(path, _json(field(body, "value")), None if index is None else int(index))
+        case contract.RemoveOperation.VARIANT:
+            return Remove(path, int(field(body, "index")))
+        case contract.PatchOperation.VARIANT:
+            patch = _json(field(body, "patch"))
             if not isinstance(patch, dict):
                 raise PersistenceError(f"a stored Patch at {path!r} is not an object")
             return Patch(path, patch)
@@ -112,37 +111,38 @@ def operation_from_row(value: object) -> Operation:
 
 def event_from_row(row: Any) -> Event | None:
     """The published event in an `event_log` row; None for the module's own events."""
-    data = _field(row, "data")
-    if not isinstance(data, Variant) or data.name != "Custom":
+    data = field(row, "data")
+    if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
         return None
-    metadata = _json(_field(row, "metadata"))
+    metadata = _json(field(row, "metadata"))
     if not isinstance(metadata, dict):
-        raise PersistenceError(f"event {_field(row, 'event_id')!r} has non-object metadata")
+        raise PersistenceError(f"event {field(row, 'event_id')!r} has non-object metadata")
     return Event(
-        id=str(_field(row, "event_id")),
-        type=str(_field(row, "event_type")),
+        id=str(field(row, "event_id")),
+        type=str(field(row, "event_type")),
         data=_json(data.value),
-        timestamp=seconds(_field(row, "occurred_at")),
-        source=_field(row, "source"),
+        timestamp=seconds(field(row, "occurred_at")),
+        source=field(row, "source"),
         metadata=metadata,
     )
 
 
-def delta_metadata_input(metadata: DeltaMetadata) -> dict[str, object]:
-    return {
-        "description": metadata.description,
-        "author": metadata.source,
-        "tags": list(metadata.tags),
-        "parent_delta_id": None,
-    }
+def delta_metadata_input(metadata: DeltaMetadata) -> contract.DeltaMetadata:
+    """The module's `DeltaMetadata` for a projector delta (``source`` becomes ``author``)."""
+    return contract.DeltaMetadata(
+        description=metadata.description,
+        author=metadata.source,
+        tags=tuple(metadata.tags),
+    )
 
 
 def delta_metadata_from_row(row: Any, index: int) -> DeltaMetadata:
-    stored = _field(row, "metadata")
+    """A `delta_record` row's metadata as the projector's DeltaMetadata of delta ``index``."""
+    stored = field(row, "metadata")
     return DeltaMetadata(
-        description=str(_field(stored, "description")),
-        source=_field(stored, "author"),
-        tags=tuple(_field(stored, "tags")),
-        timestamp=seconds(_field(row, "occurred_at")),
+        description=str(field(stored, "description")),
+        source=field(stored, "author"),
+        tags=tuple(field(stored, "tags")),
+        timestamp=seconds(field(row, "occurred_at")),
         index=index,
     )

@@ -13,24 +13,28 @@ import collections
 import concurrent.futures
 import threading
 import time
-from typing import Any
 
 import attrs
 import structlog
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
     DbConnection,
-    ReducerFailedError,
     SpacetimeConnectionError,
     SpacetimeError,
 )
+from nerv_inner_universe.contract import ErrorCode, ReducerCall, ReducerRefusedError
 from nerv_inner_universe.nerv.errors import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     NervError,
     RecordConflictError,
     UnknownVersionError,
 )
-from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
+from nerv_inner_universe.plugin.errors import (
+    PersistenceError,
+    SnapshotRequiredError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.loop import LoopThread
 
 log = structlog.get_logger(__name__)
@@ -38,17 +42,19 @@ log = structlog.get_logger(__name__)
 
 @attrs.frozen
 class Write:
-    """One reducer call; ``event`` is set for a `publish_event` that may join a batch."""
+    """One reducer call (None: a barrier that only waits for the writes before it), described
+    by ``what`` in errors; ``event`` is set for a `publish_event` that may join a batch."""
 
-    reducer: str
-    args: tuple[object, ...]
+    call: ReducerCall | None
     what: str
-    event: dict[str, object] | None = None
+    event: contract.EventInput | None = None
     future: concurrent.futures.Future[None] = attrs.field(factory=concurrent.futures.Future)
 
 
 @attrs.frozen
 class WriterHealth:
+    """Counts of writes since the writer started, and the last error (retried or final)."""
+
     pending: int
     written: int
     failed: int
@@ -56,21 +62,27 @@ class WriterHealth:
     last_error: str | None
 
 
-def refusal(what: str, error: ReducerFailedError) -> NervError:
-    """The module's `<code>: <message>` as the NERV error the Recorder contract names."""
-    message = error.reducer_message
-    code = message.split(":", 1)[0]
-    text = f"{what}: {message}"
-    if code == "already_exists":
-        return RecordConflictError(text)
-    if code == "conflict":
-        return ConcurrencyConflict(text)
-    if code == "not_found":
-        return UnknownVersionError(text)
-    return WriteRefusedError(text)
+_REFUSALS: dict[ErrorCode | None, type[NervError]] = {
+    ErrorCode.ALREADY_EXISTS: RecordConflictError,
+    ErrorCode.CONFLICT: ConcurrencyConflictError,
+    ErrorCode.NOT_FOUND: UnknownVersionError,
+    ErrorCode.SNAPSHOT_REQUIRED: SnapshotRequiredError,
+}
+
+
+def refusal(what: str, error: ReducerRefusedError) -> NervError:
+    """The module's refusal as the NERV error the Recorder contract names for its code
+    (WriteRefusedError for the others), caused by ``error``."""
+    result = _REFUSALS.get(error.code, WriteRefusedError)(f"{what}: {error.refusal}")
+    result.__cause__ = error
+    return result
 
 
 class OrderedWriter:
+    """Writes `Write`s through ``connection`` one at a time, in submission order; runs on
+    ``loop``. ``queue_size`` writes may wait; ``batch_size`` events at most go into one
+    `publish_events`; connection trouble is retried for ``retry_for`` seconds."""
+
     def __init__(
         self,
         connection: DbConnection,
@@ -109,15 +121,17 @@ class OrderedWriter:
 
     def barrier(self) -> concurrent.futures.Future[None]:
         """A future that completes once every write submitted before it has completed."""
-        return self.submit(Write(reducer="", args=(), what="flush"))
+        return self.submit(Write(None, "flush"))
 
     def health(self) -> WriterHealth:
+        """Counts and the last error, consistent with each other."""
         with self._lock:
             return WriterHealth(
                 self._pending, self._written, self._failed, self._retries, self._last_error
             )
 
     def stop(self) -> None:
+        """Stops writing; what is still queued is left unwritten (flush first)."""
         self._runner.cancel()
 
     def _enqueue(self, write: Write) -> None:
@@ -127,7 +141,7 @@ class OrderedWriter:
     def _done(self, write: Write, error: BaseException | None) -> None:
         with self._lock:
             self._pending -= 1
-            if write.reducer:
+            if write.call is not None:
                 if error is None:
                     self._written += 1
                 else:
@@ -162,12 +176,12 @@ class OrderedWriter:
                 await self._write_batch(batch)
 
     async def _write_one(self, write: Write) -> None:
-        if not write.reducer:
+        if write.call is None:
             self._done(write, None)
             return
         try:
-            await self._call(write.reducer, write.args)
-        except ReducerFailedError as exc:
+            await self._call(write.call)
+        except ReducerRefusedError as exc:
             self._done(write, refusal(write.what, exc))
         except (SpacetimeError, PersistenceError) as exc:
             self._done(
@@ -182,11 +196,11 @@ class OrderedWriter:
     async def _write_batch(self, batch: list[Write]) -> None:
         """One transaction for the batch; if the module refuses it, each event alone, so
         one bad event fails only itself."""
-        events = [write.event for write in batch]
+        events = [write.event for write in batch if write.event is not None]
         try:
-            await self._call("publish_events", (events,))
-        except ReducerFailedError as exc:
-            log.warning("batch_refused", size=len(batch), error=exc.reducer_message)
+            await self._call(contract.publish_events(events=events))
+        except ReducerRefusedError as exc:
+            log.warning("batch_refused", size=len(batch), error=str(exc.refusal))
             for write in batch:
                 await self._write_one(write)
             return
@@ -198,13 +212,14 @@ class OrderedWriter:
         for write in batch:
             self._done(write, None)
 
-    async def _call(self, reducer: str, args: tuple[Any, ...]) -> None:
+    async def _call(self, call: ReducerCall) -> None:
         """Calls until it succeeds, the module refuses, or ``retry_for`` runs out."""
+        reducer = call.reducer
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         while True:
             try:
-                await self._connection.call_reducer(reducer, *args)
+                await call.send(self._connection)
             except SpacetimeConnectionError as exc:  # includes unknown outcomes and timeouts
                 if time.monotonic() + delay > deadline:
                     raise PersistenceError(

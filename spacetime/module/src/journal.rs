@@ -19,8 +19,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// A module event: the module names it `sys:<seq>` and stamps it with the commit time.
-    pub fn system(event_type: &str, source: Option<String>, data: EventData) -> Self {
+    /// A module event: the module names it `sys:<seq>`, stamps it with the commit time and
+    /// types it after its variant ([`EventData::system_event_type`]).
+    pub fn system(source: Option<String>, data: EventData) -> Self {
+        let event_type = data
+            .system_event_type()
+            .expect("Entry::system takes module events; a Custom event is a client's Entry");
         Self {
             event_id: None,
             event_type: event_type.to_string(),

@@ -107,6 +107,28 @@ pub enum EventData {
     Custom(String),
 }
 
+impl EventData {
+    /// The `event_type` of a module event: its variant's name in SCREAMING_SNAKE_CASE, named
+    /// here once for every variant. `None` for `Custom`, whose type the client names.
+    pub fn system_event_type(&self) -> Option<&'static str> {
+        Some(match self {
+            EventData::EntityCreated(_) => "ENTITY_CREATED",
+            EventData::EntityUpdated(_) => "ENTITY_UPDATED",
+            EventData::EntityDeleted(_) => "ENTITY_DELETED",
+            EventData::RelationCreated(_) => "RELATION_CREATED",
+            EventData::RelationUpdated(_) => "RELATION_UPDATED",
+            EventData::RelationDeleted(_) => "RELATION_DELETED",
+            EventData::StateVersionCommitted(_) => "STATE_VERSION_COMMITTED",
+            EventData::DeltaRecorded(_) => "DELTA_RECORDED",
+            EventData::ClientConnected(_) => "CLIENT_CONNECTED",
+            EventData::ClientDisconnected(_) => "CLIENT_DISCONNECTED",
+            EventData::SystemInitialized(_) => "SYSTEM_INITIALIZED",
+            EventData::ConfigUpdated(_) => "CONFIG_UPDATED",
+            EventData::Custom(_) => return None,
+        })
+    }
+}
+
 #[derive(SpacetimeType, Clone, Debug, PartialEq)]
 pub struct EntityCreated {
     pub entity_id: String,

@@ -2,6 +2,7 @@
 
 use crate::error::{RuleError, RuleResult};
 use crate::limits::MAX_NAME_LEN;
+use crate::snapshots;
 
 const ADMIN_KEYS: &[&str] = &["log_level", "cache_size_mb"];
 const ADMIN_PREFIXES: &[&str] = &["feature_enable_", "admin_", "security_"];
@@ -44,7 +45,7 @@ pub const DEFAULTS: &[(&str, &str, &str)] = &[
     ),
     ("auth_required", "true", "Clients must present a token"),
     (
-        "snapshot_interval",
+        snapshots::INTERVAL_KEY,
         "50",
         "A version stores a full snapshot at least every N versions of its timeline",
     ),

@@ -20,9 +20,14 @@ pub enum Code {
     Conflict,
     /// The data does not match its declared hash.
     IntegrityError,
+    /// A state version must carry a full snapshot (a root version, or the timeline's
+    /// `snapshot_interval`-th since the last one); send it again with one.
+    SnapshotRequired,
 }
 
 impl Code {
+    /// The text form clients see before the `: ` of a reducer error. Python mirrors these in
+    /// `nerv_inner_universe/contract/errors.py` (`ErrorCode`); a test compares the two.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::InvalidArgument => "invalid_argument",
@@ -32,6 +37,7 @@ impl Code {
             Code::InUse => "in_use",
             Code::Conflict => "conflict",
             Code::IntegrityError => "integrity_error",
+            Code::SnapshotRequired => "snapshot_required",
         }
     }
 }

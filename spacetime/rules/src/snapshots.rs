@@ -1,5 +1,13 @@
 //! When a state version must carry a full snapshot, so that rebuilding any version replays a
 //! bounded number of operations however long the history grows.
+//!
+//! Python mirrors this rule in `nerv_inner_universe/contract/snapshots.py`, so that a client
+//! sends a snapshot exactly when one is required.
+
+use crate::error::{Code, RuleError, RuleResult};
+
+/// The config key holding the interval.
+pub const INTERVAL_KEY: &str = "snapshot_interval";
 
 /// Used when the `snapshot_interval` config row is missing or not a positive integer.
 pub const DEFAULT_INTERVAL: u64 = 50;
@@ -8,6 +16,29 @@ pub const DEFAULT_INTERVAL: u64 = 50;
 /// one is due when `interval` versions would pass without one.
 pub fn snapshot_required(has_parent: bool, versions_since_snapshot: u64, interval: u64) -> bool {
     !has_parent || versions_since_snapshot + 1 >= interval.max(1)
+}
+
+/// `snapshot_required` as a rule: a version without a snapshot when one is due is refused
+/// with [`Code::SnapshotRequired`], which clients answer by sending the snapshot.
+pub fn require_snapshot(
+    version_id: &str,
+    timeline: &str,
+    has_snapshot: bool,
+    has_parent: bool,
+    versions_since_snapshot: u64,
+    interval: u64,
+) -> RuleResult {
+    if has_snapshot || !snapshot_required(has_parent, versions_since_snapshot, interval) {
+        return Ok(());
+    }
+    Err(RuleError::new(
+        Code::SnapshotRequired,
+        format!(
+            "version {version_id:?} needs a snapshot: it is a root version or the \
+             {interval}th since the last snapshot on timeline {timeline:?} \
+             (snapshot_interval = {interval})"
+        ),
+    ))
 }
 
 /// Reads the configured interval from its canonical JSON text.
@@ -37,6 +68,26 @@ mod tests {
             snapshot_required(true, 0, 0),
             "0 behaves as 1, not as 'never'"
         );
+    }
+
+    #[test]
+    fn a_missing_snapshot_is_refused_with_its_own_code() {
+        let err = require_snapshot("v1", "main", false, false, 0, 50).unwrap_err();
+        assert_eq!(err.code, Code::SnapshotRequired);
+        assert!(err
+            .to_string()
+            .starts_with("snapshot_required: version \"v1\" needs"));
+        assert!(require_snapshot("v1", "main", true, false, 0, 50).is_ok());
+        assert!(require_snapshot("v2", "main", false, true, 0, 50).is_ok());
+    }
+
+    #[test]
+    fn the_default_config_row_holds_the_default_interval() {
+        let (_, value, _) = crate::config::DEFAULTS
+            .iter()
+            .find(|(key, _, _)| *key == INTERVAL_KEY)
+            .expect("init writes snapshot_interval");
+        assert_eq!(*value, DEFAULT_INTERVAL.to_string());
     }
 
     #[test]

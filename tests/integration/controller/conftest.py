@@ -16,8 +16,21 @@ from typing import Any
 
 import pytest
 
-from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp, Variant
+from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp
 from nerv_inner_universe.client.sats_json import TypeContext, encode
+from nerv_inner_universe.contract import (
+    DeltaMetadata,
+    EntityMetadata,
+    EventInput,
+    RelationMetadata,
+    SetOperation,
+    commit_state_version,
+    create_entity,
+    create_relation,
+    publish_event,
+    record_delta,
+    update_config,
+)
 from nerv_inner_universe.controller import (
     InnerUniverseConfig,
     InnerUniverseController,
@@ -85,57 +98,57 @@ def gone(pid: int) -> bool:
     return False
 
 
-def entity_metadata(name: str | None) -> dict[str, Any]:
-    return {"name": name, "description": None, "tags": ["t"], "properties": '{"k":[1,2.5]}'}
+def entity_metadata(name: str | None) -> EntityMetadata:
+    return EntityMetadata(name=name, tags=("t",), properties='{"k":[1,2.5]}')
 
 
 async def populate(client: DbConnection, prefix: str = "") -> None:
     """One row or more in every table the reducers write."""
     at = Timestamp(1_700_000_000_123_456)
-    await client.call_reducer("create_entity", f"{prefix}e1", "agent", entity_metadata("Ada"))
-    await client.call_reducer("create_entity", f"{prefix}e2", "tool", entity_metadata(None))
-    relation = {
-        "description": "uses",
-        "strength": 0.5,
-        "bidirectional": False,
-        "tags": [],
-        "properties": "{}",
-    }
-    await client.call_reducer(
-        "create_relation", f"{prefix}r1", f"{prefix}e1", f"{prefix}e2", "uses", relation
-    )
     state = '{"a":1}'
-    await client.call_reducer(
-        "commit_state_version",
-        f"{prefix}v1",
-        f"{prefix}main",
-        None,
-        at,
-        "root",
-        hashlib.sha256(state.encode()).hexdigest(),
-        [],
-        state,
-    )
-    operation = Variant("Set", {"path": "/a", "value": "2"})
-    delta_metadata: dict[str, Any] = {
-        "description": "d",
-        "author": "me",
-        "tags": [],
-        "parent_delta_id": None,
-    }
-    await client.call_reducer(
-        "record_delta", f"{prefix}d1", "s", f"{prefix}v1", at, [operation], delta_metadata
-    )
-    event = {
-        "event_id": f"{prefix}ev1",
-        "event_type": "AGENT_STEP",
-        "source": "test",
-        "occurred_at": at,
-        "data": '{"x":"y"}',
-        "metadata": "{}",
-    }
-    await client.call_reducer("publish_event", event)
-    await client.call_reducer("update_config", "app.theme", '"dark"', "a custom key")
+    calls = [
+        create_entity(
+            entity_id=f"{prefix}e1", entity_type="agent", metadata=entity_metadata("Ada")
+        ),
+        create_entity(entity_id=f"{prefix}e2", entity_type="tool", metadata=entity_metadata(None)),
+        create_relation(
+            relation_id=f"{prefix}r1",
+            from_entity=f"{prefix}e1",
+            to_entity=f"{prefix}e2",
+            relation_type="uses",
+            metadata=RelationMetadata(description="uses", strength=0.5),
+        ),
+        commit_state_version(
+            version_id=f"{prefix}v1",
+            timeline=f"{prefix}main",
+            parent_version_id=None,
+            occurred_at=at,
+            description="root",
+            data_hash=hashlib.sha256(state.encode()).hexdigest(),
+            operations=[],
+            snapshot=state,
+        ),
+        record_delta(
+            delta_id=f"{prefix}d1",
+            stream="s",
+            state_version_id=f"{prefix}v1",
+            occurred_at=at,
+            operations=[SetOperation("/a", "2")],
+            metadata=DeltaMetadata(description="d", author="me"),
+        ),
+        publish_event(
+            event=EventInput(
+                event_id=f"{prefix}ev1",
+                event_type="AGENT_STEP",
+                source="test",
+                occurred_at=at,
+                data='{"x":"y"}',
+            )
+        ),
+        update_config(key="app.theme", value='"dark"', description="a custom key"),
+    ]
+    for call in calls:
+        await call.send(client)
 
 
 async def snapshot(http: SpacetimeHttp, database: str) -> Snapshot:

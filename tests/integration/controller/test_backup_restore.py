@@ -11,6 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from nerv_inner_universe.contract import create_entity
 from nerv_inner_universe.controller import (
     InnerUniverseConfig,
     InnerUniverseController,
@@ -83,7 +84,9 @@ async def test_a_backup_of_a_running_server_pauses_it_and_clients_reconnect(
     assert manifest.row_counts["entity"] == 2
     assert serving.process.running()
     assert serving.url == url, "resumed on the same address"
-    await client.call_reducer("create_entity", "e9", "agent", entity_metadata(None))
+    await create_entity(entity_id="e9", entity_type="agent", metadata=entity_metadata(None)).send(
+        client
+    )
     assert (await serving.row_counts())["entity"] == 3
 
     other = make_controller()

@@ -13,6 +13,7 @@ import attrs
 import pytest
 
 from nerv_inner_universe.client import SpacetimeHttp
+from nerv_inner_universe.contract import create_entity
 from nerv_inner_universe.controller import (
     AuthenticationError,
     DataDirLockedError,
@@ -118,7 +119,7 @@ async def test_a_token_from_other_keys_is_refused_with_401(
         await controller.start_server_mode()
     message = str(caught.value)
     assert "HTTP 401" in message
-    assert str(controller.layout.owner_token_path(config.database)) in message
+    assert str(controller.layout.owner_token_file) in message
     assert str(controller.layout.keys_dir) in message
     assert controller.process is None
 
@@ -173,7 +174,9 @@ async def test_a_server_killed_under_a_controller_is_restarted(
     record = read_record(controller.layout)
     assert record is not None
     assert record.server_pid == process.pid, "the record follows the new server"
-    await client.call_reducer("create_entity", "after-restart", "agent", entity_metadata(None))
+    await create_entity(
+        entity_id="after-restart", entity_type="agent", metadata=entity_metadata(None)
+    ).send(client)
     assert (await controller.row_counts())["entity"] == 1
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
+from nerv_inner_universe.contract import create_entity
 from nerv_inner_universe.controller import (
     InnerUniverseConfig,
     ModuleUpdateRejectedError,
@@ -52,7 +53,9 @@ async def test_deploy_then_server_mode_on_the_same_data_keeps_every_row(
     assert sorted(row.id for row in seen["entity"]) == ["e1", "e2"], "existing rows as inserts"
     assert len(seen["event_log"]) == len(after["event_log"])
 
-    await client.call_reducer("create_entity", "e3", "agent", entity_metadata(None))
+    await create_entity(entity_id="e3", entity_type="agent", metadata=entity_metadata(None)).send(
+        client
+    )
     assert "e3" in {row.id for row in seen["entity"]}, "new rows reach the handler"
 
 
@@ -63,7 +66,7 @@ async def test_deploy_keeps_owner_and_config_with_the_data_and_updates_in_place(
     await first.start_deployment_mode()
     assert first.deployment is not None
     assert first.deployment.op == "created"
-    token_file = first.layout.owner_token_path(config.database)
+    token_file = first.layout.owner_token_file
     assert token_file == config.db_path / "owner.token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     rows = (await first.sql("SELECT * FROM config"))[0].rows

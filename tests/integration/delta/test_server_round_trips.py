@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nerv_inner_universe.contract import ReducerRefusedError
 from nerv_inner_universe.delta import JSON, canonical_json, data_hash, diff, json_equal
 from nerv_inner_universe.nerv import TemporalStore
-from nerv_inner_universe.nerv.errors import ConcurrencyConflict
+from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import NONE, Database, event_input, some, ts
 from tests.strategies import json_values
@@ -112,8 +113,11 @@ def test_concurrent_commits_on_one_parent_one_wins(
         try:
             store.commit({"n": n}, f"writer {n}", expected_parent=root)
             outcomes.append("won")
-        except ConcurrencyConflict as exc:
-            outcomes.append(str(exc).split(": ", 2)[1])
+        except ConcurrencyConflictError as exc:
+            cause = exc.__cause__
+            outcomes.append(
+                str(cause.code) if isinstance(cause, ReducerRefusedError) else repr(exc)
+            )
 
     threads = [threading.Thread(target=commit, args=(s, n)) for n, s in enumerate(writers, 1)]
     for thread in threads:

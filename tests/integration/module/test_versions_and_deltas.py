@@ -93,7 +93,7 @@ def test_commit_refusals(inner_universe: Database, refused: Refused) -> None:
         sha("1"),
         [],
         NONE,
-        expect='version "v0" needs a snapshot',
+        expect='snapshot_required: version "v0" needs a snapshot',
     )
     refused(
         "commit_state_version",
@@ -181,7 +181,7 @@ def test_snapshot_interval_is_enforced(inner_universe: Database) -> None:
     message = db.fails(
         "commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, NONE
     )
-    assert "needs a snapshot" in message
+    assert 'snapshot_required: version "v4" needs a snapshot' in message
     assert "snapshot_interval = 3" in message
     db.ok("commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, some("1"))
     [head] = db.sql("SELECT * FROM timeline")

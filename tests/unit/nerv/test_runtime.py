@@ -13,7 +13,7 @@ from structlog.typing import EventDict
 
 from nerv_inner_universe.delta import Operation, Patch
 from nerv_inner_universe.nerv import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     ConfigError,
     Event,
     InMemoryRecorder,
@@ -43,7 +43,7 @@ class SpyRecorder(InMemoryRecorder):
     ) -> None:
         if self.refuse_next_version:
             self.refuse_next_version = False
-            raise ConcurrencyConflict("another writer committed first")
+            raise ConcurrencyConflictError("another writer committed first")
         super().record_version(timeline, version, operations)
 
     def flush(self) -> None:
@@ -103,6 +103,19 @@ def test_the_runtime_projector_cannot_be_reset() -> None:
         runtime.state_projector.reset_to_initial()
 
 
+def test_a_plugin_registered_later_is_configured_too() -> None:
+    """`nerv_configure` is historic: registering after the runtime was built still configures
+    the plugin, once, with the runtime's own arguments."""
+    config = {"nerv": {"mine": {"key": 1}}}
+    runtime = Nerv(config)
+    late = HookLog()
+    runtime.plugin_manager.register(late)
+    assert late.calls == [("nerv_configure", {"runtime": runtime, "config": config})]
+    with runtime:
+        runtime.event_bus.publish("A", 1)
+    assert late.names() == ["nerv_configure", "nerv_start", "nerv_event_published", "nerv_stop"]
+
+
 def test_hooks_are_called_with_what_happened() -> None:
     log = HookLog()
     config = {"nerv": {"timeline": "t", "stream": "s", "mine": {"key": 1}}}
@@ -159,7 +172,7 @@ def test_a_write_the_recorder_refuses_changes_nothing() -> None:
     with persistent(recorder) as runtime:
         runtime.temporal_store.commit(1)
         recorder.refuse_next_version = True
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(ConcurrencyConflictError):
             runtime.temporal_store.commit(2)
         assert runtime.temporal_store.get() == 1
         with pytest.raises(ValueError, match="JSON"):

@@ -11,7 +11,7 @@ from structlog.typing import EventDict
 
 from nerv_inner_universe.delta import DeltaError, Operation, apply, data_hash
 from nerv_inner_universe.nerv import (
-    ConcurrencyConflict,
+    ConcurrencyConflictError,
     ReplayError,
     TemporalStore,
     UnknownVersionError,
@@ -116,9 +116,9 @@ def test_expected_parent_gives_optimistic_concurrency() -> None:
     assert store.commit({"n": 0}, expected_parent=None)
     read = store.get_current_version_id()
     store.commit({"n": 1}, expected_parent=read)
-    with pytest.raises(ConcurrencyConflict, match="expected version"):
+    with pytest.raises(ConcurrencyConflictError, match="expected version"):
         store.commit({"n": 2}, expected_parent=read)
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         store.commit({"n": 2}, expected_parent=None)
     assert store.get() == {"n": 1}
 
@@ -134,7 +134,7 @@ def test_concurrent_commits_with_the_same_parent_let_exactly_one_win() -> None:
         try:
             store.commit(n, expected_parent=base)
             outcomes.append("won")
-        except ConcurrencyConflict:
+        except ConcurrencyConflictError:
             outcomes.append("lost")
 
     threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
@@ -169,10 +169,10 @@ def test_a_guard_that_raises_vetoes_the_commit() -> None:
     kept = store.commit(1)
 
     def refuse(version: VersionedState, operations: list[Operation]) -> None:
-        raise ConcurrencyConflict("someone else was first")
+        raise ConcurrencyConflictError("someone else was first")
 
     store.add_guard(refuse)
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         store.commit(2)
     assert store.get_current_version_id() == kept
     assert store.get() == 1

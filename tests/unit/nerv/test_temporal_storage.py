@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, json_equal
-from nerv_inner_universe.nerv import ConcurrencyConflict, ConfigError, TemporalStore
+from nerv_inner_universe.nerv import ConcurrencyConflictError, ConfigError, TemporalStore
 from nerv_inner_universe.nerv import temporal as temporal_module
 from tests.strategies import json_keys, json_values
 
@@ -99,7 +99,7 @@ def run(store: TemporalStore, script: Iterable[Action]) -> tuple[TemporalStore, 
             case Edit():
                 commit(edited(store.get(), action))
             case CommitOnStale(pick) if len(ids) >= 2:
-                with pytest.raises(ConcurrencyConflict):
+                with pytest.raises(ConcurrencyConflictError):
                     store.commit({"lost": True}, expected_parent=ids[pick % (len(ids) - 1)])
             case Revert(pick) if ids:
                 target = ids[pick % len(ids)]

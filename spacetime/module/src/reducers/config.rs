@@ -44,7 +44,6 @@ pub fn update_config(
     journal::record(
         ctx,
         Entry::system(
-            "CONFIG_UPDATED",
             Some(key.clone()),
             EventData::ConfigUpdated(ConfigUpdated { key, value }),
         ),

@@ -47,7 +47,6 @@ pub fn record_delta(
     let seq = journal::record(
         ctx,
         Entry::system(
-            "DELTA_RECORDED",
             Some(delta_id.clone()),
             EventData::DeltaRecorded(DeltaRecorded {
                 delta_id: delta_id.clone(),

@@ -34,7 +34,6 @@ pub fn create_entity(
     journal::record(
         ctx,
         Entry::system(
-            "ENTITY_CREATED",
             Some(entity_id.clone()),
             EventData::EntityCreated(EntityCreated {
                 entity_id,
@@ -81,7 +80,6 @@ pub fn update_entity(
     journal::record(
         ctx,
         Entry::system(
-            "ENTITY_UPDATED",
             Some(entity_id.clone()),
             EventData::EntityUpdated(EntityUpdated {
                 entity_id,
@@ -118,7 +116,6 @@ pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
     journal::record(
         ctx,
         Entry::system(
-            "ENTITY_DELETED",
             Some(entity_id.clone()),
             EventData::EntityDeleted(EntityDeleted {
                 entity_id,

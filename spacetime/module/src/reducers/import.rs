@@ -120,127 +120,168 @@ fn canonical(field: &str, text: &str) -> RuleResult {
     }
 }
 
-fn duplicate(table: &str, key: &str) -> RuleError {
-    RuleError::new(
-        Code::AlreadyExists,
-        format!("{table} row {key:?} is imported twice"),
-    )
+/// How an exported row is checked and named on import; [`insert_all`] is the one path every
+/// table's rows take.
+trait Imported {
+    const TABLE: &'static str;
+    /// The primary key, as the error for a row imported twice names it.
+    fn key(&self) -> String;
+    /// Refuses a row the module could not have stored (non-canonical JSON, a wrong hash).
+    fn check(&self) -> RuleResult {
+        Ok(())
+    }
+}
+
+impl Imported for Config {
+    const TABLE: &'static str = "config";
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+    fn check(&self) -> RuleResult {
+        canonical("config.value", &self.value)
+    }
+}
+
+impl Imported for Admin {
+    const TABLE: &'static str = "admin";
+    fn key(&self) -> String {
+        self.identity.to_string()
+    }
+}
+
+impl Imported for Entity {
+    const TABLE: &'static str = "entity";
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        if checks::entity_metadata(self.metadata.clone())? != self.metadata {
+            return Err(RuleError::invalid(format!(
+                "entity {:?}: metadata.properties is not canonical JSON",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Imported for Relation {
+    const TABLE: &'static str = "relation";
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        if checks::relation_metadata(self.metadata.clone())? != self.metadata {
+            return Err(RuleError::invalid(format!(
+                "relation {:?}: metadata is not canonical",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Imported for StateVersion {
+    const TABLE: &'static str = "state_version";
+    fn key(&self) -> String {
+        self.version_id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        if checks::operations(self.operations.clone())? != self.operations {
+            return Err(RuleError::invalid(format!(
+                "state version {:?}: operations are not canonical",
+                self.version_id
+            )));
+        }
+        if let Some(snapshot) = &self.snapshot {
+            canonical("state_version.snapshot", snapshot)?;
+            let actual = json::data_hash(&json::parse("snapshot", snapshot)?);
+            if actual != self.data_hash {
+                return Err(RuleError::new(
+                    Code::IntegrityError,
+                    format!("state version {:?}: snapshot hash differs", self.version_id),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Imported for Timeline {
+    const TABLE: &'static str = "timeline";
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Imported for DeltaRecord {
+    const TABLE: &'static str = "delta_record";
+    fn key(&self) -> String {
+        self.delta_id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        if checks::operations(self.operations.clone())? != self.operations {
+            return Err(RuleError::invalid(format!(
+                "delta {:?}: operations are not canonical",
+                self.delta_id
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Imported for EventLog {
+    const TABLE: &'static str = "event_log";
+    fn key(&self) -> String {
+        self.event_id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        canonical("event_log.metadata", &self.metadata)?;
+        if let EventData::Custom(data) = &self.data {
+            canonical("event_log.data", data)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks and inserts every row; a row whose key is already there is refused.
+fn insert_all<T: Table>(table: &T, rows: Vec<T::Row>) -> RuleResult
+where
+    T::Row: Imported,
+{
+    for row in rows {
+        row.check()?;
+        let key = row.key();
+        table.try_insert(row).map_err(|_| {
+            RuleError::new(
+                Code::AlreadyExists,
+                format!("{} row {key:?} is imported twice", T::Row::TABLE),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn insert(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
     match batch {
-        ImportBatch::Config(rows) => {
-            for row in rows {
-                canonical("config.value", &row.value)?;
-                let key = row.key.clone();
-                ctx.db
-                    .config()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("config", &key))?;
-            }
-        }
+        ImportBatch::Config(rows) => insert_all(ctx.db.config(), rows),
+        // The importer is an admin already (`Begin` keeps it): only the others are added.
         ImportBatch::Admin(rows) => {
-            for row in rows {
-                if ctx.db.admin().identity().find(row.identity).is_none() {
-                    ctx.db.admin().insert(row);
-                }
-            }
+            let admins = ctx.db.admin();
+            let new = rows
+                .into_iter()
+                .filter(|row| admins.identity().find(row.identity).is_none())
+                .collect();
+            insert_all(ctx.db.admin(), new)
         }
-        ImportBatch::Entity(rows) => {
-            for row in rows {
-                if checks::entity_metadata(row.metadata.clone())? != row.metadata {
-                    return Err(RuleError::invalid(format!(
-                        "entity {:?}: metadata.properties is not canonical JSON",
-                        row.id
-                    )));
-                }
-                let id = row.id.clone();
-                ctx.db
-                    .entity()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("entity", &id))?;
-            }
-        }
-        ImportBatch::Relation(rows) => {
-            for row in rows {
-                if checks::relation_metadata(row.metadata.clone())? != row.metadata {
-                    return Err(RuleError::invalid(format!(
-                        "relation {:?}: metadata is not canonical",
-                        row.id
-                    )));
-                }
-                let id = row.id.clone();
-                ctx.db
-                    .relation()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("relation", &id))?;
-            }
-        }
-        ImportBatch::StateVersion(rows) => {
-            for row in rows {
-                if checks::operations(row.operations.clone())? != row.operations {
-                    return Err(RuleError::invalid(format!(
-                        "state version {:?}: operations are not canonical",
-                        row.version_id
-                    )));
-                }
-                if let Some(snapshot) = &row.snapshot {
-                    canonical("state_version.snapshot", snapshot)?;
-                    let actual = json::data_hash(&json::parse("snapshot", snapshot)?);
-                    if actual != row.data_hash {
-                        return Err(RuleError::new(
-                            Code::IntegrityError,
-                            format!("state version {:?}: snapshot hash differs", row.version_id),
-                        ));
-                    }
-                }
-                let id = row.version_id.clone();
-                ctx.db
-                    .state_version()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("state_version", &id))?;
-            }
-        }
-        ImportBatch::Timeline(rows) => {
-            for row in rows {
-                let name = row.name.clone();
-                ctx.db
-                    .timeline()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("timeline", &name))?;
-            }
-        }
-        ImportBatch::DeltaRecord(rows) => {
-            for row in rows {
-                if checks::operations(row.operations.clone())? != row.operations {
-                    return Err(RuleError::invalid(format!(
-                        "delta {:?}: operations are not canonical",
-                        row.delta_id
-                    )));
-                }
-                let id = row.delta_id.clone();
-                ctx.db
-                    .delta_record()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("delta_record", &id))?;
-            }
-        }
-        ImportBatch::EventLog(rows) => {
-            for row in rows {
-                canonical("event_log.metadata", &row.metadata)?;
-                if let EventData::Custom(data) = &row.data {
-                    canonical("event_log.data", data)?;
-                }
-                let id = row.event_id.clone();
-                ctx.db
-                    .event_log()
-                    .try_insert(row)
-                    .map_err(|_| duplicate("event_log", &id))?;
-            }
-        }
+        ImportBatch::Entity(rows) => insert_all(ctx.db.entity(), rows),
+        ImportBatch::Relation(rows) => insert_all(ctx.db.relation(), rows),
+        ImportBatch::StateVersion(rows) => insert_all(ctx.db.state_version(), rows),
+        ImportBatch::Timeline(rows) => insert_all(ctx.db.timeline(), rows),
+        ImportBatch::DeltaRecord(rows) => insert_all(ctx.db.delta_record(), rows),
+        ImportBatch::EventLog(rows) => insert_all(ctx.db.event_log(), rows),
         ImportBatch::Begin | ImportBatch::Finish(_) => unreachable!("handled by import_rows"),
     }
-    Ok(())
 }
 
 fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {

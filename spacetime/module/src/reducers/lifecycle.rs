@@ -29,7 +29,6 @@ pub fn init(ctx: &ReducerContext) {
     journal::record(
         ctx,
         Entry::system(
-            "SYSTEM_INITIALIZED",
             None,
             EventData::SystemInitialized(SystemInitialized {
                 module_version: MODULE_VERSION.to_string(),
@@ -60,11 +59,7 @@ pub fn client_connected(ctx: &ReducerContext) {
     }
     journal::record(
         ctx,
-        Entry::system(
-            "CLIENT_CONNECTED",
-            None,
-            EventData::ClientConnected(session(ctx)),
-        ),
+        Entry::system(None, EventData::ClientConnected(session(ctx))),
     );
 }
 
@@ -81,11 +76,7 @@ pub fn client_disconnected(ctx: &ReducerContext) {
     }
     journal::record(
         ctx,
-        Entry::system(
-            "CLIENT_DISCONNECTED",
-            None,
-            EventData::ClientDisconnected(session(ctx)),
-        ),
+        Entry::system(None, EventData::ClientDisconnected(session(ctx))),
     );
 }
 

@@ -53,7 +53,6 @@ pub fn create_relation(
     journal::record(
         ctx,
         Entry::system(
-            "RELATION_CREATED",
             Some(relation_id.clone()),
             EventData::RelationCreated(RelationCreated {
                 relation_id,
@@ -106,7 +105,6 @@ pub fn update_relation(
     journal::record(
         ctx,
         Entry::system(
-            "RELATION_UPDATED",
             Some(relation_id.clone()),
             EventData::RelationUpdated(RelationUpdated {
                 relation_id,
@@ -125,7 +123,6 @@ pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult 
     journal::record(
         ctx,
         Entry::system(
-            "RELATION_DELETED",
             Some(relation_id.clone()),
             EventData::RelationDeleted(RelationDeleted {
                 relation_id,

@@ -75,24 +75,22 @@ pub fn commit_state_version(
         ctx.db
             .config()
             .key()
-            .find("snapshot_interval".to_string())
+            .find(snapshots::INTERVAL_KEY.to_string())
             .as_ref()
             .map(|row| row.value.as_str()),
     );
-    if snapshot.is_none()
-        && snapshots::snapshot_required(parent_version_id.is_some(), since_snapshot, interval)
-    {
-        return Err(RuleError::invalid(format!(
-            "version {version_id:?} needs a snapshot: it is a root version or the \
-             {interval}th since the last snapshot on timeline {timeline:?} \
-             (snapshot_interval = {interval})"
-        )));
-    }
+    snapshots::require_snapshot(
+        &version_id,
+        &timeline,
+        snapshot.is_some(),
+        parent_version_id.is_some(),
+        since_snapshot,
+        interval,
+    )?;
 
     let seq = journal::record(
         ctx,
         Entry::system(
-            "STATE_VERSION_COMMITTED",
             Some(version_id.clone()),
             EventData::StateVersionCommitted(StateVersionCommitted {
                 version_id: version_id.clone(),

@@ -1,0 +1,110 @@
+"""The Python face of the Rust module in `spacetime/module`: what generated bindings would be.
+
+Everything a Python caller must agree on with the module lives here, once:
+
+- `reducers`: one keyword-argument function per reducer, returning a `ReducerCall` to send
+  over a `DbConnection` or the HTTP API;
+- `types`: the reducers' argument types as attrs classes (`EntityMetadata`, `EventInput`,
+  the `DeltaOperation` variants...);
+- `errors`: `ErrorCode` (mirrors the Rust `Code`), `Refusal.parse` for ``"<code>: <message>"``
+  and `ReducerRefusedError`;
+- `tables`: the table names (`Table`) and the `ImportBatch` variants;
+- `config`: the default config rows and the snapshot rule.
+
+Layering: uses `client/` (knows nothing of NERV); `plugin/`, `controller/` and the examples use
+it, nothing here uses them. When the module changes, change this package in the same commit:
+`tests/unit/contract` compares it with the Rust source and `tests/integration/module/
+test_contract.py` with the running module's schema and refusals.
+"""
+
+from __future__ import annotations
+
+from nerv_inner_universe.contract.config import (
+    DEFAULT_CONFIG,
+    DEFAULT_SNAPSHOT_INTERVAL,
+    SNAPSHOT_INTERVAL_KEY,
+    parse_interval,
+    snapshot_required,
+)
+from nerv_inner_universe.contract.errors import ErrorCode, ReducerRefusedError, Refusal
+from nerv_inner_universe.contract.reducers import (
+    ReducerCall,
+    checkpoint,
+    commit_state_version,
+    create_entity,
+    create_relation,
+    delete_entity,
+    delete_relation,
+    import_rows,
+    publish_event,
+    publish_events,
+    record_delta,
+    set_client_info,
+    update_config,
+    update_entity,
+    update_relation,
+)
+from nerv_inner_universe.contract.tables import (
+    CUSTOM_EVENT,
+    IMPORTED_TABLES,
+    NOT_IMPORTED,
+    Table,
+    import_batch,
+    import_begin,
+    import_finish,
+)
+from nerv_inner_universe.contract.types import (
+    DeleteOperation,
+    DeltaMetadata,
+    DeltaOperation,
+    EntityMetadata,
+    EventInput,
+    InsertOperation,
+    PatchOperation,
+    RelationMetadata,
+    RemoveOperation,
+    SetOperation,
+)
+
+__all__ = [
+    "CUSTOM_EVENT",
+    "DEFAULT_CONFIG",
+    "DEFAULT_SNAPSHOT_INTERVAL",
+    "IMPORTED_TABLES",
+    "NOT_IMPORTED",
+    "SNAPSHOT_INTERVAL_KEY",
+    "DeleteOperation",
+    "DeltaMetadata",
+    "DeltaOperation",
+    "EntityMetadata",
+    "ErrorCode",
+    "EventInput",
+    "InsertOperation",
+    "PatchOperation",
+    "ReducerCall",
+    "ReducerRefusedError",
+    "Refusal",
+    "RelationMetadata",
+    "RemoveOperation",
+    "SetOperation",
+    "Table",
+    "checkpoint",
+    "commit_state_version",
+    "create_entity",
+    "create_relation",
+    "delete_entity",
+    "delete_relation",
+    "import_batch",
+    "import_begin",
+    "import_finish",
+    "import_rows",
+    "parse_interval",
+    "publish_event",
+    "publish_events",
+    "record_delta",
+    "set_client_info",
+    "snapshot_required",
+    "update_config",
+    "update_entity",
+    "update_relation",
+]

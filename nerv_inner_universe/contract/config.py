@@ -1,0 +1,44 @@
+"""The module's ``config`` table: the rows `init` writes (`spacetime/rules/src/config.rs`)
+and the snapshot rule that reads one of them (`spacetime/rules/src/snapshots.rs`).
+
+Mirrored so that a client sends a snapshot exactly when the module requires one; a test
+compares these with the Rust source.
+"""
+
+from __future__ import annotations
+
+import re
+
+SNAPSHOT_INTERVAL_KEY = "snapshot_interval"
+DEFAULT_SNAPSHOT_INTERVAL = 50
+"""Versions per snapshot on a timeline when the config row is missing or not a positive
+integer (and the row `init` writes)."""
+
+DEFAULT_CONFIG: dict[str, str] = {
+    "log_level": '"info"',
+    "cache_size_mb": "64",
+    "max_connections": "100",
+    "timeout_ms": "30000",
+    "auth_required": "true",
+    SNAPSHOT_INTERVAL_KEY: str(DEFAULT_SNAPSHOT_INTERVAL),
+}
+"""Key -> canonical JSON text of the rows `init` writes into ``config``."""
+
+_U64 = re.compile(r"\+?[0-9]+")
+
+
+def snapshot_required(has_parent: bool, versions_since_snapshot: int, interval: int) -> bool:
+    """Whether the next version of a timeline must carry a full snapshot: always for a root
+    version (nothing to apply its operations to), otherwise when ``interval`` versions would
+    pass without one. ``versions_since_snapshot`` is the timeline row's count; an
+    ``interval`` below 1 behaves as 1."""
+    return not has_parent or versions_since_snapshot + 1 >= max(interval, 1)
+
+
+def parse_interval(value: str | None) -> int:
+    """The interval from the ``snapshot_interval`` row's JSON text (None: no row), falling
+    back to `DEFAULT_SNAPSHOT_INTERVAL` as the module does."""
+    if value is None or not _U64.fullmatch(value):
+        return DEFAULT_SNAPSHOT_INTERVAL
+    interval = int(value)
+    return interval if 0 < interval < 1 << 64 else DEFAULT_SNAPSHOT_INTERVAL

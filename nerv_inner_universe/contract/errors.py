@@ -1,0 +1,78 @@
+"""The module's refusals: `ErrorCode` mirrors the Rust `Code` (`spacetime/rules/src/error.rs`),
+and `Refusal.parse` turns a reducer's ``"<code>: <message>"`` text into the two parts.
+
+Every reducer validates first and fails with ``Err("<code>: <message>")``; the server reports
+that text as the failed call's message. A test compares `ErrorCode` with the Rust source, and
+another makes the real module refuse a call with every code.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from nerv_inner_universe.client import ReducerFailedError
+
+
+class ErrorCode(enum.StrEnum):
+    """The stable code before the ``: `` of a reducer error; the value is the wire text."""
+
+    INVALID_ARGUMENT = "invalid_argument"
+    """The input is malformed: bad id, empty type name, invalid JSON, path or limit."""
+    NOT_FOUND = "not_found"
+    """A row the call refers to does not exist."""
+    ALREADY_EXISTS = "already_exists"
+    """The id exists with different content."""
+    PERMISSION_DENIED = "permission_denied"
+    """The caller is neither the row's owner nor an admin."""
+    IN_USE = "in_use"
+    """The row is still referenced (an entity with relations)."""
+    CONFLICT = "conflict"
+    """Optimistic concurrency: the timeline's head moved; reload and retry."""
+    INTEGRITY_ERROR = "integrity_error"
+    """The data does not match its declared hash."""
+    SNAPSHOT_REQUIRED = "snapshot_required"
+    """The version must carry a full snapshot; send it again with one."""
+
+
+_CODES = {code.value: code for code in ErrorCode}
+
+
+@attrs.frozen
+class Refusal:
+    """A reducer's error text split into its code and message. ``code`` is None for text
+    that does not start with a known code (a panic, or a refusal by the server itself);
+    ``message`` is then the whole text."""
+
+    code: ErrorCode | None
+    message: str
+
+    @classmethod
+    def parse(cls, text: str) -> Refusal:
+        """``"conflict: timeline 'main' moved"`` gives
+        ``Refusal(ErrorCode.CONFLICT, "timeline 'main' moved")``."""
+        head, separator, rest = text.partition(": ")
+        code = _CODES.get(head) if separator else None
+        return cls(None, text) if code is None else cls(code, rest)
+
+    def __str__(self) -> str:
+        return self.message if self.code is None else f"{self.code}: {self.message}"
+
+
+class ReducerRefusedError(ReducerFailedError):
+    """A reducer call of the contract failed; ``refusal`` says with which code and why.
+
+    Raised by `ReducerCall.send` and `ReducerCall.send_http` instead of the client's
+    ReducerFailedError (which it extends, so handlers of that still catch it). The call's
+    transaction was rolled back: nothing changed.
+    """
+
+    def __init__(self, reducer: str, message: str) -> None:
+        super().__init__(reducer, message)
+        self.refusal = Refusal.parse(message)
+
+    @property
+    def code(self) -> ErrorCode | None:
+        """The refusal's code; None when the text carried no known code."""
+        return self.refusal.code

@@ -1,0 +1,229 @@
+"""One typed function per reducer of the module (`spacetime/module/src/reducers/`).
+
+Each takes the reducer's parameters as keyword arguments, named as in Rust, and returns a
+`ReducerCall`: the name and the positional arguments in the module's order. Send it over a
+WebSocket connection (``await call.send(connection)``) or the HTTP API
+(``await call.send_http(http, database)``); a refusal raises `ReducerRefusedError` with its
+`ErrorCode`. A test compares these functions with the reducers of the running module.
+
+    await create_entity(
+        entity_id="agent.planner", entity_type="agent", metadata=EntityMetadata(name="planner")
+    ).send(connection)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from nerv_inner_universe.client import (
+    DbConnection,
+    HttpCallResult,
+    ReducerEvent,
+    ReducerFailedError,
+    SpacetimeHttp,
+    Timestamp,
+    Variant,
+)
+from nerv_inner_universe.contract.errors import ReducerRefusedError
+from nerv_inner_universe.contract.types import (
+    DeltaMetadata,
+    DeltaOperation,
+    EntityMetadata,
+    EventInput,
+    RelationMetadata,
+)
+
+__all__ = [
+    "ReducerCall",
+    "checkpoint",
+    "commit_state_version",
+    "create_entity",
+    "create_relation",
+    "delete_entity",
+    "delete_relation",
+    "import_rows",
+    "publish_event",
+    "publish_events",
+    "record_delta",
+    "set_client_info",
+    "update_config",
+    "update_entity",
+    "update_relation",
+]
+
+
+@attrs.frozen
+class ReducerCall:
+    """A reducer's name and its arguments, named and in the module's order, ready to send."""
+
+    reducer: str
+    names: tuple[str, ...]
+    """The reducer's parameter names, as in Rust."""
+    args: tuple[object, ...]
+    """The arguments, in the same order."""
+
+    def argument(self, name: str) -> object:
+        """The argument for parameter ``name``; KeyError when the reducer has no such one."""
+        try:
+            return self.args[self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"reducer {self.reducer!r} has no parameter {name!r}") from None
+
+    async def send(self, connection: DbConnection) -> ReducerEvent:
+        """Calls the reducer over ``connection`` and waits for the outcome (the connection's
+        call timeout applies). Raises ReducerRefusedError when the module refuses it, and the
+        client's errors otherwise (CallTimeoutError / OutcomeUnknownError: the outcome is
+        unknown; ArgumentError: the arguments do not fit the schema, nothing was sent)."""
+        try:
+            return await connection.call_reducer(self.reducer, *self.args)
+        except ReducerFailedError as error:
+            raise ReducerRefusedError(error.reducer, error.reducer_message) from error
+
+    async def send_http(self, http: SpacetimeHttp, database: str) -> HttpCallResult:
+        """Calls the reducer once through the HTTP API as ``http``'s identity. Raises
+        ReducerRefusedError when the module refuses it, and the client's errors otherwise."""
+        try:
+            return await http.call_reducer(database, self.reducer, self.args)
+        except ReducerFailedError as error:
+            raise ReducerRefusedError(error.reducer, error.reducer_message) from error
+
+
+def create_entity(*, entity_id: str, entity_type: str, metadata: EntityMetadata) -> ReducerCall:
+    """Creates an entity owned by the caller (the same id with identical content: no-op)."""
+    return _call("create_entity", entity_id=entity_id, entity_type=entity_type, metadata=metadata)
+
+
+def update_entity(*, entity_id: str, entity_type: str, metadata: EntityMetadata) -> ReducerCall:
+    """Replaces an entity's type and metadata (owner or admin)."""
+    return _call("update_entity", entity_id=entity_id, entity_type=entity_type, metadata=metadata)
+
+
+def delete_entity(*, entity_id: str) -> ReducerCall:
+    """Deletes an entity no relation references (``in_use`` otherwise)."""
+    return _call("delete_entity", entity_id=entity_id)
+
+
+def create_relation(
+    *,
+    relation_id: str,
+    from_entity: str,
+    to_entity: str,
+    relation_type: str,
+    metadata: RelationMetadata,
+) -> ReducerCall:
+    """Creates a relation between two existing entities."""
+    return _call(
+        "create_relation",
+        relation_id=relation_id,
+        from_entity=from_entity,
+        to_entity=to_entity,
+        relation_type=relation_type,
+        metadata=metadata,
+    )
+
+
+def update_relation(
+    *, relation_id: str, relation_type: str, metadata: RelationMetadata
+) -> ReducerCall:
+    """Replaces a relation's type and metadata (its endpoints are immutable)."""
+    return _call(
+        "update_relation", relation_id=relation_id, relation_type=relation_type, metadata=metadata
+    )
+
+
+def delete_relation(*, relation_id: str) -> ReducerCall:
+    """Deletes a relation (owner or admin)."""
+    return _call("delete_relation", relation_id=relation_id)
+
+
+def commit_state_version(
+    *,
+    version_id: str,
+    timeline: str,
+    parent_version_id: str | None,
+    occurred_at: Timestamp,
+    description: str,
+    data_hash: str,
+    operations: Sequence[DeltaOperation],
+    snapshot: str | None,
+) -> ReducerCall:
+    """Commits a version whose ``operations`` turn the parent's state into this one.
+    ``parent_version_id`` must be the timeline's head (``conflict`` otherwise); ``snapshot``,
+    the whole state as JSON text, must hash (SHA-256 of canonical JSON, hex) to ``data_hash``
+    and is required when `snapshot_required` says so (``snapshot_required`` otherwise)."""
+    return _call(
+        "commit_state_version",
+        version_id=version_id,
+        timeline=timeline,
+        parent_version_id=parent_version_id,
+        occurred_at=occurred_at,
+        description=description,
+        data_hash=data_hash,
+        operations=_variants(operations),
+        snapshot=snapshot,
+    )
+
+
+def record_delta(
+    *,
+    delta_id: str,
+    stream: str,
+    state_version_id: str,
+    occurred_at: Timestamp,
+    operations: Sequence[DeltaOperation],
+    metadata: DeltaMetadata,
+) -> ReducerCall:
+    """Records a delta of ``stream`` on top of an existing state version."""
+    return _call(
+        "record_delta",
+        delta_id=delta_id,
+        stream=stream,
+        state_version_id=state_version_id,
+        occurred_at=occurred_at,
+        operations=_variants(operations),
+        metadata=metadata,
+    )
+
+
+def publish_event(*, event: EventInput) -> ReducerCall:
+    """Appends one client event to ``event_log`` (idempotent by ``event_id``)."""
+    return _call("publish_event", event=event)
+
+
+def publish_events(*, events: Sequence[EventInput]) -> ReducerCall:
+    """Appends 1 to 1,000 events in one transaction: all or none, in the given order."""
+    return _call("publish_events", events=list(events))
+
+
+def update_config(*, key: str, value: str, description: str | None) -> ReducerCall:
+    """Sets a config key to the JSON text ``value``; admin-only keys need an admin."""
+    return _call("update_config", key=key, value=value, description=description)
+
+
+def set_client_info(*, client_info: str) -> ReducerCall:
+    """Describes the calling connection in ``client_connection``."""
+    return _call("set_client_info", client_info=client_info)
+
+
+def checkpoint(*, marker: str) -> ReducerCall:
+    """Commits ``marker`` (32 lowercase hex digits, fresh and random) into the private
+    `durability_marker` row, admin only; once its bytes are in the commit log on disk, so is
+    everything committed before it (see `controller.durability`)."""
+    return _call("checkpoint", marker=marker)
+
+
+def import_rows(*, batch: Variant) -> ReducerCall:
+    """One step of an import (admin only): ``batch`` from `import_begin`, `import_batch` or
+    `import_finish` (see `contract.tables`)."""
+    return _call("import_rows", batch=batch)
+
+
+def _call(reducer: str, **arguments: object) -> ReducerCall:
+    """Keyword order is the module's parameter order (a test checks it against the schema)."""
+    return ReducerCall(reducer, tuple(arguments), tuple(arguments.values()))
+
+
+def _variants(operations: Sequence[DeltaOperation]) -> list[Variant]:
+    return [operation.variant() for operation in operations]

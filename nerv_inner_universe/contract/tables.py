@@ -1,0 +1,72 @@
+"""The module's tables (`spacetime/module/src/tables/`, one per file) and the names of the
+variants clients read from them or send to `import_rows`."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from nerv_inner_universe.client import Variant
+
+
+class Table(enum.StrEnum):
+    """Every table of the module; the value is the name SQL and subscriptions use."""
+
+    ENTITY = "entity"
+    RELATION = "relation"
+    STATE_VERSION = "state_version"
+    TIMELINE = "timeline"
+    """The head of each version timeline and how many versions passed since its last snapshot."""
+    EVENT_LOG = "event_log"
+    """Every change, in one total order numbered by the gap-free ``seq``."""
+    DELTA_RECORD = "delta_record"
+    CONFIG = "config"
+    CLIENT_CONNECTION = "client_connection"
+    """The connections open now: rows come and go without a log entry."""
+    ADMIN = "admin"
+    """Private: identities allowed to change admin-only config and any row."""
+    LOG_SEQUENCE = "log_sequence"
+    """Private: the next ``event_log.seq``; an unchanged value means nothing was written."""
+    IMPORT_STATE = "import_state"
+    """Private: present while an `import_rows` import is open."""
+    DURABILITY_MARKER = "durability_marker"
+    """Private: the marker the last `checkpoint` wrote (see `controller.durability`)."""
+
+
+CUSTOM_EVENT = "Custom"
+"""The `EventData` variant of an event a client published (its data is JSON text); every
+other variant is one of the module's own events (``ENTITY_CREATED``...)."""
+
+IMPORTED_TABLES: dict[Table, str] = {
+    Table.CONFIG: "Config",
+    Table.ADMIN: "Admin",
+    Table.ENTITY: "Entity",
+    Table.RELATION: "Relation",
+    Table.STATE_VERSION: "StateVersion",
+    Table.TIMELINE: "Timeline",
+    Table.DELTA_RECORD: "DeltaRecord",
+    Table.EVENT_LOG: "EventLog",
+}
+"""Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row."""
+NOT_IMPORTED = frozenset(
+    {Table.CLIENT_CONNECTION, Table.IMPORT_STATE, Table.LOG_SEQUENCE, Table.DURABILITY_MARKER}
+)
+"""Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
+log sequence); a stop's durability marker belongs to the server it was written on."""
+
+
+def import_begin() -> Variant:
+    """`ImportBatch::Begin`: opens an import; refused unless the database is fresh."""
+    return Variant("Begin")
+
+
+def import_batch(table: Table, rows: Sequence[object]) -> Variant:
+    """The `ImportBatch` variant carrying ``rows`` of ``table`` (one of `IMPORTED_TABLES`,
+    rows decoded with the table's row type). Raises KeyError for a table not imported."""
+    return Variant(IMPORTED_TABLES[table], list(rows))
+
+
+def import_finish(next_seq: int) -> Variant:
+    """`ImportBatch::Finish`: checks every reference and the gap-free log, sets the next
+    ``seq`` (the exported ``log_sequence.next_seq``) and closes the import."""
+    return Variant("Finish", next_seq)

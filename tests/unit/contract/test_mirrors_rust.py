@@ -1,0 +1,47 @@
+"""What the module does not publish in its schema is mirrored by hand: these tests read the
+Rust source and fail when the Python side differs (the schema-visible parts are compared with
+the running module in tests/integration/module/test_contract.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nerv_inner_universe import contract
+from nerv_inner_universe.contract import ErrorCode
+
+RULES = Path(__file__).resolve().parents[3] / "spacetime" / "rules" / "src"
+
+
+def screaming_snake(pascal: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", pascal).upper()
+
+
+def test_error_codes_are_the_rust_codes() -> None:
+    source = (RULES / "error.rs").read_text()
+    rust = dict(re.findall(r'Code::(\w+) => "(\w+)"', source))
+    variants = re.search(r"pub enum Code \{(.*?)\n\}", source, re.S)
+    assert variants is not None
+    declared = re.findall(r"^\s{4}(\w+),$", variants.group(1), re.M)
+    assert sorted(declared) == sorted(rust), "every Rust variant has its text form"
+    assert {screaming_snake(name): text for name, text in rust.items()} == {
+        code.name: code.value for code in ErrorCode
+    }
+
+
+def test_the_default_config_rows_are_the_ones_init_writes() -> None:
+    snapshots = (RULES / "snapshots.rs").read_text()
+    [interval_key] = re.findall(r'pub const INTERVAL_KEY: &str = "(\w+)";', snapshots)
+    [default_interval] = re.findall(r"pub const DEFAULT_INTERVAL: u64 = (\d+);", snapshots)
+    config = (RULES / "config.rs").read_text()
+    defaults = config[config.index("pub const DEFAULTS") :]
+    rows = re.findall(r'\(\s*(snapshots::INTERVAL_KEY|"\w+"),\s*"((?:[^"\\]|\\.)*)",', defaults)
+    rust = {
+        interval_key if key == "snapshots::INTERVAL_KEY" else key.strip('"'): value.replace(
+            '\\"', '"'
+        )
+        for key, value in rows
+    }
+    assert interval_key == contract.SNAPSHOT_INTERVAL_KEY
+    assert int(default_interval) == contract.DEFAULT_SNAPSHOT_INTERVAL
+    assert rust == contract.DEFAULT_CONFIG
