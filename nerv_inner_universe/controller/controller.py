@@ -574,7 +574,7 @@ class InnerUniverseController:
 
     @property
     def _timeout(self) -> float:
-        return self.config.timeout_ms / 1000
+        return self.config.timeout
 
     @contextlib.asynccontextmanager
     async def _starting(

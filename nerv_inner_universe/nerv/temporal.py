@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.delta import (
     JSON,
     Operation,
@@ -33,7 +34,6 @@ from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolat
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflict,
-    ConfigError,
     ReplayError,
     UnknownVersionError,
 )
@@ -128,8 +128,9 @@ class TemporalStore:
             or snapshot_interval < 1
         ):
             raise ConfigError(
-                f"snapshot_interval is {snapshot_interval!r}; use a positive integer "
-                "(1 keeps every version whole, larger values trade read time for memory)"
+                "snapshot_interval",
+                f"must be a positive integer (1 keeps every version whole, larger values trade "
+                f"read time for memory), got {snapshot_interval!r}",
             )
         self._snapshot_interval = snapshot_interval
         self._lock = threading.Lock()
