@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import SpacetimeHttp, Variant
 from nerv_inner_universe.client.sats_json import TypeContext, decode
 from nerv_inner_universe.controller.errors import DataImportError
 from nerv_inner_universe.controller.export import FORMAT, VERSION
 from nerv_inner_universe.controller.tables import LOG_SEQUENCE_TABLE
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 BATCH_ROWS = 500
 # Table -> `ImportBatch` variant. Order matters only for readability: `Finish` checks it all.

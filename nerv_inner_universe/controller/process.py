@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-import structlog
 
 from nerv_inner_universe.controller.errors import (
     DataDirLockedError,
@@ -34,8 +33,9 @@ from nerv_inner_universe.controller.errors import (
     ServerStartError,
 )
 from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

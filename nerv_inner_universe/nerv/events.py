@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.delta import JSON
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 ALL_EVENTS = "*"
 """Subscribe to this type to receive every event."""

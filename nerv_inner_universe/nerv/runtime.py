@@ -11,10 +11,10 @@ from typing import Any
 
 import attrs
 import pluggy
-import structlog
 
 from nerv_inner_universe.config import ConfigError, read_toml
 from nerv_inner_universe.delta import Operation
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import hookspecs
 from nerv_inner_universe.nerv.errors import LifecycleError, UnpersistableDeltaError
 from nerv_inner_universe.nerv.events import Event, EventBus
@@ -23,7 +23,7 @@ from nerv_inner_universe.nerv.recorder import Recorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class _Phase(enum.Enum):

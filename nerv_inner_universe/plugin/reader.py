@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE = 5_000
 Query = Callable[[str], Coroutine[Any, Any, list[Any]]]

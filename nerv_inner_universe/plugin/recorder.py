@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import DbConnection, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, canonical_json, data_hash, validate_json
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
 from nerv_inner_universe.nerv.errors import RecordConflictError
 from nerv_inner_universe.plugin import translate
@@ -28,7 +28,7 @@ from nerv_inner_universe.plugin.reader import Reader, delta_id
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # The runtime's StateProjector starts from {}: every delta stream is anchored on a root version
 # holding that state, because the module requires a delta's version to exist.

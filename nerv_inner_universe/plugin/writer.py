@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import (
     DbConnection,
@@ -24,6 +23,7 @@ from nerv_inner_universe.client import (
     SpacetimeConnectionError,
     SpacetimeError,
 )
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflict,
     NervError,
@@ -33,7 +33,7 @@ from nerv_inner_universe.nerv.errors import (
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @attrs.frozen

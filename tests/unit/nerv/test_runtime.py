@@ -189,7 +189,7 @@ def test_keep_local_applies_function_deltas_here_and_warns_once(logs: list[Event
         assert projector.get_current_state() == {"local": 2, "shared": True}
     warnings = [e for e in logs if e["event"] == "function_delta_not_persisted"]
     assert len(warnings) == 1
-    assert warnings[0]["log_level"] == "warning"
+    assert warnings[0]["level"] == "warning"
     assert [i for i, _, _ in recorder.read_deltas("main")] == [2]
 
 
