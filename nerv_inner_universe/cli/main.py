@@ -17,19 +17,30 @@ from nerv_inner_universe.cli.replay_command import replay_command
 from nerv_inner_universe.cli.serve_commands import serve_command, status_command, stop_command
 from nerv_inner_universe.cli.setup_command import setup_command
 
+_VERBOSITY = ("warning", "info", "debug")
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="inner-universe")
 @click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more on stderr: -v what is done (info), -vv every detail (debug).",
+)
+@click.option(
     "--log-level",
-    default="info",
-    show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log this level and above (overrides -v; default: warning).",
 )
 @click.option("--log-json", is_flag=True, help="Log JSON lines instead of key=value text.")
-def cli(log_level: str, log_json: bool) -> None:
-    """Inner Universe: SpacetimeDB persistence for NERV."""
-    log.configure(log_level, json=log_json)
+def cli(verbose: int, log_level: str | None, log_json: bool) -> None:
+    """Inner Universe: SpacetimeDB persistence for NERV.
+
+    Results go to stdout, progress and logs to stderr; logs show warnings and errors unless
+    -v, -vv or --log-level ask for more.
+    """
+    log.configure(log_level or _VERBOSITY[min(verbose, 2)], json=log_json)
 
 
 for command in (

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv.errors import NervError
 from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
 from nerv_inner_universe.plugin.recovery import export, rebuild
@@ -31,7 +32,7 @@ def replay_command(url: str, database: str, token_file: Path | None, out: Path |
                 report = rebuild(recorder, status.update)
         finally:
             recorder.close()
-    except (NervError, OSError) as exc:
+    except (ConfigError, NervError, OSError) as exc:
         console.print(f"[red]replay failed:[/red] {exc}")
         raise SystemExit(1) from exc
     table = Table(title=f"{database}: {report.events} published events, all hashes verified")

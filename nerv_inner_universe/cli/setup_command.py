@@ -10,6 +10,7 @@ from rich.status import Status
 from rich.table import Table
 
 from nerv_inner_universe.toolchain import ToolchainError, setup
+from nerv_inner_universe.toolchain.progress import LineReporter, heartbeat
 
 
 class StatusReporter:
@@ -24,12 +25,21 @@ class StatusReporter:
 
 @click.command("setup")
 def setup_command() -> None:
-    """Build or find spacetimedb-standalone 1.2.0, a wasm32 toolchain and the module."""
+    """Build or find spacetimedb-standalone 1.2.0, a wasm32 toolchain and the module.
+
+    On a terminal a spinner shows the latest progress; elsewhere (a CI log) a progress line is
+    printed at least every 30 seconds.
+    """
     console = Console(stderr=True)
     started = time.monotonic()
     try:
-        with console.status("checking this machine") as status:
-            result = setup(StatusReporter(status))
+        if console.is_terminal:
+            with console.status("checking this machine") as status:
+                result = setup(StatusReporter(status))
+        else:
+            lines = LineReporter(lambda line: click.echo(line, err=True))
+            with heartbeat(lines):
+                result = setup(lines)
     except ToolchainError as exc:
         console.print(f"[red]setup failed:[/red] {exc}")
         raise SystemExit(1) from exc

@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
-import structlog
 
+from ..log import get_logger
 from .callbacks import CallbackId, Callbacks
 from .errors import SchemaError
 from .events import EventContext
 from .schema import ModuleSchema
 from .values import field
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 RowCallback = Callable[[EventContext, Any], object]
 UpdateCallback = Callable[[EventContext, Any, Any], object]

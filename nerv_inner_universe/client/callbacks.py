@@ -7,9 +7,9 @@ import itertools
 from collections.abc import Callable
 from typing import Generic, NewType, ParamSpec
 
-import structlog
+from ..log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 P = ParamSpec("P")
 CallbackId = NewType("CallbackId", int)

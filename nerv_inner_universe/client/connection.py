@@ -18,12 +18,12 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import attrs
-import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Subprotocol
 
+from ..log import get_logger
 from .cache import ClientCache, TableRows
 from .callbacks import CallbackId, Callbacks
 from .calls import PendingCall, PendingCalls
@@ -67,7 +67,7 @@ from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore
 from .values import ConnectionId, Identity
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class _Default(enum.Enum):

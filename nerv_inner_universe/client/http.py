@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import attrs
 import httpx
-import structlog
 
 from nerv_inner_universe.shown import shown
 
+from ..log import get_logger
 from . import sats_json
 from .algebraic import ProductType, parse_product
 from .codec import JsonCodec
@@ -34,7 +34,7 @@ from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .values import Identity, TimeDuration, Timestamp
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _REDUCER_FAILED = 530
 _BUDGET_EXCEEDED = 402

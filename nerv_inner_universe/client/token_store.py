@@ -13,11 +13,10 @@ import os
 import stat
 from pathlib import Path
 
-import structlog
-
+from ..log import get_logger
 from .errors import TokenStoreError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 APP_DIR = "nerv-inner-universe"
 

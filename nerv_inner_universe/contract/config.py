@@ -18,7 +18,7 @@ DEFAULT_CONFIG: dict[str, str] = {
     "log_level": '"info"',
     "cache_size_mb": "64",
     "max_connections": "100",
-    "timeout_ms": "30000",
+    "timeout": "30.0",
     "auth_required": "true",
     SNAPSHOT_INTERVAL_KEY: str(DEFAULT_SNAPSHOT_INTERVAL),
 }

@@ -1,6 +1,7 @@
 """Owns the Inner Universe server process: config, lifecycle, deployment and server mode,
 backup, restore and export."""
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.controller.backup import BackupManifest
 from nerv_inner_universe.controller.config import (
     DEFAULT_SECTION,
@@ -20,7 +21,6 @@ from nerv_inner_universe.controller.controller import (
 from nerv_inner_universe.controller.errors import (
     AuthenticationError,
     BackupError,
-    ConfigError,
     ControllerError,
     DataDirLockedError,
     DataImportError,

@@ -26,7 +26,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import attrs
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
@@ -76,9 +75,10 @@ from nerv_inner_universe.controller.process import (
     free_port,
 )
 from nerv_inner_universe.controller.tables import Inventory, count_rows, take_inventory
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import ToolchainError, built_module, find_server, setup
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_TABLES = (Table.ENTITY, Table.RELATION, Table.STATE_VERSION, Table.EVENT_LOG)
 """What server mode subscribes to when not told otherwise (the upstream design's four)."""
@@ -589,7 +589,7 @@ class InnerUniverseController:
 
     @property
     def _timeout(self) -> float:
-        return self.config.timeout_ms / 1000
+        return self.config.timeout
 
     @contextlib.asynccontextmanager
     async def _starting(

@@ -29,13 +29,13 @@ from typing import Any
 
 import attrs
 import httpx
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import Identity
 from nerv_inner_universe.controller.errors import DurabilityError
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DURABILITY_TIMEOUT = 60.0
 """Seconds a checkpoint may take to reach the disk before the stop reports it. The writer

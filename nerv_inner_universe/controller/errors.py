@@ -7,15 +7,6 @@ class ControllerError(Exception):
     """Starting, stopping or managing the Inner Universe server failed."""
 
 
-class ConfigError(ControllerError):
-    """A configuration value is invalid; ``key`` names it (``port``, ``INNER_UNIVERSE_PORT``)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.reason = message
-
-
 class ServerBinaryMissingError(ControllerError):
     """No spacetimedb-standalone 1.2.0 was found."""
 

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import IO
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import SpacetimeHttp
 from nerv_inner_universe.client.sats_json import TypeContext, encode
 from nerv_inner_universe.controller.errors import ExportError
 from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.controller.tables import log_position, read_table
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 FORMAT = "inner-universe-export"
 VERSION = 1

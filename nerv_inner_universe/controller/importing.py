@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import SpacetimeHttp
@@ -23,8 +22,9 @@ from nerv_inner_universe.client.sats_json import TypeContext, decode
 from nerv_inner_universe.contract import IMPORTED_TABLES, NOT_IMPORTED, Table
 from nerv_inner_universe.controller.errors import DataImportError
 from nerv_inner_universe.controller.export import FORMAT, VERSION
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 BATCH_ROWS = 500
 

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import attrs
-import structlog
 
 from nerv_inner_universe.controller.layout import DbLayout, read_json, write_json_atomic
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def process_start(pid: int) -> int | None:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-import structlog
 
 from nerv_inner_universe.controller.durability import (
     DURABILITY_TIMEOUT,
@@ -43,8 +42,9 @@ from nerv_inner_universe.controller.errors import (
     ServerStartError,
 )
 from nerv_inner_universe.controller.layout import DbLayout, open_private
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -2,11 +2,11 @@
 protocol and the pluggy host. Depends only on ``nerv_inner_universe.delta``; knows nothing of
 SpacetimeDB (a plugin provides that as a Recorder)."""
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv.callbacks import Remove
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
-    ConfigError,
     InvalidDeltaError,
     InvalidEventError,
     LifecycleError,

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-import structlog
+from nerv_inner_universe.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., object])
 

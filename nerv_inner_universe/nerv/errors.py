@@ -3,7 +3,8 @@
 Every public call of this layer raises a :class:`NervError` subclass whose message says what was
 wrong and what to do. Errors of the delta layer (``DeltaError``, e.g. a state that is not JSON)
 pass through unchanged: they already say what was wrong, and wrapping them would only hide which
-check failed.
+check failed. A bad setting raises the configuration's one error,
+`nerv_inner_universe.config.ConfigError`.
 """
 
 from __future__ import annotations
@@ -50,10 +51,6 @@ class ReplayError(NervError):
 
 class UnpersistableDeltaError(NervError):
     """A FunctionDelta was applied while persistence is on and the policy refuses it."""
-
-
-class ConfigError(NervError):
-    """The NERV configuration is unreadable or names something that does not exist."""
 
 
 class LifecycleError(NervError):

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.delta import JSON
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.arguments import (
     json_object,
     require_callable,
@@ -31,7 +31,7 @@ from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
 from nerv_inner_universe.shown import shown
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 ALL_EVENTS = "*"
 """Subscribe to this type to receive every event."""

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import enum
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import attrs
 import pluggy
-import structlog
 
+from nerv_inner_universe.config import ConfigError, read_toml
 from nerv_inner_universe.delta import Operation
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import hookspecs
-from nerv_inner_universe.nerv.errors import ConfigError, LifecycleError, UnpersistableDeltaError
+from nerv_inner_universe.nerv.errors import LifecycleError, UnpersistableDeltaError
 from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
 from nerv_inner_universe.nerv.recorder import Recorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class _Phase(enum.Enum):
@@ -66,17 +67,9 @@ class Nerv:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], plugins: Iterable[object] = ()) -> Nerv:
-        """A runtime configured from a TOML file (``[nerv]`` and the plugins' tables)."""
-        try:
-            with open(path, "rb") as file:
-                config = tomllib.load(file)
-        except OSError as error:
-            raise ConfigError(f"cannot read NERV config {os.fspath(path)!r}: {error}") from error
-        except ValueError as error:  # TOMLDecodeError, or an integer past the int/str limit
-            raise ConfigError(
-                f"NERV config {os.fspath(path)!r} is not valid TOML: {error}"
-            ) from error
-        return cls(config, plugins)
+        """A runtime configured from a TOML file (``[nerv]`` and the plugins' tables); a file
+        that is missing, unreadable or not TOML raises `ConfigError`."""
+        return cls(read_toml(Path(path)), plugins)
 
     @property
     def hook(self) -> pluggy.HookRelay:
@@ -134,8 +127,9 @@ class Nerv:
     def _load_entry_point(self, name: str) -> None:
         if not self.plugin_manager.load_setuptools_entrypoints(hookspecs.PROJECT, name=name):
             raise ConfigError(
-                f"[nerv] plugins names {name!r}, but no installed distribution has an entry point "
-                f"{name!r} in group {hookspecs.PROJECT!r}; install it or remove the name"
+                "nerv.plugins",
+                f"names {name!r}, but no installed distribution has an entry point {name!r} in "
+                f"group {hookspecs.PROJECT!r}; install it or remove the name",
             )
 
     def _wire(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.delta import (
     JSON,
     Operation,
@@ -34,7 +35,6 @@ from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolat
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
-    ConfigError,
     ReplayError,
     UnknownVersionError,
 )
@@ -130,8 +130,9 @@ class TemporalStore:
             or snapshot_interval < 1
         ):
             raise ConfigError(
-                f"snapshot_interval is {shown(snapshot_interval)}; use a positive integer "
-                "(1 keeps every version whole, larger values trade read time for memory)"
+                "snapshot_interval",
+                f"must be a positive integer (1 keeps every version whole, larger values trade "
+                f"read time for memory), got {shown(snapshot_interval)}",
             )
         self._snapshot_interval = snapshot_interval
         self._lock = threading.Lock()

@@ -20,14 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
 from nerv_inner_universe.contract import Table
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Follower:

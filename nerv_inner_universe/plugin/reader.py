@@ -7,19 +7,19 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE = 5_000
 """`event_log` rows per one-off query."""

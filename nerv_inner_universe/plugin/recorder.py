@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
@@ -30,7 +30,7 @@ from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 RECENT_EVENTS = 10_000
 """Event ids whose content the recorder remembers (about 2 MiB): a repeat or a conflict among

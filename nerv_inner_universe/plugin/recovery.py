@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-import structlog
 
 from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.delta import JSON, apply, canonical_json
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Progress = Callable[[str], None]
 

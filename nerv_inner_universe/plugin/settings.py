@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -11,70 +10,54 @@ from typing import Any, Literal
 import attrs
 
 from nerv_inner_universe.client import TokenStoreError, read_token_file
-from nerv_inner_universe.nerv.errors import ConfigError
+from nerv_inner_universe.client.names import DATABASE_NAME_RULE, is_database_name
+from nerv_inner_universe.config import ConfigError, fields, load, table_in
 
-SECTION = "inner_universe"
-_DATABASE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SECTION = "nerv.inner_universe"
+ENV_PREFIX = "NERV_INNER_UNIVERSE_"
+"""``NERV_INNER_UNIVERSE_<KEY>`` overrides ``[nerv.inner_universe] <key>``."""
 
 EventDurability = Literal["sync", "async"]
 
 
-def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"[nerv.{SECTION}] {attribute.name} must be positive, not {value!r}")
-
-
-def _database(_: object, __: attrs.Attribute[str], value: str) -> None:
-    if not _DATABASE_NAME.match(value):
-        raise ConfigError(
-            f"[nerv.{SECTION}] database {value!r} must match {_DATABASE_NAME.pattern} "
-            "(lowercase letters and digits, single dashes)"
-        )
-
-
-def _durability(_: object, __: attrs.Attribute[str], value: str) -> None:
-    if value not in ("sync", "async"):
-        raise ConfigError(f"[nerv.{SECTION}] events must be 'sync' or 'async', not {value!r}")
-
-
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class PluginSettings:
-    """``events``: ``"sync"`` waits until each published event is stored (a publish fails if
-    it cannot be); ``"async"`` queues it (bounded by ``queue_size``: a full queue makes
-    publishers wait) and reports failures on ``flush`` and in ``health``.
-    ``token_file`` (or ``$INNER_UNIVERSE_TOKEN``) holds the identity's token."""
+    """How the plugin reaches its database and writes to it.
 
-    url: str = "http://127.0.0.1:3000"
-    database: str = attrs.field(default="inner-universe", validator=_database)
-    token: str | None = attrs.field(default=None, repr=False)  # a secret: never in repr()
-    token_file: Path | None = None
-    events: EventDurability = attrs.field(default="async", validator=_durability)
-    queue_size: int = attrs.field(default=10_000, validator=_positive)
-    batch_size: int = attrs.field(default=500, validator=_positive)
-    call_timeout: float = attrs.field(default=30.0, validator=_positive)
-    retry_for: float = attrs.field(default=300.0, validator=_positive)
-    follow_remote: bool = True
+    ``url``: the server (``http(s)://host:port``). ``database``: its name. ``token`` (never
+    shown in repr), else ``$INNER_UNIVERSE_TOKEN``, else ``token_file``: the identity's token.
+    ``events``: ``"sync"`` waits until each published event is stored (a publish fails if it
+    cannot be); ``"async"`` queues it (bounded by ``queue_size``: a full queue makes publishers
+    wait) and reports failures on ``flush`` and in ``health``. ``batch_size``: queued events
+    per ``publish_events`` call (at most 1,000, the module's limit). ``call_timeout``: seconds
+    a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
+    write fails. ``follow_remote``: re-publish events other processes write. Constructing it
+    directly checks every value too (`ConfigError`).
+    """
+
+    url: str = fields.text(
+        "http://127.0.0.1:3000", expected=fields.BASE_URL, holds=fields.is_base_url
+    )
+    database: str = fields.text(
+        "inner-universe", expected=DATABASE_NAME_RULE, holds=is_database_name
+    )
+    token: str | None = fields.text(None, optional=True, secret=True)
+    token_file: Path | None = fields.path(None, optional=True)
+    events: EventDurability = fields.choice("async", ("sync", "async"))
+    queue_size: int = fields.integer(10_000)
+    batch_size: int = fields.integer(500, high=1000)
+    call_timeout: float = fields.seconds(30.0)
+    retry_for: float = fields.seconds(300.0)
+    follow_remote: bool = fields.boolean(True)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> PluginSettings:
-        """Reads ``config["nerv"]["inner_universe"]``; unknown keys are an error."""
-        section = config.get("nerv", {}).get(SECTION, {})
-        if not isinstance(section, Mapping):
-            raise ConfigError(f"[nerv.{SECTION}] must be a table")
-        known = {field.name for field in attrs.fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(
-                f"[nerv.{SECTION}] has unknown key(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        values = dict(section)
-        if "token_file" in values:
-            values["token_file"] = Path(values["token_file"]).expanduser()
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ConfigError(f"[nerv.{SECTION}]: {exc}") from exc
+    def from_config(
+        cls, config: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> PluginSettings:
+        """``config["nerv"]["inner_universe"]`` (absent: defaults), then
+        ``NERV_INNER_UNIVERSE_<KEY>`` variables of ``env`` (``os.environ`` when None); raises
+        `ConfigError` naming a wrong key or value."""
+        return load(cls, table_in(config, SECTION), section=SECTION, env_prefix=ENV_PREFIX, env=env)
 
     def resolve_token(self) -> str | None:
         """The token to connect with: ``token``, ``$INNER_UNIVERSE_TOKEN``, ``token_file``."""
@@ -84,11 +67,12 @@ class PluginSettings:
         if from_env:
             return from_env
         if self.token_file is not None:
+            where = f"{SECTION}.token_file"
             try:
                 token = read_token_file(self.token_file)
             except TokenStoreError as exc:
-                raise ConfigError(f"[nerv.{SECTION}] token_file: {exc}") from exc
+                raise ConfigError(where, str(exc)) from exc
             if token is None:
-                raise ConfigError(f"[nerv.{SECTION}] token_file {self.token_file} does not exist")
+                raise ConfigError(where, f"{self.token_file} does not exist")
             return token
         return None

@@ -15,7 +15,6 @@ import threading
 import time
 
 import attrs
-import structlog
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
@@ -24,6 +23,7 @@ from nerv_inner_universe.client import (
     SpacetimeError,
 )
 from nerv_inner_universe.contract import ErrorCode, ReducerCall, ReducerRefusedError
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
     NervError,
@@ -37,7 +37,7 @@ from nerv_inner_universe.plugin.errors import (
 )
 from nerv_inner_universe.plugin.loop import LoopThread
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @attrs.frozen

@@ -6,13 +6,12 @@ import os
 import shutil
 from collections.abc import Sequence
 
-import structlog
-
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import commands
 from nerv_inner_universe.toolchain.errors import MissingPrerequisiteError
 from nerv_inner_universe.toolchain.progress import Reporter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def missing(packages: Sequence[str]) -> list[str]:

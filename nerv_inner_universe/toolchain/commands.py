@@ -7,11 +7,10 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import structlog
-
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain.errors import CommandFailedError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 LineCallback = Callable[[str], None]
 

@@ -7,14 +7,13 @@ import os
 import shutil
 from pathlib import Path
 
-import structlog
-
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import commands, paths
 from nerv_inner_universe.toolchain.errors import MissingPrerequisiteError, ToolchainError
 from nerv_inner_universe.toolchain.progress import CargoProgress, Reporter
 from nerv_inner_universe.toolchain.wasm import TARGET, WasmToolchain
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 WASM_NAME = "inner_universe_module.wasm"
 _SOURCE_SUFFIXES = {".rs", ".toml", ".lock"}

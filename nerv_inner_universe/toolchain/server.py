@@ -6,13 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
-import structlog
-
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import apt, commands, paths
 from nerv_inner_universe.toolchain.errors import MissingPrerequisiteError
 from nerv_inner_universe.toolchain.progress import CargoProgress, Reporter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # A build script of spacetimedb-lib runs `git`; OpenSSL is built from vendored C sources.
 BUILD_PACKAGES = ("build-essential", "perl", "git", "pkg-config")

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import attrs
-import structlog
 
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import server
 from nerv_inner_universe.toolchain.module import build_module, built_module
 from nerv_inner_universe.toolchain.progress import LogReporter, Reporter
 from nerv_inner_universe.toolchain.wasm import WasmToolchain, ensure_wasm_toolchain
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 
 import attrs
-import structlog
 
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import apt, commands, paths
 from nerv_inner_universe.toolchain.errors import MissingPrerequisiteError, ToolchainError
 from nerv_inner_universe.toolchain.progress import CargoProgress, Reporter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 TARGET = "wasm32-unknown-unknown"
 DEBIAN_PACKAGES = ("rustc-web", "cargo-web", "libstd-rust-web-dev", "rust-web-src")

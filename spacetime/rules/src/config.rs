@@ -38,11 +38,7 @@ pub const DEFAULTS: &[(&str, &str, &str)] = &[
         "100",
         "Connection budget hint for clients",
     ),
-    (
-        "timeout_ms",
-        "30000",
-        "Client call timeout hint, in milliseconds",
-    ),
+    ("timeout", "30.0", "Client call timeout hint, in seconds"),
     ("auth_required", "true", "Clients must present a token"),
     (
         snapshots::INTERVAL_KEY,
@@ -67,7 +63,7 @@ mod tests {
         ] {
             assert!(is_admin_only(key), "{key}");
         }
-        for key in ["snapshot_interval", "app.theme", "timeout_ms"] {
+        for key in ["snapshot_interval", "app.theme", "timeout"] {
             assert!(!is_admin_only(key), "{key}");
         }
     }

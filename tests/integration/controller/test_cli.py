@@ -150,7 +150,7 @@ def test_ctrl_c_stops_serve_cleanly(cli: Cli) -> None:
 
 def test_errors_say_what_is_wrong(cli: Cli, tmp_path: Path) -> None:
     bad = cli("status", expect=2, INNER_UNIVERSE_PORT="abc")
-    assert "INNER_UNIVERSE_PORT: must be an integer, got 'abc'" in bad.stderr
+    assert "INNER_UNIVERSE_PORT: must be an integer from 1 to 65535, got 'abc'" in bad.stderr
 
     port = free_port()
     with socket.socket() as sock:

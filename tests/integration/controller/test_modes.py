@@ -73,7 +73,7 @@ async def test_deploy_keeps_owner_and_config_with_the_data_and_updates_in_place(
     values = {row["key"]: row["value"] for row in rows}
     assert values["snapshot_interval"] == "7"
     assert values["max_connections"] == "100"
-    assert values["timeout_ms"] == "30000"
+    assert values["timeout"] == "30.0"
     assert values["auth_required"] == "true"
     await first.stop()
 

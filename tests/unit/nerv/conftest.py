@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-import structlog
-from structlog.testing import capture_logs
-from structlog.typing import EventDict
+
+from nerv_inner_universe.log import LIBRARY_LOGGER, RECORD_ATTRIBUTE
+
+
+class _Entries(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.entries.append(getattr(record, RECORD_ATTRIBUTE))
 
 
 @pytest.fixture
-def logs() -> Iterator[list[EventDict]]:
-    """Every structlog entry made during the test, whatever level the run logs at."""
-    configured = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+def logs() -> Iterator[list[dict[str, Any]]]:
+    """Every structured entry the library logs during the test (``event``, ``level`` and the
+    event's keys), whatever level the run logs at."""
+    library = logging.getLogger(LIBRARY_LOGGER)
+    level = library.level
+    handler = _Entries()
+    library.addHandler(handler)
+    library.setLevel(logging.DEBUG)
     try:
-        with capture_logs() as entries:
-            yield entries
+        yield handler.entries
     finally:
-        structlog.configure(wrapper_class=configured)
+        library.removeHandler(handler)
+        library.setLevel(level)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.delta import JSON, DeltaError, InvalidValueError
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
@@ -26,7 +27,6 @@ from nerv_inner_universe.nerv import (
     TemporalStore,
 )
 from nerv_inner_universe.nerv.errors import (
-    ConfigError,
     InvalidArgumentError,
     InvalidDeltaError,
     InvalidEventError,

@@ -164,7 +164,7 @@ def test_a_failing_handler_is_logged_recorded_and_does_not_stop_others(
     assert entry["event_id"] == event_id
     assert entry["event_type"] == "A"
     assert entry["handler"] == failure.handler
-    assert entry["log_level"] == "error"
+    assert entry["level"] == "error"
 
 
 def test_handler_errors_are_bounded() -> None:
@@ -244,7 +244,7 @@ def test_a_failing_observer_is_logged_recorded_and_the_event_still_dispatched(
     assert [e.id for e in seen] == [event_id, event_id]
     assert [e.id for e in bus.get_history()] == [event_id]
     assert [f.handler.endswith("broken") for f in bus.errors] == [True]
-    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["event_observer_failed"]
+    assert [e["event"] for e in logs if e["level"] == "error"] == ["event_observer_failed"]
 
 
 def test_a_handler_without_a_qualname_is_named_by_its_repr() -> None:

@@ -205,4 +205,4 @@ def test_a_failing_observer_neither_undoes_nor_fails_the_delta(logs: list[EventD
     assert projector.apply_delta({"a": 1}) == 0
     assert projector.get_current_state() == {"a": 1}
     [entry] = [e for e in logs if e["event"] == "delta_observer_failed"]
-    assert (entry["index"], entry["log_level"]) == (0, "error")
+    assert (entry["index"], entry["level"]) == (0, "error")

@@ -202,7 +202,7 @@ def test_keep_local_applies_function_deltas_here_and_warns_once(logs: list[Event
         assert projector.get_current_state() == {"local": 2, "shared": True}
     warnings = [e for e in logs if e["event"] == "function_delta_not_persisted"]
     assert len(warnings) == 1
-    assert warnings[0]["log_level"] == "warning"
+    assert warnings[0]["level"] == "warning"
     assert [i for i, _, _ in recorder.read_deltas("main")] == [2]
 
 
@@ -237,20 +237,53 @@ def test_a_failed_replay_closes_the_recorder_and_does_not_start() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ([], "must be a table"),
-        ({"plugin": ["x"]}, "unknown"),
-        ({"plugins": "x"}, "list of entry-point names"),
-        ({"plugins": [""]}, "list of entry-point names"),
-        ({"function_delta": "drop"}, "refuse"),
-        ({"timeline": ""}, "timeline"),
-        ({"stream": 3}, "stream"),
-        ({"max_history": 0}, "positive"),
-        ({"max_history": True}, "positive"),
+        ([], "^nerv: must be a table"),
+        ({"plugin": ["x"]}, r"^nerv.plugin: is not a setting \(did you mean plugins\?\)"),
+        ({"colour": "red"}, "^nerv.colour: is not a setting; known keys: plugins, function_delta"),
+        ({"plugins": "x"}, "^nerv.plugins: must be a list of entry-point names"),
+        ({"plugins": [""]}, "^nerv.plugins: must be a list of entry-point names"),
+        ({"plugins": [3]}, "^nerv.plugins: must be a list of entry-point names"),
+        ({"function_delta": "drop"}, "^nerv.function_delta: must be 'refuse' or 'keep_local'"),
+        ({"function_delta": False}, "^nerv.function_delta: must be 'refuse' or 'keep_local'"),
+        ({"timeline": ""}, "^nerv.timeline: must be a non-empty string"),
+        ({"stream": 3}, "^nerv.stream: must be a non-empty string"),
+        ({"max_history": 0}, "^nerv.max_history: must be an integer from 1 to"),
+        ({"max_history": True}, "^nerv.max_history: must be an integer from 1 to"),
+        ({"max_history": "false"}, "^nerv.max_history: must be an integer from 1 to"),
+        ({"max_history": 2**40}, "^nerv.max_history: must be an integer from 1 to 2147483647"),
     ],
 )
 def test_bad_settings_are_refused(table: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Nerv({"nerv": table})
+
+
+def test_variables_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NERV_MAX_HISTORY", "7")
+    monkeypatch.setenv("NERV_FUNCTION_DELTA", "keep_local")
+    monkeypatch.setenv("NERV_INNER_UNIVERSE_URL", "a plugin's variable, not ours")
+    runtime = Nerv({"nerv": {"max_history": 2, "timeline": "t"}})
+    assert runtime.settings == NervSettings(
+        max_history=7, function_delta="keep_local", timeline="t"
+    )
+    env = {"NERV_PLUGINS": " a, b ,"}
+    assert NervSettings.from_config({}, env=env).plugins == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NERV_MAX_HISTORY", "many", "must be an integer from 1 to 2147483647, got 'many'"),
+        ("NERV_MAX_HISTORY", "0", "must be an integer from 1 to 2147483647, got 0"),
+        ("NERV_FUNCTION_DELTA", "false", "must be 'refuse' or 'keep_local', got 'false'"),
+        ("NERV_TIMELINE", "", "must be a non-empty string, got ''"),
+        ("NERV_MAX_HISTROY", "5", "is not a setting; did you mean NERV_MAX_HISTORY?"),
+    ],
+)
+def test_bad_variables_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        NervSettings.from_config({"nerv": {}}, env={name: value})
+    assert (caught.value.key, caught.value.reason) == (name, message)
 
 
 def test_settings_are_read_and_plugin_tables_are_left_alone() -> None:
@@ -264,13 +297,15 @@ def test_settings_are_read_and_plugin_tables_are_left_alone() -> None:
         }
     }
     runtime = Nerv(config)
-    assert runtime.settings == NervSettings((), "keep_local", "t", "s", 2)
+    assert runtime.settings == NervSettings(
+        function_delta="keep_local", timeline="t", stream="s", max_history=2
+    )
     assert runtime.config is config
 
 
 @pytest.mark.parametrize("interval", [0, -3, True, "50", 2.5])
 def test_a_bad_snapshot_interval_is_refused(interval: object) -> None:
-    with pytest.raises(ConfigError, match=r"\[nerv\] snapshot_interval .* positive integer"):
+    with pytest.raises(ConfigError, match=r"^nerv.snapshot_interval: must be an integer from 1"):
         Nerv({"nerv": {"snapshot_interval": interval}})
 
 
@@ -312,7 +347,7 @@ def test_a_named_plugin_that_is_not_installed_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_distribution(monkeypatch, "hook_log", "tests.unit.nerv.plugins:entry_point_plugin")
-    with pytest.raises(ConfigError, match="'missing'"):
+    with pytest.raises(ConfigError, match=r"^nerv.plugins: names 'missing'"):
         Nerv({"nerv": {"plugins": ["missing"]}})
 
 
@@ -333,7 +368,7 @@ def test_from_toml_reads_nerv_and_plugin_tables(
 
 
 def test_from_toml_reports_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read the config file: it does not exist"):
         Nerv.from_toml(tmp_path / "absent.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[nerv\n", encoding="utf-8")

@@ -225,4 +225,4 @@ def test_a_failing_observer_neither_undoes_nor_fails_the_commit(logs: list[Event
     version_id = store.commit({"a": 1})
     assert told == [version_id] == [store.get_current_version_id()]
     [entry] = [e for e in logs if e["event"] == "commit_observer_failed"]
-    assert (entry["version_id"], entry["log_level"]) == (version_id, "error")
+    assert (entry["version_id"], entry["level"]) == (version_id, "error")
