@@ -7,6 +7,7 @@ lost in about 1 stop in 80 (so the event test catches that regression only now a
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -83,3 +84,15 @@ def test_databases_published_right_before_a_stop_survive_it(
         with httpx.Client(base_url=private_server.base_url, timeout=30) as http:
             missing = [n for n in names if http.get(f"/v1/database/{n}").status_code != 200]
         assert not missing, f"lost after a stop: {missing}"
+
+
+def test_an_in_memory_server_stops_without_waiting_for_a_disk(
+    machine: SetupResult, tmp_path: Path
+) -> None:
+    root = tmp_path / "mem"
+    server = ServerProcess(machine.server_binary, root, port=free_port(), in_memory=True)
+    server.start()
+    publish(server, machine.module_wasm)  # registered: a stop would checkpoint it
+    assert not list(root.rglob("*.stdb.log")), "no commit log: a marker could never show up"
+    server.make_durable(timeout=0)  # nothing to wait for, so no DurabilityError
+    assert server.stop() is not None
