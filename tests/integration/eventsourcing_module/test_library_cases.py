@@ -1,23 +1,21 @@
 """The `eventsourcing` library's own test cases (9.5), run against the real server through
 ``PERSISTENCE_MODULE=nerv_inner_universe.eventsourcing_module``; none is skipped or changed.
 
-One database serves the module; every test gets its own stores through a fresh
-``SPACETIMEDB_STORE_PREFIX``, so each starts from empty stores (notification id 1), as the
-library's SQLite and PostgreSQL cases start from new tables.
+One database serves the module (`conftest.es_database`); every test gets its own stores
+through a fresh ``SPACETIMEDB_STORE_PREFIX`` (`conftest.es_environment`), so each starts from
+empty stores (notification id 1), as the library's SQLite and PostgreSQL cases start from new
+tables.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 
-import pytest
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.tests import application as cases
 from eventsourcing.tests import persistence as recorder_cases
 from eventsourcing.utils import Environment, get_topic
 
-from nerv_inner_universe.controller import ServerProcess
 from nerv_inner_universe.eventsourcing_module import (
     InnerUniverseAggregateRecorder,
     InnerUniverseApplicationRecorder,
@@ -25,26 +23,6 @@ from nerv_inner_universe.eventsourcing_module import (
     InnerUniverseProcessRecorder,
     InnerUniverseTrackingRecorder,
 )
-from nerv_inner_universe.toolchain import SetupResult
-from tests.integration.conftest import publish
-from tests.integration.http_api import Database
-
-MODULE = "nerv_inner_universe.eventsourcing_module"
-
-
-@pytest.fixture(scope="module")
-def es_database(server: ServerProcess, machine: SetupResult) -> Database:
-    return publish(server, machine.module_wasm)
-
-
-@pytest.fixture(autouse=True)
-def es_environment(es_database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What an application's environment holds, with stores of this test's own."""
-    monkeypatch.setenv("PERSISTENCE_MODULE", MODULE)
-    monkeypatch.setenv("SPACETIMEDB_URL", es_database.base_url)
-    monkeypatch.setenv("SPACETIMEDB_DATABASE", es_database.name)
-    monkeypatch.setenv("SPACETIMEDB_TOKEN", es_database.token)
-    monkeypatch.setenv("SPACETIMEDB_STORE_PREFIX", f"t{uuid.uuid4().hex[:12]}-")
 
 
 class FactoryPerTest:
