@@ -53,7 +53,11 @@ pub fn unique_positions<'a>(positions: impl IntoIterator<Item = (&'a str, u64)>)
     let mut seen = HashSet::new();
     for (originator_id, version) in positions {
         if !seen.insert((originator_id, version)) {
-            return Err(position_taken(originator_id, version, "twice in this batch"));
+            return Err(position_taken(
+                originator_id,
+                version,
+                "twice in this batch",
+            ));
         }
     }
     Ok(())
@@ -110,7 +114,10 @@ mod tests {
         assert!(validate_batch_len("events", 0).is_ok());
         assert!(validate_batch_len("events", 10_000).is_ok());
         let many = validate_batch_len("events", 10_001).unwrap_err();
-        assert_eq!(many.message, "events has 10001 items; the limit is 10000 per call");
+        assert_eq!(
+            many.message,
+            "events has 10001 items; the limit is 10000 per call"
+        );
     }
 
     #[test]
