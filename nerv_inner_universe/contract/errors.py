@@ -31,7 +31,8 @@ class ErrorCode(enum.StrEnum):
     CONFLICT = "conflict"
     """Optimistic concurrency: the timeline's head moved; reload and retry."""
     INTEGRITY_ERROR = "integrity_error"
-    """The data does not match its declared hash."""
+    """The data does not match its declared hash, or a stored event's position or a tracking
+    record is taken already."""
     SNAPSHOT_REQUIRED = "snapshot_required"
     """The version must carry a full snapshot; send it again with one."""
 

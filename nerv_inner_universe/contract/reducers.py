@@ -31,6 +31,8 @@ from nerv_inner_universe.contract.types import (
     DeltaMetadata,
     DeltaOperation,
     EntityMetadata,
+    EsEventInput,
+    EsTrackingInput,
     EventInput,
     RelationMetadata,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "create_relation",
     "delete_entity",
     "delete_relation",
+    "es_insert_events",
     "import_rows",
     "publish_event",
     "publish_events",
@@ -218,6 +221,16 @@ def import_rows(*, batch: Variant) -> ReducerCall:
     """One step of an import (admin only): ``batch`` from `import_begin`, `import_batch` or
     `import_finish` (see `contract.tables`)."""
     return _call("import_rows", batch=batch)
+
+
+def es_insert_events(
+    *, store: str, events: Sequence[EsEventInput], tracking: EsTrackingInput | None
+) -> ReducerCall:
+    """Appends ``events`` (0 to 10,000) to the `eventsourcing` store ``store`` with the
+    optional ``tracking`` record, all or nothing; the events get the store's next notification
+    ids in order. ``integrity_error`` when a position is taken or the tracking record is not
+    after the recorded one."""
+    return _call("es_insert_events", store=store, events=list(events), tracking=tracking)
 
 
 def _call(reducer: str, **arguments: object) -> ReducerCall:

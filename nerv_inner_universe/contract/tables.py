@@ -31,6 +31,12 @@ class Table(enum.StrEnum):
     """Private: present while an `import_rows` import is open."""
     DURABILITY_MARKER = "durability_marker"
     """Private: the marker the last `checkpoint` wrote (see `controller.durability`)."""
+    ES_STORE = "es_store"
+    """The last notification id of each `eventsourcing` store."""
+    ES_STORED_EVENT = "es_stored_event"
+    """Stored events of `eventsourcing` applications (`eventsourcing_module`)."""
+    ES_TRACKING = "es_tracking"
+    """The last notification id each downstream `eventsourcing` application processed."""
 
 
 CUSTOM_EVENT = "Custom"
@@ -50,9 +56,12 @@ IMPORTED_TABLES: dict[Table, str] = {
 """Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row."""
 NOT_IMPORTED = frozenset(
     {Table.CLIENT_CONNECTION, Table.IMPORT_STATE, Table.LOG_SEQUENCE, Table.DURABILITY_MARKER}
+    | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
-log sequence); a stop's durability marker belongs to the server it was written on."""
+log sequence); a stop's durability marker belongs to the server it was written on. The
+`eventsourcing` stores (``es_*``) are not part of an export/import yet: back them up with the
+server's data directory."""
 
 
 def import_begin() -> Variant:

@@ -125,3 +125,28 @@ class EventInput:
     """Any JSON value, as text."""
     metadata: str = "{}"
     """A JSON object, as text."""
+
+
+@attrs.frozen
+class EsEventInput:
+    """One stored event of an `eventsourcing` application for `es_insert_events`: unique by
+    (``originator_id``, ``originator_version``) within its store."""
+
+    originator_id: str
+    """1 to 256 bytes of text without control characters (a UUID in its hyphenated form)."""
+    originator_version: int
+    """0 to 2**64 - 1."""
+    topic: str
+    """The event class's topic, 1 to 256 bytes of text without control characters."""
+    state: bytes
+    """The serialised event, at most 4 MiB."""
+
+
+@attrs.frozen
+class EsTrackingInput:
+    """A tracking record for `es_insert_events`: ``application_name``'s notification
+    ``notification_id`` was processed; kept in the tracking store ``store``."""
+
+    store: str
+    application_name: str
+    notification_id: int

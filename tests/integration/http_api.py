@@ -21,6 +21,9 @@ TABLES = (
     "event_log",
     "delta_record",
     "config",
+    "es_store",
+    "es_stored_event",
+    "es_tracking",
 )
 
 

@@ -205,3 +205,21 @@ pub struct ConfigUpdated {
     pub key: String,
     pub value: String,
 }
+
+/// One stored event for `es_insert_events` (the `eventsourcing` library's `StoredEvent`).
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EsEventInput {
+    pub originator_id: String,
+    pub originator_version: u64,
+    pub topic: String,
+    pub state: Vec<u8>,
+}
+
+/// A tracking record for `es_insert_events`: `application_name`'s notification
+/// `notification_id` was processed, recorded in the tracking store `store`.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct EsTrackingInput {
+    pub store: String,
+    pub application_name: String,
+    pub notification_id: u64,
+}

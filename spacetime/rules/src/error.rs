@@ -18,7 +18,8 @@ pub enum Code {
     InUse,
     /// Optimistic concurrency: the timeline's head moved.
     Conflict,
-    /// The data does not match its declared hash.
+    /// The data does not match its declared hash, or a stored event's position or a tracking
+    /// record is taken already.
     IntegrityError,
     /// A state version must carry a full snapshot (a root version, or the timeline's
     /// `snapshot_interval`-th since the last one); send it again with one.

@@ -9,6 +9,7 @@ pub mod json;
 pub mod limits;
 pub mod pointer;
 pub mod snapshots;
+pub mod stored_events;
 pub mod text;
 
 pub use error::{Code, RuleError, RuleResult};

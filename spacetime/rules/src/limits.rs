@@ -18,3 +18,7 @@ pub const MAX_PATH_LEN: usize = 1024;
 pub const MAX_OPERATIONS: usize = 10_000;
 /// Events in one `publish_events` batch.
 pub const MAX_BATCH_EVENTS: usize = 1_000;
+/// Originator ids, topics and application names of `eventsourcing` stored events, in bytes.
+pub const MAX_LABEL_LEN: usize = 256;
+/// Stored events in one `es_insert_events` call.
+pub const MAX_STORED_EVENTS: usize = 10_000;

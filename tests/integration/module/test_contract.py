@@ -94,6 +94,8 @@ def test_the_argument_types_have_the_modules_fields(schema: ModuleSchema) -> Non
         contract.RelationMetadata,
         contract.DeltaMetadata,
         contract.EventInput,
+        contract.EsEventInput,
+        contract.EsTrackingInput,
         contract.SetOperation,
         contract.DeleteOperation,
         contract.InsertOperation,

@@ -1,0 +1,217 @@
+"""One WebSocket connection to the database, driven on a private loop thread: the
+`eventsourcing` recorders are synchronous, the client is asyncio. The recorders one factory
+makes share it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+
+from nerv_inner_universe import contract
+from nerv_inner_universe.client import (
+    ArgumentError,
+    DbConnection,
+    EventContext,
+    QueryError,
+    SpacetimeError,
+)
+from nerv_inner_universe.contract import (
+    ErrorCode,
+    EsEventInput,
+    EsTrackingInput,
+    ReducerRefusedError,
+    Table,
+)
+from nerv_inner_universe.eventsourcing_module.settings import EsSettings
+from nerv_inner_universe.log import get_logger
+from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.reader import quoted
+
+T = TypeVar("T")
+
+log = get_logger(__name__)
+
+MAX_WINDOW = 5_000
+"""Notification ids one query spans at most while looking for events of given topics."""
+
+
+def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
+    """The `eventsourcing` error (PEP 249 names) for a client error: ``integrity_error`` is
+    `IntegrityError`, bad input `DataError`, a query the server refuses `ProgrammingError`,
+    connection trouble (the outcome of a write may be unknown) `OperationalError`."""
+    if isinstance(error, ReducerRefusedError):
+        if error.code is ErrorCode.INTEGRITY_ERROR:
+            return IntegrityError(str(error))
+        if error.code is ErrorCode.INVALID_ARGUMENT:
+            return DataError(str(error))
+        return OperationalError(str(error))
+    if isinstance(error, ArgumentError):
+        return DataError(str(error))
+    if isinstance(error, QueryError):
+        return ProgrammingError(str(error))
+    return OperationalError(str(error))
+
+
+class Datastore:
+    """The connection to ``settings.database`` and what the recorders ask of it. `run` raises
+    the `eventsourcing` errors (`translated`); a closed datastore raises `InterfaceError`."""
+
+    def __init__(self, settings: EsSettings) -> None:
+        self.settings = settings
+        self._loop = LoopThread(f"inner-universe-es-{settings.database}")
+        self._connection = DbConnection(
+            settings.url,
+            settings.database,
+            token=settings.token,
+            call_timeout=settings.call_timeout,
+        )
+        self._issued: dict[int, int] = {}
+        """request id of this connection's call -> the store's last notification id after it."""
+        self._watched: dict[str, asyncio.Future[None]] = {}
+        self._listeners: dict[str, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.run(self._open())
+        except BaseException:
+            self._loop.stop()
+            raise
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Runs ``coro`` on the loop thread and waits for it."""
+        if self._closed:
+            coro.close()
+            raise InterfaceError(f"the datastore of {self.settings.database!r} is closed")
+        try:
+            return self._loop.run(coro)
+        except SpacetimeError as error:
+            raise translated(error) from error
+
+    def close(self) -> None:
+        """Disconnects and stops the loop thread; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._loop.in_loop():  # a garbage collection that ran on the loop thread
+            self._loop.loop.create_task(self._connection.disconnect())
+            return
+        try:
+            self._loop.run(self._connection.disconnect(), timeout=self.settings.call_timeout)
+        finally:
+            self._loop.stop()
+
+    async def _open(self) -> None:
+        await self._connection.connect()
+        heads = self._connection.cache.table(Table.ES_STORE)
+        heads.on_insert(self._on_head)
+        heads.on_update(lambda ctx, _old, row: self._on_head(ctx, row))
+
+    def _on_head(self, ctx: EventContext, row: Any) -> None:
+        """A store's head moved: remember the ids of this connection's own call, wake the
+        store's subscriptions."""
+        call = ctx.reducer
+        if call is not None and call.caller_connection_id == self._connection.connection_id:
+            self._issued[call.request_id] = int(row.max_notification_id)
+        with self._lock:
+            listeners = list(self._listeners.get(str(row.name), ()))
+        for listener in listeners:
+            listener.set()
+
+    async def _watch(self, store: str) -> None:
+        """Subscribes to ``store``'s `es_store` row, once (its updates carry the new ids)."""
+        task = self._watched.get(store)
+        if task is None:
+            query = f"SELECT * FROM {Table.ES_STORE} WHERE name = {quoted(store)}"  # noqa: S608
+            task = self._watched[store] = asyncio.ensure_future(self._subscribe(query))
+        try:
+            await asyncio.shield(task)
+        except SpacetimeError:
+            self._watched.pop(store, None)  # the next call tries again
+            raise
+
+    async def _subscribe(self, query: str) -> None:
+        await self._connection.subscribe(query)
+
+    def listen(self, store: str, listener: threading.Event) -> None:
+        """Sets ``listener`` whenever events are recorded in ``store``, by anyone."""
+        self.run(self._watch(store))
+        with self._lock:
+            self._listeners.setdefault(store, set()).add(listener)
+
+    def unlisten(self, store: str, listener: threading.Event) -> None:
+        """Stops setting ``listener``."""
+        with self._lock:
+            self._listeners.get(store, set()).discard(listener)
+
+    async def append(
+        self, store: str, events: Sequence[EsEventInput], tracking: EsTrackingInput | None
+    ) -> list[int]:
+        """Calls `es_insert_events`; returns the notification ids the events were given."""
+        if events:
+            await self._watch(store)
+        call = contract.es_insert_events(store=store, events=events, tracking=tracking)
+        outcome = await call.send(self._connection)
+        if not events:
+            return []
+        last = self._issued.pop(outcome.request_id, None)
+        if last is None:  # the head's update did not come with the outcome (a resync)
+            first = events[0]
+            [row] = await self.select(
+                Table.ES_STORED_EVENT,
+                f"store = {quoted(store)} AND originator_id = {quoted(first.originator_id)} "
+                f"AND originator_version = {first.originator_version}",
+            )
+            last = int(row.notification_id) + len(events) - 1
+        return list(range(last - len(events) + 1, last + 1))
+
+    async def select(self, table: Table, where: str) -> list[Any]:
+        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
+        results = await self._connection.one_off_query(f"SELECT * FROM {table} WHERE {where}")  # noqa: S608
+        return [row for result in results for row in result.rows]
+
+    async def head(self, store: str) -> int:
+        """``store``'s last notification id; 0 when it has no events."""
+        rows = await self.select(Table.ES_STORE, f"name = {quoted(store)}")
+        return int(rows[0].max_notification_id) if rows else 0
+
+    async def notifications(
+        self, store: str, low: int, limit: int, stop: int | None, topics: Sequence[str]
+    ) -> list[Any]:
+        """Up to ``limit`` `es_stored_event` rows of ``store`` from notification id ``low`` up
+        to ``stop`` (inclusive; None: no bound), of ``topics`` (empty: any), in id order.
+
+        Ids are gap-free, so without topics one query over ``limit`` ids answers; with topics,
+        windows that double in size (up to `MAX_WINDOW` ids) are scanned up to the head."""
+        if limit <= 0:
+            return []
+        where = f"store = {quoted(store)}"
+        if topics:
+            where += " AND (" + " OR ".join(f"topic = {quoted(t)}" for t in topics) + ")"
+            high = await self.head(store)
+        else:
+            high = low + limit - 1
+        if stop is not None:
+            high = min(high, stop)
+        found: list[Any] = []
+        window = limit
+        while low <= high and len(found) < limit:
+            top = min(high, low + window - 1)
+            rows = await self.select(
+                Table.ES_STORED_EVENT,
+                f"{where} AND notification_id >= {low} AND notification_id <= {top}",
+            )
+            found.extend(sorted(rows, key=lambda row: int(row.notification_id)))
+            low = top + 1
+            window = min(window * 2, MAX_WINDOW)
+        return found[:limit]
