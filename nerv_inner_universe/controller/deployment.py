@@ -15,7 +15,7 @@ from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, NotFoundError, SpacetimeHttp
 from nerv_inner_universe.controller.durability import DURABILITY_TIMEOUT, DatabaseRecord
 from nerv_inner_universe.controller.errors import ControllerError, DurabilityError
-from nerv_inner_universe.controller.layout import DbLayout, read_json
+from nerv_inner_universe.controller.layout import DbLayout, read_attrs
 from nerv_inner_universe.controller.process import ServerProcess
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import ToolchainError, built_module, setup
@@ -44,13 +44,7 @@ class Deployment:
 def recorded_deployment(layout: DbLayout) -> Deployment | None:
     """What ``deployment.json`` under ``layout`` says was deployed last; None when there is
     none or it is unreadable."""
-    raw = read_json(layout.deployment_file)
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return Deployment(**raw)
-    except TypeError:
-        return None
+    return read_attrs(layout.deployment_file, Deployment)
 
 
 async def module_wasm(explicit: Path | None) -> Path:
