@@ -11,22 +11,20 @@ from rich.table import Table
 from nerv_inner_universe.cli.common import err, fail, out, run, with_config
 from nerv_inner_universe.controller import (
     BackupManifest,
-    ControllerError,
     ExportSummary,
     InnerUniverseConfig,
     InnerUniverseController,
 )
-from nerv_inner_universe.controller.delegation import request_backup
 from nerv_inner_universe.controller.importing import ImportSummary
-from nerv_inner_universe.controller.layout import DbLayout
-from nerv_inner_universe.controller.pidfile import live_record
-
-REQUEST_TIMEOUT = 300.0
+from nerv_inner_universe.controller.pidfile import ControllerRecord
 
 
 async def _backup(config: InnerUniverseConfig, file: Path) -> BackupManifest:
+    def delegated(record: ControllerRecord) -> None:
+        err.print(f"asking process {record.pid}, which serves {config.db_path}, for the backup")
+
     async with InnerUniverseController(config) as controller:
-        return await controller.backup(file)
+        return await controller.backup(file, on_delegated=delegated)
 
 
 def _manifest_table(title: str, file: Path, manifest: BackupManifest) -> Table:
@@ -51,17 +49,7 @@ def backup_command(config: InnerUniverseConfig, file: Path, overwrite: bool) -> 
     holds the keys: keep it private."""
     if file.exists() and not overwrite:
         fail(f"{file} exists; pass --overwrite to replace it")
-    record = live_record(DbLayout(config.db_path)) if config.server_url is None else None
-    if record is None:
-        manifest = run(_backup(config, file))
-    else:
-        err.print(f"asking process {record.pid}, which serves {config.db_path}, for the backup")
-        try:
-            manifest = request_backup(
-                DbLayout(config.db_path), record, file, timeout=REQUEST_TIMEOUT
-            )
-        except ControllerError as error:
-            fail(str(error))
+    manifest = run(_backup(config, file))
     out.print(_manifest_table("backup written", file, manifest))
 
 

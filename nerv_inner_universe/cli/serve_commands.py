@@ -18,9 +18,6 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
     ServerStatus,
 )
-from nerv_inner_universe.controller.layout import DbLayout
-from nerv_inner_universe.controller.pidfile import read_record, terminate
-from nerv_inner_universe.controller.process import data_dir_locked
 
 
 async def _serve(config: InnerUniverseConfig) -> None:
@@ -60,23 +57,11 @@ def serve_command(config: InnerUniverseConfig) -> None:
 )
 def stop_command(config: InnerUniverseConfig, timeout: float) -> None:
     """Stop the server that `inner-universe serve` runs for this config (in another process)."""
-    if config.server_url is not None:
-        fail(
-            f"stop works on a server this machine runs; this config attaches to {config.server_url}"
-        )
-    layout = DbLayout(config.db_path)
-    record = read_record(layout)
-    if record is not None and terminate(record, timeout=timeout):
-        layout.pid_file.unlink(missing_ok=True)
+    record = run(InnerUniverseController(config).stop_serving(timeout=timeout))
+    if record is None:
+        err.print(f"nothing is running for {config.db_path}")
+    else:
         err.print(f"stopped process {record.pid} (server pid {record.server_pid})")
-        return
-    layout.pid_file.unlink(missing_ok=True)
-    if data_dir_locked(layout.data_dir):
-        fail(
-            f"a server not started by inner-universe holds {layout.data_dir}; stop it yourself "
-            "(its pid is in spacetime.pid there)"
-        )
-    err.print(f"nothing is running for {config.db_path}")
 
 
 @click.command("status")

@@ -47,6 +47,7 @@ from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
 from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore, default_token_dir, read_token_file
 from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant, field
+from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
 __all__ = [
     "AlgebraicType",
@@ -87,6 +88,9 @@ __all__ = [
     "Ref",
     "Row",
     "SchemaError",
+    "Socket",
+    "SocketFactory",
+    "SocketOptions",
     "SpacetimeConnectionError",
     "SpacetimeError",
     "SpacetimeHttp",
@@ -106,5 +110,6 @@ __all__ = [
     "Variant",
     "default_token_dir",
     "field",
+    "open_websocket",
     "read_token_file",
 ]

@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
 import attrs
-import websockets
-from websockets.asyncio.client import ClientConnection
+import httpx
 from websockets.exceptions import ConnectionClosed, WebSocketException
-from websockets.typing import Subprotocol
 
 from ..log import get_logger
 from .cache import ClientCache, TableRows
@@ -66,6 +64,7 @@ from .schema import ModuleSchema
 from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore
 from .values import ConnectionId, Identity
+from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
 log = get_logger(__name__)
 
@@ -100,7 +99,7 @@ class _Resync:
 class _Session:
     """One WebSocket and what belongs to it alone."""
 
-    ws: ClientConnection
+    ws: Socket
     codec: Codec
     schema: ModuleSchema
     connection_id: ConnectionId
@@ -146,12 +145,19 @@ class DbConnection:
         connect_timeout: float = 10.0,
         max_message_bytes: int | None = 256 << 20,
         codec: CodecFactory = JsonCodec,
+        connect: SocketFactory = open_websocket,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """``token`` (or the one ``token_store`` holds for this server and database) says who
         connects; without one the server creates an identity, whose token is then saved to
         ``token_store``. ``types`` decodes named types into your classes. ``call_timeout`` is
-        the default for ``call_reducer``; ``max_message_bytes`` bounds what the server may
-        send in one message."""
+        the default for ``call_reducer``, in seconds; ``max_message_bytes`` bounds what the
+        server may send in one message.
+
+        The seams (a test's fakes; the defaults talk to a server): ``connect`` opens the
+        WebSocket (`websocket.SocketFactory`), ``transport`` carries the HTTP request for
+        the schema (`SpacetimeHttp`'s), ``sleep`` waits the reconnect delays."""
         self.base_url = base_url.rstrip("/")
         self.database = database
         self._token_store = token_store
@@ -168,6 +174,9 @@ class DbConnection:
         self._connect_timeout = connect_timeout
         self._max_message_bytes = max_message_bytes
         self._codec_factory = codec
+        self._open_socket = connect
+        self._transport = transport
+        self._sleep = sleep
         self._log = log.bind(database=database)
 
         self._session: _Session | None = None
@@ -447,20 +456,19 @@ class DbConnection:
         """Fetches the schema, opens the socket and reads the identity, then starts the
         session (subscribing live handles again after a reconnect)."""
         async with SpacetimeHttp(
-            self.base_url, token=self.token, timeout=self._connect_timeout
+            self.base_url,
+            token=self.token,
+            timeout=self._connect_timeout,
+            transport=self._transport,
         ) as http:
             schema = await http.schema(self.database)
         codec = self._codec_factory(schema, self._types)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        options = SocketOptions(
+            codec.subprotocol, headers, self._connect_timeout, self._max_message_bytes
+        )
         try:
-            ws = await websockets.connect(
-                self._ws_url(),
-                subprotocols=[Subprotocol(codec.subprotocol)],
-                additional_headers=headers,
-                open_timeout=self._connect_timeout,
-                max_size=self._max_message_bytes,
-                compression=None,
-            )
+            ws = await self._open_socket(self._ws_url(), options)
         except (OSError, TimeoutError, WebSocketException) as error:
             raise SpacetimeConnectionError(f"cannot open {self._ws_url()}: {error}") from error
         try:
@@ -479,7 +487,7 @@ class DbConnection:
         return self._start(ws, codec, schema, message)
 
     def _start(
-        self, ws: ClientConnection, codec: Codec, schema: ModuleSchema, token: IdentityToken
+        self, ws: Socket, codec: Codec, schema: ModuleSchema, token: IdentityToken
     ) -> _Session:
         session = _Session(ws, codec, schema, token.connection_id)
         reconnected = self.schema is not None
@@ -521,6 +529,10 @@ class DbConnection:
                 session = None
                 if not self._closing and self._reconnect.enabled:
                     session = await self._reopen()
+                    if session is not None and self._closing:
+                        # disconnect() came while reopening and its cancel was lost (a
+                        # wait_for that completes as it is cancelled swallows the cancel)
+                        await session.ws.close()
         finally:
             live = self._session
             if live is not None:  # cancelled by disconnect() right after reconnecting
@@ -531,7 +543,7 @@ class DbConnection:
     async def _reopen(self) -> _Session | None:
         for attempt, delay in enumerate(self._reconnect.delays(), 1):
             self._log.info("reconnecting", attempt=attempt, delay=round(delay, 3))
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
             try:
                 return await self._open()
             except SpacetimeError as error:

@@ -121,11 +121,18 @@ class SpacetimeHttp:
         token: str | None = None,
         timeout: float = 30.0,
         types: TypeRegistry | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``token``: the bearer token to act with (None: create an identity when a call
+        needs one); ``timeout``: seconds for each request; ``types`` decodes named types into
+        your classes; ``transport`` carries the requests (default: httpx's network
+        transport; `httpx.MockTransport` in a test)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._types = types
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport
+        )
         self._schemas: dict[str, ModuleSchema] = {}
 
     async def __aenter__(self) -> Self:

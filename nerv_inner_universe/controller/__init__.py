@@ -1,5 +1,6 @@
 """Owns the Inner Universe server process: config, lifecycle, deployment and server mode,
-backup, restore and export."""
+backup, restore and export. `InnerUniverseController` is the facade; each job has its file
+(see `controller.controller`)."""
 
 from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.controller.backup import BackupManifest
@@ -9,15 +10,8 @@ from nerv_inner_universe.controller.config import (
     InnerUniverseConfig,
     load_config,
 )
-from nerv_inner_universe.controller.controller import (
-    DEFAULT_TABLES,
-    Deployment,
-    InnerUniverseController,
-    RestoreResult,
-    ServerExit,
-    ServerStatus,
-    TableHandlers,
-)
+from nerv_inner_universe.controller.controller import InnerUniverseController
+from nerv_inner_universe.controller.deployment import Deployment
 from nerv_inner_universe.controller.errors import (
     AuthenticationError,
     BackupError,
@@ -37,7 +31,12 @@ from nerv_inner_universe.controller.errors import (
     ServerUnreachableError,
 )
 from nerv_inner_universe.controller.export import ExportSummary
+from nerv_inner_universe.controller.maintenance import RestoreResult
+from nerv_inner_universe.controller.mode import Mode
 from nerv_inner_universe.controller.process import ServerProcess, free_port
+from nerv_inner_universe.controller.status import ServerStatus
+from nerv_inner_universe.controller.subscriptions import DEFAULT_TABLES, TableHandlers
+from nerv_inner_universe.controller.supervision import ServerExit
 
 __all__ = [
     "DEFAULT_SECTION",
@@ -56,6 +55,7 @@ __all__ = [
     "ExportSummary",
     "InnerUniverseConfig",
     "InnerUniverseController",
+    "Mode",
     "ModuleUpdateRejectedError",
     "NotDeployedError",
     "PortInUseError",

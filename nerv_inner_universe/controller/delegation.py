@@ -1,40 +1,53 @@
-"""Asking the process that serves a ``db_path`` to take a backup.
+"""Working with the process that serves a ``db_path`` from another process: asking it for a
+backup, and stopping it.
 
 A consistent backup needs the server stopped for a moment. Only the process that runs it can
 stop and restart it without its clients noticing more than a reconnect, so another process
 (`inner-universe backup` while `inner-universe serve` runs) drops a request file into
-``<db_path>/requests/``, sends SIGUSR1 and waits for the answer file.
+``<db_path>/requests/``, sends SIGUSR1 and waits for the answer file; the serving controller
+answers with `BackupRequests`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from nerv_inner_universe.controller.backup import BackupManifest
-from nerv_inner_universe.controller.errors import BackupError
+from nerv_inner_universe.controller.errors import BackupError, ControllerError, DataDirLockedError
 from nerv_inner_universe.controller.layout import DbLayout, read_json, write_json_atomic
-from nerv_inner_universe.controller.pidfile import ControllerRecord
+from nerv_inner_universe.controller.pidfile import ControllerRecord, read_record, terminate
+from nerv_inner_universe.controller.process import data_dir_locked
+from nerv_inner_universe.log import get_logger
+
+log = get_logger(__name__)
 
 REQUEST_SIGNAL = signal.SIGUSR1
+REQUEST_POLL = 0.1
+"""Seconds between two looks for the answer to a backup request."""
 _REQUEST = ".request.json"
 _ANSWER = ".answer.json"
 
 
 @attrs.frozen
 class BackupRequest:
+    """A request file: ``request_id`` names it and its answer."""
+
     request_id: str
     destination: Path
 
 
 def pending_requests(layout: DbLayout) -> list[BackupRequest]:
+    """The readable requests under ``layout``; an unreadable one is answered with an error."""
     requests = []
     for path in sorted(layout.requests_dir.glob(f"*{_REQUEST}")):
         raw = read_json(path)
@@ -47,25 +60,22 @@ def pending_requests(layout: DbLayout) -> list[BackupRequest]:
 
 
 def answer(layout: DbLayout, request_id: str, result: dict[str, Any]) -> None:
+    """Writes the answer file and removes the request."""
     write_json_atomic(layout.requests_dir / f"{request_id}{_ANSWER}", result)
     (layout.requests_dir / f"{request_id}{_REQUEST}").unlink(missing_ok=True)
 
 
-def request_backup(
-    layout: DbLayout, record: ControllerRecord, destination: Path, *, timeout: float
+async def request_backup(
+    layout: DbLayout,
+    record: ControllerRecord,
+    destination: Path,
+    *,
+    timeout: float,  # noqa: ASYNC109 - it is also the message's
 ) -> BackupManifest:
-    """Has the serving process take the backup; raises BackupError with its reason if not."""
-    if not record.answers_requests:
-        raise BackupError(
-            f"process {record.pid} serves {layout.root} ({record.mode} mode) and takes no "
-            "backup requests; stop it first (`inner-universe stop`), then back up"
-        )
-    request_id = secrets.token_hex(8)
-    request = layout.requests_dir / f"{request_id}{_REQUEST}"
-    reply = layout.requests_dir / f"{request_id}{_ANSWER}"
-    write_json_atomic(request, {"destination": str(destination.absolute())})
+    """Has the process of ``record`` take the backup, waiting up to ``timeout`` seconds
+    without blocking the loop; raises BackupError with its reason if it does not."""
+    request, reply = _post_request(layout, record, destination)
     try:
-        os.kill(record.pid, REQUEST_SIGNAL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = read_json(reply)
@@ -75,9 +85,88 @@ def request_backup(
                 return BackupManifest.from_json(result.get("manifest"))
             if not record.controller_alive:
                 raise BackupError(f"process {record.pid} exited before taking the backup")
-            time.sleep(0.1)
+            await asyncio.sleep(REQUEST_POLL)
         raise BackupError(f"process {record.pid} did not take the backup within {timeout:.0f} s")
     finally:
         request.unlink(missing_ok=True)
         with contextlib.suppress(FileNotFoundError):
             reply.unlink()
+
+
+def _post_request(
+    layout: DbLayout, record: ControllerRecord, destination: Path
+) -> tuple[Path, Path]:
+    """Writes a request file and signals the process of ``record``; returns the request's
+    path and where its answer will be."""
+    if not record.answers_requests:
+        raise BackupError(
+            f"process {record.pid} serves {layout.root} ({record.mode} mode) and takes no "
+            "backup requests; stop it first (`inner-universe stop`), then back up"
+        )
+    request_id = secrets.token_hex(8)
+    request = layout.requests_dir / f"{request_id}{_REQUEST}"
+    write_json_atomic(request, {"destination": str(destination.absolute())})
+    try:
+        os.kill(record.pid, REQUEST_SIGNAL)
+    except ProcessLookupError:
+        request.unlink(missing_ok=True)
+        raise BackupError(f"process {record.pid} exited before taking the backup") from None
+    return request, layout.requests_dir / f"{request_id}{_ANSWER}"
+
+
+class BackupRequests:
+    """Answers other processes' backup requests (SIGUSR1) with ``take_backup``, on the
+    running loop. `accept` and `close` run in the main thread (signal handlers live there)."""
+
+    def __init__(
+        self, layout: DbLayout, take_backup: Callable[[Path], Awaitable[BackupManifest]]
+    ) -> None:
+        self._layout = layout
+        self._take_backup = take_backup
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.accepting = False
+
+    def accept(self) -> None:
+        """Installs the signal handler."""
+        asyncio.get_running_loop().add_signal_handler(REQUEST_SIGNAL, self._on_signal)
+        self.accepting = True
+
+    def close(self) -> None:
+        """Removes the signal handler; requests arriving later wait for their timeout."""
+        if self.accepting:
+            asyncio.get_running_loop().remove_signal_handler(REQUEST_SIGNAL)
+            self.accepting = False
+
+    def _on_signal(self) -> None:
+        task = asyncio.create_task(self._answer_all())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_all(self) -> None:
+        for request in pending_requests(self._layout):
+            try:
+                manifest = await self._take_backup(request.destination)
+            except ControllerError as error:
+                answer(self._layout, request.request_id, {"ok": False, "error": str(error)})
+            else:
+                answer(
+                    self._layout, request.request_id, {"ok": True, "manifest": manifest.to_json()}
+                )
+
+
+def stop_serving(layout: DbLayout, *, timeout: float) -> ControllerRecord | None:
+    """Stops the controller process serving ``layout`` (SIGTERM: it stops its server
+    durably; SIGKILL after ``timeout`` seconds) and returns its record; None when nothing
+    ran. Blocks while it waits. Raises DataDirLockedError when a server no controller
+    started holds the data dir."""
+    record = read_record(layout)
+    stopped = record is not None and terminate(record, timeout=timeout)
+    layout.pid_file.unlink(missing_ok=True)
+    if stopped:
+        return record
+    if data_dir_locked(layout.data_dir):
+        raise DataDirLockedError(
+            f"a server not started by inner-universe holds {layout.data_dir}; stop it yourself "
+            "(its pid is in spacetime.pid there)"
+        )
+    return None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import attrs
 
 from nerv_inner_universe.client import read_token_file
+
+T = TypeVar("T")
 
 DATA_DIR = "data"
 KEYS_DIR = "keys"
@@ -132,4 +134,16 @@ def read_json(path: Path) -> Any | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+
+
+def read_attrs(path: Path, cls: type[T]) -> T | None:
+    """The attrs record ``cls`` kept as a JSON object at ``path``; None when it is missing,
+    torn or of another shape."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return cls(**raw)
+    except TypeError:
         return None

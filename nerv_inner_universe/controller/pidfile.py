@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from nerv_inner_universe.controller.layout import DbLayout, read_json, write_json_atomic
+from nerv_inner_universe.controller.layout import DbLayout, read_attrs, write_json_atomic
 from nerv_inner_universe.log import get_logger
 
 log = get_logger(__name__)
@@ -93,13 +93,7 @@ def write_record(layout: DbLayout, record: ControllerRecord) -> None:
 
 def read_record(layout: DbLayout) -> ControllerRecord | None:
     """The record as written, alive or not; None if there is none (or it is torn)."""
-    raw = read_json(layout.pid_file)
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return ControllerRecord(**raw)
-    except TypeError:
-        return None
+    return read_attrs(layout.pid_file, ControllerRecord)
 
 
 def live_record(layout: DbLayout) -> ControllerRecord | None:

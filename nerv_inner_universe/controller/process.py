@@ -9,6 +9,7 @@ SIGKILL, then fsyncs the data dir.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import ctypes
@@ -191,9 +192,30 @@ class ServerProcess:
         return argv
 
     def start(self, *, timeout: float = 30.0) -> None:
-        """Starts the server and returns once `/v1/ping` answers."""
+        """Starts the server and returns once `/v1/ping` answers (at most ``timeout`` seconds;
+        ServerStartError otherwise). Blocks: a coroutine uses `start_async`."""
+        if self.launch():
+            self._wait_healthy(timeout)
+
+    async def start_async(self, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a thread waits
+        """`start` for a coroutine: spawns in the calling thread (the event loop's, which
+        lives as long as the server should: the parent-death signal follows the thread that
+        spawned the child) and waits for `/v1/ping` in a worker thread."""
+        if self.launch():
+            await self.wait_healthy_async(timeout=timeout)
+
+    async def wait_healthy_async(self, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Returns once the launched server answers `/v1/ping`, without blocking the event
+        loop; ServerStartError (and the server stopped) when it exits or stays silent for
+        ``timeout`` seconds."""
+        await asyncio.to_thread(self._wait_healthy, timeout)
+
+    def launch(self) -> bool:
+        """Spawns the server without waiting for it to answer; False when it runs already.
+        Raises ServerBinaryMissingError, PortInUseError or DataDirLockedError, spawning
+        nothing. Call it from a thread that lives as long as the server should."""
         if self.running():
-            return
+            return False
         if not self.binary.is_file():
             raise ServerBinaryMissingError(
                 f"{self.binary} does not exist; run `inner-universe setup` to build "
@@ -227,8 +249,7 @@ class ServerProcess:
             target=self._pump_output, args=(self._proc.stdout,), daemon=True
         )
         self._reader.start()
-        self._wait_healthy(timeout)
-        log.info("server_started", url=self.base_url, pid=self._proc.pid)
+        return True
 
     def _pump_output(self, stream: IO[bytes]) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -252,6 +273,7 @@ class ServerProcess:
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if http.get(f"{self.base_url}/v1/ping").status_code == 200:
+                        log.info("server_started", url=self.base_url, pid=self.pid)
                         return
                 time.sleep(0.1)
         self.stop()
@@ -270,12 +292,17 @@ class ServerProcess:
     def last_output(self) -> str:
         return "\n".join(self._tail)
 
+    async def stop_async(self, *, timeout: float = 10.0) -> int | None:  # noqa: ASYNC109
+        """`stop` for a coroutine: the checkpoint and the waiting run in a worker thread."""
+        return await asyncio.to_thread(self.stop, timeout=timeout)
+
     def stop(self, *, timeout: float = 10.0) -> int | None:
         """Waits until every registered database's acknowledged transactions are on disk
         (`make_durable`), SIGTERMs the server's process group, SIGKILLs it after ``timeout``
         seconds, and fsyncs the data dir. Returns the exit code (None if it was not
         running). A checkpoint that fails is logged as an error naming the database, and
-        the server is stopped all the same: a stop never hangs."""
+        the server is stopped all the same: a stop never hangs. Blocks: a coroutine uses
+        `stop_async`."""
         proc = self._proc
         if proc is None:
             return None

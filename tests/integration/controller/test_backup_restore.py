@@ -90,7 +90,7 @@ async def test_a_backup_of_a_running_server_pauses_it_and_clients_reconnect(
     assert (await serving.row_counts())["entity"] == 3
 
     other = make_controller()
-    with pytest.raises(ServerAlreadyRunningError, match="asks it to take the backup"):
+    with pytest.raises(ServerAlreadyRunningError, match="take the backup through it"):
         await other.backup(tmp_path / "refused.tar.gz")
     assert not (tmp_path / "refused.tar.gz").exists()
 

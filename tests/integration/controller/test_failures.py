@@ -27,8 +27,8 @@ from nerv_inner_universe.controller import (
     ServerProcess,
     ServerUnreachableError,
     free_port,
+    supervision,
 )
-from nerv_inner_universe.controller import controller as controller_module
 from nerv_inner_universe.controller.pidfile import read_record
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.controller.conftest import MakeController, entity_metadata
@@ -77,7 +77,7 @@ async def test_a_missing_binary_points_to_setup(
     explicit = make_controller(server_binary=tmp_path / "no-such-binary")
     with pytest.raises(ServerBinaryMissingError, match="run `inner-universe setup`"):
         await explicit.start_server_mode()
-    monkeypatch.setattr(controller_module, "find_server", lambda: None)
+    monkeypatch.setattr(supervision, "find_server", lambda: None)
     searched = make_controller(server_binary=None)
     with pytest.raises(ServerBinaryMissingError, match=r"not found .* run `inner-universe setup`"):
         await searched.start_deployment_mode()
