@@ -18,6 +18,7 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
     ServerStatus,
 )
+from nerv_inner_universe.controller.durability import DURABILITY_TIMEOUT
 
 
 async def _serve(config: InnerUniverseConfig) -> None:
@@ -51,9 +52,9 @@ def serve_command(config: InnerUniverseConfig) -> None:
 @with_config
 @click.option(
     "--timeout",
-    default=15.0,
+    default=DURABILITY_TIMEOUT + 30,
     show_default=True,
-    help="Seconds to wait for a clean stop before killing.",
+    help="Seconds to wait for a clean, durable stop before killing (then exit 1).",
 )
 def stop_command(config: InnerUniverseConfig, timeout: float) -> None:
     """Stop the server that `inner-universe serve` runs for this config (in another process)."""

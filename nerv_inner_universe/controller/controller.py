@@ -37,6 +37,7 @@ from nerv_inner_universe.controller.delegation import BackupRequests, request_ba
 from nerv_inner_universe.controller.deployment import Deployment
 from nerv_inner_universe.controller.errors import (
     ControllerError,
+    DurabilityError,
     NotDeployedError,
     RestoreError,
     ServerAlreadyRunningError,
@@ -405,7 +406,10 @@ class InnerUniverseController:
             await self._ensure_server(private=private, attach=attach)
             yield
         except BaseException:
-            await self.stop()
+            # The start's own error is the one to report; a checkpoint that cannot run (a
+            # refused token, say) was logged by the stop as stop_not_durable.
+            with contextlib.suppress(DurabilityError):
+                await self.stop()
             raise
 
     async def _ensure_server(self, *, private: bool, attach: bool) -> None:

@@ -23,7 +23,12 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe.controller.backup import BackupManifest
-from nerv_inner_universe.controller.errors import BackupError, ControllerError, DataDirLockedError
+from nerv_inner_universe.controller.errors import (
+    BackupError,
+    ControllerError,
+    DataDirLockedError,
+    DurabilityError,
+)
 from nerv_inner_universe.controller.layout import DbLayout, read_json, write_json_atomic
 from nerv_inner_universe.controller.pidfile import ControllerRecord, read_record, terminate
 from nerv_inner_universe.controller.process import data_dir_locked
@@ -158,11 +163,17 @@ def stop_serving(layout: DbLayout, *, timeout: float) -> ControllerRecord | None
     """Stops the controller process serving ``layout`` (SIGTERM: it stops its server
     durably; SIGKILL after ``timeout`` seconds) and returns its record; None when nothing
     ran. Blocks while it waits. Raises DataDirLockedError when a server no controller
-    started holds the data dir."""
+    started holds the data dir, DurabilityError when a process had to be killed."""
     record = read_record(layout)
-    stopped = record is not None and terminate(record, timeout=timeout)
+    termination = terminate(record, timeout=timeout) if record is not None else None
     layout.pid_file.unlink(missing_ok=True)
-    if stopped:
+    if termination is not None and termination.killed:
+        raise DurabilityError(
+            f"process(es) {', '.join(map(str, termination.killed))} did not stop within "
+            f"{timeout:.0f} s and were killed; what the server acknowledged in its last half "
+            "second may be lost"
+        )
+    if record is not None and termination is not None and termination.running:
         return record
     if data_dir_locked(layout.data_dir):
         raise DataDirLockedError(

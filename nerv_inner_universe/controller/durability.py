@@ -104,14 +104,19 @@ def control_db_files(data_dir: Path) -> list[Path]:
 
 def checkpoint(base_url: str, data_dir: Path, target: CheckpointTarget, *, timeout: float) -> None:
     """Returns once ``target.database`` survives a stop with everything it committed before
-    this call: its record in the control database and its commit log on disk. Raises
-    DurabilityError when the server cannot be asked, the module refuses the marker, or the
-    disk does not show it within ``timeout`` seconds."""
+    this call: its record in the control database and its commit log on disk; at once when
+    the server has no such database (nothing to keep). Raises DurabilityError when the server
+    cannot be asked, the module refuses the marker, or all this takes over ``timeout``
+    seconds."""
+    deadline = time.monotonic() + timeout
     tail = FileTail(lambda: commit_log_segments(data_dir))
     marker = secrets.token_hex(16)
     database_url = f"{base_url}/v1/database/{target.database}"
     with httpx.Client(headers={"Authorization": f"Bearer {target.token}"}, timeout=timeout) as http:
-        info = _ask(http, target, "GET", database_url)
+        info = _ask(http, target, "GET", database_url, missing_ok=True)
+        if info.status_code == 404:
+            log.debug("checkpoint_no_database", database=target.database)
+            return
         call = contract.checkpoint(marker=marker)
         _ask(http, target, "POST", f"{database_url}/call/{call.reducer}", json=list(call.args))
     identities = info.json()
@@ -119,19 +124,31 @@ def checkpoint(base_url: str, data_dir: Path, target: CheckpointTarget, *, timeo
         Identity.from_hex(identities["database_identity"]["__identity__"]).hex,
         Identity.from_hex(identities["owner_identity"]["__identity__"]).hex,
     )
-    record.wait_for_new(data_dir, known=frozenset(), timeout=timeout)
-    tail.wait_for(marker.encode(), timeout=timeout, what=f"the checkpoint of {target.database!r}")
+    record.wait_for_new(data_dir, known=frozenset(), timeout=_left(deadline))
+    tail.wait_for(
+        marker.encode(), timeout=_left(deadline), what=f"the checkpoint of {target.database!r}"
+    )
     log.debug("checkpoint_durable", database=target.database)
 
 
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
 def _ask(
-    http: httpx.Client, target: CheckpointTarget, method: str, url: str, **options: Any
+    http: httpx.Client,
+    target: CheckpointTarget,
+    method: str,
+    url: str,
+    *,
+    missing_ok: bool = False,
+    **options: Any,
 ) -> httpx.Response:
     try:
         response = http.request(method, url, **options)
     except httpx.HTTPError as error:
         raise DurabilityError(f"checkpoint of {target.database!r}: no answer ({error})") from error
-    if response.status_code != 200:
+    if response.status_code != 200 and not (missing_ok and response.status_code == 404):
         raise DurabilityError(
             f"checkpoint of {target.database!r} was refused ({response.status_code}): "
             f"{response.text.strip()}"

@@ -117,10 +117,19 @@ def remove_record(layout: DbLayout, server_pid: int | None) -> None:
         layout.pid_file.unlink(missing_ok=True)
 
 
-def terminate(record: ControllerRecord, *, timeout: float) -> bool:
+@attrs.frozen
+class Termination:
+    running: bool
+    """Something was running."""
+    killed: tuple[int, ...] = ()
+    """Pids that ignored SIGTERM for ``timeout`` seconds and were SIGKILLed."""
+
+
+def terminate(record: ControllerRecord, *, timeout: float) -> Termination:
     """SIGTERM the controller (it stops its server cleanly), SIGKILL it after ``timeout``, then
-    make sure its server is gone too. Returns whether anything was running."""
+    make sure its server is gone too. Says whether anything ran and what had to be killed."""
     running = False
+    killed = []
     for pid, started in (
         (record.pid, record.pid_started),
         (record.server_pid, record.server_started),
@@ -136,8 +145,9 @@ def terminate(record: ControllerRecord, *, timeout: float) -> bool:
             time.sleep(0.05)
         if is_alive(pid, started):
             log.warning("killing", pid=pid, after_seconds=timeout)
+            killed.append(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             while is_alive(pid, started):
                 time.sleep(0.05)
-    return running
+    return Termination(running, tuple(killed))

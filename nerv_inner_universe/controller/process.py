@@ -125,12 +125,15 @@ class ServerProcess:
         port: int = 3000,
         in_memory: bool = False,
         log_file: Path | None = None,
+        durability_timeout: float = DURABILITY_TIMEOUT,
     ) -> None:
+        """``durability_timeout``: seconds a stop's checkpoint may take (see `make_durable`)."""
         self.binary = binary
         self.root = root
         self.host = host
         self.port = port
         self.in_memory = in_memory
+        self.durability_timeout = durability_timeout
         self.layout = DbLayout(root)
         self.log_file = log_file or root / "server.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -151,11 +154,7 @@ class ServerProcess:
         must be an admin's (the publisher's) for the module's ``checkpoint`` reducer."""
         self._checkpoints[database] = CheckpointTarget(database, token)
 
-    def unregister_database(self, database: str) -> None:
-        """For a database that was deleted: `stop` no longer checkpoints it."""
-        self._checkpoints.pop(database, None)
-
-    def make_durable(self, *, timeout: float = DURABILITY_TIMEOUT) -> None:
+    def make_durable(self, *, timeout: float | None = None) -> None:
         """Returns once every transaction the registered databases acknowledged so far is in
         their commit logs on disk. Raises DurabilityError naming the databases it could not
         confirm (the others are confirmed). An ``in_memory`` server keeps nothing on disk:
@@ -165,7 +164,12 @@ class ServerProcess:
         failures = []
         for target in list(self._checkpoints.values()):
             try:
-                checkpoint(self.base_url, self.layout.data_dir, target, timeout=timeout)
+                checkpoint(
+                    self.base_url,
+                    self.layout.data_dir,
+                    target,
+                    timeout=self.durability_timeout if timeout is None else timeout,
+                )
             except DurabilityError as error:
                 failures.append(str(error))
         if failures:
@@ -243,7 +247,7 @@ class ServerProcess:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl must run in the child
         )
-        atexit.register(self.stop)
+        atexit.register(self._stop_at_exit)
         assert self._proc.stdout is not None  # stdout=PIPE
         self._reader = threading.Thread(
             target=self._pump_output, args=(self._proc.stdout,), daemon=True
@@ -300,21 +304,21 @@ class ServerProcess:
         """Waits until every registered database's acknowledged transactions are on disk
         (`make_durable`), SIGTERMs the server's process group, SIGKILLs it after ``timeout``
         seconds, and fsyncs the data dir. Returns the exit code (None if it was not
-        running). A checkpoint that fails is logged as an error naming the database, and
-        the server is stopped all the same: a stop never hangs. Blocks: a coroutine uses
-        `stop_async`."""
+        running). A stop never hangs: when the checkpoint fails, the server is stopped all
+        the same and then DurabilityError says which database may have lost what it
+        acknowledged last. Blocks: a coroutine uses `stop_async`."""
         proc = self._proc
         if proc is None:
             return None
-        atexit.unregister(self.stop)
+        atexit.unregister(self._stop_at_exit)
+        failure = None
         if proc.poll() is None:
-            failure = None
             try:
                 self.make_durable()
             except DurabilityError as error:
-                failure = str(error)
+                failure = error
             if failure is not None:
-                log.error("stop_not_durable", pid=proc.pid, error=failure)
+                log.error("stop_not_durable", pid=proc.pid, error=str(failure))
             log.info("server_stopping", pid=proc.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -332,7 +336,17 @@ class ServerProcess:
         if not self.in_memory:
             sync_tree(self.layout.data_dir)
         log.info("server_stopped", returncode=proc.returncode)
+        if failure is not None:
+            raise DurabilityError(
+                f"the server was stopped, but not durably: {failure}; what it acknowledged in "
+                "its last half second may be lost"
+            ) from failure
         return proc.returncode
+
+    def _stop_at_exit(self) -> None:
+        """The interpreter is exiting: stop as well as possible; an error is logged only."""
+        with contextlib.suppress(DurabilityError):
+            self.stop()
 
     def kill(self) -> None:
         """SIGKILL without a chance to flush: for crash tests."""

@@ -47,7 +47,7 @@ async def test_reconnect_after_kill_reconciles_the_cache(
         await eventually(lambda: not conn.is_connected)
         # The rows change while the client cannot come back: on a port it does not know.
         elsewhere = ServerProcess(database.server.binary, database.server.root, port=free_port())
-        await asyncio.to_thread(elsewhere.start)
+        await elsewhere.start_async()
         elsewhere.register_database(database.name, database.token)
         async with SpacetimeHttp(elsewhere.base_url, token=database.token) as http:
             await http.call_reducer(
@@ -57,7 +57,7 @@ async def test_reconnect_after_kill_reconciles_the_cache(
             await http.call_reducer(database.name, "create_entity", ["new", "T", metadata()])
         await asyncio.to_thread(elsewhere.stop)
         assert not conn.is_connected
-        await asyncio.to_thread(database.server.start)
+        await database.server.start_async()
 
         await eventually(lambda: conn.is_connected, within=30)
         await eventually(lambda: len(events) == 3)

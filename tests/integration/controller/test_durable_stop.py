@@ -7,14 +7,22 @@ lost in about 1 stop in 80 (so the event test catches that regression only now a
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
+import pytest
 
 from nerv_inner_universe.client import ReconnectPolicy, Timestamp
-from nerv_inner_universe.controller import InnerUniverseConfig, ServerProcess, free_port
+from nerv_inner_universe.controller import (
+    DurabilityError,
+    InnerUniverseConfig,
+    ServerProcess,
+    free_port,
+)
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.client.conftest import connect
 from tests.integration.conftest import publish
@@ -47,7 +55,7 @@ async def test_a_stop_right_after_the_last_acknowledgement_loses_nothing(
             await asyncio.gather(*(conn.call_reducer("publish_event", event(i)) for i in ids))
             acknowledged += ids
             await asyncio.to_thread(db.server.stop)  # the moment the last answer arrived
-        await asyncio.to_thread(db.server.start)
+        await db.server.start_async()
         stored = {
             row["event_id"] for row in db.sql("SELECT * FROM event_log WHERE event_type = 'TICK'")
         }
@@ -96,3 +104,29 @@ def test_an_in_memory_server_stops_without_waiting_for_a_disk(
     assert not list(root.rglob("*.stdb.log")), "no commit log: a marker could never show up"
     server.make_durable(timeout=0)  # nothing to wait for, so no DurabilityError
     assert server.stop() is not None
+
+
+def test_a_stop_that_cannot_confirm_durability_stops_the_server_and_says_so(
+    machine: SetupResult, tmp_path: Path
+) -> None:
+    server = ServerProcess(
+        machine.server_binary, tmp_path / "frozen", port=free_port(), durability_timeout=1.0
+    )
+    server.start()
+    publish(server, machine.module_wasm)
+    pid = server.pid
+    assert pid is not None
+    os.killpg(pid, signal.SIGSTOP)  # it answers nothing now, the checkpoint included
+    with pytest.raises(DurabilityError, match="stopped, but not durably"):
+        server.stop()
+    assert not server.running(), "a stop never leaves the server running"
+
+
+def test_a_registered_database_that_does_not_exist_needs_no_checkpoint(
+    private_server: ServerProcess,
+) -> None:
+    with httpx.Client(base_url=private_server.base_url, timeout=30) as http:
+        token = http.post("/v1/identity").raise_for_status().json()["token"]
+    private_server.register_database("never-published", token)
+    private_server.make_durable(timeout=5.0)  # nothing to keep: returns, raises nothing
+    assert private_server.stop() is not None

@@ -86,10 +86,10 @@ def test_terminate_stops_the_controller_then_kills_a_stubborn_server() -> None:
     record = record_for(
         controller.pid, server_pid=server.pid, server_started=process_start(server.pid)
     )
-    assert terminate(record, timeout=0.5), "zombies count as gone, so no reaping is needed"
+    assert terminate(record, timeout=0.5).running, "zombies count as gone, so no reaping is needed"
     assert not record.controller_alive
     assert not record.server_alive
-    assert not terminate(record, timeout=0.5)
+    assert not terminate(record, timeout=0.5).running
     assert controller.wait() == -15
     assert server.wait() == -9
     server.stdout.close()
