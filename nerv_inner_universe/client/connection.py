@@ -62,7 +62,7 @@ from .reconnect import ReconnectPolicy
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .subscription import SubscriptionHandle, SubscriptionState
-from .token_store import TokenStore
+from .token_store import TokenStore, bearer_header
 from .values import ConnectionId, Identity
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
@@ -463,7 +463,7 @@ class DbConnection:
         ) as http:
             schema = await http.schema(self.database)
         codec = self._codec_factory(schema, self._types)
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = bearer_header(self.token, "DbConnection.token") if self.token else {}
         options = SocketOptions(
             codec.subprotocol, headers, self._connect_timeout, self._max_message_bytes
         )

@@ -32,6 +32,7 @@ from .errors import (
 from .numbers import ascii_int
 from .registry import TypeRegistry
 from .schema import ModuleSchema
+from .token_store import bearer_header
 from .values import Identity, TimeDuration, Timestamp
 
 log = get_logger(__name__)
@@ -289,7 +290,7 @@ class SpacetimeHttp:
             await response.aclose()
 
     def _headers(self, *, auth: bool) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+        return bearer_header(self.token, "SpacetimeHttp.token") if auth and self.token else {}
 
     async def _request(
         self,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
 from ..log import get_logger
-from .errors import TokenStoreError
+from .errors import ArgumentError, TokenStoreError
 
 log = get_logger(__name__)
 
@@ -31,25 +32,61 @@ def _server_key(server: str) -> str:
     return server.strip().rstrip("/").lower()
 
 
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def is_token(value: object) -> bool:
+    """Printable ASCII without spaces, as a JWT is (what an HTTP header can carry)."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
+def bearer_header(token: str, source: str) -> dict[str, str]:
+    """The ``Authorization`` header for ``token``. Raises ArgumentError naming ``source`` and
+    the flaw, never the token, when it cannot be a token (an HTTP header refuses it, and the
+    error would show it): printable ASCII without spaces, as a JWT is."""
+    if not is_token(token):
+        flaw = (
+            f"a {type(token).__name__}"
+            if not isinstance(token, str)
+            else "empty"
+            if not token
+            else f"{len(token)} characters with a space, a line break or a non-ASCII one"
+        )
+        raise ArgumentError(
+            f"the token from {source} is not a token ({flaw}); a token is printable ASCII "
+            "without spaces. Is it the JSON of a token file? Name the file instead (token_file)"
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
 def read_token_file(path: Path) -> str | None:
     """The token in ``path``: a TokenStore record (``{"token": ...}``) or a bare token line.
-    None if the file does not exist; refuses a file other users can read."""
+    None if the file does not exist; TokenStoreError for a file other users can read, one
+    that cannot be read (a directory) or an empty one."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
     except OSError as error:
         raise TokenStoreError(f"cannot read token file {path}: {error}") from error
-    with os.fdopen(fd, "r", encoding="utf-8") as file:
-        mode = os.fstat(file.fileno()).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TokenStoreError(
-                f"token file {path} is accessible by other users (mode {stat.filemode(mode)}); "
-                f"run `chmod 600 {path}` if it is yours, or delete it"
-            )
-        text = file.read().strip()
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise TokenStoreError(f"token file {path} is not a file (a folder?); name the file")
+    try:
+        with os.fdopen(fd, "r", encoding="utf-8") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise TokenStoreError(
+                    f"token file {path} is accessible by other users (mode "
+                    f"{stat.filemode(mode)}); run `chmod 600 {path}` if it is yours, or delete it"
+                )
+            text = file.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise TokenStoreError(f"cannot read token file {path}: {error}") from None
+    if not text:
+        raise TokenStoreError(f"token file {path} is empty; put the token in it, or delete it")
     if not text.startswith("{"):
-        return text or None
+        return text
     try:
         token = json.loads(text)["token"]
     except (ValueError, KeyError, TypeError) as error:

@@ -223,11 +223,17 @@ def names(default: tuple[str, ...] = (), *, expected: str = "a list of non-empty
 
 
 def is_base_url(value: str) -> bool:
-    """An ``http://`` or ``https://`` URL with a host and no path, query or fragment."""
-    parts = urlsplit(value)
+    """An ``http://`` or ``https://`` URL with a host, a port (if any) from 1 to 65535, and no
+    path, query or fragment."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:  # also a malformed IPv6 host ("http://[::1")
+        return False
     return (
         parts.scheme in ("http", "https")
         and bool(parts.hostname)
+        and port != 0
         and parts.path in ("", "/")
         and not parts.query
         and not parts.fragment

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -73,6 +74,9 @@ from nerv_inner_universe.controller.translation import Place, translated
 from nerv_inner_universe.log import get_logger
 
 log = get_logger(__name__)
+
+_READ_ONLY = re.compile(r"\s*(--[^\n]*\n\s*|/\*.*?\*/\s*)*SELECT\b", re.IGNORECASE | re.DOTALL)
+"""A statement that starts with SELECT, after blanks and comments."""
 
 REQUEST_TIMEOUT = 300.0
 """Seconds a backup asked of the serving process may take."""
@@ -290,7 +294,14 @@ class InnerUniverseController:
             return await count_rows(self.http, self.config.database)
 
     async def sql(self, query: str) -> list[SqlResult]:
-        """Runs one SQL statement as the controller's identity."""
+        """Runs one SQL query (``SELECT``) as the controller's identity. Raises ControllerError
+        for anything else: SQL's INSERT, UPDATE and DELETE, which the owner may run, would
+        change rows past every reducer's validation and the event log."""
+        if not _READ_ONLY.match(query) or ";" in query.strip().rstrip(";"):
+            raise ControllerError(
+                "sql runs one SELECT only; change data through the reducers, which validate "
+                "and log every change"
+            )
         with self._translated("running SQL"):
             return await self.http.sql(self.config.database, query)
 

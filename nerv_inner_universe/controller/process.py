@@ -256,14 +256,29 @@ class ServerProcess:
         return True
 
     def _pump_output(self, stream: IO[bytes]) -> None:
+        """Drains the server's output into ``log_file`` until it closes. A log file that
+        cannot be written (a full disk) is reported once and the pipe is still drained: a
+        full pipe would stall the server."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open_private(self.log_file, "ab") as sink:  # the output names identities
+        sink = open_private(self.log_file, "ab")  # the output names identities
+        writable = True
+        try:
             for raw in stream:
-                sink.write(raw)
-                sink.flush()
+                if writable:
+                    try:
+                        sink.write(raw)
+                        sink.flush()
+                    except OSError as error:
+                        writable = False
+                        log.warning(
+                            "server_log_unwritable", path=str(self.log_file), error=str(error)
+                        )
                 line = _ANSI.sub("", raw.decode(errors="replace")).rstrip()
                 self._tail.append(line)
                 log.debug("server_output", line=line)
+        finally:
+            with contextlib.suppress(OSError):  # what a full disk could not take is gone
+                sink.close()
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

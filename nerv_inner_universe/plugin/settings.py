@@ -11,11 +11,13 @@ import attrs
 
 from nerv_inner_universe.client import TokenStoreError, read_token_file
 from nerv_inner_universe.client.names import DATABASE_NAME_RULE, is_database_name
+from nerv_inner_universe.client.token_store import is_token
 from nerv_inner_universe.config import ConfigError, fields, load, table_in
 
 SECTION = "nerv.inner_universe"
 ENV_PREFIX = "NERV_INNER_UNIVERSE_"
 """``NERV_INNER_UNIVERSE_<KEY>`` overrides ``[nerv.inner_universe] <key>``."""
+TOKEN_RULE = "a token: printable ASCII without spaces (a token file's path goes in token_file)"  # noqa: S105 - describes a token, holds none
 
 EventDurability = Literal["sync", "async"]
 
@@ -41,7 +43,9 @@ class PluginSettings:
     database: str = fields.text(
         "inner-universe", expected=DATABASE_NAME_RULE, holds=is_database_name
     )
-    token: str | None = fields.text(None, optional=True, secret=True)
+    token: str | None = fields.text(
+        None, expected=TOKEN_RULE, holds=is_token, optional=True, secret=True
+    )
     token_file: Path | None = fields.path(None, optional=True)
     events: EventDurability = fields.choice("async", ("sync", "async"))
     queue_size: int = fields.integer(10_000)
@@ -65,6 +69,10 @@ class PluginSettings:
             return self.token
         from_env = os.environ.get("INNER_UNIVERSE_TOKEN")
         if from_env:
+            if not is_token(from_env):
+                raise ConfigError(
+                    "INNER_UNIVERSE_TOKEN", f"must be {TOKEN_RULE}; it is hidden here"
+                )
             return from_env
         if self.token_file is not None:
             where = f"{SECTION}.token_file"

@@ -12,6 +12,7 @@ import pytest
 
 from nerv_inner_universe.contract import create_entity
 from nerv_inner_universe.controller import (
+    ControllerError,
     InnerUniverseConfig,
     ModuleUpdateRejectedError,
     TableHandlers,
@@ -156,3 +157,25 @@ async def test_an_update_the_server_refuses_names_the_change_and_the_wipe_option
     types = {row["event_type"] for row in rows[0].rows}
     assert "SYSTEM_INITIALIZED" in types
     assert "AGENT_STEP" not in types, "the old log went with the wipe"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM event_log WHERE seq = 2",
+        "UPDATE config SET value = '-9' WHERE key = 'snapshot_interval'",
+        "INSERT INTO config (key, value) VALUES ('x', '1')",
+        "SELECT * FROM config; DELETE FROM event_log",
+        "-- a comment\nDELETE FROM event_log",
+    ],
+)
+async def test_sql_runs_queries_only_and_a_write_changes_nothing(
+    make_controller: MakeController, config: InnerUniverseConfig, statement: str
+) -> None:
+    controller = make_controller()
+    await controller.start_deployment_mode()
+    before = await snapshot(controller.http, config.database)
+    with pytest.raises(ControllerError, match="sql runs one SELECT only"):
+        await controller.sql(statement)
+    assert await snapshot(controller.http, config.database) == before
+    assert (await controller.sql("/* ok */ select count(*) as n from config"))[0].rows

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from nerv_inner_universe.client import TokenStore, TokenStoreError, default_token_dir
+from nerv_inner_universe.client.errors import ArgumentError
+from nerv_inner_universe.client.token_store import bearer_header
 
 
 def mode(path: Path) -> int:
@@ -77,3 +79,19 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     store.save("s", "d", "t")
     assert [p.name.endswith(".json") for p in tmp_path.iterdir()] == [True]
     assert os.listdir(tmp_path) == [store.path("s", "d").name]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ['{\n  "token": "eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.c2ln"\n}', "eyJ abc", "", "eyJ\u00e9"],
+)
+def test_a_value_that_cannot_be_a_token_is_refused_without_showing_it(token: str) -> None:
+    with pytest.raises(ArgumentError, match="the token from test is not a token") as caught:
+        bearer_header(token, "test")
+    if token:
+        assert token not in str(caught.value)
+        assert "c2VjcmV0" not in str(caught.value)
+
+
+def test_a_token_makes_a_bearer_header() -> None:
+    assert bearer_header("eyJ.a-b_c.d", "test") == {"Authorization": "Bearer eyJ.a-b_c.d"}

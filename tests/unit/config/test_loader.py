@@ -143,3 +143,16 @@ def test_the_error_names_where_and_survives_copying() -> None:
     assert str(error) == "EX_COUNT: must be an integer"
     copied = copy.deepcopy(error)
     assert (copied.key, copied.reason, str(copied)) == (error.key, error.reason, str(error))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:99999", "http://[::1", "http://127.0.0.1:0", "http://h:port", "ftp://h"],
+)
+def test_a_base_url_needs_a_valid_host_and_port(url: str) -> None:
+    assert not fields.is_base_url(url)
+
+
+def test_good_base_urls_pass() -> None:
+    assert fields.is_base_url("http://127.0.0.1:3000")
+    assert fields.is_base_url("https://[::1]:443/")

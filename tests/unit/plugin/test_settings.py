@@ -65,7 +65,7 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
             "nerv.inner_universe.url: must be an http:// or https:// URL of a server",
         ),
         ({"url": 3000}, "nerv.inner_universe.url: must be an http:// or https://"),
-        ({"token": 12345}, "nerv.inner_universe.token: must be a non-empty string"),
+        ({"token": 12345}, "nerv.inner_universe.token: must be a token: printable ASCII"),
         ({"token_file": 1}, "nerv.inner_universe.token_file: must be a path string"),
         ({"events": "maybe"}, "nerv.inner_universe.events: must be 'sync' or 'async'"),
         ({"queue_size": 0}, "nerv.inner_universe.queue_size: must be an integer from 1 to"),
@@ -150,3 +150,22 @@ def test_unreadable_or_missing_token_files_are_config_errors(
     shared.chmod(0o644)
     with pytest.raises(ConfigError, match="accessible by other users"):
         PluginSettings(token_file=shared).resolve_token()
+
+
+def test_a_token_that_is_a_token_file_s_json_is_refused_without_showing_it() -> None:
+    text = '{\n  "token": "eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.c2ln"\n}'
+    with pytest.raises(ConfigError, match="printable ASCII") as caught:
+        PluginSettings(token=text)
+    assert "c2VjcmV0" not in str(caught.value)
+
+
+def test_a_token_file_that_is_empty_or_a_folder_is_a_config_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.token"
+    empty.write_text("")
+    empty.chmod(0o600)
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o700)
+    with pytest.raises(ConfigError, match="is empty"):
+        PluginSettings(token_file=empty).resolve_token()
+    with pytest.raises(ConfigError, match="is not a file"):
+        PluginSettings(token_file=folder).resolve_token()
