@@ -82,7 +82,12 @@ class InnerUniverseRecorder:
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
             retry_for=settings.retry_for,
+            durability_window=settings.durability_window,
+            durability_retain=settings.durability_retain,
         )
+        # Both run on the loop: a drop may have lost acknowledged writes; send them again.
+        self._connection.on_disconnect(lambda _conn, _error: self._writer.connection_lost())
+        self._connection.on_connect(lambda _conn, _identity, _token: self._writer.connection_back())
         self._versions = VersionCommitter(self._store, self._read_schedule)
         self._lock = threading.Lock()
         self._recent = RecentEvents(RECENT_EVENTS)

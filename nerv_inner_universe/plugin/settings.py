@@ -31,8 +31,11 @@ class PluginSettings:
     wait) and reports failures on ``flush`` and in ``health``. ``batch_size``: queued events
     per ``publish_events`` call (at most 1,000, the module's limit). ``call_timeout``: seconds
     a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
-    write fails. ``follow_remote``: re-publish events other processes write. Constructing it
-    directly checks every value too (`ConfigError`).
+    write fails. ``durability_window``: seconds an acknowledged write is kept (and sent again
+    after a connection drop) before it counts as durable; the server fsyncs its commit log every
+    0.5 s, so keep this well above that. ``durability_retain``: acknowledged writes kept at most
+    (more make new writes wait until the oldest ages out). ``follow_remote``: re-publish events
+    other processes write. Constructing it directly checks every value too (`ConfigError`).
     """
 
     url: str = fields.text(
@@ -48,6 +51,8 @@ class PluginSettings:
     batch_size: int = fields.integer(500, high=1000)
     call_timeout: float = fields.seconds(30.0)
     retry_for: float = fields.seconds(300.0)
+    durability_window: float = fields.seconds(5.0)
+    durability_retain: int = fields.integer(50_000)
     follow_remote: bool = fields.boolean(True)
 
     @classmethod

@@ -4,6 +4,16 @@ Consecutive events are batched into one `publish_events` call. Connection troubl
 with backoff (safe: the reducers are idempotent by id) for up to ``retry_for`` seconds; a write
 the module refuses fails its future with a typed error. The queue is bounded: a full queue
 makes the submitting thread wait (backpressure), nothing is dropped.
+
+Retention: SpacetimeDB 1.2.0 acknowledges a transaction before its commit-log write (fsynced
+every 500 ms), so a server that is SIGKILLed, OOM-killed or loses power can forget the last
+acknowledged writes. The writer keeps every acknowledged write until the connection it was
+acknowledged on has stayed up for ``durability_window`` seconds after it (then the server has
+had that long to write and fsync it), and at most ``durability_retain`` of them: when that many
+are kept, new writes wait until the oldest ages out. When the connection drops (`connection_lost`),
+everything kept is sent again, in the original order, before anything new once the connection is
+back (`connection_back`). The module treats an identical event, version or delta with a known id
+as a no-op, so what the server did keep is untouched and what it forgot is written again.
 """
 
 from __future__ import annotations
@@ -13,16 +23,18 @@ import collections
 import concurrent.futures
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import (
-    DbConnection,
-    SpacetimeConnectionError,
-    SpacetimeError,
+from nerv_inner_universe.client import SpacetimeConnectionError, SpacetimeError
+from nerv_inner_universe.contract import (
+    ErrorCode,
+    ReducerCall,
+    ReducerCaller,
+    ReducerRefusedError,
 )
-from nerv_inner_universe.contract import ErrorCode, ReducerCall, ReducerRefusedError
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
@@ -53,13 +65,31 @@ class Write:
 
 @attrs.frozen
 class WriterHealth:
-    """Counts of writes since the writer started, and the last error (retried or final)."""
+    """Counts of writes since the writer started, and the last error (retried or final).
+
+    ``retained``: acknowledged writes kept until they may be considered durable; ``resent``:
+    writes sent again after a connection drop; ``unrestorable``: acknowledged writes the module
+    refused when they were sent again (another writer changed the data in between: they are
+    lost, and logged as ``acknowledged_write_unrestorable``)."""
 
     pending: int
     written: int
     failed: int
     retries: int
     last_error: str | None
+    retained: int = 0
+    resent: int = 0
+    unrestorable: int = 0
+
+
+@attrs.define(eq=False)
+class _Retained:
+    """An acknowledged write kept for re-sending, stamped with when it was last acknowledged:
+    ``at`` (the writer's clock, seconds) on connection ``epoch``."""
+
+    write: Write
+    at: float
+    epoch: int
 
 
 _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
@@ -81,29 +111,45 @@ def refusal(what: str, error: ReducerRefusedError) -> NervError:
 class OrderedWriter:
     """Writes `Write`s through ``connection`` one at a time, in submission order; runs on
     ``loop``. ``queue_size`` writes may wait; ``batch_size`` events at most go into one
-    `publish_events`; connection trouble is retried for ``retry_for`` seconds."""
+    `publish_events`; connection trouble is retried for ``retry_for`` seconds. Acknowledged
+    writes are kept for ``durability_window`` seconds of connected time (at most
+    ``durability_retain`` of them) and sent again after a connection drop (module docstring).
+    Whoever owns the connection calls `connection_lost` and `connection_back` from ``loop``
+    (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention."""
 
     def __init__(
         self,
-        connection: DbConnection,
+        connection: ReducerCaller,
         loop: LoopThread,
         *,
         queue_size: int,
         batch_size: int,
         retry_for: float,
+        durability_window: float,
+        durability_retain: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connection = connection
+        self._clock = clock
         self._loop = loop
         self._batch_size = batch_size
         self._retry_for = retry_for
+        self._window = durability_window
+        self._retain_max = durability_retain
         self._slots = threading.BoundedSemaphore(queue_size)
         self._queue: collections.deque[Write] = collections.deque()
+        self._retained: collections.deque[_Retained] = collections.deque()
+        self._epoch = 0
+        """Incremented by every connection drop: a write acknowledged in an earlier epoch may
+        have been forgotten by a server that died."""
         self._wakeup = asyncio.Event()
         self._lock = threading.Lock()
         self._pending = 0
         self._written = 0
         self._failed = 0
         self._retries = 0
+        self._resent = 0
+        self._unrestorable = 0
         self._last_error: str | None = None
         self._runner = loop.submit(self._run())
 
@@ -120,14 +166,33 @@ class OrderedWriter:
         return write.future
 
     def barrier(self) -> concurrent.futures.Future[None]:
-        """A future that completes once every write submitted before it has completed."""
+        """A future that completes once every write submitted before it has completed, and
+        what a connection drop may have lost has been sent again (else it fails with
+        `PersistenceError`)."""
         return self.submit(Write(None, "flush"))
+
+    def connection_lost(self) -> None:
+        """The connection dropped: every write kept so far must be sent again. Call on the
+        writer's loop."""
+        self._epoch += 1
+
+    def connection_back(self) -> None:
+        """The connection is up again: send what was kept now, even with nothing queued. Call
+        on the writer's loop."""
+        self._wakeup.set()
 
     def health(self) -> WriterHealth:
         """Counts and the last error, consistent with each other."""
         with self._lock:
             return WriterHealth(
-                self._pending, self._written, self._failed, self._retries, self._last_error
+                self._pending,
+                self._written,
+                self._failed,
+                self._retries,
+                self._last_error,
+                retained=len(self._retained),
+                resent=self._resent,
+                unrestorable=self._unrestorable,
             )
 
     def stop(self) -> None:
@@ -138,12 +203,14 @@ class OrderedWriter:
         self._queue.append(write)
         self._wakeup.set()
 
-    def _done(self, write: Write, error: BaseException | None) -> None:
+    def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
+        """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
         with self._lock:
             self._pending -= 1
             if write.call is not None:
                 if error is None:
                     self._written += 1
+                    self._retained.append(_Retained(write, self._clock(), epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
@@ -165,40 +232,139 @@ class OrderedWriter:
 
     async def _run(self) -> None:
         while True:
+            if self._resend_due():
+                try:
+                    await self._resend()
+                except PersistenceError as exc:
+                    self._resend_failed(exc)
+                    continue
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            await self._make_room()
             batch = self._take_batch()
             if len(batch) == 1:
                 await self._write_one(batch[0])
             else:
                 await self._write_batch(batch)
 
+    def _resend_due(self) -> bool:
+        return bool(self._retained) and self._retained[0].epoch < self._epoch
+
+    def _resend_failed(self, error: PersistenceError) -> None:
+        """The kept writes could not be sent again within ``retry_for``: they stay kept; the
+        writes waiting behind them fail (they cannot go first), or, with none waiting, the
+        writer waits for `connection_back` or a new write."""
+        log.error("resend_failed", retained=len(self._retained), error=str(error))
+        with self._lock:
+            self._last_error = str(error)
+        if not self._queue:
+            self._wakeup.clear()
+            return
+        failure = PersistenceError(
+            f"{len(self._retained)} acknowledged write(s) could not be sent again to the "
+            f"restarted server, so later writes cannot be either: {error}"
+        )
+        failure.__cause__ = error
+        epoch = self._epoch
+        while self._queue:
+            self._done(self._queue.popleft(), failure, epoch)
+
+    async def _make_room(self) -> None:
+        """Forgets kept writes that are durable by now; waits while ``durability_retain`` are
+        kept (only writes acknowledged on the current connection age out)."""
+        while True:
+            now = self._clock()
+            while (
+                self._retained
+                and self._retained[0].epoch == self._epoch
+                and now - self._retained[0].at >= self._window
+            ):
+                self._retained.popleft()
+            if len(self._retained) < self._retain_max or self._resend_due():
+                return
+            await asyncio.sleep(min(0.1, max(0.01, self._retained[0].at + self._window - now)))
+
+    async def _resend(self) -> None:
+        """Sends every kept write again, in order, consecutive events batched; restamps each
+        on success. Raises PersistenceError when the connection stays down for ``retry_for``."""
+        kept = list(self._retained)
+        log.warning("resending_acknowledged_writes", count=len(kept))
+        position = 0
+        while position < len(kept):
+            chunk = [kept[position]]
+            if chunk[0].write.event is not None:
+                while (
+                    position + len(chunk) < len(kept)
+                    and kept[position + len(chunk)].write.event is not None
+                    and len(chunk) < self._batch_size
+                ):
+                    chunk.append(kept[position + len(chunk)])
+            await self._resend_chunk(chunk)
+            position += len(chunk)
+        log.info("resent_acknowledged_writes", count=len(kept))
+
+    async def _resend_chunk(self, chunk: Sequence[_Retained]) -> None:
+        call = chunk[0].write.call
+        if len(chunk) > 1:
+            call = contract.publish_events(
+                events=[kept.write.event for kept in chunk if kept.write.event is not None]
+            )
+        assert call is not None  # barriers are never kept
+        try:
+            epoch = await self._call(call, resend_first=False)
+        except ReducerRefusedError as exc:
+            if len(chunk) > 1:
+                for kept in chunk:
+                    await self._resend_chunk([kept])
+                return
+            self._unrestorable_write(chunk[0], exc)
+            return
+        except SpacetimeError as exc:
+            raise PersistenceError(f"re-sending {chunk[0].write.what}: {exc}") from exc
+        now = self._clock()
+        for kept in chunk:
+            kept.at, kept.epoch = now, epoch
+        with self._lock:
+            self._resent += len(chunk)
+
+    def _unrestorable_write(self, kept: _Retained, error: ReducerRefusedError) -> None:
+        """The module refused an acknowledged write sent again: the server forgot it and
+        something else took its place (another writer moved the timeline...). It is lost."""
+        self._retained.remove(kept)
+        with self._lock:
+            self._unrestorable += 1
+            self._last_error = f"{kept.write.what}: {error.refusal}"
+        log.error("acknowledged_write_unrestorable", what=kept.write.what, error=str(error.refusal))
+
     async def _write_one(self, write: Write) -> None:
+        epoch = self._epoch
         if write.call is None:
-            self._done(write, None)
+            self._done(write, None, epoch)
             return
         try:
-            await self._call(write.call)
+            epoch = await self._call(write.call)
         except ReducerRefusedError as exc:
-            self._done(write, refusal(write.what, exc))
+            self._done(write, refusal(write.what, exc), epoch)
         except (SpacetimeError, PersistenceError) as exc:
             self._done(
                 write,
                 exc
                 if isinstance(exc, PersistenceError)
                 else PersistenceError(f"{write.what}: {exc}"),
+                epoch,
             )
         else:
-            self._done(write, None)
+            self._done(write, None, epoch)
 
     async def _write_batch(self, batch: list[Write]) -> None:
         """One transaction for the batch; if the module refuses it, each event alone, so
         one bad event fails only itself."""
+        epoch = self._epoch
         events = [write.event for write in batch if write.event is not None]
         try:
-            await self._call(contract.publish_events(events=events))
+            epoch = await self._call(contract.publish_events(events=events))
         except ReducerRefusedError as exc:
             log.warning("batch_refused", size=len(batch), error=str(exc.refusal))
             for write in batch:
@@ -207,17 +373,20 @@ class OrderedWriter:
         except (SpacetimeError, PersistenceError) as exc:
             error = exc if isinstance(exc, PersistenceError) else PersistenceError(str(exc))
             for write in batch:
-                self._done(write, error)
+                self._done(write, error, epoch)
             return
         for write in batch:
-            self._done(write, None)
+            self._done(write, None, epoch)
 
-    async def _call(self, call: ReducerCall) -> None:
-        """Calls until it succeeds, the module refuses, or ``retry_for`` runs out."""
+    async def _call(self, call: ReducerCall, *, resend_first: bool = True) -> int:
+        """Calls until it succeeds, the module refuses, or ``retry_for`` runs out; returns the
+        connection epoch the successful attempt was sent on. With ``resend_first``, a retry
+        after a connection drop first sends again what was kept, so order holds."""
         reducer = call.reducer
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         while True:
+            epoch = self._epoch
             try:
                 await call.send(self._connection)
             except SpacetimeConnectionError as exc:  # includes unknown outcomes and timeouts
@@ -231,5 +400,7 @@ class OrderedWriter:
                 log.warning("write_retry", reducer=reducer, delay=delay, error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                if resend_first and self._resend_due():
+                    await self._resend()
             else:
-                return
+                return epoch
