@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, TokenStore
+from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
@@ -31,6 +31,10 @@ from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
 log = get_logger(__name__)
+
+RECONNECT = ReconnectPolicy(max_delay=1.0)
+"""A dropped connection is retried at least every second (the client's default waits up to 10 s),
+so writing resumes within about a second of the server being back."""
 
 RECENT_EVENTS = 10_000
 """Event ids whose content the recorder remembers (about 2 MiB): a repeat or a conflict among
@@ -68,6 +72,7 @@ class InnerUniverseRecorder:
             settings.database,
             token=token,
             token_store=None if token else TokenStore(),
+            reconnect=RECONNECT,
             call_timeout=settings.call_timeout,
         )
         try:
