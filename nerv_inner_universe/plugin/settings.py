@@ -17,7 +17,7 @@ SECTION = "nerv.inner_universe"
 ENV_PREFIX = "NERV_INNER_UNIVERSE_"
 """``NERV_INNER_UNIVERSE_<KEY>`` overrides ``[nerv.inner_universe] <key>``."""
 
-EventDurability = Literal["sync", "async"]
+EventDurability = Literal["sync", "async", "outbox"]
 
 
 @attrs.frozen(kw_only=True)
@@ -28,7 +28,11 @@ class PluginSettings:
     shown in repr), else ``$INNER_UNIVERSE_TOKEN``, else ``token_file``: the identity's token.
     ``events``: ``"sync"`` waits until each published event is stored (a publish fails if it
     cannot be); ``"async"`` queues it (bounded by ``queue_size``: a full queue makes publishers
-    wait) and reports failures on ``flush`` and in ``health``. ``batch_size``: queued events
+    wait) and reports failures on ``flush`` and in ``health``; ``"outbox"`` returns once the
+    event is committed (fsynced) to the local SQLite file ``outbox_path`` (default
+    ``.inner-universe-outbox.sqlite`` in the working directory), then writes it like
+    ``"async"``; what is still there when a recorder starts is sent first (the README's
+    durability table says what each mode promises). ``batch_size``: queued events
     per ``publish_events`` call (at most 1,000, the module's limit). ``call_timeout``: seconds
     a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
     write fails. ``durability_window``: seconds an acknowledged write is kept (and sent again
@@ -46,13 +50,14 @@ class PluginSettings:
     )
     token: str | None = fields.text(None, optional=True, secret=True)
     token_file: Path | None = fields.path(None, optional=True)
-    events: EventDurability = fields.choice("async", ("sync", "async"))
+    events: EventDurability = fields.choice("async", ("sync", "async", "outbox"))
     queue_size: int = fields.integer(10_000)
     batch_size: int = fields.integer(500, high=1000)
     call_timeout: float = fields.seconds(30.0)
     retry_for: float = fields.seconds(300.0)
     durability_window: float = fields.seconds(5.0)
     durability_retain: int = fields.integer(50_000)
+    outbox_path: Path = fields.path(Path(".inner-universe-outbox.sqlite"))
     follow_remote: bool = fields.boolean(True)
 
     @classmethod

@@ -51,6 +51,9 @@ from nerv_inner_universe.plugin.loop import LoopThread
 
 log = get_logger(__name__)
 
+RESEND_IN_FLIGHT = 32
+"""Calls re-sending kept writes that may await their outcome at once."""
+
 
 @attrs.frozen
 class Write:
@@ -115,7 +118,9 @@ class OrderedWriter:
     writes are kept for ``durability_window`` seconds of connected time (at most
     ``durability_retain`` of them) and sent again after a connection drop (module docstring).
     Whoever owns the connection calls `connection_lost` and `connection_back` from ``loop``
-    (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention."""
+    (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention.
+    ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
+    or 256 writes' worth at a time (those still kept when the writer stops are never passed)."""
 
     def __init__(
         self,
@@ -128,9 +133,13 @@ class OrderedWriter:
         durability_window: float,
         durability_retain: int,
         clock: Callable[[], float] = time.monotonic,
+        on_durable: Callable[[list[Write]], None] | None = None,
     ) -> None:
         self._connection = connection
         self._clock = clock
+        self._on_durable = on_durable
+        self._durable: list[Write] = []
+        self._durable_told = clock()
         self._loop = loop
         self._batch_size = batch_size
         self._retry_for = retry_for
@@ -281,16 +290,70 @@ class OrderedWriter:
                 and self._retained[0].epoch == self._epoch
                 and now - self._retained[0].at >= self._window
             ):
-                self._retained.popleft()
+                self._durable.append(self._retained.popleft().write)
+            self._tell_durable(now)
             if len(self._retained) < self._retain_max or self._resend_due():
                 return
             await asyncio.sleep(min(0.1, max(0.01, self._retained[0].at + self._window - now)))
 
+    def _tell_durable(self, now: float) -> None:
+        if self._on_durable is None:
+            self._durable.clear()
+            return
+        if self._durable and (len(self._durable) >= 256 or now - self._durable_told >= 1.0):
+            durable, self._durable = self._durable, []
+            self._durable_told = now
+            try:
+                self._on_durable(durable)
+            except Exception:
+                log.exception("on_durable_failed", writes=len(durable))
+
     async def _resend(self) -> None:
         """Sends every kept write again, in order, consecutive events batched; restamps each
-        on success. Raises PersistenceError when the connection stays down for ``retry_for``."""
+        on success. Raises PersistenceError when the connection stays down for ``retry_for``.
+
+        The calls are pipelined (``RESEND_IN_FLIGHT`` at a time) on the one connection, whose
+        messages the server handles one after the other, in order. If the module refuses one
+        (a kept write that can no longer be restored), they are sent again one by one, so each
+        refusal fails only its own write."""
         kept = list(self._retained)
-        log.warning("resending_acknowledged_writes", count=len(kept))
+        chunks = self._chunks(kept)
+        log.warning("resending_acknowledged_writes", count=len(kept), calls=len(chunks))
+        deadline = time.monotonic() + self._retry_for
+        delay = 0.05
+        while True:
+            epoch = self._epoch
+            results = await self._pipelined([call for call, _ in chunks])
+            problems = [result for result in results if isinstance(result, BaseException)]
+            if not problems:
+                now = self._clock()
+                for entry in kept:
+                    entry.at, entry.epoch = now, epoch
+                with self._lock:
+                    self._resent += len(kept)
+                log.info("resent_acknowledged_writes", count=len(kept))
+                return
+            if any(isinstance(problem, ReducerRefusedError) for problem in problems):
+                for _, chunk in chunks:
+                    await self._resend_chunk(chunk)
+                return
+            trouble = problems[0]
+            if not isinstance(trouble, SpacetimeConnectionError):
+                raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
+            if time.monotonic() + delay > deadline:
+                raise PersistenceError(
+                    f"acknowledged writes could not be sent again within {self._retry_for:.0f} s: "
+                    f"{trouble}"
+                ) from trouble
+            with self._lock:
+                self._retries += 1
+                self._last_error = str(trouble)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _chunks(self, kept: Sequence[_Retained]) -> list[tuple[ReducerCall, list[_Retained]]]:
+        """``kept`` as calls: consecutive events batched (``batch_size``), the rest alone."""
+        chunks: list[tuple[ReducerCall, list[_Retained]]] = []
         position = 0
         while position < len(kept):
             chunk = [kept[position]]
@@ -301,17 +364,31 @@ class OrderedWriter:
                     and len(chunk) < self._batch_size
                 ):
                     chunk.append(kept[position + len(chunk)])
-            await self._resend_chunk(chunk)
+            call = chunk[0].write.call
+            if len(chunk) > 1:
+                call = contract.publish_events(
+                    events=[entry.write.event for entry in chunk if entry.write.event is not None]
+                )
+            assert call is not None  # barriers are never kept
+            chunks.append((call, chunk))
             position += len(chunk)
-        log.info("resent_acknowledged_writes", count=len(kept))
+        return chunks
+
+    async def _pipelined(self, calls: Sequence[ReducerCall]) -> list[object]:
+        """Sends ``calls`` in order with up to ``RESEND_IN_FLIGHT`` awaiting their outcome;
+        each result is the call's outcome or the error it raised."""
+        slots = asyncio.Semaphore(RESEND_IN_FLIGHT)  # FIFO: calls are sent in order
+
+        async def send(call: ReducerCall) -> object:
+            async with slots:
+                return await call.send(self._connection)
+
+        tasks = [asyncio.ensure_future(send(call)) for call in calls]
+        return await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _resend_chunk(self, chunk: Sequence[_Retained]) -> None:
-        call = chunk[0].write.call
-        if len(chunk) > 1:
-            call = contract.publish_events(
-                events=[kept.write.event for kept in chunk if kept.write.event is not None]
-            )
-        assert call is not None  # barriers are never kept
+        """Sends ``chunk`` again and waits; a refused batch goes again write by write."""
+        ((call, _),) = self._chunks(chunk)
         try:
             epoch = await self._call(call, resend_first=False)
         except ReducerRefusedError as exc:

@@ -40,7 +40,8 @@ class Clock:
 
 class FakeModule:
     """Stores writes by id as the module does: the same id with the same content again is a
-    no-op; a transaction is all or none; ids in ``bad`` are refused with ``invalid_argument``.
+    no-op; a transaction is all or none; ids in ``bad`` are refused with ``invalid_argument``;
+    calls are handled one at a time, in the order they arrive.
 
     ``down``: that many next calls fail with a connection error, nothing stored. ``crash_on``:
     the call that stores that id is stored, then the server "dies": it forgets all but the
@@ -58,10 +59,15 @@ class FakeModule:
         self.on_drop: list[OrderedWriter] = []
         self.hold = threading.Event()
         self.hold.set()
+        self._one_at_a_time = asyncio.Lock()
         self.calls: list[tuple[str, list[str], float]] = []
         """(reducer, ids, clock) of every call that reached the module."""
 
     async def call_reducer(self, reducer: str, *args: object) -> ReducerEvent:
+        async with self._one_at_a_time:  # FIFO, like the server's handling of one connection
+            return await self._handle(reducer, args)
+
+    async def _handle(self, reducer: str, args: tuple[object, ...]) -> ReducerEvent:
         await asyncio.to_thread(self.hold.wait)
         if self.down:
             self.down -= 1
