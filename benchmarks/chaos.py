@@ -337,8 +337,10 @@ class Options:
     rate: float = 100.0
     seed: int | None = None
     progress_deadline: float = 60.0
-    gap: tuple[float, float] = (0.5, 2.0)
+    gap: tuple[float, float] = (0.5, 4.0)
     """Seconds of writing between two faults (uniformly random)."""
+    window: float = 5.0
+    """The writers' ``durability_window`` (seconds)."""
 
 
 SMOKE = Options(kills=2, stops=2, cuts=3, outages=1, writers=1, rate=50.0)
@@ -357,7 +359,9 @@ def _publish(server: ServerProcess, wasm: Path) -> tuple[str, str]:
     return name, token
 
 
-def _config(url: str, database: str, token: str, mode: str, writer: str) -> dict[str, Any]:
+def _config(
+    url: str, database: str, token: str, *, mode: str, writer: str, window: float
+) -> dict[str, Any]:
     return {
         "nerv": {
             "plugins": ["inner_universe"],
@@ -370,6 +374,7 @@ def _config(url: str, database: str, token: str, mode: str, writer: str) -> dict
                 "events": mode,
                 "retry_for": RETRY_FOR,
                 "call_timeout": CALL_TIMEOUT,
+                "durability_window": window,
                 "follow_remote": False,
             },
         }
@@ -470,7 +475,12 @@ def run(options: Options, say: Callable[[str], None] = print) -> Report:
         writers = {
             mode: [
                 Writer(
-                    f"{mode}{i}", mode, _config(url, name, token, mode, f"{mode}{i}"), options.rate
+                    f"{mode}{i}",
+                    mode,
+                    _config(
+                        url, name, token, mode=mode, writer=f"{mode}{i}", window=options.window
+                    ),
+                    options.rate,
                 )
                 for i in range(options.writers)
             ]
@@ -523,13 +533,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=defaults.writers, help="per mode")
     parser.add_argument("--rate", type=float, default=defaults.rate, help="steps/s per writer")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--gap", type=float, nargs=2, default=defaults.gap, help="seconds between faults"
+    )
+    parser.add_argument(
+        "--window", type=float, default=defaults.window, help="durability_window, seconds"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.add_argument("--smoke", action="store_true", help="a few faults of each kind")
     parser.add_argument("--log-level", default="error", help="the library's (default: error)")
     args = parser.parse_args(argv)
     log.configure(args.log_level)
     options = (
-        attrs.evolve(SMOKE, seed=args.seed)
+        attrs.evolve(SMOKE, seed=args.seed, gap=tuple(args.gap), window=args.window)
         if args.smoke
         else Options(
             kills=args.kills,
@@ -539,6 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             writers=args.writers,
             rate=args.rate,
             seed=args.seed,
+            gap=tuple(args.gap),
+            window=args.window,
         )
     )
     report = run(options)
