@@ -245,7 +245,9 @@ class OrderedWriter:
                 try:
                     await self._resend()
                 except PersistenceError as exc:
-                    self._resend_failed(exc)
+                    if not self._resend_failed(exc):
+                        await self._wakeup.wait()  # a new write or the connection back
+                        self._wakeup.clear()
                     continue
             if not self._queue:
                 self._wakeup.clear()
@@ -261,16 +263,15 @@ class OrderedWriter:
     def _resend_due(self) -> bool:
         return bool(self._retained) and self._retained[0].epoch < self._epoch
 
-    def _resend_failed(self, error: PersistenceError) -> None:
+    def _resend_failed(self, error: PersistenceError) -> bool:
         """The kept writes could not be sent again within ``retry_for``: they stay kept; the
-        writes waiting behind them fail (they cannot go first), or, with none waiting, the
-        writer waits for `connection_back` or a new write."""
+        writes waiting behind them fail (they cannot go first). False when none were waiting
+        (then the writer waits for `connection_back` or a new write before trying again)."""
         log.error("resend_failed", retained=len(self._retained), error=str(error))
         with self._lock:
             self._last_error = str(error)
         if not self._queue:
-            self._wakeup.clear()
-            return
+            return False
         failure = PersistenceError(
             f"{len(self._retained)} acknowledged write(s) could not be sent again to the "
             f"restarted server, so later writes cannot be either: {error}"
@@ -279,6 +280,7 @@ class OrderedWriter:
         epoch = self._epoch
         while self._queue:
             self._done(self._queue.popleft(), failure, epoch)
+        return True
 
     async def _make_room(self) -> None:
         """Forgets kept writes that are durable by now; waits while ``durability_retain`` are

@@ -346,3 +346,21 @@ def test_a_write_refused_when_sent_again_is_reported_as_unrestorable(
     assert module.stored == ["e1"]
     health = writer.health()
     assert (health.unrestorable, health.resent, health.retained) == (1, 1, 1)
+
+
+def test_writes_behind_a_resend_that_cannot_reach_the_server_fail_and_the_kept_stay(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, retry_for=0.2)
+    writer.submit(event_write("e0")).result(timeout=30)
+    module.stored.clear()  # the server died and forgot it, and stays down
+    module.content.clear()
+    module.down = 1_000_000
+    loop.run(_lost(writer))
+    with pytest.raises(PersistenceError, match="could not be sent again"):
+        writer.submit(event_write("e1")).result(timeout=30)
+    assert writer.health().retained == 1
+
+    module.down = 0  # back
+    writer.submit(event_write("e2")).result(timeout=30)
+    assert module.stored == ["e0", "e2"]
