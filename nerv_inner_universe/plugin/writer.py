@@ -160,7 +160,7 @@ class OrderedWriter:
         self._resent = 0
         self._unrestorable = 0
         self._last_error: str | None = None
-        self._runner = loop.submit(self._run())
+        self._runner = loop.run(self._start())
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
         """Queues ``write`` (waiting while the queue is full) and returns its future."""
@@ -205,8 +205,17 @@ class OrderedWriter:
             )
 
     def stop(self) -> None:
-        """Stops writing; what is still queued is left unwritten (flush first)."""
+        """Stops writing and waits until the writer's task has ended; what is still queued is
+        left unwritten (flush first)."""
+        if not self._runner.done():
+            self._loop.run(self._cancel())
+
+    async def _start(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._run())
+
+    async def _cancel(self) -> None:
         self._runner.cancel()
+        await asyncio.gather(self._runner, return_exceptions=True)
 
     def _enqueue(self, write: Write) -> None:
         self._queue.append(write)
