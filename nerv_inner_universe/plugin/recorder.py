@@ -69,8 +69,11 @@ class InnerUniverseRecorder:
 
     def __init__(self, settings: PluginSettings) -> None:
         self.settings = settings
-        self._loop = LoopThread(f"nerv-iu-{settings.database}")
         token = settings.resolve_token()
+        self._outbox = (
+            Outbox(settings.outbox_path, settings.database) if settings.events == "outbox" else None
+        )
+        self._loop = LoopThread(f"nerv-iu-{settings.database}")
         self._connection = DbConnection(
             settings.url,
             settings.database,
@@ -83,11 +86,10 @@ class InnerUniverseRecorder:
             self._loop.run(self._connection.connect(), timeout=settings.call_timeout + 5)
         except BaseException:
             self._loop.stop()
+            if self._outbox is not None:
+                self._outbox.close()
             raise
         self._reader = Reader(self._connection)
-        self._outbox = (
-            Outbox(settings.outbox_path, settings.database) if settings.events == "outbox" else None
-        )
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
