@@ -99,6 +99,7 @@ class InnerUniverseRecorder:
             durability_window=settings.durability_window,
             durability_retain=settings.durability_retain,
             on_durable=self._outbox_durable if self._outbox is not None else None,
+            stored=self._stored,
         )
         # Both run on the loop: a drop may have lost acknowledged writes; send them again.
         self._connection.on_disconnect(lambda _conn, _error: self._writer.connection_lost())
@@ -129,6 +130,9 @@ class InnerUniverseRecorder:
                 Write(contract.publish_event(event=payload), what, event=payload)
             )
             future.add_done_callback(functools.partial(self._note_async, event_id=payload.event_id))
+
+    async def _stored(self, write: Write) -> bool:
+        return write.call is not None and await self._reader.stored(write.call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox

@@ -23,7 +23,7 @@ import collections
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -120,7 +120,9 @@ class OrderedWriter:
     Whoever owns the connection calls `connection_lost` and `connection_back` from ``loop``
     (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention.
     ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
-    or 256 writes' worth at a time (those still kept when the writer stops are never passed)."""
+    or 256 writes' worth at a time (those still kept when the writer stops are never passed).
+    ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
+    it, only what the server lacks is sent again (see `_first_missing`)."""
 
     def __init__(
         self,
@@ -134,10 +136,12 @@ class OrderedWriter:
         durability_retain: int,
         clock: Callable[[], float] = time.monotonic,
         on_durable: Callable[[list[Write]], None] | None = None,
+        stored: Callable[[Write], Awaitable[bool]] | None = None,
     ) -> None:
         self._connection = connection
         self._clock = clock
         self._on_durable = on_durable
+        self._stored = stored
         self._durable: list[Write] = []
         self._durable_told = clock()
         self._loop = loop
@@ -320,16 +324,24 @@ class OrderedWriter:
                 log.exception("on_durable_failed", writes=len(durable))
 
     async def _resend(self) -> None:
-        """Sends every kept write again, in order, consecutive events batched; restamps each
-        on success. Raises PersistenceError when the connection stays down for ``retry_for``.
+        """Sends the kept writes the server lacks again, in order, consecutive events batched,
+        and restamps them; the ones it has keep their stamps (`_first_missing`). Raises
+        PersistenceError when the connection stays down for ``retry_for``.
 
         The calls are pipelined (``RESEND_IN_FLIGHT`` at a time) on the one connection, whose
         messages the server handles one after the other, in order. If the module refuses one
         (a kept write that can no longer be restored), they are sent again one by one, so each
         refusal fails only its own write."""
         kept = list(self._retained)
-        chunks = self._chunks(kept)
-        log.warning("resending_acknowledged_writes", count=len(kept), calls=len(chunks))
+        epoch = self._epoch
+        start = await self._first_missing(kept)
+        for entry in kept[:start]:
+            entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
+        missing = kept[start:]
+        log.warning("resending_acknowledged_writes", kept=len(kept), missing=len(missing))
+        if not missing:
+            return
+        chunks = self._chunks(missing)
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         while True:
@@ -338,11 +350,11 @@ class OrderedWriter:
             problems = [result for result in results if isinstance(result, BaseException)]
             if not problems:
                 now = self._clock()
-                for entry in kept:
+                for entry in missing:
                     entry.at, entry.epoch = now, epoch
                 with self._lock:
-                    self._resent += len(kept)
-                log.info("resent_acknowledged_writes", count=len(kept))
+                    self._resent += len(missing)
+                log.info("resent_acknowledged_writes", count=len(missing))
                 return
             if any(isinstance(problem, ReducerRefusedError) for problem in problems):
                 for _, chunk in chunks:
@@ -361,6 +373,41 @@ class OrderedWriter:
                 self._last_error = str(trouble)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    async def _first_missing(self, kept: Sequence[_Retained]) -> int:
+        """The index of the first kept write the server lacks (``len(kept)``: it has them all).
+
+        The server's state after a crash is a prefix of its commit order, and this writer's
+        writes were committed in ``kept``'s order over one connection, so what it lacks is a
+        suffix of ``kept``: found by galloping back from the end, then bisecting (about
+        2 log2 of the suffix's length queries; one after a mere connection cut). A write the
+        server has keeps its stamp: it is on disk (recovered by a restart) or on a server that
+        kept running since it was acknowledged. Without ``stored``, or when a query fails, 0
+        (everything is sent again)."""
+        if self._stored is None or not kept:
+            return 0
+        try:
+            missing_from = len(kept)
+            step = 1
+            while True:  # gallop: kept[missing_from:] is known missing
+                probe = max(0, len(kept) - step)
+                if await self._stored(kept[probe].write):
+                    present = probe
+                    break
+                missing_from = probe
+                if probe == 0:
+                    return 0
+                step *= 2
+            while missing_from - present > 1:  # kept[present] is there, kept[missing_from] not
+                middle = (present + missing_from) // 2
+                if await self._stored(kept[middle].write):
+                    present = middle
+                else:
+                    missing_from = middle
+        except SpacetimeError as error:
+            log.warning("presence_check_failed", error=str(error))
+            return 0
+        return missing_from
 
     def _chunks(self, kept: Sequence[_Retained]) -> list[tuple[ReducerCall, list[_Retained]]]:
         """``kept`` as calls: consecutive events batched (``batch_size``), the rest alone."""
