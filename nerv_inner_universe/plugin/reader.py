@@ -101,9 +101,8 @@ class Reader:
         if key is not None:  # publish_event: the id is inside the EventInput
             assert isinstance(value, contract.EventInput)
             value = value.event_id
-        query = f"SELECT {column} FROM {table} WHERE {column} = {quoted(str(value))}"  # noqa: S608
-        results = await self._connection.one_off_query(query)
-        return any(result.rows for result in results)
+        rows = await self._select(table, f"{column} = {quoted(str(value))}")  # a unique index
+        return bool(rows)
 
     async def version_rows(self, timeline: str) -> list[Any]:
         """The ``state_version`` rows of ``timeline``, in commit (``seq``) order."""

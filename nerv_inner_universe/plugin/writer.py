@@ -333,19 +333,23 @@ class OrderedWriter:
         (a kept write that can no longer be restored), they are sent again one by one, so each
         refusal fails only its own write."""
         kept = list(self._retained)
-        epoch = self._epoch
-        start = await self._first_missing(kept)
-        for entry in kept[:start]:
-            entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
-        missing = kept[start:]
-        log.warning("resending_acknowledged_writes", kept=len(kept), missing=len(missing))
-        if not missing:
-            return
-        chunks = self._chunks(missing)
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         while True:
             epoch = self._epoch
+            try:
+                start = await self._first_missing(kept)
+            except SpacetimeConnectionError as down:
+                delay = await self._back_off(down, deadline, delay)
+                continue
+            for entry in kept[:start]:
+                entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
+            missing = kept[start:]
+            if not missing:
+                log.info("kept_writes_all_present", kept=len(kept))
+                return
+            log.warning("resending_acknowledged_writes", kept=len(kept), missing=len(missing))
+            chunks = self._chunks(missing)
             results = await self._pipelined([call for call, _ in chunks])
             problems = [result for result in results if isinstance(result, BaseException)]
             if not problems:
@@ -363,16 +367,23 @@ class OrderedWriter:
             trouble = problems[0]
             if not isinstance(trouble, SpacetimeConnectionError):
                 raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
-            if time.monotonic() + delay > deadline:
-                raise PersistenceError(
-                    f"acknowledged writes could not be sent again within {self._retry_for:.0f} s: "
-                    f"{trouble}"
-                ) from trouble
-            with self._lock:
-                self._retries += 1
-                self._last_error = str(trouble)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = await self._back_off(trouble, deadline, delay)
+
+    async def _back_off(
+        self, trouble: SpacetimeConnectionError, deadline: float, delay: float
+    ) -> float:
+        """Waits ``delay`` before re-sending again and returns the next delay; raises
+        PersistenceError when that would pass ``deadline``."""
+        if time.monotonic() + delay > deadline:
+            raise PersistenceError(
+                f"acknowledged writes could not be sent again within {self._retry_for:.0f} s: "
+                f"{trouble}"
+            ) from trouble
+        with self._lock:
+            self._retries += 1
+            self._last_error = str(trouble)
+        await asyncio.sleep(delay)
+        return min(delay * 2, 2.0)
 
     async def _first_missing(self, kept: Sequence[_Retained]) -> int:
         """The index of the first kept write the server lacks (``len(kept)``: it has them all).
@@ -382,8 +393,9 @@ class OrderedWriter:
         suffix of ``kept``: found by galloping back from the end, then bisecting (about
         2 log2 of the suffix's length queries; one after a mere connection cut). A write the
         server has keeps its stamp: it is on disk (recovered by a restart) or on a server that
-        kept running since it was acknowledged. Without ``stored``, or when a query fails, 0
-        (everything is sent again)."""
+        kept running since it was acknowledged. Without ``stored``, or when a query is refused,
+        0 (everything is sent again); raises SpacetimeConnectionError when the connection is
+        down."""
         if self._stored is None or not kept:
             return 0
         try:
@@ -404,6 +416,8 @@ class OrderedWriter:
                     present = middle
                 else:
                     missing_from = middle
+        except SpacetimeConnectionError:
+            raise
         except SpacetimeError as error:
             log.warning("presence_check_failed", error=str(error))
             return 0
