@@ -16,6 +16,7 @@ from nerv_inner_universe.client import (
     ConnectionId,
     Identity,
     OutcomeUnknownError,
+    QueryError,
     ReducerEvent,
     ReducerFailedError,
     SpacetimeConnectionError,
@@ -61,6 +62,7 @@ class FakeModule:
         self.hold.set()
         self._one_at_a_time = asyncio.Lock()
         self.presence_queries = 0
+        self.refuse_queries = False
         self.calls: list[tuple[str, list[str], float]] = []
         """(reducer, ids, clock) of every call that reached the module."""
 
@@ -95,6 +97,8 @@ class FakeModule:
         """Whether the write's row is stored, as the recorder's presence query says."""
         assert write.call is not None
         self.presence_queries += 1
+        if self.refuse_queries:
+            raise QueryError("SELECT ...", "not supported")
         return all(key in self.content for key, _ in _rows(write.call.reducer, write.call.args))
 
     def drop(self) -> None:
@@ -390,3 +394,16 @@ def test_after_a_mere_cut_nothing_is_sent_again_and_the_kept_age_as_before(
     clock.now += 5.0  # their first acknowledgement's window has passed
     writer.submit(event_write("e5")).result(timeout=30)
     assert writer.health().retained == 1
+
+
+def test_when_the_lookup_is_refused_every_kept_write_is_sent_again(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    wait_all([writer.submit(event_write("e0")), writer.submit(delta_write("d1"))])
+    module.refuse_queries = True
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert module.stored == ["e0", "d1"]
+    assert writer.health().resent == 2
