@@ -19,8 +19,9 @@ At the end the server is stopped durably and started again, and what is stored i
 what was acknowledged: a sync publish, a version commit, a delta that returned; an async event
 confirmed by a `flush` that succeeded. Reported per mode: acknowledged, stored, lost
 (acknowledged but not stored), duplicated (one number stored twice), out of order (a writer's
-numbers not increasing in the log, the timeline or the stream), reported failures, and the time
-from the end of each fault (server answering again, connections cut) until every writer made
+numbers not increasing in the log, the timeline or the stream), reported failures, writes the
+plugin sent again because the server lacked them after a fault, and the time from the end of
+each fault (server answering again, connections cut) until every writer made
 progress. Targets: 0 lost, 0 duplicated, 0 out of order. Exit 1 when one is missed or a writer
 made no progress within ``--progress-deadline`` seconds.
 
@@ -156,6 +157,8 @@ class Ledger:
     deltas: list[int] = attrs.Factory(list)
     reported_failures: int = 0
     runtime_restarts: int = 0
+    resent: int = 0
+    """Acknowledged writes the server lacked after a fault, sent again by the plugin's writer."""
     unexpected: list[str] = attrs.Factory(list)
     """Errors that are not the plugin's typed failures (each one fails the run)."""
 
@@ -210,8 +213,14 @@ class Writer:
         except Exception as error:
             self.ledger.unexpected.append(f"{type(error).__name__}: {error}")
         finally:
-            with contextlib.suppress(Exception):
-                runtime.stop()
+            self._retire(runtime)
+
+    def _retire(self, runtime: Nerv) -> None:
+        recorder = runtime.recorder
+        if isinstance(recorder, InnerUniverseRecorder):
+            self.ledger.resent += recorder.health().writer.resent
+        with contextlib.suppress(Exception):
+            runtime.stop()
 
     def _step(self, runtime: Nerv, n: int) -> bool:
         """One event, and every 4th step a version and a delta. False when a version or delta
@@ -265,8 +274,7 @@ class Writer:
 
     def _restart(self, runtime: Nerv) -> Nerv:
         self._unconfirmed.clear()  # their outcome is unknown: neither acknowledged nor lost
-        with contextlib.suppress(Exception):
-            runtime.stop()
+        self._retire(runtime)
         self.ledger.runtime_restarts += 1
         return self._runtime()
 
@@ -286,6 +294,7 @@ class ModeReport:
     out_of_order: int
     reported_failures: int
     runtime_restarts: int
+    resent: int
     unexpected: tuple[str, ...]
 
 
@@ -320,7 +329,8 @@ class Report:
             out.append(
                 f"{m.mode:>5}: acknowledged {m.acknowledged}, stored {m.stored}, lost {m.lost}, "
                 f"duplicated {m.duplicated}, out of order {m.out_of_order}, reported failures "
-                f"{m.reported_failures}, runtime restarts {m.runtime_restarts}"
+                f"{m.reported_failures}, runtime restarts {m.runtime_restarts}, re-sent after a "
+                f"fault {m.resent}"
             )
             out.extend(f"       unexpected: {error}" for error in m.unexpected)
         out.append("OK" if self.ok else "FAILED")
@@ -451,6 +461,7 @@ def _count(mode: str, writers: Sequence[Writer], verifier: InnerUniverseRecorder
         out_of_order=out_of_order,
         reported_failures=sum(w.ledger.reported_failures for w in writers),
         runtime_restarts=sum(w.ledger.runtime_restarts for w in writers),
+        resent=sum(w.ledger.resent for w in writers),
         unexpected=tuple(error for w in writers for error in w.ledger.unexpected),
     )
 

@@ -10,10 +10,11 @@ every 500 ms), so a server that is SIGKILLed, OOM-killed or loses power can forg
 acknowledged writes. The writer keeps every acknowledged write until the connection it was
 acknowledged on has stayed up for ``durability_window`` seconds after it (then the server has
 had that long to write and fsync it), and at most ``durability_retain`` of them: when that many
-are kept, new writes wait until the oldest ages out. When the connection drops (`connection_lost`),
-everything kept is sent again, in the original order, before anything new once the connection is
-back (`connection_back`). The module treats an identical event, version or delta with a known id
-as a no-op, so what the server did keep is untouched and what it forgot is written again.
+are kept, new writes wait until the oldest ages out. After the connection drops
+(`connection_lost`), and before anything new, the writer finds the kept writes the server lacks
+(a suffix of them, `_first_missing`) and sends those again, in the original order. The module
+treats an identical event, version or delta with a known id as a no-op, so sending one the
+server did keep changes nothing, and one it forgot is written again.
 """
 
 from __future__ import annotations
