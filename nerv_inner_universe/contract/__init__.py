@@ -29,6 +29,7 @@ from nerv_inner_universe.contract.config import (
 from nerv_inner_universe.contract.errors import ErrorCode, ReducerRefusedError, Refusal
 from nerv_inner_universe.contract.reducers import (
     ReducerCall,
+    ReducerCaller,
     checkpoint,
     commit_state_version,
     create_entity,
@@ -87,6 +88,7 @@ __all__ = [
     "InsertOperation",
     "PatchOperation",
     "ReducerCall",
+    "ReducerCaller",
     "ReducerRefusedError",
     "Refusal",
     "RelationMetadata",

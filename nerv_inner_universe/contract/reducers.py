@@ -14,11 +14,11 @@ WebSocket connection (``await call.send(connection)``) or the HTTP API
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 
 from nerv_inner_universe.client import (
-    DbConnection,
     HttpCallResult,
     ReducerEvent,
     ReducerFailedError,
@@ -39,6 +39,7 @@ from nerv_inner_universe.contract.types import (
 
 __all__ = [
     "ReducerCall",
+    "ReducerCaller",
     "checkpoint",
     "commit_state_version",
     "create_entity",
@@ -55,6 +56,16 @@ __all__ = [
     "update_entity",
     "update_relation",
 ]
+
+
+class ReducerCaller(Protocol):
+    """What `ReducerCall.send` needs: `DbConnection.call_reducer`, or a fake's in a unit test.
+    It raises `ReducerFailedError` when the module refuses the call, and the client's other
+    errors when it cannot tell."""
+
+    async def call_reducer(self, reducer: str, *args: object) -> ReducerEvent:
+        """Calls ``reducer`` with ``args`` (in the module's order) and waits for its outcome."""
+        ...
 
 
 @attrs.frozen
@@ -74,7 +85,7 @@ class ReducerCall:
         except ValueError:
             raise KeyError(f"reducer {self.reducer!r} has no parameter {name!r}") from None
 
-    async def send(self, connection: DbConnection) -> ReducerEvent:
+    async def send(self, connection: ReducerCaller) -> ReducerEvent:
         """Calls the reducer over ``connection`` and waits for the outcome (the connection's
         call timeout applies). Raises ReducerRefusedError when the module refuses it, and the
         client's errors otherwise (CallTimeoutError / OutcomeUnknownError: the outcome is

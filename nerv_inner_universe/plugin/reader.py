@@ -38,6 +38,14 @@ def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_ROW_OF: dict[str, tuple[Table, str, str | None]] = {
+    "publish_event": (Table.EVENT_LOG, "event_id", "event"),
+    "commit_state_version": (Table.STATE_VERSION, "version_id", None),
+    "record_delta": (Table.DELTA_RECORD, "delta_id", None),
+}
+"""reducer -> (table, key column, the argument holding the key when it is not the column)."""
+
+
 class Reader:
     """One-off SQL queries over ``connection``; every method raises the client's errors
     (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read."""
@@ -81,6 +89,20 @@ class Reader:
         async for page in self._log_pages():
             last = int(page[-1].seq)
         return last
+
+    async def stored(self, call: contract.ReducerCall) -> bool:
+        """Whether the row ``call`` writes (an event, a version or a delta, by its id) exists
+        now; False for other reducers (nothing to look up)."""
+        where = _ROW_OF.get(call.reducer)
+        if where is None:
+            return False
+        table, column, key = where
+        value = call.argument(column if key is None else key)
+        if key is not None:  # publish_event: the id is inside the EventInput
+            assert isinstance(value, contract.EventInput)
+            value = value.event_id
+        rows = await self._select(table, f"{column} = {quoted(str(value))}")  # a unique index
+        return bool(rows)
 
     async def version_rows(self, timeline: str) -> list[Any]:
         """The ``state_version`` rows of ``timeline``, in commit (``seq``) order."""

@@ -3,12 +3,15 @@
 Writes are reducer calls through one ordered queue (see `writer`); reads are one-off SQL
 queries (see `reader`). Versions and deltas are stored before `record_*` returns, so a
 conflict reaches the caller. Events are too with ``events = "sync"``; with ``"async"`` they are
-queued, and a failure is raised by the next `flush` (and shown in `health`).
+queued, and a failure is raised by the next `flush` (and shown in `health`); with ``"outbox"``
+they are first committed to a local SQLite outbox (see `outbox`), then queued as with
+``"async"``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, TokenStore
+from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
@@ -24,6 +27,7 @@ from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import Reader, delta_id
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.settings import PluginSettings
@@ -31,6 +35,10 @@ from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
 log = get_logger(__name__)
+
+RECONNECT = ReconnectPolicy(max_delay=1.0)
+"""A dropped connection is retried at least every second (the client's default waits up to 10 s),
+so writing resumes within about a second of the server being back."""
 
 RECENT_EVENTS = 10_000
 """Event ids whose content the recorder remembers (about 2 MiB): a repeat or a conflict among
@@ -61,19 +69,25 @@ class InnerUniverseRecorder:
 
     def __init__(self, settings: PluginSettings) -> None:
         self.settings = settings
-        self._loop = LoopThread(f"nerv-iu-{settings.database}")
         token = settings.resolve_token()
+        self._outbox = (
+            Outbox(settings.outbox_path, settings.database) if settings.events == "outbox" else None
+        )
+        self._loop = LoopThread(f"nerv-iu-{settings.database}")
         self._connection = DbConnection(
             settings.url,
             settings.database,
             token=token,
             token_store=None if token else TokenStore(),
+            reconnect=RECONNECT,
             call_timeout=settings.call_timeout,
         )
         try:
             self._loop.run(self._connection.connect(), timeout=settings.call_timeout + 5)
         except BaseException:
             self._loop.stop()
+            if self._outbox is not None:
+                self._outbox.close()
             raise
         self._reader = Reader(self._connection)
         self._writer = OrderedWriter(
@@ -82,7 +96,14 @@ class InnerUniverseRecorder:
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
             retry_for=settings.retry_for,
+            durability_window=settings.durability_window,
+            durability_retain=settings.durability_retain,
+            on_durable=self._outbox_durable if self._outbox is not None else None,
+            stored=self._stored,
         )
+        # Both run on the loop: a drop may have lost acknowledged writes; send them again.
+        self._connection.on_disconnect(lambda _conn, _error: self._writer.connection_lost())
+        self._connection.on_connect(lambda _conn, _identity, _token: self._writer.connection_back())
         self._versions = VersionCommitter(self._store, self._read_schedule)
         self._lock = threading.Lock()
         self._recent = RecentEvents(RECENT_EVENTS)
@@ -93,7 +114,29 @@ class InnerUniverseRecorder:
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
         self._closed = False
+        self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
+
+    def _resend_outbox(self) -> None:
+        """Queues, before anything else, the events a previous process left in the outbox."""
+        if self._outbox is None:
+            return
+        left = self._outbox.pending()
+        if left:
+            log.warning("outbox_resending", events=len(left), outbox=str(self._outbox.path))
+        for payload in left:
+            what = f"event {payload.event_id!r}"
+            future = self._writer.submit(
+                Write(contract.publish_event(event=payload), what, event=payload)
+            )
+            future.add_done_callback(functools.partial(self._note_async, event_id=payload.event_id))
+
+    async def _stored(self, write: Write) -> bool:
+        return write.call is not None and await self._reader.stored(write.call)
+
+    def _outbox_durable(self, writes: list[Write]) -> None:
+        assert self._outbox is not None  # only registered with an outbox
+        self._outbox.remove(write.event.event_id for write in writes if write.event is not None)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -109,6 +152,12 @@ class InnerUniverseRecorder:
             if self._follower is not None:
                 self._unseen_own.add(event.id)
         payload = translate.event_input(event)
+        if self._outbox is not None:
+            try:
+                self._outbox.add(payload)
+            except PersistenceError:
+                self._forget_event(event.id)
+                raise
         future = self._writer.submit(
             Write(contract.publish_event(event=payload), f"event {event.id!r}", event=payload)
         )
@@ -176,6 +225,8 @@ class InnerUniverseRecorder:
         error = future.exception()
         if error is None:
             return
+        if self._outbox is not None and not isinstance(error, PersistenceError):
+            self._outbox.remove([event_id])  # refused: it can never be written
         self._forget_event(event_id)
         with self._lock:
             self._async_failures.append(error)
@@ -281,4 +332,6 @@ class InnerUniverseRecorder:
             self._writer.stop()
             self._loop.run(self._connection.disconnect(), timeout=10)
             self._loop.stop()
+            if self._outbox is not None:
+                self._outbox.close()
             log.info("inner_universe_closed", database=self.settings.database)

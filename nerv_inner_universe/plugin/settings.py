@@ -19,7 +19,7 @@ ENV_PREFIX = "NERV_INNER_UNIVERSE_"
 """``NERV_INNER_UNIVERSE_<KEY>`` overrides ``[nerv.inner_universe] <key>``."""
 TOKEN_RULE = "a token: printable ASCII without spaces (a token file's path goes in token_file)"  # noqa: S105 - describes a token, holds none
 
-EventDurability = Literal["sync", "async"]
+EventDurability = Literal["sync", "async", "outbox"]
 
 
 @attrs.frozen(kw_only=True)
@@ -30,11 +30,18 @@ class PluginSettings:
     shown in repr), else ``$INNER_UNIVERSE_TOKEN``, else ``token_file``: the identity's token.
     ``events``: ``"sync"`` waits until each published event is stored (a publish fails if it
     cannot be); ``"async"`` queues it (bounded by ``queue_size``: a full queue makes publishers
-    wait) and reports failures on ``flush`` and in ``health``. ``batch_size``: queued events
+    wait) and reports failures on ``flush`` and in ``health``; ``"outbox"`` returns once the
+    event is committed (fsynced) to the local SQLite file ``outbox_path`` (default
+    ``.inner-universe-outbox.sqlite`` in the working directory), then writes it like
+    ``"async"``; what is still there when a recorder starts is sent first (the README's
+    durability table says what each mode promises). ``batch_size``: queued events
     per ``publish_events`` call (at most 1,000, the module's limit). ``call_timeout``: seconds
     a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
-    write fails. ``follow_remote``: re-publish events other processes write. Constructing it
-    directly checks every value too (`ConfigError`).
+    write fails. ``durability_window``: seconds an acknowledged write is kept (and sent again
+    after a connection drop) before it counts as durable; the server fsyncs its commit log every
+    0.5 s, so keep this well above that. ``durability_retain``: acknowledged writes kept at most
+    (more make new writes wait until the oldest ages out). ``follow_remote``: re-publish events
+    other processes write. Constructing it directly checks every value too (`ConfigError`).
     """
 
     url: str = fields.text(
@@ -47,11 +54,14 @@ class PluginSettings:
         None, expected=TOKEN_RULE, holds=is_token, optional=True, secret=True
     )
     token_file: Path | None = fields.path(None, optional=True)
-    events: EventDurability = fields.choice("async", ("sync", "async"))
+    events: EventDurability = fields.choice("async", ("sync", "async", "outbox"))
     queue_size: int = fields.integer(10_000)
     batch_size: int = fields.integer(500, high=1000)
     call_timeout: float = fields.seconds(30.0)
     retry_for: float = fields.seconds(300.0)
+    durability_window: float = fields.seconds(5.0)
+    durability_retain: int = fields.integer(50_000)
+    outbox_path: Path = fields.path(Path(".inner-universe-outbox.sqlite"))
     follow_remote: bool = fields.boolean(True)
 
     @classmethod

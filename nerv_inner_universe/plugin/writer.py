@@ -4,6 +4,17 @@ Consecutive events are batched into one `publish_events` call. Connection troubl
 with backoff (safe: the reducers are idempotent by id) for up to ``retry_for`` seconds; a write
 the module refuses fails its future with a typed error. The queue is bounded: a full queue
 makes the submitting thread wait (backpressure), nothing is dropped.
+
+Retention: SpacetimeDB 1.2.0 acknowledges a transaction before its commit-log write (fsynced
+every 500 ms), so a server that is SIGKILLed, OOM-killed or loses power can forget the last
+acknowledged writes. The writer keeps every acknowledged write until the connection it was
+acknowledged on has stayed up for ``durability_window`` seconds after it (then the server has
+had that long to write and fsync it), and at most ``durability_retain`` of them: when that many
+are kept, new writes wait until the oldest ages out. After the connection drops
+(`connection_lost`), and before anything new, the writer finds the kept writes the server lacks
+(a suffix of them, `_first_missing`) and sends those again, in the original order. The module
+treats an identical event, version or delta with a known id as a no-op, so sending one the
+server did keep changes nothing, and one it forgot is written again.
 """
 
 from __future__ import annotations
@@ -13,16 +24,18 @@ import collections
 import concurrent.futures
 import threading
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import (
-    DbConnection,
-    SpacetimeConnectionError,
-    SpacetimeError,
+from nerv_inner_universe.client import SpacetimeConnectionError, SpacetimeError
+from nerv_inner_universe.contract import (
+    ErrorCode,
+    ReducerCall,
+    ReducerCaller,
+    ReducerRefusedError,
 )
-from nerv_inner_universe.contract import ErrorCode, ReducerCall, ReducerRefusedError
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
@@ -39,6 +52,9 @@ from nerv_inner_universe.plugin.loop import LoopThread
 
 log = get_logger(__name__)
 
+RESEND_IN_FLIGHT = 32
+"""Calls re-sending kept writes that may await their outcome at once."""
+
 
 @attrs.frozen
 class Write:
@@ -53,13 +69,31 @@ class Write:
 
 @attrs.frozen
 class WriterHealth:
-    """Counts of writes since the writer started, and the last error (retried or final)."""
+    """Counts of writes since the writer started, and the last error (retried or final).
+
+    ``retained``: acknowledged writes kept until they may be considered durable; ``resent``:
+    writes sent again after a connection drop; ``unrestorable``: acknowledged writes the module
+    refused when they were sent again (another writer changed the data in between: they are
+    lost, and logged as ``acknowledged_write_unrestorable``)."""
 
     pending: int
     written: int
     failed: int
     retries: int
     last_error: str | None
+    retained: int = 0
+    resent: int = 0
+    unrestorable: int = 0
+
+
+@attrs.define(eq=False)
+class _Retained:
+    """An acknowledged write kept for re-sending, stamped with when it was last acknowledged:
+    ``at`` (the writer's clock, seconds) on connection ``epoch``."""
+
+    write: Write
+    at: float
+    epoch: int
 
 
 _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
@@ -81,31 +115,57 @@ def refusal(what: str, error: ReducerRefusedError) -> NervError:
 class OrderedWriter:
     """Writes `Write`s through ``connection`` one at a time, in submission order; runs on
     ``loop``. ``queue_size`` writes may wait; ``batch_size`` events at most go into one
-    `publish_events`; connection trouble is retried for ``retry_for`` seconds."""
+    `publish_events`; connection trouble is retried for ``retry_for`` seconds. Acknowledged
+    writes are kept for ``durability_window`` seconds of connected time (at most
+    ``durability_retain`` of them) and sent again after a connection drop (module docstring).
+    Whoever owns the connection calls `connection_lost` and `connection_back` from ``loop``
+    (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention.
+    ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
+    or 256 writes' worth at a time (those still kept when the writer stops are never passed).
+    ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
+    it, only what the server lacks is sent again (see `_first_missing`)."""
 
     def __init__(
         self,
-        connection: DbConnection,
+        connection: ReducerCaller,
         loop: LoopThread,
         *,
         queue_size: int,
         batch_size: int,
         retry_for: float,
+        durability_window: float,
+        durability_retain: int,
+        clock: Callable[[], float] = time.monotonic,
+        on_durable: Callable[[list[Write]], None] | None = None,
+        stored: Callable[[Write], Awaitable[bool]] | None = None,
     ) -> None:
         self._connection = connection
+        self._clock = clock
+        self._on_durable = on_durable
+        self._stored = stored
+        self._durable: list[Write] = []
+        self._durable_told = clock()
         self._loop = loop
         self._batch_size = batch_size
         self._retry_for = retry_for
+        self._window = durability_window
+        self._retain_max = durability_retain
         self._slots = threading.BoundedSemaphore(queue_size)
         self._queue: collections.deque[Write] = collections.deque()
+        self._retained: collections.deque[_Retained] = collections.deque()
+        self._epoch = 0
+        """Incremented by every connection drop: a write acknowledged in an earlier epoch may
+        have been forgotten by a server that died."""
         self._wakeup = asyncio.Event()
         self._lock = threading.Lock()
         self._pending = 0
         self._written = 0
         self._failed = 0
         self._retries = 0
+        self._resent = 0
+        self._unrestorable = 0
         self._last_error: str | None = None
-        self._runner = loop.submit(self._run())
+        self._runner = loop.run(self._start())
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
         """Queues ``write`` (waiting while the queue is full) and returns its future."""
@@ -120,30 +180,60 @@ class OrderedWriter:
         return write.future
 
     def barrier(self) -> concurrent.futures.Future[None]:
-        """A future that completes once every write submitted before it has completed."""
+        """A future that completes once every write submitted before it has completed, and
+        what a connection drop may have lost has been sent again (else it fails with
+        `PersistenceError`)."""
         return self.submit(Write(None, "flush"))
+
+    def connection_lost(self) -> None:
+        """The connection dropped: every write kept so far must be sent again. Call on the
+        writer's loop."""
+        self._epoch += 1
+
+    def connection_back(self) -> None:
+        """The connection is up again: send what was kept now, even with nothing queued. Call
+        on the writer's loop."""
+        self._wakeup.set()
 
     def health(self) -> WriterHealth:
         """Counts and the last error, consistent with each other."""
         with self._lock:
             return WriterHealth(
-                self._pending, self._written, self._failed, self._retries, self._last_error
+                self._pending,
+                self._written,
+                self._failed,
+                self._retries,
+                self._last_error,
+                retained=len(self._retained),
+                resent=self._resent,
+                unrestorable=self._unrestorable,
             )
 
     def stop(self) -> None:
-        """Stops writing; what is still queued is left unwritten (flush first)."""
+        """Stops writing and waits until the writer's task has ended; what is still queued is
+        left unwritten (flush first)."""
+        if not self._runner.done():
+            self._loop.run(self._cancel())
+
+    async def _start(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._run())
+
+    async def _cancel(self) -> None:
         self._runner.cancel()
+        await asyncio.gather(self._runner, return_exceptions=True)
 
     def _enqueue(self, write: Write) -> None:
         self._queue.append(write)
         self._wakeup.set()
 
-    def _done(self, write: Write, error: BaseException | None) -> None:
+    def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
+        """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
         with self._lock:
             self._pending -= 1
             if write.call is not None:
                 if error is None:
                     self._written += 1
+                    self._retained.append(_Retained(write, self._clock(), epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
@@ -165,40 +255,266 @@ class OrderedWriter:
 
     async def _run(self) -> None:
         while True:
+            if self._resend_due():
+                try:
+                    await self._resend()
+                except PersistenceError as exc:
+                    if not self._resend_failed(exc):
+                        await self._wakeup.wait()  # a new write or the connection back
+                        self._wakeup.clear()
+                    continue
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            await self._make_room()
             batch = self._take_batch()
             if len(batch) == 1:
                 await self._write_one(batch[0])
             else:
                 await self._write_batch(batch)
 
+    def _resend_due(self) -> bool:
+        return bool(self._retained) and self._retained[0].epoch < self._epoch
+
+    def _resend_failed(self, error: PersistenceError) -> bool:
+        """The kept writes could not be sent again within ``retry_for``: they stay kept; the
+        writes waiting behind them fail (they cannot go first). False when none were waiting
+        (then the writer waits for `connection_back` or a new write before trying again)."""
+        log.error("resend_failed", retained=len(self._retained), error=str(error))
+        with self._lock:
+            self._last_error = str(error)
+        if not self._queue:
+            return False
+        failure = PersistenceError(
+            f"{len(self._retained)} acknowledged write(s) could not be sent again to the "
+            f"restarted server, so later writes cannot be either: {error}"
+        )
+        failure.__cause__ = error
+        epoch = self._epoch
+        while self._queue:
+            self._done(self._queue.popleft(), failure, epoch)
+        return True
+
+    async def _make_room(self) -> None:
+        """Forgets kept writes that are durable by now; waits while ``durability_retain`` are
+        kept (only writes acknowledged on the current connection age out)."""
+        while True:
+            now = self._clock()
+            while (
+                self._retained
+                and self._retained[0].epoch == self._epoch
+                and now - self._retained[0].at >= self._window
+            ):
+                self._durable.append(self._retained.popleft().write)
+            self._tell_durable(now)
+            if len(self._retained) < self._retain_max or self._resend_due():
+                return
+            await asyncio.sleep(min(0.1, max(0.01, self._retained[0].at + self._window - now)))
+
+    def _tell_durable(self, now: float) -> None:
+        if self._on_durable is None:
+            self._durable.clear()
+            return
+        if self._durable and (len(self._durable) >= 256 or now - self._durable_told >= 1.0):
+            durable, self._durable = self._durable, []
+            self._durable_told = now
+            try:
+                self._on_durable(durable)
+            except Exception:
+                log.exception("on_durable_failed", writes=len(durable))
+
+    async def _resend(self) -> None:
+        """Sends the kept writes the server lacks again, in order, consecutive events batched,
+        and restamps them; the ones it has keep their stamps (`_first_missing`). Raises
+        PersistenceError when the connection stays down for ``retry_for``.
+
+        The calls are pipelined (``RESEND_IN_FLIGHT`` at a time) on the one connection, whose
+        messages the server handles one after the other, in order. If the module refuses one
+        (a kept write that can no longer be restored), they are sent again one by one, so each
+        refusal fails only its own write."""
+        kept = list(self._retained)
+        deadline = time.monotonic() + self._retry_for
+        delay = 0.05
+        while True:
+            epoch = self._epoch
+            try:
+                start = await self._first_missing(kept)
+            except SpacetimeConnectionError as down:
+                delay = await self._back_off(down, deadline, delay)
+                continue
+            for entry in kept[:start]:
+                entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
+            missing = kept[start:]
+            if not missing:
+                log.info("kept_writes_all_present", kept=len(kept))
+                return
+            log.warning("resending_acknowledged_writes", kept=len(kept), missing=len(missing))
+            chunks = self._chunks(missing)
+            results = await self._pipelined([call for call, _ in chunks])
+            problems = [result for result in results if isinstance(result, BaseException)]
+            if not problems:
+                now = self._clock()
+                for entry in missing:
+                    entry.at, entry.epoch = now, epoch
+                with self._lock:
+                    self._resent += len(missing)
+                log.info("resent_acknowledged_writes", count=len(missing))
+                return
+            if any(isinstance(problem, ReducerRefusedError) for problem in problems):
+                for _, chunk in chunks:
+                    await self._resend_chunk(chunk)
+                return
+            trouble = problems[0]
+            if not isinstance(trouble, SpacetimeConnectionError):
+                raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
+            delay = await self._back_off(trouble, deadline, delay)
+
+    async def _back_off(
+        self, trouble: SpacetimeConnectionError, deadline: float, delay: float
+    ) -> float:
+        """Waits ``delay`` before re-sending again and returns the next delay; raises
+        PersistenceError when that would pass ``deadline``."""
+        if time.monotonic() + delay > deadline:
+            raise PersistenceError(
+                f"acknowledged writes could not be sent again within {self._retry_for:.0f} s: "
+                f"{trouble}"
+            ) from trouble
+        with self._lock:
+            self._retries += 1
+            self._last_error = str(trouble)
+        await asyncio.sleep(delay)
+        return min(delay * 2, 2.0)
+
+    async def _first_missing(self, kept: Sequence[_Retained]) -> int:
+        """The index of the first kept write the server lacks (``len(kept)``: it has them all).
+
+        The server's state after a crash is a prefix of its commit order, and this writer's
+        writes were committed in ``kept``'s order over one connection, so what it lacks is a
+        suffix of ``kept``: found by galloping back from the end, then bisecting (about
+        2 log2 of the suffix's length queries; one after a mere connection cut). A write the
+        server has keeps its stamp: it is on disk (recovered by a restart) or on a server that
+        kept running since it was acknowledged. Without ``stored``, or when a query is refused,
+        0 (everything is sent again); raises SpacetimeConnectionError when the connection is
+        down."""
+        if self._stored is None or not kept:
+            return 0
+        try:
+            missing_from = len(kept)
+            step = 1
+            while True:  # gallop: kept[missing_from:] is known missing
+                probe = max(0, len(kept) - step)
+                if await self._stored(kept[probe].write):
+                    present = probe
+                    break
+                missing_from = probe
+                if probe == 0:
+                    return 0
+                step *= 2
+            while missing_from - present > 1:  # kept[present] is there, kept[missing_from] not
+                middle = (present + missing_from) // 2
+                if await self._stored(kept[middle].write):
+                    present = middle
+                else:
+                    missing_from = middle
+        except SpacetimeConnectionError:
+            raise
+        except SpacetimeError as error:
+            log.warning("presence_check_failed", error=str(error))
+            return 0
+        return missing_from
+
+    def _chunks(self, kept: Sequence[_Retained]) -> list[tuple[ReducerCall, list[_Retained]]]:
+        """``kept`` as calls: consecutive events batched (``batch_size``), the rest alone."""
+        chunks: list[tuple[ReducerCall, list[_Retained]]] = []
+        position = 0
+        while position < len(kept):
+            chunk = [kept[position]]
+            if chunk[0].write.event is not None:
+                while (
+                    position + len(chunk) < len(kept)
+                    and kept[position + len(chunk)].write.event is not None
+                    and len(chunk) < self._batch_size
+                ):
+                    chunk.append(kept[position + len(chunk)])
+            call = chunk[0].write.call
+            if len(chunk) > 1:
+                call = contract.publish_events(
+                    events=[entry.write.event for entry in chunk if entry.write.event is not None]
+                )
+            assert call is not None  # barriers are never kept
+            chunks.append((call, chunk))
+            position += len(chunk)
+        return chunks
+
+    async def _pipelined(self, calls: Sequence[ReducerCall]) -> list[object]:
+        """Sends ``calls`` in order with up to ``RESEND_IN_FLIGHT`` awaiting their outcome;
+        each result is the call's outcome or the error it raised."""
+        slots = asyncio.Semaphore(RESEND_IN_FLIGHT)  # FIFO: calls are sent in order
+
+        async def send(call: ReducerCall) -> object:
+            async with slots:
+                return await call.send(self._connection)
+
+        tasks = [asyncio.ensure_future(send(call)) for call in calls]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _resend_chunk(self, chunk: Sequence[_Retained]) -> None:
+        """Sends ``chunk`` again and waits; a refused batch goes again write by write."""
+        ((call, _),) = self._chunks(chunk)
+        try:
+            epoch = await self._call(call, resend_first=False)
+        except ReducerRefusedError as exc:
+            if len(chunk) > 1:
+                for kept in chunk:
+                    await self._resend_chunk([kept])
+                return
+            self._unrestorable_write(chunk[0], exc)
+            return
+        except SpacetimeError as exc:
+            raise PersistenceError(f"re-sending {chunk[0].write.what}: {exc}") from exc
+        now = self._clock()
+        for kept in chunk:
+            kept.at, kept.epoch = now, epoch
+        with self._lock:
+            self._resent += len(chunk)
+
+    def _unrestorable_write(self, kept: _Retained, error: ReducerRefusedError) -> None:
+        """The module refused an acknowledged write sent again: the server forgot it and
+        something else took its place (another writer moved the timeline...). It is lost."""
+        self._retained.remove(kept)
+        with self._lock:
+            self._unrestorable += 1
+            self._last_error = f"{kept.write.what}: {error.refusal}"
+        log.error("acknowledged_write_unrestorable", what=kept.write.what, error=str(error.refusal))
+
     async def _write_one(self, write: Write) -> None:
+        epoch = self._epoch
         if write.call is None:
-            self._done(write, None)
+            self._done(write, None, epoch)
             return
         try:
-            await self._call(write.call)
+            epoch = await self._call(write.call)
         except ReducerRefusedError as exc:
-            self._done(write, refusal(write.what, exc))
+            self._done(write, refusal(write.what, exc), epoch)
         except (SpacetimeError, PersistenceError) as exc:
             self._done(
                 write,
                 exc
                 if isinstance(exc, PersistenceError)
                 else PersistenceError(f"{write.what}: {exc}"),
+                epoch,
             )
         else:
-            self._done(write, None)
+            self._done(write, None, epoch)
 
     async def _write_batch(self, batch: list[Write]) -> None:
         """One transaction for the batch; if the module refuses it, each event alone, so
         one bad event fails only itself."""
+        epoch = self._epoch
         events = [write.event for write in batch if write.event is not None]
         try:
-            await self._call(contract.publish_events(events=events))
+            epoch = await self._call(contract.publish_events(events=events))
         except ReducerRefusedError as exc:
             log.warning("batch_refused", size=len(batch), error=str(exc.refusal))
             for write in batch:
@@ -207,17 +523,20 @@ class OrderedWriter:
         except (SpacetimeError, PersistenceError) as exc:
             error = exc if isinstance(exc, PersistenceError) else PersistenceError(str(exc))
             for write in batch:
-                self._done(write, error)
+                self._done(write, error, epoch)
             return
         for write in batch:
-            self._done(write, None)
+            self._done(write, None, epoch)
 
-    async def _call(self, call: ReducerCall) -> None:
-        """Calls until it succeeds, the module refuses, or ``retry_for`` runs out."""
+    async def _call(self, call: ReducerCall, *, resend_first: bool = True) -> int:
+        """Calls until it succeeds, the module refuses, or ``retry_for`` runs out; returns the
+        connection epoch the successful attempt was sent on. With ``resend_first``, a retry
+        after a connection drop first sends again what was kept, so order holds."""
         reducer = call.reducer
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         while True:
+            epoch = self._epoch
             try:
                 await call.send(self._connection)
             except SpacetimeConnectionError as exc:  # includes unknown outcomes and timeouts
@@ -231,5 +550,7 @@ class OrderedWriter:
                 log.warning("write_retry", reducer=reducer, delay=delay, error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                if resend_first and self._resend_due():
+                    await self._resend()
             else:
-                return
+                return epoch

@@ -59,7 +59,8 @@ def named_type(schema: ModuleSchema, name: str) -> ProductType | SumType:
 
 
 def reducer_functions() -> dict[str, Callable[..., ReducerCall]]:
-    names = [name for name in reducer_module.__all__ if name != "ReducerCall"]
+    types = {"ReducerCall", "ReducerCaller"}
+    names = [name for name in reducer_module.__all__ if name not in types]
     return {name: getattr(reducer_module, name) for name in names}
 
 

@@ -29,6 +29,7 @@ def test_defaults_follow_the_design_notes() -> None:
         300.0,
         True,
     )
+    assert (settings.durability_window, settings.durability_retain) == (5.0, 50_000)
 
 
 def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
@@ -74,6 +75,8 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
         ({"call_timeout": 0}, "nerv.inner_universe.call_timeout: must be a number of seconds"),
         ({"retry_for": -1.0}, "nerv.inner_universe.retry_for: must be a number of seconds"),
         ({"retry_for": "5"}, "nerv.inner_universe.retry_for: must be a number of seconds"),
+        ({"durability_window": 0}, "nerv.inner_universe.durability_window: must be a number of"),
+        ({"durability_retain": 0}, "nerv.inner_universe.durability_retain: must be an integer"),
         ({"follow_remote": "false"}, "nerv.inner_universe.follow_remote: must be true or false"),
         ({"follow_remote": 0}, "nerv.inner_universe.follow_remote: must be true or false"),
     ],

@@ -1,0 +1,51 @@
+"""``events = "outbox"``: a publish is in the local outbox before it returns, and what a dead
+process left there is written by the next recorder on that outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from nerv_inner_universe.nerv import Event
+from nerv_inner_universe.plugin import InnerUniverseRecorder
+from nerv_inner_universe.plugin.outbox import Outbox
+from nerv_inner_universe.plugin.translate import event_input
+from tests.integration.http_api import Database
+
+
+def test_events_a_dead_process_left_in_the_outbox_are_written_first(
+    inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite"
+    left = [Event.create("LEFT", {"n": n}, source="dead") for n in range(3)]
+    dead = Outbox(path, inner_universe.name)  # what a process that died after publish left
+    for event in left:
+        dead.add(event_input(event))
+    dead.close()
+
+    recorder = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    later = Event.create("LATER", {"n": 3}, source="alive")
+    recorder.record_event(later)
+    assert later.id in {event.event_id for event in Outbox(path, inner_universe.name).pending()}
+    recorder.flush()
+
+    assert [event.id for event in recorder.read_events()] == [e.id for e in [*left, later]]
+
+
+def test_outbox_publishes_are_stored_and_survive_a_second_recorder(
+    inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite"
+    first = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    events = [Event.create("E", {"n": n}) for n in range(20)]
+    for event in events:
+        first.record_event(event)
+    first.close()  # their window has not passed: they stay in the outbox, harmlessly
+
+    second = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    second.flush()
+    assert [event.id for event in second.read_events()] == [event.id for event in events]

@@ -1,0 +1,409 @@
+"""`OrderedWriter` against a fake of the module's write reducers: batching and its refusal
+fallback, retries, and the retention that sends acknowledged writes again after a connection
+drop, in order (the server may have forgotten its last acknowledged transactions)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from nerv_inner_universe import contract
+from nerv_inner_universe.client import (
+    ConnectionId,
+    Identity,
+    OutcomeUnknownError,
+    QueryError,
+    ReducerEvent,
+    ReducerFailedError,
+    SpacetimeConnectionError,
+    TimeDuration,
+    Timestamp,
+)
+from nerv_inner_universe.client.events import ReducerStatus
+from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
+from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.writer import OrderedWriter, Write
+
+
+class Clock:
+    """A clock the test moves by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeModule:
+    """Stores writes by id as the module does: the same id with the same content again is a
+    no-op; a transaction is all or none; ids in ``bad`` are refused with ``invalid_argument``;
+    calls are handled one at a time, in the order they arrive.
+
+    ``down``: that many next calls fail with a connection error, nothing stored. ``crash_on``:
+    the call that stores that id is stored, then the server "dies": it forgets all but the
+    first ``crash_keep`` stored ids, the connection drops (``on_drop``), and the caller gets
+    OutcomeUnknownError. ``hold``: calls wait until it is set."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.stored: list[str] = []
+        self.content: dict[str, object] = {}
+        self.bad: set[str] = set()
+        self.down = 0
+        self.crash_on: str | None = None
+        self.crash_keep = 0
+        self.on_drop: list[OrderedWriter] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self._one_at_a_time = asyncio.Lock()
+        self.presence_queries = 0
+        self.refuse_queries = False
+        self.calls: list[tuple[str, list[str], float]] = []
+        """(reducer, ids, clock) of every call that reached the module."""
+
+    async def call_reducer(self, reducer: str, *args: object) -> ReducerEvent:
+        async with self._one_at_a_time:  # FIFO, like the server's handling of one connection
+            return await self._handle(reducer, args)
+
+    async def _handle(self, reducer: str, args: tuple[object, ...]) -> ReducerEvent:
+        await asyncio.to_thread(self.hold.wait)
+        if self.down:
+            self.down -= 1
+            raise SpacetimeConnectionError("connection lost")
+        rows = _rows(reducer, args)
+        self.calls.append((reducer, [key for key, _ in rows], self.clock()))
+        for key, content in rows:
+            if key in self.bad or self.content.get(key, content) != content:
+                raise ReducerFailedError(reducer, f"invalid_argument: {key} is refused")
+        for key, content in rows:
+            if key not in self.content:
+                self.content[key] = content
+                self.stored.append(key)
+        if self.crash_on in self.content:
+            self.crash_on = None
+            for key in self.stored[self.crash_keep :]:
+                del self.content[key]
+            del self.stored[self.crash_keep :]
+            self.drop()
+            raise OutcomeUnknownError(reducer, len(self.calls), "the server died")
+        return _event(reducer)
+
+    async def has(self, write: Write) -> bool:
+        """Whether the write's row is stored, as the recorder's presence query says."""
+        assert write.call is not None
+        self.presence_queries += 1
+        if self.refuse_queries:
+            raise QueryError("SELECT ...", "not supported")
+        return all(key in self.content for key, _ in _rows(write.call.reducer, write.call.args))
+
+    def drop(self) -> None:
+        """The connection drops and comes back, as `DbConnection` reports it."""
+        for writer in self.on_drop:
+            writer.connection_lost()
+            writer.connection_back()
+
+
+def _rows(reducer: str, args: tuple[object, ...]) -> list[tuple[str, object]]:
+    if reducer == "publish_events":
+        events = args[0]
+        assert isinstance(events, list)
+        return [(event.event_id, event) for event in events]
+    if reducer == "publish_event":
+        event = args[0]
+        assert isinstance(event, contract.EventInput)
+        return [(event.event_id, event)]
+    return [(str(args[0]), args)]
+
+
+def _event(reducer: str) -> ReducerEvent:
+    return ReducerEvent(
+        reducer_name=reducer,
+        reducer_id=0,
+        args=None,
+        caller_identity=Identity(0),
+        caller_connection_id=ConnectionId(0),
+        request_id=0,
+        status=ReducerStatus.COMMITTED,
+        message=None,
+        timestamp=Timestamp(0),
+        energy_quanta_used=0,
+        duration=TimeDuration(0),
+    )
+
+
+def event_write(event_id: str) -> Write:
+    payload = contract.EventInput(
+        event_id=event_id, event_type="tested", source=None, occurred_at=Timestamp(0), data="1"
+    )
+    return Write(contract.publish_event(event=payload), f"event {event_id!r}", event=payload)
+
+
+def delta_write(delta_id: str) -> Write:
+    call = contract.record_delta(
+        delta_id=delta_id,
+        stream="s",
+        state_version_id="stream.s.base",
+        occurred_at=Timestamp(0),
+        operations=[],
+        metadata=contract.DeltaMetadata(description="tested"),
+    )
+    return Write(call, f"delta {delta_id!r}")
+
+
+@pytest.fixture
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread("test-writer")
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def writers(loop: LoopThread) -> Iterator[list[OrderedWriter]]:
+    made: list[OrderedWriter] = []
+    yield made
+    for writer in made:
+        writer.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def module(clock: Clock, writers: list[OrderedWriter]) -> FakeModule:
+    fake = FakeModule(clock)
+    fake.on_drop = writers
+    return fake
+
+
+def make_writer(
+    module: FakeModule,
+    loop: LoopThread,
+    clock: Clock,
+    *,
+    retry_for: float = 30.0,
+    window: float = 5.0,
+    retain: int = 1000,
+) -> OrderedWriter:
+    writer = OrderedWriter(
+        module,
+        loop,
+        queue_size=100,
+        batch_size=10,
+        retry_for=retry_for,
+        durability_window=window,
+        durability_retain=retain,
+        clock=clock,
+        stored=module.has,
+    )
+    module.on_drop.append(writer)
+    return writer
+
+
+def wait_all(futures: list[concurrent.futures.Future[None]]) -> None:
+    concurrent.futures.wait(futures, timeout=30)
+    assert all(future.done() for future in futures)
+
+
+def test_one_bad_event_in_a_batch_fails_only_itself(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    module.hold.clear()  # the first write waits, so the next five queue up behind it
+    first = writer.submit(delta_write("d0"))
+    module.bad.add("e2")
+    futures = [writer.submit(event_write(f"e{i}")) for i in range(5)]
+    module.hold.set()
+    wait_all([first, *futures])
+
+    assert module.calls[1] == ("publish_events", ["e0", "e1", "e2", "e3", "e4"], clock.now)
+    assert [reducer for reducer, _, _ in module.calls[2:]] == ["publish_event"] * 5
+    with pytest.raises(WriteRefusedError, match="event 'e2'"):
+        futures[2].result()
+    assert [future.exception() for i, future in enumerate(futures) if i != 2] == [None] * 4
+    assert module.stored == ["d0", "e0", "e1", "e3", "e4"]
+    assert writer.health().failed == 1
+
+
+def test_connection_trouble_is_retried_until_the_write_is_stored(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    module.down = 3
+    writer.submit(event_write("e0")).result(timeout=30)
+
+    assert module.stored == ["e0"]
+    health = writer.health()
+    assert (health.written, health.retries, health.failed) == (1, 3, 0)
+
+
+def test_a_write_fails_with_a_typed_error_once_retry_for_runs_out(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, retry_for=0.2)
+    module.down = 1_000_000
+    with pytest.raises(PersistenceError, match="could not be written within"):
+        writer.submit(event_write("e0")).result(timeout=30)
+    assert module.stored == []
+
+
+def test_acknowledged_writes_the_server_forgot_are_sent_again_in_order(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    writes = [event_write("e0"), delta_write("d1"), event_write("e2"), event_write("e3")]
+    wait_all([writer.submit(write) for write in writes])
+    assert module.stored == ["e0", "d1", "e2", "e3"]
+
+    del module.stored[1:]  # the server died and kept only its first transaction
+    for key in ["d1", "e2", "e3"]:
+        del module.content[key]
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+    writer.submit(event_write("e4")).result(timeout=30)
+
+    assert module.stored == ["e0", "d1", "e2", "e3", "e4"]
+    assert writer.health().resent == 3  # e0 was still there
+
+
+async def _drop(module: FakeModule) -> None:
+    module.drop()
+
+
+def test_a_crash_during_a_write_keeps_every_acknowledged_write_in_order(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """The call that stores e6 is stored, then the server dies keeping only the first two ids:
+    the writer sends the rest again before the unknown call, then carries on."""
+    writer = make_writer(module, loop, clock)
+    module.crash_on = "e6"
+    module.crash_keep = 2
+    ids = [f"e{i}" for i in range(12)]
+    for event_id in ids[:6]:  # one call each
+        writer.submit(event_write(event_id)).result(timeout=30)
+    futures = [writer.submit(event_write(event_id)) for event_id in ids[6:]]
+    wait_all(futures)
+
+    assert [future.exception() for future in futures] == [None] * 6
+    assert module.stored == ids
+    assert writer.health().resent == 4  # e2..e5; e6 is the write whose outcome was unknown
+
+
+def test_writes_older_than_the_window_are_no_longer_kept(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, window=5.0)
+    wait_all([writer.submit(event_write("e0")), writer.submit(event_write("e1"))])
+    assert writer.health().retained == 2
+    clock.now += 5.0
+    writer.submit(event_write("e2")).result(timeout=30)
+    assert writer.health().retained == 1
+
+    module.stored.remove("e2")  # the server dies and forgets e2
+    del module.content["e2"]
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+    assert module.calls[-1][1] == ["e2"]  # only the write still in its window went again
+    assert writer.health().resent == 1
+
+
+def test_a_write_dropped_by_a_connection_before_its_window_is_kept_however_long_the_outage(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """Time spent disconnected does not count: the server may have died right after the
+    acknowledgement."""
+    writer = make_writer(module, loop, clock, window=5.0)
+    writer.submit(event_write("e0")).result(timeout=30)
+    loop.run(_lost(writer))
+    clock.now += 60.0
+    module.stored.clear()
+    module.content.clear()
+    writer.submit(event_write("e1")).result(timeout=30)
+    assert module.stored == ["e0", "e1"]
+
+
+async def _lost(writer: OrderedWriter) -> None:
+    writer.connection_lost()
+
+
+def test_a_full_retention_makes_new_writes_wait_until_the_oldest_ages_out(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, window=5.0, retain=2)
+    wait_all([writer.submit(event_write("e0")), writer.submit(event_write("e1"))])
+    sent_at = clock.now
+    third = writer.submit(event_write("e2"))
+    clock.now += 5.0
+    third.result(timeout=30)
+
+    assert module.calls[-1] == ("publish_event", ["e2"], sent_at + 5.0)
+    assert writer.health().retained == 1
+
+
+def test_a_write_refused_when_sent_again_is_reported_as_unrestorable(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    wait_all([writer.submit(event_write("e0")), writer.submit(event_write("e1"))])
+    module.stored.clear()
+    module.content.clear()
+    module.bad.add("e0")  # something else took its place while the server was down
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert module.stored == ["e1"]
+    health = writer.health()
+    assert (health.unrestorable, health.resent, health.retained) == (1, 1, 1)
+
+
+def test_writes_behind_a_resend_that_cannot_reach_the_server_fail_and_the_kept_stay(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, retry_for=0.2)
+    writer.submit(event_write("e0")).result(timeout=30)
+    module.stored.clear()  # the server died and forgot it, and stays down
+    module.content.clear()
+    module.down = 1_000_000
+    loop.run(_lost(writer))
+    with pytest.raises(PersistenceError, match="could not be sent again"):
+        writer.submit(event_write("e1")).result(timeout=30)
+    assert writer.health().retained == 1
+
+    module.down = 0  # back
+    writer.submit(event_write("e2")).result(timeout=30)
+    assert module.stored == ["e0", "e2"]
+
+
+def test_after_a_mere_cut_nothing_is_sent_again_and_the_kept_age_as_before(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock, window=5.0)
+    wait_all([writer.submit(event_write(f"e{i}")) for i in range(5)])
+    calls = len(module.calls)
+    loop.run(_drop(module))  # the server kept running: it has everything
+    writer.barrier().result(timeout=30)
+
+    assert (len(module.calls), module.presence_queries) == (calls, 1)
+    assert writer.health().resent == 0
+    clock.now += 5.0  # their first acknowledgement's window has passed
+    writer.submit(event_write("e5")).result(timeout=30)
+    assert writer.health().retained == 1
+
+
+def test_when_the_lookup_is_refused_every_kept_write_is_sent_again(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    wait_all([writer.submit(event_write("e0")), writer.submit(delta_write("d1"))])
+    module.refuse_queries = True
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert module.stored == ["e0", "d1"]
+    assert writer.health().resent == 2
