@@ -11,7 +11,7 @@ database; Inner Universe: a new store prefix in one database). The servers are p
 with `compare.postgres_server` (installed with apt-get when missing and run as root); both
 are stopped afterwards. A failing case fails the run (exit 1).
 
-    .venv/bin/python benchmarks/eventsourcing_performance.py [--repeat 5]
+    .venv/bin/python -m benchmarks.eventsourcing_performance [--repeat 5]
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from compare import BenchmarkError, postgres_server, spacetime_server, sqlite_env
 from eventsourcing.persistence import InfrastructureFactory, Recorder
 from eventsourcing.tests import persistence as cases
 from eventsourcing.utils import Environment
 from rich.console import Console
 
+from benchmarks.compare import BenchmarkError, postgres_server, spacetime_server, sqlite_env
 from nerv_inner_universe import log
 
 CASES: dict[str, tuple[type[unittest.TestCase], str]] = {

@@ -14,6 +14,7 @@ turn, which needs the writer, which must not be entered from its own loop.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 from collections.abc import Callable
@@ -29,6 +30,17 @@ from nerv_inner_universe.plugin import translate
 
 log = get_logger(__name__)
 
+RECHECKED = 5_000
+"""Rows checked again after a reconnect (more than a crash can lose at this client's pace: the
+server's last half second), and remote event ids remembered so that one re-sent after a crash
+is not delivered twice. A reconnect costs at most this many rows, at any history length."""
+
+
+def _remember(recent: collections.OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    recent[key] = value
+    while len(recent) > RECHECKED:
+        recent.popitem(last=False)
+
 
 class Follower:
     """Delivers the events other processes write into ``bus``, in log order, on a thread of
@@ -42,7 +54,12 @@ class Follower:
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-follow", daemon=True)
         self._handle: SubscriptionHandle | None = None
         self._next_seq = 1
+        self._first_seq = 1
         self._waiting: dict[int, Any] = {}
+        self._seen: collections.OrderedDict[int, str] = collections.OrderedDict()
+        """``seq`` -> ``event_id`` of the last `RECHECKED` rows handed on."""
+        self._delivered_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+        """The ids of the last `RECHECKED` remote events published into the bus."""
         self.delivered = 0
         """Remote events published into the bus."""
         self.received = 0
@@ -60,7 +77,7 @@ class Follower:
 
     async def start(self, connection: DbConnection, after_seq: int) -> None:
         """Follows the rows after ``after_seq`` (what replay already covered)."""
-        self._next_seq = after_seq + 1
+        self._next_seq = self._first_seq = after_seq + 1
         self._thread.start()
         table = connection.cache.table(Table.EVENT_LOG)
         table.stream()
@@ -72,6 +89,12 @@ class Follower:
         return f"SELECT * FROM {Table.EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
 
     def _move_window(self, _connection: DbConnection, _error: Exception | None) -> None:
+        """The connection dropped: the server may have crashed and lost its last rows, and a
+        restarted server hands their ``seq`` to new rows. So the next subscription starts
+        `RECHECKED` rows back, and each of those rows is handed on again unless it is the row
+        seen at that ``seq`` before."""
+        self._waiting.clear()
+        self._next_seq = max(self._first_seq, self._next_seq - len(self._seen))
         if self._handle is not None:
             self._handle.update_queries(self._window())
 
@@ -83,9 +106,18 @@ class Follower:
         self._waiting[seq] = row
         while (ready := self._waiting.pop(self._next_seq, None)) is not None:
             self._next_seq += 1
-            event = translate.event_from_row(ready)
-            if event is not None and self._is_remote(event):
-                self._inbox.put(attrs.evolve(event, replayed=True))
+            self._hand_on(ready)
+
+    def _hand_on(self, row: Any) -> None:
+        seq, event_id = int(row.seq), str(row.event_id)
+        if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
+            return
+        _remember(self._seen, seq, event_id)
+        event = translate.event_from_row(row)
+        if event is None or event.id in self._delivered_ids or not self._is_remote(event):
+            return  # an audit row, an event lost and re-sent under a new seq, or our own
+        _remember(self._delivered_ids, event.id, None)
+        self._inbox.put(attrs.evolve(event, replayed=True))
 
     def _deliver(self) -> None:
         while (event := self._inbox.get()) is not None:
