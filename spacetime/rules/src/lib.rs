@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod namespaces;
 pub mod pointer;
 pub mod snapshots;
 pub mod text;

@@ -1,8 +1,9 @@
 use inner_universe_rules::{config as rules, json, text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use crate::access;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::config::{config, Config};
 use crate::types::{ConfigUpdated, EventData};
 
@@ -39,7 +40,7 @@ pub fn update_config(
     if existing.is_some() {
         table.key().update(row);
     } else {
-        table.insert(row);
+        store::insert(table, row, &format!("config key {key:?}"))?;
     }
     journal::record(
         ctx,
@@ -47,6 +48,6 @@ pub fn update_config(
             Some(key.clone()),
             EventData::ConfigUpdated(ConfigUpdated { key, value }),
         ),
-    );
+    )?;
     Ok(())
 }

@@ -1,9 +1,10 @@
-use inner_universe_rules::{text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+use inner_universe_rules::{namespaces, text, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
 use crate::checks;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::state_version::state_version;
 use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData};
@@ -21,6 +22,7 @@ pub fn record_delta(
 ) -> RuleResult {
     text::validate_id("delta_id", &delta_id)?;
     text::validate_name("stream", &stream)?;
+    namespaces::validate_delta_id(&delta_id, &stream)?;
     text::validate_id("state_version_id", &state_version_id)?;
     let operations = checks::operations(operations)?;
     let metadata = checks::delta_metadata(metadata)?;
@@ -55,17 +57,22 @@ pub fn record_delta(
                 operations_count: operations.len() as u32,
             }),
         ),
-    );
-    ctx.db.delta_record().insert(DeltaRecord {
-        delta_id,
-        stream,
-        state_version_id,
-        operations,
-        timestamp: ctx.timestamp,
-        occurred_at,
-        metadata,
-        owner: ctx.sender,
-        seq,
-    });
+    )?;
+    let what = format!("delta {delta_id:?}");
+    store::insert(
+        ctx.db.delta_record(),
+        DeltaRecord {
+            delta_id,
+            stream,
+            state_version_id,
+            operations,
+            timestamp: ctx.timestamp,
+            occurred_at,
+            metadata,
+            owner: ctx.sender,
+            seq,
+        },
+        &what,
+    )?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 use inner_universe_rules::{text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, not_found};
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::entity::{entity, Entity};
 use crate::tables::relation::relation;
 use crate::types::{EntityCreated, EntityDeleted, EntityMetadata, EntityUpdated, EventData};
@@ -23,14 +24,18 @@ pub fn create_entity(
             Err(already_exists("entity", &entity_id))
         };
     }
-    ctx.db.entity().insert(Entity {
-        id: entity_id.clone(),
-        entity_type: entity_type.clone(),
-        created_at: ctx.timestamp,
-        updated_at: ctx.timestamp,
-        owner: ctx.sender,
-        metadata: metadata.clone(),
-    });
+    store::insert(
+        ctx.db.entity(),
+        Entity {
+            id: entity_id.clone(),
+            entity_type: entity_type.clone(),
+            created_at: ctx.timestamp,
+            updated_at: ctx.timestamp,
+            owner: ctx.sender,
+            metadata: metadata.clone(),
+        },
+        &format!("entity {entity_id:?}"),
+    )?;
     journal::record(
         ctx,
         Entry::system(
@@ -41,7 +46,7 @@ pub fn create_entity(
                 metadata,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -86,7 +91,7 @@ pub fn update_entity(
                 changed_fields,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -122,7 +127,7 @@ pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
                 entity_type: existing.entity_type,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 use inner_universe_rules::limits::MAX_BATCH_EVENTS;
-use inner_universe_rules::{json, text, RuleError, RuleResult};
+use inner_universe_rules::{json, namespaces, text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use super::already_exists;
@@ -40,7 +40,9 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
 }
 
 fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
-    text::validate_id(&format!("{field}.event_id"), &event.event_id)?;
+    let id_field = format!("{field}.event_id");
+    text::validate_id(&id_field, &event.event_id)?;
+    namespaces::validate_client_event_id(&id_field, &event.event_id)?;
     text::validate_name(&format!("{field}.event_type"), &event.event_type)?;
     text::validate_optional_text(&format!("{field}.source"), event.source.as_deref())?;
     Ok(EventInput {
@@ -74,6 +76,6 @@ fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
             data: EventData::Custom(event.data),
             metadata: event.metadata,
         },
-    );
+    )?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
 use crate::checks;
+use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::config::{config, Config};
 use crate::tables::delta_record::{delta_record, DeltaRecord};
@@ -102,11 +103,15 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
         ctx.db.timeline().name().delete(&row.name);
     }
     ctx.db.log_sequence().id().delete(0);
-    ctx.db.import_state().insert(ImportState {
-        id: 0,
-        started_by: ctx.sender,
-        started_at: ctx.timestamp,
-    });
+    store::insert(
+        ctx.db.import_state(),
+        ImportState {
+            id: 0,
+            started_by: ctx.sender,
+            started_at: ctx.timestamp,
+        },
+        "the import state",
+    )?;
     log::info!("import opened by {}", ctx.sender);
     Ok(())
 }
@@ -342,9 +347,11 @@ fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
             ));
         }
     }
-    ctx.db
-        .log_sequence()
-        .insert(LogSequence { id: 0, next_seq });
+    store::insert(
+        ctx.db.log_sequence(),
+        LogSequence { id: 0, next_seq },
+        "the log sequence",
+    )?;
     ctx.db.import_state().id().delete(0);
     log::info!("import finished: {count} log rows, next seq {next_seq}");
     Ok(())

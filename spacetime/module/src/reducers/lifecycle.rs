@@ -1,8 +1,9 @@
 use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use super::import;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::client_connection::{client_connection, ClientConnection};
 use crate::tables::config::{config, Config};
@@ -12,19 +13,27 @@ use crate::MODULE_VERSION;
 /// Runs once, when the database is first published: the publisher becomes the admin, the
 /// default config is written and `SYSTEM_INITIALIZED` opens the log.
 #[reducer(init)]
-pub fn init(ctx: &ReducerContext) {
-    ctx.db.admin().insert(Admin {
-        identity: ctx.sender,
-        added_at: ctx.timestamp,
-    });
+pub fn init(ctx: &ReducerContext) -> RuleResult {
+    store::insert(
+        ctx.db.admin(),
+        Admin {
+            identity: ctx.sender,
+            added_at: ctx.timestamp,
+        },
+        "the publisher's admin row",
+    )?;
     for (key, value, description) in rules::DEFAULTS {
-        ctx.db.config().insert(Config {
-            key: (*key).to_string(),
-            value: (*value).to_string(),
-            description: Some((*description).to_string()),
-            updated_at: ctx.timestamp,
-            updated_by: ctx.sender,
-        });
+        store::insert(
+            ctx.db.config(),
+            Config {
+                key: (*key).to_string(),
+                value: (*value).to_string(),
+                description: Some((*description).to_string()),
+                updated_at: ctx.timestamp,
+                updated_by: ctx.sender,
+            },
+            &format!("config key {key:?}"),
+        )?;
     }
     journal::record(
         ctx,
@@ -35,32 +44,39 @@ pub fn init(ctx: &ReducerContext) {
                 admin: ctx.sender,
             }),
         ),
-    );
+    )?;
     log::info!(
         "inner universe {MODULE_VERSION} initialized; admin {}",
         ctx.sender
     );
+    Ok(())
 }
 
-/// Never fails: an `Err` here would refuse the client.
+/// Never fails or panics: an `Err` here would refuse the client. What cannot be written is
+/// logged instead.
 #[reducer(client_connected)]
 pub fn client_connected(ctx: &ReducerContext) {
     if let Some(connection_id) = ctx.connection_id {
-        ctx.db.client_connection().insert(ClientConnection {
+        let row = ClientConnection {
             connection_id,
             identity: ctx.sender,
             connected_at: ctx.timestamp,
             last_active_at: ctx.timestamp,
             client_info: None,
-        });
+        };
+        logged(store::insert(
+            ctx.db.client_connection(),
+            row,
+            &format!("connection {connection_id}"),
+        ));
     }
     if import::in_progress(ctx) {
         return;
     }
-    journal::record(
+    logged(journal::record(
         ctx,
         Entry::system(None, EventData::ClientConnected(session(ctx))),
-    );
+    ));
 }
 
 #[reducer(client_disconnected)]
@@ -74,10 +90,17 @@ pub fn client_disconnected(ctx: &ReducerContext) {
     if import::in_progress(ctx) {
         return;
     }
-    journal::record(
+    logged(journal::record(
         ctx,
         Entry::system(None, EventData::ClientDisconnected(session(ctx))),
-    );
+    ));
+}
+
+/// Lifecycle reducers must not fail; a write they could not make is logged.
+fn logged<T>(result: RuleResult<T>) {
+    if let Err(error) = result {
+        log::error!("lifecycle write skipped: {error}");
+    }
 }
 
 /// Lets a client describe itself (`nerv-inner-universe/0.1 host=...`) in `client_connection`.

@@ -1,8 +1,9 @@
 use inner_universe_rules::{text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, not_found};
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::entity::entity;
 use crate::tables::relation::{relation, Relation};
 use crate::types::{
@@ -40,16 +41,20 @@ pub fn create_relation(
             return Err(not_found(&format!("{field}: entity"), id));
         }
     }
-    ctx.db.relation().insert(Relation {
-        id: relation_id.clone(),
-        from_entity: from_entity.clone(),
-        to_entity: to_entity.clone(),
-        relation_type: relation_type.clone(),
-        created_at: ctx.timestamp,
-        updated_at: ctx.timestamp,
-        owner: ctx.sender,
-        metadata: metadata.clone(),
-    });
+    store::insert(
+        ctx.db.relation(),
+        Relation {
+            id: relation_id.clone(),
+            from_entity: from_entity.clone(),
+            to_entity: to_entity.clone(),
+            relation_type: relation_type.clone(),
+            created_at: ctx.timestamp,
+            updated_at: ctx.timestamp,
+            owner: ctx.sender,
+            metadata: metadata.clone(),
+        },
+        &format!("relation {relation_id:?}"),
+    )?;
     journal::record(
         ctx,
         Entry::system(
@@ -62,7 +67,7 @@ pub fn create_relation(
                 metadata,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -111,7 +116,7 @@ pub fn update_relation(
                 changed_fields,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -131,7 +136,7 @@ pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult 
                 relation_type: existing.relation_type,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 

@@ -1,9 +1,10 @@
-use inner_universe_rules::{json, snapshots, text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+use inner_universe_rules::{json, namespaces, snapshots, text, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
 use crate::checks;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::config::config;
 use crate::tables::state_version::{state_version, StateVersion};
 use crate::tables::timeline::{timeline, Timeline};
@@ -38,11 +39,20 @@ pub fn commit_state_version(
     let snapshot = snapshot
         .map(|s| verified_snapshot(&s, &data_hash))
         .transpose()?;
+    namespaces::validate_stream_base(
+        &version_id,
+        &timeline,
+        parent_version_id.is_some(),
+        operations.len(),
+        snapshot.as_deref(),
+    )?;
 
     if let Some(existing) = ctx.db.state_version().version_id().find(&version_id) {
         let identical = existing.timeline == timeline
             && existing.parent_version_id == parent_version_id
-            && existing.description == description
+            // A stream anchor's content is fixed; only its description may differ.
+            && (existing.description == description
+                || namespaces::stream_of_base(&version_id).is_some())
             && existing.data_hash == data_hash
             && existing.operations == operations
             && existing.snapshot == snapshot;
@@ -100,7 +110,7 @@ pub fn commit_state_version(
                 data_hash: data_hash.clone(),
             }),
         ),
-    );
+    )?;
     let versions_since_snapshot = if snapshot.is_some() {
         0
     } else {
@@ -116,21 +126,30 @@ pub fn commit_state_version(
     if head.is_some() {
         ctx.db.timeline().name().update(timeline_row);
     } else {
-        ctx.db.timeline().insert(timeline_row);
+        store::insert(
+            ctx.db.timeline(),
+            timeline_row,
+            &format!("timeline {timeline:?}"),
+        )?;
     }
-    ctx.db.state_version().insert(StateVersion {
-        version_id,
-        timeline,
-        parent_version_id,
-        timestamp: ctx.timestamp,
-        occurred_at,
-        description,
-        data_hash,
-        owner: ctx.sender,
-        operations,
-        snapshot,
-        seq,
-    });
+    let what = format!("state version {version_id:?}");
+    store::insert(
+        ctx.db.state_version(),
+        StateVersion {
+            version_id,
+            timeline,
+            parent_version_id,
+            timestamp: ctx.timestamp,
+            occurred_at,
+            description,
+            data_hash,
+            owner: ctx.sender,
+            operations,
+            snapshot,
+            seq,
+        },
+        &what,
+    )?;
     Ok(())
 }
 
