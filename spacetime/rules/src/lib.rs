@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod limits;
 pub mod namespaces;
+pub mod patch;
 pub mod pointer;
 pub mod snapshots;
 pub mod text;

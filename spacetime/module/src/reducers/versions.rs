@@ -1,4 +1,4 @@
-use inner_universe_rules::{json, namespaces, snapshots, text, Code, RuleError, RuleResult};
+use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
@@ -97,6 +97,9 @@ pub fn commit_state_version(
         since_snapshot,
         interval,
     )?;
+    if let Some(parent) = &parent_version_id {
+        verify_operations(ctx, parent, &version_id, &operations, &data_hash)?;
+    }
 
     let seq = journal::record(
         ctx,
@@ -151,6 +154,70 @@ pub fn commit_state_version(
         &what,
     )?;
     Ok(())
+}
+
+/// The parent's state with `operations` applied must hash to `data_hash`, so no version whose
+/// state differs from its hash can be stored, snapshot or not. The parent's state is rebuilt
+/// from its nearest ancestor with a snapshot (at most about `snapshot_interval` versions back
+/// per timeline the chain crosses).
+fn verify_operations(
+    ctx: &ReducerContext,
+    parent: &str,
+    version_id: &str,
+    operations: &[DeltaOperation],
+    data_hash: &str,
+) -> RuleResult {
+    let what = format!("version {version_id:?}");
+    let state = patch::apply(
+        state_of(ctx, parent)?,
+        &checks::parsed_operations(operations)?,
+        &what,
+    )?;
+    let actual = json::data_hash(&state);
+    if actual != data_hash {
+        return Err(RuleError::new(
+            Code::IntegrityError,
+            format!(
+                "{what}: its parent's state with its operations hashes to {actual}, not to the \
+                 declared data_hash {data_hash}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The state of stored version `version_id`: its nearest snapshot, then the operations of
+/// every version after it, in order.
+fn state_of(ctx: &ReducerContext, version_id: &str) -> RuleResult<json::Value> {
+    let versions = ctx.db.state_version();
+    let mut chain = Vec::new();
+    let mut id = version_id.to_string();
+    let snapshot = loop {
+        let row = versions
+            .version_id()
+            .find(&id)
+            .ok_or_else(|| not_found("ancestor state version", &id))?;
+        if let Some(snapshot) = row.snapshot {
+            break snapshot;
+        }
+        let parent = row.parent_version_id.clone().ok_or_else(|| {
+            RuleError::new(
+                Code::IntegrityError,
+                format!("stored version {id:?} has neither a snapshot nor a parent"),
+            )
+        })?;
+        chain.push(row);
+        id = parent;
+    };
+    let mut state = json::parse("snapshot", &snapshot)?;
+    for row in chain.iter().rev() {
+        state = patch::apply(
+            state,
+            &checks::parsed_operations(&row.operations)?,
+            &format!("stored version {:?}", row.version_id),
+        )?;
+    }
+    Ok(state)
 }
 
 fn verified_snapshot(snapshot: &str, data_hash: &str) -> RuleResult<String> {
