@@ -22,6 +22,7 @@ from __future__ import annotations
 from nerv_inner_universe.contract.config import (
     DEFAULT_CONFIG,
     DEFAULT_SNAPSHOT_INTERVAL,
+    MAX_SNAPSHOT_INTERVAL,
     SNAPSHOT_INTERVAL_KEY,
     parse_interval,
     snapshot_required,
@@ -71,6 +72,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_SNAPSHOT_INTERVAL",
     "IMPORTED_TABLES",
+    "MAX_SNAPSHOT_INTERVAL",
     "NOT_IMPORTED",
     "SNAPSHOT_INTERVAL_KEY",
     "DeleteOperation",

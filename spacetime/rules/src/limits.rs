@@ -18,3 +18,5 @@ pub const MAX_PATH_LEN: usize = 1024;
 pub const MAX_OPERATIONS: usize = 10_000;
 /// Events in one `publish_events` batch.
 pub const MAX_BATCH_EVENTS: usize = 1_000;
+/// A config value's canonical JSON, in bytes.
+pub const MAX_CONFIG_VALUE_BYTES: usize = 64 * 1024;

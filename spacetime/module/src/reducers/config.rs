@@ -7,8 +7,10 @@ use crate::store;
 use crate::tables::config::{config, Config};
 use crate::types::{ConfigUpdated, EventData};
 
-/// Sets a config key to a JSON value. Admin-only keys (`log_level`, `cache_size_mb`,
-/// `feature_enable_*`, `admin_*`, `security_*`) need an admin; other keys any client.
+/// Sets a config key to a JSON value. The settings the module reads (`snapshot_interval`,
+/// `max_connections`, `auth_required`, `timeout`) are typed and range-checked; they and the
+/// other admin-only keys (`log_level`, `cache_size_mb`, `feature_enable_*`, `admin_*`,
+/// `security_*`) need an admin; other keys any client, with a value of at most 64 KiB.
 /// Setting the value it already has is a no-op.
 #[reducer]
 pub fn update_config(
@@ -18,7 +20,9 @@ pub fn update_config(
     description: Option<String>,
 ) -> RuleResult {
     rules::validate_key(&key)?;
-    let value = json::canonicalize("value", &value)?;
+    let parsed = json::parse("value", &value)?;
+    let value = json::to_canonical(&parsed);
+    rules::validate_value(&key, &parsed, &value)?;
     text::validate_optional_text("description", description.as_deref())?;
     if rules::is_admin_only(&key) {
         access::require_admin(ctx, &format!("config key {key:?}"))?;

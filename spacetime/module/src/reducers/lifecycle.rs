@@ -1,7 +1,8 @@
 use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext};
+use spacetimedb::{reducer, ReducerContext, Table};
 
 use super::import;
+use crate::access;
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::admin::{admin, Admin};
@@ -52,10 +53,11 @@ pub fn init(ctx: &ReducerContext) -> RuleResult {
     Ok(())
 }
 
-/// Never fails or panics: an `Err` here would refuse the client. What cannot be written is
-/// logged instead.
+/// Admits a connection while fewer than `max_connections` are open (admins always), and never
+/// panics: a write it cannot make is logged, not a refusal.
 #[reducer(client_connected)]
-pub fn client_connected(ctx: &ReducerContext) {
+pub fn client_connected(ctx: &ReducerContext) -> RuleResult {
+    admit(ctx)?;
     if let Some(connection_id) = ctx.connection_id {
         let row = ClientConnection {
             connection_id,
@@ -70,13 +72,37 @@ pub fn client_connected(ctx: &ReducerContext) {
             &format!("connection {connection_id}"),
         ));
     }
-    if import::in_progress(ctx) {
-        return;
+    if !import::in_progress(ctx) {
+        logged(journal::record(
+            ctx,
+            Entry::system(None, EventData::ClientConnected(session(ctx))),
+        ));
     }
-    logged(journal::record(
-        ctx,
-        Entry::system(None, EventData::ClientConnected(session(ctx))),
-    ));
+    Ok(())
+}
+
+/// `resource_exhausted` when `max_connections` connections are open and the caller is not an
+/// admin (who must always be able to connect, to raise the limit).
+fn admit(ctx: &ReducerContext) -> RuleResult {
+    if access::is_admin(ctx) {
+        return Ok(());
+    }
+    let limit = rules::parse_max_connections(
+        ctx.db
+            .config()
+            .key()
+            .find(rules::MAX_CONNECTIONS_KEY.to_string())
+            .as_ref()
+            .map(|row| row.value.as_str()),
+    );
+    let open = ctx.db.client_connection().count();
+    if open >= limit {
+        return Err(RuleError::new(
+            Code::ResourceExhausted,
+            format!("{open} connections are open and max_connections is {limit}; try again later"),
+        ));
+    }
+    Ok(())
 }
 
 #[reducer(client_disconnected)]

@@ -1,0 +1,93 @@
+"""The settings the module reads are typed, range-checked and admin-only, and
+`max_connections` is enforced when a client connects (issue 13, item 5). Against the real
+server."""
+
+from __future__ import annotations
+
+import pytest
+
+from nerv_inner_universe.client import DbConnection, SpacetimeConnectionError
+from nerv_inner_universe.contract import ErrorCode, Refusal
+from tests.integration.client.conftest import eventually
+from tests.integration.http_api import NONE, Database, event_input, some
+from tests.integration.module.conftest import Refused
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("snapshot_interval", "0", "an integer from 1 to 10000"),
+        ("snapshot_interval", "1000000000", "an integer from 1 to 10000"),
+        ("snapshot_interval", "2.0", "an integer from 1 to 10000"),
+        ("max_connections", "-1", "an integer from 1 to 100000"),
+        ("auth_required", '"false"', "true or false"),
+        ("timeout", "0", "a number of seconds above 0 and at most 86400"),
+    ],
+)
+def test_settings_are_typed_and_bounded(
+    inner_universe: Database, refused: Refused, key: str, value: str, expected: str
+) -> None:
+    refused(
+        "update_config",
+        key,
+        value,
+        NONE,
+        expect=f"invalid_argument: {key} is {value}; it must be {expected}",
+    )
+
+
+def test_settings_are_admin_only(inner_universe: Database, refused: Refused) -> None:
+    db = inner_universe
+    user = db.new_identity()
+    for key, value in (
+        ("snapshot_interval", "1"),
+        ("max_connections", "1"),
+        ("auth_required", "false"),
+        ("timeout", "5.0"),
+    ):
+        refused(
+            "update_config",
+            key,
+            value,
+            NONE,
+            token=user,
+            expect=f'permission_denied: config key "{key}" is admin-only',
+        )
+    db.ok("update_config", "snapshot_interval", "10000", NONE)
+    db.ok("update_config", "timeout", "2", some("seconds"))
+    config = {r["key"]: r["value"] for r in db.sql("SELECT * FROM config")}
+    assert (config["snapshot_interval"], config["timeout"]) == ("10000", "2")
+
+
+def test_other_values_are_bounded(inner_universe: Database, refused: Refused) -> None:
+    db = inner_universe
+    refused(
+        "update_config",
+        "app.blob",
+        '"' + "x" * 70_000 + '"',
+        NONE,
+        expect='invalid_argument: the value of "app.blob" is 70002 bytes; the limit is 65536',
+    )
+    db.ok("update_config", "app.blob", '"' + "x" * 1000 + '"', NONE)
+
+
+async def test_max_connections_is_enforced_for_all_but_admins(inner_universe: Database) -> None:
+    db = inner_universe
+    db.ok("update_config", "max_connections", "1", NONE)
+    holder, other = db.new_identity(), db.new_identity()
+    async with DbConnection(db.base_url, db.name, token=holder):
+        assert len(db.sql("SELECT * FROM client_connection")) == 1
+        response = db.call("publish_event", event_input("ev-1"), token=other)
+        # `client_connected` refused the call's connection: the server answers 403
+        assert response.status_code == 403
+        refusal = Refusal.parse(response.text)
+        assert refusal.code is ErrorCode.RESOURCE_EXHAUSTED
+        assert refusal.message.startswith("1 connections are open and max_connections is 1")
+        with pytest.raises(SpacetimeConnectionError):
+            async with DbConnection(db.base_url, db.name, token=other, connect_timeout=10):
+                pass
+        db.ok("publish_event", event_input("ev-admin"))  # the admin is always admitted
+    await eventually(lambda: db.sql("SELECT * FROM client_connection") == [])
+    db.ok("publish_event", event_input("ev-1"), token=other)
+    ids = {r["event_id"] for r in db.sql("SELECT * FROM event_log")}
+    assert {"ev-admin", "ev-1"} <= ids
