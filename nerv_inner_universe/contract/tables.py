@@ -31,6 +31,12 @@ class Table(enum.StrEnum):
     """Private: present while an `import_rows` import is open."""
     DURABILITY_MARKER = "durability_marker"
     """Private: the marker the last `checkpoint` wrote (see `controller.durability`)."""
+    STREAM_DELEGATE = "stream_delegate"
+    """Who may append to whose timelines and delta streams (`grant_stream_access`)."""
+    STREAM_OWNER = "stream_owner"
+    """The owner of each timeline (``timeline:<name>``) and delta stream (``deltas:<stream>``)."""
+    WRITER = "writer"
+    """Private: identities with the writer role (`grant_role`)."""
 
 
 CUSTOM_EVENT = "Custom"
@@ -46,10 +52,18 @@ IMPORTED_TABLES: dict[Table, str] = {
     Table.TIMELINE: "Timeline",
     Table.DELTA_RECORD: "DeltaRecord",
     Table.EVENT_LOG: "EventLog",
+    Table.WRITER: "Writer",
+    Table.STREAM_OWNER: "StreamOwner",
+    Table.STREAM_DELEGATE: "StreamDelegate",
 }
 """Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row."""
 NOT_IMPORTED = frozenset(
-    {Table.CLIENT_CONNECTION, Table.IMPORT_STATE, Table.LOG_SEQUENCE, Table.DURABILITY_MARKER}
+    {
+        Table.CLIENT_CONNECTION,
+        Table.DURABILITY_MARKER,
+        Table.IMPORT_STATE,
+        Table.LOG_SEQUENCE,
+    }
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
 log sequence); a stop's durability marker belongs to the server it was written on."""

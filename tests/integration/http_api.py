@@ -21,6 +21,10 @@ TABLES = (
     "event_log",
     "delta_record",
     "config",
+    "admin",
+    "writer",
+    "stream_owner",
+    "stream_delegate",
 )
 
 
@@ -77,9 +81,29 @@ class Database:
         return state
 
     def new_identity(self) -> str:
+        """A fresh identity's token; the identity has no role."""
+        return self.mint_identity()[1]
+
+    def mint_identity(self) -> tuple[str, str]:
+        """A fresh identity (hex) and its token, from the server's ``POST /v1/identity``."""
         with httpx.Client(base_url=self.base_url, timeout=30) as http:
-            token: str = http.post("/v1/identity").raise_for_status().json()["token"]
-        return token
+            minted = http.post("/v1/identity").raise_for_status().json()
+        return str(minted["identity"]), str(minted["token"])
+
+    def new_writer(self) -> str:
+        """A fresh identity's token, granted the writer role by the admin (the publisher)."""
+        return self.mint_writer()[1]
+
+    def mint_writer(self) -> tuple[str, str]:
+        """A fresh identity (hex) and its token, granted the writer role by the admin."""
+        identity, token = self.mint_identity()
+        self.ok("grant_role", identity_arg(identity), {"Writer": []})
+        return identity, token
+
+
+def identity_arg(identity: str) -> dict[str, str]:
+    """An ``Identity`` reducer argument (SATS JSON) from its hex."""
+    return {"__identity__": identity if identity.startswith("0x") else f"0x{identity}"}
 
 
 def some(value: Any) -> dict[str, Any]:

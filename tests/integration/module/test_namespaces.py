@@ -10,7 +10,15 @@ from typing import Any
 
 import httpx
 
-from tests.integration.http_api import NONE, Database, delta_metadata, event_input, some, ts
+from tests.integration.http_api import (
+    NONE,
+    Database,
+    delta_metadata,
+    entity_metadata,
+    event_input,
+    some,
+    ts,
+)
 from tests.integration.module.conftest import Refused
 
 T0 = ts(1_700_000_000_000_000)
@@ -94,7 +102,7 @@ def test_stream_anchors_have_fixed_content(inner_universe: Database, refused: Re
             expect='invalid_argument: version_id "stream.main.base" is reserved for the anchor '
             'of projector stream "main"',
         )
-    other = db.new_identity()
+    other = db.new_writer()
     anchor(db, "main", token=other)
     anchor(db, "main")  # the owner's plugin commits it again: identical content, a no-op
     db.ok(
@@ -139,12 +147,15 @@ def test_a_stored_client_sys_event_no_longer_blocks_the_module(inner_universe: D
         {"EventLog": [_import_row("ev-1", 1, sender), _import_row("sys:3", 2, sender)]},
     )
     db.ok("import_rows", {"Finish": 3})
-    db.ok("publish_event", event_input("ev-2"))  # connects: the module's events pass sys:3
+    db.ok("create_entity", "e1", "agent", entity_metadata())  # module event number 3
+    db.ok("publish_event", event_input("ev-2"))
     with httpx.Client(base_url=db.base_url, timeout=30) as http:
         assert http.post("/v1/identity").status_code == 200
     rows = sorted(db.sql("SELECT * FROM event_log"), key=lambda r: r["seq"])
-    assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
-    by_seq = {r["seq"]: r["event_id"] for r in rows}
-    assert by_seq[2] == "sys:3"
-    assert by_seq[3] == "sys:3.1"
-    assert "ev-2" in by_seq.values()
+    by_seq = {r["seq"]: (r["event_id"], r["event_type"]) for r in rows}
+    assert by_seq == {
+        1: ("ev-1", "AGENT_STEP"),
+        2: ("sys:3", "AGENT_STEP"),
+        3: ("sys:3.1", "ENTITY_CREATED"),
+        4: ("ev-2", "AGENT_STEP"),
+    }

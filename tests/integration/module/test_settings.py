@@ -74,7 +74,7 @@ def test_other_values_are_bounded(inner_universe: Database, refused: Refused) ->
 async def test_max_connections_is_enforced_for_all_but_admins(inner_universe: Database) -> None:
     db = inner_universe
     db.ok("update_config", "max_connections", "1", NONE)
-    holder, other = db.new_identity(), db.new_identity()
+    holder, other = db.new_identity(), db.new_writer()
     async with DbConnection(db.base_url, db.name, token=holder):
         assert len(db.sql("SELECT * FROM client_connection")) == 1
         response = db.call("publish_event", event_input("ev-1"), token=other)

@@ -26,6 +26,8 @@ pub fn update_config(
     text::validate_optional_text("description", description.as_deref())?;
     if rules::is_admin_only(&key) {
         access::require_admin(ctx, &format!("config key {key:?}"))?;
+    } else {
+        access::require_role(ctx, "update_config")?;
     }
     let table = ctx.db.config();
     let existing = table.key().find(&key);

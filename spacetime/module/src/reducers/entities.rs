@@ -17,6 +17,7 @@ pub fn create_entity(
     metadata: EntityMetadata,
 ) -> RuleResult {
     let metadata = validated(&entity_id, &entity_type, metadata)?;
+    access::require_role(ctx, "create_entity")?;
     if let Some(existing) = ctx.db.entity().id().find(&entity_id) {
         return if existing.entity_type == entity_type && existing.metadata == metadata {
             Ok(())
@@ -59,6 +60,7 @@ pub fn update_entity(
     metadata: EntityMetadata,
 ) -> RuleResult {
     let metadata = validated(&entity_id, &entity_type, metadata)?;
+    access::require_role(ctx, "update_entity")?;
     let existing = owned(ctx, &entity_id)?;
     let changed_fields = checks::changed_fields(&[
         ("entity_type", existing.entity_type != entity_type),
@@ -99,6 +101,7 @@ pub fn update_entity(
 #[reducer]
 pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
     text::validate_id("entity_id", &entity_id)?;
+    access::require_role(ctx, "delete_entity")?;
     let existing = owned(ctx, &entity_id)?;
     let relations = ctx.db.relation();
     let referencing: Vec<String> = relations

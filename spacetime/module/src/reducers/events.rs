@@ -3,6 +3,7 @@ use inner_universe_rules::{json, namespaces, text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use super::already_exists;
+use crate::access;
 use crate::journal::{self, Entry};
 use crate::tables::event_log::event_log;
 use crate::types::{EventData, EventInput};
@@ -11,6 +12,7 @@ use crate::types::{EventData, EventInput};
 #[reducer]
 pub fn publish_event(ctx: &ReducerContext, event: EventInput) -> RuleResult {
     let event = validated("event", event)?;
+    access::require_role(ctx, "publish_event")?;
     append(ctx, event)
 }
 
@@ -33,6 +35,7 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
         .enumerate()
         .map(|(i, e)| validated(&format!("events[{i}]"), e))
         .collect::<RuleResult<Vec<_>>>()?;
+    access::require_role(ctx, "publish_events")?;
     for event in events {
         append(ctx, event)?;
     }

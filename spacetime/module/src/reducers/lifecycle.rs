@@ -1,14 +1,13 @@
 use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Table};
 
-use super::import;
 use crate::access;
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::client_connection::{client_connection, ClientConnection};
 use crate::tables::config::{config, Config};
-use crate::types::{ClientSession, EventData, SystemInitialized};
+use crate::types::{EventData, SystemInitialized};
 use crate::MODULE_VERSION;
 
 /// Runs once, when the database is first published: the publisher becomes the admin, the
@@ -53,8 +52,10 @@ pub fn init(ctx: &ReducerContext) -> RuleResult {
     Ok(())
 }
 
-/// Admits a connection while fewer than `max_connections` are open (admins always), and never
-/// panics: a write it cannot make is logged, not a refusal.
+/// Admits a connection while fewer than `max_connections` are open (admins always) and adds its
+/// `client_connection` row, which lives until it disconnects. Connecting writes no `event_log`
+/// row: anyone may connect (HTTP calls connect around every call), so connections must leave
+/// nothing permanent. Never panics: a write it cannot make is logged, not a refusal.
 #[reducer(client_connected)]
 pub fn client_connected(ctx: &ReducerContext) -> RuleResult {
     admit(ctx)?;
@@ -66,17 +67,15 @@ pub fn client_connected(ctx: &ReducerContext) -> RuleResult {
             last_active_at: ctx.timestamp,
             client_info: None,
         };
-        logged(store::insert(
+        // A connection id is unique per connection; should a row linger, the new one is
+        // logged and skipped rather than refusing the client.
+        if let Err(error) = store::insert(
             ctx.db.client_connection(),
             row,
             &format!("connection {connection_id}"),
-        ));
-    }
-    if !import::in_progress(ctx) {
-        logged(journal::record(
-            ctx,
-            Entry::system(None, EventData::ClientConnected(session(ctx))),
-        ));
+        ) {
+            log::error!("client_connected: {error}");
+        }
     }
     Ok(())
 }
@@ -113,26 +112,13 @@ pub fn client_disconnected(ctx: &ReducerContext) {
             .connection_id()
             .delete(connection_id);
     }
-    if import::in_progress(ctx) {
-        return;
-    }
-    logged(journal::record(
-        ctx,
-        Entry::system(None, EventData::ClientDisconnected(session(ctx))),
-    ));
-}
-
-/// Lifecycle reducers must not fail; a write they could not make is logged.
-fn logged<T>(result: RuleResult<T>) {
-    if let Err(error) = result {
-        log::error!("lifecycle write skipped: {error}");
-    }
 }
 
 /// Lets a client describe itself (`nerv-inner-universe/0.1 host=...`) in `client_connection`.
 #[reducer]
 pub fn set_client_info(ctx: &ReducerContext, client_info: String) -> RuleResult {
     text::validate_text("client_info", &client_info)?;
+    access::require_role(ctx, "set_client_info")?;
     let connections = ctx.db.client_connection();
     let mut row = ctx
         .connection_id
@@ -147,11 +133,4 @@ pub fn set_client_info(ctx: &ReducerContext, client_info: String) -> RuleResult 
     row.last_active_at = ctx.timestamp;
     connections.connection_id().update(row);
     Ok(())
-}
-
-fn session(ctx: &ReducerContext) -> ClientSession {
-    ClientSession {
-        identity: ctx.sender,
-        connection_id: ctx.connection_id,
-    }
 }

@@ -9,6 +9,7 @@ mod events;
 pub mod import;
 mod lifecycle;
 mod relations;
+mod roles;
 mod versions;
 
 use inner_universe_rules::{Code, RuleError};

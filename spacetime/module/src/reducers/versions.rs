@@ -2,13 +2,13 @@ use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleE
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
-use crate::checks;
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::config::config;
 use crate::tables::state_version::{state_version, StateVersion};
 use crate::tables::timeline::{timeline, Timeline};
 use crate::types::{DeltaOperation, EventData, StateVersionCommitted};
+use crate::{access, checks};
 
 /// Commits a version on `timeline` with optimistic concurrency: `parent_version_id` must be
 /// the timeline's current head (or, for a timeline's first version, `None` or any existing
@@ -36,6 +36,7 @@ pub fn commit_state_version(
     text::validate_text("description", &description)?;
     text::validate_sha256_hex("data_hash", &data_hash)?;
     let operations = checks::operations(operations)?;
+    access::require_role(ctx, "commit_state_version")?;
     let snapshot = snapshot
         .map(|s| verified_snapshot(&s, &data_hash))
         .transpose()?;
@@ -62,6 +63,7 @@ pub fn commit_state_version(
             Err(already_exists("state version", &version_id))
         };
     }
+    let new_owner = access::require_stream_access(ctx, access::Stream::Timeline(&timeline))?;
     if let Some(parent) = &parent_version_id {
         if ctx.db.state_version().version_id().find(parent).is_none() {
             return Err(not_found("parent state version", parent));
@@ -101,6 +103,7 @@ pub fn commit_state_version(
         verify_operations(ctx, parent, &version_id, &operations, &data_hash)?;
     }
 
+    access::record_owner(ctx, new_owner)?;
     let seq = journal::record(
         ctx,
         Entry::system(
