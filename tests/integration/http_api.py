@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -115,6 +116,20 @@ NONE: dict[str, Any] = {"none": []}
 
 def ts(micros: int) -> dict[str, int]:
     return {"__timestamp_micros_since_unix_epoch__": micros}
+
+
+T0 = ts(1_700_000_000_000_000)
+"""A fixed time of occurrence for versions and deltas."""
+
+
+def sha(canonical: str) -> str:
+    """The ``data_hash`` of a state given as canonical JSON text."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def set_op(path: str, value: str) -> dict[str, Any]:
+    """A ``Set`` delta operation (``value`` is JSON text)."""
+    return {"Set": {"path": path, "value": value}}
 
 
 def entity_metadata(

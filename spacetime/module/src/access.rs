@@ -18,7 +18,7 @@ use spacetimedb::{Identity, ReducerContext};
 
 use crate::store;
 use crate::tables::admin::admin;
-use crate::tables::config::config;
+use crate::tables::config::value_of as config_value;
 use crate::tables::delta_record::delta_record;
 use crate::tables::event_log::event_log;
 use crate::tables::state_version::state_version;
@@ -68,14 +68,8 @@ pub fn require_admin(ctx: &ReducerContext, what: &str) -> RuleResult {
 
 /// With `auth_required`, the caller must hold a role (writer or admin) to change anything.
 pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
-    let auth_required = settings::parse_auth_required(
-        ctx.db
-            .config()
-            .key()
-            .find(settings::AUTH_REQUIRED_KEY.to_string())
-            .as_ref()
-            .map(|row| row.value.as_str()),
-    );
+    let auth_required =
+        settings::parse_auth_required(config_value(ctx, settings::AUTH_REQUIRED_KEY).as_deref());
     if !auth_required || is_admin(ctx) || ctx.db.writer().identity().find(ctx.sender).is_some() {
         return Ok(());
     }

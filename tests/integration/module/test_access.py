@@ -3,31 +3,26 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 
 from tests.integration.http_api import (
     NONE,
+    T0,
     Database,
     delta_metadata,
     entity_metadata,
     event_input,
     identity_arg,
     relation_metadata,
+    sha,
     some,
-    ts,
 )
 from tests.integration.module.conftest import Refused
 
-T0 = ts(1_700_000_000_000_000)
 WRITER: dict[str, list[Any]] = {"Writer": []}
 ADMIN: dict[str, list[Any]] = {"Admin": []}
-
-
-def sha(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def root(db: Database, version_id: str, timeline: str, token: str | None = None) -> None:

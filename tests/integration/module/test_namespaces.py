@@ -5,24 +5,23 @@ event (stored before `sys:` was reserved) keeps accepting connections and calls.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import httpx
 
 from tests.integration.http_api import (
     NONE,
+    T0,
     Database,
     delta_metadata,
     entity_metadata,
     event_input,
+    sha,
     some,
-    ts,
 )
 from tests.integration.module.conftest import Refused
 
-T0 = ts(1_700_000_000_000_000)
-EMPTY_HASH = hashlib.sha256(b"{}").hexdigest()
+EMPTY_HASH = sha("{}")
 
 
 def anchor(db: Database, stream: str, token: str | None = None) -> None:
@@ -84,7 +83,7 @@ def test_plugin_delta_ids_stay_on_their_stream(inner_universe: Database, refused
 def test_stream_anchors_have_fixed_content(inner_universe: Database, refused: Refused) -> None:
     db = inner_universe
     state = '{"evil":1}'
-    evil_hash = hashlib.sha256(state.encode()).hexdigest()
+    evil_hash = sha(state)
     for timeline, parent_hash, snapshot in (
         ("main", EMPTY_HASH, "{}"),  # not on its own timeline
         ("stream.main", evil_hash, state),  # not the empty state

@@ -4,21 +4,10 @@ operations and compares the hash. Against the real server."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from tests.integration.http_api import NONE, Database, some, ts
+from tests.integration.http_api import NONE, T0, Database, set_op, sha, some
 from tests.integration.module.conftest import Refused
-
-T0 = ts(1_700_000_000_000_000)
-
-
-def sha(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def set_op(path: str, value: str) -> dict[str, Any]:
-    return {"Set": {"path": path, "value": value}}
 
 
 def commit(

@@ -6,7 +6,7 @@ use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::client_connection::{client_connection, ClientConnection};
-use crate::tables::config::{config, Config};
+use crate::tables::config::{config, value_of as config_value, Config};
 use crate::types::{EventData, SystemInitialized};
 use crate::MODULE_VERSION;
 
@@ -86,14 +86,8 @@ fn admit(ctx: &ReducerContext) -> RuleResult {
     if access::is_admin(ctx) {
         return Ok(());
     }
-    let limit = rules::parse_max_connections(
-        ctx.db
-            .config()
-            .key()
-            .find(rules::MAX_CONNECTIONS_KEY.to_string())
-            .as_ref()
-            .map(|row| row.value.as_str()),
-    );
+    let limit =
+        rules::parse_max_connections(config_value(ctx, rules::MAX_CONNECTIONS_KEY).as_deref());
     let open = ctx.db.client_connection().count();
     if open >= limit {
         return Err(RuleError::new(

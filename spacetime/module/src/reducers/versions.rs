@@ -4,7 +4,7 @@ use spacetimedb::{reducer, ReducerContext, Timestamp};
 use super::{already_exists, not_found};
 use crate::journal::{self, Entry};
 use crate::store;
-use crate::tables::config::config;
+use crate::tables::config::value_of as config_value;
 use crate::tables::state_version::{state_version, StateVersion};
 use crate::tables::timeline::{timeline, Timeline};
 use crate::types::{DeltaOperation, EventData, StateVersionCommitted};
@@ -83,14 +83,7 @@ pub fn commit_state_version(
         }
     }
     let since_snapshot = head.as_ref().map_or(0, |h| h.versions_since_snapshot);
-    let interval = snapshots::parse_interval(
-        ctx.db
-            .config()
-            .key()
-            .find(snapshots::INTERVAL_KEY.to_string())
-            .as_ref()
-            .map(|row| row.value.as_str()),
-    );
+    let interval = snapshots::parse_interval(config_value(ctx, snapshots::INTERVAL_KEY).as_deref());
     snapshots::require_snapshot(
         &version_id,
         &timeline,
