@@ -18,6 +18,7 @@ MAX_SNAPSHOT_INTERVAL = 10_000
 
 DEFAULT_CONFIG: dict[str, str] = {
     "max_connections": "100",
+    "max_event_bytes": "1048576",
     "timeout": "30.0",
     "auth_required": "true",
     SNAPSHOT_INTERVAL_KEY: str(DEFAULT_SNAPSHOT_INTERVAL),

@@ -3,7 +3,7 @@
 
 use crate::error::{RuleError, RuleResult};
 use crate::json::Value;
-use crate::limits::{MAX_CONFIG_VALUE_BYTES, MAX_NAME_LEN};
+use crate::limits::{MAX_CONFIG_VALUE_BYTES, MAX_JSON_BYTES, MAX_NAME_LEN};
 use crate::snapshots;
 
 /// Admission: at most this many connections are open at once (admins are always admitted).
@@ -14,6 +14,12 @@ pub const DEFAULT_MAX_CONNECTIONS: u64 = 100;
 pub const MAX_CONNECTIONS_LIMIT: u64 = 100_000;
 /// Whether identities need a role to change anything.
 pub const AUTH_REQUIRED_KEY: &str = "auth_required";
+/// The largest event (`data` plus `metadata`, canonical bytes) `publish_event(s)` accepts.
+pub const MAX_EVENT_BYTES_KEY: &str = "max_event_bytes";
+/// Used when the `max_event_bytes` row is missing or out of range (1 MiB).
+pub const DEFAULT_MAX_EVENT_BYTES: u64 = 1024 * 1024;
+/// The smallest `max_event_bytes` an admin may set.
+pub const MIN_EVENT_BYTES: u64 = 1024;
 /// A call-timeout hint for clients, in seconds (SpacetimeDB 1.2.0 has no reducer timeout).
 pub const TIMEOUT_KEY: &str = "timeout";
 /// The largest `timeout` an admin may set, in seconds (one day).
@@ -23,6 +29,7 @@ const ADMIN_KEYS: &[&str] = &[
     "log_level",
     "cache_size_mb",
     MAX_CONNECTIONS_KEY,
+    MAX_EVENT_BYTES_KEY,
     AUTH_REQUIRED_KEY,
     TIMEOUT_KEY,
     snapshots::INTERVAL_KEY,
@@ -58,6 +65,7 @@ pub fn validate_value(key: &str, value: &Value, canonical: &str) -> RuleResult {
     let fits = match key {
         snapshots::INTERVAL_KEY => integer_in(value, 1, snapshots::MAX_INTERVAL),
         MAX_CONNECTIONS_KEY => integer_in(value, 1, MAX_CONNECTIONS_LIMIT),
+        MAX_EVENT_BYTES_KEY => integer_in(value, MIN_EVENT_BYTES, MAX_JSON_BYTES as u64),
         AUTH_REQUIRED_KEY => matches!(value, Value::Bool(_)),
         TIMEOUT_KEY => seconds(value).is_some_and(|s| s > 0.0 && s <= MAX_TIMEOUT_SECONDS),
         _ => true,
@@ -68,6 +76,7 @@ pub fn validate_value(key: &str, value: &Value, canonical: &str) -> RuleResult {
     let expected = match key {
         snapshots::INTERVAL_KEY => format!("an integer from 1 to {}", snapshots::MAX_INTERVAL),
         MAX_CONNECTIONS_KEY => format!("an integer from 1 to {MAX_CONNECTIONS_LIMIT}"),
+        MAX_EVENT_BYTES_KEY => format!("an integer from {MIN_EVENT_BYTES} to {MAX_JSON_BYTES}"),
         AUTH_REQUIRED_KEY => "true or false".to_string(),
         _ => format!("a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"),
     };
@@ -97,6 +106,15 @@ pub fn parse_max_connections(value: Option<&str>) -> u64 {
         .unwrap_or(DEFAULT_MAX_CONNECTIONS)
 }
 
+/// `max_event_bytes` from its stored canonical JSON (the default when missing or out of range).
+pub fn parse_max_event_bytes(value: Option<&str>) -> usize {
+    let bytes = value
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| (MIN_EVENT_BYTES..=MAX_JSON_BYTES as u64).contains(n))
+        .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+    usize::try_from(bytes).unwrap_or(MAX_JSON_BYTES)
+}
+
 /// `auth_required` from its stored canonical JSON: only `false` turns it off.
 pub fn parse_auth_required(value: Option<&str>) -> bool {
     value != Some("false")
@@ -113,6 +131,11 @@ pub const DEFAULTS: &[(&str, &str, &str)] = &[
         "max_connections",
         "100",
         "At most this many connections at once; admins are always admitted",
+    ),
+    (
+        "max_event_bytes",
+        "1048576",
+        "The largest event (data plus metadata, in canonical bytes) a client may publish",
     ),
     (
         "timeout",
@@ -197,6 +220,11 @@ mod tests {
                 &["0", "-1", "100001", "true"],
             ),
             (
+                "max_event_bytes",
+                &["1024", "4194304"],
+                &["1023", "4194305", "1e6"],
+            ),
+            (
                 "auth_required",
                 &["true", "false"],
                 &["1", "\"false\"", "null"],
@@ -229,6 +257,8 @@ mod tests {
         assert_eq!(parse_max_connections(Some("7")), 7);
         assert_eq!(parse_max_connections(Some("0")), DEFAULT_MAX_CONNECTIONS);
         assert_eq!(parse_max_connections(None), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(parse_max_event_bytes(Some("2048")), 2048);
+        assert_eq!(parse_max_event_bytes(Some("10")), 1024 * 1024);
         assert!(parse_auth_required(None));
         assert!(parse_auth_required(Some("true")));
         assert!(parse_auth_required(Some("1")));

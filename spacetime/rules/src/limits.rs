@@ -16,7 +16,7 @@ pub const MAX_JSON_DEPTH: usize = 128;
 pub const MAX_PATH_LEN: usize = 1024;
 /// Operations in one delta or version.
 pub const MAX_OPERATIONS: usize = 10_000;
-/// Events in one `publish_events` batch.
+/// Events in one `publish_events` batch; together at most `MAX_JSON_BYTES` of data and metadata.
 pub const MAX_BATCH_EVENTS: usize = 1_000;
 /// A config value's canonical JSON, in bytes.
 pub const MAX_CONFIG_VALUE_BYTES: usize = 64 * 1024;
