@@ -15,7 +15,7 @@ from rich.table import Table
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.cli.common import fail, out, run, with_config
-from nerv_inner_universe.client import ArgumentError, Identity, Variant
+from nerv_inner_universe.client import ArgumentError, Identity, SpacetimeHttp, Variant
 from nerv_inner_universe.controller import InnerUniverseConfig, InnerUniverseController
 from nerv_inner_universe.controller.layout import write_json_atomic
 
@@ -34,10 +34,19 @@ _identity_argument = click.argument("identity", callback=_identity)
 _role_argument = click.argument("role", type=click.Choice(sorted(_ROLES)))
 
 
+async def _writing(controller: InnerUniverseController) -> SpacetimeHttp:
+    """The owner's HTTP API on the running server, or on a private one this command starts;
+    a private server then stops only once the command's writes are on disk (admin mode alone
+    stops without that checkpoint, as it is meant for reads)."""
+    http = await controller.start_admin_mode()
+    if controller.process is not None and http.token is not None:
+        controller.process.register_database(controller.config.database, http.token)
+    return http
+
+
 async def _call(config: InnerUniverseConfig, call: contract.ReducerCall) -> None:
     async with InnerUniverseController(config) as controller:
-        http = await controller.start_admin_mode()
-        await call.send_http(http, config.database)
+        await call.send_http(await _writing(controller), config.database)
 
 
 def _send(config: InnerUniverseConfig, call: contract.ReducerCall) -> None:
@@ -101,7 +110,7 @@ def identities_command(config: InnerUniverseConfig, as_json: bool) -> None:
 
 async def _mint(config: InnerUniverseConfig, role: Variant | None) -> tuple[Identity, str]:
     async with InnerUniverseController(config) as controller:
-        http = await controller.start_admin_mode()
+        http = await _writing(controller)
         credentials = await http.create_identity()
         if role is not None:
             call = contract.grant_role(identity=credentials.identity, role=role)
