@@ -5,6 +5,12 @@ from __future__ import annotations
 import click
 
 from nerv_inner_universe import __version__, log
+from nerv_inner_universe.cli.access_commands import (
+    grant_command,
+    identities_command,
+    mint_identity_command,
+    revoke_command,
+)
 from nerv_inner_universe.cli.backup_commands import (
     backup_command,
     export_command,
@@ -56,6 +62,10 @@ for command in (
     export_command,
     import_command,
     replay_command,
+    grant_command,
+    revoke_command,
+    identities_command,
+    mint_identity_command,
 ):
     cli.add_command(command)
 

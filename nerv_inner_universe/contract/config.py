@@ -11,13 +11,14 @@ import re
 
 SNAPSHOT_INTERVAL_KEY = "snapshot_interval"
 DEFAULT_SNAPSHOT_INTERVAL = 50
-"""Versions per snapshot on a timeline when the config row is missing or not a positive
-integer (and the row `init` writes)."""
+"""Versions per snapshot on a timeline when the config row is missing or not an integer in
+``1..MAX_SNAPSHOT_INTERVAL`` (and the row `init` writes)."""
+MAX_SNAPSHOT_INTERVAL = 10_000
+"""The largest ``snapshot_interval`` the module accepts."""
 
 DEFAULT_CONFIG: dict[str, str] = {
-    "log_level": '"info"',
-    "cache_size_mb": "64",
     "max_connections": "100",
+    "max_event_bytes": "1048576",
     "timeout": "30.0",
     "auth_required": "true",
     SNAPSHOT_INTERVAL_KEY: str(DEFAULT_SNAPSHOT_INTERVAL),
@@ -37,8 +38,9 @@ def snapshot_required(has_parent: bool, versions_since_snapshot: int, interval: 
 
 def parse_interval(value: str | None) -> int:
     """The interval from the ``snapshot_interval`` row's JSON text (None: no row), falling
-    back to `DEFAULT_SNAPSHOT_INTERVAL` as the module does."""
+    back to `DEFAULT_SNAPSHOT_INTERVAL` as the module does (outside ``1..MAX_SNAPSHOT_INTERVAL``
+    too)."""
     if value is None or not _U64.fullmatch(value):
         return DEFAULT_SNAPSHOT_INTERVAL
     interval = int(value)
-    return interval if 0 < interval < 1 << 64 else DEFAULT_SNAPSHOT_INTERVAL
+    return interval if 0 < interval <= MAX_SNAPSHOT_INTERVAL else DEFAULT_SNAPSHOT_INTERVAL

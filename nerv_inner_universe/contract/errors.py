@@ -35,6 +35,8 @@ class ErrorCode(enum.StrEnum):
     record is taken already."""
     SNAPSHOT_REQUIRED = "snapshot_required"
     """The version must carry a full snapshot; send it again with one."""
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    """A configured limit is reached (``max_connections``); try again later or ask an admin."""
 
 
 _CODES = {code.value: code for code in ErrorCode}

@@ -20,6 +20,7 @@ import attrs
 
 from nerv_inner_universe.client import (
     HttpCallResult,
+    Identity,
     ReducerEvent,
     ReducerFailedError,
     SpacetimeHttp,
@@ -47,10 +48,14 @@ __all__ = [
     "delete_entity",
     "delete_relation",
     "es_insert_events",
+    "grant_role",
+    "grant_stream_access",
     "import_rows",
     "publish_event",
     "publish_events",
     "record_delta",
+    "revoke_role",
+    "revoke_stream_access",
     "set_client_info",
     "update_config",
     "update_entity",
@@ -226,6 +231,28 @@ def checkpoint(*, marker: str) -> ReducerCall:
     `durability_marker` row, admin only; once its bytes are in the commit log on disk, so is
     everything committed before it (see `controller.durability`)."""
     return _call("checkpoint", marker=marker)
+
+
+def grant_role(*, identity: Identity, role: Variant) -> ReducerCall:
+    """Gives ``identity`` the ``role`` (`Role.ADMIN` or `Role.WRITER`); admin only. Granting a
+    role it holds is a no-op."""
+    return _call("grant_role", identity=identity, role=role)
+
+
+def revoke_role(*, identity: Identity, role: Variant) -> ReducerCall:
+    """Takes ``role`` from ``identity``; admin only. ``not_found`` when it does not hold it,
+    ``in_use`` for the last admin."""
+    return _call("revoke_role", identity=identity, role=role)
+
+
+def grant_stream_access(*, delegate: Identity) -> ReducerCall:
+    """Lets ``delegate`` append to every timeline and delta stream the caller owns."""
+    return _call("grant_stream_access", delegate=delegate)
+
+
+def revoke_stream_access(*, delegate: Identity) -> ReducerCall:
+    """Withdraws the caller's `grant_stream_access` to ``delegate`` (``not_found``: none)."""
+    return _call("revoke_stream_access", delegate=delegate)
 
 
 def import_rows(*, batch: Variant) -> ReducerCall:

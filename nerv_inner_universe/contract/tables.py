@@ -37,6 +37,12 @@ class Table(enum.StrEnum):
     """Stored events of `eventsourcing` applications (`eventsourcing_module`)."""
     ES_TRACKING = "es_tracking"
     """The last notification id each downstream `eventsourcing` application processed."""
+    STREAM_DELEGATE = "stream_delegate"
+    """Who may append to whose timelines and delta streams (`grant_stream_access`)."""
+    STREAM_OWNER = "stream_owner"
+    """The owner of each timeline (``timeline:<name>``) and delta stream (``deltas:<stream>``)."""
+    WRITER = "writer"
+    """Private: identities with the writer role (`grant_role`)."""
 
 
 CUSTOM_EVENT = "Custom"
@@ -52,10 +58,18 @@ IMPORTED_TABLES: dict[Table, str] = {
     Table.TIMELINE: "Timeline",
     Table.DELTA_RECORD: "DeltaRecord",
     Table.EVENT_LOG: "EventLog",
+    Table.WRITER: "Writer",
+    Table.STREAM_OWNER: "StreamOwner",
+    Table.STREAM_DELEGATE: "StreamDelegate",
 }
 """Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row."""
 NOT_IMPORTED = frozenset(
-    {Table.CLIENT_CONNECTION, Table.IMPORT_STATE, Table.LOG_SEQUENCE, Table.DURABILITY_MARKER}
+    {
+        Table.CLIENT_CONNECTION,
+        Table.DURABILITY_MARKER,
+        Table.IMPORT_STATE,
+        Table.LOG_SEQUENCE,
+    }
     | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the

@@ -150,3 +150,13 @@ class EsTrackingInput:
     store: str
     application_name: str
     notification_id: int
+
+
+class Role:
+    """The roles `grant_role` / `revoke_role` take (the module's ``Role`` enum). With
+    ``auth_required`` (the default) an identity needs one to change anything."""
+
+    ADMIN: ClassVar[Variant] = Variant("Admin")
+    """Everything: roles, admin-only config, any row."""
+    WRITER: ClassVar[Variant] = Variant("Writer")
+    """Every reducer that changes data, within the ownership rules."""

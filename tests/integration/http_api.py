@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -24,6 +25,10 @@ TABLES = (
     "es_store",
     "es_stored_event",
     "es_tracking",
+    "admin",
+    "writer",
+    "stream_owner",
+    "stream_delegate",
 )
 
 
@@ -80,9 +85,29 @@ class Database:
         return state
 
     def new_identity(self) -> str:
+        """A fresh identity's token; the identity has no role."""
+        return self.mint_identity()[1]
+
+    def mint_identity(self) -> tuple[str, str]:
+        """A fresh identity (hex) and its token, from the server's ``POST /v1/identity``."""
         with httpx.Client(base_url=self.base_url, timeout=30) as http:
-            token: str = http.post("/v1/identity").raise_for_status().json()["token"]
-        return token
+            minted = http.post("/v1/identity").raise_for_status().json()
+        return str(minted["identity"]), str(minted["token"])
+
+    def new_writer(self) -> str:
+        """A fresh identity's token, granted the writer role by the admin (the publisher)."""
+        return self.mint_writer()[1]
+
+    def mint_writer(self) -> tuple[str, str]:
+        """A fresh identity (hex) and its token, granted the writer role by the admin."""
+        identity, token = self.mint_identity()
+        self.ok("grant_role", identity_arg(identity), {"Writer": []})
+        return identity, token
+
+
+def identity_arg(identity: str) -> dict[str, str]:
+    """An ``Identity`` reducer argument (SATS JSON) from its hex."""
+    return {"__identity__": identity if identity.startswith("0x") else f"0x{identity}"}
 
 
 def some(value: Any) -> dict[str, Any]:
@@ -94,6 +119,20 @@ NONE: dict[str, Any] = {"none": []}
 
 def ts(micros: int) -> dict[str, int]:
     return {"__timestamp_micros_since_unix_epoch__": micros}
+
+
+T0 = ts(1_700_000_000_000_000)
+"""A fixed time of occurrence for versions and deltas."""
+
+
+def sha(canonical: str) -> str:
+    """The ``data_hash`` of a state given as canonical JSON text."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def set_op(path: str, value: str) -> dict[str, Any]:
+    """A ``Set`` delta operation (``value`` is JSON text)."""
+    return {"Set": {"path": path, "value": value}}
 
 
 def entity_metadata(

@@ -1,10 +1,43 @@
-//! Who may change what: a row's owner (the identity that created it) and admins (the
-//! database's publisher, added by `init`). Reading is open: the tables are public.
+//! Who may change what.
+//!
+//! - Admins (the database's publisher, added by `init`, and whoever an admin grants the admin
+//!   role) may do anything. The publisher stays admin: the controller stops the server
+//!   durably with its admin-only `checkpoint`.
+//! - With `auth_required` (the default) an identity needs a role (writer or admin) to call any
+//!   reducer that changes something; without it every identity may write.
+//! - A row's owner (the identity that created it) may update or delete it; so may the owner of
+//!   an entity a relation points at, delete that relation.
+//! - A timeline or delta stream belongs to the identity that wrote to it first; only it, the
+//!   identities it delegated to (`grant_stream_access`) and admins may append to it.
+//!
+//! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
+//! restrict reads per identity).
 
-use inner_universe_rules::{Code, RuleError, RuleResult};
+use inner_universe_rules::{config as settings, Code, RuleError, RuleResult};
 use spacetimedb::{Identity, ReducerContext};
 
+use crate::store;
 use crate::tables::admin::admin;
+use crate::tables::config::value_of as config_value;
+use crate::tables::delta_record::delta_record;
+use crate::tables::event_log::event_log;
+use crate::tables::state_version::state_version;
+use crate::tables::stream_delegate::stream_delegate;
+use crate::tables::stream_owner::{stream_owner, StreamOwner};
+use crate::tables::writer::writer;
+use crate::types::EventData;
+
+/// The identity that published the database, as `init` named it in `SYSTEM_INITIALIZED`.
+pub fn publisher(ctx: &ReducerContext) -> Option<Identity> {
+    ctx.db
+        .event_log()
+        .event_log_by_type()
+        .filter("SYSTEM_INITIALIZED")
+        .find_map(|row| match row.data {
+            EventData::SystemInitialized(init) => Some(init.admin),
+            _ => None,
+        })
+}
 
 pub fn is_admin(ctx: &ReducerContext) -> bool {
     ctx.db.admin().identity().find(ctx.sender).is_some()
@@ -31,4 +64,120 @@ pub fn require_admin(ctx: &ReducerContext, what: &str) -> RuleResult {
             format!("{what} is admin-only; {} is not an admin", ctx.sender),
         ))
     }
+}
+
+/// With `auth_required`, the caller must hold a role (writer or admin) to change anything.
+pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
+    let auth_required =
+        settings::parse_auth_required(config_value(ctx, settings::AUTH_REQUIRED_KEY).as_deref());
+    if !auth_required || is_admin(ctx) || ctx.db.writer().identity().find(ctx.sender).is_some() {
+        return Ok(());
+    }
+    Err(RuleError::new(
+        Code::PermissionDenied,
+        format!(
+            "{what} needs the writer or admin role and {} has none (auth_required is true); \
+             an admin grants one with `inner-universe grant`",
+            ctx.sender
+        ),
+    ))
+}
+
+/// A stream an identity can own.
+#[derive(Clone, Copy)]
+pub enum Stream<'a> {
+    Timeline(&'a str),
+    Deltas(&'a str),
+}
+
+impl Stream<'_> {
+    fn key(self) -> String {
+        match self {
+            Stream::Timeline(name) => format!("timeline:{name}"),
+            Stream::Deltas(name) => format!("deltas:{name}"),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Stream::Timeline(name) => format!("timeline {name:?}"),
+            Stream::Deltas(name) => format!("delta stream {name:?}"),
+        }
+    }
+
+    /// The owner of a stream written before owners were recorded: the writer of its first row.
+    fn first_writer(self, ctx: &ReducerContext) -> Option<Identity> {
+        match self {
+            Stream::Timeline(name) => ctx
+                .db
+                .state_version()
+                .state_version_by_timeline()
+                .filter(name)
+                .min_by_key(|row| row.seq)
+                .map(|row| row.owner),
+            Stream::Deltas(name) => ctx
+                .db
+                .delta_record()
+                .delta_record_by_stream()
+                .filter(name)
+                .min_by_key(|row| row.seq)
+                .map(|row| row.owner),
+        }
+    }
+}
+
+/// Checks that the caller may append to `stream`: its owner, a delegate of its owner, or an
+/// admin. A stream nobody owns yet becomes the caller's; the ownership row is written by
+/// [`record_owner`] once the call's other checks have passed.
+pub fn require_stream_access(
+    ctx: &ReducerContext,
+    stream: Stream,
+) -> RuleResult<Option<StreamOwner>> {
+    let key = stream.key();
+    let (owner, new_row) = match ctx.db.stream_owner().key().find(&key) {
+        Some(row) => (row.owner, None),
+        None => {
+            let owner = stream.first_writer(ctx).unwrap_or(ctx.sender);
+            let row = StreamOwner {
+                key,
+                owner,
+                created_at: ctx.timestamp,
+            };
+            (owner, Some(row))
+        }
+    };
+    let delegated = || {
+        ctx.db
+            .stream_delegate()
+            .id()
+            .find(delegation_id(owner, ctx.sender))
+            .is_some()
+    };
+    if owner == ctx.sender || is_admin(ctx) || delegated() {
+        return Ok(new_row);
+    }
+    Err(RuleError::new(
+        Code::PermissionDenied,
+        format!(
+            "{} belongs to {owner}; appending to it needs its owner's grant \
+             (grant_stream_access) or an admin",
+            stream.describe()
+        ),
+    ))
+}
+
+/// Writes the ownership row [`require_stream_access`] returned for a stream nobody owned yet.
+pub fn record_owner(ctx: &ReducerContext, new_row: Option<StreamOwner>) -> RuleResult {
+    match new_row {
+        Some(row) => {
+            let what = format!("the owner of {:?}", row.key);
+            store::insert(ctx.db.stream_owner(), row, &what)
+        }
+        None => Ok(()),
+    }
+}
+
+/// The `stream_delegate` id of `owner`'s grant to `delegate`.
+pub fn delegation_id(owner: Identity, delegate: Identity) -> String {
+    format!("{owner}/{delegate}")
 }

@@ -2,6 +2,7 @@
 //! the value in canonical form, so stored JSON is always canonical.
 
 use inner_universe_rules::limits::MAX_OPERATIONS;
+use inner_universe_rules::patch::Operation;
 use inner_universe_rules::{json, pointer, text, RuleError, RuleResult};
 
 use crate::types::{
@@ -89,6 +90,45 @@ fn operation(field: &str, op: DeltaOperation) -> RuleResult<DeltaOperation> {
             DeltaOperation::Patch(PatchOperation { path, patch })
         }
     })
+}
+
+/// Stored (canonical) operations with their JSON values parsed, for [`patch::apply`].
+///
+/// [`patch::apply`]: inner_universe_rules::patch::apply
+pub fn parsed_operations(ops: &[DeltaOperation]) -> RuleResult<Vec<Operation>> {
+    ops.iter()
+        .map(|op| {
+            Ok(match op {
+                DeltaOperation::Set(SetOperation { path, value }) => Operation::Set {
+                    path: path.clone(),
+                    value: json::parse("value", value)?,
+                },
+                DeltaOperation::Delete(DeleteOperation { path }) => {
+                    Operation::Delete { path: path.clone() }
+                }
+                DeltaOperation::Insert(InsertOperation { path, index, value }) => {
+                    Operation::Insert {
+                        path: path.clone(),
+                        index: *index,
+                        value: json::parse("value", value)?,
+                    }
+                }
+                DeltaOperation::Remove(RemoveOperation { path, index }) => Operation::Remove {
+                    path: path.clone(),
+                    index: *index,
+                },
+                DeltaOperation::Patch(PatchOperation { path, patch }) => {
+                    let json::Value::Object(members) = json::parse("patch", patch)? else {
+                        return Err(RuleError::invalid("a patch must be a JSON object"));
+                    };
+                    Operation::Patch {
+                        path: path.clone(),
+                        members,
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 /// Names of the fields that differ, for `*_UPDATED` events.

@@ -1,7 +1,10 @@
 //! Writes `event_log` rows. Every mutating reducer calls [`record`] inside its own
 //! transaction, so a change and its log row commit or fail together.
 
-use spacetimedb::{ReducerContext, Table, Timestamp};
+use inner_universe_rules::{namespaces, RuleResult};
+use spacetimedb::{ReducerContext, Timestamp};
+
+use crate::store;
 
 use crate::tables::client_connection::client_connection;
 use crate::tables::event_log::{event_log, EventLog};
@@ -37,22 +40,43 @@ impl Entry {
 }
 
 /// Takes the next sequence number (gap-free, starting at 1).
-pub fn next_seq(ctx: &ReducerContext) -> u64 {
+fn next_seq(ctx: &ReducerContext) -> RuleResult<u64> {
     let table = ctx.db.log_sequence();
-    let seq = table.id().find(0).map_or(1, |row| row.next_seq);
-    table.id().delete(0);
-    table.insert(LogSequence {
+    let row = table.id().find(0);
+    let seq = row.as_ref().map_or(1, |row| row.next_seq);
+    let next = LogSequence {
         id: 0,
         next_seq: seq + 1,
-    });
-    seq
+    };
+    if row.is_some() {
+        table.id().update(next);
+        Ok(seq)
+    } else {
+        store::insert(table, next, "the log sequence").map(|()| seq)
+    }
 }
 
-/// Appends an event and returns its `seq`.
-pub fn record(ctx: &ReducerContext, entry: Entry) -> u64 {
-    let seq = next_seq(ctx);
-    ctx.db.event_log().insert(EventLog {
-        event_id: entry.event_id.unwrap_or_else(|| format!("sys:{seq}")),
+/// The module's id for event `seq`: `sys:<seq>`, or `sys:<seq>.<n>` when a client event
+/// stored before `sys:` was reserved holds that id already.
+fn system_event_id(ctx: &ReducerContext, seq: u64) -> String {
+    let log = ctx.db.event_log();
+    (0..)
+        .map(|attempt| namespaces::system_event_id(seq, attempt))
+        .find(|id| log.event_id().find(id).is_none())
+        .expect("an unbounded range of distinct ids has a free one")
+}
+
+/// Appends an event and returns its `seq`. Never panics: a collision (which the reserved
+/// `sys:` prefix and the gap-free `seq` rule out) is `already_exists`.
+pub fn record(ctx: &ReducerContext, entry: Entry) -> RuleResult<u64> {
+    let seq = next_seq(ctx)?;
+    let event_id = match entry.event_id {
+        Some(id) => id,
+        None => system_event_id(ctx, seq),
+    };
+    let what = format!("event {event_id:?} (seq {seq})");
+    let row = EventLog {
+        event_id,
         seq,
         event_type: entry.event_type,
         source: entry.source,
@@ -61,9 +85,10 @@ pub fn record(ctx: &ReducerContext, entry: Entry) -> u64 {
         sender: ctx.sender,
         data: entry.data,
         metadata: entry.metadata,
-    });
+    };
+    store::insert(ctx.db.event_log(), row, &what)?;
     touch_connection(ctx);
-    seq
+    Ok(seq)
 }
 
 /// Marks the caller's connection as active now.

@@ -10,6 +10,7 @@ mod access;
 mod checks;
 mod journal;
 mod reducers;
+mod store;
 mod tables;
 mod types;
 

@@ -74,6 +74,15 @@ pub struct DeltaMetadata {
     pub parent_delta_id: Option<String>,
 }
 
+/// A role an admin grants (`grant_role`).
+#[derive(SpacetimeType, Clone, Copy, Debug, PartialEq)]
+pub enum Role {
+    /// Everything, including roles and admin-only config.
+    Admin,
+    /// Every reducer that changes data, within the ownership rules.
+    Writer,
+}
+
 /// What a client publishes: the id and the time of occurrence come from the client so the
 /// event replays exactly as it was published.
 #[derive(SpacetimeType, Clone, Debug, PartialEq)]
@@ -99,7 +108,9 @@ pub enum EventData {
     RelationDeleted(RelationDeleted),
     StateVersionCommitted(StateVersionCommitted),
     DeltaRecorded(DeltaRecorded),
+    /// No longer written (connections leave no permanent row); kept so older logs still read.
     ClientConnected(ClientSession),
+    /// No longer written, as `ClientConnected`.
     ClientDisconnected(ClientSession),
     SystemInitialized(SystemInitialized),
     ConfigUpdated(ConfigUpdated),

@@ -1,10 +1,39 @@
-//! Config keys: their syntax, which are admin-only, and the defaults `init` writes.
+//! Config keys: their syntax, the settings the module reads (typed, range-checked and
+//! admin-only), which other keys are admin-only, and the defaults `init` writes.
 
 use crate::error::{RuleError, RuleResult};
-use crate::limits::MAX_NAME_LEN;
+use crate::json::Value;
+use crate::limits::{MAX_CONFIG_VALUE_BYTES, MAX_JSON_BYTES, MAX_NAME_LEN};
 use crate::snapshots;
 
-const ADMIN_KEYS: &[&str] = &["log_level", "cache_size_mb"];
+/// Admission: at most this many connections are open at once (admins are always admitted).
+pub const MAX_CONNECTIONS_KEY: &str = "max_connections";
+/// Used when the `max_connections` row is missing or out of range.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 100;
+/// The largest `max_connections` an admin may set.
+pub const MAX_CONNECTIONS_LIMIT: u64 = 100_000;
+/// Whether identities need a role to change anything.
+pub const AUTH_REQUIRED_KEY: &str = "auth_required";
+/// The largest event (`data` plus `metadata`, canonical bytes) `publish_event(s)` accepts.
+pub const MAX_EVENT_BYTES_KEY: &str = "max_event_bytes";
+/// Used when the `max_event_bytes` row is missing or out of range (1 MiB).
+pub const DEFAULT_MAX_EVENT_BYTES: u64 = 1024 * 1024;
+/// The smallest `max_event_bytes` an admin may set.
+pub const MIN_EVENT_BYTES: u64 = 1024;
+/// A call-timeout hint for clients, in seconds (SpacetimeDB 1.2.0 has no reducer timeout).
+pub const TIMEOUT_KEY: &str = "timeout";
+/// The largest `timeout` an admin may set, in seconds (one day).
+pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+const ADMIN_KEYS: &[&str] = &[
+    "log_level",
+    "cache_size_mb",
+    MAX_CONNECTIONS_KEY,
+    MAX_EVENT_BYTES_KEY,
+    AUTH_REQUIRED_KEY,
+    TIMEOUT_KEY,
+    snapshots::INTERVAL_KEY,
+];
 const ADMIN_PREFIXES: &[&str] = &["feature_enable_", "admin_", "security_"];
 
 /// Keys are lowercase identifiers: `[a-z0-9_.]`, starting with a letter.
@@ -24,6 +53,73 @@ pub fn validate_key(key: &str) -> RuleResult {
     }
 }
 
+/// Checks a value for `key`: the settings the module reads have a type and a range; any other
+/// key takes any JSON value of at most `MAX_CONFIG_VALUE_BYTES` canonical bytes.
+pub fn validate_value(key: &str, value: &Value, canonical: &str) -> RuleResult {
+    if canonical.len() > MAX_CONFIG_VALUE_BYTES {
+        return Err(RuleError::invalid(format!(
+            "the value of {key:?} is {} bytes; the limit is {MAX_CONFIG_VALUE_BYTES}",
+            canonical.len()
+        )));
+    }
+    let fits = match key {
+        snapshots::INTERVAL_KEY => integer_in(value, 1, snapshots::MAX_INTERVAL),
+        MAX_CONNECTIONS_KEY => integer_in(value, 1, MAX_CONNECTIONS_LIMIT),
+        MAX_EVENT_BYTES_KEY => integer_in(value, MIN_EVENT_BYTES, MAX_JSON_BYTES as u64),
+        AUTH_REQUIRED_KEY => matches!(value, Value::Bool(_)),
+        TIMEOUT_KEY => seconds(value).is_some_and(|s| s > 0.0 && s <= MAX_TIMEOUT_SECONDS),
+        _ => true,
+    };
+    if fits {
+        return Ok(());
+    }
+    let expected = match key {
+        snapshots::INTERVAL_KEY => format!("an integer from 1 to {}", snapshots::MAX_INTERVAL),
+        MAX_CONNECTIONS_KEY => format!("an integer from 1 to {MAX_CONNECTIONS_LIMIT}"),
+        MAX_EVENT_BYTES_KEY => format!("an integer from {MIN_EVENT_BYTES} to {MAX_JSON_BYTES}"),
+        AUTH_REQUIRED_KEY => "true or false".to_string(),
+        _ => format!("a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"),
+    };
+    Err(RuleError::invalid(format!(
+        "{key} is {canonical}; it must be {expected}"
+    )))
+}
+
+fn integer_in(value: &Value, min: u64, max: u64) -> bool {
+    matches!(value, Value::Integer(n) if u64::try_from(*n).is_ok_and(|n| (min..=max).contains(&n)))
+}
+
+fn seconds(value: &Value) -> Option<f64> {
+    match value {
+        #[allow(clippy::cast_precision_loss)] // seconds, compared with a bound of one day
+        Value::Integer(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// `max_connections` from its stored canonical JSON (the default when missing or out of range).
+pub fn parse_max_connections(value: Option<&str>) -> u64 {
+    value
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n))
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+}
+
+/// `max_event_bytes` from its stored canonical JSON (the default when missing or out of range).
+pub fn parse_max_event_bytes(value: Option<&str>) -> usize {
+    let bytes = value
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| (MIN_EVENT_BYTES..=MAX_JSON_BYTES as u64).contains(n))
+        .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+    usize::try_from(bytes).unwrap_or(MAX_JSON_BYTES)
+}
+
+/// `auth_required` from its stored canonical JSON: only `false` turns it off.
+pub fn parse_auth_required(value: Option<&str>) -> bool {
+    value != Some("false")
+}
+
 /// Keys that only an admin (the identity that published the database) may change.
 pub fn is_admin_only(key: &str) -> bool {
     ADMIN_KEYS.contains(&key) || ADMIN_PREFIXES.iter().any(|p| key.starts_with(p))
@@ -31,15 +127,26 @@ pub fn is_admin_only(key: &str) -> bool {
 
 /// `(key, canonical JSON value, description)` rows written by `init`.
 pub const DEFAULTS: &[(&str, &str, &str)] = &[
-    ("log_level", "\"info\"", "Module log level"),
-    ("cache_size_mb", "64", "Client cache budget hint, in MiB"),
     (
         "max_connections",
         "100",
-        "Connection budget hint for clients",
+        "At most this many connections at once; admins are always admitted",
     ),
-    ("timeout", "30.0", "Client call timeout hint, in seconds"),
-    ("auth_required", "true", "Clients must present a token"),
+    (
+        "max_event_bytes",
+        "1048576",
+        "The largest event (data plus metadata, in canonical bytes) a client may publish",
+    ),
+    (
+        "timeout",
+        "30.0",
+        "A call timeout hint for clients, in seconds (not enforced by the module)",
+    ),
+    (
+        "auth_required",
+        "true",
+        "Identities need a role to change anything",
+    ),
     (
         snapshots::INTERVAL_KEY,
         "50",
@@ -63,7 +170,15 @@ mod tests {
         ] {
             assert!(is_admin_only(key), "{key}");
         }
-        for key in ["snapshot_interval", "app.theme", "timeout"] {
+        for key in [
+            "snapshot_interval",
+            "max_connections",
+            "auth_required",
+            "timeout",
+        ] {
+            assert!(is_admin_only(key), "{key}");
+        }
+        for key in ["app.theme", "snapshot_interval_x"] {
             assert!(!is_admin_only(key), "{key}");
         }
     }
@@ -78,10 +193,75 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_canonical_json() {
+    fn defaults_are_canonical_json_and_valid() {
         for (key, value, _) in DEFAULTS {
             assert!(validate_key(key).is_ok(), "{key}");
             assert_eq!(json::canonicalize(key, value).unwrap(), *value);
+            assert!(check(key, value).is_ok(), "{key}");
         }
+    }
+
+    fn check(key: &str, text: &str) -> RuleResult {
+        let value = json::parse("value", text).unwrap();
+        validate_value(key, &value, &json::to_canonical(&value))
+    }
+
+    #[test]
+    fn settings_are_typed_and_bounded() {
+        for (key, good, bad) in [
+            (
+                "snapshot_interval",
+                &["1", "10000"][..],
+                &["0", "10001", "1.0", "\"5\"", "-1"][..],
+            ),
+            (
+                "max_connections",
+                &["1", "100000"],
+                &["0", "-1", "100001", "true"],
+            ),
+            (
+                "max_event_bytes",
+                &["1024", "4194304"],
+                &["1023", "4194305", "1e6"],
+            ),
+            (
+                "auth_required",
+                &["true", "false"],
+                &["1", "\"false\"", "null"],
+            ),
+            (
+                "timeout",
+                &["30.0", "1", "86400"],
+                &["0", "-1.5", "86401", "\"30\""],
+            ),
+        ] {
+            for text in good {
+                assert!(check(key, text).is_ok(), "{key} = {text}");
+            }
+            for text in bad {
+                let err = check(key, text).unwrap_err();
+                assert!(err.message.starts_with(&format!("{key} is ")), "{err}");
+                assert!(err.message.contains("it must be"), "{err}");
+            }
+        }
+        assert!(check("app.anything", "[1,{\"a\":null}]").is_ok());
+        let big = format!("\"{}\"", "x".repeat(MAX_CONFIG_VALUE_BYTES));
+        assert!(check("app.big", &big)
+            .unwrap_err()
+            .message
+            .contains("the limit is"));
+    }
+
+    #[test]
+    fn stored_settings_fall_back_to_their_defaults() {
+        assert_eq!(parse_max_connections(Some("7")), 7);
+        assert_eq!(parse_max_connections(Some("0")), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(parse_max_connections(None), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(parse_max_event_bytes(Some("2048")), 2048);
+        assert_eq!(parse_max_event_bytes(Some("10")), 1024 * 1024);
+        assert!(parse_auth_required(None));
+        assert!(parse_auth_required(Some("true")));
+        assert!(parse_auth_required(Some("1")));
+        assert!(!parse_auth_required(Some("false")));
     }
 }

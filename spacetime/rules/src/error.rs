@@ -24,6 +24,8 @@ pub enum Code {
     /// A state version must carry a full snapshot (a root version, or the timeline's
     /// `snapshot_interval`-th since the last one); send it again with one.
     SnapshotRequired,
+    /// A configured limit is reached (`max_connections`); try again later or ask an admin.
+    ResourceExhausted,
 }
 
 impl Code {
@@ -39,6 +41,7 @@ impl Code {
             Code::Conflict => "conflict",
             Code::IntegrityError => "integrity_error",
             Code::SnapshotRequired => "snapshot_required",
+            Code::ResourceExhausted => "resource_exhausted",
         }
     }
 }

@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod namespaces;
+pub mod patch;
 pub mod pointer;
 pub mod snapshots;
 pub mod stored_events;

@@ -16,9 +16,11 @@ pub const MAX_JSON_DEPTH: usize = 128;
 pub const MAX_PATH_LEN: usize = 1024;
 /// Operations in one delta or version.
 pub const MAX_OPERATIONS: usize = 10_000;
-/// Events in one `publish_events` batch.
+/// Events in one `publish_events` batch; together at most `MAX_JSON_BYTES` of data and metadata.
 pub const MAX_BATCH_EVENTS: usize = 1_000;
 /// Originator ids, topics and application names of `eventsourcing` stored events, in bytes.
 pub const MAX_LABEL_LEN: usize = 256;
 /// Stored events in one `es_insert_events` call.
 pub const MAX_STORED_EVENTS: usize = 10_000;
+/// A config value's canonical JSON, in bytes.
+pub const MAX_CONFIG_VALUE_BYTES: usize = 64 * 1024;

@@ -9,8 +9,13 @@ use crate::error::{Code, RuleError, RuleResult};
 /// The config key holding the interval.
 pub const INTERVAL_KEY: &str = "snapshot_interval";
 
-/// Used when the `snapshot_interval` config row is missing or not a positive integer.
+/// Used when the `snapshot_interval` config row is missing or not an integer in
+/// `1..=MAX_INTERVAL`.
 pub const DEFAULT_INTERVAL: u64 = 50;
+
+/// The largest interval an admin may set: rebuilding a version's state (to verify its hash on
+/// commit, or to read it) applies at most about this many versions' operations.
+pub const MAX_INTERVAL: u64 = 10_000;
 
 /// A root version always needs one (there is nothing to apply its operations to); otherwise
 /// one is due when `interval` versions would pass without one.
@@ -45,7 +50,7 @@ pub fn require_snapshot(
 pub fn parse_interval(value: Option<&str>) -> u64 {
     value
         .and_then(|v| v.parse::<u64>().ok())
-        .filter(|n| *n > 0)
+        .filter(|n| (1..=MAX_INTERVAL).contains(n))
         .unwrap_or(DEFAULT_INTERVAL)
 }
 
@@ -94,6 +99,8 @@ mod tests {
     fn interval_falls_back_to_the_default() {
         assert_eq!(parse_interval(Some("7")), 7);
         assert_eq!(parse_interval(Some("0")), DEFAULT_INTERVAL);
+        assert_eq!(parse_interval(Some("10000")), 10_000);
+        assert_eq!(parse_interval(Some("10001")), DEFAULT_INTERVAL);
         assert_eq!(parse_interval(Some("\"x\"")), DEFAULT_INTERVAL);
         assert_eq!(parse_interval(None), DEFAULT_INTERVAL);
     }

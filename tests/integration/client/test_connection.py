@@ -136,7 +136,7 @@ async def test_changes_by_other_clients_arrive_with_their_caller(
     conn.cache.table("entity").on_insert(lambda ctx, row: inserted.append(ctx))
     reducers: list[ReducerEvent] = []
     conn.on_reducer("create_entity", reducers.append)
-    other_token = inner_universe.new_identity()
+    other_token = inner_universe.new_writer()
     async with DbConnection(
         inner_universe.base_url, inner_universe.name, token=other_token
     ) as other:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.controller import free_port
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.controller.conftest import gone
@@ -96,7 +97,7 @@ def test_the_operator_workflow(cli: Cli, tmp_path: Path) -> None:
     serving = cli.serve()
     try:
         status = cli.wait_running(serving)
-        assert status["row_counts"]["config"] == 6
+        assert status["row_counts"]["config"] == len(contract.DEFAULT_CONFIG)
         server_pid = status["record"]["server_pid"]
 
         config_rows = [
@@ -115,7 +116,7 @@ def test_the_operator_workflow(cli: Cli, tmp_path: Path) -> None:
 
         cli("export", "dump.jsonl")
         end = json.loads((tmp_path / "dump.jsonl").read_text().splitlines()[-1])
-        assert end["end"]["rows"]["config"] == 6
+        assert end["end"]["rows"]["config"] == len(contract.DEFAULT_CONFIG)
 
         assert "initialized" in cli("logs", "-n", "20").stdout
         cli("logs", "--server", "-n", "5")
@@ -135,7 +136,7 @@ def test_the_operator_workflow(cli: Cli, tmp_path: Path) -> None:
     assert "is not empty" in refused.stderr
     cli("restore", "backup.tar.gz", "--force")
     rows = cli("sql", "--json", "SELECT COUNT(*) AS n FROM config").stdout
-    assert json.loads(rows) == {"n": 6}
+    assert json.loads(rows) == {"n": len(contract.DEFAULT_CONFIG)}
 
 
 def test_ctrl_c_stops_serve_cleanly(cli: Cli) -> None:

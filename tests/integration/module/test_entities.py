@@ -106,7 +106,7 @@ def test_update_and_delete_refusals(inner_universe: Database, refused: Refused) 
     db.ok("create_entity", "e1", "agent", entity_metadata())
     refused("update_entity", "nope", "agent", entity_metadata(), expect='not_found: entity "nope"')
     refused("delete_entity", "nope", expect='not_found: entity "nope" does not exist')
-    stranger = db.new_identity()
+    stranger = db.new_writer()
     refused(
         "update_entity",
         "e1",
@@ -137,7 +137,7 @@ def test_referenced_entity_cannot_be_deleted(inner_universe: Database, refused: 
 
 def test_owner_can_change_and_admin_can_change_anything(inner_universe: Database) -> None:
     db = inner_universe
-    user = db.new_identity()
+    user = db.new_writer()
     db.ok("create_entity", "mine", "agent", entity_metadata(), token=user)
     db.ok("update_entity", "mine", "agent", entity_metadata("renamed"), token=user)
     db.ok("update_entity", "mine", "agent", entity_metadata("by admin"))  # the publisher

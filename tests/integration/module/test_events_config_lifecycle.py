@@ -13,7 +13,8 @@ def test_init_writes_admin_config_and_the_first_event(inner_universe: Database) 
     config = {r["key"]: r["value"] for r in db.sql("SELECT * FROM config")}
     assert config["snapshot_interval"] == "50"
     assert config["auth_required"] == "true"
-    assert config["log_level"] == '"info"'
+    assert config["max_connections"] == "100"
+    assert "log_level" not in config, "nothing reads it, so init does not write it"
 
 
 def test_publish_event_and_batch_keep_one_gap_free_order(inner_universe: Database) -> None:
@@ -66,7 +67,7 @@ def test_publish_refusals(inner_universe: Database, refused: Refused) -> None:
 
 def test_update_config_and_admin_keys(inner_universe: Database, refused: Refused) -> None:
     db = inner_universe
-    user = db.new_identity()
+    user = db.new_writer()
     db.ok("update_config", "app.theme", '"dark"', some("UI theme"), token=user)
     db.ok("update_config", "log_level", '"debug"', NONE)  # admin (publisher)
     config = {r["key"]: r for r in db.sql("SELECT * FROM config")}
@@ -89,13 +90,19 @@ def test_update_config_and_admin_keys(inner_universe: Database, refused: Refused
     refused("update_config", "app.x", "{", NONE, expect="value is not valid JSON")
 
 
-def test_http_calls_open_and_close_a_connection(inner_universe: Database) -> None:
+def test_connections_leave_no_permanent_rows(inner_universe: Database) -> None:
+    """Anyone may connect, and every HTTP call connects: connecting writes no log row, and a
+    call's `client_connection` row is gone when it returns."""
     db = inner_universe
+    before = db.sql("SELECT * FROM event_log")
+    stranger = db.new_identity()
+    refused = db.call("publish_event", event_input("ev-0"), token=stranger)
+    assert refused.status_code == 530
     db.ok("publish_event", event_input("ev-1"))
-    kinds = [
-        r["event_type"] for r in sorted(db.sql("SELECT * FROM event_log"), key=lambda r: r["seq"])
-    ]
-    assert kinds[-3:] == ["CLIENT_CONNECTED", "AGENT_STEP", "CLIENT_DISCONNECTED"]
+    after = sorted(db.sql("SELECT * FROM event_log"), key=lambda r: r["seq"])
+    assert len(after) == len(before) + 1
+    assert after[-1]["event_type"] == "AGENT_STEP"
+    assert not {r["event_type"] for r in after} & {"CLIENT_CONNECTED", "CLIENT_DISCONNECTED"}
     assert db.sql("SELECT * FROM client_connection") == []
     message = db.fails("set_client_info", "x" * 5000)
     assert "client_info is 5000 bytes long" in message

@@ -84,5 +84,5 @@ def test_relation_refusals(inner_universe: Database, refused: Refused) -> None:
         expect='not_found: relation "ghost"',
     )
     refused("delete_relation", "ghost", expect='not_found: relation "ghost"')
-    stranger = db.new_identity()
+    stranger = db.new_writer()
     refused("delete_relation", "r1", token=stranger, expect="permission_denied")

@@ -38,8 +38,12 @@ def notification_ids(db: Database, store: str) -> list[tuple[str, int, int]]:
 def test_events_get_gap_free_ids_per_store_from_any_writer(inner_universe: Database) -> None:
     db = inner_universe
     db.ok("es_insert_events", "app_events", [event(1), event(2)], NONE)
-    other = db.new_identity()  # any identity that may write the database may append
+    other = db.new_writer()  # any identity with a role may append, in any store
     db.ok("es_insert_events", "app_events", [event(1, "other")], NONE, token=other)
+    stranger = db.new_identity()  # without a role (auth_required): refused, nothing changes
+    assert "permission_denied" in db.fails(
+        "es_insert_events", "app_events", [event(9, "x")], NONE, token=stranger
+    )
     db.ok("es_insert_events", "app_snapshots", [event(2)], NONE)
     assert notification_ids(db, "app_events") == [(OID, 1, 1), (OID, 2, 2), ("other", 1, 3)]
     assert notification_ids(db, "app_snapshots") == [(OID, 2, 1)]

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
-from tests.integration.http_api import NONE, Database, delta_metadata, some, ts
+from tests.integration.http_api import NONE, T0, Database, delta_metadata, set_op, sha, some
 from tests.integration.module.conftest import Refused
-
-T0 = ts(1_700_000_000_000_000)
-
-
-def sha(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def set_op(path: str, value: str) -> dict[str, Any]:
-    return {"Set": {"path": path, "value": value}}
 
 
 def root(db: Database, version_id: str = "v1", timeline: str = "main") -> None:
@@ -176,14 +163,13 @@ def test_snapshot_interval_is_enforced(inner_universe: Database) -> None:
     db.ok("update_config", "snapshot_interval", "3", NONE)
     root(db)
     ops = [set_op("/n", "2")]
-    db.ok("commit_state_version", "v2", "main", some("v1"), T0, "", sha("1"), ops, NONE)
-    db.ok("commit_state_version", "v3", "main", some("v2"), T0, "", sha("1"), ops, NONE)
-    message = db.fails(
-        "commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, NONE
-    )
+    n2 = sha('{"n":2}')
+    db.ok("commit_state_version", "v2", "main", some("v1"), T0, "", n2, ops, NONE)
+    db.ok("commit_state_version", "v3", "main", some("v2"), T0, "", n2, ops, NONE)
+    message = db.fails("commit_state_version", "v4", "main", some("v3"), T0, "", n2, ops, NONE)
     assert 'snapshot_required: version "v4" needs a snapshot' in message
     assert "snapshot_interval = 3" in message
-    db.ok("commit_state_version", "v4", "main", some("v3"), T0, "", sha("1"), ops, some("1"))
+    db.ok("commit_state_version", "v4", "main", some("v3"), T0, "", n2, ops, some('{"n":2}'))
     [head] = db.sql("SELECT * FROM timeline")
     assert head["versions_since_snapshot"] == 0
 

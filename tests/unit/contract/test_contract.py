@@ -58,7 +58,17 @@ def test_the_snapshot_rule_mirrors_the_module() -> None:
 
 @pytest.mark.parametrize(
     ("text", "interval"),
-    [("7", 7), ("0", 50), ('"x"', 50), ("7.0", 50), ("-3", 50), (str(1 << 64), 50), (None, 50)],
+    [
+        ("7", 7),
+        ("0", 50),
+        ('"x"', 50),
+        ("7.0", 50),
+        ("-3", 50),
+        (str(1 << 64), 50),
+        (None, 50),
+        ("10000", 10_000),
+        ("10001", 50),
+    ],
 )
 def test_the_interval_falls_back_to_the_default(text: str | None, interval: int) -> None:
     assert parse_interval(text) == interval

@@ -33,6 +33,7 @@ def test_the_default_config_rows_are_the_ones_init_writes() -> None:
     snapshots = (RULES / "snapshots.rs").read_text()
     [interval_key] = re.findall(r'pub const INTERVAL_KEY: &str = "(\w+)";', snapshots)
     [default_interval] = re.findall(r"pub const DEFAULT_INTERVAL: u64 = (\d+);", snapshots)
+    [max_interval] = re.findall(r"pub const MAX_INTERVAL: u64 = ([\d_]+);", snapshots)
     config = (RULES / "config.rs").read_text()
     defaults = config[config.index("pub const DEFAULTS") :]
     rows = re.findall(r'\(\s*(snapshots::INTERVAL_KEY|"\w+"),\s*"((?:[^"\\]|\\.)*)",', defaults)
@@ -44,4 +45,5 @@ def test_the_default_config_rows_are_the_ones_init_writes() -> None:
     }
     assert interval_key == contract.SNAPSHOT_INTERVAL_KEY
     assert int(default_interval) == contract.DEFAULT_SNAPSHOT_INTERVAL
+    assert int(max_interval) == contract.MAX_SNAPSHOT_INTERVAL
     assert rust == contract.DEFAULT_CONFIG

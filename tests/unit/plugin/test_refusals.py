@@ -23,6 +23,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.PERMISSION_DENIED: WriteRefusedError,
     ErrorCode.IN_USE: WriteRefusedError,
     ErrorCode.INTEGRITY_ERROR: WriteRefusedError,
+    ErrorCode.RESOURCE_EXHAUSTED: WriteRefusedError,
     None: WriteRefusedError,
 }
 

@@ -1,13 +1,16 @@
 use inner_universe_rules::{config as rules, json, text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use crate::access;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::config::{config, Config};
 use crate::types::{ConfigUpdated, EventData};
 
-/// Sets a config key to a JSON value. Admin-only keys (`log_level`, `cache_size_mb`,
-/// `feature_enable_*`, `admin_*`, `security_*`) need an admin; other keys any client.
+/// Sets a config key to a JSON value. The settings the module reads (`snapshot_interval`,
+/// `max_connections`, `auth_required`, `timeout`) are typed and range-checked; they and the
+/// other admin-only keys (`log_level`, `cache_size_mb`, `feature_enable_*`, `admin_*`,
+/// `security_*`) need an admin; other keys any client, with a value of at most 64 KiB.
 /// Setting the value it already has is a no-op.
 #[reducer]
 pub fn update_config(
@@ -17,10 +20,14 @@ pub fn update_config(
     description: Option<String>,
 ) -> RuleResult {
     rules::validate_key(&key)?;
-    let value = json::canonicalize("value", &value)?;
+    let parsed = json::parse("value", &value)?;
+    let value = json::to_canonical(&parsed);
+    rules::validate_value(&key, &parsed, &value)?;
     text::validate_optional_text("description", description.as_deref())?;
     if rules::is_admin_only(&key) {
         access::require_admin(ctx, &format!("config key {key:?}"))?;
+    } else {
+        access::require_role(ctx, "update_config")?;
     }
     let table = ctx.db.config();
     let existing = table.key().find(&key);
@@ -39,7 +46,7 @@ pub fn update_config(
     if existing.is_some() {
         table.key().update(row);
     } else {
-        table.insert(row);
+        store::insert(table, row, &format!("config key {key:?}"))?;
     }
     journal::record(
         ctx,
@@ -47,6 +54,6 @@ pub fn update_config(
             Some(key.clone()),
             EventData::ConfigUpdated(ConfigUpdated { key, value }),
         ),
-    );
+    )?;
     Ok(())
 }

@@ -1,12 +1,13 @@
-use inner_universe_rules::{text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+use inner_universe_rules::{namespaces, text, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
-use crate::checks;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::state_version::state_version;
 use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData};
+use crate::{access, checks};
 
 /// Records a StateProjector delta on `stream`, applied on top of an existing state version.
 #[reducer]
@@ -21,9 +22,11 @@ pub fn record_delta(
 ) -> RuleResult {
     text::validate_id("delta_id", &delta_id)?;
     text::validate_name("stream", &stream)?;
+    namespaces::validate_delta_id(&delta_id, &stream)?;
     text::validate_id("state_version_id", &state_version_id)?;
     let operations = checks::operations(operations)?;
     let metadata = checks::delta_metadata(metadata)?;
+    access::require_role(ctx, "record_delta")?;
     if let Some(existing) = ctx.db.delta_record().delta_id().find(&delta_id) {
         let identical = existing.stream == stream
             && existing.state_version_id == state_version_id
@@ -44,6 +47,8 @@ pub fn record_delta(
     {
         return Err(not_found("state version", &state_version_id));
     }
+    let new_owner = access::require_stream_access(ctx, access::Stream::Deltas(&stream))?;
+    access::record_owner(ctx, new_owner)?;
     let seq = journal::record(
         ctx,
         Entry::system(
@@ -55,17 +60,22 @@ pub fn record_delta(
                 operations_count: operations.len() as u32,
             }),
         ),
-    );
-    ctx.db.delta_record().insert(DeltaRecord {
-        delta_id,
-        stream,
-        state_version_id,
-        operations,
-        timestamp: ctx.timestamp,
-        occurred_at,
-        metadata,
-        owner: ctx.sender,
-        seq,
-    });
+    )?;
+    let what = format!("delta {delta_id:?}");
+    store::insert(
+        ctx.db.delta_record(),
+        DeltaRecord {
+            delta_id,
+            stream,
+            state_version_id,
+            operations,
+            timestamp: ctx.timestamp,
+            occurred_at,
+            metadata,
+            owner: ctx.sender,
+            seq,
+        },
+        &what,
+    )?;
     Ok(())
 }

@@ -7,9 +7,10 @@
 //! may be stopped. The marker is not a change to NERV's data: no `event_log` row is written.
 
 use inner_universe_rules::{text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use crate::access;
+use crate::store;
 use crate::tables::durability_marker::{durability_marker, DurabilityMarker};
 
 const MARKER_ROW: u8 = 0;
@@ -28,7 +29,7 @@ pub fn checkpoint(ctx: &ReducerContext, marker: String) -> RuleResult {
     if table.id().find(MARKER_ROW).is_some() {
         table.id().update(row);
     } else {
-        table.insert(row);
+        store::insert(table, row, "the durability marker")?;
     }
     Ok(())
 }

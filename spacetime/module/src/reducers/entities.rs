@@ -1,8 +1,9 @@
 use inner_universe_rules::{text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, not_found};
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::entity::{entity, Entity};
 use crate::tables::relation::relation;
 use crate::types::{EntityCreated, EntityDeleted, EntityMetadata, EntityUpdated, EventData};
@@ -16,6 +17,7 @@ pub fn create_entity(
     metadata: EntityMetadata,
 ) -> RuleResult {
     let metadata = validated(&entity_id, &entity_type, metadata)?;
+    access::require_role(ctx, "create_entity")?;
     if let Some(existing) = ctx.db.entity().id().find(&entity_id) {
         return if existing.entity_type == entity_type && existing.metadata == metadata {
             Ok(())
@@ -23,14 +25,18 @@ pub fn create_entity(
             Err(already_exists("entity", &entity_id))
         };
     }
-    ctx.db.entity().insert(Entity {
-        id: entity_id.clone(),
-        entity_type: entity_type.clone(),
-        created_at: ctx.timestamp,
-        updated_at: ctx.timestamp,
-        owner: ctx.sender,
-        metadata: metadata.clone(),
-    });
+    store::insert(
+        ctx.db.entity(),
+        Entity {
+            id: entity_id.clone(),
+            entity_type: entity_type.clone(),
+            created_at: ctx.timestamp,
+            updated_at: ctx.timestamp,
+            owner: ctx.sender,
+            metadata: metadata.clone(),
+        },
+        &format!("entity {entity_id:?}"),
+    )?;
     journal::record(
         ctx,
         Entry::system(
@@ -41,7 +47,7 @@ pub fn create_entity(
                 metadata,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -54,6 +60,7 @@ pub fn update_entity(
     metadata: EntityMetadata,
 ) -> RuleResult {
     let metadata = validated(&entity_id, &entity_type, metadata)?;
+    access::require_role(ctx, "update_entity")?;
     let existing = owned(ctx, &entity_id)?;
     let changed_fields = checks::changed_fields(&[
         ("entity_type", existing.entity_type != entity_type),
@@ -86,7 +93,7 @@ pub fn update_entity(
                 changed_fields,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -94,6 +101,7 @@ pub fn update_entity(
 #[reducer]
 pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
     text::validate_id("entity_id", &entity_id)?;
+    access::require_role(ctx, "delete_entity")?;
     let existing = owned(ctx, &entity_id)?;
     let relations = ctx.db.relation();
     let referencing: Vec<String> = relations
@@ -122,7 +130,7 @@ pub fn delete_entity(ctx: &ReducerContext, entity_id: String) -> RuleResult {
                 entity_type: existing.entity_type,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 

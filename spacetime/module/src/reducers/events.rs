@@ -1,9 +1,12 @@
-use inner_universe_rules::limits::MAX_BATCH_EVENTS;
-use inner_universe_rules::{json, text, RuleError, RuleResult};
+use inner_universe_rules::config as settings;
+use inner_universe_rules::limits::{MAX_BATCH_EVENTS, MAX_JSON_BYTES};
+use inner_universe_rules::{json, namespaces, text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use super::already_exists;
+use crate::access;
 use crate::journal::{self, Entry};
+use crate::tables::config::value_of as config_value;
 use crate::tables::event_log::event_log;
 use crate::types::{EventData, EventInput};
 
@@ -11,6 +14,8 @@ use crate::types::{EventData, EventInput};
 #[reducer]
 pub fn publish_event(ctx: &ReducerContext, event: EventInput) -> RuleResult {
     let event = validated("event", event)?;
+    access::require_role(ctx, "publish_event")?;
+    within_limits(ctx, std::slice::from_ref(&event))?;
     append(ctx, event)
 }
 
@@ -33,6 +38,8 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
         .enumerate()
         .map(|(i, e)| validated(&format!("events[{i}]"), e))
         .collect::<RuleResult<Vec<_>>>()?;
+    access::require_role(ctx, "publish_events")?;
+    within_limits(ctx, &events)?;
     for event in events {
         append(ctx, event)?;
     }
@@ -40,7 +47,9 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
 }
 
 fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
-    text::validate_id(&format!("{field}.event_id"), &event.event_id)?;
+    let id_field = format!("{field}.event_id");
+    text::validate_id(&id_field, &event.event_id)?;
+    namespaces::validate_client_event_id(&id_field, &event.event_id)?;
     text::validate_name(&format!("{field}.event_type"), &event.event_type)?;
     text::validate_optional_text(&format!("{field}.source"), event.source.as_deref())?;
     Ok(EventInput {
@@ -48,6 +57,33 @@ fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
         metadata: json::canonicalize_object(&format!("{field}.metadata"), &event.metadata)?,
         ..event
     })
+}
+
+/// Each event's data and metadata together within `max_event_bytes`, and a call's within
+/// `MAX_JSON_BYTES`, so no call can write more than a few MiB.
+fn within_limits(ctx: &ReducerContext, events: &[EventInput]) -> RuleResult {
+    let limit = settings::parse_max_event_bytes(
+        config_value(ctx, settings::MAX_EVENT_BYTES_KEY).as_deref(),
+    );
+    let mut total = 0;
+    for (i, event) in events.iter().enumerate() {
+        let size = event.data.len() + event.metadata.len();
+        if size > limit {
+            return Err(RuleError::invalid(format!(
+                "event {i} ({:?}) has {size} bytes of data and metadata; max_event_bytes is \
+                 {limit}",
+                event.event_id
+            )));
+        }
+        total += size;
+    }
+    if total > MAX_JSON_BYTES {
+        return Err(RuleError::invalid(format!(
+            "the events have {total} bytes of data and metadata together; the limit is \
+             {MAX_JSON_BYTES} per call"
+        )));
+    }
+    Ok(())
 }
 
 /// Idempotent by `event_id`: the same event again is a no-op (a retry after an unknown outcome).
@@ -74,6 +110,6 @@ fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
             data: EventData::Custom(event.data),
             metadata: event.metadata,
         },
-    );
+    )?;
     Ok(())
 }

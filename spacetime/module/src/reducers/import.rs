@@ -7,6 +7,7 @@ use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
 use crate::checks;
+use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::config::{config, Config};
 use crate::tables::delta_record::{delta_record, DeltaRecord};
@@ -16,7 +17,10 @@ use crate::tables::import_state::{import_state, ImportState};
 use crate::tables::log_sequence::{log_sequence, LogSequence};
 use crate::tables::relation::{relation, Relation};
 use crate::tables::state_version::{state_version, StateVersion};
+use crate::tables::stream_delegate::{stream_delegate, StreamDelegate};
+use crate::tables::stream_owner::{stream_owner, StreamOwner};
 use crate::tables::timeline::{timeline, Timeline};
+use crate::tables::writer::{writer, Writer};
 use crate::types::EventData;
 
 #[derive(SpacetimeType)]
@@ -31,6 +35,9 @@ pub enum ImportBatch {
     Timeline(Vec<Timeline>),
     DeltaRecord(Vec<DeltaRecord>),
     EventLog(Vec<EventLog>),
+    Writer(Vec<Writer>),
+    StreamOwner(Vec<StreamOwner>),
+    StreamDelegate(Vec<StreamDelegate>),
     /// Checks references and the gap-free log, sets the next `seq` to the given value (the
     /// exported `log_sequence.next_seq`), closes the import.
     Finish(u64),
@@ -52,7 +59,7 @@ pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
     }
 }
 
-/// True while an import is open (lifecycle reducers then log nothing).
+/// True while an import is open.
 pub fn in_progress(ctx: &ReducerContext) -> bool {
     ctx.db.import_state().id().find(0).is_some()
 }
@@ -91,7 +98,7 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
              versions, deltas or published events",
         ));
     }
-    // What `init` and connections wrote is replaced by the imported rows.
+    // What `init` wrote, and roles and grants given since, are replaced by the imported rows.
     for row in ctx.db.event_log().iter() {
         ctx.db.event_log().event_id().delete(&row.event_id);
     }
@@ -101,12 +108,22 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
     for row in ctx.db.timeline().iter() {
         ctx.db.timeline().name().delete(&row.name);
     }
+    for row in ctx.db.writer().iter() {
+        ctx.db.writer().identity().delete(row.identity);
+    }
+    for row in ctx.db.stream_delegate().iter() {
+        ctx.db.stream_delegate().id().delete(&row.id);
+    }
     ctx.db.log_sequence().id().delete(0);
-    ctx.db.import_state().insert(ImportState {
-        id: 0,
-        started_by: ctx.sender,
-        started_at: ctx.timestamp,
-    });
+    store::insert(
+        ctx.db.import_state(),
+        ImportState {
+            id: 0,
+            started_by: ctx.sender,
+            started_at: ctx.timestamp,
+        },
+        "the import state",
+    )?;
     log::info!("import opened by {}", ctx.sender);
     Ok(())
 }
@@ -230,6 +247,37 @@ impl Imported for DeltaRecord {
     }
 }
 
+impl Imported for Writer {
+    const TABLE: &'static str = "writer";
+    fn key(&self) -> String {
+        self.identity.to_string()
+    }
+}
+
+impl Imported for StreamOwner {
+    const TABLE: &'static str = "stream_owner";
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+}
+
+impl Imported for StreamDelegate {
+    const TABLE: &'static str = "stream_delegate";
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&self) -> RuleResult {
+        if self.id == access::delegation_id(self.owner, self.delegate) {
+            Ok(())
+        } else {
+            Err(RuleError::invalid(format!(
+                "stream_delegate {:?} does not name its owner and delegate",
+                self.id
+            )))
+        }
+    }
+}
+
 impl Imported for EventLog {
     const TABLE: &'static str = "event_log";
     fn key(&self) -> String {
@@ -280,6 +328,9 @@ fn insert(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
         ImportBatch::Timeline(rows) => insert_all(ctx.db.timeline(), rows),
         ImportBatch::DeltaRecord(rows) => insert_all(ctx.db.delta_record(), rows),
         ImportBatch::EventLog(rows) => insert_all(ctx.db.event_log(), rows),
+        ImportBatch::Writer(rows) => insert_all(ctx.db.writer(), rows),
+        ImportBatch::StreamOwner(rows) => insert_all(ctx.db.stream_owner(), rows),
+        ImportBatch::StreamDelegate(rows) => insert_all(ctx.db.stream_delegate(), rows),
         ImportBatch::Begin | ImportBatch::Finish(_) => unreachable!("handled by import_rows"),
     }
 }
@@ -342,9 +393,11 @@ fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
             ));
         }
     }
-    ctx.db
-        .log_sequence()
-        .insert(LogSequence { id: 0, next_seq });
+    store::insert(
+        ctx.db.log_sequence(),
+        LogSequence { id: 0, next_seq },
+        "the log sequence",
+    )?;
     ctx.db.import_state().id().delete(0);
     log::info!("import finished: {count} log rows, next seq {next_seq}");
     Ok(())

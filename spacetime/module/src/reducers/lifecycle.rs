@@ -1,30 +1,39 @@
 use inner_universe_rules::{config as rules, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Table};
 
-use super::import;
+use crate::access;
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::client_connection::{client_connection, ClientConnection};
-use crate::tables::config::{config, Config};
-use crate::types::{ClientSession, EventData, SystemInitialized};
+use crate::tables::config::{config, value_of as config_value, Config};
+use crate::types::{EventData, SystemInitialized};
 use crate::MODULE_VERSION;
 
 /// Runs once, when the database is first published: the publisher becomes the admin, the
 /// default config is written and `SYSTEM_INITIALIZED` opens the log.
 #[reducer(init)]
-pub fn init(ctx: &ReducerContext) {
-    ctx.db.admin().insert(Admin {
-        identity: ctx.sender,
-        added_at: ctx.timestamp,
-    });
+pub fn init(ctx: &ReducerContext) -> RuleResult {
+    store::insert(
+        ctx.db.admin(),
+        Admin {
+            identity: ctx.sender,
+            added_at: ctx.timestamp,
+        },
+        "the publisher's admin row",
+    )?;
     for (key, value, description) in rules::DEFAULTS {
-        ctx.db.config().insert(Config {
-            key: (*key).to_string(),
-            value: (*value).to_string(),
-            description: Some((*description).to_string()),
-            updated_at: ctx.timestamp,
-            updated_by: ctx.sender,
-        });
+        store::insert(
+            ctx.db.config(),
+            Config {
+                key: (*key).to_string(),
+                value: (*value).to_string(),
+                description: Some((*description).to_string()),
+                updated_at: ctx.timestamp,
+                updated_by: ctx.sender,
+            },
+            &format!("config key {key:?}"),
+        )?;
     }
     journal::record(
         ctx,
@@ -35,32 +44,58 @@ pub fn init(ctx: &ReducerContext) {
                 admin: ctx.sender,
             }),
         ),
-    );
+    )?;
     log::info!(
         "inner universe {MODULE_VERSION} initialized; admin {}",
         ctx.sender
     );
+    Ok(())
 }
 
-/// Never fails: an `Err` here would refuse the client.
+/// Admits a connection while fewer than `max_connections` are open (admins always) and adds its
+/// `client_connection` row, which lives until it disconnects. Connecting writes no `event_log`
+/// row: anyone may connect (HTTP calls connect around every call), so connections must leave
+/// nothing permanent. Never panics: a write it cannot make is logged, not a refusal.
 #[reducer(client_connected)]
-pub fn client_connected(ctx: &ReducerContext) {
+pub fn client_connected(ctx: &ReducerContext) -> RuleResult {
+    admit(ctx)?;
     if let Some(connection_id) = ctx.connection_id {
-        ctx.db.client_connection().insert(ClientConnection {
+        let row = ClientConnection {
             connection_id,
             identity: ctx.sender,
             connected_at: ctx.timestamp,
             last_active_at: ctx.timestamp,
             client_info: None,
-        });
+        };
+        // A connection id is unique per connection; should a row linger, the new one is
+        // logged and skipped rather than refusing the client.
+        if let Err(error) = store::insert(
+            ctx.db.client_connection(),
+            row,
+            &format!("connection {connection_id}"),
+        ) {
+            log::error!("client_connected: {error}");
+        }
     }
-    if import::in_progress(ctx) {
-        return;
+    Ok(())
+}
+
+/// `resource_exhausted` when `max_connections` connections are open and the caller is not an
+/// admin (who must always be able to connect, to raise the limit).
+fn admit(ctx: &ReducerContext) -> RuleResult {
+    if access::is_admin(ctx) {
+        return Ok(());
     }
-    journal::record(
-        ctx,
-        Entry::system(None, EventData::ClientConnected(session(ctx))),
-    );
+    let limit =
+        rules::parse_max_connections(config_value(ctx, rules::MAX_CONNECTIONS_KEY).as_deref());
+    let open = ctx.db.client_connection().count();
+    if open >= limit {
+        return Err(RuleError::new(
+            Code::ResourceExhausted,
+            format!("{open} connections are open and max_connections is {limit}; try again later"),
+        ));
+    }
+    Ok(())
 }
 
 #[reducer(client_disconnected)]
@@ -71,19 +106,13 @@ pub fn client_disconnected(ctx: &ReducerContext) {
             .connection_id()
             .delete(connection_id);
     }
-    if import::in_progress(ctx) {
-        return;
-    }
-    journal::record(
-        ctx,
-        Entry::system(None, EventData::ClientDisconnected(session(ctx))),
-    );
 }
 
 /// Lets a client describe itself (`nerv-inner-universe/0.1 host=...`) in `client_connection`.
 #[reducer]
 pub fn set_client_info(ctx: &ReducerContext, client_info: String) -> RuleResult {
     text::validate_text("client_info", &client_info)?;
+    access::require_role(ctx, "set_client_info")?;
     let connections = ctx.db.client_connection();
     let mut row = ctx
         .connection_id
@@ -98,11 +127,4 @@ pub fn set_client_info(ctx: &ReducerContext, client_info: String) -> RuleResult 
     row.last_active_at = ctx.timestamp;
     connections.connection_id().update(row);
     Ok(())
-}
-
-fn session(ctx: &ReducerContext) -> ClientSession {
-    ClientSession {
-        identity: ctx.sender,
-        connection_id: ctx.connection_id,
-    }
 }

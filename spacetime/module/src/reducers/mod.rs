@@ -9,6 +9,7 @@ mod events;
 pub mod import;
 mod lifecycle;
 mod relations;
+mod roles;
 mod stored_events;
 mod versions;
 

@@ -1,8 +1,9 @@
 use inner_universe_rules::{text, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, not_found};
 use crate::journal::{self, Entry};
+use crate::store;
 use crate::tables::entity::entity;
 use crate::tables::relation::{relation, Relation};
 use crate::types::{
@@ -24,6 +25,7 @@ pub fn create_relation(
     text::validate_id("to_entity", &to_entity)?;
     text::validate_name("relation_type", &relation_type)?;
     let metadata = checks::relation_metadata(metadata)?;
+    access::require_role(ctx, "create_relation")?;
     if let Some(existing) = ctx.db.relation().id().find(&relation_id) {
         let identical = existing.from_entity == from_entity
             && existing.to_entity == to_entity
@@ -40,16 +42,20 @@ pub fn create_relation(
             return Err(not_found(&format!("{field}: entity"), id));
         }
     }
-    ctx.db.relation().insert(Relation {
-        id: relation_id.clone(),
-        from_entity: from_entity.clone(),
-        to_entity: to_entity.clone(),
-        relation_type: relation_type.clone(),
-        created_at: ctx.timestamp,
-        updated_at: ctx.timestamp,
-        owner: ctx.sender,
-        metadata: metadata.clone(),
-    });
+    store::insert(
+        ctx.db.relation(),
+        Relation {
+            id: relation_id.clone(),
+            from_entity: from_entity.clone(),
+            to_entity: to_entity.clone(),
+            relation_type: relation_type.clone(),
+            created_at: ctx.timestamp,
+            updated_at: ctx.timestamp,
+            owner: ctx.sender,
+            metadata: metadata.clone(),
+        },
+        &format!("relation {relation_id:?}"),
+    )?;
     journal::record(
         ctx,
         Entry::system(
@@ -62,7 +68,7 @@ pub fn create_relation(
                 metadata,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
@@ -77,6 +83,7 @@ pub fn update_relation(
     text::validate_id("relation_id", &relation_id)?;
     text::validate_name("relation_type", &relation_type)?;
     let metadata = checks::relation_metadata(metadata)?;
+    access::require_role(ctx, "update_relation")?;
     let existing = owned(ctx, &relation_id)?;
     let old = &existing.metadata;
     let changed_fields = checks::changed_fields(&[
@@ -111,14 +118,29 @@ pub fn update_relation(
                 changed_fields,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 
+/// The relation's owner, an admin, or the owner of either endpoint may delete it: a relation
+/// another identity points at your entity must not keep you from deleting the entity.
 #[reducer]
 pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult {
     text::validate_id("relation_id", &relation_id)?;
-    let existing = owned(ctx, &relation_id)?;
+    access::require_role(ctx, "delete_relation")?;
+    let existing = ctx
+        .db
+        .relation()
+        .id()
+        .find(&relation_id)
+        .ok_or_else(|| not_found("relation", &relation_id))?;
+    let owns_endpoint = [&existing.from_entity, &existing.to_entity]
+        .into_iter()
+        .filter_map(|id| ctx.db.entity().id().find(id))
+        .any(|endpoint| endpoint.owner == ctx.sender);
+    if !owns_endpoint {
+        access::require_owner(ctx, existing.owner, &format!("relation {relation_id:?}"))?;
+    }
     ctx.db.relation().id().delete(&relation_id);
     journal::record(
         ctx,
@@ -131,7 +153,7 @@ pub fn delete_relation(ctx: &ReducerContext, relation_id: String) -> RuleResult 
                 relation_type: existing.relation_type,
             }),
         ),
-    );
+    )?;
     Ok(())
 }
 

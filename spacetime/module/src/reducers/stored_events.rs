@@ -1,8 +1,8 @@
 //! `es_insert_events`: the write side of the `eventsourcing` persistence module
 //! (`nerv_inner_universe.eventsourcing_module`).
 //!
-//! Who may append: every identity that may call the database's reducers, as for
-//! `publish_events`. An event-sourced application owns its stores as a whole, not row by row:
+//! Who may append: every identity with the writer or admin role (`access::require_role`), as
+//! for `publish_events`. An event-sourced application owns its stores as a whole, not row by row:
 //! its aggregates' versions and the integrity rules, not row owners, decide what is appended,
 //! and stored events are never updated or deleted. These stores keep their own total order
 //! (`notification_id` per store) and write no `event_log` row: NERV's log stays NERV's.
@@ -12,8 +12,10 @@ use inner_universe_rules::stored_events::{
     validate_state,
 };
 use inner_universe_rules::{text, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table};
+use spacetimedb::{reducer, ReducerContext};
 
+use crate::access;
+use crate::store;
 use crate::tables::es_store::{es_store, EsStore};
 use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
 use crate::tables::es_tracking::{es_tracking, EsTracking};
@@ -52,6 +54,7 @@ pub fn es_insert_events(
             .iter()
             .map(|e| (e.originator_id.as_str(), e.originator_version)),
     )?;
+    access::require_role(ctx, "es_insert_events")?;
     let stored = ctx.db.es_stored_event();
     for event in &events {
         let position = (
@@ -91,15 +94,15 @@ pub fn es_insert_events(
     };
 
     if !events.is_empty() {
-        append(ctx, store, events);
+        append(ctx, store, events)?;
     }
     if let Some(t) = tracking {
-        record_tracking(ctx, recorded_tracking, t);
+        record_tracking(ctx, recorded_tracking, t)?;
     }
     Ok(())
 }
 
-fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) {
+fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> RuleResult {
     let heads = ctx.db.es_store();
     let last = heads
         .name()
@@ -108,30 +111,39 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) {
     let mut next = last;
     for event in events {
         next += 1;
-        ctx.db.es_stored_event().insert(EsStoredEvent {
-            row_id: 0,
-            store: store.clone(),
-            originator_id: event.originator_id,
-            originator_version: event.originator_version,
-            topic: event.topic,
-            state: event.state,
-            notification_id: next,
-            recorded_at: ctx.timestamp,
-            sender: ctx.sender,
-        });
+        store::insert(
+            ctx.db.es_stored_event(),
+            EsStoredEvent {
+                row_id: 0,
+                store: store.clone(),
+                originator_id: event.originator_id,
+                originator_version: event.originator_version,
+                topic: event.topic,
+                state: event.state,
+                notification_id: next,
+                recorded_at: ctx.timestamp,
+                sender: ctx.sender,
+            },
+            "stored event",
+        )?;
     }
     let head = EsStore {
         name: store,
         max_notification_id: next,
     };
     if last == 0 {
-        heads.insert(head);
+        store::insert(heads, head, "store head")?;
     } else {
         heads.name().update(head);
     }
+    Ok(())
 }
 
-fn record_tracking(ctx: &ReducerContext, recorded: Option<EsTracking>, t: EsTrackingInput) {
+fn record_tracking(
+    ctx: &ReducerContext,
+    recorded: Option<EsTracking>,
+    t: EsTrackingInput,
+) -> RuleResult {
     let table = ctx.db.es_tracking();
     match recorded {
         Some(row) => {
@@ -141,12 +153,17 @@ fn record_tracking(ctx: &ReducerContext, recorded: Option<EsTracking>, t: EsTrac
             });
         }
         None => {
-            table.insert(EsTracking {
-                row_id: 0,
-                store: t.store,
-                application_name: t.application_name,
-                notification_id: t.notification_id,
-            });
+            store::insert(
+                table,
+                EsTracking {
+                    row_id: 0,
+                    store: t.store,
+                    application_name: t.application_name,
+                    notification_id: t.notification_id,
+                },
+                "tracking record",
+            )?;
         }
     }
+    Ok(())
 }

@@ -1,13 +1,14 @@
-use inner_universe_rules::{json, snapshots, text, Code, RuleError, RuleResult};
-use spacetimedb::{reducer, ReducerContext, Table, Timestamp};
+use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found};
-use crate::checks;
 use crate::journal::{self, Entry};
-use crate::tables::config::config;
+use crate::store;
+use crate::tables::config::value_of as config_value;
 use crate::tables::state_version::{state_version, StateVersion};
 use crate::tables::timeline::{timeline, Timeline};
 use crate::types::{DeltaOperation, EventData, StateVersionCommitted};
+use crate::{access, checks};
 
 /// Commits a version on `timeline` with optimistic concurrency: `parent_version_id` must be
 /// the timeline's current head (or, for a timeline's first version, `None` or any existing
@@ -35,14 +36,24 @@ pub fn commit_state_version(
     text::validate_text("description", &description)?;
     text::validate_sha256_hex("data_hash", &data_hash)?;
     let operations = checks::operations(operations)?;
+    access::require_role(ctx, "commit_state_version")?;
     let snapshot = snapshot
         .map(|s| verified_snapshot(&s, &data_hash))
         .transpose()?;
+    namespaces::validate_stream_base(
+        &version_id,
+        &timeline,
+        parent_version_id.is_some(),
+        operations.len(),
+        snapshot.as_deref(),
+    )?;
 
     if let Some(existing) = ctx.db.state_version().version_id().find(&version_id) {
         let identical = existing.timeline == timeline
             && existing.parent_version_id == parent_version_id
-            && existing.description == description
+            // A stream anchor's content is fixed; only its description may differ.
+            && (existing.description == description
+                || namespaces::stream_of_base(&version_id).is_some())
             && existing.data_hash == data_hash
             && existing.operations == operations
             && existing.snapshot == snapshot;
@@ -52,6 +63,7 @@ pub fn commit_state_version(
             Err(already_exists("state version", &version_id))
         };
     }
+    let new_owner = access::require_stream_access(ctx, access::Stream::Timeline(&timeline))?;
     if let Some(parent) = &parent_version_id {
         if ctx.db.state_version().version_id().find(parent).is_none() {
             return Err(not_found("parent state version", parent));
@@ -71,14 +83,7 @@ pub fn commit_state_version(
         }
     }
     let since_snapshot = head.as_ref().map_or(0, |h| h.versions_since_snapshot);
-    let interval = snapshots::parse_interval(
-        ctx.db
-            .config()
-            .key()
-            .find(snapshots::INTERVAL_KEY.to_string())
-            .as_ref()
-            .map(|row| row.value.as_str()),
-    );
+    let interval = snapshots::parse_interval(config_value(ctx, snapshots::INTERVAL_KEY).as_deref());
     snapshots::require_snapshot(
         &version_id,
         &timeline,
@@ -87,7 +92,11 @@ pub fn commit_state_version(
         since_snapshot,
         interval,
     )?;
+    if let Some(parent) = &parent_version_id {
+        verify_operations(ctx, parent, &version_id, &operations, &data_hash)?;
+    }
 
+    access::record_owner(ctx, new_owner)?;
     let seq = journal::record(
         ctx,
         Entry::system(
@@ -100,7 +109,7 @@ pub fn commit_state_version(
                 data_hash: data_hash.clone(),
             }),
         ),
-    );
+    )?;
     let versions_since_snapshot = if snapshot.is_some() {
         0
     } else {
@@ -116,22 +125,95 @@ pub fn commit_state_version(
     if head.is_some() {
         ctx.db.timeline().name().update(timeline_row);
     } else {
-        ctx.db.timeline().insert(timeline_row);
+        store::insert(
+            ctx.db.timeline(),
+            timeline_row,
+            &format!("timeline {timeline:?}"),
+        )?;
     }
-    ctx.db.state_version().insert(StateVersion {
-        version_id,
-        timeline,
-        parent_version_id,
-        timestamp: ctx.timestamp,
-        occurred_at,
-        description,
-        data_hash,
-        owner: ctx.sender,
-        operations,
-        snapshot,
-        seq,
-    });
+    let what = format!("state version {version_id:?}");
+    store::insert(
+        ctx.db.state_version(),
+        StateVersion {
+            version_id,
+            timeline,
+            parent_version_id,
+            timestamp: ctx.timestamp,
+            occurred_at,
+            description,
+            data_hash,
+            owner: ctx.sender,
+            operations,
+            snapshot,
+            seq,
+        },
+        &what,
+    )?;
     Ok(())
+}
+
+/// The parent's state with `operations` applied must hash to `data_hash`, so no version whose
+/// state differs from its hash can be stored, snapshot or not. The parent's state is rebuilt
+/// from its nearest ancestor with a snapshot (at most about `snapshot_interval` versions back
+/// per timeline the chain crosses).
+fn verify_operations(
+    ctx: &ReducerContext,
+    parent: &str,
+    version_id: &str,
+    operations: &[DeltaOperation],
+    data_hash: &str,
+) -> RuleResult {
+    let what = format!("version {version_id:?}");
+    let state = patch::apply(
+        state_of(ctx, parent)?,
+        &checks::parsed_operations(operations)?,
+        &what,
+    )?;
+    let actual = json::data_hash(&state);
+    if actual != data_hash {
+        return Err(RuleError::new(
+            Code::IntegrityError,
+            format!(
+                "{what}: its parent's state with its operations hashes to {actual}, not to the \
+                 declared data_hash {data_hash}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The state of stored version `version_id`: its nearest snapshot, then the operations of
+/// every version after it, in order.
+fn state_of(ctx: &ReducerContext, version_id: &str) -> RuleResult<json::Value> {
+    let versions = ctx.db.state_version();
+    let mut chain = Vec::new();
+    let mut id = version_id.to_string();
+    let snapshot = loop {
+        let row = versions
+            .version_id()
+            .find(&id)
+            .ok_or_else(|| not_found("ancestor state version", &id))?;
+        if let Some(snapshot) = row.snapshot {
+            break snapshot;
+        }
+        let parent = row.parent_version_id.clone().ok_or_else(|| {
+            RuleError::new(
+                Code::IntegrityError,
+                format!("stored version {id:?} has neither a snapshot nor a parent"),
+            )
+        })?;
+        chain.push(row);
+        id = parent;
+    };
+    let mut state = json::parse("snapshot", &snapshot)?;
+    for row in chain.iter().rev() {
+        state = patch::apply(
+            state,
+            &checks::parsed_operations(&row.operations)?,
+            &format!("stored version {:?}", row.version_id),
+        )?;
+    }
+    Ok(state)
 }
 
 fn verified_snapshot(snapshot: &str, data_hash: &str) -> RuleResult<String> {

@@ -1,8 +1,8 @@
 use spacetimedb::{table, ConnectionId, Identity, Timestamp};
 
-/// Connections open right now. A row lives from `client_connected` to `client_disconnected`;
-/// the `event_log` keeps the history (`CLIENT_CONNECTED` / `CLIENT_DISCONNECTED`), so the table
-/// does not grow with every short-lived HTTP call.
+/// Connections open right now. A row lives from `client_connected` to `client_disconnected`,
+/// and connecting writes nothing else, so neither this table nor the log grows with every
+/// short-lived HTTP call.
 #[table(
     name = client_connection,
     public,

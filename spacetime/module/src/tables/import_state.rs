@@ -1,7 +1,7 @@
 use spacetimedb::{table, Identity, Timestamp};
 
-/// Present while an import (`import_rows`) is under way: rows are written as given, and
-/// lifecycle reducers log nothing, so the imported `seq` numbers stay exactly as exported.
+/// Present while an import (`import_rows`) is under way: rows are written as given, so the
+/// imported `seq` numbers stay exactly as exported.
 #[table(name = import_state)]
 pub struct ImportState {
     #[primary_key]

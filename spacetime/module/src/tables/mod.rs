@@ -1,5 +1,5 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin`, `log_sequence` and `durability_marker` are private bookkeeping.
+//! `admin`, `writer`, `log_sequence`, `import_state` and `durability_marker` are private.
 
 pub mod admin;
 pub mod client_connection;
@@ -15,4 +15,7 @@ pub mod import_state;
 pub mod log_sequence;
 pub mod relation;
 pub mod state_version;
+pub mod stream_delegate;
+pub mod stream_owner;
 pub mod timeline;
+pub mod writer;
