@@ -83,6 +83,23 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     )
 
 
+class _StderrHandler(logging.StreamHandler[Any]):
+    """Writes to whatever ``sys.stderr`` is when a record comes, not when it was configured:
+    an application (or a test runner) that swaps stderr, and closes the old one, never makes a
+    background thread's record fail."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """`logging` sets it once; the current ``sys.stderr`` is used instead."""
+
+
 def configure(level: str = "info", *, json: bool = False) -> None:
     """Show the library's log records of ``level`` and above on stderr.
 
@@ -108,7 +125,7 @@ def configure(level: str = "info", *, json: bool = False) -> None:
     library = logging.getLogger(LIBRARY_LOGGER)
     if _Output.handler is not None:
         library.removeHandler(_Output.handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     library.addHandler(handler)
     library.setLevel(level.upper())

@@ -4,7 +4,9 @@ quiet by default, the application's `logging` setup is honoured, `configure` and
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
 
@@ -113,3 +115,16 @@ print(logging.getLevelName(logging.getLogger("nerv_inner_universe").level))
 """
     done = python(script)
     assert done.stdout.splitlines()[-1] == level
+
+
+def test_records_go_to_the_stderr_of_the_moment_even_after_the_old_one_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    log.configure("warning")
+    first.close()  # a test runner's capture, gone
+    monkeypatch.setattr(sys, "stderr", second)
+    log.get_logger("nerv_inner_universe.test").warning("still_heard", n=1)
+    assert "still_heard" in second.getvalue()
+    log.configure(os.environ.get("NERV_TEST_LOG_LEVEL", "info"))

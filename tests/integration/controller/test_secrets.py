@@ -7,6 +7,7 @@ Whoever reads ``keys/id_ecdsa`` can mint any identity's token (the admin's inclu
 
 from __future__ import annotations
 
+import os
 import stat
 import tarfile
 from pathlib import Path
@@ -127,6 +128,7 @@ async def test_exports_are_0600_and_no_log_or_export_shows_the_token(
         await controller.stop()
     finally:
         structlog.configure(**configured)
+        log.configure(os.environ.get("NERV_TEST_LOG_LEVEL", "info"))  # as tests/conftest.py
     token = layout.load_owner_token()
     assert token is not None
     assert len(token) > 100
