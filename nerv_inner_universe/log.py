@@ -110,7 +110,7 @@ def configure(level: str = "info", *, json: bool = False) -> None:
     gives it its own stderr handler (records are not passed on to the root logger's handlers,
     so nothing is printed twice). Raises ValueError for an unknown level.
     """
-    if level.lower() not in _LEVELS:
+    if not isinstance(level, str) or level.lower() not in _LEVELS:
         raise ValueError(f"unknown log level {level!r}; use debug, info, warning or error")
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     final: Processor = (

@@ -99,13 +99,15 @@ def _int_to_float(value: Any) -> Any:
     return float(value) if _is_int(value) else value
 
 
-def seconds(default: float) -> Any:
-    """A duration in seconds, finite and greater than 0 (TOML ``30`` or ``2.5``)."""
+def seconds(default: float, *, high: float = math.inf) -> Any:
+    """A duration in seconds, finite, greater than 0 and at most ``high`` (TOML ``30`` or
+    ``2.5``)."""
+    at_most = "" if high == math.inf else f" and at most {high:g}"
     return _field(
         default,
         Kind(
-            "a number of seconds greater than 0",
-            lambda v: isinstance(v, float) and math.isfinite(v) and v > 0,
+            f"a number of seconds greater than 0{at_most}",
+            lambda v: isinstance(v, float) and math.isfinite(v) and 0 < v <= high,
             float,
         ),
         converter=_int_to_float,

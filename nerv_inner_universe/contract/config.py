@@ -14,6 +14,10 @@ DEFAULT_SNAPSHOT_INTERVAL = 50
 """Versions per snapshot on a timeline when the config row is missing or not an integer in
 ``1..MAX_SNAPSHOT_INTERVAL`` (and the row `init` writes)."""
 MAX_SNAPSHOT_INTERVAL = 10_000
+MAX_CONNECTIONS_LIMIT = 100_000
+"""The largest ``max_connections`` the module accepts (`rules/src/config.rs`)."""
+MAX_TIMEOUT_SECONDS = 86_400.0
+"""The largest ``timeout`` the module accepts, in seconds (`rules/src/config.rs`)."""
 """The largest ``snapshot_interval`` the module accepts."""
 
 DEFAULT_CONFIG: dict[str, str] = {
@@ -40,7 +44,7 @@ def parse_interval(value: str | None) -> int:
     """The interval from the ``snapshot_interval`` row's JSON text (None: no row), falling
     back to `DEFAULT_SNAPSHOT_INTERVAL` as the module does (outside ``1..MAX_SNAPSHOT_INTERVAL``
     too)."""
-    if value is None or not _U64.fullmatch(value):
+    if value is None or len(value) > 20 or not _U64.fullmatch(value):
         return DEFAULT_SNAPSHOT_INTERVAL
     interval = int(value)
     return interval if 0 < interval <= MAX_SNAPSHOT_INTERVAL else DEFAULT_SNAPSHOT_INTERVAL

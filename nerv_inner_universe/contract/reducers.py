@@ -19,6 +19,7 @@ from typing import Protocol
 import attrs
 
 from nerv_inner_universe.client import (
+    ArgumentError,
     HttpCallResult,
     Identity,
     ReducerEvent,
@@ -29,14 +30,21 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.contract.errors import ReducerRefusedError
 from nerv_inner_universe.contract.types import (
+    DeleteOperation,
     DeltaMetadata,
     DeltaOperation,
     EntityMetadata,
     EsEventInput,
     EsTrackingInput,
     EventInput,
+    InsertOperation,
+    PatchOperation,
     RelationMetadata,
+    RemoveOperation,
+    SetOperation,
 )
+
+_OPERATION_TYPES = (SetOperation, DeleteOperation, InsertOperation, RemoveOperation, PatchOperation)
 
 __all__ = [
     "ReducerCall",
@@ -180,7 +188,7 @@ def commit_state_version(
         occurred_at=occurred_at,
         description=description,
         data_hash=data_hash,
-        operations=_variants(operations),
+        operations=_variants("commit_state_version", operations),
         snapshot=snapshot,
     )
 
@@ -201,7 +209,7 @@ def record_delta(
         stream=stream,
         state_version_id=state_version_id,
         occurred_at=occurred_at,
-        operations=_variants(operations),
+        operations=_variants("record_delta", operations),
         metadata=metadata,
     )
 
@@ -276,5 +284,14 @@ def _call(reducer: str, **arguments: object) -> ReducerCall:
     return ReducerCall(reducer, tuple(arguments), tuple(arguments.values()))
 
 
-def _variants(operations: Sequence[DeltaOperation]) -> list[Variant]:
+def _variants(reducer: str, operations: Sequence[DeltaOperation]) -> list[Variant]:
+    """Raises ArgumentError naming the item that is no `DeltaOperation`."""
+    if isinstance(operations, str | bytes) or not isinstance(operations, Sequence):
+        raise ArgumentError(f"{reducer}.operations: expected a sequence of operations")
+    for index, operation in enumerate(operations):
+        if not isinstance(operation, _OPERATION_TYPES):
+            raise ArgumentError(
+                f"{reducer}.operations[{index}]: expected a DeltaOperation "
+                f"(SetOperation, ...), got {type(operation).__name__}"
+            )
     return [operation.variant() for operation in operations]

@@ -21,7 +21,12 @@ import attrs
 
 from nerv_inner_universe.client.names import DATABASE_NAME_RULE, is_database_name
 from nerv_inner_universe.config import fields, load, read_toml, table_in
-from nerv_inner_universe.contract import DEFAULT_SNAPSHOT_INTERVAL
+from nerv_inner_universe.contract import (
+    DEFAULT_SNAPSHOT_INTERVAL,
+    MAX_CONNECTIONS_LIMIT,
+    MAX_SNAPSHOT_INTERVAL,
+    MAX_TIMEOUT_SECONDS,
+)
 
 DEFAULT_SECTION = "inner_universe"
 ENV_PREFIX = "INNER_UNIVERSE_"
@@ -53,11 +58,11 @@ class InnerUniverseConfig:
     database: str = fields.text(
         "inner-universe", expected=DATABASE_NAME_RULE, holds=is_database_name
     )
-    max_connections: int = fields.integer(100)
-    timeout: float = fields.seconds(30.0)
+    max_connections: int = fields.integer(100, high=MAX_CONNECTIONS_LIMIT)
+    timeout: float = fields.seconds(30.0, high=MAX_TIMEOUT_SECONDS)
     """Seconds an HTTP request or reducer call may take before it fails."""
     auth_required: bool = fields.boolean(True)
-    snapshot_interval: int = fields.integer(DEFAULT_SNAPSHOT_INTERVAL)
+    snapshot_interval: int = fields.integer(DEFAULT_SNAPSHOT_INTERVAL, high=MAX_SNAPSHOT_INTERVAL)
     server_url: str | None = fields.text(
         None, expected=fields.BASE_URL, holds=fields.is_base_url, optional=True
     )

@@ -46,4 +46,8 @@ def test_the_default_config_rows_are_the_ones_init_writes() -> None:
     assert interval_key == contract.SNAPSHOT_INTERVAL_KEY
     assert int(default_interval) == contract.DEFAULT_SNAPSHOT_INTERVAL
     assert int(max_interval) == contract.MAX_SNAPSHOT_INTERVAL
+    [connections] = re.findall(r"pub const MAX_CONNECTIONS_LIMIT: u64 = ([\d_]+);", config)
+    [timeout] = re.findall(r"pub const MAX_TIMEOUT_SECONDS: f64 = ([\d_.]+);", config)
+    assert int(connections) == contract.MAX_CONNECTIONS_LIMIT
+    assert float(timeout) == contract.MAX_TIMEOUT_SECONDS
     assert rust == contract.DEFAULT_CONFIG

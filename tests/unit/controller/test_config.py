@@ -138,8 +138,8 @@ def test_invalid_file_values_name_the_key(
         ("INNER_UNIVERSE_PORT", "abc", "must be an integer from 1 to 65535, got 'abc'"),
         ("INNER_UNIVERSE_PORT", "0", "an integer from 1 to 65535"),
         ("INNER_UNIVERSE_AUTH_REQUIRED", "maybe", "must be true or false"),
-        ("INNER_UNIVERSE_TIMEOUT", "30s", "seconds greater than 0, got '30s'"),
-        ("INNER_UNIVERSE_TIMEOUT", "-1", "seconds greater than 0, got -1.0"),
+        ("INNER_UNIVERSE_TIMEOUT", "30s", "seconds greater than 0 and at most 86400, got '30s'"),
+        ("INNER_UNIVERSE_TIMEOUT", "-1", "seconds greater than 0 and at most 86400, got -1.0"),
         ("INNER_UNIVERSE_TIMEOUT", "inf", "seconds greater than 0"),
         ("INNER_UNIVERSE_DB_PATH", "", "a path string, got ''"),
         ("INNER_UNIVERSE_DATABASE", "-x", "lowercase letters"),
@@ -185,3 +185,14 @@ def test_direct_construction_validates_too() -> None:
 def test_the_variables_naming_the_file_and_table_are_not_settings() -> None:
     env = {"INNER_UNIVERSE_CONFIG": "x.toml", "INNER_UNIVERSE_CONFIG_SECTION": "a.b"}
     assert load_config(env=env) == load_config(env={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("snapshot_interval", 20_000), ("max_connections", 200_000), ("timeout", 100_000.0)],
+)
+def test_module_settings_past_the_module_s_limits_are_refused_before_anything_starts(
+    key: str, value: object
+) -> None:
+    with pytest.raises(ConfigError, match=key):
+        InnerUniverseConfig(**{key: value})  # type: ignore[arg-type]
