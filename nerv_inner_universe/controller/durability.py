@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -78,14 +79,22 @@ class FileTail:
 
     def wait_for(self, needle: bytes, *, timeout: float, what: str) -> None:
         """Returns once ``needle`` was written; raises DurabilityError after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while not self.contains(needle):
-            if time.monotonic() > deadline:
-                raise DurabilityError(
-                    f"{what} did not reach the disk within {timeout:.0f} s; the server may be "
-                    "overloaded or its disk full"
-                )
-            time.sleep(POLL_INTERVAL)
+        _wait_until(
+            lambda: self.contains(needle),
+            timeout,
+            f"{what} did not reach the disk within {timeout:.0f} s; the server may be "
+            "overloaded or its disk full",
+        )
+
+
+def _wait_until(done: Callable[[], bool], timeout: float, failure: str) -> None:
+    """Polls ``done`` every `POLL_INTERVAL` until it holds; DurabilityError(``failure``) once
+    ``timeout`` seconds have passed without it."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise DurabilityError(failure)
+        time.sleep(POLL_INTERVAL)
 
 
 def commit_log_segments(data_dir: Path) -> list[Path]:
@@ -177,30 +186,21 @@ class DatabaseRecord:
         record = (
             bytes.fromhex(self.database_identity)[::-1] + bytes.fromhex(self.owner_identity)[::-1]
         )
-        ids = {content[at - 8 : at] for at in _find_all(content, record) if at >= 8}
+        found = (match.start() for match in re.finditer(re.escape(record), content))
+        ids = {content[at - 8 : at] for at in found if at >= 8}
         return frozenset(key for key in ids if key + _LEADER_ON_NODE_0 in content)
 
     def wait_for_new(self, data_dir: Path, *, known: frozenset[bytes], timeout: float) -> None:
         """Returns once a record not in ``known`` is on disk with its replica record, the two
         rows a restart needs to find the database. Raises DurabilityError after ``timeout``
         seconds."""
-        deadline = time.monotonic() + timeout
-        while not self.ids(data_dir) - known:
-            if time.monotonic() > deadline:
-                raise DurabilityError(
-                    f"the control database did not record database {self.database_identity} "
-                    f"within {timeout:.0f} s"
-                )
-            time.sleep(POLL_INTERVAL)
+        _wait_until(
+            lambda: bool(self.ids(data_dir) - known),
+            timeout,
+            f"the control database did not record database {self.database_identity} "
+            f"within {timeout:.0f} s",
+        )
         log.debug("database_record_durable", database_identity=self.database_identity)
-
-
-def _find_all(content: bytes, needle: bytes) -> list[int]:
-    found, at = [], content.find(needle)
-    while at != -1:
-        found.append(at)
-        at = content.find(needle, at + 1)
-    return found
 
 
 def _read(path: Path) -> bytes:
