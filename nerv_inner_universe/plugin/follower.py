@@ -14,7 +14,6 @@ turn, which needs the writer, which must not be entered from its own loop.
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.recent_events import Recent
 
 log = get_logger(__name__)
 
@@ -34,12 +34,6 @@ RECHECKED = 5_000
 """Rows checked again after a reconnect (more than a crash can lose at this client's pace: the
 server's last half second), and remote event ids remembered so that one re-sent after a crash
 is not delivered twice. A reconnect costs at most this many rows, at any history length."""
-
-
-def _remember(recent: collections.OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    recent[key] = value
-    while len(recent) > RECHECKED:
-        recent.popitem(last=False)
 
 
 class Follower:
@@ -56,9 +50,9 @@ class Follower:
         self._next_seq = 1
         self._first_seq = 1
         self._waiting: dict[int, Any] = {}
-        self._seen: collections.OrderedDict[int, str] = collections.OrderedDict()
+        self._seen: Recent[int, str] = Recent(RECHECKED)
         """``seq`` -> ``event_id`` of the last `RECHECKED` rows handed on."""
-        self._delivered_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._delivered_ids: Recent[str, None] = Recent(RECHECKED)
         """The ids of the last `RECHECKED` remote events published into the bus."""
         self.delivered = 0
         """Remote events published into the bus."""
@@ -112,11 +106,11 @@ class Follower:
         seq, event_id = int(row.seq), str(row.event_id)
         if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
             return
-        _remember(self._seen, seq, event_id)
+        self._seen.set(seq, event_id)
         event = translate.event_from_row(row)
         if event is None or event.id in self._delivered_ids or not self._is_remote(event):
             return  # an audit row, an event lost and re-sent under a new seq, or our own
-        _remember(self._delivered_ids, event.id, None)
+        self._delivered_ids.set(event.id, None)
         self._inbox.put(attrs.evolve(event, replayed=True))
 
     def _deliver(self) -> None:

@@ -8,18 +8,47 @@ round trip, which an async writer needs to raise a conflict at once instead of a
 from __future__ import annotations
 
 import collections
+from typing import Generic, TypeVar
 
 from nerv_inner_universe.nerv.errors import RecordConflictError
 
 Fingerprint = tuple[object, ...]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """The last ``capacity`` keys set, with their values: setting a key makes it the most
+    recent, and past ``capacity`` the least recent one is forgotten."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def set(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def forget(self, key: K) -> None:
+        self._items.pop(key, None)
 
 
 class RecentEvents:
     """The fingerprints of the last ``capacity`` event ids seen (least recently used first)."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._fingerprints: collections.OrderedDict[str, Fingerprint] = collections.OrderedDict()
+        self._fingerprints: Recent[str, Fingerprint] = Recent(capacity)
 
     def __len__(self) -> int:
         return len(self._fingerprints)
@@ -28,22 +57,16 @@ class RecentEvents:
         """True for an id not seen lately (now remembered); False for the same content again.
         Raises RecordConflictError for the same id with different content."""
         known = self._fingerprints.get(event_id)
-        if known is not None:
-            if known != fingerprint:
-                raise RecordConflictError(
-                    f"event {event_id!r} was recorded before with different content"
-                )
-            self._fingerprints.move_to_end(event_id)
-            return False
-        self.remember(event_id, fingerprint)
-        return True
+        if known is not None and known != fingerprint:
+            raise RecordConflictError(
+                f"event {event_id!r} was recorded before with different content"
+            )
+        self._fingerprints.set(event_id, fingerprint)
+        return known is None
 
     def remember(self, event_id: str, fingerprint: Fingerprint) -> None:
-        self._fingerprints[event_id] = fingerprint
-        self._fingerprints.move_to_end(event_id)
-        while len(self._fingerprints) > self._capacity:
-            self._fingerprints.popitem(last=False)
+        self._fingerprints.set(event_id, fingerprint)
 
     def forget(self, event_id: str) -> None:
         """For a write that failed: the id may be recorded again, with any content."""
-        self._fingerprints.pop(event_id, None)
+        self._fingerprints.forget(event_id)
