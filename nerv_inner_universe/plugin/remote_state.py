@@ -41,9 +41,11 @@ from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
-REMEMBERED_DELTAS = 5_000
-"""Remote delta ids remembered, so that rows a resubscription hands over again are applied
-once."""
+RECHECKED = 5_000
+"""After a reconnect the windows start this many ``seq`` back (a server that crashed may have
+lost its last rows, and they come again under new numbers), and this many remote delta ids are
+remembered, so a row handed over again is applied once. Versions need no memory: the store
+knows its own."""
 
 ReadVersionsAfter = Callable[[str | None], list[Any]]
 """``read(version_id)`` -> the ``state_version`` rows of the followed timeline after that
@@ -78,8 +80,9 @@ class StateFollower:
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-state", daemon=True)
         self._handle: SubscriptionHandle | None = None
         self._after: dict[Table, int] = {Table.STATE_VERSION: 0, Table.DELTA_RECORD: 0}
+        self._first: dict[Table, int] = dict(self._after)
         self._arrived: list[tuple[Table, Any]] = []
-        self._applied_deltas: Recent[str, None] = Recent(REMEMBERED_DELTAS)
+        self._applied_deltas: Recent[str, None] = Recent(RECHECKED)
         self.versions_applied = 0
         """Remote versions applied to the store (by the subscription or by `catch_up`)."""
         self.deltas_applied = 0
@@ -98,6 +101,7 @@ class StateFollower:
         """Follows the versions after ``version_seq`` and the deltas after ``delta_seq`` (what
         replay covered)."""
         self._after = {Table.STATE_VERSION: version_seq, Table.DELTA_RECORD: delta_seq}
+        self._first = dict(self._after)
         self._thread.start()
         for table in self._after:
             cache = connection.cache.table(table)
@@ -117,7 +121,10 @@ class StateFollower:
         )
 
     def _move_windows(self, _connection: DbConnection, _error: Exception | None) -> None:
-        """The connection dropped: resubscribe from the last rows received."""
+        """The connection dropped: resubscribe from `RECHECKED` ``seq`` before the last rows
+        received (never before where following began)."""
+        for table, after in self._after.items():
+            self._after[table] = max(self._first[table], after - RECHECKED)
         if self._handle is not None:
             self._handle.update_queries(self._windows())
 

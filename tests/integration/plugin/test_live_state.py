@@ -236,3 +236,28 @@ def test_a_runtime_that_does_not_follow_catches_up_when_its_commit_is_refused(
         assert alice.temporal_store.get_history()[-1].remote
         ours = alice.temporal_store.commit({"n": n, "by": "alice"})
         wait_for(lambda ours=ours: head(bob) == ours)
+
+
+def test_after_a_server_restart_remote_changes_still_arrive_once(
+    isolated_inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = isolated_inner_universe
+    alice = runtimes(nerv_config(db, retry_for=120.0))
+    bob = runtimes(nerv_config(db, retry_for=120.0))
+    versions, deltas = told_versions(alice), told_deltas(alice)
+    for n in range(3):
+        bob.temporal_store.commit({"n": n})
+        bob.state_projector.apply_delta({f"k{n}": n})
+    wait_for(lambda: len(versions) == 3 and len(deltas) == 3)
+
+    db.server.stop()
+    db.server.start()
+    for n in range(3, 6):
+        assert commit_with_retry(bob, {"n": n}) == 1
+        bob.state_projector.apply_delta({f"k{n}": n})
+    wait_for(lambda: len(deltas) == 6 and head(alice) == head(bob), timeout=120.0)
+    assert [v.data for v in versions] == [{"n": n} for n in range(6)]
+    assert all(v.remote for v in versions)
+    assert [m.remote for m in deltas] == [True] * 6
+    assert alice.state_projector.get_current_state() == {f"k{n}": n for n in range(6)}
+    assert len(alice.state_projector.get_delta_history()) == 6
