@@ -38,7 +38,16 @@ class UnknownNameError(NervError, LookupError):
 
 
 class ConcurrencyConflictError(NervError):
-    """A commit expected a parent that is no longer the head: reload and retry."""
+    """A commit expected a parent that is no longer the head: reload and retry.
+
+    ``current`` is the head's version id when it is known (None: an empty timeline, or a
+    backend that did not say). By the time a runtime's TemporalStore raises it, the store has
+    caught up with that head: read ``get()``/``get_current_version_id()`` and commit again.
+    """
+
+    def __init__(self, message: str, current: str | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class RecordConflictError(NervError):

@@ -66,7 +66,8 @@ def nerv_version_committed(
 ) -> None:
     """The TemporalStore committed ``version`` on ``timeline`` (already recorded).
 
-    ``operations`` turn the parent version's state into this one.
+    ``operations`` turn the parent version's state into this one. ``version.remote`` is True
+    for a version another process committed, which the store learnt of from the recorder.
     """
 
 
@@ -81,6 +82,7 @@ def nerv_delta_applied(
     """The StateProjector of ``stream`` applied delta ``index`` (already recorded, if it could be).
 
     ``operations`` is None for a FunctionDelta, which has none and is never recorded.
+    ``metadata.remote`` is True for a delta another process recorded.
     """
 
 

@@ -133,7 +133,9 @@ class DeltaMetadata:
 
     Checked when built (``InvalidDeltaError`` names the field): ``description`` a str,
     ``source`` a str or None, ``tags`` an iterable of str (not one str), ``timestamp`` finite
-    epoch seconds, ``index`` an int >= 0.
+    epoch seconds, ``index`` an int >= 0. ``remote`` is True for a delta another process
+    applied and this projector learnt of through `StateProjector.apply_remote`; it says where
+    the delta came from, not what it is, so equality ignores it.
     """
 
     description: str = attrs.field(default="", validator=_description)
@@ -141,6 +143,7 @@ class DeltaMetadata:
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tag_tuple)
     timestamp: float = attrs.field(validator=_timestamp)
     index: int = attrs.field(validator=_index)
+    remote: bool = attrs.field(default=False, eq=False)
 
 
 DeltaCallback = Callable[[int, Delta, DeltaMetadata, list[Operation] | None], object]
@@ -224,21 +227,52 @@ class StateProjector:
             operations = change.as_operations()
             for guard in self._guards:
                 guard(index, change, metadata, operations)
-            with self._lock:
-                self._deltas.append((change, metadata))
-                self._state = new_state
-                self._next_index = index + 1
-            for observer in self._observers:
-                call_isolated(
-                    "delta_observer_failed",
-                    observer,
-                    index,
-                    change,
-                    metadata,
-                    operations,
-                    index=index,
-                )
+            self._append(change, metadata, new_state, operations)
         return index
+
+    def apply_remote(self, operations: Sequence[Operation], metadata: DeltaMetadata) -> int:
+        """Apply a delta another process recorded, without guards (it is recorded already);
+        observers are told it with ``metadata.remote`` True. Returns its index here:
+        ``metadata.index``, or the next free index when that is taken (two processes that
+        applied deltas at the same time each numbered theirs alike).
+
+        Deltas from several processes are applied in the order they arrive, which is the order
+        they were recorded in unless two were applied at the same moment; a late joiner's
+        replay follows the recorded order. Thread-safe; waits for a delta in progress. The
+        operations' errors (the delta layer's) propagate and change nothing.
+        """
+        change = _delta_from_operations(list(operations))
+        with self._sequence:
+            with self._lock:
+                index, state = max(metadata.index, self._next_index), self._state
+            told = attrs.evolve(metadata, index=index, remote=True)
+            self._append(change, told, change.apply(state), list(operations))
+        return index
+
+    def _append(
+        self,
+        change: Delta,
+        metadata: DeltaMetadata,
+        new_state: Any,
+        operations: list[Operation] | None,
+    ) -> None:
+        """Make ``new_state`` current after ``change``, then tell the observers (call with
+        ``_sequence`` held)."""
+        index = metadata.index
+        with self._lock:
+            self._deltas.append((change, metadata))
+            self._state = new_state
+            self._next_index = index + 1
+        for observer in self._observers:
+            call_isolated(
+                "delta_observer_failed",
+                observer,
+                index,
+                change,
+                metadata,
+                operations,
+                index=index,
+            )
 
     def restore(self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]) -> None:
         """Replace the history with recorded deltas ``(index, metadata, operations)``.

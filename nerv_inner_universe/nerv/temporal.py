@@ -47,7 +47,13 @@ DEFAULT_SNAPSHOT_INTERVAL = 50
 @attrs.frozen
 class VersionedState:
     """One committed state. ``data_hash`` (sha256 of its canonical JSON) lets a backend store
-    only the operations from the parent and still prove it rebuilt the same state."""
+    only the operations from the parent and still prove it rebuilt the same state.
+
+    ``remote`` is True for a version another process committed and this store learnt of
+    through `TemporalStore.apply_remote` (observers are told it once, marked so); replayed
+    and locally committed versions have False. It is where a version came from, not part of
+    its content, so equality ignores it.
+    """
 
     version_id: str
     data: JSON
@@ -55,6 +61,7 @@ class VersionedState:
     timestamp: float
     change_description: str
     data_hash: str
+    remote: bool = attrs.field(default=False, eq=False, kw_only=True)
 
 
 CommitCallback = Callable[[VersionedState, list[Operation]], object]
@@ -214,7 +221,8 @@ class TemporalStore:
             if expected_parent is not _Head.CURRENT and expected_parent != parent_id:
                 raise ConcurrencyConflictError(
                     f"expected version {expected_parent!r} to be current, but it is "
-                    f"{parent_id!r}; read the current state again and retry"
+                    f"{parent_id!r}; read the current state again and retry",
+                    current=parent_id,
                 )
             version = VersionedState(
                 version_id=str(uuid.uuid4()),
@@ -234,16 +242,64 @@ class TemporalStore:
             stored = self._stored(parent, parent_data, version, operations)
             for guard in self._guards:
                 guard(told, operations)
-            with self._lock:
-                self._positions[version.version_id] = len(self._versions)
-                self._versions.append(stored)
-                self._head_data = snapshot
-                self._snapshots += int(stored.operations is None)
-            for observer in self._observers:
-                call_isolated(
-                    "commit_observer_failed", observer, told, operations, version_id=told.version_id
-                )
+            self._append(stored, snapshot, told, operations)
         return version.version_id
+
+    def apply_remote(
+        self, version: VersionedState, operations: Sequence[Operation], *, whole: bool = False
+    ) -> bool:
+        """Append a version another process committed, without guards (it is recorded already);
+        observers are told it with ``remote=True``. Returns False, changing nothing, for a
+        version this store holds already (its own commit coming back, or a repeat).
+
+        The state is ``version.data`` when ``whole``, else ``operations`` applied to the
+        current state; either way it must hash to ``version.data_hash``, and the version's
+        parent must be the current version, else ``ReplayError`` (the store missed a version:
+        reload it with ``restore``). Thread-safe; waits for a commit in progress.
+        """
+        with self._sequence:
+            with self._lock:
+                known = version.version_id in self._positions
+                parent = self._versions[-1] if self._versions else None
+                parent_data = self._head_data
+            if known:
+                return False
+            parent_id = None if parent is None else parent.header.version_id
+            if version.parent_version_id != parent_id:
+                raise ReplayError(
+                    f"remote version {version.version_id!r} has parent "
+                    f"{version.parent_version_id!r}, but this store is at {parent_id!r}; "
+                    "a version in between was missed"
+                )
+            data = copy.deepcopy(version.data) if whole else apply(parent_data, operations)
+            if data_hash(data) != version.data_hash:
+                raise ReplayError(
+                    f"remote version {version.version_id!r} does not hash to its data_hash; "
+                    "its operations do not lead from this store's current state to it"
+                )
+            header = attrs.evolve(version, data=data, remote=True)
+            told = _detached(header)
+            told_operations: list[Operation] = (
+                [Set("", told.data)] if parent is None else diff(parent_data, told.data)
+            )
+            stored = self._stored(parent, parent_data, header, told_operations)
+            self._append(stored, data, told, told_operations)
+        return True
+
+    def _append(
+        self, stored: _Stored, data: JSON, told: VersionedState, operations: list[Operation]
+    ) -> None:
+        """Make ``stored`` (whose state is ``data``) the current version, then tell the
+        observers (call with ``_sequence`` held)."""
+        with self._lock:
+            self._positions[stored.header.version_id] = len(self._versions)
+            self._versions.append(stored)
+            self._head_data = data
+            self._snapshots += int(stored.operations is None)
+        for observer in self._observers:
+            call_isolated(
+                "commit_observer_failed", observer, told, operations, version_id=told.version_id
+            )
 
     def restore(self, history: Sequence[VersionedState]) -> None:
         """Replace the history with recorded versions (oldest first) without telling anyone.

@@ -17,28 +17,46 @@ that other processes write.
 
 from __future__ import annotations
 
+from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
     PersistenceError,
+    ReservedNameError,
     SnapshotRequiredError,
     WriteRefusedError,
 )
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder, RecorderHealth
 from nerv_inner_universe.plugin.settings import PluginSettings
+from nerv_inner_universe.plugin.streams import ANCHOR_PREFIX, is_internal_timeline
 
 
 @hookimpl
 def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
-    """One recorder per runtime, configured from ``[nerv.inner_universe]``."""
+    """One recorder per runtime, configured from ``[nerv.inner_universe]``; `ConfigError` for
+    a ``[nerv] timeline`` reserved for the plugin's stream anchors (``stream.<s>``)."""
+    timeline = runtime.settings.timeline
+    if is_internal_timeline(timeline):
+        raise ConfigError(
+            "nerv.timeline",
+            f"{timeline!r} is reserved: timelines starting with {ANCHOR_PREFIX!r} hold the "
+            "anchors of projector streams; name the TemporalStore's timeline otherwise",
+        )
     return InnerUniverseRecorder(PluginSettings.from_config(runtime.config))
 
 
 @hookimpl
 def nerv_start(runtime: Nerv) -> None:
-    """After replay: re-publish events that other processes write from now on."""
+    """After replay: re-publish the events, and apply the versions and deltas, that other
+    processes write from now on."""
     if isinstance(runtime.recorder, InnerUniverseRecorder):
         runtime.recorder.follow(runtime.event_bus)
+        runtime.recorder.follow_state(
+            runtime.temporal_store,
+            runtime.settings.timeline,
+            runtime.state_projector,
+            runtime.settings.stream,
+        )
 
 
 __all__ = [
@@ -47,6 +65,7 @@ __all__ = [
     "PersistenceError",
     "PluginSettings",
     "RecorderHealth",
+    "ReservedNameError",
     "SnapshotRequiredError",
     "WriteRefusedError",
     "nerv_recorder",

@@ -22,3 +22,8 @@ class IntegrityError(PersistenceError):
 class SnapshotRequiredError(WriteRefusedError):
     """The module refused a version without a snapshot (``snapshot_required``): another
     writer or a config change moved the snapshot schedule. Sending the snapshot succeeds."""
+
+
+class ReservedNameError(PersistenceError, ValueError):
+    """A timeline name is reserved for the plugin's own bookkeeping (``stream.<s>``, where
+    projector stream ``s`` is anchored); pick another name."""

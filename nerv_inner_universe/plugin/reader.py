@@ -10,14 +10,14 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
-from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
-from nerv_inner_universe.plugin.errors import IntegrityError, PersistenceError
+from nerv_inner_universe.plugin.errors import IntegrityError
+from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
@@ -104,11 +104,6 @@ class Reader:
         rows = await self._select(table, f"{column} = {quoted(str(value))}")  # a unique index
         return bool(rows)
 
-    async def version_rows(self, timeline: str) -> list[Any]:
-        """The ``state_version`` rows of ``timeline``, in commit (``seq``) order."""
-        rows = await self._select(Table.STATE_VERSION, f"timeline = {quoted(timeline)}")
-        return sorted(rows, key=lambda r: r.seq)
-
     async def version_row(self, version_id: str) -> Any | None:
         """The ``state_version`` row of ``version_id``, or None."""
         rows = await self._select(Table.STATE_VERSION, f"version_id = {quoted(version_id)}")
@@ -118,22 +113,10 @@ class Reader:
         """The timeline's versions, oldest first, each state rebuilt and hash-checked."""
         states: dict[str, JSON] = {}
         result: list[tuple[VersionedState, list[Operation]]] = []
-        for row in await self.version_rows(timeline):
+        for row in await self.versions_after(timeline, None):
             operations = [translate.operation_from_row(op) for op in row.operations]
             state = await self._state(row, operations, states)
-            result.append(
-                (
-                    VersionedState(
-                        version_id=row.version_id,
-                        data=state,
-                        parent_version_id=row.parent_version_id,
-                        timestamp=translate.seconds(row.occurred_at),
-                        change_description=row.description,
-                        data_hash=row.data_hash,
-                    ),
-                    operations,
-                )
-            )
+            result.append((translate.version_from_row(row, state), operations))
         return result
 
     async def state(self, version_id: str) -> JSON:
@@ -172,15 +155,27 @@ class Reader:
         known[row.version_id] = state
         return state
 
+    async def delta_rows(self, stream: str, after_seq: int = 0) -> list[Any]:
+        """The ``delta_record`` rows of projector ``stream`` after ``after_seq``, in recording
+        (``seq``) order."""
+        where = f"stream = {quoted(stream)} AND seq > {int(after_seq)}"
+        return sorted(await self._select(Table.DELTA_RECORD, where), key=lambda r: r.seq)
+
     async def deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         """The deltas of projector ``stream`` in recording order: (index, metadata, operations)."""
-        rows = await self._select(Table.DELTA_RECORD, f"stream = {quoted(stream)}")
-        result = []
-        for row in sorted(rows, key=lambda r: r.seq):
-            index = delta_index(stream, row.delta_id)
-            operations = [translate.operation_from_row(op) for op in row.operations]
-            result.append((index, translate.delta_metadata_from_row(row, index), operations))
-        return result
+        return deltas_from_rows(stream, await self.delta_rows(stream))
+
+    async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
+        """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
+        them for None), in commit (``seq``) order."""
+        after = 0
+        if version_id is not None:
+            row = await self.version_row(version_id)
+            if row is None:
+                raise UnknownVersionError(f"state version {version_id!r} does not exist")
+            after = int(row.seq)
+        where = f"timeline = {quoted(timeline)} AND seq > {after}"
+        return sorted(await self._select(Table.STATE_VERSION, where), key=lambda r: r.seq)
 
     async def timeline(self, name: str) -> Any | None:
         """The ``timeline`` row (head and snapshot count) of ``name``, or None."""
@@ -202,16 +197,17 @@ class Reader:
         return contract.parse_interval(str(rows[0].value) if rows else None)
 
 
-def delta_id(stream: str, index: int) -> str:
-    """The id delta ``index`` of projector stream ``stream`` is stored under."""
-    return f"{stream}:{index}"
-
-
-def delta_index(stream: str, stored_id: str) -> int:
-    """The inverse of `delta_id` (the index in ASCII digits); PersistenceError for an id not
-    of that form."""
-    prefix = f"{stream}:"
-    index = ascii_int(stored_id[len(prefix) :], 19) if stored_id.startswith(prefix) else None
-    if index is None:
-        raise PersistenceError(f"delta id {stored_id!r} is not of the form '{stream}:<index>'")
-    return index
+def deltas_from_rows(
+    stream: str, rows: list[Any]
+) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+    """``delta_record`` rows of ``stream`` (in ``seq`` order) as (index, metadata,
+    operations). The index is the one in the id, raised past the one before when two writers
+    numbered theirs alike, so indexes keep rising as a projector needs them to."""
+    result: list[tuple[int, DeltaMetadata, list[Operation]]] = []
+    for row in rows:
+        index = delta_index(stream, row.delta_id)
+        if result:
+            index = max(index, result[-1][0] + 1)
+        operations = [translate.operation_from_row(op) for op in row.operations]
+        result.append((index, translate.delta_metadata_from_row(row, index), operations))
+    return result

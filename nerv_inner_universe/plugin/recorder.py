@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import threading
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,14 +23,23 @@ from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
 from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
 from nerv_inner_universe.log import get_logger
-from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedState
-from nerv_inner_universe.plugin import translate
-from nerv_inner_universe.plugin.errors import PersistenceError
+from nerv_inner_universe.nerv import (
+    DeltaMetadata,
+    Event,
+    EventBus,
+    StateProjector,
+    TemporalStore,
+    VersionedState,
+)
+from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
+from nerv_inner_universe.plugin import streams, translate
+from nerv_inner_universe.plugin.errors import PersistenceError, ReservedNameError
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
-from nerv_inner_universe.plugin.reader import Reader, delta_id
+from nerv_inner_universe.plugin.reader import Reader, deltas_from_rows
 from nerv_inner_universe.plugin.recent_events import RecentEvents
+from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
@@ -113,6 +123,11 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
+        self._writer_tag = uuid.uuid4().hex[:12]
+        """Makes this recorder's delta ids its own (`streams.delta_id`)."""
+        self._delta_seqs: dict[str, int] = {}
+        """The ``seq`` of the last delta replay read, per stream."""
+        self._state_follower: StateFollower | None = None
         self._closed = False
         self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
@@ -170,22 +185,61 @@ class InnerUniverseRecorder:
         self, timeline: str, version: VersionedState, operations: Sequence[Operation]
     ) -> None:
         """Stores ``version`` of ``timeline`` with the operations from its parent, and a snapshot
-        when one is due; ConcurrencyConflictError when the timeline's head moved."""
-        self._versions.record(timeline, version, operations)
+        when one is due.
+
+        ConcurrencyConflictError when the timeline's head moved (another process committed):
+        its ``current`` names the head, and a store this recorder follows (`follow_state`) has
+        caught up with it before the error is raised, so committing again succeeds.
+        ReservedNameError for a timeline reserved for the plugin (``stream.<s>``).
+        """
+        self._refuse_reserved(timeline)
+        try:
+            self._versions.record(timeline, version, operations)
+        except ConcurrencyConflictError as conflict:
+            raise self._moved_on(timeline, version.parent_version_id) from conflict
+
+    def _moved_on(self, timeline: str, parent: str | None) -> ConcurrencyConflictError:
+        """The error for a commit on ``parent`` refused because ``timeline`` moved on, after
+        the followed store (if it is this timeline) caught up."""
+        follower = self._state_follower
+        if follower is not None and follower.timeline == timeline:
+            follower.catch_up()
+            head = follower.head()
+            retry = "the TemporalStore has caught up with it: read its state again, commit anew"
+        else:
+            row = self._loop.run(self._reader.timeline(timeline))
+            head = None if row is None else str(row.head_version_id)
+            retry = "read that version's state (read_versions) and commit on it"
+        return ConcurrencyConflictError(
+            f"timeline {timeline!r} moved on: another writer committed, its head is now "
+            f"{head!r}, not {parent!r}; {retry}",
+            current=head,
+        )
+
+    @staticmethod
+    def _refuse_reserved(timeline: str) -> None:
+        if streams.is_internal_timeline(timeline):
+            raise ReservedNameError(
+                f"timeline {timeline!r} is reserved: names starting with "
+                f"{streams.ANCHOR_PREFIX!r} hold the anchors of projector streams; "
+                "use another timeline name"
+            )
 
     def record_delta(
         self, stream: str, index: int, metadata: DeltaMetadata, operations: Sequence[Operation]
     ) -> None:
-        """Stores delta ``index`` of projector ``stream`` on the stream's root version."""
+        """Stores delta ``index`` of projector ``stream`` on the stream's root version, under an
+        id of this recorder's own (another process's delta ``index`` is another delta)."""
+        delta_id = streams.delta_id(stream, index, self._writer_tag)
         call = contract.record_delta(
-            delta_id=delta_id(stream, index),
+            delta_id=delta_id,
             stream=stream,
             state_version_id=self._anchor(stream),
             occurred_at=translate.timestamp(metadata.timestamp),
             operations=translate.operations(operations),
             metadata=translate.delta_metadata_input(metadata),
         )
-        self._store(call, f"delta {delta_id(stream, index)!r}")
+        self._store(call, f"delta {delta_id!r}")
 
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
@@ -198,7 +252,7 @@ class InnerUniverseRecorder:
 
     def _anchor(self, stream: str) -> str:
         """The root version a stream's deltas hang on (committed once, idempotently)."""
-        base = f"stream.{stream}.base"
+        base = streams.anchor_version(stream)
         if stream in self._anchored_streams:
             return base
         version = VersionedState(
@@ -209,7 +263,7 @@ class InnerUniverseRecorder:
             change_description=f"initial state of projector stream {stream!r}",
             data_hash=data_hash(_STREAM_BASE_STATE),
         )
-        self._versions.commit(f"stream.{stream}", version, [], snapshot=True)
+        self._versions.commit(streams.anchor_timeline(stream), version, [], snapshot=True)
         self._anchored_streams.add(stream)
         return base
 
@@ -251,7 +305,9 @@ class InnerUniverseRecorder:
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         """The versions of ``timeline``, oldest first, each with its operations from the parent and
-        its rebuilt state; IntegrityError when a hash does not match."""
+        its rebuilt state; IntegrityError when a hash does not match, ReservedNameError for a
+        timeline reserved for the plugin."""
+        self._refuse_reserved(timeline)
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
 
@@ -262,8 +318,10 @@ class InnerUniverseRecorder:
         return self._loop.run(self._reader.state(version_id))
 
     def timeline_names(self) -> list[str]:
-        """The names of every stored version timeline, sorted."""
-        return self._loop.run(self._reader.timeline_names())
+        """The names of every stored version timeline, sorted; the plugin's own (the anchors of
+        projector streams, ``stream.<s>``) are left out."""
+        names = self._loop.run(self._reader.timeline_names())
+        return [name for name in names if not streams.is_internal_timeline(name)]
 
     def stream_names(self) -> list[str]:
         """The names of every projector stream with stored deltas, sorted."""
@@ -272,7 +330,10 @@ class InnerUniverseRecorder:
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         """The deltas of ``stream`` in recording order: (index, metadata, operations)."""
         self.flush()
-        return self._loop.run(self._reader.deltas(stream))
+        rows = self._loop.run(self._reader.delta_rows(stream))
+        with self._lock:
+            self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
+        return deltas_from_rows(stream, rows)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -283,6 +344,38 @@ class InnerUniverseRecorder:
         self._follower = Follower(bus, self._claim_remote)
         after = self._last_replayed_seq or self._loop.run(self._reader.last_seq())
         self._loop.run(self._follower.start(self._connection, after))
+
+    def follow_state(
+        self, store: TemporalStore, timeline: str, projector: StateProjector, stream: str
+    ) -> None:
+        """Keeps ``store`` (recorded as ``timeline``) and ``projector`` (as ``stream``) up to
+        date with what other processes record there, from what replay read on (with
+        ``follow_remote``); a refused commit makes ``store`` catch up either way. Call once,
+        after replay."""
+        if self._state_follower is not None:
+            return
+        follower = StateFollower(
+            store,
+            timeline,
+            projector,
+            stream,
+            claim_delta=lambda delta_id: delta_id.endswith(f".{self._writer_tag}"),
+            read_versions_after=lambda version_id: self._loop.run(
+                self._reader.versions_after(timeline, version_id)
+            ),
+        )
+        self._state_follower = follower
+        if not self.settings.follow_remote:
+            return
+        head = store.get_current_version_id()
+        row = None if head is None else self._loop.run(self._reader.version_row(head))
+        with self._lock:
+            delta_seq = self._delta_seqs.get(stream)
+        if delta_seq is None:
+            rows = self._loop.run(self._reader.delta_rows(stream))
+            delta_seq = int(rows[-1].seq) if rows else 0
+        version_seq = 0 if row is None else int(row.seq)
+        self._loop.run(follower.start(self._connection, version_seq, delta_seq))
 
     def _claim_remote(self, event: Event) -> bool:
         """True for an event another process wrote; False for this one's own coming back."""
@@ -329,6 +422,8 @@ class InnerUniverseRecorder:
         finally:
             if self._follower is not None:
                 self._follower.stop()
+            if self._state_follower is not None:
+                self._state_follower.stop()
             self._writer.stop()
             self._loop.run(self._connection.disconnect(), timeout=10)
             self._loop.stop()

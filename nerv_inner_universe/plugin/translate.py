@@ -19,7 +19,7 @@ from nerv_inner_universe.delta import (
     canonical_json,
     parse_json,
 )
-from nerv_inner_universe.nerv import DeltaMetadata, Event
+from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.plugin.errors import PersistenceError
 
 
@@ -146,3 +146,22 @@ def delta_metadata_from_row(row: Any, index: int) -> DeltaMetadata:
         timestamp=seconds(field(row, "occurred_at")),
         index=index,
     )
+
+
+def version_from_row(row: Any, data: JSON) -> VersionedState:
+    """A ``state_version`` row's header as a VersionedState holding ``data`` (its state, which
+    the row alone holds only when it carries a snapshot)."""
+    return VersionedState(
+        version_id=str(field(row, "version_id")),
+        data=data,
+        parent_version_id=field(row, "parent_version_id"),
+        timestamp=seconds(field(row, "occurred_at")),
+        change_description=str(field(row, "description")),
+        data_hash=str(field(row, "data_hash")),
+    )
+
+
+def version_snapshot(row: Any) -> tuple[bool, JSON]:
+    """Whether a ``state_version`` row carries its whole state, and that state (None if not)."""
+    snapshot = field(row, "snapshot")
+    return (False, None) if snapshot is None else (True, _json(snapshot))

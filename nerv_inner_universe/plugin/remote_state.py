@@ -1,0 +1,199 @@
+"""Keeps a runtime's TemporalStore and StateProjector live: the versions other processes commit
+on its timeline (``state_version``) and the deltas they record on its stream
+(``delta_record``) are applied here as they happen, marked remote.
+
+Like the event `follower`, the subscriptions cover only the rows after the last one received
+(``seq >``), the tables are streamed rather than cached (`TableCache.stream`), so memory does
+not grow with the history, and a reconnect moves the windows to where they stopped. The rows
+of one message are handed on in ``seq`` order. A delivery thread of its own applies them,
+because applying waits for a commit or a delta in progress, whose write needs the loop.
+
+A version this process committed comes back too: the store holds it already and ignores it.
+A delta this process recorded is recognised by its id (``claim_delta``). When the store
+missed a version (a gap), or a commit of this process was refused because the timeline moved,
+`catch_up` reads the versions after the store's head from the server and applies them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from nerv_inner_universe.client import (
+    DbConnection,
+    EventContext,
+    SpacetimeError,
+    SubscriptionHandle,
+)
+from nerv_inner_universe.contract import Table
+from nerv_inner_universe.delta import DeltaError
+from nerv_inner_universe.log import get_logger
+from nerv_inner_universe.nerv import StateProjector, TemporalStore
+from nerv_inner_universe.nerv.errors import NervError, ReplayError
+from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.reader import quoted
+from nerv_inner_universe.plugin.recent_events import Recent
+from nerv_inner_universe.plugin.streams import delta_index
+
+log = get_logger(__name__)
+
+RECHECKED = 5_000
+"""After a reconnect the windows start this many ``seq`` back (a server that crashed may have
+lost its last rows, and they come again under new numbers), and this many remote delta ids are
+remembered, so a row handed over again is applied once. Versions need no memory: the store
+knows its own."""
+
+ReadVersionsAfter = Callable[[str | None], list[Any]]
+"""``read(version_id)`` -> the ``state_version`` rows of the followed timeline after that
+version (all for None), in ``seq`` order; raises the reader's errors."""
+
+
+class StateFollower:
+    """Applies other processes' versions of ``timeline`` to ``store`` and deltas of ``stream``
+    to ``projector``, on a thread of its own; `stop` ends it.
+
+    ``claim_delta(delta_id)`` is True for a delta this process recorded (then it is not applied
+    again); ``read_versions_after`` is how `catch_up` reads the server.
+    """
+
+    def __init__(
+        self,
+        store: TemporalStore,
+        timeline: str,
+        projector: StateProjector,
+        stream: str,
+        *,
+        claim_delta: Callable[[str], bool],
+        read_versions_after: ReadVersionsAfter,
+    ) -> None:
+        self._store = store
+        self._timeline = timeline
+        self._projector = projector
+        self._stream = stream
+        self._claim_delta = claim_delta
+        self._read_versions_after = read_versions_after
+        self._inbox: queue.Queue[tuple[Table, Any] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._deliver, name="nerv-iu-state", daemon=True)
+        self._handle: SubscriptionHandle | None = None
+        self._after: dict[Table, int] = {Table.STATE_VERSION: 0, Table.DELTA_RECORD: 0}
+        self._first: dict[Table, int] = dict(self._after)
+        self._arrived: list[tuple[Table, Any]] = []
+        self._applied_deltas: Recent[str, None] = Recent(RECHECKED)
+        self.versions_applied = 0
+        """Remote versions applied to the store (by the subscription or by `catch_up`)."""
+        self.deltas_applied = 0
+        """Remote deltas applied to the projector."""
+
+    @property
+    def timeline(self) -> str:
+        """The timeline the store is recorded as."""
+        return self._timeline
+
+    def head(self) -> str | None:
+        """The store's current version id (None while it is empty)."""
+        return self._store.get_current_version_id()
+
+    async def start(self, connection: DbConnection, version_seq: int, delta_seq: int) -> None:
+        """Follows the versions after ``version_seq`` and the deltas after ``delta_seq`` (what
+        replay covered)."""
+        self._after = {Table.STATE_VERSION: version_seq, Table.DELTA_RECORD: delta_seq}
+        self._first = dict(self._after)
+        self._thread.start()
+        for table in self._after:
+            cache = connection.cache.table(table)
+            cache.stream()
+            cache.on_insert(functools.partial(self._arrive, table))
+        connection.on_disconnect(self._move_windows)
+        self._handle = await connection.subscribe(self._windows())
+
+    def _windows(self) -> tuple[str, str]:
+        versions = self._after[Table.STATE_VERSION]
+        deltas = self._after[Table.DELTA_RECORD]
+        return (
+            f"SELECT * FROM {Table.STATE_VERSION} "  # noqa: S608 - quoted, ints
+            f"WHERE timeline = {quoted(self._timeline)} AND seq > {versions}",
+            f"SELECT * FROM {Table.DELTA_RECORD} "  # noqa: S608 - quoted, ints
+            f"WHERE stream = {quoted(self._stream)} AND seq > {deltas}",
+        )
+
+    def _move_windows(self, _connection: DbConnection, _error: Exception | None) -> None:
+        """The connection dropped: resubscribe from `RECHECKED` ``seq`` before the last rows
+        received (never before where following began)."""
+        for table, after in self._after.items():
+            self._after[table] = max(self._first[table], after - RECHECKED)
+        if self._handle is not None:
+            self._handle.update_queries(self._windows())
+
+    def _arrive(self, table: Table, _context: EventContext, row: Any) -> None:
+        """On the loop: collect one message's rows; they are handed on, in ``seq`` order, once
+        the message is done."""
+        if not self._arrived:
+            asyncio.get_running_loop().call_soon(self._hand_on)
+        self._arrived.append((table, row))
+
+    def _hand_on(self) -> None:
+        arrived, self._arrived = self._arrived, []
+        for table, row in sorted(arrived, key=lambda item: int(item[1].seq)):
+            seq = int(row.seq)
+            if seq <= self._after[table]:
+                continue  # a resubscription overlapping what was handed on
+            self._after[table] = seq
+            self._inbox.put((table, row))
+
+    def _deliver(self) -> None:
+        while (item := self._inbox.get()) is not None:
+            table, row = item
+            try:
+                if table is Table.STATE_VERSION:
+                    self._apply_version(row)
+                else:
+                    self._apply_delta(row)
+            except (NervError, DeltaError, SpacetimeError):  # the thread goes on with the next
+                log.exception("remote_change_not_applied", table=str(table), seq=int(row.seq))
+
+    def _apply_version(self, row: Any) -> None:
+        try:
+            applied = self._apply_version_row(row)
+        except ReplayError:  # the store missed a version: read what it lacks
+            self.catch_up()
+            return
+        if applied:
+            log.debug("remote_version", version_id=row.version_id, timeline=self._timeline)
+
+    def _apply_version_row(self, row: Any) -> bool:
+        whole, data = translate.version_snapshot(row)
+        operations = [translate.operation_from_row(op) for op in row.operations]
+        applied = self._store.apply_remote(
+            translate.version_from_row(row, data), operations, whole=whole
+        )
+        self.versions_applied += int(applied)
+        return applied
+
+    def catch_up(self) -> None:
+        """Reads the versions committed after the store's head and applies them, so the store
+        is at the timeline's head as the server has it now (raises the reader's errors)."""
+        for row in self._read_versions_after(self._store.get_current_version_id()):
+            self._apply_version_row(row)
+
+    def _apply_delta(self, row: Any) -> None:
+        delta_id = str(row.delta_id)
+        if delta_id in self._applied_deltas or self._claim_delta(delta_id):
+            return
+        self._applied_deltas.set(delta_id, None)
+        index = delta_index(self._stream, delta_id)
+        operations = [translate.operation_from_row(op) for op in row.operations]
+        applied = self._projector.apply_remote(
+            operations, translate.delta_metadata_from_row(row, index)
+        )
+        self.deltas_applied += 1
+        log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
+
+    def stop(self) -> None:
+        """Applies what is queued, then ends the delivery thread (waits up to 10 s)."""
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -1,0 +1,51 @@
+"""The plugin's internal names: a projector stream ``s`` hangs its deltas on the root version
+``stream.<s>.base`` of timeline ``stream.<s>`` (the module requires a delta's version to
+exist), and delta ``n`` of ``s`` written by writer ``w`` is stored as ``<s>:<n>.<w>``.
+
+The anchor timelines are bookkeeping, not user state: `is_internal_timeline` tells them apart
+so that listings leave them out and a TemporalStore is refused on one.
+"""
+
+from __future__ import annotations
+
+from nerv_inner_universe.client.numbers import ascii_int
+from nerv_inner_universe.plugin.errors import PersistenceError
+
+ANCHOR_PREFIX = "stream."
+"""Timelines (and anchor versions) starting with this belong to the plugin."""
+
+
+def anchor_timeline(stream: str) -> str:
+    """The timeline holding projector stream ``stream``'s anchor."""
+    return f"{ANCHOR_PREFIX}{stream}"
+
+
+def anchor_version(stream: str) -> str:
+    """The id of projector stream ``stream``'s anchor (root) version."""
+    return f"{ANCHOR_PREFIX}{stream}.base"
+
+
+def is_internal_timeline(name: str) -> bool:
+    """Whether ``name`` is reserved for the plugin's stream anchors (``stream.<s>``)."""
+    return name.startswith(ANCHOR_PREFIX)
+
+
+def delta_id(stream: str, index: int, writer: str) -> str:
+    """The id delta ``index`` of projector stream ``stream`` is stored under when ``writer``
+    (the recorder's random tag: letters and digits, not all digits) writes it. Two processes
+    that number a delta alike still store two deltas; the same process sending one again
+    sends the same id, which the module accepts once."""
+    return f"{stream}:{index}.{writer}"
+
+
+def delta_index(stream: str, stored_id: str) -> int:
+    """The index in a stored delta id: ``<stream>:<n>.<writer>``, or ``<stream>:<n>`` as
+    earlier versions wrote it (``n`` ASCII digits); PersistenceError for any other id."""
+    prefix = f"{stream}:"
+    digits = stored_id[len(prefix) :].split(".", 1)[0] if stored_id.startswith(prefix) else ""
+    index = ascii_int(digits, 19)
+    if index is None:
+        raise PersistenceError(
+            f"delta id {stored_id!r} is not of the form '{stream}:<index>[.<writer>]'"
+        )
+    return index
