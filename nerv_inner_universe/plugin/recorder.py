@@ -26,6 +26,7 @@ from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedSt
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.follower import Follower
+from nerv_inner_universe.plugin.graph import InnerUniverseGraph
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import Reader, delta_id
@@ -113,6 +114,7 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
+        self._graph: InnerUniverseGraph | None = None
         self._closed = False
         self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
@@ -232,6 +234,23 @@ class InnerUniverseRecorder:
             self._async_failures.append(error)
         log.error("event_write_failed", event_id=event_id, error=str(error))
 
+    def graph(self) -> InnerUniverseGraph:
+        """The entity and relation store over this recorder's connection and writer, in the
+        ``events`` mode (made, and its view filled from the server, on the first call); the
+        failures of its queued writes are raised by `flush` like those of queued events."""
+        if self._graph is None:
+            graph = InnerUniverseGraph(
+                self._writer, wait=self.settings.events == "sync", on_failure=self._note_failure
+            )
+            self._loop.run(graph.follow(self._connection))
+            self._graph = graph
+        return self._graph
+
+    def _note_failure(self, error: BaseException) -> None:
+        with self._lock:
+            self._async_failures.append(error)
+        log.error("graph_write_failed", error=str(error))
+
     # --- reads --------------------------------------------------------------------------
 
     def read_events(self) -> list[Event]:
@@ -304,7 +323,7 @@ class InnerUniverseRecorder:
             failures, self._async_failures = self._async_failures, []
         if failures:
             raise PersistenceError(
-                f"{len(failures)} queued event write(s) failed, first: {failures[0]}"
+                f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
 
     def health(self) -> RecorderHealth:
