@@ -64,6 +64,15 @@ def translated(error: BaseException) -> BaseException:
     return error
 
 
+def _entity(entity: Entity) -> dict[str, Any]:
+    """The arguments `create_entity` and `update_entity` share."""
+    return {
+        "entity_id": entity.id,
+        "entity_type": entity.entity_type,
+        "metadata": entity_metadata_input(entity),
+    }
+
+
 class InnerUniverseGraph:
     """The graph store of one `InnerUniverseRecorder` (made by its ``graph()``): writes through
     ``writer``, waiting when ``wait``; reports the failures of queued writes to
@@ -107,26 +116,12 @@ class InnerUniverseGraph:
 
     def create_entity(self, entity: Entity) -> str:
         """Stores ``entity`` (see `GraphStore`); returns its id."""
-        self._write(
-            contract.create_entity(
-                entity_id=entity.id,
-                entity_type=entity.entity_type,
-                metadata=entity_metadata_input(entity),
-            ),
-            f"create entity {entity.id!r}",
-        )
+        self._write(contract.create_entity(**_entity(entity)), f"create entity {entity.id!r}")
         return entity.id
 
     def update_entity(self, entity: Entity) -> None:
         """Replaces the type and metadata of entity ``entity.id``."""
-        self._write(
-            contract.update_entity(
-                entity_id=entity.id,
-                entity_type=entity.entity_type,
-                metadata=entity_metadata_input(entity),
-            ),
-            f"update entity {entity.id!r}",
-        )
+        self._write(contract.update_entity(**_entity(entity)), f"update entity {entity.id!r}")
 
     def delete_entity(self, entity_id: str) -> None:
         """Deletes entity ``entity_id`` (`GraphInUseError` while relations reference it)."""
