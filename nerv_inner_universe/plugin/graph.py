@@ -41,6 +41,7 @@ from nerv_inner_universe.plugin.graph_translate import (
     relation_from_row,
     relation_metadata_input,
 )
+from nerv_inner_universe.plugin.reader import quoted
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write
 
 log = get_logger(__name__)
@@ -50,6 +51,46 @@ GRAPH_QUERIES = (
     f"SELECT * FROM {Table.RELATION}",  # noqa: S608
 )
 """What the view subscribes to: both tables whole (current state, see the module docstring)."""
+
+
+_KEYS = {
+    "create_entity": (Table.ENTITY, "entity_id"),
+    "update_entity": (Table.ENTITY, "entity_id"),
+    "delete_entity": (Table.ENTITY, "entity_id"),
+    "create_relation": (Table.RELATION, "relation_id"),
+    "update_relation": (Table.RELATION, "relation_id"),
+    "delete_relation": (Table.RELATION, "relation_id"),
+}
+"""Graph reducer -> (its table, the argument holding the row's id)."""
+
+
+async def graph_write_stored(connection: DbConnection, call: contract.ReducerCall) -> bool | None:
+    """Whether the server shows the effect of the graph write ``call`` now: the created row
+    exists, the updated row holds the update's type and metadata, the deleted row is gone. None
+    when ``call`` is no graph write. For the writer's re-send after a connection drop
+    (`OrderedWriter`'s ``stored``): after a mere cut nothing is sent again, and a write that
+    another process's later change hides is sent again (a no-op, or that change undone within
+    the durability window). Raises the client's errors."""
+    where = _KEYS.get(call.reducer)
+    if where is None:
+        return None
+    table, key = where
+    query = f"SELECT * FROM {table} WHERE id = {quoted(str(call.argument(key)))}"  # noqa: S608
+    rows = [row for result in await connection.one_off_query(query) for row in result.rows]
+    if call.reducer.startswith("delete_"):
+        return not rows
+    if not rows or call.reducer.startswith("create_"):
+        return bool(rows)
+    if table == Table.ENTITY:
+        stored_type = rows[0]["entity_type"]
+        stored_metadata: object = entity_metadata_input(entity_from_row(rows[0]))
+    else:
+        stored_type = rows[0]["relation_type"]
+        stored_metadata = relation_metadata_input(relation_from_row(rows[0]))
+    return bool(
+        stored_type == call.argument(f"{table}_type")
+        and stored_metadata == call.argument("metadata")
+    )
 
 
 def translated(error: BaseException) -> BaseException:

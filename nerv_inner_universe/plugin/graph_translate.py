@@ -3,6 +3,7 @@ graph events (`event_log` rows) as NERV events. Properties travel as canonical J
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,11 +36,17 @@ def entity_metadata_input(entity: Entity) -> contract.EntityMetadata:
     )
 
 
+def f32(value: float) -> float:
+    """``value`` rounded to the nearest 32-bit float, as the module stores a strength (so what
+    is sent compares equal to what is read back)."""
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
 def relation_metadata_input(relation: Relation) -> contract.RelationMetadata:
     """The module's `RelationMetadata` for ``relation``."""
     return contract.RelationMetadata(
         description=relation.description,
-        strength=float(relation.strength),
+        strength=f32(relation.strength),
         bidirectional=relation.bidirectional,
         tags=relation.tags,
         properties=canonical_json(relation.properties),

@@ -26,7 +26,7 @@ from nerv_inner_universe.nerv import DeltaMetadata, Event, EventBus, VersionedSt
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.follower import Follower
-from nerv_inner_universe.plugin.graph import InnerUniverseGraph
+from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import Reader, delta_id
@@ -134,7 +134,10 @@ class InnerUniverseRecorder:
             future.add_done_callback(functools.partial(self._note_async, event_id=payload.event_id))
 
     async def _stored(self, write: Write) -> bool:
-        return write.call is not None and await self._reader.stored(write.call)
+        if write.call is None:
+            return False
+        graph = await graph_write_stored(self._connection, write.call)
+        return graph if graph is not None else await self._reader.stored(write.call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox

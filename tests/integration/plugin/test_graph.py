@@ -3,12 +3,16 @@ refusals, the EventBus flow, and every change reaching every runtime's bus once,
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable
 
 import pytest
 
+from benchmarks.chaos import Proxy
+from nerv_inner_universe import contract
+from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv
 from nerv_inner_universe.nerv.graph import (
@@ -21,7 +25,12 @@ from nerv_inner_universe.nerv.graph import (
     Relation,
 )
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES
-from nerv_inner_universe.plugin import PersistenceError
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from nerv_inner_universe.plugin.graph import graph_write_stored
+from nerv_inner_universe.plugin.graph_translate import (
+    entity_metadata_input,
+    relation_metadata_input,
+)
 from tests.integration.http_api import Database, entity_metadata, relation_metadata
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 
@@ -234,3 +243,120 @@ def test_every_change_reaches_every_bus_once_in_log_order(
     assert [e.id for e in view.neighbours("agent.a", "in", "about")] == ["raw.r"]
     assert view.neighbours("agent.a", "out") == []
     assert [e.id for e in view.find_entities("note")] == ["raw.r"]
+
+
+def test_the_writer_can_tell_which_graph_writes_the_server_shows(inner_universe: Database) -> None:
+    """`graph_write_stored`: what the writer asks after a connection drop, per graph reducer."""
+    entity = Entity(entity_type="agent", id="a", properties={"k": 1})
+    renamed = Entity(entity_type="agent", id="a", name="renamed")
+    relation = Relation(id="r", from_entity="a", to_entity="a", relation_type="self", strength=0.8)
+    weaker = Relation(id="r", from_entity="a", to_entity="a", relation_type="self", strength=0.3)
+    metadata = entity_metadata_input
+    calls = {
+        "create a": contract.create_entity(
+            entity_id="a", entity_type="agent", metadata=metadata(entity)
+        ),
+        "rename a": contract.update_entity(
+            entity_id="a", entity_type="agent", metadata=metadata(renamed)
+        ),
+        "delete a": contract.delete_entity(entity_id="a"),
+        "create r": contract.create_relation(
+            relation_id="r",
+            from_entity="a",
+            to_entity="a",
+            relation_type="self",
+            metadata=relation_metadata_input(relation),
+        ),
+        "weaken r": contract.update_relation(
+            relation_id="r", relation_type="self", metadata=relation_metadata_input(weaker)
+        ),
+        "delete r": contract.delete_relation(relation_id="r"),
+    }
+
+    async def scenario() -> list[dict[str, bool | None]]:
+        async with DbConnection(
+            inner_universe.base_url, inner_universe.name, token=inner_universe.token
+        ) as connection:
+
+            async def shown() -> dict[str, bool | None]:
+                return {
+                    what: await graph_write_stored(connection, call) for what, call in calls.items()
+                }
+
+            seen = [await shown()]
+            for what in ("create a", "create r"):
+                await calls[what].send(connection)
+            seen.append(await shown())
+            for what in ("rename a", "weaken r", "delete r"):
+                await calls[what].send(connection)
+            seen.append(await shown())
+            other = await graph_write_stored(connection, contract.set_client_info(client_info="x"))
+            assert other is None
+            return seen
+
+    before, created, changed = asyncio.run(scenario())
+    assert before == {
+        "create a": False,
+        "rename a": False,
+        "delete a": True,
+        "create r": False,
+        "weaken r": False,
+        "delete r": True,
+    }
+    # A created relation of strength 0.8 reads back as the same 32-bit float: it shows.
+    assert created == {
+        "create a": True,
+        "rename a": False,
+        "delete a": False,
+        "create r": True,
+        "weaken r": False,
+        "delete r": False,
+    }
+    assert changed == {
+        "create a": True,
+        "rename a": True,
+        "delete a": False,
+        "create r": False,
+        "weaken r": False,
+        "delete r": True,
+    }
+
+
+def test_after_a_connection_cut_no_graph_write_is_sent_again(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    """The server kept every graph write through a mere cut: the writer sees that and sends
+    none again (a re-sent delete would be refused, a re-sent update could undo another's)."""
+    proxy = Proxy(inner_universe.server.port)
+    try:
+        config = nerv_config(
+            inner_universe,
+            url=f"http://127.0.0.1:{proxy.port}",
+            events="sync",
+            durability_window=600.0,
+        )
+        runtime = runtimes(config)
+        recorder = runtime.recorder
+        assert isinstance(recorder, InnerUniverseRecorder)
+        reconnects: list[object] = []
+        recorder._connection.on_connect(lambda *_: reconnects.append(None))
+        graph = runtime.graph_store
+        graph.create_entity(Entity(entity_type="agent", id="a"))
+        graph.create_entity(Entity(entity_type="agent", id="b"))
+        graph.create_relation(
+            Relation(id="r", from_entity="a", to_entity="b", relation_type="knows")
+        )
+        graph.update_entity(Entity(entity_type="agent", id="a", name="renamed"))
+        graph.delete_relation("r")
+        graph.delete_entity("b")
+        assert recorder.health().writer.retained == 6
+        assert proxy.cut() > 0
+        wait_for(lambda: bool(reconnects), "the reconnect")
+        recorder.flush()  # after the check of what the drop may have lost
+        health = recorder.health().writer
+        assert (health.resent, health.unrestorable) == (0, 0)
+        assert [row["id"] for row in inner_universe.sql("SELECT * FROM entity")] == ["a"]
+        assert graph.view.get_entity("b") is None
+        runtime.stop()  # while the proxy still forwards the goodbye
+    finally:
+        proxy.close()

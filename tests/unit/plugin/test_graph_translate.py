@@ -23,6 +23,7 @@ from nerv_inner_universe.plugin.graph import translated
 from nerv_inner_universe.plugin.graph_translate import (
     entity_from_row,
     entity_metadata_input,
+    f32,
     graph_event_from_row,
     relation_from_row,
     relation_metadata_input,
@@ -228,3 +229,12 @@ def test_refusals_become_graph_errors(code: ErrorCode | None, kind: type[GraphEr
     assert error.__cause__ is cause
     trouble = PersistenceError("down")
     assert translated(trouble) is trouble
+
+
+def test_a_strength_is_sent_as_the_32_bit_float_the_module_stores() -> None:
+    sent = relation_metadata_input(
+        Relation(from_entity="a", to_entity="b", relation_type="t", strength=0.8)
+    )
+    assert sent.strength != 0.8
+    assert sent.strength == f32(sent.strength)
+    assert abs(sent.strength - 0.8) < 1e-7
