@@ -13,13 +13,20 @@ import math
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import ClassVar, Literal, Protocol
+from typing import Literal, Protocol
 
 import attrs
 
 from nerv_inner_universe.delta import JSON
 from nerv_inner_universe.nerv.arguments import json_object, require_str, str_tuple
-from nerv_inner_universe.nerv.errors import InvalidArgumentError, NervError
+from nerv_inner_universe.nerv.errors import (
+    GraphAlreadyExistsError,
+    GraphError,
+    GraphInUseError,
+    GraphNotFoundError,
+    GraphPermissionError,
+    InvalidGraphArgumentError,
+)
 from nerv_inner_universe.nerv.perspective import PerspectiveAware
 from nerv_inner_universe.shown import shown
 
@@ -27,48 +34,6 @@ Direction = Literal["out", "in", "both"]
 """Which relations of an entity: those it starts (``out``), ends (``in``), or either."""
 
 _DIRECTIONS = ("out", "in", "both")
-
-
-class GraphError(NervError):
-    """A graph write the backend refused (nothing changed); ``code`` is its stable code
-    (None when it gave none). The subclasses name the codes a caller handles."""
-
-    CODE: ClassVar[str | None] = None
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code if code is not None else self.CODE
-
-
-class GraphNotFoundError(GraphError, LookupError):
-    """``not_found``: the entity or relation (or a relation's endpoint) does not exist."""
-
-    CODE = "not_found"
-
-
-class GraphAlreadyExistsError(GraphError):
-    """``already_exists``: the id is taken by an entity or relation with other content."""
-
-    CODE = "already_exists"
-
-
-class GraphInUseError(GraphError):
-    """``in_use``: relations still reference the entity; delete them first."""
-
-    CODE = "in_use"
-
-
-class GraphPermissionError(GraphError, PermissionError):
-    """``permission_denied``: the caller neither owns the row nor is an admin (or lacks the
-    writer role)."""
-
-    CODE = "permission_denied"
-
-
-class InvalidGraphArgumentError(GraphError, InvalidArgumentError):
-    """``invalid_argument``: a malformed id, type name, metadata or request."""
-
-    CODE = "invalid_argument"
 
 
 _ERRORS: dict[str, type[GraphError]] = {

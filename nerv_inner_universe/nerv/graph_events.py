@@ -34,13 +34,9 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe.delta import JSON
+from nerv_inner_universe.nerv.errors import InvalidGraphArgumentError
 from nerv_inner_universe.nerv.events import Event, Middleware
-from nerv_inner_universe.nerv.graph import (
-    Entity,
-    GraphStore,
-    InvalidGraphArgumentError,
-    Relation,
-)
+from nerv_inner_universe.nerv.graph import Entity, GraphStore, Relation
 from nerv_inner_universe.shown import shown
 
 ENTITY_CREATED = "ENTITY_CREATED"

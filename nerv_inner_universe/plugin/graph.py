@@ -26,15 +26,10 @@ from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, EventContext
 from nerv_inner_universe.contract import ReducerRefusedError, Table
 from nerv_inner_universe.log import get_logger
+from nerv_inner_universe.nerv import Entity, GraphView, InvalidGraphArgumentError, Relation
 from nerv_inner_universe.nerv.arguments import require_str
 from nerv_inner_universe.nerv.errors import NervError
-from nerv_inner_universe.nerv.graph import (
-    Entity,
-    GraphView,
-    InvalidGraphArgumentError,
-    Relation,
-    graph_error,
-)
+from nerv_inner_universe.nerv.graph import graph_error
 from nerv_inner_universe.plugin.graph_translate import (
     entity_from_row,
     entity_metadata_input,

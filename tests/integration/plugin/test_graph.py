@@ -14,14 +14,15 @@ from benchmarks.chaos import Proxy
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.delta import JSON, canonical_json
-from nerv_inner_universe.nerv import Event, Nerv
-from nerv_inner_universe.nerv.graph import (
+from nerv_inner_universe.nerv import (
     Entity,
+    Event,
     GraphAlreadyExistsError,
     GraphInUseError,
     GraphNotFoundError,
     GraphPermissionError,
     InvalidGraphArgumentError,
+    Nerv,
     Relation,
 )
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES

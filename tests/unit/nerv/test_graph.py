@@ -9,9 +9,10 @@ import attrs
 import pytest
 
 from nerv_inner_universe.delta import InvalidValueError
-from nerv_inner_universe.nerv import Event, EventBus, LifecycleError, Nerv, hookimpl
-from nerv_inner_universe.nerv.graph import (
+from nerv_inner_universe.nerv import (
     Entity,
+    Event,
+    EventBus,
     GraphAlreadyExistsError,
     GraphError,
     GraphInUseError,
@@ -19,9 +20,12 @@ from nerv_inner_universe.nerv.graph import (
     GraphPermissionError,
     GraphView,
     InvalidGraphArgumentError,
+    LifecycleError,
+    Nerv,
     Relation,
-    graph_error,
+    hookimpl,
 )
+from nerv_inner_universe.nerv.graph import graph_error
 from nerv_inner_universe.nerv.graph_events import (
     GraphRequest,
     entity_data,

@@ -9,9 +9,9 @@ import pytest
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import EventContext, EventKind, Identity, Row, Timestamp, Variant
 from nerv_inner_universe.contract import ErrorCode, ReducerRefusedError
-from nerv_inner_universe.nerv import EventBus
-from nerv_inner_universe.nerv.graph import (
+from nerv_inner_universe.nerv import (
     Entity,
+    EventBus,
     GraphError,
     GraphInUseError,
     GraphNotFoundError,
