@@ -1,8 +1,9 @@
 """A small agent workflow whose whole state lives in Inner Universe.
 
-Every run: deploy Inner Universe on a data dir (the first run creates it), record the agent and
-its tools as entities and relations, run a NERV runtime with the `inner_universe` plugin enabled
-by configuration, publish events, commit plan versions and apply progress deltas, and stop.
+Every run: deploy Inner Universe on a data dir (the first run creates it), run a NERV runtime
+with the `inner_universe` plugin enabled by configuration, record the agent and its tools as
+entities and relations (through ``runtime.graph_store`` and a request published on the bus),
+publish events, commit plan versions and apply progress deltas, and stop.
 Then restart the server and a fresh runtime in server mode, and show that replay restored the
 EventBus history, the TemporalStore history and the StateProjector state exactly.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,10 @@ from typing import Any
 from rich.console import Console
 
 from nerv_inner_universe import log
-from nerv_inner_universe.client import DbConnection
-from nerv_inner_universe.contract import (
-    EntityMetadata,
-    RelationMetadata,
-    create_entity,
-    create_relation,
-)
 from nerv_inner_universe.controller import InnerUniverseConfig, InnerUniverseController, free_port
 from nerv_inner_universe.nerv import Event, Nerv, PatchDelta
+from nerv_inner_universe.nerv.graph import Entity, Relation
+from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES
 
 console = Console()
 DEFAULT_DB_PATH = Path(__file__).resolve().parent / ".state" / "inner_universe_db"
@@ -52,39 +47,48 @@ def nerv_config(controller: InnerUniverseController) -> dict[str, Any]:
     }
 
 
-async def record_agent(client: DbConnection, run: int) -> None:
-    """Entities and relations through the module's reducers (repeated ids are no-ops)."""
-    calls = [
-        create_entity(
-            entity_id="agent.planner",
-            entity_type="agent",
-            metadata=EntityMetadata(name="planner"),
-        ),
-        create_entity(
-            entity_id="tool.search", entity_type="tool", metadata=EntityMetadata(name="search")
-        ),
-        create_entity(
-            entity_id=f"task.{run}",
-            entity_type="task",
-            metadata=EntityMetadata(properties=json.dumps({"run": run})),
-        ),
-        create_relation(
-            relation_id="planner-uses-search",
+def record_agent(nerv: Nerv, run: int) -> None:
+    """Entities and relations through NERV: the graph store, and one request published on the
+    bus (repeated ids with identical content are no-ops)."""
+    graph = nerv.graph_store
+    graph.create_entity(Entity(entity_type="agent", id="agent.planner", name="planner"))
+    graph.create_entity(Entity(entity_type="tool", id="tool.search", name="search"))
+    nerv.event_bus.publish(
+        "ENTITY_CREATED",
+        {
+            "entity_id": f"task.{run}",
+            "entity_type": "task",
+            "metadata": {"properties": {"run": run}},
+        },
+    )
+    graph.create_relation(
+        Relation(
+            id="planner-uses-search",
             from_entity="agent.planner",
             to_entity="tool.search",
             relation_type="uses",
-            metadata=RelationMetadata(),
-        ),
-        create_relation(
-            relation_id=f"planner-works-on-{run}",
+        )
+    )
+    graph.create_relation(
+        Relation(
+            id=f"planner-works-on-{run}",
             from_entity="agent.planner",
             to_entity=f"task.{run}",
             relation_type="works_on",
-            metadata=RelationMetadata(strength=0.8),
-        ),
-    ]
-    for call in calls:
-        await call.send(client)
+            strength=0.8,
+        )
+    )
+    assert nerv.recorder is not None
+    nerv.recorder.flush()  # async mode: wait until stored (the view then holds them)
+    tasks = [e.properties["run"] for e in graph.view.neighbours("agent.planner", "out", "works_on")]
+    tools = [e.name for e in graph.view.neighbours("agent.planner", "out", "uses")]
+    console.print(f"  graph: the planner uses {tools} and worked on runs {tasks}")
+
+
+def published(events: list[Event]) -> list[tuple[str, str, Any]]:
+    """The events the workflow published (graph changes come back from the module's log, not
+    from replay, so they are left out)."""
+    return [(e.id, e.type, e.data) for e in events if e.type not in GRAPH_EVENT_TYPES]
 
 
 def run_workflow(config: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +101,9 @@ def run_workflow(config: dict[str, Any]) -> dict[str, Any]:
             f"{len(store.get_history())} versions, state {projector.get_current_state()}"
         )
         seen: list[Event] = []
-        bus.subscribe("*", seen.append)
+        for event_type in ("TASK_STARTED", "STEP_DONE", "TASK_FINISHED"):
+            bus.subscribe(event_type, seen.append)
+        record_agent(nerv, run)
         bus.publish("TASK_STARTED", {"task": f"task.{run}"}, source="agent.planner")
         previous = store.get()
         steps = previous["steps"] if isinstance(previous, dict) else []
@@ -114,7 +120,7 @@ def run_workflow(config: dict[str, Any]) -> dict[str, Any]:
             f"  published {len(seen)} events, committed version {store.get_current_version_id()}"
         )
         return {
-            "events": [(e.id, e.type, e.data) for e in reversed(bus.get_history(limit=None))],
+            "events": published(list(reversed(bus.get_history(limit=None)))),
             "versions": [(v.version_id, v.data_hash) for v in store.get_history()],
             "state": projector.get_current_state(),
         }
@@ -126,7 +132,7 @@ def restored(config: dict[str, Any]) -> dict[str, Any]:
         history = list(reversed(nerv.event_bus.get_history(limit=None)))
         assert all(event.replayed for event in history)
         return {
-            "events": [(e.id, e.type, e.data) for e in history],
+            "events": published(history),
             "versions": [(v.version_id, v.data_hash) for v in nerv.temporal_store.get_history()],
             "state": nerv.state_projector.get_current_state(),
         }
@@ -135,10 +141,9 @@ def restored(config: dict[str, Any]) -> dict[str, Any]:
 async def main(db_path: Path, port: int) -> int:
     config = InnerUniverseConfig(db_path=db_path, port=port, database="agent-workflow")
     async with InnerUniverseController(config) as controller:
-        client = await controller.start_deployment_mode()
+        await controller.start_deployment_mode()
         console.print(f"Inner Universe deployed at {controller.url} (data in {db_path})")
         before = await asyncio.to_thread(run_workflow, nerv_config(controller))
-        await record_agent(client, len(before["versions"]))
         counts = await controller.row_counts()
         console.print(f"  tables now hold: {counts}")
 

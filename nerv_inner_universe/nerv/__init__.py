@@ -1,14 +1,21 @@
 """The NERV core: EventBus, TemporalStore, StateProjector, PerspectiveAware, the Recorder
-protocol and the pluggy host. Depends only on ``nerv_inner_universe.delta``; knows nothing of
-SpacetimeDB (a plugin provides that as a Recorder)."""
+protocol, entities and relations (`graph`, `graph_events`) and the pluggy host. Depends only
+on ``nerv_inner_universe.delta``; knows nothing of SpacetimeDB (a plugin provides that as a
+Recorder and a GraphStore)."""
 
 from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv.callbacks import Remove
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
+    GraphAlreadyExistsError,
+    GraphError,
+    GraphInUseError,
+    GraphNotFoundError,
+    GraphPermissionError,
     InvalidDeltaError,
     InvalidEventError,
+    InvalidGraphArgumentError,
     LifecycleError,
     NervError,
     RecordConflictError,
@@ -27,6 +34,8 @@ from nerv_inner_universe.nerv.events import (
     Middleware,
     event_type_name,
 )
+from nerv_inner_universe.nerv.graph import Direction, Entity, GraphStore, GraphView, Relation
+from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES
 from nerv_inner_universe.nerv.hookspecs import hookimpl, hookspec
 from nerv_inner_universe.nerv.perspective import PerspectiveAware
 from nerv_inner_universe.nerv.projector import (
@@ -45,22 +54,33 @@ from nerv_inner_universe.nerv.temporal import CommitCallback, TemporalStore, Ver
 
 __all__ = [
     "ALL_EVENTS",
+    "GRAPH_EVENT_TYPES",
     "CommitCallback",
     "ConcurrencyConflictError",
     "ConfigError",
     "Delta",
     "DeltaCallback",
     "DeltaMetadata",
+    "Direction",
+    "Entity",
     "Event",
     "EventBus",
     "EventType",
     "FunctionDelta",
     "FunctionDeltaPolicy",
+    "GraphAlreadyExistsError",
+    "GraphError",
+    "GraphInUseError",
+    "GraphNotFoundError",
+    "GraphPermissionError",
+    "GraphStore",
+    "GraphView",
     "Handler",
     "HandlerFailure",
     "InMemoryRecorder",
     "InvalidDeltaError",
     "InvalidEventError",
+    "InvalidGraphArgumentError",
     "LifecycleError",
     "Middleware",
     "Nerv",
@@ -71,6 +91,7 @@ __all__ = [
     "PerspectiveAware",
     "RecordConflictError",
     "Recorder",
+    "Relation",
     "Remove",
     "ReplayError",
     "StateProjector",

@@ -9,6 +9,8 @@ check failed. A bad setting raises the configuration's one error,
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class NervError(Exception):
     """Base class of every error the NERV core raises."""
@@ -64,3 +66,45 @@ class UnpersistableDeltaError(NervError):
 
 class LifecycleError(NervError):
     """A call came at the wrong point of the runtime's life (before start, after stop)."""
+
+
+class GraphError(NervError):
+    """A graph write the backend refused (nothing changed); ``code`` is its stable code
+    (None when it gave none). The subclasses name the codes a caller handles."""
+
+    CODE: ClassVar[str | None] = None
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code if code is not None else self.CODE
+
+
+class GraphNotFoundError(GraphError, LookupError):
+    """``not_found``: the entity or relation (or a relation's endpoint) does not exist."""
+
+    CODE = "not_found"
+
+
+class GraphAlreadyExistsError(GraphError):
+    """``already_exists``: the id is taken by an entity or relation with other content."""
+
+    CODE = "already_exists"
+
+
+class GraphInUseError(GraphError):
+    """``in_use``: relations still reference the entity; delete them first."""
+
+    CODE = "in_use"
+
+
+class GraphPermissionError(GraphError, PermissionError):
+    """``permission_denied``: the caller neither owns the row nor is an admin (or lacks the
+    writer role)."""
+
+    CODE = "permission_denied"
+
+
+class InvalidGraphArgumentError(GraphError, InvalidArgumentError):
+    """``invalid_argument``: a malformed id, type name, metadata or request."""
+
+    CODE = "invalid_argument"

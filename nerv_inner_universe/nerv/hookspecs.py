@@ -15,6 +15,7 @@ import pluggy
 
 from nerv_inner_universe.delta import Operation
 from nerv_inner_universe.nerv.events import Event
+from nerv_inner_universe.nerv.graph import GraphStore
 from nerv_inner_universe.nerv.projector import DeltaMetadata
 from nerv_inner_universe.nerv.recorder import Recorder
 from nerv_inner_universe.nerv.temporal import VersionedState
@@ -47,6 +48,16 @@ def nerv_recorder(runtime: Nerv) -> Recorder | None:
 
     Called once by ``start()``; the first non-None answer wins. The runtime replays from it and
     then writes every new event, version and delta to it; plugins need not do either.
+    """
+
+
+@hookspec(firstresult=True)
+def nerv_graph_store(runtime: Nerv) -> GraphStore | None:
+    """Return the entity and relation store, or None to leave it to another plugin.
+
+    Called once by ``start()`` after the recorder (``runtime.recorder``) is set; the first
+    non-None answer becomes ``runtime.graph_store``, and graph events published on the bus
+    become its writes (`nerv_inner_universe.nerv.graph_events`).
     """
 
 

@@ -18,6 +18,8 @@ from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import hookspecs
 from nerv_inner_universe.nerv.errors import LifecycleError, UnpersistableDeltaError
 from nerv_inner_universe.nerv.events import Event, EventBus
+from nerv_inner_universe.nerv.graph import GraphStore
+from nerv_inner_universe.nerv.graph_events import graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
 from nerv_inner_universe.nerv.recorder import Recorder
 from nerv_inner_universe.nerv.settings import NervSettings
@@ -61,6 +63,7 @@ class Nerv:
             self.plugin_manager.register(plugin)
         self._phase = _Phase.NEW
         self._recorder: Recorder | None = None
+        self._graph_store: GraphStore | None = None
         self._warned_function_delta = False
         self._wire()
         self.hook.nerv_configure.call_historic(kwargs={"runtime": self, "config": self.config})
@@ -81,6 +84,17 @@ class Nerv:
         """The persistence backend while running, if a plugin provided one."""
         return self._recorder
 
+    @property
+    def graph_store(self) -> GraphStore:
+        """The entity and relation store a plugin provides (``nerv_graph_store``); while
+        running only. LifecycleError before ``start()`` or when no plugin provides one."""
+        if self._graph_store is None:
+            raise LifecycleError(
+                "no graph store: start() the runtime with a plugin that provides one "
+                "(e.g. inner_universe)"
+            )
+        return self._graph_store
+
     def start(self) -> Nerv:
         """Ask plugins for a recorder, replay it, then call ``nerv_start``."""
         if self._phase is not _Phase.NEW:
@@ -94,6 +108,9 @@ class Nerv:
                 raise
         self._recorder = recorder
         self._phase = _Phase.RUNNING
+        self._graph_store = self.hook.nerv_graph_store(runtime=self)
+        if self._graph_store is not None:
+            self.event_bus.add_middleware(graph_middleware(self._graph_store))
         log.info("nerv_started", persistent=recorder is not None)
         self.hook.nerv_start(runtime=self)
         return self

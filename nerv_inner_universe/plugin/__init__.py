@@ -12,7 +12,9 @@ Enabled by configuration, no code change: name the entry point in Atlas's TOML::
 
 The runtime asks for a recorder (`nerv_recorder`), replays it, and then writes every published
 event, committed version and applied delta through it; `nerv_start` begins following events
-that other processes write.
+that other processes write. ``runtime.graph_store`` (`nerv_graph_store`) writes entities and
+relations through the same recorder, and every graph change reaches the bus as the module's
+event (see `InnerUniverseGraph` and `nerv.graph_events`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nerv_inner_universe.plugin.errors import (
     SnapshotRequiredError,
     WriteRefusedError,
 )
+from nerv_inner_universe.plugin.graph import InnerUniverseGraph
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder, RecorderHealth
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.streams import ANCHOR_PREFIX, is_internal_timeline
@@ -46,6 +49,14 @@ def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
 
 
 @hookimpl
+def nerv_graph_store(runtime: Nerv) -> InnerUniverseGraph | None:
+    """The recorder's entity and relation store (`InnerUniverseRecorder.graph`)."""
+    if isinstance(runtime.recorder, InnerUniverseRecorder):
+        return runtime.recorder.graph()
+    return None
+
+
+@hookimpl
 def nerv_start(runtime: Nerv) -> None:
     """After replay: re-publish the events, and apply the versions and deltas, that other
     processes write from now on."""
@@ -60,6 +71,7 @@ def nerv_start(runtime: Nerv) -> None:
 
 
 __all__ = [
+    "InnerUniverseGraph",
     "InnerUniverseRecorder",
     "IntegrityError",
     "PersistenceError",
@@ -68,6 +80,7 @@ __all__ = [
     "ReservedNameError",
     "SnapshotRequiredError",
     "WriteRefusedError",
+    "nerv_graph_store",
     "nerv_recorder",
     "nerv_start",
 ]

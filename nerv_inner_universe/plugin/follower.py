@@ -7,9 +7,11 @@ connection drops, the subscription's query moves to where the stream stopped
 (`SubscriptionHandle.update_queries`), so a reconnect costs the same at any history length.
 Rows may arrive out of `seq` order (a batch, or a fresh subscription's rows); `seq` is
 gap-free, so each waits in a reorder buffer until its predecessors are in, and events leave in
-log order. A delivery thread publishes them into the bus, as recorded copies
-(``replayed=True``: the runtime does not record them again), because handlers may publish in
-turn, which needs the writer, which must not be entered from its own loop.
+log order. The module's graph events (``ENTITY_CREATED``...) are delivered whoever wrote
+them, this process included (see `nerv.graph_events`). A delivery thread publishes them into
+the bus, as recorded copies (``replayed=True``: the runtime does not record them again),
+because handlers may publish in turn, which needs the writer, which must not be entered from
+its own loop.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.graph_translate import graph_event_from_row
 from nerv_inner_universe.plugin.recent_events import Recent
 
 log = get_logger(__name__)
@@ -107,6 +110,10 @@ class Follower:
         if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
             return
         self._seen.set(seq, event_id)
+        graph_event = graph_event_from_row(row)
+        if graph_event is not None:  # every process's, this one's too: the bus gets it only here
+            self._inbox.put(graph_event)
+            return
         event = translate.event_from_row(row)
         if event is None or event.id in self._delivered_ids or not self._is_remote(event):
             return  # an audit row, an event lost and re-sent under a new seq, or our own

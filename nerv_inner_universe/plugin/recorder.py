@@ -35,6 +35,7 @@ from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.errors import PersistenceError, ReservedNameError
 from nerv_inner_universe.plugin.follower import Follower
+from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import Reader, deltas_from_rows
@@ -128,6 +129,7 @@ class InnerUniverseRecorder:
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
         self._state_follower: StateFollower | None = None
+        self._graph: InnerUniverseGraph | None = None
         self._closed = False
         self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
@@ -147,7 +149,10 @@ class InnerUniverseRecorder:
             future.add_done_callback(functools.partial(self._note_async, event_id=payload.event_id))
 
     async def _stored(self, write: Write) -> bool:
-        return write.call is not None and await self._reader.stored(write.call)
+        if write.call is None:
+            return False
+        graph = await graph_write_stored(self._connection, write.call)
+        return graph if graph is not None else await self._reader.stored(write.call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox
@@ -286,6 +291,23 @@ class InnerUniverseRecorder:
             self._async_failures.append(error)
         log.error("event_write_failed", event_id=event_id, error=str(error))
 
+    def graph(self) -> InnerUniverseGraph:
+        """The entity and relation store over this recorder's connection and writer, in the
+        ``events`` mode (made, and its view filled from the server, on the first call); the
+        failures of its queued writes are raised by `flush` like those of queued events."""
+        if self._graph is None:
+            graph = InnerUniverseGraph(
+                self._writer, wait=self.settings.events == "sync", on_failure=self._note_failure
+            )
+            self._loop.run(graph.follow(self._connection))
+            self._graph = graph
+        return self._graph
+
+    def _note_failure(self, error: BaseException) -> None:
+        with self._lock:
+            self._async_failures.append(error)
+        log.error("graph_write_failed", error=str(error))
+
     # --- reads --------------------------------------------------------------------------
 
     def read_events(self) -> list[Event]:
@@ -397,7 +419,7 @@ class InnerUniverseRecorder:
             failures, self._async_failures = self._async_failures, []
         if failures:
             raise PersistenceError(
-                f"{len(failures)} queued event write(s) failed, first: {failures[0]}"
+                f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
 
     def health(self) -> RecorderHealth:
