@@ -10,14 +10,14 @@ from collections.abc import Callable
 import pytest
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, Timestamp
-from nerv_inner_universe.delta import data_hash
+from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import ReplayError
 from nerv_inner_universe.plugin import InnerUniverseRecorder, WriteRefusedError
 from nerv_inner_universe.plugin.reader import Reader
 from nerv_inner_universe.plugin.recovery import rebuild
 from tests.integration.http_api import NONE, T0, Database, sha, some
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
+from tests.integration.plugin.test_stored import root_version
 
 
 def test_a_restarted_runtime_replays_without_what_was_redacted(
@@ -101,16 +101,7 @@ def test_a_redacted_version_counts_as_stored(inner_universe: Database) -> None:
     redacted meanwhile is not sent again (it would be refused)."""
 
     async def scenario() -> tuple[bool, bool]:
-        version = contract.commit_state_version(
-            version_id="v1",
-            timeline="t",
-            parent_version_id=None,
-            occurred_at=Timestamp(0),
-            description="root",
-            data_hash=data_hash({}),
-            operations=[],
-            snapshot="{}",
-        )
+        version = root_version("v1")
         async with DbConnection(
             inner_universe.base_url, inner_universe.name, token=inner_universe.token
         ) as connection:
