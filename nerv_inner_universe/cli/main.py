@@ -19,6 +19,7 @@ from nerv_inner_universe.cli.backup_commands import (
 )
 from nerv_inner_universe.cli.deploy_command import deploy_command
 from nerv_inner_universe.cli.query_commands import logs_command, sql_command
+from nerv_inner_universe.cli.redact_command import redact_command
 from nerv_inner_universe.cli.replay_command import replay_command
 from nerv_inner_universe.cli.serve_commands import serve_command, status_command, stop_command
 from nerv_inner_universe.cli.setup_command import setup_command
@@ -66,6 +67,7 @@ for command in (
     revoke_command,
     identities_command,
     mint_identity_command,
+    redact_command,
 ):
     cli.add_command(command)
 

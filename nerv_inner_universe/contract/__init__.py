@@ -9,7 +9,8 @@ Everything a Python caller must agree on with the module lives here, once:
 - `errors`: `ErrorCode` (mirrors the Rust `Code`), `Refusal.parse` for ``"<code>: <message>"``
   and `ReducerRefusedError`;
 - `tables`: the table names (`Table`) and the `ImportBatch` variants;
-- `config`: the default config rows and the snapshot rule.
+- `config`: the default config rows and the snapshot rule;
+- `redaction`: what an admin can redact, the tombstones' event types, one call per kind.
 
 Layering: uses `client/` (knows nothing of NERV); `plugin/`, `controller/` and the examples use
 it, nothing here uses them. When the module changes, change this package in the same commit:
@@ -30,6 +31,7 @@ from nerv_inner_universe.contract.config import (
     snapshot_required,
 )
 from nerv_inner_universe.contract.errors import ErrorCode, ReducerRefusedError, Refusal
+from nerv_inner_universe.contract.redaction import REDACTED_EVENT, RedactedKind, redaction
 from nerv_inner_universe.contract.reducers import (
     ReducerCall,
     ReducerCaller,
@@ -46,6 +48,10 @@ from nerv_inner_universe.contract.reducers import (
     publish_event,
     publish_events,
     record_delta,
+    redact_delta,
+    redact_event,
+    redact_state_version,
+    remove_config_key,
     revoke_role,
     revoke_stream_access,
     set_client_info,
@@ -87,6 +93,7 @@ __all__ = [
     "MAX_SNAPSHOT_INTERVAL",
     "MAX_TIMEOUT_SECONDS",
     "NOT_IMPORTED",
+    "REDACTED_EVENT",
     "SNAPSHOT_INTERVAL_KEY",
     "DeleteOperation",
     "DeltaMetadata",
@@ -98,6 +105,7 @@ __all__ = [
     "EventInput",
     "InsertOperation",
     "PatchOperation",
+    "RedactedKind",
     "ReducerCall",
     "ReducerCaller",
     "ReducerRefusedError",
@@ -124,6 +132,11 @@ __all__ = [
     "publish_event",
     "publish_events",
     "record_delta",
+    "redact_delta",
+    "redact_event",
+    "redact_state_version",
+    "redaction",
+    "remove_config_key",
     "revoke_role",
     "revoke_stream_access",
     "set_client_info",

@@ -37,6 +37,9 @@ class ErrorCode(enum.StrEnum):
     """The version must carry a full snapshot; send it again with one."""
     RESOURCE_EXHAUSTED = "resource_exhausted"
     """A configured limit is reached (``max_connections``); try again later or ask an admin."""
+    REDACTED = "redacted"
+    """An admin redacted the row with this id: it is not written again (not even identically),
+    nor redacted twice."""
 
 
 _CODES = {code.value: code for code in ErrorCode}

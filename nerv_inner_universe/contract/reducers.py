@@ -62,6 +62,10 @@ __all__ = [
     "publish_event",
     "publish_events",
     "record_delta",
+    "redact_delta",
+    "redact_event",
+    "redact_state_version",
+    "remove_config_key",
     "revoke_role",
     "revoke_stream_access",
     "set_client_info",
@@ -261,6 +265,33 @@ def grant_stream_access(*, delegate: Identity) -> ReducerCall:
 def revoke_stream_access(*, delegate: Identity) -> ReducerCall:
     """Withdraws the caller's `grant_stream_access` to ``delegate`` (``not_found``: none)."""
     return _call("revoke_stream_access", delegate=delegate)
+
+
+def redact_event(*, event_id: str, reason: str) -> ReducerCall:
+    """Takes a client event out of replay (admin only): its row keeps its id and ``seq`` and
+    holds the tombstone (`RedactedKind.EVENT`). ``not_found``, ``redacted`` (twice), and
+    ``invalid_argument`` for one of the module's own events or an empty ``reason``."""
+    return _call("redact_event", event_id=event_id, reason=reason)
+
+
+def redact_state_version(*, version_id: str, reason: str) -> ReducerCall:
+    """Removes a timeline's head version (admin only); the head moves back to its parent.
+    ``in_use`` when it is not the head, or has a child on another timeline or a delta on it;
+    ``not_found``; ``redacted`` (twice); ``invalid_argument`` for a stream anchor."""
+    return _call("redact_state_version", version_id=version_id, reason=reason)
+
+
+def redact_delta(*, delta_id: str, reason: str) -> ReducerCall:
+    """Empties a delta (admin only): no operations, description ``"redacted"``, same place in
+    its stream. ``in_use`` while a later delta of the stream is not redacted; ``not_found``;
+    ``redacted`` (twice)."""
+    return _call("redact_delta", delta_id=delta_id, reason=reason)
+
+
+def remove_config_key(*, key: str, reason: str) -> ReducerCall:
+    """Deletes a config row (admin only); the module applies its default for a setting it
+    reads, and the key may be set again. ``not_found`` when there is no such row."""
+    return _call("remove_config_key", key=key, reason=reason)
 
 
 def import_rows(*, batch: Variant) -> ReducerCall:

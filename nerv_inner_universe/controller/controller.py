@@ -24,6 +24,7 @@ from typing import Self
 
 import attrs
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
     DbConnection,
     LogRecord,
@@ -40,6 +41,7 @@ from nerv_inner_universe.controller.errors import (
     ControllerError,
     DurabilityError,
     NotDeployedError,
+    RedactionRefusedError,
     RestoreError,
     ServerAlreadyRunningError,
     ServerDiedError,
@@ -72,6 +74,7 @@ from nerv_inner_universe.controller.tables import count_rows
 from nerv_inner_universe.controller.tokens import OwnerToken
 from nerv_inner_universe.controller.translation import Place, translated
 from nerv_inner_universe.log import get_logger
+from nerv_inner_universe.shown import shown
 
 log = get_logger(__name__)
 
@@ -320,6 +323,24 @@ class InnerUniverseController:
     async def status(self) -> ServerStatus:
         """Whether a server runs for this config, and what it holds; starts nothing."""
         return await probe(self.config, self._load_token())
+
+    # --- recovery -------------------------------------------------------------------------
+
+    async def redact(self, kind: contract.RedactedKind, target_id: str, reason: str) -> None:
+        """Redacts ``kind`` ``target_id`` (an event, a timeline's head version, a stream's last
+        unredacted delta; removes a config key) with ``reason``, as the controller's identity,
+        which must be an admin; the module leaves a tombstone in ``event_log`` and replay
+        leaves the row out (README, "Redaction"). Raises RedactionRefusedError with the
+        module's code (nothing changed), ControllerError before a start or when the server
+        cannot be reached."""
+        self._guard_database(writes=True)
+        call = contract.redaction(kind, target_id, reason)
+        with self._translated(f"redacting {kind} {shown(target_id)}"):
+            try:
+                await call.send_http(self.http, self.config.database)
+            except contract.ReducerRefusedError as refused:
+                raise RedactionRefusedError(str(refused.refusal), refused.code) from refused
+        self._log.warning("redacted", kind=str(kind), target_id=target_id, reason=reason)
 
     # --- backup, restore, export, import --------------------------------------------------
 

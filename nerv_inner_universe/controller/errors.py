@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nerv_inner_universe.contract import ErrorCode
+
 
 class ControllerError(Exception):
     """Starting, stopping or managing the Inner Universe server failed."""
@@ -65,3 +67,13 @@ class ExportError(ControllerError):
 
 class DurabilityError(ControllerError):
     """What the server acknowledged could not be confirmed on disk (see `durability`)."""
+
+
+class RedactionRefusedError(ControllerError):
+    """The module refused a redaction; nothing changed. ``code`` is the module's
+    (``permission_denied``: the identity is no admin, ``not_found``, ``in_use``: later rows
+    depend on it, ``redacted``: done already, ``invalid_argument``), None for an unknown one."""
+
+    def __init__(self, message: str, code: ErrorCode | None) -> None:
+        super().__init__(message)
+        self.code = code

@@ -12,6 +12,9 @@ them, this process included (see `nerv.graph_events`). A delivery thread publish
 the bus, as recorded copies (``replayed=True``: the runtime does not record them again),
 because handlers may publish in turn, which needs the writer, which must not be entered from
 its own loop.
+
+A redaction's tombstone is a module event, so it is not delivered; it is logged as a warning
+(``redacted``): what the runtime already holds stays until a restart replays without it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,19 @@ RECHECKED = 5_000
 """Rows checked again after a reconnect (more than a crash can lose at this client's pace: the
 server's last half second), and remote event ids remembered so that one re-sent after a crash
 is not delivered twice. A reconnect costs at most this many rows, at any history length."""
+
+
+def _warn_redacted(tombstone: translate.Tombstone) -> None:
+    """An admin redacted something: a running runtime keeps what it delivered or restored
+    before (an EventBus cannot take an event back); replay after a restart leaves it out."""
+    log.warning(
+        "redacted",
+        kind=str(tombstone.kind),
+        target_id=tombstone.target_id,
+        reason=tombstone.reason,
+        redacted_by=tombstone.redacted_by.hex,
+        hint="this runtime may still hold it in memory; restart it to replay without it",
+    )
 
 
 class Follower:
@@ -110,6 +126,9 @@ class Follower:
         if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
             return
         self._seen.set(seq, event_id)
+        if (tombstone := translate.tombstone_from_row(row)) is not None:
+            _warn_redacted(tombstone)
+            return
         graph_event = graph_event_from_row(row)
         if graph_event is not None:  # every process's, this one's too: the bus gets it only here
             self._inbox.put(graph_event)

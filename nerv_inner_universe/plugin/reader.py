@@ -38,12 +38,18 @@ def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_ROW_OF: dict[str, tuple[Table, str, str | None]] = {
-    "publish_event": (Table.EVENT_LOG, "event_id", "event"),
-    "commit_state_version": (Table.STATE_VERSION, "version_id", None),
-    "record_delta": (Table.DELTA_RECORD, "delta_id", None),
+_ROW_OF: dict[str, tuple[Table, str, str | None, contract.RedactedKind]] = {
+    "publish_event": (Table.EVENT_LOG, "event_id", "event", contract.RedactedKind.EVENT),
+    "commit_state_version": (
+        Table.STATE_VERSION,
+        "version_id",
+        None,
+        contract.RedactedKind.STATE_VERSION,
+    ),
+    "record_delta": (Table.DELTA_RECORD, "delta_id", None, contract.RedactedKind.DELTA),
 }
-"""reducer -> (table, key column, the argument holding the key when it is not the column)."""
+"""reducer -> (table, key column, the argument holding the key when it is not the column, what
+redacting that row is)."""
 
 
 class Reader:
@@ -92,17 +98,27 @@ class Reader:
 
     async def stored(self, call: contract.ReducerCall) -> bool:
         """Whether the row ``call`` writes (an event, a version or a delta, by its id) exists
-        now; False for other reducers (nothing to look up)."""
+        now, or did until an admin redacted it (sending it again would be refused); False for
+        other reducers (nothing to look up)."""
         where = _ROW_OF.get(call.reducer)
         if where is None:
             return False
-        table, column, key = where
+        table, column, key, kind = where
         value = call.argument(column if key is None else key)
         if key is not None:  # publish_event: the id is inside the EventInput
             assert isinstance(value, contract.EventInput)
             value = value.event_id
         rows = await self._select(table, f"{column} = {quoted(str(value))}")  # a unique index
-        return bool(rows)
+        return bool(rows) or await self.redacted(kind, str(value))
+
+    async def redacted(self, kind: contract.RedactedKind, target_id: str) -> bool:
+        """Whether an admin redacted ``kind`` ``target_id`` (its tombstone is in the log)."""
+        rows = await self._select(Table.EVENT_LOG, f"event_type = {quoted(kind.event_type)}")
+        return any(
+            (tombstone := translate.tombstone_from_row(row)) is not None
+            and tombstone.target_id == target_id
+            for row in rows
+        )
 
     async def version_row(self, version_id: str) -> Any | None:
         """The ``state_version`` row of ``version_id``, or None."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Timestamp, Variant, field
+from nerv_inner_universe.client import Identity, Timestamp, Variant, field
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -124,6 +126,36 @@ def event_from_row(row: Any) -> Event | None:
         timestamp=seconds(field(row, "occurred_at")),
         source=field(row, "source"),
         metadata=metadata,
+    )
+
+
+@attrs.frozen
+class Tombstone:
+    """A redaction as the log records it (see `contract.redaction`)."""
+
+    kind: contract.RedactedKind
+    target_id: str
+    reason: str
+    redacted_by: Identity
+    content_hash: str
+
+
+def tombstone_from_row(row: Any) -> Tombstone | None:
+    """The tombstone in an `event_log` row; None for any other row."""
+    data = field(row, "data")
+    if not isinstance(data, Variant) or data.name != contract.REDACTED_EVENT:
+        return None
+    body = data.value
+    kind = field(body, "kind")
+    redacted_by = field(body, "redacted_by")
+    if not isinstance(kind, Variant) or not isinstance(redacted_by, Identity):
+        raise PersistenceError(f"event {field(row, 'event_id')!r} holds a malformed tombstone")
+    return Tombstone(
+        kind=contract.RedactedKind(kind.name),
+        target_id=str(field(body, "target_id")),
+        reason=str(field(body, "reason")),
+        redacted_by=redacted_by,
+        content_hash=str(field(body, "content_hash")),
     )
 
 

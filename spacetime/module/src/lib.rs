@@ -4,7 +4,8 @@
 //! Every mutating reducer validates first (rules live in the host-tested
 //! `inner-universe-rules` crate), fails with `Err("<code>: <message>")`, and writes its
 //! `event_log` row in the same transaction, numbered by a gap-free sequence. Ids come from the
-//! client because reducers cannot return values; a repeated id with identical content is a no-op.
+//! client because reducers cannot return values; a repeated id with identical content is a no-op,
+//! unless an admin redacted it (`reducers/redaction.rs`).
 
 mod access;
 mod checks;

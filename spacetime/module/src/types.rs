@@ -116,6 +116,10 @@ pub enum EventData {
     ConfigUpdated(ConfigUpdated),
     /// Published by a client; canonical JSON.
     Custom(String),
+    /// A tombstone: an admin redacted an event, a version or a delta, or removed a config key.
+    /// The redaction's own log row carries it, and so does a redacted event's row in place of
+    /// its data. Last, so the earlier variants keep their tags.
+    Redacted(Redacted),
 }
 
 impl EventData {
@@ -135,6 +139,7 @@ impl EventData {
             EventData::ClientDisconnected(_) => "CLIENT_DISCONNECTED",
             EventData::SystemInitialized(_) => "SYSTEM_INITIALIZED",
             EventData::ConfigUpdated(_) => "CONFIG_UPDATED",
+            EventData::Redacted(tombstone) => tombstone.kind.event_type(),
             EventData::Custom(_) => return None,
         })
     }
@@ -215,6 +220,49 @@ pub struct SystemInitialized {
 pub struct ConfigUpdated {
     pub key: String,
     pub value: String,
+}
+
+/// What an admin redacted.
+#[derive(SpacetimeType, Clone, Copy, Debug, PartialEq)]
+pub enum RedactedKind {
+    Event,
+    StateVersion,
+    Delta,
+    ConfigKey,
+}
+
+impl RedactedKind {
+    /// The `event_type` of its tombstones.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            RedactedKind::Event => "EVENT_REDACTED",
+            RedactedKind::StateVersion => "VERSION_REDACTED",
+            RedactedKind::Delta => "DELTA_REDACTED",
+            RedactedKind::ConfigKey => "CONFIG_KEY_REMOVED",
+        }
+    }
+
+    /// The row's name in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RedactedKind::Event => "event",
+            RedactedKind::StateVersion => "state version",
+            RedactedKind::Delta => "delta",
+            RedactedKind::ConfigKey => "config key",
+        }
+    }
+}
+
+/// A tombstone: what was redacted, why, by whom, and the SHA-256 (lowercase hex) of the
+/// canonical JSON it held (an event's data, a version's state, i.e. its `data_hash`, a
+/// delta's operations, a config value), so a kept copy can be matched to it.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct Redacted {
+    pub kind: RedactedKind,
+    pub target_id: String,
+    pub reason: String,
+    pub redacted_by: Identity,
+    pub content_hash: String,
 }
 
 /// One stored event for `es_insert_events` (the `eventsourcing` library's `StoredEvent`).

@@ -26,6 +26,8 @@ pub enum Code {
     SnapshotRequired,
     /// A configured limit is reached (`max_connections`); try again later or ask an admin.
     ResourceExhausted,
+    /// An admin redacted the row with this id: it is not written again, nor redacted twice.
+    Redacted,
 }
 
 impl Code {
@@ -42,6 +44,7 @@ impl Code {
             Code::IntegrityError => "integrity_error",
             Code::SnapshotRequired => "snapshot_required",
             Code::ResourceExhausted => "resource_exhausted",
+            Code::Redacted => "redacted",
         }
     }
 }

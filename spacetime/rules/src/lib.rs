@@ -10,6 +10,7 @@ pub mod limits;
 pub mod namespaces;
 pub mod patch;
 pub mod pointer;
+pub mod redaction;
 pub mod snapshots;
 pub mod stored_events;
 pub mod text;

@@ -8,7 +8,13 @@ from pathlib import Path
 import attrs
 import pytest
 
-from nerv_inner_universe.controller import ControllerError, InnerUniverseConfig, free_port
+from nerv_inner_universe.contract import ErrorCode, RedactedKind
+from nerv_inner_universe.controller import (
+    ControllerError,
+    InnerUniverseConfig,
+    RedactionRefusedError,
+    free_port,
+)
 from tests.integration.controller.conftest import MakeController, populate, snapshot
 
 # Not imported, by design: live connections, the import marker, the stop's durability marker;
@@ -36,6 +42,12 @@ async def test_export_then_import_into_a_fresh_database_gives_identical_rows(
 ) -> None:
     source = make_controller()
     await populate(await source.start_deployment_mode())
+    # Redactions and their tombstones are rows like any other: they survive the trip.
+    await source.redact(RedactedKind.EVENT, "ev1", "poisoned")
+    await source.redact(RedactedKind.DELTA, "d1", "poisoned")
+    with pytest.raises(RedactionRefusedError, match="redacted: ") as refused:
+        await source.redact(RedactedKind.EVENT, "ev1", "again")
+    assert refused.value.code is ErrorCode.REDACTED
     await source.stop()
     exporter = make_controller()
     await exporter.start_admin_mode()
@@ -66,6 +78,7 @@ async def test_export_then_import_into_a_fresh_database_gives_identical_rows(
             continue
         assert imported[table] == exported[table], f"{table} differs after import"
     assert summary.rows["entity"] == 2
+    assert sum("EVENT_REDACTED" in row for row in imported["event_log"]) == 2  # row and tombstone
     assert ("event_log", summary.rows["event_log"]) in progress
 
 
@@ -74,6 +87,12 @@ async def test_import_refuses_a_database_that_holds_data(
 ) -> None:
     source = make_controller()
     await populate(await source.start_deployment_mode())
+    # Redactions and their tombstones are rows like any other: they survive the trip.
+    await source.redact(RedactedKind.EVENT, "ev1", "poisoned")
+    await source.redact(RedactedKind.DELTA, "d1", "poisoned")
+    with pytest.raises(RedactionRefusedError, match="redacted: ") as refused:
+        await source.redact(RedactedKind.EVENT, "ev1", "again")
+    assert refused.value.code is ErrorCode.REDACTED
     await source.stop()
     controller = make_controller()
     await controller.start_admin_mode()

@@ -34,6 +34,10 @@ from nerv_inner_universe.contract import reducers as reducer_module
 from tests.integration.http_api import Database
 
 AT = Timestamp(1_700_000_000_000_000)
+GONE = contract.EventInput(
+    event_id="gone", event_type="STEP", source=None, occurred_at=AT, data="{}"
+)
+"""An event the refusal test publishes and redacts, then publishes again."""
 
 
 @pytest.fixture
@@ -173,6 +177,8 @@ async def test_the_module_refuses_with_every_code(
         ),
         version("v1", None, "1", "1"),
         version("v2", "v1", "1", None),
+        contract.publish_event(event=GONE),
+        contract.redact_event(event_id=GONE.event_id, reason="poisoned"),
     ]:
         await call.send_http(http, database)
     stranger = SpacetimeHttp(inner_universe.base_url, token=inner_universe.new_identity())
@@ -188,6 +194,7 @@ async def test_the_module_refuses_with_every_code(
         ErrorCode.CONFLICT: (http, version("v3", "v1", "1", None)),
         ErrorCode.INTEGRITY_ERROR: (http, version("w1", None, "1", "2", timeline="side")),
         ErrorCode.SNAPSHOT_REQUIRED: (http, version("w1", None, "1", None, timeline="side")),
+        ErrorCode.REDACTED: (http, contract.publish_event(event=GONE)),
     }
     # `client_connected` refuses a connection with the last code: test_settings.py
     # `test_max_connections_is_enforced_for_all_but_admins` asserts it.

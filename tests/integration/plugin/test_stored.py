@@ -12,21 +12,26 @@ from nerv_inner_universe.plugin.reader import Reader
 from tests.integration.http_api import Database
 
 
+def root_version(version_id: str) -> contract.ReducerCall:
+    """A root version with the empty state on timeline ``t``."""
+    return contract.commit_state_version(
+        version_id=version_id,
+        timeline="t",
+        parent_version_id=None,
+        occurred_at=Timestamp(0),
+        description="root",
+        data_hash=data_hash({}),
+        operations=[],
+        snapshot="{}",
+    )
+
+
 def test_stored_finds_events_versions_and_deltas_by_id(inner_universe: Database) -> None:
     async def scenario() -> list[bool]:
         event = contract.EventInput(
             event_id="e1", event_type="T", source=None, occurred_at=Timestamp(0), data="1"
         )
-        version = contract.commit_state_version(
-            version_id="v1",
-            timeline="t",
-            parent_version_id=None,
-            occurred_at=Timestamp(0),
-            description="root",
-            data_hash=data_hash({}),
-            operations=[],
-            snapshot="{}",
-        )
+        version = root_version("v1")
         delta = contract.record_delta(
             delta_id="s:1",
             stream="s",

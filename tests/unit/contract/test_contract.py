@@ -112,3 +112,18 @@ def test_every_table_is_imported_or_rebuilt_by_the_import() -> None:
     assert contract.import_batch(Table.ENTITY, ("r",)) == Variant("Entity", ["r"])
     with pytest.raises(KeyError):
         contract.import_batch(Table.LOG_SEQUENCE, [])
+
+
+def test_one_redaction_call_per_kind() -> None:
+    reducers = {
+        contract.RedactedKind.EVENT: ("redact_event", "event_id"),
+        contract.RedactedKind.STATE_VERSION: ("redact_state_version", "version_id"),
+        contract.RedactedKind.DELTA: ("redact_delta", "delta_id"),
+        contract.RedactedKind.CONFIG_KEY: ("remove_config_key", "key"),
+    }
+    assert set(reducers) == set(contract.RedactedKind)
+    for kind, (reducer, target) in reducers.items():
+        call = contract.redaction(kind, "x1", "poisoned")
+        assert (call.reducer, call.names) == (reducer, (target, "reason"))
+        assert call.args == ("x1", "poisoned")
+    assert contract.RedactedKind.STATE_VERSION.event_type == "VERSION_REDACTED"

@@ -11,6 +11,7 @@ from nerv_inner_universe import contract
 from nerv_inner_universe.contract import ErrorCode
 
 RULES = Path(__file__).resolve().parents[3] / "spacetime" / "rules" / "src"
+MODULE = RULES.parents[1] / "module" / "src"
 
 
 def screaming_snake(pascal: str) -> str:
@@ -51,3 +52,18 @@ def test_the_default_config_rows_are_the_ones_init_writes() -> None:
     assert int(connections) == contract.MAX_CONNECTIONS_LIMIT
     assert float(timeout) == contract.MAX_TIMEOUT_SECONDS
     assert rust == contract.DEFAULT_CONFIG
+
+
+def test_redacted_kinds_and_their_event_types_are_the_rust_ones() -> None:
+    source = (MODULE / "types.rs").read_text()
+    variants = re.search(r"pub enum RedactedKind \{(.*?)\n\}", source, re.S)
+    assert variants is not None
+    declared = re.findall(r"^\s{4}(\w+),$", variants.group(1), re.M)
+    assert declared == [kind.value for kind in contract.RedactedKind], "names and order"
+    function = re.search(r"pub fn event_type\(self\).*?\n    \}", source, re.S)
+    assert function is not None
+    types = dict(re.findall(r'RedactedKind::(\w+) => "(\w+)"', function.group(0)))
+    assert types == {kind.value: kind.event_type for kind in contract.RedactedKind}
+    event_data = re.search(r"pub enum EventData \{(.*?)\n\}", source, re.S)
+    assert event_data is not None
+    assert f"    {contract.REDACTED_EVENT}(Redacted)," in event_data.group(1)

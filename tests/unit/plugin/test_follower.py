@@ -3,9 +3,12 @@ real-server tests cover the subscription itself)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from nerv_inner_universe.client import EventContext, EventKind, Row, Timestamp, Variant
+import pytest
+
+from nerv_inner_universe.client import EventContext, EventKind, Identity, Row, Timestamp, Variant
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin.follower import Follower
 
@@ -77,3 +80,32 @@ def test_delivered_events_are_recorded_copies() -> None:
     [event] = bus.get_history(limit=None)
     assert isinstance(event, Event)
     assert event.replayed
+
+
+def test_a_tombstone_is_not_delivered_but_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    admin = Identity.from_hex("ab" * 32)
+    tombstone = Variant(
+        "Redacted",
+        Row(
+            kind=Variant("Event"),
+            target_id="a",
+            reason="poisoned",
+            redacted_by=admin,
+            content_hash="0" * 64,
+        ),
+    )
+    audit = changed(row(2, "sys:2"), event_type="EVENT_REDACTED", source="a", data=tombstone)
+    follow, bus = follower()
+    follow._thread.start()
+    with caplog.at_level(logging.WARNING, logger="nerv_inner_universe.plugin.follower"):
+        feed(follow, row(1, "a"), audit, row(3, "b"))
+    assert delivered(follow, bus) == ["a", "b"], "a live runtime keeps what it received"
+    [warning] = [r for r in caplog.records if "redacted" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    for part in ("kind=Event", "target_id=a", "reason=poisoned", admin.hex):
+        assert part in warning.getMessage(), part
+
+
+def changed(base: Row, **changes: Any) -> Row:
+    """``base`` with ``changes``."""
+    return Row(**{**dict(base), **changes})

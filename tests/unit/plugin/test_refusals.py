@@ -24,6 +24,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.IN_USE: WriteRefusedError,
     ErrorCode.INTEGRITY_ERROR: WriteRefusedError,
     ErrorCode.RESOURCE_EXHAUSTED: WriteRefusedError,
+    ErrorCode.REDACTED: WriteRefusedError,
     None: WriteRefusedError,
 }
 

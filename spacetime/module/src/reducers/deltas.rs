@@ -1,12 +1,12 @@
 use inner_universe_rules::{namespaces, text, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
-use super::{already_exists, not_found};
+use super::{already_exists, not_found, redaction};
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::state_version::state_version;
-use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData};
+use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData, RedactedKind};
 use crate::{access, checks};
 
 /// Records a StateProjector delta on `stream`, applied on top of an existing state version.
@@ -28,6 +28,7 @@ pub fn record_delta(
     let metadata = checks::delta_metadata(metadata)?;
     access::require_role(ctx, "record_delta")?;
     if let Some(existing) = ctx.db.delta_record().delta_id().find(&delta_id) {
+        redaction::refuse_if_redacted(ctx, RedactedKind::Delta, &delta_id)?;
         let identical = existing.stream == stream
             && existing.state_version_id == state_version_id
             && existing.operations == operations

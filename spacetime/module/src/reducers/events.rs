@@ -3,12 +3,12 @@ use inner_universe_rules::limits::{MAX_BATCH_EVENTS, MAX_JSON_BYTES};
 use inner_universe_rules::{json, namespaces, text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
-use super::already_exists;
+use super::{already_exists, redaction};
 use crate::access;
 use crate::journal::{self, Entry};
 use crate::tables::config::value_of as config_value;
 use crate::tables::event_log::event_log;
-use crate::types::{EventData, EventInput};
+use crate::types::{EventData, EventInput, RedactedKind};
 
 /// Appends one client event (its data becomes `EventData::Custom`).
 #[reducer]
@@ -86,9 +86,13 @@ fn within_limits(ctx: &ReducerContext, events: &[EventInput]) -> RuleResult {
     Ok(())
 }
 
-/// Idempotent by `event_id`: the same event again is a no-op (a retry after an unknown outcome).
+/// Idempotent by `event_id`: the same event again is a no-op (a retry after an unknown outcome);
+/// a redacted event's id is refused (`redacted`), so a re-send does not bring it back.
 fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
     if let Some(existing) = ctx.db.event_log().event_id().find(&event.event_id) {
+        if matches!(existing.data, EventData::Redacted(_)) {
+            return Err(redaction::redacted(RedactedKind::Event, &event.event_id));
+        }
         let identical = existing.event_type == event.event_type
             && existing.source == event.source
             && existing.occurred_at == event.occurred_at

@@ -8,6 +8,7 @@ mod entities;
 mod events;
 pub mod import;
 mod lifecycle;
+mod redaction;
 mod relations;
 mod roles;
 mod stored_events;

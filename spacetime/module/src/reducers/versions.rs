@@ -1,13 +1,13 @@
 use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
-use super::{already_exists, not_found};
+use super::{already_exists, not_found, redaction};
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::config::value_of as config_value;
 use crate::tables::state_version::{state_version, StateVersion};
 use crate::tables::timeline::{timeline, Timeline};
-use crate::types::{DeltaOperation, EventData, StateVersionCommitted};
+use crate::types::{DeltaOperation, EventData, RedactedKind, StateVersionCommitted};
 use crate::{access, checks};
 
 /// Commits a version on `timeline` with optimistic concurrency: `parent_version_id` must be
@@ -63,6 +63,7 @@ pub fn commit_state_version(
             Err(already_exists("state version", &version_id))
         };
     }
+    redaction::refuse_if_redacted(ctx, RedactedKind::StateVersion, &version_id)?;
     let new_owner = access::require_stream_access(ctx, access::Stream::Timeline(&timeline))?;
     if let Some(parent) = &parent_version_id {
         if ctx.db.state_version().version_id().find(parent).is_none() {

@@ -2,7 +2,8 @@ use spacetimedb::{table, Identity, Timestamp};
 
 use crate::types::EventData;
 
-/// Every change, in one total order (`seq`, gap-free). Rows are never updated or deleted.
+/// Every change, in one total order (`seq`, gap-free). Rows are never deleted, and only an
+/// admin's `redact_event` updates one: its data becomes the tombstone (`EventData::Redacted`).
 #[table(
     name = event_log,
     public,
