@@ -59,6 +59,23 @@ def build_module(toolchain: WasmToolchain, reporter: Reporter, source: Path | No
     existing = built_module(source)
     if existing is not None:
         return existing
+    digest = source_hash(source)
+    while True:  # an edit made while cargo ran must not be filed under the older sources' hash
+        built = _cargo_build(toolchain, reporter, source)
+        digest, before = source_hash(source), digest
+        if digest == before:
+            break
+        log.info("module_sources_changed_during_build", source=str(source))
+    destination = paths.module_artifacts_dir() / digest[:16] / WASM_NAME
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_suffix(f".{os.getpid()}.partial")
+    shutil.copy2(built, partial)
+    partial.replace(destination)  # atomic: a concurrent reader sees no half-copied wasm
+    return destination
+
+
+def _cargo_build(toolchain: WasmToolchain, reporter: Reporter, source: Path) -> Path:
+    """Runs cargo for the module in `source` and returns the wasm it wrote."""
     target_dir = paths.module_target_dir(source)
     env = {**os.environ, **toolchain.env, "CARGO_TARGET_DIR": str(target_dir)}
     argv = [
@@ -76,7 +93,4 @@ def build_module(toolchain: WasmToolchain, reporter: Reporter, source: Path | No
     built = target_dir / TARGET / "release" / WASM_NAME
     if not built.is_file():
         raise ToolchainError(f"cargo reported success but {built} does not exist")
-    destination = paths.module_artifacts_dir() / source_hash(source)[:16] / WASM_NAME
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(built, destination)
-    return destination
+    return built

@@ -13,6 +13,7 @@ from nerv_inner_universe.toolchain import (
     apt,
     commands,
     module,
+    paths,
     server,
     wasm,
 )
@@ -88,3 +89,32 @@ def test_failed_commands_carry_their_last_lines() -> None:
 
 def test_llvm_major_is_read_from_rustc() -> None:
     assert wasm._llvm_major("rustc 1.96.0\nLLVM version: 22.1.8\n") == "22"
+
+
+def test_an_edit_during_the_build_is_built_before_the_wasm_is_filed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "spacetime"
+    (source / "src").mkdir(parents=True)
+    (source / "Cargo.toml").write_text("[package]\n")
+    (source / "src" / "lib.rs").write_text("fn a() {}\n")
+    monkeypatch.setattr(paths, "module_artifacts_dir", lambda: tmp_path / "artifacts")
+    builds: list[str] = []
+
+    def cargo_build(_toolchain: object, _reporter: object, built_from: Path) -> Path:
+        builds.append(module.source_hash(built_from))
+        if len(builds) == 1:  # the user saves a file while cargo runs
+            (built_from / "src" / "lib.rs").write_text("fn b() {}\n")
+        wasm_file = tmp_path / f"build{len(builds)}.wasm"
+        wasm_file.write_bytes(b"wasm %d" % len(builds))
+        return wasm_file
+
+    monkeypatch.setattr(module, "_cargo_build", cargo_build)
+    toolchain = wasm.WasmToolchain(cargo="cargo", env={}, origin="rustup")
+    filed = module.build_module(toolchain, LogReporter(), source=source)
+    final = module.source_hash(source)
+    assert builds[1] == final != builds[0]
+    assert filed == tmp_path / "artifacts" / final[:16] / module.WASM_NAME
+    assert filed.read_bytes() == b"wasm 2"
+    assert module.built_module(source) == filed
+    assert not list((tmp_path / "artifacts").glob("*/*.partial"))
