@@ -21,6 +21,7 @@ from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
     PersistenceError,
+    RateLimitedError,
     SnapshotRequiredError,
     WriteRefusedError,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "IntegrityError",
     "PersistenceError",
     "PluginSettings",
+    "RateLimitedError",
     "RecorderHealth",
     "SnapshotRequiredError",
     "WriteRefusedError",

@@ -22,3 +22,16 @@ class IntegrityError(PersistenceError):
 class SnapshotRequiredError(WriteRefusedError):
     """The module refused a version without a snapshot (``snapshot_required``): another
     writer or a config change moved the snapshot schedule. Sending the snapshot succeeds."""
+
+
+class RateLimitedError(WriteRefusedError):
+    """The module refused a write because the writing identity used up its write budget
+    (``rate_limited``; the admin sets ``write_budget_*``). Nothing was written. The same write
+    succeeds after ``resets_at`` (epoch seconds, server clock; None if the message lacked it).
+
+    The writer does not wait and retry by itself: a window may last up to a day, and an ordered
+    writer that waited would hold back every later write; whoever holds the write decides."""
+
+    def __init__(self, message: str, resets_at: float | None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at

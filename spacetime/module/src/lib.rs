@@ -7,6 +7,7 @@
 //! client because reducers cannot return values; a repeated id with identical content is a no-op.
 
 mod access;
+mod budget;
 mod checks;
 mod journal;
 mod reducers;

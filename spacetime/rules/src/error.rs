@@ -26,6 +26,9 @@ pub enum Code {
     SnapshotRequired,
     /// A configured limit is reached (`max_connections`); try again later or ask an admin.
     ResourceExhausted,
+    /// The caller's write budget (`write_budget_*`) for the current window is used up; the
+    /// message says when the window resets.
+    RateLimited,
 }
 
 impl Code {
@@ -42,6 +45,7 @@ impl Code {
             Code::IntegrityError => "integrity_error",
             Code::SnapshotRequired => "snapshot_required",
             Code::ResourceExhausted => "resource_exhausted",
+            Code::RateLimited => "rate_limited",
         }
     }
 }
