@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Timestamp, Variant, field
+from nerv_inner_universe.client import Identity, Timestamp, Variant, field
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -110,7 +110,8 @@ def operation_from_row(value: object) -> Operation:
 
 
 def event_from_row(row: Any) -> Event | None:
-    """The published event in an `event_log` row; None for the module's own events."""
+    """The published event in an `event_log` row, with its writer's identity (hex) as
+    ``sender`` and its ``seq`` as ``position``; None for the module's own events."""
     data = field(row, "data")
     if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
         return None
@@ -124,7 +125,15 @@ def event_from_row(row: Any) -> Event | None:
         timestamp=seconds(field(row, "occurred_at")),
         source=field(row, "source"),
         metadata=metadata,
+        sender=_identity_hex(field(row, "sender")),
+        position=int(field(row, "seq")),
     )
+
+
+def _identity_hex(value: object) -> str:
+    if not isinstance(value, Identity):
+        raise PersistenceError(f"expected an Identity from the server, got {value!r}")
+    return value.hex
 
 
 def delta_metadata_input(metadata: DeltaMetadata) -> contract.DeltaMetadata:
