@@ -4,23 +4,14 @@ position (``Event.position``, the ``seq``), live from another process and on rep
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from nerv_inner_universe.nerv import Event
 from nerv_inner_universe.plugin import InnerUniverseRecorder
+from tests.integration.client.conftest import eventually
 from tests.integration.http_api import Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for remote events"
-        time.sleep(0.05)
-
-
-def test_handlers_see_the_writing_identity_and_the_log_position(
+async def test_handlers_see_the_writing_identity_and_the_log_position(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:
     db = inner_universe
@@ -32,7 +23,7 @@ def test_handlers_see_the_writing_identity_and_the_log_position(
 
     own = alice.event_bus.publish("CHAT", {"n": 0}, source="bob")  # a false claim
     alice.event_bus.publish("CHAT", {"n": 1}, source="alice")
-    wait_for(lambda: len(received) == 2)
+    await eventually(lambda: len(received) == 2, within=30.0)
 
     rows = {
         row["event_id"]: row for row in db.sql("SELECT * FROM event_log WHERE event_type = 'CHAT'")
