@@ -4,7 +4,7 @@
 use inner_universe_rules::{namespaces, RuleResult};
 use spacetimedb::{ReducerContext, Timestamp};
 
-use crate::budget;
+use crate::budget::Meter;
 use crate::store;
 
 use crate::tables::client_connection::client_connection;
@@ -71,6 +71,15 @@ fn system_event_id(ctx: &ReducerContext, seq: u64) -> String {
 /// (`rate_limited` when over it). Never panics: a collision (which the reserved `sys:` prefix
 /// and the gap-free `seq` rule out) is `already_exists`.
 pub fn record(ctx: &ReducerContext, entry: Entry) -> RuleResult<u64> {
+    let mut meter = Meter::new(ctx);
+    let seq = record_metered(ctx, entry, &mut meter)?;
+    meter.charge(ctx)?;
+    Ok(seq)
+}
+
+/// [`record`] for a call that writes several events: `meter` counts this one, and the caller
+/// charges them together.
+pub fn record_metered(ctx: &ReducerContext, entry: Entry, meter: &mut Meter) -> RuleResult<u64> {
     let seq = next_seq(ctx)?;
     let event_id = match entry.event_id {
         Some(id) => id,
@@ -88,7 +97,7 @@ pub fn record(ctx: &ReducerContext, entry: Entry) -> RuleResult<u64> {
         data: entry.data,
         metadata: entry.metadata,
     };
-    budget::charge(ctx, &row)?;
+    meter.add(&row)?;
     store::insert(ctx.db.event_log(), row, &what)?;
     touch_connection(ctx);
     Ok(seq)

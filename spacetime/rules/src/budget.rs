@@ -3,9 +3,10 @@
 //! (admin-set config keys; `0` means unlimited, the default). Admins are exempt.
 //!
 //! An event is one `event_log` row (every change the module logs) or one stored event of an
-//! `eventsourcing` store; its bytes are the stored row's BSATN size. A window starts with the
-//! identity's first write after the previous window ended. Usage is counted in the call's own
-//! transaction, so a refused call (for any reason) counts nothing.
+//! `eventsourcing` store; its bytes are the stored row's BSATN size. A call is charged once,
+//! for all the events it writes. A window starts with the identity's first write after the
+//! previous window ended. Usage is counted in the call's own transaction, so a refused call
+//! (for any reason) counts nothing.
 
 use crate::error::{Code, RuleError};
 
@@ -75,16 +76,18 @@ pub struct Usage {
     pub bytes: u64,
 }
 
-/// A write over budget: which limit, how much of it the window has used, and when it resets.
+/// A call over budget: which limit, how much of it the window has used, what the call would
+/// add, and when the window resets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exceeded {
     pub what: &'static str,
     pub limit: u64,
     pub used: u64,
+    pub adding: u64,
     pub window_seconds: u64,
     /// When the window ends, in microseconds since the Unix epoch.
     pub resets_at: i64,
-    /// Microseconds from the refused write to `resets_at`.
+    /// Microseconds from the refused call to `resets_at`.
     pub resets_in: i64,
 }
 
@@ -98,21 +101,34 @@ impl Exceeded {
             Code::RateLimited,
             format!(
                 "{who} is over its write budget of {} {} per {}-second window \
-                 (write_budget_{}): {} used, this call's earlier writes included; the window \
-                 resets at {resets_at} (resets_at_micros={}, in {seconds:.3} s)",
-                self.limit, self.what, self.window_seconds, self.what, self.used, self.resets_at
+                 (write_budget_{}): {} used and this call adds {}; the window resets at \
+                 {resets_at} (resets_at_micros={}, in {seconds:.3} s)",
+                self.limit,
+                self.what,
+                self.window_seconds,
+                self.what,
+                self.used,
+                self.adding,
+                self.resets_at
             ),
         )
     }
 }
 
-/// Charges one write of `bytes` at `now` (microseconds since the Unix epoch) to `usage` (the
+/// What one call writes: its events and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub events: u64,
+    pub bytes: u64,
+}
+
+/// Charges a call's `cost` at `now` (microseconds since the Unix epoch) to `usage` (the
 /// identity's stored usage, if any): the new usage, or [`Exceeded`] when it would pass a limit.
 pub fn charge(
     budget: &Budget,
     usage: Option<Usage>,
     now: i64,
-    bytes: u64,
+    cost: Cost,
 ) -> Result<Usage, Exceeded> {
     let window = budget.window_micros();
     let current = usage
@@ -123,25 +139,26 @@ pub fn charge(
             bytes: 0,
         });
     let resets_at = current.window_start.saturating_add(window);
-    let over = |what, limit: u64, used: u64, more: u64| {
-        (limit > 0 && used.saturating_add(more) > limit).then_some(Exceeded {
+    let over = |what, limit: u64, used: u64, adding: u64| {
+        (limit > 0 && used.saturating_add(adding) > limit).then_some(Exceeded {
             what,
             limit,
             used,
+            adding,
             window_seconds: budget.window_seconds,
             resets_at,
             resets_in: resets_at.saturating_sub(now),
         })
     };
-    if let Some(exceeded) = over("events", budget.events, current.events, 1)
-        .or_else(|| over("bytes", budget.bytes, current.bytes, bytes))
+    if let Some(exceeded) = over("events", budget.events, current.events, cost.events)
+        .or_else(|| over("bytes", budget.bytes, current.bytes, cost.bytes))
     {
         return Err(exceeded);
     }
     Ok(Usage {
         window_start: current.window_start,
-        events: current.events.saturating_add(1),
-        bytes: current.bytes.saturating_add(bytes),
+        events: current.events.saturating_add(cost.events),
+        bytes: current.bytes.saturating_add(cost.bytes),
     })
 }
 
@@ -150,6 +167,18 @@ mod tests {
     use super::*;
 
     const SECOND: i64 = 1_000_000;
+
+    fn one(bytes: u64) -> Cost {
+        Cost { events: 1, bytes }
+    }
+
+    fn usage(window_start: i64, events: u64, bytes: u64) -> Usage {
+        Usage {
+            window_start,
+            events,
+            bytes,
+        }
+    }
 
     fn budget(events: u64, bytes: u64) -> Budget {
         Budget {
@@ -165,14 +194,7 @@ mod tests {
         assert!(b.is_unlimited());
         assert_eq!(b.window_seconds, DEFAULT_WINDOW_SECONDS);
         let b = Budget::parse(Some("5"), Some("1000"), Some("2"));
-        assert_eq!(
-            b,
-            Budget {
-                events: 5,
-                bytes: 1000,
-                window_seconds: 2
-            }
-        );
+        assert_eq!((b.events, b.bytes, b.window_seconds), (5, 1000, 2));
         assert_eq!(parse_window(Some("0")), DEFAULT_WINDOW_SECONDS);
         assert_eq!(parse_window(Some("86401")), DEFAULT_WINDOW_SECONDS);
         assert_eq!(Budget::parse(Some("-1"), None, None).events, 0);
@@ -181,25 +203,24 @@ mod tests {
     #[test]
     fn events_are_counted_until_the_limit() {
         let b = budget(2, 0);
-        let u = charge(&b, None, 5 * SECOND, 100).unwrap();
-        assert_eq!(
-            u,
-            Usage {
-                window_start: 5 * SECOND,
-                events: 1,
-                bytes: 100
-            }
-        );
-        let u = charge(&b, Some(u), 6 * SECOND, 100).unwrap();
+        let u = charge(&b, None, 5 * SECOND, one(100)).unwrap();
+        assert_eq!(u, usage(5 * SECOND, 1, 100));
+        let batch = Cost {
+            events: 2,
+            bytes: 0,
+        };
+        let e = charge(&b, Some(u), 6 * SECOND, batch).unwrap_err();
+        assert_eq!((e.what, e.limit, e.used, e.adding), ("events", 2, 1, 2));
+        let u = charge(&b, Some(u), 6 * SECOND, one(100)).unwrap();
         assert_eq!(u.events, 2);
-        let e = charge(&b, Some(u), 7 * SECOND, 1).unwrap_err();
-        assert_eq!((e.what, e.limit, e.used), ("events", 2, 2));
+        let e = charge(&b, Some(u), 7 * SECOND, one(1)).unwrap_err();
+        assert_eq!((e.what, e.limit, e.used, e.adding), ("events", 2, 2, 1));
         assert_eq!(e.resets_at, 15 * SECOND);
         assert_eq!(e.resets_in, 8 * SECOND);
         let message = e.error("identity abc", "then").to_string();
         assert!(message.starts_with(
             "rate_limited: identity abc is over its write budget of 2 events per 10-second \
-             window (write_budget_events): 2 used"
+             window (write_budget_events): 2 used and this call adds 1;"
         ));
         assert!(message.contains("resets at then (resets_at_micros=15000000, in 8.000 s)"));
     }
@@ -207,36 +228,25 @@ mod tests {
     #[test]
     fn bytes_are_counted_until_the_limit() {
         let b = budget(0, 150);
-        let u = charge(&b, None, 0, 100).unwrap();
-        let e = charge(&b, Some(u), 1, 51).unwrap_err();
-        assert_eq!((e.what, e.used), ("bytes", 100));
-        assert_eq!(charge(&b, Some(u), 1, 50).unwrap().bytes, 150);
+        let u = charge(&b, None, 0, one(100)).unwrap();
+        let e = charge(&b, Some(u), 1, one(51)).unwrap_err();
+        assert_eq!((e.what, e.used, e.adding), ("bytes", 100, 51));
+        assert_eq!(charge(&b, Some(u), 1, one(50)).unwrap().bytes, 150);
     }
 
     #[test]
     fn a_new_window_starts_when_the_old_one_ended() {
         let b = budget(1, 0);
-        let u = charge(&b, None, 0, 1).unwrap();
-        assert!(charge(&b, Some(u), 10 * SECOND - 1, 1).is_err());
-        let u = charge(&b, Some(u), 10 * SECOND, 1).unwrap();
-        assert_eq!(
-            u,
-            Usage {
-                window_start: 10 * SECOND,
-                events: 1,
-                bytes: 1
-            }
-        );
+        let u = charge(&b, None, 0, one(1)).unwrap();
+        assert!(charge(&b, Some(u), 10 * SECOND - 1, one(1)).is_err());
+        let u = charge(&b, Some(u), 10 * SECOND, one(1)).unwrap();
+        assert_eq!(u, usage(10 * SECOND, 1, 1));
     }
 
     #[test]
     fn unlimited_counts_without_refusing() {
         let b = budget(0, 0);
-        let used = Usage {
-            window_start: 0,
-            events: u64::MAX,
-            bytes: u64::MAX,
-        };
-        assert!(charge(&b, Some(used), 1, u64::MAX).is_ok());
+        let full = usage(0, u64::MAX, u64::MAX);
+        assert!(charge(&b, Some(full), 1, one(u64::MAX)).is_ok());
     }
 }

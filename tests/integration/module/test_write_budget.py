@@ -74,8 +74,8 @@ def test_a_writer_over_its_event_budget_is_refused_and_nothing_is_stored(
         [event_input("ev-2"), event_input("ev-3")],
         token=writer,
         expect=f"rate_limited: identity {writer_id} is over its write budget of 2 events per "
-        "3600-second window (write_budget_events): 2 used, this call's earlier writes "
-        "included; the window resets at ",
+        "3600-second window (write_budget_events): 1 used and this call adds 2; the window "
+        "resets at ",
     )
     db.ok("publish_event", event_input("ev-2"), token=writer)
     message = refused("publish_event", event_input("ev-3"), token=writer, expect="rate_limited")

@@ -5,7 +5,7 @@
 //! for `publish_events`. An event-sourced application owns its stores as a whole, not row by row:
 //! its aggregates' versions and the integrity rules, not row owners, decide what is appended,
 //! and stored events are never updated or deleted. Each stored event counts against its
-//! writer's write budget (`budget::charge`). These stores keep their own total order
+//! writer's write budget (`budget::Meter`). These stores keep their own total order
 //! (`notification_id` per store) and write no `event_log` row: NERV's log stays NERV's.
 
 use inner_universe_rules::stored_events::{
@@ -16,7 +16,7 @@ use inner_universe_rules::{text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use crate::access;
-use crate::budget;
+use crate::budget::Meter;
 use crate::store;
 use crate::tables::es_store::{es_store, EsStore};
 use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
@@ -111,6 +111,7 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
         .find(&store)
         .map_or(0, |head| head.max_notification_id);
     let mut next = last;
+    let mut meter = Meter::new(ctx);
     for event in events {
         next += 1;
         let row = EsStoredEvent {
@@ -124,7 +125,7 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
             recorded_at: ctx.timestamp,
             sender: ctx.sender,
         };
-        budget::charge(ctx, &row)?;
+        meter.add(&row)?;
         store::insert(ctx.db.es_stored_event(), row, "stored event")?;
     }
     let head = EsStore {
@@ -136,7 +137,7 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
     } else {
         heads.name().update(head);
     }
-    Ok(())
+    meter.charge(ctx)
 }
 
 fn record_tracking(
