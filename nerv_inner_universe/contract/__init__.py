@@ -9,7 +9,7 @@ Everything a Python caller must agree on with the module lives here, once:
 - `errors`: `ErrorCode` (mirrors the Rust `Code`), `Refusal.parse` for ``"<code>: <message>"``
   and `ReducerRefusedError`;
 - `tables`: the table names (`Table`) and the `ImportBatch` variants;
-- `config`: the default config rows and the snapshot rule;
+- `config`: the default config rows, the write budget keys and the snapshot rule;
 - `redaction`: what an admin can redact, the tombstones' event types, one call per kind.
 
 Layering: uses `client/` (knows nothing of NERV); `plugin/`, `controller/` and the examples use
@@ -23,10 +23,15 @@ from __future__ import annotations
 from nerv_inner_universe.contract.config import (
     DEFAULT_CONFIG,
     DEFAULT_SNAPSHOT_INTERVAL,
+    MAX_CONFIG_KEYS,
     MAX_CONNECTIONS_LIMIT,
     MAX_SNAPSHOT_INTERVAL,
     MAX_TIMEOUT_SECONDS,
+    MAX_WRITE_BUDGET_WINDOW_SECONDS,
     SNAPSHOT_INTERVAL_KEY,
+    WRITE_BUDGET_BYTES_KEY,
+    WRITE_BUDGET_EVENTS_KEY,
+    WRITE_BUDGET_WINDOW_KEY,
     parse_interval,
     snapshot_required,
 )
@@ -89,12 +94,17 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_SNAPSHOT_INTERVAL",
     "IMPORTED_TABLES",
+    "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",
     "MAX_SNAPSHOT_INTERVAL",
     "MAX_TIMEOUT_SECONDS",
+    "MAX_WRITE_BUDGET_WINDOW_SECONDS",
     "NOT_IMPORTED",
     "REDACTED_EVENT",
     "SNAPSHOT_INTERVAL_KEY",
+    "WRITE_BUDGET_BYTES_KEY",
+    "WRITE_BUDGET_EVENTS_KEY",
+    "WRITE_BUDGET_WINDOW_KEY",
     "DeleteOperation",
     "DeltaMetadata",
     "DeltaOperation",

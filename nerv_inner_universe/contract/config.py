@@ -14,11 +14,23 @@ DEFAULT_SNAPSHOT_INTERVAL = 50
 """Versions per snapshot on a timeline when the config row is missing or not an integer in
 ``1..MAX_SNAPSHOT_INTERVAL`` (and the row `init` writes)."""
 MAX_SNAPSHOT_INTERVAL = 10_000
+"""The largest ``snapshot_interval`` the module accepts."""
 MAX_CONNECTIONS_LIMIT = 100_000
 """The largest ``max_connections`` the module accepts (`rules/src/config.rs`)."""
 MAX_TIMEOUT_SECONDS = 86_400.0
 """The largest ``timeout`` the module accepts, in seconds (`rules/src/config.rs`)."""
-"""The largest ``snapshot_interval`` the module accepts."""
+
+MAX_CONFIG_KEYS = 1_000
+"""Config keys in all (`rules/src/limits.rs`); a new key beyond is ``resource_exhausted``."""
+WRITE_BUDGET_EVENTS_KEY = "write_budget_events"
+"""Events (log rows and stored events) each identity but an admin may write per window;
+0 (the default) is unlimited (`rules/src/budget.rs`)."""
+WRITE_BUDGET_BYTES_KEY = "write_budget_bytes"
+"""Bytes (stored rows' BSATN size) each identity but an admin may write per window; 0 (the
+default) is unlimited."""
+WRITE_BUDGET_WINDOW_KEY = "write_budget_window_seconds"
+"""The length of a write budget window, in seconds (1 to `MAX_WRITE_BUDGET_WINDOW_SECONDS`)."""
+MAX_WRITE_BUDGET_WINDOW_SECONDS = 86_400
 
 DEFAULT_CONFIG: dict[str, str] = {
     "max_connections": "100",
@@ -26,6 +38,9 @@ DEFAULT_CONFIG: dict[str, str] = {
     "timeout": "30.0",
     "auth_required": "true",
     SNAPSHOT_INTERVAL_KEY: str(DEFAULT_SNAPSHOT_INTERVAL),
+    WRITE_BUDGET_EVENTS_KEY: "0",
+    WRITE_BUDGET_BYTES_KEY: "0",
+    WRITE_BUDGET_WINDOW_KEY: "60",
 }
 """Key -> canonical JSON text of the rows `init` writes into ``config``."""
 

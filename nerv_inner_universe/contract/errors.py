@@ -9,6 +9,7 @@ another makes the real module refuse a call with every code.
 from __future__ import annotations
 
 import enum
+import re
 
 import attrs
 
@@ -36,13 +37,18 @@ class ErrorCode(enum.StrEnum):
     SNAPSHOT_REQUIRED = "snapshot_required"
     """The version must carry a full snapshot; send it again with one."""
     RESOURCE_EXHAUSTED = "resource_exhausted"
-    """A configured limit is reached (``max_connections``); try again later or ask an admin."""
+    """A configured limit is reached (``max_connections``, the 1,000 config keys); try again
+    later or ask an admin."""
     REDACTED = "redacted"
     """An admin redacted the row with this id: it is not written again (not even identically),
     nor redacted twice."""
+    RATE_LIMITED = "rate_limited"
+    """The caller's write budget (``write_budget_*``) for the current window is used up; the
+    message says when the window resets (`Refusal.resets_at`)."""
 
 
 _CODES = {code.value: code for code in ErrorCode}
+_RESETS_AT = re.compile(r"\bresets_at_micros=(-?[0-9]{1,19})\b")
 
 
 @attrs.frozen
@@ -61,6 +67,15 @@ class Refusal:
         head, separator, rest = text.partition(": ")
         code = _CODES.get(head) if separator else None
         return cls(None, text) if code is None else cls(code, rest)
+
+    @property
+    def resets_at(self) -> float | None:
+        """For ``rate_limited``: when the caller's budget window resets, in epoch seconds
+        (server clock); None for other refusals."""
+        if self.code is not ErrorCode.RATE_LIMITED:
+            return None
+        found = _RESETS_AT.search(self.message)
+        return None if found is None else int(found.group(1)) / 1e6
 
     def __str__(self) -> str:
         return self.message if self.code is None else f"{self.code}: {self.message}"

@@ -49,7 +49,9 @@ MAX_WINDOW = 5_000
 def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
     """The `eventsourcing` error (PEP 249 names) for a client error: ``integrity_error`` is
     `IntegrityError`, bad input `DataError`, a query the server refuses `ProgrammingError`,
-    connection trouble (the outcome of a write may be unknown) `OperationalError`."""
+    connection trouble (the outcome of a write may be unknown) `OperationalError`, and so is
+    any other refusal: ``rate_limited`` (the identity's write budget is used up; nothing was
+    written, and its message says when the window resets) or ``permission_denied``."""
     if isinstance(error, ReducerRefusedError):
         if error.code is ErrorCode.INTEGRITY_ERROR:
             return IntegrityError(str(error))

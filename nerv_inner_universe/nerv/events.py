@@ -84,6 +84,18 @@ def _event_metadata(value: object) -> dict[str, JSON]:
     return json_object("metadata", {} if value is None else value, error=InvalidEventError)
 
 
+def _event_sender(
+    _event: object, _attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    require_str("event sender", value, optional=True, non_empty=True, error=InvalidEventError)
+
+
+def _event_position(
+    _event: object, _attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    require_int("event position", value, minimum=1, optional=True, error=InvalidEventError)
+
+
 def _event_replayed(_event: object, _attribute: attrs.Attribute[bool], value: bool) -> None:
     if type(value) is not bool:
         raise InvalidEventError(f"replayed must be a bool, not {type(value).__name__}")
@@ -98,6 +110,15 @@ class Event:
     to JSON values (copied; None is ``{}``; a non-JSON item raises the delta layer's
     ``InvalidValueError`` naming ``metadata``). ``data`` is anything; a recorder checks that
     it is JSON when it writes it.
+
+    ``source`` is whatever the publisher chose: anyone may name any source. What a store
+    vouches for is set only on events read back from it (replayed, or delivered from another
+    process), and is None on an event this process publishes: ``sender``, the identity the
+    store authenticated as the event's writer (a non-empty str; for Inner Universe the
+    writer's SpacetimeDB identity in hex), and ``position``, the event's place in the store's
+    one total order of events (an int >= 1; for Inner Universe the ``event_log`` ``seq``:
+    later events have larger positions). Neither is content: events that differ only in them
+    are equal, and a recorder does not store them.
     """
 
     id: str = attrs.field(validator=_event_id)
@@ -107,6 +128,8 @@ class Event:
     source: str | None = attrs.field(default=None, validator=_event_source)
     metadata: dict[str, JSON] = attrs.field(factory=dict, converter=_event_metadata)
     replayed: bool = attrs.field(default=False, validator=_event_replayed)
+    sender: str | None = attrs.field(default=None, validator=_event_sender, eq=False)
+    position: int | None = attrs.field(default=None, validator=_event_position, eq=False)
 
     @classmethod
     def create(

@@ -24,6 +24,7 @@ from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
     PersistenceError,
+    RateLimitedError,
     ReservedNameError,
     SnapshotRequiredError,
     WriteRefusedError,
@@ -76,6 +77,7 @@ __all__ = [
     "IntegrityError",
     "PersistenceError",
     "PluginSettings",
+    "RateLimitedError",
     "RecorderHealth",
     "ReservedNameError",
     "SnapshotRequiredError",

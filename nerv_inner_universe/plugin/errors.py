@@ -27,3 +27,16 @@ class SnapshotRequiredError(WriteRefusedError):
 class ReservedNameError(PersistenceError, ValueError):
     """A timeline name is reserved for the plugin's own bookkeeping (``stream.<s>``, where
     projector stream ``s`` is anchored); pick another name."""
+
+
+class RateLimitedError(WriteRefusedError):
+    """The module refused a write because the writing identity used up its write budget
+    (``rate_limited``; the admin sets ``write_budget_*``). Nothing was written. The same write
+    succeeds after ``resets_at`` (epoch seconds, server clock; None if the message lacked it).
+
+    The writer does not wait and retry by itself: a window may last up to a day, and an ordered
+    writer that waited would hold back every later write; whoever holds the write decides."""
+
+    def __init__(self, message: str, resets_at: float | None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at

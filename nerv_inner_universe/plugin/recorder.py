@@ -422,6 +422,15 @@ class InnerUniverseRecorder:
                 f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
 
+    @property
+    def identity(self) -> str:
+        """The identity this recorder writes as, in hex: the ``Event.sender`` other processes
+        (and a replay) see on the events this process publishes."""
+        identity = self._connection.identity
+        if identity is None:  # connected in __init__, so the server has named it
+            raise PersistenceError("the connection has no identity yet")
+        return identity.hex
+
     def health(self) -> RecorderHealth:
         """Connection state, writer counts and failures, without waiting for anything."""
         with self._lock:

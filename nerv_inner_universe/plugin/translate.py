@@ -112,7 +112,8 @@ def operation_from_row(value: object) -> Operation:
 
 
 def event_from_row(row: Any) -> Event | None:
-    """The published event in an `event_log` row; None for the module's own events."""
+    """The published event in an `event_log` row, with its writer's identity (hex) as
+    ``sender`` and its ``seq`` as ``position``; None for the module's own events."""
     data = field(row, "data")
     if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
         return None
@@ -126,6 +127,8 @@ def event_from_row(row: Any) -> Event | None:
         timestamp=seconds(field(row, "occurred_at")),
         source=field(row, "source"),
         metadata=metadata,
+        sender=_identity_hex(field(row, "sender")),
+        position=int(field(row, "seq")),
     )
 
 
@@ -157,6 +160,12 @@ def tombstone_from_row(row: Any) -> Tombstone | None:
         redacted_by=redacted_by,
         content_hash=str(field(body, "content_hash")),
     )
+
+
+def _identity_hex(value: object) -> str:
+    if not isinstance(value, Identity):
+        raise PersistenceError(f"expected an Identity from the server, got {value!r}")
+    return value.hex
 
 
 def delta_metadata_input(metadata: DeltaMetadata) -> contract.DeltaMetadata:

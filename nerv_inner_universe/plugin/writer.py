@@ -45,6 +45,7 @@ from nerv_inner_universe.nerv.errors import (
 )
 from nerv_inner_universe.plugin.errors import (
     PersistenceError,
+    RateLimitedError,
     SnapshotRequiredError,
     WriteRefusedError,
 )
@@ -106,8 +107,14 @@ _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
 
 def refusal(what: str, error: ReducerRefusedError) -> NervError:
     """The module's refusal as the NERV error the Recorder contract names for its code
-    (WriteRefusedError for the others), caused by ``error``."""
-    result = _REFUSALS.get(error.code, WriteRefusedError)(f"{what}: {error.refusal}")
+    (RateLimitedError for ``rate_limited``, WriteRefusedError for the others), caused by
+    ``error``."""
+    message = f"{what}: {error.refusal}"
+    result = (
+        RateLimitedError(message, error.refusal.resets_at)
+        if error.code is ErrorCode.RATE_LIMITED
+        else _REFUSALS.get(error.code, WriteRefusedError)(message)
+    )
     result.__cause__ = error
     return result
 

@@ -27,6 +27,7 @@ TABLES = (
     "es_tracking",
     "admin",
     "writer",
+    "write_usage",
     "stream_owner",
     "stream_delegate",
 )

@@ -4,6 +4,7 @@
 use inner_universe_rules::{namespaces, RuleResult};
 use spacetimedb::{ReducerContext, Timestamp};
 
+use crate::budget::Meter;
 use crate::store;
 
 use crate::tables::client_connection::client_connection;
@@ -66,9 +67,19 @@ fn system_event_id(ctx: &ReducerContext, seq: u64) -> String {
         .expect("an unbounded range of distinct ids has a free one")
 }
 
-/// Appends an event and returns its `seq`. Never panics: a collision (which the reserved
-/// `sys:` prefix and the gap-free `seq` rule out) is `already_exists`.
+/// Appends an event and returns its `seq`, charged to the caller's write budget
+/// (`rate_limited` when over it). Never panics: a collision (which the reserved `sys:` prefix
+/// and the gap-free `seq` rule out) is `already_exists`.
 pub fn record(ctx: &ReducerContext, entry: Entry) -> RuleResult<u64> {
+    let mut meter = Meter::new(ctx);
+    let seq = record_metered(ctx, entry, &mut meter)?;
+    meter.charge(ctx)?;
+    Ok(seq)
+}
+
+/// [`record`] for a call that writes several events: `meter` counts this one, and the caller
+/// charges them together.
+pub fn record_metered(ctx: &ReducerContext, entry: Entry, meter: &mut Meter) -> RuleResult<u64> {
     let seq = next_seq(ctx)?;
     let event_id = match entry.event_id {
         Some(id) => id,
@@ -86,6 +97,7 @@ pub fn record(ctx: &ReducerContext, entry: Entry) -> RuleResult<u64> {
         data: entry.data,
         metadata: entry.metadata,
     };
+    meter.add(&row)?;
     store::insert(ctx.db.event_log(), row, &what)?;
     touch_connection(ctx);
     Ok(seq)

@@ -8,6 +8,7 @@
 //! unless an admin redacted it (`reducers/redaction.rs`).
 
 mod access;
+mod budget;
 mod checks;
 mod journal;
 mod reducers;

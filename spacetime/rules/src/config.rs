@@ -1,6 +1,7 @@
 //! Config keys: their syntax, the settings the module reads (typed, range-checked and
 //! admin-only), which other keys are admin-only, and the defaults `init` writes.
 
+use crate::budget;
 use crate::error::{RuleError, RuleResult};
 use crate::json::Value;
 use crate::limits::{MAX_CONFIG_VALUE_BYTES, MAX_JSON_BYTES, MAX_NAME_LEN};
@@ -33,6 +34,9 @@ const ADMIN_KEYS: &[&str] = &[
     AUTH_REQUIRED_KEY,
     TIMEOUT_KEY,
     snapshots::INTERVAL_KEY,
+    budget::EVENTS_KEY,
+    budget::BYTES_KEY,
+    budget::WINDOW_KEY,
 ];
 const ADMIN_PREFIXES: &[&str] = &["feature_enable_", "admin_", "security_"];
 
@@ -68,6 +72,8 @@ pub fn validate_value(key: &str, value: &Value, canonical: &str) -> RuleResult {
         MAX_EVENT_BYTES_KEY => integer_in(value, MIN_EVENT_BYTES, MAX_JSON_BYTES as u64),
         AUTH_REQUIRED_KEY => matches!(value, Value::Bool(_)),
         TIMEOUT_KEY => seconds(value).is_some_and(|s| s > 0.0 && s <= MAX_TIMEOUT_SECONDS),
+        budget::EVENTS_KEY | budget::BYTES_KEY => integer_in(value, 0, budget::MAX_BUDGET),
+        budget::WINDOW_KEY => integer_in(value, 1, budget::MAX_WINDOW_SECONDS),
         _ => true,
     };
     if fits {
@@ -78,6 +84,10 @@ pub fn validate_value(key: &str, value: &Value, canonical: &str) -> RuleResult {
         MAX_CONNECTIONS_KEY => format!("an integer from 1 to {MAX_CONNECTIONS_LIMIT}"),
         MAX_EVENT_BYTES_KEY => format!("an integer from {MIN_EVENT_BYTES} to {MAX_JSON_BYTES}"),
         AUTH_REQUIRED_KEY => "true or false".to_string(),
+        budget::EVENTS_KEY | budget::BYTES_KEY => {
+            format!("an integer from 0 (unlimited) to {}", budget::MAX_BUDGET)
+        }
+        budget::WINDOW_KEY => format!("an integer from 1 to {}", budget::MAX_WINDOW_SECONDS),
         _ => format!("a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"),
     };
     Err(RuleError::invalid(format!(
@@ -152,6 +162,21 @@ pub const DEFAULTS: &[(&str, &str, &str)] = &[
         "50",
         "A version stores a full snapshot at least every N versions of its timeline",
     ),
+    (
+        budget::EVENTS_KEY,
+        "0",
+        "Events each identity but an admin may write per budget window; 0 is unlimited",
+    ),
+    (
+        budget::BYTES_KEY,
+        "0",
+        "Bytes each identity but an admin may write per budget window; 0 is unlimited",
+    ),
+    (
+        budget::WINDOW_KEY,
+        "60",
+        "The length of a write budget window, in seconds",
+    ),
 ];
 
 #[cfg(test)]
@@ -175,6 +200,9 @@ mod tests {
             "max_connections",
             "auth_required",
             "timeout",
+            "write_budget_events",
+            "write_budget_bytes",
+            "write_budget_window_seconds",
         ] {
             assert!(is_admin_only(key), "{key}");
         }
@@ -233,6 +261,17 @@ mod tests {
                 "timeout",
                 &["30.0", "1", "86400"],
                 &["0", "-1.5", "86401", "\"30\""],
+            ),
+            (
+                "write_budget_events",
+                &["0", "1", "1125899906842624"],
+                &["-1", "1.5", "1125899906842625", "\"5\""],
+            ),
+            ("write_budget_bytes", &["0", "4096"], &["-1", "null"]),
+            (
+                "write_budget_window_seconds",
+                &["1", "86400"],
+                &["0", "86401", "2.5"],
             ),
         ] {
             for text in good {

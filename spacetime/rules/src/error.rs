@@ -28,6 +28,9 @@ pub enum Code {
     ResourceExhausted,
     /// An admin redacted the row with this id: it is not written again, nor redacted twice.
     Redacted,
+    /// The caller's write budget (`write_budget_*`) for the current window is used up; the
+    /// message says when the window resets.
+    RateLimited,
 }
 
 impl Code {
@@ -45,6 +48,7 @@ impl Code {
             Code::SnapshotRequired => "snapshot_required",
             Code::ResourceExhausted => "resource_exhausted",
             Code::Redacted => "redacted",
+            Code::RateLimited => "rate_limited",
         }
     }
 }

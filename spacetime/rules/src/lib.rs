@@ -3,6 +3,7 @@
 //! Plain Rust with no SpacetimeDB dependency, so every rule is unit-tested on the host
 //! (`cargo test -p inner-universe-rules`) and the module only wires rules to tables.
 
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod json;

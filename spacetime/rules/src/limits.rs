@@ -24,3 +24,5 @@ pub const MAX_LABEL_LEN: usize = 256;
 pub const MAX_STORED_EVENTS: usize = 10_000;
 /// A config value's canonical JSON, in bytes.
 pub const MAX_CONFIG_VALUE_BYTES: usize = 64 * 1024;
+/// Config keys in all; setting a new key beyond this is `resource_exhausted`.
+pub const MAX_CONFIG_KEYS: usize = 1_000;

@@ -196,9 +196,10 @@ async def test_the_module_refuses_with_every_code(
         ErrorCode.SNAPSHOT_REQUIRED: (http, version("w1", None, "1", None, timeline="side")),
         ErrorCode.REDACTED: (http, contract.publish_event(event=GONE)),
     }
-    # `client_connected` refuses a connection with the last code: test_settings.py
-    # `test_max_connections_is_enforced_for_all_but_admins` asserts it.
-    assert set(refusals) | {ErrorCode.RESOURCE_EXHAUSTED} == set(ErrorCode)
+    # `client_connected` refuses a connection with resource_exhausted: test_settings.py
+    # `test_max_connections_is_enforced_for_all_but_admins` asserts it; test_write_budget.py
+    # asserts rate_limited.
+    assert set(refusals) | {ErrorCode.RESOURCE_EXHAUSTED, ErrorCode.RATE_LIMITED} == set(ErrorCode)
     async with stranger:
         for code, (caller, call) in refusals.items():
             before = inner_universe.snapshot()

@@ -38,6 +38,18 @@ def test_text_without_a_known_code_keeps_all_of_it(text: str) -> None:
     assert str(refusal) == text
 
 
+def test_a_rate_limited_refusal_says_when_the_window_resets() -> None:
+    refusal = Refusal.parse(
+        "rate_limited: identity c2 is over its write budget of 3 events per 60-second window "
+        "(write_budget_events): 3 used and this call adds 1; the window resets at "
+        "2026-11-29T17:00:00+00:00 (resets_at_micros=1795971600000000, in 12.500 s)"
+    )
+    assert refusal.code is ErrorCode.RATE_LIMITED
+    assert refusal.resets_at == 1_795_971_600.0
+    assert Refusal.parse("rate_limited: no time given").resets_at is None
+    assert Refusal.parse("conflict: resets_at_micros=5").resets_at is None
+
+
 def test_a_refused_error_is_still_a_reducer_failure_with_its_code() -> None:
     error = ReducerRefusedError("commit_state_version", "snapshot_required: version 'v2' ...")
     assert isinstance(error, ReducerFailedError)

@@ -37,13 +37,16 @@ def test_the_default_config_rows_are_the_ones_init_writes() -> None:
     [max_interval] = re.findall(r"pub const MAX_INTERVAL: u64 = ([\d_]+);", snapshots)
     config = (RULES / "config.rs").read_text()
     defaults = config[config.index("pub const DEFAULTS") :]
-    rows = re.findall(r'\(\s*(snapshots::INTERVAL_KEY|"\w+"),\s*"((?:[^"\\]|\\.)*)",', defaults)
-    rust = {
-        interval_key if key == "snapshots::INTERVAL_KEY" else key.strip('"'): value.replace(
-            '\\"', '"'
-        )
-        for key, value in rows
+    rows = re.findall(
+        r'\(\s*(snapshots::INTERVAL_KEY|budget::\w+_KEY|"\w+"),\s*"((?:[^"\\]|\\.)*)",', defaults
+    )
+    named = {
+        "snapshots::INTERVAL_KEY": interval_key,
+        "budget::EVENTS_KEY": contract.WRITE_BUDGET_EVENTS_KEY,
+        "budget::BYTES_KEY": contract.WRITE_BUDGET_BYTES_KEY,
+        "budget::WINDOW_KEY": contract.WRITE_BUDGET_WINDOW_KEY,
     }
+    rust = {named.get(key, key.strip('"')): value.replace('\\"', '"') for key, value in rows}
     assert interval_key == contract.SNAPSHOT_INTERVAL_KEY
     assert int(default_interval) == contract.DEFAULT_SNAPSHOT_INTERVAL
     assert int(max_interval) == contract.MAX_SNAPSHOT_INTERVAL
@@ -67,3 +70,18 @@ def test_redacted_kinds_and_their_event_types_are_the_rust_ones() -> None:
     event_data = re.search(r"pub enum EventData \{(.*?)\n\}", source, re.S)
     assert event_data is not None
     assert f"    {contract.REDACTED_EVENT}(Redacted)," in event_data.group(1)
+
+
+def test_the_write_budget_keys_and_limits_are_the_rust_ones() -> None:
+    budget = (RULES / "budget.rs").read_text()
+    keys = dict(re.findall(r'pub const (\w+_KEY): &str = "(\w+)";', budget))
+    assert keys == {
+        "EVENTS_KEY": contract.WRITE_BUDGET_EVENTS_KEY,
+        "BYTES_KEY": contract.WRITE_BUDGET_BYTES_KEY,
+        "WINDOW_KEY": contract.WRITE_BUDGET_WINDOW_KEY,
+    }
+    [window] = re.findall(r"pub const MAX_WINDOW_SECONDS: u64 = ([\d_]+);", budget)
+    assert int(window) == contract.MAX_WRITE_BUDGET_WINDOW_SECONDS
+    limits = (RULES / "limits.rs").read_text()
+    [keys_limit] = re.findall(r"pub const MAX_CONFIG_KEYS: usize = ([\d_]+);", limits)
+    assert int(keys_limit) == contract.MAX_CONFIG_KEYS

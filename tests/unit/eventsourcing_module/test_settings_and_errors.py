@@ -79,6 +79,9 @@ def test_client_errors_become_library_errors() -> None:
         translated(ReducerRefusedError("es_insert_events", "permission_denied: no")),
         OperationalError,
     )
+    limited = translated(ReducerRefusedError("es_insert_events", "rate_limited: resets at T"))
+    assert isinstance(limited, OperationalError)
+    assert "rate_limited: resets at T" in str(limited)
     assert isinstance(translated(ArgumentError("events[0]: expected bytes")), DataError)
     assert isinstance(translated(QueryError("SELECT", "no such table")), ProgrammingError)
     assert isinstance(translated(CallTimeoutError("es_insert_events", 7, 1.0)), OperationalError)

@@ -6,6 +6,7 @@ import enum
 import functools
 import uuid
 
+import attrs
 import pytest
 from structlog.typing import EventDict
 
@@ -39,6 +40,20 @@ def test_event_create_stamps_id_and_whole_microseconds() -> None:
         {"k": "v"},
     )
     assert event.replayed is False
+    assert (event.sender, event.position) == (None, None)
+
+
+def test_what_a_store_vouches_for_is_checked_and_no_content() -> None:
+    event = Event.create("CHAT", {"n": 1})
+    stored = attrs.evolve(event, sender="c200ab", position=7)
+    assert (stored.sender, stored.position) == ("c200ab", 7)
+    assert stored == event
+    for bad_sender in ["", 5]:
+        with pytest.raises(InvalidEventError, match="event sender must be"):
+            attrs.evolve(event, sender=bad_sender)  # type: ignore[arg-type]
+    for bad_position in [0, True, "1"]:
+        with pytest.raises(InvalidEventError, match="event position must be"):
+            attrs.evolve(event, position=bad_position)  # type: ignore[arg-type]
 
 
 def test_event_types_are_stored_as_enum_member_names() -> None:

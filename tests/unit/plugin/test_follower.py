@@ -8,11 +8,19 @@ from typing import Any
 
 import pytest
 
-from nerv_inner_universe.client import EventContext, EventKind, Identity, Row, Timestamp, Variant
+from nerv_inner_universe.client import (
+    EventContext,
+    EventKind,
+    Identity,
+    Row,
+    Timestamp,
+    Variant,
+)
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin.follower import Follower
 
 CTX = EventContext(EventKind.REDUCER)
+WRITER = Identity(0xC200AB)
 
 
 def row(seq: int, event_id: str) -> Row:
@@ -24,6 +32,7 @@ def row(seq: int, event_id: str) -> Row:
         occurred_at=Timestamp(1_700_000_000_000_000),
         data=Variant("Custom", "{}"),
         metadata="{}",
+        sender=WRITER,
     )
 
 
@@ -49,6 +58,8 @@ def test_rows_out_of_order_go_out_in_log_order_and_own_events_stay_home() -> Non
     feed(follow, row(3, "c"), row(1, "a"), row(4, "mine"), row(2, "b"))
     assert follow.next_seq == 5
     assert delivered(follow, bus) == ["a", "b", "c"]
+    events = reversed(bus.get_history(limit=None))
+    assert [(e.sender, e.position) for e in events] == [(WRITER.hex, n) for n in (1, 2, 3)]
 
 
 def test_after_a_crash_the_rows_a_restarted_server_reuses_seqs_for_are_delivered() -> None:

@@ -11,7 +11,11 @@ from nerv_inner_universe.nerv.errors import (
     RecordConflictError,
     UnknownVersionError,
 )
-from nerv_inner_universe.plugin.errors import SnapshotRequiredError, WriteRefusedError
+from nerv_inner_universe.plugin.errors import (
+    RateLimitedError,
+    SnapshotRequiredError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.writer import refusal
 
 EXPECTED: dict[ErrorCode | None, type[NervError]] = {
@@ -25,6 +29,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.INTEGRITY_ERROR: WriteRefusedError,
     ErrorCode.RESOURCE_EXHAUSTED: WriteRefusedError,
     ErrorCode.REDACTED: WriteRefusedError,
+    ErrorCode.RATE_LIMITED: RateLimitedError,
     None: WriteRefusedError,
 }
 
@@ -37,3 +42,13 @@ def test_each_code_maps_to_its_error(code: ErrorCode | None) -> None:
     assert type(error) is EXPECTED[code]
     assert str(error) == f"version 'v2': {text}"
     assert error.__cause__ is cause
+
+
+def test_a_rate_limited_write_says_when_it_may_be_sent_again() -> None:
+    cause = ReducerRefusedError(
+        "publish_events", "rate_limited: ... window resets at ... (resets_at_micros=2500000, ...)"
+    )
+    error = refusal("event 'e1'", cause)
+    assert isinstance(error, RateLimitedError)
+    assert isinstance(error, WriteRefusedError)
+    assert error.resets_at == 2.5

@@ -1,5 +1,6 @@
-use inner_universe_rules::{config as rules, json, text, RuleResult};
-use spacetimedb::{reducer, ReducerContext};
+use inner_universe_rules::limits::MAX_CONFIG_KEYS;
+use inner_universe_rules::{config as rules, json, text, Code, RuleError, RuleResult};
+use spacetimedb::{reducer, ReducerContext, Table};
 
 use crate::access;
 use crate::journal::{self, Entry};
@@ -8,10 +9,12 @@ use crate::tables::config::{config, Config};
 use crate::types::{ConfigUpdated, EventData};
 
 /// Sets a config key to a JSON value. The settings the module reads (`snapshot_interval`,
-/// `max_connections`, `auth_required`, `timeout`) are typed and range-checked; they and the
-/// other admin-only keys (`log_level`, `cache_size_mb`, `feature_enable_*`, `admin_*`,
-/// `security_*`) need an admin; other keys any client, with a value of at most 64 KiB.
-/// Setting the value it already has is a no-op.
+/// `max_connections`, `max_event_bytes`, `auth_required`, `timeout`, `write_budget_*`) are
+/// typed and range-checked; they and the
+/// other admin-only keys (`log_level`, `cache_size_mb`, `write_budget_*`, `feature_enable_*`,
+/// `admin_*`, `security_*`) need an admin; other keys any client, with a value of at most
+/// 64 KiB. At most 1,000 keys exist: a new key beyond that is `resource_exhausted`. Setting the
+/// value it already has is a no-op.
 #[reducer]
 pub fn update_config(
     ctx: &ReducerContext,
@@ -45,6 +48,15 @@ pub fn update_config(
     };
     if existing.is_some() {
         table.key().update(row);
+    } else if table.count() >= MAX_CONFIG_KEYS as u64 {
+        return Err(RuleError::new(
+            Code::ResourceExhausted,
+            format!(
+                "config has {} keys, the limit; {key:?} would be a new one (change or reuse \
+                 an existing key)",
+                table.count()
+            ),
+        ));
     } else {
         store::insert(table, row, &format!("config key {key:?}"))?;
     }

@@ -5,6 +5,7 @@ use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, redaction};
 use crate::access;
+use crate::budget::Meter;
 use crate::journal::{self, Entry};
 use crate::tables::config::value_of as config_value;
 use crate::tables::event_log::event_log;
@@ -16,7 +17,9 @@ pub fn publish_event(ctx: &ReducerContext, event: EventInput) -> RuleResult {
     let event = validated("event", event)?;
     access::require_role(ctx, "publish_event")?;
     within_limits(ctx, std::slice::from_ref(&event))?;
-    append(ctx, event)
+    let mut meter = Meter::new(ctx);
+    append(ctx, event, &mut meter)?;
+    meter.charge(ctx)
 }
 
 /// Appends up to 1,000 events in one transaction: all or none, in the given order.
@@ -40,10 +43,11 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
         .collect::<RuleResult<Vec<_>>>()?;
     access::require_role(ctx, "publish_events")?;
     within_limits(ctx, &events)?;
+    let mut meter = Meter::new(ctx);
     for event in events {
-        append(ctx, event)?;
+        append(ctx, event, &mut meter)?;
     }
-    Ok(())
+    meter.charge(ctx)
 }
 
 fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
@@ -88,7 +92,7 @@ fn within_limits(ctx: &ReducerContext, events: &[EventInput]) -> RuleResult {
 
 /// Idempotent by `event_id`: the same event again is a no-op (a retry after an unknown outcome);
 /// a redacted event's id is refused (`redacted`), so a re-send does not bring it back.
-fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
+fn append(ctx: &ReducerContext, event: EventInput, meter: &mut Meter) -> RuleResult {
     if let Some(existing) = ctx.db.event_log().event_id().find(&event.event_id) {
         if matches!(existing.data, EventData::Redacted(_)) {
             return Err(redaction::redacted(RedactedKind::Event, &event.event_id));
@@ -104,7 +108,7 @@ fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
             Err(already_exists("event", &event.event_id))
         };
     }
-    journal::record(
+    journal::record_metered(
         ctx,
         Entry {
             event_id: Some(event.event_id),
@@ -114,6 +118,7 @@ fn append(ctx: &ReducerContext, event: EventInput) -> RuleResult {
             data: EventData::Custom(event.data),
             metadata: event.metadata,
         },
+        meter,
     )?;
     Ok(())
 }

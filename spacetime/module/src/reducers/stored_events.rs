@@ -4,7 +4,8 @@
 //! Who may append: every identity with the writer or admin role (`access::require_role`), as
 //! for `publish_events`. An event-sourced application owns its stores as a whole, not row by row:
 //! its aggregates' versions and the integrity rules, not row owners, decide what is appended,
-//! and stored events are never updated or deleted. These stores keep their own total order
+//! and stored events are never updated or deleted. Each stored event counts against its
+//! writer's write budget (`budget::Meter`). These stores keep their own total order
 //! (`notification_id` per store) and write no `event_log` row: NERV's log stays NERV's.
 
 use inner_universe_rules::stored_events::{
@@ -15,6 +16,7 @@ use inner_universe_rules::{text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use crate::access;
+use crate::budget::Meter;
 use crate::store;
 use crate::tables::es_store::{es_store, EsStore};
 use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
@@ -109,23 +111,22 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
         .find(&store)
         .map_or(0, |head| head.max_notification_id);
     let mut next = last;
+    let mut meter = Meter::new(ctx);
     for event in events {
         next += 1;
-        store::insert(
-            ctx.db.es_stored_event(),
-            EsStoredEvent {
-                row_id: 0,
-                store: store.clone(),
-                originator_id: event.originator_id,
-                originator_version: event.originator_version,
-                topic: event.topic,
-                state: event.state,
-                notification_id: next,
-                recorded_at: ctx.timestamp,
-                sender: ctx.sender,
-            },
-            "stored event",
-        )?;
+        let row = EsStoredEvent {
+            row_id: 0,
+            store: store.clone(),
+            originator_id: event.originator_id,
+            originator_version: event.originator_version,
+            topic: event.topic,
+            state: event.state,
+            notification_id: next,
+            recorded_at: ctx.timestamp,
+            sender: ctx.sender,
+        };
+        meter.add(&row)?;
+        store::insert(ctx.db.es_stored_event(), row, "stored event")?;
     }
     let head = EsStore {
         name: store,
@@ -136,7 +137,7 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
     } else {
         heads.name().update(head);
     }
-    Ok(())
+    meter.charge(ctx)
 }
 
 fn record_tracking(
