@@ -23,7 +23,7 @@ from nerv_inner_universe.nerv.graph_events import (
     relation_data,
 )
 from nerv_inner_universe.plugin.errors import PersistenceError
-from nerv_inner_universe.plugin.translate import seconds
+from nerv_inner_universe.plugin.translate import identity_hex, seconds
 
 
 def entity_metadata_input(entity: Entity) -> contract.EntityMetadata:
@@ -138,7 +138,8 @@ def _plain(value: object) -> JSON:
 def graph_event_from_row(row: Any) -> Event | None:
     """The module's graph event in an `event_log` row as a recorded NERV event (``replayed``,
     so it is not recorded again): id ``sys:<seq>``, the module's event type, ``source`` the
-    entity or relation id, ``timestamp`` the commit time. Data: ``ENTITY_CREATED`` and
+    entity or relation id, ``timestamp`` the commit time, ``sender`` the writer's identity
+    (hex), ``position`` the row's ``seq``. Data: ``ENTITY_CREATED`` and
     ``RELATION_CREATED`` as `entity_data`/`relation_data`; ``*_UPDATED``
     ``{"entity_id"|"relation_id", "changed_fields": [str]}``; ``ENTITY_DELETED``
     ``{"entity_id", "entity_type"}``; ``RELATION_DELETED`` ``{"relation_id", "from_entity",
@@ -158,4 +159,6 @@ def graph_event_from_row(row: Any) -> Event | None:
         source=field(row, "source"),
         metadata=metadata if isinstance(metadata, dict) else {},
         replayed=True,
+        sender=identity_hex(field(row, "sender")),
+        position=int(field(row, "seq")),
     )

@@ -127,7 +127,7 @@ def event_from_row(row: Any) -> Event | None:
         timestamp=seconds(field(row, "occurred_at")),
         source=field(row, "source"),
         metadata=metadata,
-        sender=_identity_hex(field(row, "sender")),
+        sender=identity_hex(field(row, "sender")),
         position=int(field(row, "seq")),
     )
 
@@ -162,7 +162,8 @@ def tombstone_from_row(row: Any) -> Tombstone | None:
     )
 
 
-def _identity_hex(value: object) -> str:
+def identity_hex(value: object) -> str:
+    """An `Identity` column as 64 hex digits; `PersistenceError` for anything else."""
     if not isinstance(value, Identity):
         raise PersistenceError(f"expected an Identity from the server, got {value!r}")
     return value.hex

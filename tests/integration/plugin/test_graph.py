@@ -218,12 +218,18 @@ def test_every_change_reaches_every_bus_once_in_log_order(
         "RELATION_DELETED",
         "ENTITY_DELETED",
     ]
+    seqs = {row["event_id"]: row["seq"] for row in db.sql("SELECT * FROM event_log")}
+    assert isinstance(alice.recorder, InnerUniverseRecorder)
+    owner = alice.recorder.identity
     for runtime in (alice, bob):
         wait_for(functools.partial(has_events, runtime, len(logged)), "the graph events")
         received = graph_events(runtime)
         # Once each (the published requests themselves never reach the bus), in log order.
         assert [(e.id, e.type) for e in received] == logged
         assert all(event.replayed for event in received)
+        # Each carries its writer (here every write is the database owner's) and its seq.
+        assert {event.sender for event in received} == {owner}
+        assert [event.position for event in received] == [seqs[e.id] for e in received]
     created = {e.source: e.data for e in graph_events(bob) if e.type == "ENTITY_CREATED"}
     assert created["tool.t"] == {
         "entity_id": "tool.t",
