@@ -152,6 +152,10 @@ class OrderedWriter:
         self._retain_max = durability_retain
         self._slots = threading.BoundedSemaphore(queue_size)
         self._queue: collections.deque[Write] = collections.deque()
+        self._incoming: list[Write] = []
+        """Submitted writes not yet handed to the loop (under ``_lock``)."""
+        self._handoff_due = False
+        """Whether a `_take_incoming` is scheduled on the loop (under ``_lock``)."""
         self._retained: collections.deque[_Retained] = collections.deque()
         self._epoch = 0
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
@@ -176,7 +180,11 @@ class OrderedWriter:
         self._slots.acquire()
         with self._lock:
             self._pending += 1
-        self._loop.loop.call_soon_threadsafe(self._enqueue, write)
+            self._incoming.append(write)
+            wake = not self._handoff_due
+            self._handoff_due = True
+        if wake:  # one wake-up of the loop carries every write submitted until it runs
+            self._loop.loop.call_soon_threadsafe(self._take_incoming)
         return write.future
 
     def barrier(self) -> concurrent.futures.Future[None]:
@@ -222,8 +230,12 @@ class OrderedWriter:
         self._runner.cancel()
         await asyncio.gather(self._runner, return_exceptions=True)
 
-    def _enqueue(self, write: Write) -> None:
-        self._queue.append(write)
+    def _take_incoming(self) -> None:
+        """Moves the submitted writes into the queue, in submission order."""
+        with self._lock:
+            self._handoff_due = False
+            self._queue.extend(self._incoming)
+            self._incoming.clear()
         self._wakeup.set()
 
     def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:

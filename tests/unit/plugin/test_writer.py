@@ -124,7 +124,6 @@ def _event(reducer: str) -> ReducerEvent:
     return ReducerEvent(
         reducer_name=reducer,
         reducer_id=0,
-        args=None,
         caller_identity=Identity(0),
         caller_connection_id=ConnectionId(0),
         request_id=0,
