@@ -284,11 +284,11 @@ class InnerUniverseRecorder:
         after = self._last_replayed_seq or self._loop.run(self._reader.last_seq())
         self._loop.run(self._follower.start(self._connection, after))
 
-    def _claim_remote(self, event: Event) -> bool:
+    def _claim_remote(self, event_id: str) -> bool:
         """True for an event another process wrote; False for this one's own coming back."""
         with self._lock:
-            if event.id in self._unseen_own:
-                self._unseen_own.discard(event.id)
+            if event_id in self._unseen_own:
+                self._unseen_own.discard(event_id)
                 return False
             return True
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from nerv_inner_universe.client import EventContext, EventKind, Row, Timestamp, Variant
+from nerv_inner_universe.delta import InvalidJSONError
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin.follower import Follower
 
@@ -27,7 +30,7 @@ def row(seq: int, event_id: str) -> Row:
 def follower(own: set[str] | None = None) -> tuple[Follower, EventBus]:
     bus = EventBus()
     mine = own or set()
-    return Follower(bus, lambda event: event.id not in mine), bus
+    return Follower(bus, lambda event_id: event_id not in mine), bus
 
 
 def delivered(follower: Follower, bus: EventBus) -> list[str]:
@@ -77,3 +80,13 @@ def test_delivered_events_are_recorded_copies() -> None:
     [event] = bus.get_history(limit=None)
     assert isinstance(event, Event)
     assert event.replayed
+
+
+def test_own_rows_are_recognised_by_id_before_they_are_translated() -> None:
+    own = Row(**{**row(1, "mine"), "metadata": "not JSON"})
+    remote = Row(**{**row(2, "theirs"), "metadata": "not JSON"})
+    unit, bus = follower({"mine"})
+    feed(unit, own)  # never parsed: it is this process's own
+    with pytest.raises(InvalidJSONError, match="not valid JSON"):
+        feed(unit, remote)
+    assert delivered(unit, bus) == []
