@@ -188,9 +188,14 @@ def _compile_primitive(ty: Primitive) -> Encoder:
     if ty is Primitive.STRING:
 
         def string(value: object) -> Json:
-            if isinstance(value, str) and (value.isascii() or _utf8(value)):
-                return value
-            raise _Unusual
+            if not isinstance(value, str):
+                raise _Unusual
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _Unusual from None
+            return value
 
         return string
     if ty in (Primitive.F32, Primitive.F64, Primitive.I256, Primitive.U256):
@@ -203,14 +208,6 @@ def _compile_primitive(ty: Primitive) -> Encoder:
         raise _Unusual
 
     return integer
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _compile_special(kind: SpecialKind) -> Encoder:

@@ -26,12 +26,10 @@ import rfc8785
 
 from nerv_inner_universe.delta.errors import InvalidJSONError
 from nerv_inner_universe.delta.values import (
-    I64_MAX,
-    I64_MIN,
     JSON,
-    MAX_DEPTH,
     describe_kind,
     int_literal,
+    plain_json,
     validate_json,
 )
 from nerv_inner_universe.shown import quote
@@ -50,49 +48,18 @@ def data_hash(value: JSON) -> str:
 _PLAIN = json.JSONEncoder(
     ensure_ascii=False, check_circular=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
-"""The standard library's C encoder: for a `_plain` value it writes the canonical text (its
+"""The standard library's C encoder: for a `plain_json` value it writes the canonical text (its
 string escapes are JCS's, ints are exact, and code-point order is UTF-16 order for keys within
 the Basic Multilingual Plane)."""
 
 
 def _canonical_bytes(value: JSON) -> bytes:
-    if _plain(value, 0):
+    if plain_json(value):
         return _PLAIN.encode(value).encode("utf-8")
     validate_json(value)
     out: list[bytes] = []
     _encode(value, out)
     return b"".join(out)
-
-
-def _plain(value: object, depth: int) -> bool:  # noqa: PLR0911 - one answer per kind
-    """Whether ``value`` is valid JSON (as `validate_json` checks it) without floats, whose
-    object keys hold no character beyond U+FFFF: then `_PLAIN` writes its canonical text."""
-    if type(value) is str:
-        return value.isascii() or _utf8(value)
-    if type(value) is int:
-        return I64_MIN <= value <= I64_MAX
-    if value is None or type(value) is bool:
-        return True
-    if depth == MAX_DEPTH:
-        return False
-    if type(value) is dict:
-        return all(
-            type(key) is str
-            and (key.isascii() or (_utf8(key) and max(key) <= "\uffff"))
-            and _plain(item, depth + 1)
-            for key, item in value.items()
-        )
-    if type(value) is list:
-        return all(_plain(item, depth + 1) for item in value)
-    return False  # floats and what is not JSON
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _encode(value: JSON, out: list[bytes]) -> None:
