@@ -55,6 +55,11 @@ log = get_logger(__name__)
 RESEND_IN_FLIGHT = 32
 """Calls re-sending kept writes that may await their outcome at once."""
 
+_SETTLED: concurrent.futures.Future[None] = concurrent.futures.Future()
+_SETTLED.set_result(None)
+"""The future of every kept write: its own (a lock, a condition, the caller's callbacks: about
+1 KiB) is settled and need not be kept."""
+
 
 @attrs.frozen
 class Write:
@@ -245,7 +250,8 @@ class OrderedWriter:
             if write.call is not None:
                 if error is None:
                     self._written += 1
-                    self._retained.append(_Retained(write, self._clock(), epoch))
+                    kept = Write(write.call, write.what, write.event, _SETTLED)
+                    self._retained.append(_Retained(kept, self._clock(), epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
