@@ -245,21 +245,29 @@ class OrderedWriter:
 
     def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
         """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
+        self._all_done((write,), error, epoch)
+
+    def _all_done(self, writes: Sequence[Write], error: BaseException | None, epoch: int) -> None:
+        """`_done` for each of ``writes``, with one lock and one release of their slots."""
+        now = self._clock()
         with self._lock:
-            self._pending -= 1
-            if write.call is not None:
+            self._pending -= len(writes)
+            for write in writes:
+                if write.call is None:
+                    continue
                 if error is None:
                     self._written += 1
                     kept = Write(write.call, write.what, write.event, _SETTLED)
-                    self._retained.append(_Retained(kept, self._clock(), epoch))
+                    self._retained.append(_Retained(kept, now, epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
-        self._slots.release()
-        if error is None:
-            write.future.set_result(None)
-        else:
-            write.future.set_exception(error)
+        self._slots.release(len(writes))
+        for write in writes:
+            if error is None:
+                write.future.set_result(None)
+            else:
+                write.future.set_exception(error)
 
     def _take_batch(self) -> list[Write]:
         first = self._queue.popleft()
@@ -540,11 +548,9 @@ class OrderedWriter:
             return
         except (SpacetimeError, PersistenceError) as exc:
             error = exc if isinstance(exc, PersistenceError) else PersistenceError(str(exc))
-            for write in batch:
-                self._done(write, error, epoch)
+            self._all_done(batch, error, epoch)
             return
-        for write in batch:
-            self._done(write, None, epoch)
+        self._all_done(batch, None, epoch)
 
     async def _call(self, call: ReducerCall, *, resend_first: bool = True) -> int:
         """Calls until it succeeds, the module refuses, or ``retry_for`` runs out; returns the
