@@ -20,7 +20,7 @@ path fails the run (exit 1). It asserts nothing about speed: it measures; ratios
 targets of issue 10 are marked.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
-        [--batch 500] [--json FILE] [--smoke]
+        [--batch 500] [--json FILE] [--smoke] [--writes-only]
 """
 
 from __future__ import annotations
@@ -502,8 +502,9 @@ class Run:
             label = f'NERV + plugin, events="{mode}"'
             self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode)
             expect_count(spacetime, db, n)
-        label = "NERV + plugin, read back (replay on start)"
-        self.measure("plugin_read", label, plugin_replay, written["async"], n, empty)
+        if not self.args.writes_only:
+            label = "NERV + plugin, read back (replay on start)"
+            self.measure("plugin_read", label, plugin_replay, written["async"], n, empty)
         calls: list[tuple[str, str, int, int]] = [
             ("client_awaited", "client, publish_event, awaited one by one", 1, 1),
             (
@@ -547,8 +548,9 @@ class Run:
             batched = environment("es_batched")
             measured, aggregate_id = in_child(es_write, batched, n, batch)
             self.add(f"{key}_batched", label, measured)
-            label = f"{store}, read back (aggregate)"
-            self.measure(f"{key}_read", label, es_read, batched, aggregate_id, n)
+            if not self.args.writes_only:
+                label = f"{store}, read back (aggregate)"
+                self.measure(f"{key}_read", label, es_read, batched, aggregate_id, n)
 
     def replays(self, spacetime: Spacetime, empty: Database) -> None:
         db = spacetime.database("replay")
@@ -566,8 +568,7 @@ class Run:
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
-        largest = max(self.args.replay)
-        return [
+        writes = [
             ratio("plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5),
             ratio("plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5),
             ratio("plugin sync / es+SQLite sync", f, "plugin_sync", "es_sqlite_sync", 1.2),
@@ -586,6 +587,18 @@ class Run:
                 "engine_ceiling",
                 0.7,
             ),
+            bounded(
+                "RSS growth per 100k published (async)",
+                known(f["plugin_async"].rss_per_100k_mib),
+                "MiB",
+                at_most=5.0,
+            ),
+        ]
+        if self.args.writes_only:
+            return writes
+        largest = max(self.args.replay)
+        return [
+            *writes,
             ratio("plugin read back / es+SQLite read back", f, "plugin_read", "es_sqlite_read"),
             *(
                 bounded(
@@ -595,12 +608,6 @@ class Run:
                     at_least=200_000,
                 )
                 for size in self.args.replay
-            ),
-            bounded(
-                "RSS growth per 100k published (async)",
-                known(f["plugin_async"].rss_per_100k_mib),
-                "MiB",
-                at_most=5.0,
             ),
             bounded(
                 f"RSS growth per 100k replayed ({largest:,} events)",
@@ -724,6 +731,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--singles-in-flight", type=int, default=64)
     parser.add_argument("--batches-in-flight", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
+    parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="only the write paths (no read-backs, no replay on start)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes (200 events, replay 100 and 400)"
@@ -761,7 +773,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             empty = spacetime.database("empty")
             run.nerv_and_client(spacetime, empty)
             run.eventsourcing(Path(tmp), postgres)
-            run.replays(spacetime, empty)
+            if not args.writes_only:
+                run.replays(spacetime, empty)
     ratios = run.ratios()
     out = Console() if sys.stdout.isatty() else Console(width=200)
     style = box.MARKDOWN if args.markdown else box.HEAVY_HEAD

@@ -64,6 +64,8 @@ class JsonCodec:
 
     def __init__(self, schema: ModuleSchema, registry: TypeRegistry | None = None) -> None:
         self._context = sats_json.TypeContext(schema.typespace, schema.type_names, registry)
+        self._arg_encoders: dict[str, list[sats_json.Encoder]] = {}
+        """Each reducer's argument encoders, built on its first call."""
 
     def encode_message(self, message: ClientMessage) -> str:
         """A client message as a JSON text frame."""
@@ -83,10 +85,13 @@ class JsonCodec:
                 f"reducer {reducer.name!r} takes {len(params)} argument(s) ({expected}), "
                 f"got {len(args)}"
             )
-        encoded = [
-            sats_json.encode(param.type, arg, self._context, f"{reducer.name}.{param.name}")
-            for param, arg in zip(params, args, strict=True)
-        ]
+        encoders = self._arg_encoders.get(reducer.name)
+        if encoders is None:
+            encoders = self._arg_encoders[reducer.name] = [
+                sats_json.encoder(param.type, self._context, f"{reducer.name}.{param.name}")
+                for param in params
+            ]
+        encoded = [encode(arg) for encode, arg in zip(encoders, args, strict=True)]
         return json.dumps(encoded, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
     def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]:

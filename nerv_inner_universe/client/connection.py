@@ -685,17 +685,20 @@ class DbConnection:
             case _:
                 status, text = ReducerStatus.OUT_OF_ENERGY, None
         definition = session.schema.reducers.get(call.reducer_name)
-        args = None
-        if definition is not None:
+        codec, raw = session.codec, call.args
+
+        def decode_args() -> tuple[object, ...] | None:
+            if definition is None:
+                return None
             try:
-                args = session.codec.decode_args(definition, call.args)
+                return codec.decode_args(definition, raw)
             except SpacetimeError:
-                args = None  # e.g. a failure report carrying "[]" for arguments it refused
+                return None  # e.g. a failure report carrying "[]" for arguments it refused
+
         caller = message.caller_connection_id
         return ReducerEvent(
             reducer_name=call.reducer_name,
             reducer_id=call.reducer_id,
-            args=args,
             caller_identity=message.caller_identity,
             caller_connection_id=None if caller == ConnectionId.ZERO else caller,
             request_id=call.request_id,
@@ -704,6 +707,7 @@ class DbConnection:
             timestamp=message.timestamp,
             energy_quanta_used=message.energy_quanta_used,
             duration=message.total_host_execution_duration,
+            decode_args=decode_args,
         )
 
     def _on_subscribe_applied(self, session: _Session, message: SubscribeMultiApplied) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Callable
 
 import attrs
 
@@ -38,8 +40,6 @@ class ReducerEvent:
 
     reducer_name: str
     reducer_id: int
-    args: tuple[object, ...] | None
-    """Decoded with the reducer's parameters; None when the server echoed no usable args."""
     caller_identity: Identity
     caller_connection_id: ConnectionId | None
     """None for calls without a connection (``init``, scheduled reducers)."""
@@ -50,6 +50,16 @@ class ReducerEvent:
     timestamp: Timestamp
     energy_quanta_used: int
     duration: TimeDuration
+    decode_args: Callable[[], tuple[object, ...] | None] = attrs.field(
+        default=lambda: None, repr=False, eq=False
+    )
+    """Decodes the echoed arguments for `args` (called once, on first use)."""
+
+    @functools.cached_property
+    def args(self) -> tuple[object, ...] | None:
+        """The arguments decoded with the reducer's parameters, on first use (most callers of
+        their own reducers never look); None when the server echoed no usable args."""
+        return self.decode_args()
 
 
 @attrs.frozen

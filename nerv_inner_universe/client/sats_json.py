@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import attrs
 
@@ -71,6 +71,10 @@ class TypeContext:
     typespace: Typespace = attrs.field(factory=Typespace)
     type_names: Mapping[int, str] = attrs.field(factory=dict)
     registry: TypeRegistry | None = None
+    _compiled: dict[AlgebraicType, Encoder] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
+    """`compiled_encoder`'s encoders by type, built on first use."""
 
     def resolve(
         self, ty: AlgebraicType
@@ -88,6 +92,181 @@ def _kind(value: object) -> str:
 
 
 # --- encoding ---------------------------------------------------------------------------
+
+Encoder = Callable[[object], Json]
+"""A value -> its SATS-JSON (see `encoder`)."""
+
+
+def encoder(ty: AlgebraicType, ctx: TypeContext, path: str = "value") -> Encoder:
+    """``encode(ty, value, ctx, path)`` as one function of ``value``, built once per type: the
+    common shapes (exact bool, str, int, list, tuple, dict, attrs instances, Option,
+    Identity...) take a path compiled from the type, which returns what `encode` returns; any
+    other value goes through `encode` itself, which also words the error."""
+    fast = compiled_encoder(ty, ctx)
+
+    def run(value: object) -> Json:
+        try:
+            return fast(value)
+        except _Unusual:
+            return encode(ty, value, ctx, path)
+
+    return run
+
+
+class _Unusual(Exception):
+    """Raised by a compiled encoder for a value it does not handle; `encoder` then hands the
+    value to `encode`."""
+
+
+def compiled_encoder(ty: AlgebraicType, ctx: TypeContext) -> Encoder:
+    """The compiled encoder of ``ty`` (cached in ``ctx``); raises `_Unusual` for a value
+    outside its common shapes. Recursive types go through a forwarding stub."""
+    cache = ctx._compiled
+    found = cache.get(ty)
+    if found is None:
+        later: list[Encoder] = []
+
+        def forward(value: object) -> Json:  # stands in while compiling (recursive types)
+            if not later:  # another thread's call while this one compiles
+                raise _Unusual
+            return later[0](value)
+
+        cache[ty] = forward
+        found = _compile(ctx.typespace.resolve(ty), ctx)
+        later.append(found)
+        cache[ty] = found
+    return found
+
+
+def _unusual(value: object) -> Json:
+    raise _Unusual
+
+
+def _compile(ty: Primitive | ProductType | SumType | ArrayType, ctx: TypeContext) -> Encoder:
+    if isinstance(ty, Primitive):
+        return _compile_primitive(ty)
+    if isinstance(ty, ArrayType):
+        return _compile_array(ty, ctx)
+    if isinstance(ty, SumType):
+        return _compile_option(ty.option_of, ctx) if ty.option_of is not None else _unusual
+    if ty.special is not None:
+        return _compile_special(ty.special)
+    return _compile_product(ty, ctx) if not ty.is_unit else _unusual
+
+
+def _compile_array(ty: ArrayType, ctx: TypeContext) -> Encoder:
+    if ctx.typespace.resolve(ty.element) == Primitive.U8:
+        return _unusual
+    element = compiled_encoder(ty.element, ctx)
+
+    def array(value: object) -> Json:
+        if isinstance(value, list | tuple):
+            return [element(item) for item in value]
+        raise _Unusual
+
+    return array
+
+
+def _compile_option(some_type: AlgebraicType, ctx: TypeContext) -> Encoder:
+    some = compiled_encoder(some_type, ctx)
+
+    def optional(value: object) -> Json:
+        return {"none": []} if value is None else {"some": some(value)}
+
+    return optional
+
+
+def _compile_primitive(ty: Primitive) -> Encoder:
+    if ty is Primitive.BOOL:
+
+        def boolean(value: object) -> Json:
+            if isinstance(value, bool):
+                return value
+            raise _Unusual
+
+        return boolean
+    if ty is Primitive.STRING:
+
+        def string(value: object) -> Json:
+            if not isinstance(value, str):
+                raise _Unusual
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _Unusual from None
+            return value
+
+        return string
+    if ty in (Primitive.F32, Primitive.F64, Primitive.I256, Primitive.U256):
+        return _unusual
+    low, high = _INT_RANGES[ty]
+
+    def integer(value: object) -> Json:
+        if type(value) is int and low <= value < high:
+            return value
+        raise _Unusual
+
+    return integer
+
+
+def _compile_special(kind: SpecialKind) -> Encoder:
+    def special(value: object) -> Json:
+        try:
+            return _encode_special(kind, value, "value")
+        except ArgumentError:
+            raise _Unusual from None
+
+    return special
+
+
+def _compile_product(ty: ProductType, ctx: TypeContext) -> Encoder:
+    names = [element.name for element in ty.elements]
+    encoders = [compiled_encoder(element.type, ctx) for element in ty.elements]
+    named = [
+        (name, encode) for name, encode in zip(names, encoders, strict=True) if name is not None
+    ]
+    positional = len(named) < len(names)
+    kinds: dict[type, str | None] = {}
+    """How a class's values give the fields: "mapping", "attrs" (its fields are exactly the
+    product's) or None (the general path)."""
+
+    def fields_of(value: object) -> Sequence[object]:
+        cls = type(value)
+        if cls is list or cls is tuple:
+            fields = cast("Sequence[object]", value)
+            if len(fields) == len(names):
+                return fields
+            raise _Unusual
+        kind = kinds[cls] if cls in kinds else kinds.setdefault(cls, _product_kind(cls, names))
+        if kind == "mapping":
+            mapping = cast("Mapping[object, object]", value)
+            if len(mapping) == len(names) and all(name in mapping for name in names):
+                return [mapping[name] for name in names]
+        elif kind == "attrs":
+            return [getattr(value, str(name)) for name in names]
+        raise _Unusual
+
+    if positional:
+
+        def product_list(value: object) -> Json:
+            return [encode(field) for encode, field in zip(encoders, fields_of(value), strict=True)]
+
+        return product_list
+
+    def product(value: object) -> Json:
+        fields = fields_of(value)
+        return {name: encode(field) for (name, encode), field in zip(named, fields, strict=True)}
+
+    return product
+
+
+def _product_kind(cls: type, names: Sequence[str | None]) -> str | None:
+    if issubclass(cls, Mapping):
+        return "mapping"
+    if attrs.has(cls) and sorted(f.name for f in attrs.fields(cls)) == sorted(map(str, names)):
+        return "attrs"
+    return None
 
 
 def encode(ty: AlgebraicType, value: object, ctx: TypeContext, path: str = "value") -> Json:

@@ -25,7 +25,13 @@ import math
 import rfc8785
 
 from nerv_inner_universe.delta.errors import InvalidJSONError
-from nerv_inner_universe.delta.values import JSON, describe_kind, int_literal, validate_json
+from nerv_inner_universe.delta.values import (
+    JSON,
+    describe_kind,
+    int_literal,
+    plain_json,
+    validate_json,
+)
 from nerv_inner_universe.shown import quote
 
 
@@ -39,7 +45,17 @@ def data_hash(value: JSON) -> str:
     return hashlib.sha256(_canonical_bytes(value)).hexdigest()
 
 
+_PLAIN = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+"""The standard library's C encoder: for a `plain_json` value it writes the canonical text (its
+string escapes are JCS's, ints are exact, and code-point order is UTF-16 order for keys within
+the Basic Multilingual Plane)."""
+
+
 def _canonical_bytes(value: JSON) -> bytes:
+    if plain_json(value):
+        return _PLAIN.encode(value).encode("utf-8")
     validate_json(value)
     out: list[bytes] = []
     _encode(value, out)

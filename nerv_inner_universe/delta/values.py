@@ -64,11 +64,46 @@ def validate_json(value: object, name: str = "value") -> None:
     ``name`` says what the value is in the message (``"state"``, ``"patch"``). Nothing is
     converted: a tuple is an error, not a list.
     """
+    if plain_json(value):
+        return
     try:
         _check(value, 0)
     except _Invalid as invalid:
         path = join_path("", *reversed(invalid.reversed_tokens))
         raise InvalidValueError(name, path, invalid.problem) from None
+
+
+def plain_json(value: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one answer per kind
+    """Whether ``value`` (at nesting ``depth``) is valid JSON, as `validate_json` checks it,
+    without floats and with no object key holding a character beyond U+FFFF: the common case,
+    which validation accepts and `canonical_json` writes with the standard library's encoder
+    after this one quick walk."""
+    if type(value) is str:
+        return value.isascii() or _utf8(value)
+    if type(value) is int:
+        return I64_MIN <= value <= I64_MAX
+    if value is None or type(value) is bool:
+        return True
+    if depth == MAX_DEPTH:
+        return False
+    if type(value) is dict:
+        return all(
+            type(key) is str
+            and (key.isascii() or (_utf8(key) and max(key) <= "\uffff"))
+            and plain_json(item, depth + 1)
+            for key, item in value.items()
+        )
+    if type(value) is list:
+        return all(plain_json(item, depth + 1) for item in value)
+    return False  # floats and what is not JSON
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check(value: object, depth: int) -> None:
@@ -120,13 +155,11 @@ def _checked_key(key: object) -> str:
 
 
 def _check_utf8(text: str, what: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not _utf8(text):
         raise _Invalid(
             f"{what} {quote(text)} holds a lone surrogate, which UTF-8 (and so JSON text) "
             "cannot carry"
-        ) from None
+        )
 
 
 def describe_kind(value: object) -> str:

@@ -59,8 +59,9 @@ class Follower:
     """Delivers the events other processes write into ``bus``, in log order, on a thread of
     its own; `stop` ends it."""
 
-    def __init__(self, bus: EventBus, is_remote: Callable[[Event], bool]) -> None:
-        """``is_remote(event)`` tells the events of other processes from this one's echoes."""
+    def __init__(self, bus: EventBus, is_remote: Callable[[str], bool]) -> None:
+        """``is_remote(event_id)`` tells the events of other processes from this one's echoes
+        (asked before a row is translated: most rows are this process's own)."""
         self._bus = bus
         self._is_remote = is_remote
         self._inbox: queue.Queue[Event | None] = queue.Queue()
@@ -133,9 +134,11 @@ class Follower:
         if graph_event is not None:  # every process's, this one's too: the bus gets it only here
             self._inbox.put(graph_event)
             return
+        if event_id in self._delivered_ids or not self._is_remote(event_id):
+            return  # an event lost and re-sent under a new seq, or our own
         event = translate.event_from_row(row)
-        if event is None or event.id in self._delivered_ids or not self._is_remote(event):
-            return  # an audit row, an event lost and re-sent under a new seq, or our own
+        if event is None:
+            return  # an audit row
         self._delivered_ids.set(event.id, None)
         self._inbox.put(attrs.evolve(event, replayed=True))
 

@@ -399,11 +399,11 @@ class InnerUniverseRecorder:
         version_seq = 0 if row is None else int(row.seq)
         self._loop.run(follower.start(self._connection, version_seq, delta_seq))
 
-    def _claim_remote(self, event: Event) -> bool:
+    def _claim_remote(self, event_id: str) -> bool:
         """True for an event another process wrote; False for this one's own coming back."""
         with self._lock:
-            if event.id in self._unseen_own:
-                self._unseen_own.discard(event.id)
+            if event_id in self._unseen_own:
+                self._unseen_own.discard(event_id)
                 return False
             return True
 

@@ -56,6 +56,11 @@ log = get_logger(__name__)
 RESEND_IN_FLIGHT = 32
 """Calls re-sending kept writes that may await their outcome at once."""
 
+_SETTLED: concurrent.futures.Future[None] = concurrent.futures.Future()
+_SETTLED.set_result(None)
+"""The future of every kept write: its own (a lock, a condition, the caller's callbacks: about
+1 KiB) is settled and need not be kept."""
+
 
 @attrs.frozen
 class Write:
@@ -159,6 +164,10 @@ class OrderedWriter:
         self._retain_max = durability_retain
         self._slots = threading.BoundedSemaphore(queue_size)
         self._queue: collections.deque[Write] = collections.deque()
+        self._incoming: list[Write] = []
+        """Submitted writes not yet handed to the loop (under ``_lock``)."""
+        self._handoff_due = False
+        """Whether a `_take_incoming` is scheduled on the loop (under ``_lock``)."""
         self._retained: collections.deque[_Retained] = collections.deque()
         self._epoch = 0
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
@@ -183,7 +192,11 @@ class OrderedWriter:
         self._slots.acquire()
         with self._lock:
             self._pending += 1
-        self._loop.loop.call_soon_threadsafe(self._enqueue, write)
+            self._incoming.append(write)
+            wake = not self._handoff_due
+            self._handoff_due = True
+        if wake:  # one wake-up of the loop carries every write submitted until it runs
+            self._loop.loop.call_soon_threadsafe(self._take_incoming)
         return write.future
 
     def barrier(self) -> concurrent.futures.Future[None]:
@@ -229,26 +242,39 @@ class OrderedWriter:
         self._runner.cancel()
         await asyncio.gather(self._runner, return_exceptions=True)
 
-    def _enqueue(self, write: Write) -> None:
-        self._queue.append(write)
+    def _take_incoming(self) -> None:
+        """Moves the submitted writes into the queue, in submission order."""
+        with self._lock:
+            self._handoff_due = False
+            self._queue.extend(self._incoming)
+            self._incoming.clear()
         self._wakeup.set()
 
     def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
         """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
+        self._all_done((write,), error, epoch)
+
+    def _all_done(self, writes: Sequence[Write], error: BaseException | None, epoch: int) -> None:
+        """`_done` for each of ``writes``, with one lock and one release of their slots."""
+        now = self._clock()
         with self._lock:
-            self._pending -= 1
-            if write.call is not None:
+            self._pending -= len(writes)
+            for write in writes:
+                if write.call is None:
+                    continue
                 if error is None:
                     self._written += 1
-                    self._retained.append(_Retained(write, self._clock(), epoch))
+                    kept = Write(write.call, write.what, write.event, _SETTLED)
+                    self._retained.append(_Retained(kept, now, epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
-        self._slots.release()
-        if error is None:
-            write.future.set_result(None)
-        else:
-            write.future.set_exception(error)
+        self._slots.release(len(writes))
+        for write in writes:
+            if error is None:
+                write.future.set_result(None)
+            else:
+                write.future.set_exception(error)
 
     def _take_batch(self) -> list[Write]:
         first = self._queue.popleft()
@@ -529,11 +555,9 @@ class OrderedWriter:
             return
         except (SpacetimeError, PersistenceError) as exc:
             error = exc if isinstance(exc, PersistenceError) else PersistenceError(str(exc))
-            for write in batch:
-                self._done(write, error, epoch)
+            self._all_done(batch, error, epoch)
             return
-        for write in batch:
-            self._done(write, None, epoch)
+        self._all_done(batch, None, epoch)
 
     async def _call(self, call: ReducerCall, *, resend_first: bool = True) -> int:
         """Calls until it succeeds, the module refuses, or ``retry_for`` runs out; returns the

@@ -43,7 +43,13 @@ from nerv_inner_universe.client.algebraic import (
     SumVariant,
     option,
 )
-from nerv_inner_universe.client.sats_json import TypeContext, decode, encode
+from nerv_inner_universe.client.sats_json import (
+    TypeContext,
+    compiled_encoder,
+    decode,
+    encode,
+    encoder,
+)
 
 CTX = TypeContext()
 INT_RANGES = {
@@ -210,6 +216,68 @@ def test_decoding_accepts_every_shape_the_server_writes(
 POINT = ProductType((ProductElement("x", Primitive.I32), ProductElement("y", Primitive.I32)))
 
 
+def shaped(ty: AlgebraicType, value: object, shape: int) -> object:
+    """``value`` (products as Rows) with its products as dicts (shape 1) or tuples (shape 2):
+    the shapes the compiled encoder takes itself."""
+    concrete = CTX.typespace.resolve(ty)
+    match concrete:
+        case ArrayType() if concrete.element is not Primitive.U8:
+            assert isinstance(value, tuple)
+            return [shaped(concrete.element, item, shape) for item in value]
+        case SumType() if concrete.option_of is not None:
+            return None if value is None else shaped(concrete.option_of, value, shape)
+        case ProductType() if concrete.special is None and not concrete.is_unit:
+            assert isinstance(value, Row)
+            fields = [shaped(e.type, value[str(e.name)], shape) for e in concrete.elements]
+            if shape == 1:
+                return dict(zip(value.field_names, fields, strict=True))
+            return tuple(fields)
+    return value
+
+
+@given(
+    types.flatmap(lambda ty: st.tuples(st.just(ty), values_of(ty))),
+    st.sampled_from([0, 1, 2]),
+)
+def test_the_compiled_encoder_writes_what_encode_writes(
+    case: tuple[AlgebraicType, object], shape: int
+) -> None:
+    ty, value = case
+    value = shaped(ty, value, shape)
+    assert encoder(ty, TypeContext())(value) == encode(ty, value, CTX)
+
+
+@attrs.frozen
+class Pair:
+    y: int
+    x: int
+
+
+def test_the_compiled_encoder_takes_the_common_shapes_itself() -> None:
+    ctx = TypeContext()
+    fast = compiled_encoder(option(ArrayType(POINT)), ctx)
+    expected = {"some": [{"x": 1, "y": 2}, {"x": 3, "y": 4}]}
+    assert fast(({"x": 1, "y": 2}, Pair(4, 3))) == expected
+    assert fast([[1, 2], Row(y=4, x=3)]) == expected
+    assert fast(None) == {"none": []}
+    assert compiled_encoder(option(ArrayType(POINT)), ctx) is fast  # built once
+    stamp = compiled_encoder(TIMESTAMP, ctx)
+    assert stamp(Timestamp(5)) == {SpecialKind.TIMESTAMP.value: 5}
+
+
+def test_the_compiled_encoder_follows_recursive_types() -> None:
+    node = ProductType((ProductElement("n", Primitive.U8), ProductElement("next", option(Ref(0)))))
+    ctx = TypeContext(Typespace((node,)))
+    chain = {"n": 1, "next": {"n": 2, "next": None}}
+    assert encoder(Ref(0), ctx)(chain) == encode(Ref(0), chain, ctx)
+    assert encoder(Ref(0), ctx)(chain) == {
+        "n": 1,
+        "next": {"some": {"n": 2, "next": {"none": []}}},
+    }
+    with pytest.raises(ArgumentError, match=r"value\.next\?\.n: 256 is out of range for U8"):
+        encoder(Ref(0), ctx)({"n": 1, "next": {"n": 256, "next": None}})
+
+
 @pytest.mark.parametrize(
     ("ty", "value", "message"),
     [
@@ -237,6 +305,8 @@ POINT = ProductType((ProductElement("x", Primitive.I32), ProductElement("y", Pri
 def test_encoding_refuses_what_does_not_fit(ty: AlgebraicType, value: object, message: str) -> None:
     with pytest.raises(ArgumentError, match=message):
         encode(ty, value, CTX)
+    with pytest.raises(ArgumentError, match=message):
+        encoder(ty, TypeContext())(value)
 
 
 @pytest.mark.parametrize(

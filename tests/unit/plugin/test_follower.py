@@ -16,6 +16,7 @@ from nerv_inner_universe.client import (
     Timestamp,
     Variant,
 )
+from nerv_inner_universe.delta import InvalidJSONError
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin.follower import Follower
 
@@ -39,7 +40,7 @@ def row(seq: int, event_id: str) -> Row:
 def follower(own: set[str] | None = None) -> tuple[Follower, EventBus]:
     bus = EventBus()
     mine = own or set()
-    return Follower(bus, lambda event: event.id not in mine), bus
+    return Follower(bus, lambda event_id: event_id not in mine), bus
 
 
 def delivered(follower: Follower, bus: EventBus) -> list[str]:
@@ -120,3 +121,13 @@ def test_a_tombstone_is_not_delivered_but_warned_about(caplog: pytest.LogCapture
 def changed(base: Row, **changes: Any) -> Row:
     """``base`` with ``changes``."""
     return Row(**{**dict(base), **changes})
+
+
+def test_own_rows_are_recognised_by_id_before_they_are_translated() -> None:
+    own = Row(**{**row(1, "mine"), "metadata": "not JSON"})
+    remote = Row(**{**row(2, "theirs"), "metadata": "not JSON"})
+    unit, bus = follower({"mine"})
+    feed(unit, own)  # never parsed: it is this process's own
+    with pytest.raises(InvalidJSONError, match="not valid JSON"):
+        feed(unit, remote)
+    assert delivered(unit, bus) == []

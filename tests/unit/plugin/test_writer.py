@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -124,7 +126,6 @@ def _event(reducer: str) -> ReducerEvent:
     return ReducerEvent(
         reducer_name=reducer,
         reducer_id=0,
-        args=None,
         caller_identity=Identity(0),
         caller_connection_id=ConnectionId(0),
         request_id=0,
@@ -407,3 +408,18 @@ def test_when_the_lookup_is_refused_every_kept_write_is_sent_again(
 
     assert module.stored == ["e0", "d1"]
     assert writer.health().resent == 2
+
+
+def test_a_kept_write_does_not_keep_its_callers_future(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    write = event_write("e0")
+    future = weakref.ref(write.future)
+    writer.submit(write).result(timeout=30)
+    del write
+    writer.submit(event_write("e1")).result(timeout=30)  # the writer's loop has moved on
+    gc.collect()
+
+    assert writer.health().retained == 2
+    assert future() is None  # its lock, condition and callbacks are gone
