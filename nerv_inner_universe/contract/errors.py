@@ -37,6 +37,9 @@ class ErrorCode(enum.StrEnum):
     """The version must carry a full snapshot; send it again with one."""
     RESOURCE_EXHAUSTED = "resource_exhausted"
     """A configured limit is reached (``max_connections``); try again later or ask an admin."""
+    UNAVAILABLE = "unavailable"
+    """The database is closed for writes while its server stops; nothing changed: send the
+    call again once the server is back (`ReducerRefusedError.retryable`)."""
 
 
 _CODES = {code.value: code for code in ErrorCode}
@@ -79,3 +82,10 @@ class ReducerRefusedError(ReducerFailedError):
     def code(self) -> ErrorCode | None:
         """The refusal's code; None when the text carried no known code."""
         return self.refusal.code
+
+    @property
+    def retryable(self) -> bool:
+        """True for ``unavailable``: the database was closed for a stop, and the same call
+        may succeed once the server is back (the plugin and `eventsourcing` writers retry it
+        within their budgets). Every other refusal is final."""
+        return self.refusal.code is ErrorCode.UNAVAILABLE

@@ -43,6 +43,8 @@ class Table(enum.StrEnum):
     """The owner of each timeline (``timeline:<name>``) and delta stream (``deltas:<stream>``)."""
     WRITER = "writer"
     """Private: identities with the writer role (`grant_role`)."""
+    WRITE_FENCE = "write_fence"
+    """Private: present while a stop's `checkpoint` has closed the database for writes."""
 
 
 CUSTOM_EVENT = "Custom"
@@ -69,13 +71,14 @@ NOT_IMPORTED = frozenset(
         Table.DURABILITY_MARKER,
         Table.IMPORT_STATE,
         Table.LOG_SEQUENCE,
+        Table.WRITE_FENCE,
     }
     | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
-log sequence); a stop's durability marker belongs to the server it was written on. The
-`eventsourcing` stores (``es_*``) are not part of an export/import yet: back them up with the
-server's data directory."""
+log sequence); a stop's durability marker and write fence belong to the server they were
+written on. The `eventsourcing` stores (``es_*``) are not part of an export/import yet: back
+them up with the server's data directory."""
 
 
 def import_begin() -> Variant:

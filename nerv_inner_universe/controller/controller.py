@@ -195,7 +195,7 @@ class InnerUniverseController:
                     credentials = await http.create_identity()
                 http.token = credentials.token
                 self._save_token(credentials.token)
-                self._guard_database()
+                await self._guard_database()
                 self._log.info(
                     "owner_identity_created",
                     identity=credentials.identity.hex,
@@ -375,9 +375,9 @@ class InnerUniverseController:
     ) -> ImportSummary:
         """Loads an export into this (fresh) database, every row exactly as exported; returns
         once a stop of the server this controller runs would keep them."""
+        await self._guard_database(writes=True)  # opens it for writes, if a stop closed it
         with self._translated("importing"):
             summary = await import_jsonl(self.http, self.config.database, source, progress=progress)
-        self._guard_database(writes=True)
         process = self.process
         if process is not None:
             await asyncio.to_thread(process.make_durable)
@@ -443,7 +443,7 @@ class InnerUniverseController:
             if not private:
                 supervisor.watch()
         self._http = SpacetimeHttp(self._url, token=self._load_token(), timeout=self.config.timeout)
-        self._guard_database()
+        await self._guard_database()
         if self._attached:
             try:
                 await self._http.health()
@@ -503,16 +503,17 @@ class InnerUniverseController:
             self._url = None
             self._finished.set()
 
-    def _guard_database(self, *, writes: bool = False) -> None:
+    async def _guard_database(self, *, writes: bool = False) -> None:
         """A server this controller runs for writing (deployment and server mode, an import)
-        stops only once the database's acknowledged writes are on disk (`ServerProcess.stop`);
-        the owner token is an admin's, as the module's ``checkpoint`` reducer needs. Admin
-        mode only reads, and its stop must change nothing: the checkpoint's own call would
-        log a connection."""
+        stops only once the database's acknowledged writes are on disk (`ServerProcess.stop`),
+        and opens it for writes now and on every start (a stop closes it); the owner token is
+        an admin's, as the module's ``checkpoint`` and ``reopen`` reducers need. Admin mode
+        only reads, and its stop must change nothing: the checkpoint's own call would log a
+        connection. Raises DurabilityError when the database cannot be opened."""
         token = self._http.token if self._http is not None else None
         process = self.process
         if (writes or self._mode is not Mode.ADMIN) and process is not None and token is not None:
-            process.register_database(self.config.database, token)
+            await asyncio.to_thread(process.register_database, self.config.database, token)
 
     def _write_record(self) -> None:
         process = self.process

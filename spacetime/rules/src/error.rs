@@ -26,6 +26,9 @@ pub enum Code {
     SnapshotRequired,
     /// A configured limit is reached (`max_connections`); try again later or ask an admin.
     ResourceExhausted,
+    /// The database is closed for writes while its server stops; nothing changed: send the
+    /// call again once the server is back.
+    Unavailable,
 }
 
 impl Code {
@@ -42,6 +45,7 @@ impl Code {
             Code::IntegrityError => "integrity_error",
             Code::SnapshotRequired => "snapshot_required",
             Code::ResourceExhausted => "resource_exhausted",
+            Code::Unavailable => "unavailable",
         }
     }
 }

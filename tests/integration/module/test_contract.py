@@ -189,9 +189,10 @@ async def test_the_module_refuses_with_every_code(
         ErrorCode.INTEGRITY_ERROR: (http, version("w1", None, "1", "2", timeline="side")),
         ErrorCode.SNAPSHOT_REQUIRED: (http, version("w1", None, "1", None, timeline="side")),
     }
-    # `client_connected` refuses a connection with the last code: test_settings.py
-    # `test_max_connections_is_enforced_for_all_but_admins` asserts it.
-    assert set(refusals) | {ErrorCode.RESOURCE_EXHAUSTED} == set(ErrorCode)
+    # `client_connected` refuses a connection with `resource_exhausted`: test_settings.py
+    # `test_max_connections_is_enforced_for_all_but_admins` asserts it; a database closed for
+    # a stop refuses every change with `unavailable`: test_write_fence.py asserts it.
+    assert set(refusals) | {ErrorCode.RESOURCE_EXHAUSTED, ErrorCode.UNAVAILABLE} == set(ErrorCode)
     async with stranger:
         for code, (caller, call) in refusals.items():
             before = inner_universe.snapshot()

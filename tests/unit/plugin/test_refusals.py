@@ -11,7 +11,11 @@ from nerv_inner_universe.nerv.errors import (
     RecordConflictError,
     UnknownVersionError,
 )
-from nerv_inner_universe.plugin.errors import SnapshotRequiredError, WriteRefusedError
+from nerv_inner_universe.plugin.errors import (
+    PersistenceError,
+    SnapshotRequiredError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.writer import refusal
 
 EXPECTED: dict[ErrorCode | None, type[NervError]] = {
@@ -24,6 +28,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.IN_USE: WriteRefusedError,
     ErrorCode.INTEGRITY_ERROR: WriteRefusedError,
     ErrorCode.RESOURCE_EXHAUSTED: WriteRefusedError,
+    ErrorCode.UNAVAILABLE: PersistenceError,
     None: WriteRefusedError,
 }
 

@@ -1,5 +1,6 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin`, `writer`, `log_sequence`, `import_state` and `durability_marker` are private.
+//! `admin`, `writer`, `log_sequence`, `import_state`, `durability_marker` and `write_fence`
+//! are private.
 
 pub mod admin;
 pub mod client_connection;
@@ -18,4 +19,5 @@ pub mod state_version;
 pub mod stream_delegate;
 pub mod stream_owner;
 pub mod timeline;
+pub mod write_fence;
 pub mod writer;
