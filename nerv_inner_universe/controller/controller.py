@@ -509,11 +509,19 @@ class InnerUniverseController:
         and opens it for writes now and on every start (a stop closes it); the owner token is
         an admin's, as the module's ``checkpoint`` and ``reopen`` reducers need. Admin mode
         only reads, and its stop must change nothing: the checkpoint's own call would log a
-        connection. Raises DurabilityError when the database cannot be opened."""
+        connection. A database that cannot be opened is logged (``database_not_reopened``),
+        not raised: a refused token or another owner's is reported by the start's own checks
+        right after, with what to do; otherwise its writes are refused with ``unavailable``
+        (the configuration's, at a deployment) and the log says why."""
         token = self._http.token if self._http is not None else None
         process = self.process
         if (writes or self._mode is not Mode.ADMIN) and process is not None and token is not None:
-            await asyncio.to_thread(process.register_database, self.config.database, token)
+            try:
+                await asyncio.to_thread(process.register_database, self.config.database, token)
+            except DurabilityError as error:
+                self._log.error(
+                    "database_not_reopened", database=self.config.database, error=str(error)
+                )
 
     def _write_record(self) -> None:
         process = self.process
