@@ -45,6 +45,9 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     """The caller's write budget (``write_budget_*``) for the current window is used up; the
     message says when the window resets (`Refusal.resets_at`)."""
+    UNAVAILABLE = "unavailable"
+    """The database is closed for writes while its server stops; nothing changed: send the
+    call again once the server is back (`ReducerRefusedError.retryable`)."""
 
 
 _CODES = {code.value: code for code in ErrorCode}
@@ -97,3 +100,10 @@ class ReducerRefusedError(ReducerFailedError):
     def code(self) -> ErrorCode | None:
         """The refusal's code; None when the text carried no known code."""
         return self.refusal.code
+
+    @property
+    def retryable(self) -> bool:
+        """True for ``unavailable``: the database was closed for a stop, and the same call
+        may succeed once the server is back (the plugin and `eventsourcing` writers retry it
+        within their budgets). Every other refusal is final."""
+        return self.refusal.code is ErrorCode.UNAVAILABLE

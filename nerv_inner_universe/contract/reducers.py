@@ -66,6 +66,7 @@ __all__ = [
     "redact_event",
     "redact_state_version",
     "remove_config_key",
+    "reopen",
     "revoke_role",
     "revoke_stream_access",
     "set_client_info",
@@ -238,11 +239,19 @@ def set_client_info(*, client_info: str) -> ReducerCall:
     return _call("set_client_info", client_info=client_info)
 
 
-def checkpoint(*, marker: str) -> ReducerCall:
+def checkpoint(*, marker: str, close: bool) -> ReducerCall:
     """Commits ``marker`` (32 lowercase hex digits, fresh and random) into the private
     `durability_marker` row, admin only; once its bytes are in the commit log on disk, so is
-    everything committed before it (see `controller.durability`)."""
-    return _call("checkpoint", marker=marker)
+    everything committed before it (see `controller.durability`). With ``close`` (a stop's
+    checkpoint), the same transaction closes the database for writes: every change but
+    `checkpoint` and `reopen` is refused with ``unavailable`` until `reopen`."""
+    return _call("checkpoint", marker=marker, close=close)
+
+
+def reopen() -> ReducerCall:
+    """Opens the database for writes again after a stop's `checkpoint` closed it (admin only;
+    a no-op when it is open). `ServerProcess` calls it when it starts the server."""
+    return _call("reopen")
 
 
 def grant_role(*, identity: Identity, role: Variant) -> ReducerCall:

@@ -45,6 +45,8 @@ class Table(enum.StrEnum):
     """Private: identities with the writer role (`grant_role`)."""
     WRITE_USAGE = "write_usage"
     """Private: what each identity wrote in its current write budget window."""
+    WRITE_FENCE = "write_fence"
+    """Private: present while a stop's `checkpoint` has closed the database for writes."""
 
 
 CUSTOM_EVENT = "Custom"
@@ -72,13 +74,14 @@ NOT_IMPORTED = frozenset(
         Table.IMPORT_STATE,
         Table.LOG_SEQUENCE,
         Table.WRITE_USAGE,
+        Table.WRITE_FENCE,
     }
     | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
-log sequence); write budget windows start afresh; a stop's durability marker belongs to the
-server it was written on. The `eventsourcing` stores (``es_*``) are not part of an
-export/import yet: back them up with the server's data directory."""
+log sequence); write budget windows start afresh; a stop's durability marker and write
+fence belong to the server they were written on. The `eventsourcing` stores (``es_*``) are
+not part of an export/import yet: back them up with the server's data directory."""
 
 
 def import_begin() -> Variant:

@@ -198,7 +198,7 @@ class InnerUniverseController:
                     credentials = await http.create_identity()
                 http.token = credentials.token
                 self._save_token(credentials.token)
-                self._guard_database()
+                await self._guard_database()
                 self._log.info(
                     "owner_identity_created",
                     identity=credentials.identity.hex,
@@ -333,7 +333,7 @@ class InnerUniverseController:
         leaves the row out (README, "Redaction"). Raises RedactionRefusedError with the
         module's code (nothing changed), ControllerError before a start or when the server
         cannot be reached."""
-        self._guard_database(writes=True)
+        await self._guard_database(writes=True)
         call = contract.redaction(kind, target_id, reason)
         with self._translated(f"redacting {kind} {shown(target_id)}"):
             try:
@@ -396,9 +396,9 @@ class InnerUniverseController:
     ) -> ImportSummary:
         """Loads an export into this (fresh) database, every row exactly as exported; returns
         once a stop of the server this controller runs would keep them."""
+        await self._guard_database(writes=True)  # opens it for writes, if a stop closed it
         with self._translated("importing"):
             summary = await import_jsonl(self.http, self.config.database, source, progress=progress)
-        self._guard_database(writes=True)
         process = self.process
         if process is not None:
             await asyncio.to_thread(process.make_durable)
@@ -464,7 +464,7 @@ class InnerUniverseController:
             if not private:
                 supervisor.watch()
         self._http = SpacetimeHttp(self._url, token=self._load_token(), timeout=self.config.timeout)
-        self._guard_database()
+        await self._guard_database()
         if self._attached:
             try:
                 await self._http.health()
@@ -524,16 +524,25 @@ class InnerUniverseController:
             self._url = None
             self._finished.set()
 
-    def _guard_database(self, *, writes: bool = False) -> None:
+    async def _guard_database(self, *, writes: bool = False) -> None:
         """A server this controller runs for writing (deployment and server mode, an import)
-        stops only once the database's acknowledged writes are on disk (`ServerProcess.stop`);
-        the owner token is an admin's, as the module's ``checkpoint`` reducer needs. Admin
-        mode only reads, and its stop must change nothing: the checkpoint's own call would
-        log a connection."""
+        stops only once the database's acknowledged writes are on disk (`ServerProcess.stop`),
+        and opens it for writes now and on every start (a stop closes it); the owner token is
+        an admin's, as the module's ``checkpoint`` and ``reopen`` reducers need. Admin mode
+        only reads, and its stop must change nothing: the checkpoint's own call would log a
+        connection. A database that cannot be opened is logged (``database_not_reopened``),
+        not raised: a refused token or another owner's is reported by the start's own checks
+        right after, with what to do; otherwise its writes are refused with ``unavailable``
+        (the configuration's, at a deployment) and the log says why."""
         token = self._http.token if self._http is not None else None
         process = self.process
         if (writes or self._mode is not Mode.ADMIN) and process is not None and token is not None:
-            process.register_database(self.config.database, token)
+            try:
+                await asyncio.to_thread(process.register_database, self.config.database, token)
+            except DurabilityError as error:
+                self._log.error(
+                    "database_not_reopened", database=self.config.database, error=str(error)
+                )
 
     def _write_record(self) -> None:
         process = self.process

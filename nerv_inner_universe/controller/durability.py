@@ -9,9 +9,14 @@ kills the server without draining either. So before a stop, `checkpoint`:
    (`DatabaseRecord`), which a restart needs to find the database at all;
 2. notes where every replica's newest commit-log segment ends (`FileTail`) and commits a fresh
    random marker through the module's admin-only ``checkpoint`` reducer (`contract.checkpoint`);
+   a stop's checkpoint also closes the database for writes in the same transaction, so every
+   later change is refused with ``unavailable``: nothing is acknowledged after the marker;
 3. waits until the marker's bytes appear in what the segments gained: transactions reach the
    commit log in commit order, so everything committed before the marker is in the file (the
    page cache, which outlives the process). Then the server may be killed.
+
+A closed database stays closed in its commit log; `reopen` opens it again when the server
+is started (`ServerProcess`), also after a stop that failed half-way.
 
 `sync_tree` fsyncs the data dir once the server has exited, so a power loss after the stop
 cannot take it either. Each wait polls the files with a deadline; none relies on a delay.
@@ -111,23 +116,27 @@ def control_db_files(data_dir: Path) -> list[Path]:
     return sorted(path for path in (data_dir / "control-db").rglob("*") if path.is_file())
 
 
-def checkpoint(base_url: str, data_dir: Path, target: CheckpointTarget, *, timeout: float) -> None:
+def checkpoint(
+    base_url: str, data_dir: Path, target: CheckpointTarget, *, timeout: float, close: bool
+) -> None:
     """Returns once ``target.database`` survives a stop with everything it committed before
     this call: its record in the control database and its commit log on disk; at once when
-    the server has no such database (nothing to keep). Raises DurabilityError when the server
-    cannot be asked, the module refuses the marker, or all this takes over ``timeout``
+    the server has no such database (nothing to keep). With ``close`` (a stop's), the database
+    is closed for writes from the marker on, until `reopen`. Raises DurabilityError when the
+    server cannot be asked, the module refuses the marker, or all this takes over ``timeout``
     seconds."""
     deadline = time.monotonic() + timeout
     tail = FileTail(lambda: commit_log_segments(data_dir))
     marker = secrets.token_hex(16)
     database_url = f"{base_url}/v1/database/{target.database}"
     with httpx.Client(headers={"Authorization": f"Bearer {target.token}"}, timeout=timeout) as http:
-        info = _ask(http, target, "GET", database_url, missing_ok=True)
+        what = f"checkpoint of {target.database!r}"
+        info = _ask(http, what, "GET", database_url, missing_ok=True)
         if info.status_code == 404:
             log.debug("checkpoint_no_database", database=target.database)
             return
-        call = contract.checkpoint(marker=marker)
-        _ask(http, target, "POST", f"{database_url}/call/{call.reducer}", json=list(call.args))
+        call = contract.checkpoint(marker=marker, close=close)
+        _ask(http, what, "POST", f"{database_url}/call/{call.reducer}", json=list(call.args))
     identities = info.json()
     record = DatabaseRecord(
         Identity.from_hex(identities["database_identity"]["__identity__"]).hex,
@@ -140,13 +149,26 @@ def checkpoint(base_url: str, data_dir: Path, target: CheckpointTarget, *, timeo
     log.debug("checkpoint_durable", database=target.database)
 
 
+def reopen(base_url: str, target: CheckpointTarget, *, timeout: float) -> None:
+    """Opens ``target.database`` for writes again (the module's admin-only ``reopen``), which
+    a stop's checkpoint closed; a no-op for an open database, one the server does not have, or
+    one whose module predates ``reopen`` (it cannot have been closed). Raises DurabilityError
+    when the server cannot be asked or refuses within ``timeout`` seconds."""
+    call = contract.reopen()
+    url = f"{base_url}/v1/database/{target.database}/call/{call.reducer}"
+    with httpx.Client(headers={"Authorization": f"Bearer {target.token}"}, timeout=timeout) as http:
+        what = f"reopening {target.database!r} for writes"
+        response = _ask(http, what, "POST", url, missing_ok=True, json=list(call.args))
+    log.debug("reopened", database=target.database, found=response.status_code != 404)
+
+
 def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
 def _ask(
     http: httpx.Client,
-    target: CheckpointTarget,
+    what: str,
     method: str,
     url: str,
     *,
@@ -156,11 +178,10 @@ def _ask(
     try:
         response = http.request(method, url, **options)
     except httpx.HTTPError as error:
-        raise DurabilityError(f"checkpoint of {target.database!r}: no answer ({error})") from error
+        raise DurabilityError(f"{what}: no answer ({error})") from error
     if response.status_code != 200 and not (missing_ok and response.status_code == 404):
         raise DurabilityError(
-            f"checkpoint of {target.database!r} was refused ({response.status_code}): "
-            f"{response.text.strip()}"
+            f"{what} was refused ({response.status_code}): {response.text.strip()}"
         )
     return response
 

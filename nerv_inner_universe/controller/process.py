@@ -2,9 +2,10 @@
 
 It owns the process from start to stop: a free port is checked, the data dir lock is checked,
 the child runs in its own process group with a parent-death signal (no orphan even if Python is
-killed), its output goes to a log file and structlog. `stop` first makes every acknowledged
-transaction of the registered databases durable (see `durability`), then sends SIGTERM and
-SIGKILL, then fsyncs the data dir.
+killed), its output goes to a log file and structlog. `stop` first closes the registered
+databases for writes and makes every transaction they acknowledged durable (see
+`durability`), then sends SIGTERM and SIGKILL, then fsyncs the data dir; a start opens them
+for writes again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from nerv_inner_universe.controller.durability import (
     DURABILITY_TIMEOUT,
     CheckpointTarget,
     checkpoint,
+    reopen,
     sync_tree,
 )
 from nerv_inner_universe.controller.errors import (
@@ -140,6 +142,8 @@ class ServerProcess:
         self._reader: threading.Thread | None = None
         self._tail: deque[str] = deque(maxlen=60)
         self._checkpoints: dict[str, CheckpointTarget] = {}
+        self._healthy = False
+        """Set once the launched server answered (and its databases were opened for writes)."""
 
     @property
     def base_url(self) -> str:
@@ -150,15 +154,40 @@ class ServerProcess:
         return self._proc.pid if self._proc is not None else None
 
     def register_database(self, database: str, token: str) -> None:
-        """Makes `stop` wait until everything ``database`` acknowledged is on disk; ``token``
-        must be an admin's (the publisher's) for the module's ``checkpoint`` reducer."""
-        self._checkpoints[database] = CheckpointTarget(database, token)
+        """Makes `stop` close ``database`` for writes and wait until everything it acknowledged
+        is on disk, and every start open it again; ``token`` must be an admin's (the
+        publisher's) for the module's ``checkpoint`` and ``reopen`` reducers. On a server that
+        answers already, the database is opened for writes now (a stop by an earlier process
+        left it closed); raises DurabilityError when that fails."""
+        target = CheckpointTarget(database, token)
+        self._checkpoints[database] = target
+        if self._healthy and self.running():
+            self._reopen([target])
 
-    def make_durable(self, *, timeout: float | None = None) -> None:
+    def _reopen(self, targets: list[CheckpointTarget]) -> None:
+        """Opens ``targets`` for writes (`durability.reopen`); DurabilityError naming those it
+        could not open (the others are open)."""
+        if self.in_memory:  # nothing survives its stop, a closed state neither
+            return
+        failures = []
+        for target in targets:
+            try:
+                reopen(self.base_url, target, timeout=self.durability_timeout)
+            except DurabilityError as error:
+                failures.append(str(error))
+        if failures:
+            raise DurabilityError(
+                f"the server at {self.base_url} runs, but a database stays closed for writes "
+                f"(every write is refused with 'unavailable'): {'; '.join(failures)}"
+            )
+
+    def make_durable(self, *, timeout: float | None = None, close: bool = False) -> None:
         """Returns once every transaction the registered databases acknowledged so far is in
-        their commit logs on disk. Raises DurabilityError naming the databases it could not
-        confirm (the others are confirmed). An ``in_memory`` server keeps nothing on disk:
-        there is nothing to wait for."""
+        their commit logs on disk; with ``close`` (`stop`), they are closed for writes first,
+        in the same transaction as the checkpoint, until the next start opens them. Raises
+        DurabilityError naming the databases it could not confirm (the others are
+        confirmed). An ``in_memory`` server keeps nothing on disk: there is nothing to wait
+        for."""
         if self.in_memory:
             return
         failures = []
@@ -169,6 +198,7 @@ class ServerProcess:
                     self.layout.data_dir,
                     target,
                     timeout=self.durability_timeout if timeout is None else timeout,
+                    close=close,
                 )
             except DurabilityError as error:
                 failures.append(str(error))
@@ -197,7 +227,9 @@ class ServerProcess:
 
     def start(self, *, timeout: float = 30.0) -> None:
         """Starts the server and returns once `/v1/ping` answers (at most ``timeout`` seconds;
-        ServerStartError otherwise). Blocks: a coroutine uses `start_async`."""
+        ServerStartError otherwise) and the registered databases are open for writes
+        (DurabilityError otherwise, the server running). Blocks: a coroutine uses
+        `start_async`."""
         if self.launch():
             self._wait_healthy(timeout)
 
@@ -209,9 +241,10 @@ class ServerProcess:
             await self.wait_healthy_async(timeout=timeout)
 
     async def wait_healthy_async(self, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        """Returns once the launched server answers `/v1/ping`, without blocking the event
-        loop; ServerStartError (and the server stopped) when it exits or stays silent for
-        ``timeout`` seconds."""
+        """Returns once the launched server answers `/v1/ping` and the registered databases are
+        open for writes, without blocking the event loop; ServerStartError (and the server
+        stopped) when it exits or stays silent for ``timeout`` seconds, DurabilityError when a
+        database cannot be opened (the server running)."""
         await asyncio.to_thread(self._wait_healthy, timeout)
 
     def launch(self) -> bool:
@@ -239,6 +272,7 @@ class ServerProcess:
         self.layout.secure_keys()
         log.info("server_starting", url=self.base_url, data_dir=str(self.layout.data_dir))
         self._tail.clear()
+        self._healthy = False
         self._proc = subprocess.Popen(
             self.argv(),
             stdin=subprocess.DEVNULL,
@@ -293,6 +327,8 @@ class ServerProcess:
                 with contextlib.suppress(httpx.HTTPError):
                     if http.get(f"{self.base_url}/v1/ping").status_code == 200:
                         log.info("server_started", url=self.base_url, pid=self.pid)
+                        self._healthy = True
+                        self._reopen(list(self._checkpoints.values()))
                         return
                 time.sleep(0.1)
         self.stop()
@@ -316,20 +352,23 @@ class ServerProcess:
         return await asyncio.to_thread(self.stop, timeout=timeout)
 
     def stop(self, *, timeout: float = 10.0) -> int | None:
-        """Waits until every registered database's acknowledged transactions are on disk
-        (`make_durable`), SIGTERMs the server's process group, SIGKILLs it after ``timeout``
-        seconds, and fsyncs the data dir. Returns the exit code (None if it was not
-        running). A stop never hangs: when the checkpoint fails, the server is stopped all
-        the same and then DurabilityError says which database may have lost what it
-        acknowledged last. Blocks: a coroutine uses `stop_async`."""
+        """Closes every registered database for writes and waits until the transactions it
+        acknowledged are on disk (`make_durable`; later writes are refused with
+        ``unavailable``: none is acknowledged and then lost), SIGTERMs the server's process
+        group, SIGKILLs it after ``timeout`` seconds, and fsyncs the data dir. Returns the
+        exit code (None if it was not running). A stop never hangs: when the checkpoint
+        fails, the server is stopped all the same and then DurabilityError says which
+        database may have lost what it acknowledged last (the next start opens it for writes
+        again either way). Blocks: a coroutine uses `stop_async`."""
         proc = self._proc
         if proc is None:
             return None
         atexit.unregister(self._stop_at_exit)
         failure = None
+        self._healthy = False
         if proc.poll() is None:
             try:
-                self.make_durable()
+                self.make_durable(close=True)
             except DurabilityError as error:
                 failure = error
             if failure is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -24,12 +25,14 @@ from nerv_inner_universe.client import (
     DbConnection,
     EventContext,
     QueryError,
+    ReducerEvent,
     SpacetimeError,
 )
 from nerv_inner_universe.contract import (
     ErrorCode,
     EsEventInput,
     EsTrackingInput,
+    ReducerCaller,
     ReducerRefusedError,
     Table,
 )
@@ -44,14 +47,19 @@ log = get_logger(__name__)
 
 MAX_WINDOW = 5_000
 """Notification ids one query spans at most while looking for events of given topics."""
+UNAVAILABLE_DELAYS = (0.05, 1.0)
+"""Seconds before the first retry of a call refused with ``unavailable``, and the most between
+retries (the delay doubles)."""
 
 
 def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
     """The `eventsourcing` error (PEP 249 names) for a client error: ``integrity_error`` is
     `IntegrityError`, bad input `DataError`, a query the server refuses `ProgrammingError`,
-    connection trouble (the outcome of a write may be unknown) `OperationalError`, and so is
-    any other refusal: ``rate_limited`` (the identity's write budget is used up; nothing was
-    written, and its message says when the window resets) or ``permission_denied``."""
+    connection trouble (the outcome of a write may be unknown) and ``unavailable`` (a database
+    closed for a stop, still closed after `Datastore.append` retried for ``call_timeout``)
+    `OperationalError`, and so is any other refusal: ``rate_limited`` (the identity's write
+    budget is used up; nothing was written, and its message says when the window resets) or
+    ``permission_denied``."""
     if isinstance(error, ReducerRefusedError):
         if error.code is ErrorCode.INTEGRITY_ERROR:
             return IntegrityError(str(error))
@@ -63,6 +71,27 @@ def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
     if isinstance(error, QueryError):
         return ProgrammingError(str(error))
     return OperationalError(str(error))
+
+
+async def send_while_unavailable(
+    call: contract.ReducerCall, connection: ReducerCaller, *, budget: float
+) -> ReducerEvent:
+    """Sends ``call``; while the module refuses it with ``unavailable`` (the database is closed
+    while its server stops: nothing changed), again with a growing delay (`UNAVAILABLE_DELAYS`)
+    for up to ``budget`` seconds, then the last refusal is raised. Other errors are raised at
+    once: after connection trouble the outcome is unknown, and sending events the first call
+    did record would be refused as taken positions."""
+    deadline = time.monotonic() + budget
+    delay, most = UNAVAILABLE_DELAYS
+    while True:
+        try:
+            return await call.send(connection)
+        except ReducerRefusedError as error:
+            if not error.retryable or time.monotonic() + delay > deadline:
+                raise
+            log.info("write_unavailable_retry", reducer=call.reducer, delay=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, most)
 
 
 class Datastore:
@@ -163,7 +192,9 @@ class Datastore:
         if events:
             await self._watch(store)
         call = contract.es_insert_events(store=store, events=events, tracking=tracking)
-        outcome = await call.send(self._connection)
+        outcome = await send_while_unavailable(
+            call, self._connection, budget=self.settings.call_timeout
+        )
         if not events:
             return []
         last = self._issued.pop(outcome.request_id, None)

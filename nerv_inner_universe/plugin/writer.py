@@ -1,8 +1,9 @@
 """`OrderedWriter`: every write goes through one queue, in order, to the module.
 
-Consecutive events are batched into one `publish_events` call. Connection trouble is retried
-with backoff (safe: the reducers are idempotent by id) for up to ``retry_for`` seconds; a write
-the module refuses fails its future with a typed error. The queue is bounded: a full queue
+Consecutive events are batched into one `publish_events` call. Connection trouble, and the
+``unavailable`` refusal of a database closed while its server stops, are retried with backoff
+(safe: the reducers are idempotent by id) for up to ``retry_for`` seconds; a write the module
+refuses otherwise fails its future with a typed error. The queue is bounded: a full queue
 makes the submitting thread wait (backpressure), nothing is dropped.
 
 Retention: SpacetimeDB 1.2.0 acknowledges a transaction before its commit-log write (fsynced
@@ -107,12 +108,22 @@ _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.CONFLICT: ConcurrencyConflictError,
     ErrorCode.NOT_FOUND: UnknownVersionError,
     ErrorCode.SNAPSHOT_REQUIRED: SnapshotRequiredError,
+    ErrorCode.UNAVAILABLE: PersistenceError,
 }
+
+
+def transient(error: SpacetimeError) -> bool:
+    """True when the same call may succeed later: connection trouble (its outcome may be
+    unknown) or the ``unavailable`` refusal of a database closed while its server stops."""
+    return isinstance(error, SpacetimeConnectionError) or (
+        isinstance(error, ReducerRefusedError) and error.retryable
+    )
 
 
 def refusal(what: str, error: ReducerRefusedError) -> NervError:
     """The module's refusal as the NERV error the Recorder contract names for its code
-    (RateLimitedError for ``rate_limited``, WriteRefusedError for the others), caused by
+    (RateLimitedError for ``rate_limited``; PersistenceError for ``unavailable``, which was
+    retried for ``retry_for`` already; WriteRefusedError for the others), caused by
     ``error``."""
     message = f"{what}: {error.refusal}"
     result = (
@@ -394,18 +405,19 @@ class OrderedWriter:
                     self._resent += len(missing)
                 log.info("resent_acknowledged_writes", count=len(missing))
                 return
-            if any(isinstance(problem, ReducerRefusedError) for problem in problems):
+            if any(
+                isinstance(problem, ReducerRefusedError) and not transient(problem)
+                for problem in problems
+            ):
                 for _, chunk in chunks:
                     await self._resend_chunk(chunk)
                 return
             trouble = problems[0]
-            if not isinstance(trouble, SpacetimeConnectionError):
+            if not isinstance(trouble, SpacetimeError) or not transient(trouble):
                 raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
             delay = await self._back_off(trouble, deadline, delay)
 
-    async def _back_off(
-        self, trouble: SpacetimeConnectionError, deadline: float, delay: float
-    ) -> float:
+    async def _back_off(self, trouble: SpacetimeError, deadline: float, delay: float) -> float:
         """Waits ``delay`` before re-sending again and returns the next delay; raises
         PersistenceError when that would pass ``deadline``."""
         if time.monotonic() + delay > deadline:
@@ -570,7 +582,9 @@ class OrderedWriter:
             epoch = self._epoch
             try:
                 await call.send(self._connection)
-            except SpacetimeConnectionError as exc:  # includes unknown outcomes and timeouts
+            except (SpacetimeConnectionError, ReducerRefusedError) as exc:
+                if not transient(exc):
+                    raise
                 if time.monotonic() + delay > deadline:
                     raise PersistenceError(
                         f"{reducer} could not be written within {self._retry_for:.0f} s: {exc}"

@@ -10,6 +10,10 @@
 //! - A timeline or delta stream belongs to the identity that wrote to it first; only it, the
 //!   identities it delegated to (`grant_stream_access`) and admins may append to it.
 //!
+//! - While a durable stop has closed the database for writes (`checkpoint` with `close`),
+//!   every change but `checkpoint` and `reopen` is refused with `unavailable`, admins' too:
+//!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does.
+//!
 //! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
 //! restrict reads per identity).
 
@@ -24,6 +28,7 @@ use crate::tables::event_log::event_log;
 use crate::tables::state_version::state_version;
 use crate::tables::stream_delegate::stream_delegate;
 use crate::tables::stream_owner::{stream_owner, StreamOwner};
+use crate::tables::write_fence::write_fence;
 use crate::tables::writer::writer;
 use crate::types::EventData;
 
@@ -55,7 +60,14 @@ pub fn require_owner(ctx: &ReducerContext, owner: Identity, what: &str) -> RuleR
     }
 }
 
+/// Allows admins, while the database is open for writes.
 pub fn require_admin(ctx: &ReducerContext, what: &str) -> RuleResult {
+    require_admin_even_closed(ctx, what)?;
+    require_open_for_writes(ctx, what)
+}
+
+/// Allows admins, also while the database is closed: for `checkpoint` and `reopen` only.
+pub fn require_admin_even_closed(ctx: &ReducerContext, what: &str) -> RuleResult {
     if is_admin(ctx) {
         Ok(())
     } else {
@@ -66,12 +78,30 @@ pub fn require_admin(ctx: &ReducerContext, what: &str) -> RuleResult {
     }
 }
 
+/// Refuses with `unavailable` while a durable stop has closed the database for writes.
+fn require_open_for_writes(ctx: &ReducerContext, what: &str) -> RuleResult {
+    match ctx.db.write_fence().id().find(WRITE_FENCE_ROW) {
+        None => Ok(()),
+        Some(fence) => Err(RuleError::new(
+            Code::Unavailable,
+            format!(
+                "{what} cannot run: the database was closed for writes at {} because its \
+                 server is stopping; nothing changed, send it again once the server is back",
+                fence.closed_at
+            ),
+        )),
+    }
+}
+
+/// The id of the single `write_fence` row.
+pub const WRITE_FENCE_ROW: u8 = 0;
+
 /// With `auth_required`, the caller must hold a role (writer or admin) to change anything.
 pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
     let auth_required =
         settings::parse_auth_required(config_value(ctx, settings::AUTH_REQUIRED_KEY).as_deref());
     if !auth_required || is_admin(ctx) || ctx.db.writer().identity().find(ctx.sender).is_some() {
-        return Ok(());
+        return require_open_for_writes(ctx, what);
     }
     Err(RuleError::new(
         Code::PermissionDenied,

@@ -31,6 +31,9 @@ pub enum Code {
     /// The caller's write budget (`write_budget_*`) for the current window is used up; the
     /// message says when the window resets.
     RateLimited,
+    /// The database is closed for writes while its server stops; nothing changed: send the
+    /// call again once the server is back.
+    Unavailable,
 }
 
 impl Code {
@@ -49,6 +52,7 @@ impl Code {
             Code::ResourceExhausted => "resource_exhausted",
             Code::Redacted => "redacted",
             Code::RateLimited => "rate_limited",
+            Code::Unavailable => "unavailable",
         }
     }
 }

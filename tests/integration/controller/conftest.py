@@ -166,11 +166,11 @@ async def snapshot(http: SpacetimeHttp, database: str) -> Snapshot:
 
 def assert_kept(before: Snapshot, after: Snapshot) -> None:
     """``after`` holds every row of ``before``; the only new rows are those that connecting
-    makes (its connection row, CLIENT_* events, the log counter) and the marker a stop's
-    checkpoint writes."""
+    makes (its connection row, CLIENT_* events, the log counter) and the marker and write fence
+    a stop's checkpoint writes."""
     assert before.keys() == after.keys()
     for table, rows in before.items():
-        if table in ("client_connection", "log_sequence", "durability_marker"):
+        if table in ("client_connection", "log_sequence", "durability_marker", "write_fence"):
             continue
         if table == "event_log":
             assert set(rows) <= set(after[table]), "an event_log row was lost"

@@ -17,9 +17,9 @@ from nerv_inner_universe.controller import (
 )
 from tests.integration.controller.conftest import MakeController, populate, snapshot
 
-# Not imported, by design: live connections, the import marker, the stop's durability marker;
-# `admin` keeps the importer.
-LIVE_TABLES = ("client_connection", "import_state", "durability_marker")
+# Not imported, by design: live connections, the import marker, the stop's durability marker
+# and write fence; `admin` keeps the importer.
+LIVE_TABLES = ("client_connection", "import_state", "durability_marker", "write_fence")
 # Every HTTP call (the import's own, too) connects and disconnects around itself; those
 # lifecycle rows and the counter they advance come after what was imported.
 LIFECYCLE = ("CLIENT_CONNECTED", "CLIENT_DISCONNECTED")

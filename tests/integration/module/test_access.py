@@ -86,7 +86,8 @@ def test_without_a_role_nothing_can_be_changed(inner_universe: Database, refused
     for reducer, args in (
         ("grant_role", [identity_arg("0x" + "1" * 64), WRITER]),
         ("revoke_role", [identity_arg("0x" + "1" * 64), WRITER]),
-        ("checkpoint", ["0f" * 16]),
+        ("checkpoint", ["0f" * 16, True]),
+        ("reopen", []),
     ):
         refused(
             reducer, *args, token=stranger, expect=f"permission_denied: {reducer} is admin-only"

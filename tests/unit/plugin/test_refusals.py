@@ -12,6 +12,7 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.plugin.errors import (
+    PersistenceError,
     RateLimitedError,
     SnapshotRequiredError,
     WriteRefusedError,
@@ -30,6 +31,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.RESOURCE_EXHAUSTED: WriteRefusedError,
     ErrorCode.REDACTED: WriteRefusedError,
     ErrorCode.RATE_LIMITED: RateLimitedError,
+    ErrorCode.UNAVAILABLE: PersistenceError,
     None: WriteRefusedError,
 }
 

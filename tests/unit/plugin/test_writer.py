@@ -15,20 +15,17 @@ import pytest
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
-    ConnectionId,
-    Identity,
     OutcomeUnknownError,
     QueryError,
     ReducerEvent,
     ReducerFailedError,
     SpacetimeConnectionError,
-    TimeDuration,
     Timestamp,
 )
-from nerv_inner_universe.client.events import ReducerStatus
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write
+from tests.unit.committed import committed
 
 
 class Clock:
@@ -46,7 +43,9 @@ class FakeModule:
     no-op; a transaction is all or none; ids in ``bad`` are refused with ``invalid_argument``;
     calls are handled one at a time, in the order they arrive.
 
-    ``down``: that many next calls fail with a connection error, nothing stored. ``crash_on``:
+    ``down``: that many next calls fail with a connection error, nothing stored. ``closed``:
+    that many next calls are refused with ``unavailable`` (a database closed for a stop),
+    nothing stored. ``crash_on``:
     the call that stores that id is stored, then the server "dies": it forgets all but the
     first ``crash_keep`` stored ids, the connection drops (``on_drop``), and the caller gets
     OutcomeUnknownError. ``hold``: calls wait until it is set."""
@@ -57,6 +56,7 @@ class FakeModule:
         self.content: dict[str, object] = {}
         self.bad: set[str] = set()
         self.down = 0
+        self.closed = 0
         self.crash_on: str | None = None
         self.crash_keep = 0
         self.on_drop: list[OrderedWriter] = []
@@ -77,6 +77,9 @@ class FakeModule:
         if self.down:
             self.down -= 1
             raise SpacetimeConnectionError("connection lost")
+        if self.closed:
+            self.closed -= 1
+            raise ReducerFailedError(reducer, "unavailable: closed for writes while stopping")
         rows = _rows(reducer, args)
         self.calls.append((reducer, [key for key, _ in rows], self.clock()))
         for key, content in rows:
@@ -93,7 +96,7 @@ class FakeModule:
             del self.stored[self.crash_keep :]
             self.drop()
             raise OutcomeUnknownError(reducer, len(self.calls), "the server died")
-        return _event(reducer)
+        return committed(reducer)
 
     async def has(self, write: Write) -> bool:
         """Whether the write's row is stored, as the recorder's presence query says."""
@@ -120,21 +123,6 @@ def _rows(reducer: str, args: tuple[object, ...]) -> list[tuple[str, object]]:
         assert isinstance(event, contract.EventInput)
         return [(event.event_id, event)]
     return [(str(args[0]), args)]
-
-
-def _event(reducer: str) -> ReducerEvent:
-    return ReducerEvent(
-        reducer_name=reducer,
-        reducer_id=0,
-        caller_identity=Identity(0),
-        caller_connection_id=ConnectionId(0),
-        request_id=0,
-        status=ReducerStatus.COMMITTED,
-        message=None,
-        timestamp=Timestamp(0),
-        energy_quanta_used=0,
-        duration=TimeDuration(0),
-    )
 
 
 def event_write(event_id: str) -> Write:
@@ -232,26 +220,53 @@ def test_one_bad_event_in_a_batch_fails_only_itself(
     assert writer.health().failed == 1
 
 
-def test_connection_trouble_is_retried_until_the_write_is_stored(
-    module: FakeModule, loop: LoopThread, clock: Clock
+TRANSIENT = {
+    "down": "connection lost",
+    "closed": "unavailable: closed for writes",  # a database closed while its server stops
+}
+
+
+@pytest.mark.parametrize("fault", sorted(TRANSIENT))
+def test_transient_trouble_is_retried_until_the_write_is_stored(
+    module: FakeModule, loop: LoopThread, clock: Clock, fault: str
 ) -> None:
     writer = make_writer(module, loop, clock)
-    module.down = 3
+    setattr(module, fault, 3)
     writer.submit(event_write("e0")).result(timeout=30)
 
     assert module.stored == ["e0"]
     health = writer.health()
     assert (health.written, health.retries, health.failed) == (1, 3, 0)
+    assert TRANSIENT[fault] in str(health.last_error)
 
 
+@pytest.mark.parametrize("fault", sorted(TRANSIENT))
 def test_a_write_fails_with_a_typed_error_once_retry_for_runs_out(
-    module: FakeModule, loop: LoopThread, clock: Clock
+    module: FakeModule, loop: LoopThread, clock: Clock, fault: str
 ) -> None:
     writer = make_writer(module, loop, clock, retry_for=0.2)
-    module.down = 1_000_000
-    with pytest.raises(PersistenceError, match="could not be written within"):
+    setattr(module, fault, 1_000_000)
+    with pytest.raises(PersistenceError, match="could not be written within") as failed:
         writer.submit(event_write("e0")).result(timeout=30)
+    assert not isinstance(failed.value, WriteRefusedError), "transient, not a refusal"
     assert module.stored == []
+
+
+def test_kept_writes_sent_again_to_a_closed_database_are_retried_not_dropped(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    wait_all([writer.submit(event_write(f"e{i}")) for i in range(3)])
+    del module.stored[1:]  # the server died keeping e0, and came back closed a while
+    for key in ["e1", "e2"]:
+        del module.content[key]
+    module.closed = 2
+    loop.run(_drop(module))
+    writer.submit(event_write("e3")).result(timeout=30)
+
+    assert module.stored == ["e0", "e1", "e2", "e3"]
+    health = writer.health()
+    assert (health.resent, health.unrestorable, health.failed) == (2, 0, 0)
 
 
 def test_acknowledged_writes_the_server_forgot_are_sent_again_in_order(

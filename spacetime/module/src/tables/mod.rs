@@ -1,6 +1,6 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin`, `writer`, `write_usage`, `log_sequence`, `import_state` and `durability_marker` are
-//! private.
+//! `admin`, `writer`, `write_usage`, `log_sequence`, `import_state`, `durability_marker` and
+//! `write_fence` are private.
 
 pub mod admin;
 pub mod client_connection;
@@ -19,5 +19,6 @@ pub mod state_version;
 pub mod stream_delegate;
 pub mod stream_owner;
 pub mod timeline;
+pub mod write_fence;
 pub mod write_usage;
 pub mod writer;
