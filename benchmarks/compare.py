@@ -20,7 +20,7 @@ path fails the run (exit 1). It asserts nothing about speed: it measures; ratios
 targets of issue 10 are marked.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
-        [--batch 500] [--json FILE] [--smoke]
+        [--batch 500] [--json FILE] [--smoke] [--only-replay]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -566,7 +566,9 @@ class Run:
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
-        largest = max(self.args.replay)
+        replay = self.replay_ratios(f)
+        if self.args.only_replay:
+            return replay
         return [
             ratio("plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5),
             ratio("plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5),
@@ -587,6 +589,18 @@ class Run:
                 0.7,
             ),
             ratio("plugin read back / es+SQLite read back", f, "plugin_read", "es_sqlite_read"),
+            bounded(
+                "RSS growth per 100k published (async)",
+                known(f["plugin_async"].rss_per_100k_mib),
+                "MiB",
+                at_most=5.0,
+            ),
+            *replay,
+        ]
+
+    def replay_ratios(self, f: dict[str, Measured]) -> list[Ratio]:
+        largest = max(self.args.replay)
+        return [
             *(
                 bounded(
                     f"replay on start, {size:,} events",
@@ -595,12 +609,6 @@ class Run:
                     at_least=200_000,
                 )
                 for size in self.args.replay
-            ),
-            bounded(
-                "RSS growth per 100k published (async)",
-                known(f["plugin_async"].rss_per_100k_mib),
-                "MiB",
-                at_most=5.0,
             ),
             bounded(
                 f"RSS growth per 100k replayed ({largest:,} events)",
@@ -695,14 +703,14 @@ def ratios_table(ratios: Sequence[Ratio], style: box.Box) -> Table:
     return table
 
 
-def machine(postgres: Postgres, load_before: tuple[float, float, float]) -> dict[str, Any]:
+def machine(postgres: Postgres | None, load_before: tuple[float, float, float]) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "eventsourcing": metadata.version("eventsourcing"),
-        "postgresql": postgres.version,
+        "postgresql": None if postgres is None else postgres.version,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
@@ -725,6 +733,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batches-in-flight", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument(
+        "--only-replay",
+        action="store_true",
+        help="run only replay on start (no write paths, no eventsourcing, no PostgreSQL)",
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes (200 events, replay 100 and 400)"
     )
@@ -755,12 +768,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.log("starting spacetimedb-standalone and PostgreSQL")
         with (
             spacetime_server(Path(tmp) / "spacetime") as spacetime,
-            postgres_server(console) as postgres,
+            ExitStack() as stack,
         ):
-            console.log(f"{postgres.version} on port {postgres.port}")
             empty = spacetime.database("empty")
-            run.nerv_and_client(spacetime, empty)
-            run.eventsourcing(Path(tmp), postgres)
+            postgres = None
+            if not args.only_replay:
+                postgres = stack.enter_context(postgres_server(console))
+                console.log(f"{postgres.version} on port {postgres.port}")
+                run.nerv_and_client(spacetime, empty)
+                run.eventsourcing(Path(tmp), postgres)
             run.replays(spacetime, empty)
     ratios = run.ratios()
     out = Console() if sys.stdout.isatty() else Console(width=200)
