@@ -20,6 +20,7 @@ from __future__ import annotations
 from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
+    OversizedRowError,
     PersistenceError,
     SnapshotRequiredError,
     WriteRefusedError,
@@ -44,6 +45,7 @@ def nerv_start(runtime: Nerv) -> None:
 __all__ = [
     "InnerUniverseRecorder",
     "IntegrityError",
+    "OversizedRowError",
     "PersistenceError",
     "PluginSettings",
     "RecorderHealth",

@@ -22,3 +22,16 @@ class IntegrityError(PersistenceError):
 class SnapshotRequiredError(WriteRefusedError):
     """The module refused a version without a snapshot (``snapshot_required``): another
     writer or a config change moved the snapshot schedule. Sending the snapshot succeeds."""
+
+
+class OversizedRowError(PersistenceError):
+    """One stored `event_log` row is larger than the connection's message limit on its own, so
+    replay cannot read it; ``seq`` names the row. Connect with a larger ``max_message_bytes``."""
+
+    def __init__(self, seq: int, limit: int | None) -> None:
+        super().__init__(
+            f"event_log row seq={seq} alone is larger than the client's message limit of {limit} "
+            "bytes (max_message_bytes); replay cannot read past it with this limit"
+        )
+        self.seq = seq
+        self.limit = limit
