@@ -90,8 +90,10 @@ class Reader:
     """One-off SQL queries over ``connection``; every method raises the client's errors
     (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read."""
 
-    def __init__(self, connection: DbConnection) -> None:
+    def __init__(self, connection: DbConnection, page_bytes: int = PAGE_BYTES) -> None:
+        """``page_bytes``: what one `event_log` page aims at (see `PAGE_BYTES`)."""
         self._connection = connection
+        self._page_bytes = page_bytes
 
     async def _select(self, table: Table, where: str = "") -> list[Any]:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
@@ -104,7 +106,7 @@ class Reader:
         `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an empty page is the end. A page
         over the client's message limit is asked for again with half the rows; OversizedRowError
         when one row alone is over it."""
-        sizer = PageSizer()
+        sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
             where = f"seq >= {start} AND seq < {start + sizer.rows}"
