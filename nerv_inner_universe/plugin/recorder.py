@@ -14,7 +14,7 @@ import collections
 import concurrent.futures
 import functools
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from typing import Any
 
 import attrs
@@ -240,16 +240,18 @@ class InnerUniverseRecorder:
         out. Holds them all: replay uses `replay_events`."""
         return list(self.replay_events())
 
-    def replay_events(self) -> Iterator[Event]:
+    def replay_events(self) -> Generator[Event, None, None]:
         """`read_events` as a stream, read a page of about `reader.PAGE_BYTES` at a time (after a
-        flush): only the current page is held. OversizedRowError when one row alone is over the
-        connection's message limit."""
+        flush): the next page is read while this one is delivered, so at most two are held.
+        OversizedRowError when one row alone is over the connection's message limit."""
         self.flush()
         pages = self._reader.event_pages()
         recent: collections.deque[Event] = collections.deque(maxlen=RECENT_EVENTS)
         count = last_seq = 0
+        coming = self._loop.submit(_next(pages))
         try:
-            while (page := self._loop.run(_next(pages))) is not None:
+            while (page := coming.result()) is not None:
+                coming = self._loop.submit(_next(pages))
                 for _, event in page.events:
                     recent.append(event)
                     yield event
@@ -257,6 +259,7 @@ class InnerUniverseRecorder:
                 last_seq = page.last_seq
                 self._replay_progress(last_seq)
         finally:
+            concurrent.futures.wait([coming])  # a generator cannot close while it reads
             self._loop.run(pages.aclose())
         with self._lock:
             for event in recent:

@@ -6,7 +6,7 @@ fails with OversizedRowError naming its `seq`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, MessageTooLargeError, Timestamp
 from nerv_inner_universe.nerv import Event, Nerv
-from nerv_inner_universe.plugin import OversizedRowError
+from nerv_inner_universe.plugin import InnerUniverseRecorder, OversizedRowError
 from nerv_inner_universe.plugin.reader import EventPage, Reader
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.conftest import publish
@@ -171,3 +171,13 @@ def test_a_runtime_replays_the_mixed_log_in_order_into_its_bus(mixed_log: MixedL
         assert len(history) == min(len(seen), runtime.settings.max_history)
     finally:
         runtime.stop()
+
+
+def test_a_replay_stream_left_early_closes_cleanly(
+    mixed_log: MixedLog, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    recorder = recorder_for(mixed_log.db, follow_remote=False)
+    stream = recorder.replay_events()
+    assert next(stream).id == mixed_log.ids[0]  # the next page is being read meanwhile
+    stream.close()
+    assert [event.id for event in recorder.replay_events()] == mixed_log.ids
