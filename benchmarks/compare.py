@@ -85,7 +85,9 @@ class Measured:
     """One scenario's figures. ``seconds``: wall time for ``events`` events (for the engine
     ceiling: the server's summed reducer time). ``p50_ms``/``p99_ms``: per call or publish,
     when calls were made one at a time. ``server_seconds``: reducer time the server reported,
-    summed over calls. ``rss_growth_mib``: the child process's RSS change across the work."""
+    summed over calls. ``rss_growth_mib``: the child process's RSS change across the work.
+    ``cpu_seconds``: CPU time the child process (all its threads) used for the work, which a
+    loaded machine stretches less than the wall time."""
 
     events: int
     seconds: float
@@ -93,6 +95,7 @@ class Measured:
     p50_ms: float | None = None
     p99_ms: float | None = None
     server_seconds: float | None = None
+    cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -251,16 +254,16 @@ def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
 
     runtime.event_bus.subscribe(EVENT_TYPE, count)
     before = rss_mib()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     runtime.start()
     try:
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         growth = rss_mib() - before
     finally:
         runtime.stop()
     if replayed != expected:
         raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
-    return Measured(expected, seconds, growth)
+    return Measured(expected, seconds, growth, cpu_seconds=cpu)
 
 
 def event_input(n: int) -> dict[str, object]:
@@ -662,6 +665,8 @@ def describe(m: Measured) -> str:
     text = f"{m.events:,} events in {m.seconds:.3f} s, {m.rate:,.0f} events/s"
     if m.p50_ms is not None:
         text += f", p50 {m.p50_ms:.3f} ms, p99 {m.p99_ms:.3f} ms"
+    if m.cpu_seconds is not None:
+        text += f", client CPU {m.cpu_seconds:.3f} s"
     return text
 
 
@@ -671,7 +676,7 @@ def optional(value: float | None, pattern: str) -> str:
 
 def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
     table = Table(title="Figures (one run, one machine)", box=style)
-    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s"]
+    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"]
     for column in [*columns, "RSS growth", "per 100k events"]:
         table.add_column(column, justify="left" if column == "path" else "right")
     for figure in figures:
@@ -684,6 +689,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
             optional(m.p50_ms, "{:.3f}"),
             optional(m.p99_ms, "{:.3f}"),
             optional(m.server_seconds, "{:.3f}"),
+            optional(m.cpu_seconds, "{:.3f}"),
             optional(m.rss_growth_mib, "{:+.1f} MiB"),
             optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
         )
