@@ -26,8 +26,10 @@ PAGE_BYTES = 4 << 20
 """The decoded text one `event_log` page aims at (ids, type, source, data, metadata and
 `ROW_OVERHEAD` per row). The wire form is larger by its JSON escaping (in the worst case a few
 times), far below the client's default message limit of 256 MiB."""
-MAX_PAGE_ROWS = 5_000
-"""The most rows one page asks for, however small they are."""
+MAX_PAGE_ROWS = 10_000
+"""The most rows one page asks for, however small they are. SpacetimeDB 1.2 answers a `seq`
+range by scanning the whole table (its planner uses indexes for equality only), so each page
+costs the server a scan of the log: fewer, larger pages cost less."""
 FIRST_PAGE_ROWS = 100
 """The rows of the first page; each later page at most doubles."""
 ROW_OVERHEAD = 200
