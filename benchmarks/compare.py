@@ -20,7 +20,7 @@ path fails the run (exit 1). It asserts nothing about speed: it measures; ratios
 targets of issue 10 are marked.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
-        [--batch 500] [--json FILE] [--smoke] [--writes-only]
+        [--batch 500] [--json FILE] [--smoke] [--writes-only | --replay-only]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -85,7 +85,9 @@ class Measured:
     """One scenario's figures. ``seconds``: wall time for ``events`` events (for the engine
     ceiling: the server's summed reducer time). ``p50_ms``/``p99_ms``: per call or publish,
     when calls were made one at a time. ``server_seconds``: reducer time the server reported,
-    summed over calls. ``rss_growth_mib``: the child process's RSS change across the work."""
+    summed over calls. ``rss_growth_mib``: the child process's RSS change across the work.
+    ``cpu_seconds``: CPU time the child process (all its threads) used for the work, which a
+    loaded machine stretches less than the wall time."""
 
     events: int
     seconds: float
@@ -93,6 +95,7 @@ class Measured:
     p50_ms: float | None = None
     p99_ms: float | None = None
     server_seconds: float | None = None
+    cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -251,16 +254,16 @@ def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
 
     runtime.event_bus.subscribe(EVENT_TYPE, count)
     before = rss_mib()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     runtime.start()
     try:
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         growth = rss_mib() - before
     finally:
         runtime.stop()
     if replayed != expected:
         raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
-    return Measured(expected, seconds, growth)
+    return Measured(expected, seconds, growth, cpu_seconds=cpu)
 
 
 def event_input(n: int) -> dict[str, object]:
@@ -568,6 +571,8 @@ class Run:
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
+        if self.args.replay_only:
+            return self.replay_ratios(f)
         writes = [
             ratio("plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5),
             ratio("plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5),
@@ -596,10 +601,15 @@ class Run:
         ]
         if self.args.writes_only:
             return writes
-        largest = max(self.args.replay)
         return [
             *writes,
             ratio("plugin read back / es+SQLite read back", f, "plugin_read", "es_sqlite_read"),
+            *self.replay_ratios(f),
+        ]
+
+    def replay_ratios(self, f: dict[str, Measured]) -> list[Ratio]:
+        largest = max(self.args.replay)
+        return [
             *(
                 bounded(
                     f"replay on start, {size:,} events",
@@ -661,6 +671,8 @@ def describe(m: Measured) -> str:
     text = f"{m.events:,} events in {m.seconds:.3f} s, {m.rate:,.0f} events/s"
     if m.p50_ms is not None:
         text += f", p50 {m.p50_ms:.3f} ms, p99 {m.p99_ms:.3f} ms"
+    if m.cpu_seconds is not None:
+        text += f", client CPU {m.cpu_seconds:.3f} s"
     return text
 
 
@@ -670,7 +682,7 @@ def optional(value: float | None, pattern: str) -> str:
 
 def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
     table = Table(title="Figures (one run, one machine)", box=style)
-    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s"]
+    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"]
     for column in [*columns, "RSS growth", "per 100k events"]:
         table.add_column(column, justify="left" if column == "path" else "right")
     for figure in figures:
@@ -683,6 +695,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
             optional(m.p50_ms, "{:.3f}"),
             optional(m.p99_ms, "{:.3f}"),
             optional(m.server_seconds, "{:.3f}"),
+            optional(m.cpu_seconds, "{:.3f}"),
             optional(m.rss_growth_mib, "{:+.1f} MiB"),
             optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
         )
@@ -702,14 +715,14 @@ def ratios_table(ratios: Sequence[Ratio], style: box.Box) -> Table:
     return table
 
 
-def machine(postgres: Postgres, load_before: tuple[float, float, float]) -> dict[str, Any]:
+def machine(postgres: Postgres | None, load_before: tuple[float, float, float]) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "eventsourcing": metadata.version("eventsourcing"),
-        "postgresql": postgres.version,
+        "postgresql": None if postgres is None else postgres.version,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
@@ -731,10 +744,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--singles-in-flight", type=int, default=64)
     parser.add_argument("--batches-in-flight", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--writes-only",
         action="store_true",
         help="only the write paths (no read-backs, no replay on start)",
+    )
+    only.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="only replay on start (no write paths, no eventsourcing, no PostgreSQL)",
     )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
@@ -767,12 +786,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.log("starting spacetimedb-standalone and PostgreSQL")
         with (
             spacetime_server(Path(tmp) / "spacetime") as spacetime,
-            postgres_server(console) as postgres,
+            ExitStack() as stack,
         ):
-            console.log(f"{postgres.version} on port {postgres.port}")
             empty = spacetime.database("empty")
-            run.nerv_and_client(spacetime, empty)
-            run.eventsourcing(Path(tmp), postgres)
+            postgres = None
+            if not args.replay_only:
+                postgres = stack.enter_context(postgres_server(console))
+                console.log(f"{postgres.version} on port {postgres.port}")
+                run.nerv_and_client(spacetime, empty)
+                run.eventsourcing(Path(tmp), postgres)
             if not args.writes_only:
                 run.replays(spacetime, empty)
     ratios = run.ratios()

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import attrs
 import httpx
 from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.frames import CloseCode
 
 from ..log import get_logger
 from .cache import ClientCache, TableRows
@@ -29,6 +30,7 @@ from .codec import Codec, CodecFactory, JsonCodec
 from .errors import (
     ArgumentError,
     CallTimeoutError,
+    MessageTooLargeError,
     OutcomeUnknownError,
     OutOfEnergyError,
     ProtocolError,
@@ -557,7 +559,11 @@ class DbConnection:
             async for frame in session.ws:
                 self._handle(session, session.codec.decode_message(frame))
         except ConnectionClosed as closed:
-            return None if self._closing else SpacetimeConnectionError(f"connection lost: {closed}")
+            if self._closing:
+                return None
+            if closed.sent is not None and closed.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                return MessageTooLargeError(self._max_message_bytes)
+            return SpacetimeConnectionError(f"connection lost: {closed}")
         except Exception as error:  # a message we cannot apply: start over from a fresh state
             self._log.exception("message_failed")
             await session.ws.close(1011, "the client could not apply a message")
@@ -590,7 +596,11 @@ class DbConnection:
                 )
         for future in session.queries.values():
             if not future.done():
-                future.set_exception(SpacetimeConnectionError("the connection closed; query again"))
+                future.set_exception(
+                    error
+                    if isinstance(error, MessageTooLargeError)
+                    else SpacetimeConnectionError("the connection closed; query again")
+                )
         if error is None:
             self._log.info("disconnected")
         else:

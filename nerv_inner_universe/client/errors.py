@@ -12,6 +12,19 @@ class SpacetimeConnectionError(SpacetimeError):
     request is safe to repeat."""
 
 
+class MessageTooLargeError(SpacetimeConnectionError):
+    """The server sent a message larger than the connection's ``max_message_bytes``; the client
+    closed the connection (WebSocket code 1009) and reconnects. Queries that were waiting fail
+    with this error: ask for less (fewer rows) or connect with a larger limit."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__(
+            f"the server sent a message over the client's limit of {limit} bytes "
+            "(max_message_bytes); the connection was closed; ask for fewer rows"
+        )
+        self.limit = limit
+
+
 class OutcomeUnknownError(SpacetimeConnectionError):
     """A reducer call was sent but its result never arrived: it may or may not have committed.
     Check the database (a subscription or SQL) before calling again."""

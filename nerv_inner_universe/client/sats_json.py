@@ -75,6 +75,16 @@ class TypeContext:
         factory=dict, init=False, eq=False, repr=False
     )
     """`compiled_encoder`'s encoders by type, built on first use."""
+    _decoders: dict[AlgebraicType, Decoder] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False, hash=False
+    )
+
+    def decoder(self, ty: AlgebraicType) -> Decoder:
+        """``ty``'s decoder, compiled on first use (raises `_Mismatch`: use `decode`)."""
+        compiled = self._decoders.get(ty)
+        if compiled is None:
+            compiled = self._decoders[ty] = _compile_decoder(ty, self)
+        return compiled
 
     def resolve(
         self, ty: AlgebraicType
@@ -407,52 +417,136 @@ def _encode_special(kind: SpecialKind, value: object, path: str) -> Json:
 
 
 # --- decoding ---------------------------------------------------------------------------
+#
+# A type is compiled once per `TypeContext` into a function of the wire value: the type is not
+# interpreted again per value, and the path of a value is only spelled out when it is wrong
+# (`_Mismatch` collects it on the way up).
+
+Decoder = Callable[[Json], object]
+"""A compiled decoder: SATS-JSON -> Python value; raises `_Mismatch`."""
+
+
+class _Mismatch(Exception):
+    """A wire value does not fit its type: ``detail`` and the path below the decoded value."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.where: list[str] = []
+        """Path steps, innermost first."""
 
 
 def decode(ty: AlgebraicType, wire: Json, ctx: TypeContext, path: str = "value") -> object:
     """SATS-JSON -> Python value; raises ProtocolError (with the path) on a mismatch."""
-    concrete, cls = ctx.resolve(ty)
-    if isinstance(concrete, Primitive):
-        return _decode_primitive(concrete, wire, path)
-    if isinstance(concrete, ArrayType):
-        if ctx.typespace.resolve(concrete.element) == Primitive.U8:
-            return _decode_bytes(wire, path)
-        if not isinstance(wire, list):
-            raise ProtocolError(f"{path}: expected an array, got {_kind(wire)}")
-        return tuple(decode(concrete.element, w, ctx, f"{path}[{i}]") for i, w in enumerate(wire))
-    if isinstance(concrete, SumType):
-        return _decode_sum(concrete, wire, ctx, path, cls)
-    return _decode_product(concrete, wire, ctx, path, cls)
+    try:
+        return ctx.decoder(ty)(wire)
+    except _Mismatch as mismatch:
+        where = "".join(reversed(mismatch.where))
+        raise ProtocolError(f"{path}{where}: {mismatch.detail}") from None
 
 
-def _decode_primitive(ty: Primitive, wire: Json, path: str) -> object:
+def _at(step: str, decoder: Decoder, wire: Json) -> object:
+    """``decoder(wire)``, with ``step`` added to the path of a mismatch."""
+    try:
+        return decoder(wire)
+    except _Mismatch as mismatch:
+        mismatch.where.append(step)
+        raise
+
+
+def _compile_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
+    if isinstance(ty, Ref):
+        return _compile_ref_decoder(ty, ctx)
+    return _compile_concrete_decoder(ty, ctx, None)
+
+
+def _compile_ref_decoder(ref: Ref, ctx: TypeContext) -> Decoder:
+    """A ref compiles on first use (so recursive types and unused dangling refs work like the
+    types they name); its registered class is looked up per value, so a class registered later
+    counts."""
+    compiled: list[Decoder] = []
+
+    def decode_ref(wire: Json) -> object:
+        if not compiled:
+            concrete = ctx.typespace.resolve(ref)
+            if ctx.registry is None or not isinstance(concrete, ProductType | SumType):
+                compiled.append(_compile_concrete_decoder(concrete, ctx, None))
+            else:
+                compiled.append(_registered(ref, concrete, ctx))
+        return compiled[0](wire)
+
+    return decode_ref
+
+
+def _registered(ref: Ref, concrete: ProductType | SumType, ctx: TypeContext) -> Decoder:
+    """A named product or sum that a registered class may decode into."""
+    by_class: dict[type | None, Decoder] = {}
+
+    def decode_named(wire: Json) -> object:
+        cls = ctx.resolve(ref)[1]
+        decoder = by_class.get(cls)
+        if decoder is None:
+            decoder = by_class[cls] = _compile_concrete_decoder(concrete, ctx, cls)
+        return decoder(wire)
+
+    return decode_named
+
+
+def _compile_concrete_decoder(
+    ty: Primitive | ProductType | SumType | ArrayType, ctx: TypeContext, cls: type | None
+) -> Decoder:
+    if isinstance(ty, Primitive):
+        return _primitive_decoder(ty)
+    if isinstance(ty, ArrayType):
+        return _array_decoder(ty, ctx)
+    if isinstance(ty, SumType):
+        return _sum_decoder(ty, ctx, cls)
+    return _product_decoder(ty, ctx, cls)
+
+
+def _primitive_decoder(ty: Primitive) -> Decoder:
     if ty is Primitive.BOOL:
-        if not isinstance(wire, bool):
-            raise ProtocolError(f"{path}: expected bool, got {_kind(wire)}")
-        return wire
+        return _decode_bool
     if ty is Primitive.STRING:
-        if not isinstance(wire, str):
-            raise ProtocolError(f"{path}: expected a string, got {_kind(wire)}")
-        return wire
+        return _decode_string
     if ty in (Primitive.F32, Primitive.F64):
-        if wire is None:  # serde_json writes non-finite floats as null
-            return math.nan
-        if isinstance(wire, bool) or not isinstance(wire, int | float):
-            raise ProtocolError(f"{path}: expected a number, got {_kind(wire)}")
-        return float(wire)
-    if isinstance(wire, str) and ty in (
-        Primitive.U256,
-        Primitive.I256,
-        Primitive.U128,
-        Primitive.I128,
-    ):
-        return _parse_big_int(wire, path)
-    if isinstance(wire, bool) or not isinstance(wire, int):
-        raise ProtocolError(f"{path}: expected an integer ({ty.value}), got {_kind(wire)}")
+        return _decode_float
+    big = ty in (Primitive.U256, Primitive.I256, Primitive.U128, Primitive.I128)
+    expected = f"expected an integer ({ty.value}), got "
+
+    def decode_int(wire: Json) -> object:
+        if type(wire) is int:
+            return wire
+        if big and isinstance(wire, str):
+            return _parse_big_int(wire)
+        if isinstance(wire, bool) or not isinstance(wire, int):
+            raise _Mismatch(expected + _kind(wire))
+        return wire
+
+    return decode_int
+
+
+def _decode_bool(wire: Json) -> object:
+    if not isinstance(wire, bool):
+        raise _Mismatch(f"expected bool, got {_kind(wire)}")
     return wire
 
 
-def _parse_big_int(text: str, path: str) -> int:
+def _decode_string(wire: Json) -> object:
+    if not isinstance(wire, str):
+        raise _Mismatch(f"expected a string, got {_kind(wire)}")
+    return wire
+
+
+def _decode_float(wire: Json) -> object:
+    if wire is None:  # serde_json writes non-finite floats as null
+        return math.nan
+    if isinstance(wire, bool) or not isinstance(wire, int | float):
+        raise _Mismatch(f"expected a number, got {_kind(wire)}")
+    return float(wire)
+
+
+def _parse_big_int(text: str) -> int:
     """256-bit integers travel as ``"0x.."`` or ``"-0x.."`` text; decimal text is accepted too
     (ASCII digits only, at most as many as 256 bits need)."""
     negative = text.startswith("-")
@@ -460,46 +554,78 @@ def _parse_big_int(text: str, path: str) -> int:
     base = 16 if body[:2].lower() == "0x" else 10
     number = ascii_int(body[2:] if base == 16 else body, _BIG_INT_DIGITS[base], base)
     if number is None:
-        raise ProtocolError(f"{path}: {shown(text)} is not a 256-bit integer")
+        raise _Mismatch(f"{shown(text)} is not a 256-bit integer")
     return -number if negative else number
 
 
-def _decode_bytes(wire: Json, path: str) -> bytes:
+def _decode_bytes(wire: Json) -> object:
     if isinstance(wire, str):
         try:
             return bytes.fromhex(wire)
         except ValueError:
-            raise ProtocolError(f"{path}: {wire[:40]!r} is not hex-encoded bytes") from None
+            raise _Mismatch(f"{wire[:40]!r} is not hex-encoded bytes") from None
     if isinstance(wire, list) and all(isinstance(b, int) and 0 <= b < 256 for b in wire):
         return bytes(wire)
-    raise ProtocolError(f"{path}: expected hex-encoded bytes, got {_kind(wire)}")
+    raise _Mismatch(f"expected hex-encoded bytes, got {_kind(wire)}")
 
 
-def _decode_sum(ty: SumType, wire: Json, ctx: TypeContext, path: str, cls: type | None) -> object:
-    if wire is None and ty.option_of is not None:
-        return None
-    if isinstance(wire, Mapping) and len(wire) == 1:
-        ((key, payload),) = wire.items()
-    elif isinstance(wire, list) and len(wire) == 2:
-        key, payload = wire
-    else:
-        raise ProtocolError(f"{path}: expected a sum ({describe(ty)}), got {shown(wire)}")
-    tag = _variant_tag(ty, key)
-    if tag is None:
-        raise ProtocolError(f"{path}: {shown(key)} is not a variant of {describe(ty)}")
-    variant = ty.variants[tag]
-    name = variant.name if variant.name is not None else str(tag)
-    value = decode(variant.type, payload, ctx, f"{path}.{name}")
-    if ty.option_of is not None:
-        return value if tag == 0 else None
-    if cls is not None and issubclass(cls, enum.Enum):
-        if value != ():
-            raise SchemaError(f"{cls.__qualname__} is an Enum but variant {name!r} carries data")
+def _array_decoder(ty: ArrayType, ctx: TypeContext) -> Decoder:
+    if ctx.typespace.resolve(ty.element) == Primitive.U8:
+        return _decode_bytes
+    element = ctx.decoder(ty.element)
+
+    def decode_array(wire: Json) -> object:
+        if not isinstance(wire, list):
+            raise _Mismatch(f"expected an array, got {_kind(wire)}")
         try:
-            return cls[name]
-        except KeyError:
-            raise SchemaError(f"{cls.__qualname__} has no member {name!r}") from None
-    return Variant(name, value)
+            return tuple(map(element, wire))
+        except _Mismatch:  # find the failing element again for its index
+            for i, w in enumerate(wire):
+                _at(f"[{i}]", element, w)
+            raise
+
+    return decode_array
+
+
+def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
+    steps = [
+        (f".{v.name if v.name is not None else i}", v.name if v.name is not None else str(i))
+        for i, v in enumerate(ty.variants)
+    ]
+    payloads = [ctx.decoder(v.type) for v in ty.variants]
+    is_option = ty.option_of is not None
+    enum_class = cls if cls is not None and issubclass(cls, enum.Enum) else None
+
+    def decode_sum(wire: Json) -> object:
+        if wire is None and is_option:
+            return None
+        if isinstance(wire, list) and len(wire) == 2:
+            key, payload = wire
+        elif isinstance(wire, Mapping) and len(wire) == 1:
+            ((key, payload),) = wire.items()
+        else:
+            raise _Mismatch(f"expected a sum ({describe(ty)}), got {shown(wire)}")
+        tag = _variant_tag(ty, key)
+        if tag is None:
+            raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
+        step, name = steps[tag]
+        value = _at(step, payloads[tag], payload)
+        if is_option:
+            return value if tag == 0 else None
+        if enum_class is not None:
+            return _enum_member(enum_class, name, value)
+        return Variant(name, value)
+
+    return decode_sum
+
+
+def _enum_member(cls: type[enum.Enum], name: str, value: object) -> object:
+    if value != ():
+        raise SchemaError(f"{cls.__qualname__} is an Enum but variant {name!r} carries data")
+    try:
+        return cls[name]
+    except KeyError:
+        raise SchemaError(f"{cls.__qualname__} has no member {name!r}") from None
 
 
 def _variant_tag(ty: SumType, key: object) -> int | None:
@@ -515,48 +641,81 @@ def _variant_tag(ty: SumType, key: object) -> int | None:
     return None
 
 
-def _decode_product(
-    ty: ProductType, wire: Json, ctx: TypeContext, path: str, cls: type | None
-) -> object:
+def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Decoder:
     elements = ty.elements
-    if isinstance(wire, Mapping):
-        names = [e.name for e in elements]
-        unknown = [k for k in wire if k not in names]
-        missing = [n for n in names if n not in wire]
-        if unknown or missing:
-            raise ProtocolError(
-                f"{path}: fields {sorted(wire)} do not match {describe(ty)}"
+    names = tuple(e.name for e in elements)
+    name_set = frozenset(names)
+    decoders = tuple(ctx.decoder(e.type) for e in elements)
+    steps = tuple(f".{e.name or i}" for i, e in enumerate(elements))
+    fields = tuple(zip(names, decoders, strict=True))
+    field_names = tuple(e.name or str(i) for i, e in enumerate(elements))
+    build = _product_builder(ty, field_names, cls)
+
+    def decode_product(wire: Json) -> object:
+        if (
+            (type(wire) is dict or isinstance(wire, Mapping))
+            and len(wire) == len(names)
+            and wire.keys() == name_set
+        ):
+            try:
+                values = tuple([decoder(wire[name]) for name, decoder in fields])
+            except _Mismatch:
+                values = _again(steps, decoders, [wire[n] for n in names])
+        elif isinstance(wire, list) and len(wire) == len(elements):
+            try:
+                values = tuple([decoder(w) for decoder, w in zip(decoders, wire, strict=True)])
+            except _Mismatch:
+                values = _again(steps, decoders, wire)
+        elif isinstance(wire, Mapping):
+            raise _Mismatch(
+                f"fields {sorted(wire)} do not match {describe(ty)}"
                 + (" (a unit value)" if not elements else "")
             )
-        items = [wire[n] for n in names]
-    elif isinstance(wire, list):
-        if len(wire) != len(elements):
-            raise ProtocolError(
-                f"{path}: {len(wire)} fields where {describe(ty)} has {len(elements)}"
-            )
-        items = wire
-    else:
-        raise ProtocolError(f"{path}: expected a product ({describe(ty)}), got {_kind(wire)}")
-    values = tuple(
-        decode(e.type, w, ctx, f"{path}.{e.name or i}")
-        for i, (e, w) in enumerate(zip(elements, items, strict=True))
-    )
-    if ty.special is not None:
-        return _decode_special(ty.special, values[0], path)
-    if not elements or all(e.name is None for e in elements):
-        return values
-    field_names = tuple(e.name or str(i) for i, e in enumerate(elements))
+        elif isinstance(wire, list):
+            raise _Mismatch(f"{len(wire)} fields where {describe(ty)} has {len(elements)}")
+        else:
+            raise _Mismatch(f"expected a product ({describe(ty)}), got {_kind(wire)}")
+        return build(values)
+
+    return decode_product
+
+
+def _again(steps: Sequence[str], decoders: Sequence[Decoder], items: Sequence[Json]) -> Any:
+    """Decodes a product's fields one by one, naming the one that does not fit (never returns:
+    called after a field failed)."""
+    for step, decoder, item in zip(steps, decoders, items, strict=True):
+        _at(step, decoder, item)
+    raise AssertionError("a field that failed once decoded the second time")  # pragma: no cover
+
+
+def _product_builder(
+    ty: ProductType, field_names: tuple[str, ...], cls: type | None
+) -> Callable[[tuple[object, ...]], object]:
+    """What a product's decoded field values become: a special value, a tuple, ``cls`` or a
+    ``Row``."""
+    special = ty.special
+    if special is not None:
+        return lambda values: _decode_special(special, values[0])
+    if not ty.elements or all(e.name is None for e in ty.elements):
+        return lambda values: values
     if cls is not None:
-        try:
-            return cls(**dict(zip(field_names, values, strict=True)))
-        except TypeError as error:
-            raise SchemaError(f"{cls.__qualname__} cannot hold {describe(ty)}: {error}") from None
-    return Row.from_fields(field_names, values)
+        target = cls
+
+        def build(values: tuple[object, ...]) -> object:
+            try:
+                return target(**dict(zip(field_names, values, strict=True)))
+            except TypeError as error:
+                raise SchemaError(
+                    f"{target.__qualname__} cannot hold {describe(ty)}: {error}"
+                ) from None
+
+        return build
+    return lambda values: Row.from_fields(field_names, values)
 
 
-def _decode_special(kind: SpecialKind, inner: object, path: str) -> object:
+def _decode_special(kind: SpecialKind, inner: object) -> object:
     if not isinstance(inner, int):
-        raise ProtocolError(f"{path}: {kind.type_name} needs an integer, got {_kind(inner)}")
+        raise _Mismatch(f"{kind.type_name} needs an integer, got {_kind(inner)}")
     try:
         if kind is SpecialKind.IDENTITY:
             return Identity(inner)
@@ -566,4 +725,4 @@ def _decode_special(kind: SpecialKind, inner: object, path: str) -> object:
             return Timestamp(inner)
         return TimeDuration(inner)
     except ValueError as error:
-        raise ProtocolError(f"{path}: {error}") from None
+        raise _Mismatch(str(error)) from None

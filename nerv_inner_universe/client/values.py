@@ -182,7 +182,9 @@ class Variant:
 def field(value: Any, name: str) -> Any:
     """Field ``name`` of a decoded product value: a `Row` (or any mapping) by key, an instance
     of a registered class by attribute. Raises KeyError / AttributeError when it has none."""
-    return value[name] if isinstance(value, Mapping) else getattr(value, name)
+    if isinstance(value, Row | Mapping):  # Row first: a concrete class is checked fastest
+        return value[name]
+    return getattr(value, name)
 
 
 class Row(Mapping[str, object]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -185,7 +185,9 @@ class EventBus:
         # accepted after the one it observed, in history and recorder alike.
         self._sequence = threading.RLock()
         self._history: deque[Event] = deque(maxlen=max_history)
-        self._seen: dict[str, None] = {}
+        # Ordered: the oldest id goes in O(1) (``del d[next(iter(d))]`` on a plain dict rescans
+        # the slots its earlier deletions left, which made a 1M-event replay quadratic).
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = max(max_history, dedupe_window)
         self._handlers: dict[str, CallbackList[Handler]] = {}
         self._middleware: CallbackList[Middleware] = CallbackList()
@@ -287,7 +289,7 @@ class EventBus:
             with self._lock:
                 self._seen[event.id] = None
                 if len(self._seen) > self._seen_limit:
-                    del self._seen[next(iter(self._seen))]
+                    self._seen.popitem(last=False)
                 self._history.append(event)
             for observer in self._observers:
                 self._call("event_observer_failed", observer, event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import attrs
@@ -58,6 +58,11 @@ class Recorder(Protocol):
 
     def read_events(self) -> list[Event]:
         """Every recorded event, in the order recorded (``replayed`` is False: it is no content)."""
+        ...
+
+    def replay_events(self) -> Iterator[Event]:
+        """The events of `read_events` as a stream, what the runtime replays on start: a backend
+        may read them a page at a time, so replay holds no more than a page."""
         ...
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
@@ -164,6 +169,10 @@ class InMemoryRecorder:
         """Copies of every event, in record order."""
         with self._lock:
             return copy.deepcopy(self._events)
+
+    def replay_events(self) -> Iterator[Event]:
+        """Copies of every event, in record order (this recorder holds them all anyway)."""
+        return iter(self.read_events())
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         """Copies of ``timeline``'s versions, oldest first."""

@@ -167,10 +167,11 @@ class Nerv:
         deltas = recorder.read_deltas(self.settings.stream)
         self.state_projector.restore(deltas)
         log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=self.settings.stream)
-        events = recorder.read_events()
-        for event in events:
+        count = 0
+        for event in recorder.replay_events():
             self.event_bus.publish_event(attrs.evolve(event, replayed=True))
-        log.info("nerv_replayed", kind="events", count=len(events))
+            count += 1
+        log.info("nerv_replayed", kind="events", count=count)
 
     def _require_running(self, change: str) -> None:
         if self._phase is _Phase.NEW:

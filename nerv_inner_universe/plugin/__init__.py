@@ -23,6 +23,7 @@ from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
+    OversizedRowError,
     PersistenceError,
     RateLimitedError,
     ReservedNameError,
@@ -75,6 +76,7 @@ __all__ = [
     "InnerUniverseGraph",
     "InnerUniverseRecorder",
     "IntegrityError",
+    "OversizedRowError",
     "PersistenceError",
     "PluginSettings",
     "RateLimitedError",

@@ -40,3 +40,16 @@ class RateLimitedError(WriteRefusedError):
     def __init__(self, message: str, resets_at: float | None) -> None:
         super().__init__(message)
         self.resets_at = resets_at
+
+
+class OversizedRowError(PersistenceError):
+    """One stored `event_log` row is larger than the connection's message limit on its own, so
+    replay cannot read it; ``seq`` names the row. Connect with a larger ``max_message_bytes``."""
+
+    def __init__(self, seq: int, limit: int | None) -> None:
+        super().__init__(
+            f"event_log row seq={seq} alone is larger than the client's message limit of {limit} "
+            "bytes (max_message_bytes); replay cannot read past it with this limit"
+        )
+        self.seq = seq
+        self.limit = limit

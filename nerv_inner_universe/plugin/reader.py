@@ -1,36 +1,78 @@
-"""Reads what was recorded, for replay: events in `seq` order, versions with their states
-rebuilt from snapshots and operations (each checked against its `data_hash`), deltas."""
+"""Reads what was recorded, for replay: events in `seq` order in pages bounded by bytes,
+versions with their states rebuilt from snapshots and operations (each checked against its
+`data_hash`), deltas."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.client import DbConnection, MessageTooLargeError
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
-from nerv_inner_universe.plugin.errors import IntegrityError
+from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
 from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
-PAGE = 5_000
-"""`event_log` rows per one-off query."""
+PAGE_BYTES = 4 << 20
+"""The decoded text one `event_log` page aims at (ids, type, source, data, metadata and
+`ROW_OVERHEAD` per row). The wire form is larger by its JSON escaping (in the worst case a few
+times), far below the client's default message limit of 256 MiB."""
+MAX_PAGE_ROWS = 10_000
+"""The most rows one page asks for, however small they are. SpacetimeDB 1.2 answers a `seq`
+range by scanning the whole table (its planner uses indexes for equality only), so each page
+costs the server a scan of the log: fewer, larger pages cost less."""
+FIRST_PAGE_ROWS = 100
+"""The rows of the first page; each later page at most doubles."""
+ROW_OVERHEAD = 200
+"""Bytes a row's fixed-size columns and field names count for, besides its text."""
 
 
 @attrs.define
-class LogScan:
-    """Published events with their ``seq``, and the last ``seq`` scanned (0: an empty log)."""
+class PageSizer:
+    """How many `event_log` rows the next page asks for: about `PAGE_BYTES` at the mean row size
+    of the last page, at most double the last page and at most `MAX_PAGE_ROWS`; halved when a page
+    did not fit in one message."""
 
-    events: list[tuple[int, Event]] = attrs.Factory(list)
-    last_seq: int = 0
+    rows: int = FIRST_PAGE_ROWS
+    budget: int = PAGE_BYTES
+    most: int = MAX_PAGE_ROWS
+
+    def fitted(self, rows: int, size: int) -> None:
+        """A page of ``rows`` rows (>= 1) and ``size`` bytes was read: size the next one."""
+        per_row = max(1, size // rows)
+        self.rows = max(1, min(self.most, 2 * self.rows, self.budget // per_row))
+
+    def shrink(self) -> bool:
+        """A page did not fit in one message: halve it. False when it already was one row."""
+        if self.rows == 1:
+            return False
+        self.rows //= 2
+        return True
+
+
+def row_size(row: Any) -> int:
+    """The bytes an `event_log` row counts for in a page (see `PAGE_BYTES`)."""
+    data = row.data.value
+    text = len(row.event_id) + len(row.event_type) + len(row.metadata) + len(row.source or "")
+    return ROW_OVERHEAD + text + (len(data) if isinstance(data, str) else 0)
+
+
+@attrs.frozen
+class EventPage:
+    """One page of the log: its published events with their ``seq`` (the module's own events are
+    left out) and the last ``seq`` it covered."""
+
+    events: list[tuple[int, Event]]
+    last_seq: int
 
 
 def quoted(text: str) -> str:
@@ -56,8 +98,10 @@ class Reader:
     """One-off SQL queries over ``connection``; every method raises the client's errors
     (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read."""
 
-    def __init__(self, connection: DbConnection) -> None:
+    def __init__(self, connection: DbConnection, page_bytes: int = PAGE_BYTES) -> None:
+        """``page_bytes``: what one `event_log` page aims at (see `PAGE_BYTES`)."""
         self._connection = connection
+        self._page_bytes = page_bytes
 
     async def _select(self, table: Table, where: str = "") -> list[Any]:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
@@ -65,29 +109,39 @@ class Reader:
         results = await self._connection.one_off_query(query)
         return [row for result in results for row in result.rows]
 
-    async def _log_pages(self) -> AsyncIterator[list[Any]]:
-        """`event_log` in `seq` order, a page at a time: the `seq` is gap-free, so an empty
-        page is the end, and no answer grows past the message limit."""
-        start = 1
-        while rows := await self._select(
-            Table.EVENT_LOG, f"seq >= {start} AND seq < {start + PAGE}"
-        ):
-            yield sorted(rows, key=lambda r: r.seq)
-            start += PAGE
+    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[Any]]:
+        """`event_log` rows after ``after_seq`` in `seq` order, a page at a time, each about
+        `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an empty page is the end. A page
+        over the client's message limit is asked for again with half the rows; OversizedRowError
+        when one row alone is over it."""
+        sizer = PageSizer(budget=self._page_bytes)
+        start = after_seq + 1
+        while True:
+            where = f"seq >= {start} AND seq < {start + sizer.rows}"
+            try:
+                rows = await self._select(Table.EVENT_LOG, where)
+            except MessageTooLargeError as error:
+                log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
+                if not sizer.shrink():
+                    raise OversizedRowError(start, error.limit) from error
+                continue
+            if not rows:
+                return
+            rows.sort(key=lambda r: r.seq)
+            sizer.fitted(len(rows), sum(map(row_size, rows)))
+            yield rows
+            start = int(rows[-1].seq) + 1
 
-    async def events(self, on_page: Callable[[int], None] | None = None) -> LogScan:
-        """Published events with their `seq`, in log order (the module's own events are left
-        out), and the last `seq` scanned."""
-        scan = LogScan()
-        async for page in self._log_pages():
-            for row in page:
+    async def event_pages(self, after_seq: int = 0) -> AsyncGenerator[EventPage, None]:
+        """The published events after ``after_seq``, in log order, a page at a time (see
+        `_log_pages`): nothing but the current page is held."""
+        async for rows in self._log_pages(after_seq):
+            events = []
+            for row in rows:
                 event = translate.event_from_row(row)
                 if event is not None:
-                    scan.events.append((int(row.seq), event))
-            scan.last_seq = int(page[-1].seq)
-            if on_page is not None:
-                on_page(scan.last_seq)
-        return scan
+                    events.append((int(row.seq), event))
+            yield EventPage(events, int(rows[-1].seq))
 
     async def last_seq(self) -> int:
         """The highest `seq` in the log (0 when empty)."""

@@ -10,11 +10,12 @@ they are first committed to a local SQLite outbox (see `outbox`), then queued as
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import functools
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from typing import Any
 
 import attrs
@@ -38,7 +39,7 @@ from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
-from nerv_inner_universe.plugin.reader import Reader, deltas_from_rows
+from nerv_inner_universe.plugin.reader import EventPage, Reader, deltas_from_rows
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.settings import PluginSettings
@@ -312,15 +313,35 @@ class InnerUniverseRecorder:
 
     def read_events(self) -> list[Event]:
         """Every published event in log order (after a flush); the module's own events are left
-        out."""
+        out. Holds them all: replay uses `replay_events`."""
+        return list(self.replay_events())
+
+    def replay_events(self) -> Generator[Event, None, None]:
+        """`read_events` as a stream, read a page of about `reader.PAGE_BYTES` at a time (after a
+        flush): the next page is read while this one is delivered, so at most two are held.
+        OversizedRowError when one row alone is over the connection's message limit."""
         self.flush()
-        scan = self._loop.run(self._reader.events(self._replay_progress))
+        pages = self._reader.event_pages()
+        recent: collections.deque[Event] = collections.deque(maxlen=RECENT_EVENTS)
+        count = last_seq = 0
+        coming = self._loop.submit(_next(pages))
+        try:
+            while (page := coming.result()) is not None:
+                coming = self._loop.submit(_next(pages))
+                for _, event in page.events:
+                    recent.append(event)
+                    yield event
+                count += len(page.events)
+                last_seq = page.last_seq
+                self._replay_progress(last_seq)
+        finally:
+            concurrent.futures.wait([coming])  # a generator cannot close while it reads
+            self._loop.run(pages.aclose())
         with self._lock:
-            for _, event in scan.events[-RECENT_EVENTS:]:
+            for event in recent:
                 self._recent.remember(event.id, translate.event_fingerprint(event))
-            self._last_replayed_seq = max(self._last_replayed_seq, scan.last_seq)
-        log.info("events_read", count=len(scan.events), last_seq=scan.last_seq)
-        return [event for _, event in scan.events]
+            self._last_replayed_seq = max(self._last_replayed_seq, last_seq)
+        log.info("events_read", count=count, last_seq=last_seq)
 
     def _replay_progress(self, up_to_seq: int) -> None:
         log.info("replay_progress", events_scanned_up_to_seq=up_to_seq)
@@ -461,3 +482,8 @@ class InnerUniverseRecorder:
             if self._outbox is not None:
                 self._outbox.close()
             log.info("inner_universe_closed", database=self.settings.database)
+
+
+async def _next(pages: AsyncIterator[EventPage]) -> EventPage | None:
+    """The next page, or None after the last (a coroutine, for `LoopThread.run`)."""
+    return await anext(pages, None)

@@ -77,8 +77,8 @@ class RecoveryReport:
 def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -> RecoveryReport:
     """Reads and verifies everything; raises IntegrityError naming the first damaged version."""
     say = progress or (lambda message: log.info("recovery_progress", step=message))
-    events = recorder.read_events()
-    say(f"{len(events)} published events read in log order")
+    events = sum(1 for _ in recorder.replay_events())
+    say(f"{events} published events read in log order")
     timelines = []
     for name in recorder.timeline_names():
         versions = recorder.read_versions(name)
@@ -94,7 +94,7 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
             state = apply(state, operations)
         streams.append(StreamReport(name, len(deltas), state))
         say(f"stream {name}: {len(deltas)} deltas applied")
-    return RecoveryReport(len(events), timelines, streams)
+    return RecoveryReport(events, timelines, streams)
 
 
 def export(report: RecoveryReport, path: Path) -> None:

@@ -82,6 +82,8 @@ def operations(ops: Sequence[Operation]) -> list[contract.DeltaOperation]:
 
 
 def _json(text: object) -> JSON:
+    if text == "{}":  # the usual metadata: nothing to parse
+        return {}
     if not isinstance(text, str):
         raise PersistenceError(f"expected canonical JSON text from the server, got {text!r}")
     return parse_json(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 
 import attrs
 from hypothesis import given, settings
@@ -134,3 +135,31 @@ def test_any_sequence_of_changes_replays_identically(data: st.DataObject) -> Non
                 projector.apply_delta(OperationsDelta([data.draw(operation_for(state))]))
     with runtime_on(recorder) as second:
         assert_replayed(first, second)
+
+
+class StreamOnly(InMemoryRecorder):
+    """Counts the events the runtime has pulled from `replay_events`; `read_events` is refused,
+    so replay must stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pulled = 0
+
+    def read_events(self) -> list[Event]:
+        raise AssertionError("replay read the whole log at once")
+
+    def replay_events(self) -> Iterator[Event]:
+        for event in super().read_events():
+            self.pulled += 1
+            yield event
+
+
+def test_replay_delivers_each_event_as_it_is_pulled_from_the_stream() -> None:
+    recorder = StreamOnly()
+    for n in range(5):
+        recorder.record_event(Event.create("E", {"n": n}))
+    runtime = runtime_on(recorder)
+    pulled_when_delivered: list[int] = []
+    runtime.event_bus.subscribe("E", lambda _event: pulled_when_delivered.append(recorder.pulled))
+    with runtime:
+        assert pulled_when_delivered == [1, 2, 3, 4, 5]
