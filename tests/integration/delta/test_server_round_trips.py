@@ -114,10 +114,8 @@ def test_concurrent_commits_on_one_parent_one_wins(
             store.commit({"n": n}, f"writer {n}", expected_parent=root)
             outcomes.append("won")
         except ConcurrencyConflictError as exc:
-            cause = exc.__cause__
-            outcomes.append(
-                str(cause.code) if isinstance(cause, ReducerRefusedError) else repr(exc)
-            )
+            refusal = refusal_in(exc)
+            outcomes.append(str(refusal.code) if refusal is not None else repr(exc))
 
     threads = [threading.Thread(target=commit, args=(s, n)) for n, s in enumerate(writers, 1)]
     for thread in threads:
@@ -127,3 +125,11 @@ def test_concurrent_commits_on_one_parent_one_wins(
     assert sorted(outcomes) == ["conflict", "won"]  # the module's error code, and one winner
     heads = inner_universe.sql("SELECT * FROM timeline")
     assert [h["version_count"] for h in heads if h["name"] == "shared"] == [2]
+
+
+def refusal_in(error: BaseException) -> ReducerRefusedError | None:
+    """The module's refusal in ``error``'s chain of causes."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ReducerRefusedError):
+        cause = cause.__cause__
+    return cause

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,10 @@ from nerv_inner_universe.plugin.recovery import rebuild
 from tests.integration.http_api import NONE, T0, Database, sha, some
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 from tests.integration.plugin.test_stored import root_version
+
+
+def seq_of(row: dict[str, Any]) -> int:
+    return int(row["seq"])
 
 
 def test_a_restarted_runtime_replays_without_what_was_redacted(
@@ -41,7 +46,8 @@ def test_a_restarted_runtime_replays_without_what_was_redacted(
     db = inner_universe
     db.ok("redact_event", bad, "a secret in the data")
     db.ok("redact_state_version", poisoned, "poisoned plan")
-    db.ok("redact_delta", "main:1", "poisoned status")
+    deltas = sorted(db.sql("SELECT * FROM delta_record WHERE stream = 'main'"), key=seq_of)
+    db.ok("redact_delta", deltas[-1]["delta_id"], "poisoned status")  # the second, "bad"
 
     second = runtimes(config)
     assert [e.id for e in reversed(second.event_bus.get_history(limit=None))] == [good, later]
