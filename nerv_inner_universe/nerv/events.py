@@ -214,6 +214,16 @@ class EventBus:
         require_callable("guard", guard)
         return self._guards.add(guard)
 
+    def check_guards(self, event: Event) -> None:
+        """Ask every guard about ``event`` without accepting it: raises the first veto.
+
+        For middleware that performs a request in place of accepting it (the graph requests):
+        the guards are asked before the request's effect happens, as for an accepted event.
+        """
+        with self._sequence:
+            for guard in self._guards:
+                guard(event)
+
     def add_observer(self, observer: Callable[[Event], object]) -> Remove:
         """Call ``observer(event)`` for every accepted event, in acceptance order.
 

@@ -70,6 +70,9 @@ class RecorderHealth:
     writer: WriterHealth
     async_failures: int
     remote_events_delivered: int
+    remote_events_refused: int
+    """Events of other processes (or graph confirmations) the local bus refused (a guard
+    raised): each logged as ``remote_event_refused`` and passed over; delivery goes on."""
     log_rows_followed: int
     """`event_log` rows the follower received (repeats after a reconnect included)."""
 
@@ -440,6 +443,7 @@ class InnerUniverseRecorder:
             writer=self._writer.health(),
             async_failures=failures,
             remote_events_delivered=self._follower.delivered if self._follower else 0,
+            remote_events_refused=self._follower.refused if self._follower else 0,
             log_rows_followed=self._follower.received if self._follower else 0,
         )
 

@@ -211,7 +211,7 @@ def test_malformed_requests_are_refused(event_type: str, data: object, complaint
 def test_the_middleware_performs_requests_and_drops_them() -> None:
     store = FakeStore()
     bus = EventBus()
-    bus.add_middleware(graph_middleware(store))
+    bus.add_middleware(graph_middleware(store, bus.check_guards))
     bus.publish("ENTITY_DELETED", {"entity_id": "a"})
     bus.publish("CHAT", {"n": 1})
     assert store.calls == [("delete_entity", "a")]
@@ -223,6 +223,44 @@ def test_the_middleware_performs_requests_and_drops_them() -> None:
     bus.publish_event(attrs.evolve(confirmation, replayed=True))
     assert [e.type for e in bus.get_history()] == ["ENTITY_DELETED", "CHAT"]
     assert store.calls == [("delete_entity", "a")]
+
+
+def veto_graph(event: Event) -> None:
+    if event.type.startswith(("ENTITY_", "RELATION_")):
+        raise PermissionError(f"no graph changes: {event.type}")
+
+
+def test_a_guard_vetoes_a_graph_request_before_anything_is_written() -> None:
+    store = FakeStore()
+    bus = EventBus()
+    bus.add_middleware(graph_middleware(store, bus.check_guards))
+    bus.add_guard(veto_graph)
+    for event_type, data in [
+        ("ENTITY_CREATED", {"entity_id": "a", "entity_type": "agent"}),
+        ("ENTITY_UPDATED", {"entity_id": "a", "entity_type": "agent"}),
+        ("ENTITY_DELETED", {"entity_id": "a"}),
+        ("RELATION_CREATED", {"from_entity": "a", "to_entity": "b", "relation_type": "r"}),
+        (
+            "RELATION_UPDATED",
+            {"relation_id": "r", "from_entity": "a", "to_entity": "b", "relation_type": "r"},
+        ),
+        ("RELATION_DELETED", {"relation_id": "r"}),
+    ]:
+        with pytest.raises(PermissionError, match=event_type):
+            bus.publish(event_type, data)
+    assert store.calls == []
+    assert bus.get_history() == []
+    bus.publish("CHAT", {"n": 1})  # other events are guarded as before: this one passes
+    assert [e.type for e in bus.get_history()] == ["CHAT"]
+
+
+def test_the_runtime_asks_guards_before_a_graph_request() -> None:
+    store = FakeStore()
+    with Nerv(plugins=[GraphPlugin(store)]) as runtime:
+        runtime.event_bus.add_guard(veto_graph)
+        with pytest.raises(PermissionError):
+            runtime.event_bus.publish("ENTITY_CREATED", {"entity_id": "a", "entity_type": "x"})
+        assert store.calls == []
 
 
 class GraphPlugin:
