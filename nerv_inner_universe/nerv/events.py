@@ -107,9 +107,9 @@ class Event:
 
     Checked when built (``InvalidEventError`` names the field): ``id`` a non-empty str,
     ``timestamp`` finite epoch seconds, ``source`` a str or None, ``metadata`` a dict of str
-    to JSON values (copied; None is ``{}``; a non-JSON item raises the delta layer's
-    ``InvalidValueError`` naming ``metadata``). ``data`` is anything; a recorder checks that
-    it is JSON when it writes it.
+    to JSON values (copied; None is ``{}``; a non-JSON item raises ``InvalidEventError``
+    naming ``metadata`` and the path, chained from the delta layer's ``InvalidValueError``).
+    ``data`` is anything; a recorder checks that it is JSON when it writes it.
 
     ``source`` is whatever the publisher chose: anyone may name any source. What a store
     vouches for is set only on events read back from it (replayed, or delivered from another

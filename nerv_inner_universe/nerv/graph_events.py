@@ -175,8 +175,7 @@ def _item(
 
 def graph_request(event: Event) -> GraphRequest | None:
     """The request a published ``event`` makes; None when it is no graph event. A malformed
-    one raises `InvalidGraphArgumentError` (or the delta layer's error for a non-JSON
-    property)."""
+    one (a non-JSON property included) raises `InvalidGraphArgumentError`."""
     kind = event.type
     if kind not in GRAPH_EVENT_TYPES:
         return None

@@ -27,6 +27,7 @@ from nerv_inner_universe.nerv import (
     DeltaMetadata,
     Event,
     EventBus,
+    Relation,
     StateProjector,
     TemporalStore,
     VersionedState,
@@ -36,6 +37,7 @@ from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.errors import PersistenceError, ReservedNameError
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
+from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import Reader, deltas_from_rows
@@ -300,11 +302,18 @@ class InnerUniverseRecorder:
         failures of its queued writes are raised by `flush` like those of queued events."""
         if self._graph is None:
             graph = InnerUniverseGraph(
-                self._writer, wait=self.settings.events == "sync", on_failure=self._note_failure
+                self._writer,
+                wait=self.settings.events == "sync",
+                on_failure=self._note_failure,
+                stored_relation=self._stored_relation,
             )
             self._loop.run(graph.follow(self._connection))
             self._graph = graph
         return self._graph
+
+    def _stored_relation(self, relation_id: str) -> Relation | None:
+        row = self._loop.run(self._reader.relation_row(relation_id))
+        return None if row is None else relation_from_row(row)
 
     def _note_failure(self, error: BaseException) -> None:
         with self._lock:
