@@ -323,7 +323,7 @@ def test_view_reads_are_copies_a_reader_cannot_change_the_view() -> None:
     got = view.get_entity("a")
     assert got is not None
     got.properties["hacked"] = True
-    got.properties["n"]["deep"].append(2)  # type: ignore[index,union-attr]
+    got.properties["n"]["deep"].append(2)  # type: ignore[index,union-attr,call-overload]
     view.find_entities("agent")[0].properties["hacked"] = True
     view.neighbours("b")[0].properties["hacked"] = True
     perspective.view()[0].properties["hacked"] = True
