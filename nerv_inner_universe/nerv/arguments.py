@@ -64,7 +64,8 @@ def require_instance(
 ) -> None:
     """``value`` is a ``kind`` (an instance of it or of a subclass)."""
     if not isinstance(value, kind):
-        raise _refuse(name, f"a {kind.__name__}", value, error)
+        article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+        raise _refuse(name, f"{article} {kind.__name__}", value, error)
 
 
 def require_callable(name: str, value: object) -> None:
