@@ -129,7 +129,7 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
-        self._writer_tag = uuid.uuid4().hex[:12]
+        self._writer_tag = uuid.uuid4().hex[: streams.WRITER_TAG_LENGTH]
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
