@@ -65,8 +65,9 @@ _STREAM_BASE_STATE: dict[str, Any] = {}  # never mutated
 @attrs.frozen
 class RecorderHealth:
     """What `InnerUniverseRecorder.health` reports: whether the connection is up now, the
-    writer's counts, queued event writes that failed since the last `flush`, and how many
-    events of other processes were re-published into the bus."""
+    writer's counts, ``async_failures`` (queued event and graph writes that failed since the
+    last `flush` returned or raised: a raising flush has reported them, so it starts again at
+    0), and how many events of other processes were re-published into the bus."""
 
     connected: bool
     writer: WriterHealth
