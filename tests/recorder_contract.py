@@ -27,6 +27,7 @@ from nerv_inner_universe.nerv import (
     ConcurrencyConflictError,
     DeltaMetadata,
     Event,
+    InvalidEventError,
     RecordConflictError,
     Recorder,
     StateProjector,
@@ -174,8 +175,9 @@ class RecorderContract:
     def test_events_that_are_not_json_are_refused(self, recorder: Recorder) -> None:
         with pytest.raises(DeltaError):
             recorder.record_event(Event.create("X", {"set": {1}}))
-        with pytest.raises(DeltaError):
+        with pytest.raises(InvalidEventError, match="metadata") as caught:  # refused when built
             recorder.record_event(Event.create("X", metadata={"t": (1, 2)}))  # type: ignore[dict-item]
+        assert isinstance(caught.value.__cause__, DeltaError)
         assert recorder.read_events() == []
 
     def test_versions_round_trip_with_their_operations(self, recorder: Recorder) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from nerv_inner_universe.delta import JSON, validate_json
+from nerv_inner_universe.delta import JSON, InvalidValueError, validate_json
 from nerv_inner_universe.nerv.errors import InvalidArgumentError
 from nerv_inner_universe.shown import shown
 
@@ -59,6 +59,15 @@ def require_seconds(name: str, value: object, *, error: Error = InvalidArgumentE
         raise _refuse(name, "a finite number of seconds", value, error)
 
 
+def require_instance(
+    name: str, value: object, kind: type, *, error: Error = InvalidArgumentError
+) -> None:
+    """``value`` is a ``kind`` (an instance of it or of a subclass)."""
+    if not isinstance(value, kind):
+        article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+        raise _refuse(name, f"{article} {kind.__name__}", value, error)
+
+
 def require_callable(name: str, value: object) -> None:
     if not callable(value):
         raise _refuse(name, "callable", value, InvalidArgumentError)
@@ -69,13 +78,17 @@ def json_object(
 ) -> dict[str, JSON]:
     """A new dict holding ``value``'s items: a mapping of str to JSON values.
 
-    A non-mapping raises ``error``; a key or item that is not JSON raises the delta layer's
-    ``InvalidValueError`` naming ``name`` and the path.
+    A non-mapping, or a key or item that is not JSON (NaN, infinity, a non-str key, a set, an
+    int beyond 64 bits, a lone surrogate, nesting deeper than the limit...), raises ``error``
+    naming ``name`` (and the path), chained from the delta layer's ``InvalidValueError``.
     """
     if not isinstance(value, Mapping):
         raise _refuse(name, "a dict of str to JSON values", value, error)
     copied = dict(value)
-    validate_json(copied, name)
+    try:
+        validate_json(copied, name)
+    except InvalidValueError as invalid:
+        raise error(str(invalid)) from invalid
     return copied
 
 

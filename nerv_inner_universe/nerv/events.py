@@ -107,9 +107,9 @@ class Event:
 
     Checked when built (``InvalidEventError`` names the field): ``id`` a non-empty str,
     ``timestamp`` finite epoch seconds, ``source`` a str or None, ``metadata`` a dict of str
-    to JSON values (copied; None is ``{}``; a non-JSON item raises the delta layer's
-    ``InvalidValueError`` naming ``metadata``). ``data`` is anything; a recorder checks that
-    it is JSON when it writes it.
+    to JSON values (copied; None is ``{}``; a non-JSON item raises ``InvalidEventError``
+    naming ``metadata`` and the path, chained from the delta layer's ``InvalidValueError``).
+    ``data`` is anything; a recorder checks that it is JSON when it writes it.
 
     ``source`` is whatever the publisher chose: anyone may name any source. What a store
     vouches for is set only on events read back from it (replayed, or delivered from another
@@ -215,6 +215,16 @@ class EventBus:
         """
         require_callable("guard", guard)
         return self._guards.add(guard)
+
+    def check_guards(self, event: Event) -> None:
+        """Ask every guard about ``event`` without accepting it: raises the first veto.
+
+        For middleware that performs a request in place of accepting it (the graph requests):
+        the guards are asked before the request's effect happens, as for an accepted event.
+        """
+        with self._sequence:
+            for guard in self._guards:
+                guard(event)
 
     def add_observer(self, observer: Callable[[Event], object]) -> Remove:
         """Call ``observer(event)`` for every accepted event, in acceptance order.

@@ -9,11 +9,12 @@ a `GraphError` whose ``code`` is the backend's stable code (``not_found``, ``in_
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import attrs
 
@@ -105,7 +106,8 @@ class Entity:
     name; ``properties`` a dict of str to JSON values (copied). ``created_at`` and
     ``updated_at`` (epoch seconds) and ``owner`` (the backend's id of the creator, text) are
     filled in by the backend: values given on a write are ignored. A malformed field raises
-    `InvalidGraphArgumentError` naming it (a non-JSON property: the delta layer's error)."""
+    `InvalidGraphArgumentError` naming it (a non-JSON property too: naming ``properties`` and
+    the path, chained from the delta layer's ``InvalidValueError``)."""
 
     entity_type: str = attrs.field(validator=_text)
     id: str = attrs.field(factory=_fresh_id, validator=_text)
@@ -148,8 +150,10 @@ def _require_direction(direction: object) -> None:
 
 class GraphView:
     """The graph as this process knows it: entities and relations by id, indexed by type and by
-    endpoint. Thread-safe; reads return the stored (immutable) objects. The backend calls the
-    ``put_*``/``drop_*`` methods as the rows it follows change; readers call the rest.
+    endpoint. Thread-safe. Reads hand out copies: an `Entity` or `Relation` is frozen and its
+    ``properties`` are a fresh deep copy, so what a reader does with one changes nothing in the
+    view. The backend calls the ``put_*``/``drop_*`` methods as the rows it follows change;
+    readers call the rest.
 
     Memory is proportional to the current graph (rows that exist now), never to its history.
     """
@@ -214,28 +218,31 @@ class GraphView:
     # --- readers ------------------------------------------------------------------------
 
     def get_entity(self, entity_id: str) -> Entity | None:
-        """The entity ``entity_id``, or None."""
+        """A copy of the entity ``entity_id``, or None."""
         require_str("entity_id", entity_id, error=InvalidGraphArgumentError)
         with self._lock:
-            return self._entities.get(entity_id)
+            entity = self._entities.get(entity_id)
+        return None if entity is None else _copy(entity)
 
     def get_relation(self, relation_id: str) -> Relation | None:
-        """The relation ``relation_id``, or None."""
+        """A copy of the relation ``relation_id``, or None."""
         require_str("relation_id", relation_id, error=InvalidGraphArgumentError)
         with self._lock:
-            return self._relations.get(relation_id)
+            relation = self._relations.get(relation_id)
+        return None if relation is None else _copy(relation)
 
     def find_entities(self, entity_type: str) -> list[Entity]:
-        """The entities of ``entity_type``, oldest first (by ``created_at``, then id)."""
-        require_str("entity_type", entity_type, error=InvalidGraphArgumentError)
+        """Copies of the entities of ``entity_type`` (a non-empty str, else
+        `InvalidGraphArgumentError`), oldest first (by ``created_at``, then id)."""
+        require_str("entity_type", entity_type, non_empty=True, error=InvalidGraphArgumentError)
         with self._lock:
             found = [self._entities[i] for i in self._by_type.get(entity_type, {})]
-        return sorted(found, key=lambda e: (e.created_at or 0.0, e.id))
+        return [_copy(e) for e in sorted(found, key=lambda e: (e.created_at or 0.0, e.id))]
 
     def relations(
         self, entity_id: str, direction: Direction = "both", relation_type: str | None = None
     ) -> list[Relation]:
-        """The relations ``entity_id`` starts (``"out"``), ends (``"in"``) or either
+        """Copies of the relations ``entity_id`` starts (``"out"``), ends (``"in"``) or either
         (``"both"``), optionally only those of ``relation_type``; oldest first. A bad
         direction raises `InvalidGraphArgumentError`."""
         require_str("entity_id", entity_id, error=InvalidGraphArgumentError)
@@ -248,10 +255,13 @@ class GraphView:
             if direction in ("in", "both"):
                 ids.update(self._incoming.get(entity_id, {}))
             found = [self._relations[i] for i in ids]
-        return sorted(
-            (r for r in found if relation_type is None or r.relation_type == relation_type),
-            key=lambda r: (r.created_at or 0.0, r.id),
-        )
+        return [
+            _copy(r)
+            for r in sorted(
+                (r for r in found if relation_type is None or r.relation_type == relation_type),
+                key=lambda r: (r.created_at or 0.0, r.id),
+            )
+        ]
 
     def neighbours(
         self, entity_id: str, direction: Direction = "both", relation_type: str | None = None
@@ -290,6 +300,14 @@ class GraphView:
             self._outgoing.clear()
             self._incoming.clear()
         self._refresh(types)
+
+
+_Item = TypeVar("_Item", Entity, Relation)
+
+
+def _copy(item: _Item) -> _Item:
+    """``item`` with a deep copy of its properties (what the view hands out)."""
+    return attrs.evolve(item, properties=copy.deepcopy(item.properties))
 
 
 def _unindex(index: dict[str, dict[str, None]], key: str, item: str) -> None:

@@ -22,13 +22,15 @@ process). Request shapes (``metadata`` and every field in it may be left out)::
     RELATION_DELETED  {"relation_id": str}
 
 A missing id on a create is a fresh uuid4. A malformed request raises
-`InvalidGraphArgumentError` from ``publish`` (nothing is written); a refused write raises or is
-reported as the store's mode says (see `GraphStore`).
+`InvalidGraphArgumentError` from ``publish`` (nothing is written). The bus's guards are asked
+before the write, as for any event: a guard that raises vetoes the request (nothing is written;
+the guard's error reaches the publisher). A refused write raises or is reported as the store's
+mode says (see `GraphStore`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -173,8 +175,7 @@ def _item(
 
 def graph_request(event: Event) -> GraphRequest | None:
     """The request a published ``event`` makes; None when it is no graph event. A malformed
-    one raises `InvalidGraphArgumentError` (or the delta layer's error for a non-JSON
-    property)."""
+    one (a non-JSON property included) raises `InvalidGraphArgumentError`."""
     kind = event.type
     if kind not in GRAPH_EVENT_TYPES:
         return None
@@ -194,14 +195,18 @@ def graph_request(event: Event) -> GraphRequest | None:
     return GraphRequest(kind, relation=Relation(**fields))
 
 
-def graph_middleware(store: GraphStore) -> Middleware:
+def graph_middleware(store: GraphStore, check_guards: Callable[[Event], object]) -> Middleware:
     """EventBus middleware that performs published graph events through ``store`` and drops
-    them (the backend's confirmation takes their place); other events pass unchanged."""
+    them (the backend's confirmation takes their place); other events pass unchanged.
+
+    ``check_guards(event)`` (the bus's `EventBus.check_guards`) is asked first: a guard that
+    raises vetoes the request, nothing is written, and the error reaches the publisher."""
 
     def route(event: Event) -> Event | None:
         request = graph_request(event)
         if request is None:
             return event
+        check_guards(event)
         request.apply(store)
         return None
 

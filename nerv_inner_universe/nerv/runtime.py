@@ -19,7 +19,7 @@ from nerv_inner_universe.nerv import hookspecs
 from nerv_inner_universe.nerv.errors import LifecycleError, UnpersistableDeltaError
 from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.graph import GraphStore
-from nerv_inner_universe.nerv.graph_events import graph_middleware
+from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES, graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
 from nerv_inner_universe.nerv.recorder import Recorder
 from nerv_inner_universe.nerv.settings import NervSettings
@@ -110,7 +110,9 @@ class Nerv:
         self._phase = _Phase.RUNNING
         self._graph_store = self.hook.nerv_graph_store(runtime=self)
         if self._graph_store is not None:
-            self.event_bus.add_middleware(graph_middleware(self._graph_store))
+            self.event_bus.add_middleware(
+                graph_middleware(self._graph_store, self.event_bus.check_guards)
+            )
         log.info("nerv_started", persistent=recorder is not None)
         self.hook.nerv_start(runtime=self)
         return self
@@ -186,8 +188,13 @@ class Nerv:
         if event.replayed:
             return
         self._require_running("publish an event")
-        if self._recorder is not None:
+        if self._recorder is not None and not self._is_graph_request(event):
             self._recorder.record_event(event)
+
+    def _is_graph_request(self, event: Event) -> bool:
+        """A graph request is not recorded as an event: the store performs it and the backend
+        records its own confirmation (`graph_events`)."""
+        return self._graph_store is not None and event.type in GRAPH_EVENT_TYPES
 
     def _guard_version(self, version: VersionedState, operations: list[Operation]) -> None:
         self._require_running("commit a version")

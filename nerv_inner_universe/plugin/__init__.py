@@ -33,14 +33,27 @@ from nerv_inner_universe.plugin.errors import (
 from nerv_inner_universe.plugin.graph import InnerUniverseGraph
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder, RecorderHealth
 from nerv_inner_universe.plugin.settings import PluginSettings
-from nerv_inner_universe.plugin.streams import ANCHOR_PREFIX, is_internal_timeline
+from nerv_inner_universe.plugin.streams import (
+    ANCHOR_PREFIX,
+    is_internal_timeline,
+    stream_name_problem,
+    timeline_name_problem,
+)
 
 
 @hookimpl
 def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
     """One recorder per runtime, configured from ``[nerv.inner_universe]``; `ConfigError` for
-    a ``[nerv] timeline`` reserved for the plugin's stream anchors (``stream.<s>``)."""
+    a ``[nerv] timeline`` or ``stream`` the module cannot store (see
+    `streams.timeline_name_problem` and `streams.stream_name_problem`), or a timeline reserved
+    for the plugin's stream anchors (``stream.<s>``). Checked before connecting."""
     timeline = runtime.settings.timeline
+    for key, problem in (
+        ("nerv.timeline", timeline_name_problem(timeline)),
+        ("nerv.stream", stream_name_problem(runtime.settings.stream)),
+    ):
+        if problem is not None:
+            raise ConfigError(key, problem)
     if is_internal_timeline(timeline):
         raise ConfigError(
             "nerv.timeline",

@@ -13,6 +13,9 @@ the bus, as recorded copies (``replayed=True``: the runtime does not record them
 because handlers may publish in turn, which needs the writer, which must not be entered from
 its own loop.
 
+A delivered event the bus refuses (a guard raises) is logged as a warning
+(``remote_event_refused``) and counted (`Follower.refused`); delivery goes on with the next.
+
 A redaction's tombstone is a module event, so it is not delivered; it is logged as a warning
 (``redacted``): what the runtime already holds stays until a restart replays without it.
 """
@@ -76,6 +79,8 @@ class Follower:
         """The ids of the last `RECHECKED` remote events published into the bus."""
         self.delivered = 0
         """Remote events published into the bus."""
+        self.refused = 0
+        """Delivered events the bus refused (a guard raised): logged, counted, passed over."""
         self.received = 0
         """`event_log` rows received, repeats after a reconnect included."""
 
@@ -144,7 +149,18 @@ class Follower:
 
     def _deliver(self) -> None:
         while (event := self._inbox.get()) is not None:
-            self._bus.publish_event(event)
+            try:
+                self._bus.publish_event(event)
+            except Exception as error:  # a guard's veto must not end delivery for all the rest
+                self.refused += 1
+                log.warning(
+                    "remote_event_refused",
+                    event_id=event.id,
+                    event_type=event.type,
+                    error=f"{type(error).__name__}: {error}",
+                    hint="a bus guard raised on a delivered event; it is not in this bus",
+                )
+                continue
             self.delivered += 1
             log.debug("remote_event", event_id=event.id, event_type=event.type)
 

@@ -27,7 +27,7 @@ from nerv_inner_universe.client import DbConnection, EventContext
 from nerv_inner_universe.contract import ReducerRefusedError, Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Entity, GraphView, InvalidGraphArgumentError, Relation
-from nerv_inner_universe.nerv.arguments import require_str
+from nerv_inner_universe.nerv.arguments import require_instance, require_str
 from nerv_inner_universe.nerv.errors import NervError
 from nerv_inner_universe.nerv.graph import graph_error
 from nerv_inner_universe.plugin.graph_translate import (
@@ -112,7 +112,12 @@ def _entity(entity: Entity) -> dict[str, Any]:
 class InnerUniverseGraph:
     """The graph store of one `InnerUniverseRecorder` (made by its ``graph()``): writes through
     ``writer``, waiting when ``wait``; reports the failures of queued writes to
-    ``on_failure``."""
+    ``on_failure``; ``stored_relation(relation_id)`` reads a relation from the server (None
+    when it does not exist; raises the reader's errors).
+
+    Every method checks its argument's type first: an `Entity` for the entity writes, a
+    `Relation` for the relation writes, a non-empty str for the deletes; anything else raises
+    `InvalidGraphArgumentError` saying what was expected, and nothing is written."""
 
     def __init__(
         self,
@@ -120,10 +125,12 @@ class InnerUniverseGraph:
         *,
         wait: bool,
         on_failure: Callable[[BaseException], None],
+        stored_relation: Callable[[str], Relation | None],
     ) -> None:
         self._writer = writer
         self._wait = wait
         self._on_failure = on_failure
+        self._stored_relation = stored_relation
         self._view = GraphView()
 
     async def follow(self, connection: DbConnection) -> None:
@@ -152,11 +159,13 @@ class InnerUniverseGraph:
 
     def create_entity(self, entity: Entity) -> str:
         """Stores ``entity`` (see `GraphStore`); returns its id."""
+        require_instance("entity", entity, Entity, error=InvalidGraphArgumentError)
         self._write(contract.create_entity(**_entity(entity)), f"create entity {entity.id!r}")
         return entity.id
 
     def update_entity(self, entity: Entity) -> None:
         """Replaces the type and metadata of entity ``entity.id``."""
+        require_instance("entity", entity, Entity, error=InvalidGraphArgumentError)
         self._write(contract.update_entity(**_entity(entity)), f"update entity {entity.id!r}")
 
     def delete_entity(self, entity_id: str) -> None:
@@ -166,6 +175,7 @@ class InnerUniverseGraph:
 
     def create_relation(self, relation: Relation) -> str:
         """Stores ``relation`` (`GraphNotFoundError` for a missing endpoint); returns its id."""
+        require_instance("relation", relation, Relation, error=InvalidGraphArgumentError)
         self._write(
             contract.create_relation(
                 relation_id=relation.id,
@@ -180,13 +190,17 @@ class InnerUniverseGraph:
 
     def update_relation(self, relation: Relation) -> None:
         """Replaces the type and metadata of relation ``relation.id``;
-        `InvalidGraphArgumentError` when the view holds it with other endpoints (they never
-        change: delete it and create another)."""
+        `InvalidGraphArgumentError` when it is stored with other endpoints (they never change:
+        delete it and create another). The endpoints are checked against the view, and against
+        the server's row when the view does not hold the relation or holds other endpoints (it
+        may lag behind another process's change); a relation that does not exist is left to
+        the server (`GraphNotFoundError`)."""
+        require_instance("relation", relation, Relation, error=InvalidGraphArgumentError)
+        ends = (relation.from_entity, relation.to_entity)
         stored = self._view.get_relation(relation.id)
-        if stored is not None and (stored.from_entity, stored.to_entity) != (
-            relation.from_entity,
-            relation.to_entity,
-        ):
+        if stored is None or (stored.from_entity, stored.to_entity) != ends:
+            stored = self._stored_relation(relation.id)
+        if stored is not None and (stored.from_entity, stored.to_entity) != ends:
             raise InvalidGraphArgumentError(
                 f"relation {relation.id!r} goes {stored.from_entity!r} -> {stored.to_entity!r}; "
                 "its endpoints cannot change: delete it and create another"

@@ -174,6 +174,11 @@ class Reader:
             for row in rows
         )
 
+    async def relation_row(self, relation_id: str) -> Any | None:
+        """The ``relation`` row of ``relation_id``, or None."""
+        rows = await self._select(Table.RELATION, f"id = {quoted(relation_id)}")
+        return rows[0] if rows else None
+
     async def version_row(self, version_id: str) -> Any | None:
         """The ``state_version`` row of ``version_id``, or None."""
         rows = await self._select(Table.STATE_VERSION, f"version_id = {quoted(version_id)}")

@@ -28,6 +28,7 @@ from nerv_inner_universe.nerv import (
     DeltaMetadata,
     Event,
     EventBus,
+    Relation,
     StateProjector,
     TemporalStore,
     VersionedState,
@@ -37,6 +38,7 @@ from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.errors import PersistenceError, ReservedNameError
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
+from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import EventPage, Reader, deltas_from_rows
@@ -64,13 +66,17 @@ _STREAM_BASE_STATE: dict[str, Any] = {}  # never mutated
 @attrs.frozen
 class RecorderHealth:
     """What `InnerUniverseRecorder.health` reports: whether the connection is up now, the
-    writer's counts, queued event writes that failed since the last `flush`, and how many
-    events of other processes were re-published into the bus."""
+    writer's counts, ``async_failures`` (queued event and graph writes that failed since the
+    last `flush` returned or raised: a raising flush has reported them, so it starts again at
+    0), and how many events of other processes were re-published into the bus."""
 
     connected: bool
     writer: WriterHealth
     async_failures: int
     remote_events_delivered: int
+    remote_events_refused: int
+    """Events of other processes (or graph confirmations) the local bus refused (a guard
+    raised): each logged as ``remote_event_refused`` and passed over; delivery goes on."""
     log_rows_followed: int
     """`event_log` rows the follower received (repeats after a reconnect included)."""
 
@@ -125,7 +131,7 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
-        self._writer_tag = uuid.uuid4().hex[:12]
+        self._writer_tag = uuid.uuid4().hex[: streams.WRITER_TAG_LENGTH]
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
@@ -298,11 +304,18 @@ class InnerUniverseRecorder:
         failures of its queued writes are raised by `flush` like those of queued events."""
         if self._graph is None:
             graph = InnerUniverseGraph(
-                self._writer, wait=self.settings.events == "sync", on_failure=self._note_failure
+                self._writer,
+                wait=self.settings.events == "sync",
+                on_failure=self._note_failure,
+                stored_relation=self._stored_relation,
             )
             self._loop.run(graph.follow(self._connection))
             self._graph = graph
         return self._graph
+
+    def _stored_relation(self, relation_id: str) -> Relation | None:
+        row = self._loop.run(self._reader.relation_row(relation_id))
+        return None if row is None else relation_from_row(row)
 
     def _note_failure(self, error: BaseException) -> None:
         with self._lock:
@@ -461,6 +474,7 @@ class InnerUniverseRecorder:
             writer=self._writer.health(),
             async_failures=failures,
             remote_events_delivered=self._follower.delivered if self._follower else 0,
+            remote_events_refused=self._follower.refused if self._follower else 0,
             log_rows_followed=self._follower.received if self._follower else 0,
         )
 

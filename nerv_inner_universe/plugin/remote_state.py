@@ -23,17 +23,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nerv_inner_universe.client import (
-    DbConnection,
-    EventContext,
-    SpacetimeError,
-    SubscriptionHandle,
-)
+from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
 from nerv_inner_universe.contract import Table
-from nerv_inner_universe.delta import DeltaError
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import StateProjector, TemporalStore
-from nerv_inner_universe.nerv.errors import NervError, ReplayError
+from nerv_inner_universe.nerv.errors import ReplayError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.reader import quoted
 from nerv_inner_universe.plugin.recent_events import Recent
@@ -152,7 +146,7 @@ class StateFollower:
                     self._apply_version(row)
                 else:
                     self._apply_delta(row)
-            except (NervError, DeltaError, SpacetimeError):  # the thread goes on with the next
+            except Exception:  # user code (guards, observers) included: go on with the next
                 log.exception("remote_change_not_applied", table=str(table), seq=int(row.seq))
 
     def _apply_version(self, row: Any) -> None:

@@ -8,11 +8,43 @@ so that listings leave them out and a TemporalStore is refused on one.
 
 from __future__ import annotations
 
+import re
+
 from nerv_inner_universe.client.numbers import ascii_int
 from nerv_inner_universe.plugin.errors import PersistenceError
+from nerv_inner_universe.shown import shown
 
 ANCHOR_PREFIX = "stream."
 """Timelines (and anchor versions) starting with this belong to the plugin."""
+
+MAX_ID = 128
+"""The module's limit on ids and names (bytes; ``spacetime/rules/src/limits.rs``)."""
+
+WRITER_TAG_LENGTH = 12
+"""The length of a recorder's writer tag (`delta_id`)."""
+
+MAX_STREAM = MAX_ID - len(":") - 19 - len(".") - WRITER_TAG_LENGTH
+"""The longest stream name whose delta ids (``<s>:<n>.<w>``, ``n`` up to 19 digits) fit."""
+
+_TIMELINE_NAME = re.compile(r"[A-Za-z0-9._:/-]+")
+_STREAM_NAME = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def timeline_name_problem(name: str) -> str | None:
+    """What makes ``name`` unusable as a ``[nerv] timeline`` (None: nothing). The module's
+    name rules: 1-128 characters of ``[A-Za-z0-9._:/-]``."""
+    if not _TIMELINE_NAME.fullmatch(name) or len(name) > MAX_ID:
+        return f"must be 1-{MAX_ID} characters of [A-Za-z0-9._:/-], not {shown(name)}"
+    return None
+
+
+def stream_name_problem(name: str) -> str | None:
+    """What makes ``name`` unusable as a ``[nerv] stream`` (None: nothing). Stream names go
+    into ids (`anchor_version`, `delta_id`), so the module's id rules hold, with room for the
+    rest of a delta id: 1-`MAX_STREAM` characters of ``[A-Za-z0-9._:-]``."""
+    if not _STREAM_NAME.fullmatch(name) or len(name) > MAX_STREAM:
+        return f"must be 1-{MAX_STREAM} characters of [A-Za-z0-9._:-], not {shown(name)}"
+    return None
 
 
 def anchor_timeline(stream: str) -> str:

@@ -1,8 +1,8 @@
 """Every public NERV call checks its arguments where they are passed and names the bad one.
 
 The error is ``InvalidArgumentError`` (or its ``InvalidEventError``/``InvalidDeltaError``
-subclass), never a ``TypeError`` from deep inside; a non-JSON item raises the delta layer's
-``InvalidValueError`` naming the argument. A refused call changes nothing.
+subclass), never a ``TypeError`` from deep inside; a non-JSON item raises it too, naming the
+argument, chained from the delta layer's ``InvalidValueError``. A refused call changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerv_inner_universe.config import ConfigError
-from nerv_inner_universe.delta import JSON, DeltaError, InvalidValueError
+from nerv_inner_universe.delta import JSON, DeltaError
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
     Event,
@@ -54,9 +54,9 @@ def test_publish_refuses_metadata_that_is_no_dict(metadata: object) -> None:
 
 def test_publish_refuses_metadata_that_is_not_json() -> None:
     bus = EventBus()
-    _names(lambda: bus.publish("A", metadata={"a": {1, 2}}), InvalidValueError, "metadata")  # type: ignore[dict-item]
-    _names(lambda: bus.publish("A", metadata={1: "x"}), InvalidValueError, "metadata")  # type: ignore[dict-item]
-    _names(lambda: bus.publish("A", metadata={"n": HUGE}), InvalidValueError, "metadata")
+    _names(lambda: bus.publish("A", metadata={"a": {1, 2}}), InvalidEventError, "metadata")  # type: ignore[dict-item]
+    _names(lambda: bus.publish("A", metadata={1: "x"}), InvalidEventError, "metadata")  # type: ignore[dict-item]
+    _names(lambda: bus.publish("A", metadata={"n": HUGE}), InvalidEventError, "metadata")
     assert bus.get_history() == []
 
 

@@ -4,11 +4,12 @@ request shapes and the middleware, and the runtime's wiring of a plugin's store.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import attrs
 import pytest
 
-from nerv_inner_universe.delta import InvalidValueError
+from nerv_inner_universe.delta import JSON, MAX_DEPTH, InvalidValueError
 from nerv_inner_universe.nerv import (
     Entity,
     Event,
@@ -76,8 +77,6 @@ def test_entities_and_relations_check_their_fields() -> None:
         Entity(entity_type="agent", tags="ab")
     with pytest.raises(InvalidGraphArgumentError, match="properties"):
         Entity(entity_type="agent", properties=[1])
-    with pytest.raises(InvalidValueError):
-        Entity(entity_type="agent", properties={"x": math.nan})
     with pytest.raises(InvalidGraphArgumentError, match="strength"):
         Relation(from_entity="a", to_entity="b", relation_type="uses", strength=1.5)
     with pytest.raises(InvalidGraphArgumentError, match="bidirectional"):
@@ -211,7 +210,7 @@ def test_malformed_requests_are_refused(event_type: str, data: object, complaint
 def test_the_middleware_performs_requests_and_drops_them() -> None:
     store = FakeStore()
     bus = EventBus()
-    bus.add_middleware(graph_middleware(store))
+    bus.add_middleware(graph_middleware(store, bus.check_guards))
     bus.publish("ENTITY_DELETED", {"entity_id": "a"})
     bus.publish("CHAT", {"n": 1})
     assert store.calls == [("delete_entity", "a")]
@@ -223,6 +222,128 @@ def test_the_middleware_performs_requests_and_drops_them() -> None:
     bus.publish_event(attrs.evolve(confirmation, replayed=True))
     assert [e.type for e in bus.get_history()] == ["ENTITY_DELETED", "CHAT"]
     assert store.calls == [("delete_entity", "a")]
+
+
+def veto_graph(event: Event) -> None:
+    if event.type.startswith(("ENTITY_", "RELATION_")):
+        raise PermissionError(f"no graph changes: {event.type}")
+
+
+def test_a_guard_vetoes_a_graph_request_before_anything_is_written() -> None:
+    store = FakeStore()
+    bus = EventBus()
+    bus.add_middleware(graph_middleware(store, bus.check_guards))
+    bus.add_guard(veto_graph)
+    for event_type, data in [
+        ("ENTITY_CREATED", {"entity_id": "a", "entity_type": "agent"}),
+        ("ENTITY_UPDATED", {"entity_id": "a", "entity_type": "agent"}),
+        ("ENTITY_DELETED", {"entity_id": "a"}),
+        ("RELATION_CREATED", {"from_entity": "a", "to_entity": "b", "relation_type": "r"}),
+        (
+            "RELATION_UPDATED",
+            {"relation_id": "r", "from_entity": "a", "to_entity": "b", "relation_type": "r"},
+        ),
+        ("RELATION_DELETED", {"relation_id": "r"}),
+    ]:
+        with pytest.raises(PermissionError, match=event_type):
+            bus.publish(event_type, data)
+    assert store.calls == []
+    assert bus.get_history() == []
+    bus.publish("CHAT", {"n": 1})  # other events are guarded as before: this one passes
+    assert [e.type for e in bus.get_history()] == ["CHAT"]
+
+
+def test_the_runtime_asks_guards_before_a_graph_request() -> None:
+    store = FakeStore()
+    with Nerv(plugins=[GraphPlugin(store)]) as runtime:
+        runtime.event_bus.add_guard(veto_graph)
+        with pytest.raises(PermissionError):
+            runtime.event_bus.publish("ENTITY_CREATED", {"entity_id": "a", "entity_type": "x"})
+        assert store.calls == []
+
+
+def _nested(depth: int) -> JSON:
+    value: JSON = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+NOT_JSON = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "non-str key": {1: "x"},
+    "set": {1, 2},
+    "int beyond 64 bits": 2**64,
+    "lone surrogate": "\ud800",
+    "too deep": _nested(MAX_DEPTH + 1),
+}
+
+
+def _refused_properties(build: Callable[[], object]) -> InvalidGraphArgumentError:
+    with pytest.raises(InvalidGraphArgumentError, match="properties") as caught:
+        build()
+    assert isinstance(caught.value, GraphError)
+    assert isinstance(caught.value.__cause__, InvalidValueError)
+    return caught.value
+
+
+@pytest.mark.parametrize("bad", list(NOT_JSON.values()), ids=list(NOT_JSON))
+def test_non_json_properties_raise_a_graph_error_naming_the_field(bad: object) -> None:
+    _refused_properties(lambda: Entity(entity_type="agent", properties={"p": bad}))
+    _refused_properties(
+        lambda: Relation(from_entity="a", to_entity="b", relation_type="r", properties={"p": bad})
+    )
+    metadata = {"properties": {"p": bad}}
+    _refused_properties(
+        lambda: graph_request(
+            Event.create("ENTITY_CREATED", {"entity_type": "agent", "metadata": metadata})
+        )
+    )
+    store = FakeStore()
+    bus = EventBus()
+    bus.add_middleware(graph_middleware(store, bus.check_guards))
+    _refused_properties(
+        lambda: bus.publish(
+            "RELATION_CREATED",
+            {"from_entity": "a", "to_entity": "b", "relation_type": "r", "metadata": metadata},
+        )
+    )
+    assert store.calls == []
+
+
+def test_view_reads_are_copies_a_reader_cannot_change_the_view() -> None:
+    view = GraphView()
+    view.put_entity(Entity(entity_type="agent", id="a", properties={"n": {"deep": [1]}}))
+    view.put_entity(Entity(entity_type="agent", id="b"))
+    view.put_relation(
+        Relation(from_entity="a", to_entity="b", relation_type="r", id="r", properties={"k": 1})
+    )
+    perspective = view.perspectives("agent")
+    got = view.get_entity("a")
+    assert got is not None
+    got.properties["hacked"] = True
+    got.properties["n"]["deep"].append(2)  # type: ignore[index,union-attr,call-overload]
+    view.find_entities("agent")[0].properties["hacked"] = True
+    view.neighbours("b")[0].properties["hacked"] = True
+    perspective.view()[0].properties["hacked"] = True
+    for relation in (view.get_relation("r"), view.relations("a")[0]):
+        assert relation is not None
+        relation.properties["hacked"] = True
+    assert view.get_entity("a") == Entity(
+        entity_type="agent", id="a", properties={"n": {"deep": [1]}}
+    )
+    assert view.find_entities("agent")[0].properties == {"n": {"deep": [1]}}
+    assert view.relations("b")[0].properties == {"k": 1}
+
+
+def test_find_entities_and_perspectives_refuse_an_empty_type_alike() -> None:
+    view = GraphView()
+    for read in (view.find_entities, view.perspectives):
+        with pytest.raises(InvalidGraphArgumentError, match="entity_type must be a non-empty"):
+            read("")
+        with pytest.raises(InvalidGraphArgumentError, match="entity_type"):
+            read(None)  # type: ignore[arg-type]
 
 
 class GraphPlugin:

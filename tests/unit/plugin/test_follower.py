@@ -131,3 +131,23 @@ def test_own_rows_are_recognised_by_id_before_they_are_translated() -> None:
     with pytest.raises(InvalidJSONError, match="not valid JSON"):
         feed(unit, remote)
     assert delivered(unit, bus) == []
+
+
+def test_a_guard_refusing_a_delivered_event_is_counted_and_delivery_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    follow, bus = follower()
+
+    def refuse_b(event: Event) -> None:
+        if event.id == "b":
+            raise PermissionError("not b")
+
+    bus.add_guard(refuse_b)
+    follow._thread.start()
+    with caplog.at_level(logging.WARNING):
+        feed(follow, row(1, "a"), row(2, "b"), row(3, "c"))
+        assert delivered(follow, bus) == ["a", "c"]
+    assert (follow.delivered, follow.refused) == (2, 1)
+    warning = next(r for r in caplog.records if "remote_event_refused" in r.getMessage())
+    assert "event_id=b" in warning.getMessage()
+    assert "PermissionError: not b" in warning.getMessage()
