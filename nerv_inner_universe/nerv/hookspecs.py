@@ -93,7 +93,9 @@ def nerv_delta_applied(
     """The StateProjector of ``stream`` applied delta ``index`` (already recorded, if it could be).
 
     ``operations`` is None for a FunctionDelta, which has none and is never recorded.
-    ``metadata.remote`` is True for a delta another process recorded.
+    ``metadata.remote`` is True for a delta another process recorded; ``metadata.rebased`` is
+    True when it went before deltas applied here (they were applied again after it, in log
+    order, and are not told again): read the state then for the rebased result.
     """
 
 

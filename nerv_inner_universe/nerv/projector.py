@@ -9,7 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from nerv_inner_universe.delta import JSON, Operation, Patch, apply
+from nerv_inner_universe.delta import JSON, DeltaError, Operation, Patch, apply
+from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv.arguments import (
     require_callable,
     require_int,
@@ -24,6 +25,8 @@ from nerv_inner_universe.nerv.errors import (
     UnknownNameError,
     UnpersistableDeltaError,
 )
+
+log = get_logger(__name__)
 
 
 @runtime_checkable
@@ -135,7 +138,9 @@ class DeltaMetadata:
     ``source`` a str or None, ``tags`` an iterable of str (not one str), ``timestamp`` finite
     epoch seconds, ``index`` an int >= 0. ``remote`` is True for a delta another process
     applied and this projector learnt of through `StateProjector.apply_remote`; it says where
-    the delta came from, not what it is, so equality ignores it.
+    the delta came from, not what it is, so equality ignores it. ``rebased`` is True when that
+    remote delta went before deltas this projector had applied already (they were applied
+    again after it: see `StateProjector.apply_remote`); equality ignores it too.
     """
 
     description: str = attrs.field(default="", validator=_description)
@@ -144,6 +149,7 @@ class DeltaMetadata:
     timestamp: float = attrs.field(validator=_timestamp)
     index: int = attrs.field(validator=_index)
     remote: bool = attrs.field(default=False, eq=False)
+    rebased: bool = attrs.field(default=False, eq=False)
 
 
 DeltaCallback = Callable[[int, Delta, DeltaMetadata, list[Operation] | None], object]
@@ -163,12 +169,47 @@ def _as_delta(delta: Delta | dict[str, JSON] | Callable[[Any], Any]) -> Delta:
     )
 
 
+@attrs.define
+class _Entry:
+    """A delta after the last point where this projector's order and the log's agree."""
+
+    change: Delta
+    metadata: DeltaMetadata
+    operations: list[Operation] | None
+    label: int
+    """The index it was applied (so recorded) under here, or numbered with by its writer."""
+    position: int | None
+    """Its place in the log once known (`StateProjector.confirm`, `apply_remote`)."""
+    tentative: bool
+    """Applied here and recorded, its place in the log not known yet."""
+    after: Any
+    """The state after it."""
+
+
+def _applied(change: Delta, state: Any, index: int, *, note: bool = True) -> Any:
+    """The state after ``change`` at its place in the log, or ``state`` unchanged when its
+    operations do not fit there (a remove of a key another process removed first): the log is
+    the truth, so a recorded delta that does not apply is a no-op, in replay and live alike."""
+    try:
+        return change.apply(state)
+    except (DeltaError, InvalidDeltaError) as error:
+        if note:
+            log.warning("delta_not_applicable", index=index, error=str(error))
+        return state
+
+
 class StateProjector:
     """The current state is kept up to date as deltas arrive; past states are recomputed.
 
     Deltas are applied one at a time: guards see each before it takes effect and may veto it by
     raising (the host writes ahead to its recorder there); observers see it after. The state is
     never changed in place, and everything handed out is a copy.
+
+    The order of a recorded stream is its log's. Once `follow_log_order` is on, a delta applied
+    here is tentative until `confirm` gives its log position; a remote delta placed before a
+    tentative one (`apply_remote` with its position) rebases: the deltas after the last point
+    where the two orders agree are applied again in log order. So once a projector has been
+    told every recorded delta, its state is what `restore` of the log gives.
     """
 
     def __init__(self, initial_state: Any) -> None:
@@ -178,6 +219,12 @@ class StateProjector:
         self._initial = copy.deepcopy(initial_state)
         self._state = self._initial
         self._deltas: list[tuple[Delta, DeltaMetadata]] = []
+        """The deltas whose place in the log is settled, in log order."""
+        self._base = self._initial
+        """The state after ``_deltas``."""
+        self._tail: list[_Entry] = []
+        """The deltas after ``_deltas``: from the oldest tentative one on (see `confirm`)."""
+        self._ordered = False
         self._next_index = 0
         self._projections: dict[str, Callable[[Any], Any]] = {"default": lambda state: state}
         self._guards: CallbackList[DeltaCallback] = CallbackList()
@@ -194,7 +241,9 @@ class StateProjector:
     def add_observer(self, observer: DeltaCallback) -> Remove:
         """Call ``observer(index, delta, metadata, operations)`` after each delta, in order.
 
-        An observer's error is logged, never raised: the delta has been applied.
+        An observer's error is logged, never raised: the delta has been applied. A rebase
+        (`apply_remote`) tells the remote delta once, with ``metadata.rebased`` True, after the
+        state is rebased; the deltas applied again are not told again.
         """
         require_callable("observer", observer)
         return self._observers.add(observer)
@@ -210,7 +259,9 @@ class StateProjector:
 
         The delta is applied before the guards run, so one that fails changes nothing and is
         never recorded. A bad ``delta``, ``description``, ``source`` or ``tags`` raises
-        ``InvalidDeltaError`` naming it (see ``DeltaMetadata``).
+        ``InvalidDeltaError`` naming it (see ``DeltaMetadata``). With `follow_log_order` on, a
+        delta with operations is tentative until `confirm`ed (a FunctionDelta is never
+        recorded, so it stays where it was applied).
         """
         change = _as_delta(delta)
         with self._sequence:
@@ -227,42 +278,149 @@ class StateProjector:
             operations = change.as_operations()
             for guard in self._guards:
                 guard(index, change, metadata, operations)
-            self._append(change, metadata, new_state, operations)
+            tentative = self._ordered and operations is not None
+            self._append(_Entry(change, metadata, operations, index, None, tentative, new_state))
         return index
 
-    def apply_remote(self, operations: Sequence[Operation], metadata: DeltaMetadata) -> int:
+    def apply_remote(
+        self,
+        operations: Sequence[Operation],
+        metadata: DeltaMetadata,
+        position: int | None = None,
+    ) -> int:
         """Apply a delta another process recorded, without guards (it is recorded already);
         observers are told it with ``metadata.remote`` True. Returns its index here:
         ``metadata.index``, or the next free index when that is taken (two processes that
         applied deltas at the same time each numbered theirs alike).
 
-        Deltas from several processes are applied in the order they arrive, which is the order
-        they were recorded in unless two were applied at the same moment; a late joiner's
-        replay follows the recorded order. Thread-safe; waits for a delta in progress. The
-        operations' errors (the delta layer's) propagate and change nothing.
+        ``position`` is its place in the log (an int rising with the log; None: after every
+        delta known here). It goes after the deltas with a lower position and before every
+        tentative one (remote deltas must be given in log order, so a tentative delta, not yet
+        back from the log, is later in it). Going before deltas applied here already is a
+        rebase: they are applied again after it, in log order, and renumbered as replay
+        numbers them; observers are told the remote delta with ``metadata.rebased`` True.
+
+        A delta whose operations do not fit the state at its place (the delta layer's errors,
+        ``InvalidDeltaError``) is kept in the history as a no-op and logged
+        (``delta_not_applicable``), as `restore` does: the log is the truth, so live and
+        replayed state agree. The same holds for a delta applied again in a rebase.
+        Thread-safe; waits for a delta in progress.
         """
         change = _delta_from_operations(list(operations))
+        ops = list(operations)
         with self._sequence:
             with self._lock:
-                index, state = max(metadata.index, self._next_index), self._state
-            told = attrs.evolve(metadata, index=index, remote=True)
-            self._append(change, told, change.apply(state), list(operations))
-        return index
+                at = self._place(position)
+                entry = _Entry(change, metadata, ops, metadata.index, position, False, None)
+                told = self._rebase(at, entry)
+                self._settle()
+            self._tell(change, told, ops)
+        return told.index
 
-    def _append(
-        self,
-        change: Delta,
-        metadata: DeltaMetadata,
-        new_state: Any,
-        operations: list[Operation] | None,
-    ) -> None:
-        """Make ``new_state`` current after ``change``, then tell the observers (call with
-        ``_sequence`` held)."""
-        index = metadata.index
+    def follow_log_order(self, enabled: bool = True) -> None:
+        """Whether this projector's recorded deltas wait for `confirm` (the host turns it on
+        when it will report the log positions of the deltas recorded here, and off when it
+        stops; off, the tentative deltas stay where they are).
+
+        The deltas kept for a rebase are the oldest tentative one and all after it: the deltas
+        applied anywhere while the oldest unconfirmed one here makes its round trip to the
+        log. Once it is confirmed they are settled and dropped from that buffer.
+        """
+        with self._sequence, self._lock:
+            self._ordered = enabled
+            if not enabled:
+                for entry in self._tail:
+                    entry.tentative = False
+                self._settle()
+
+    @property
+    def rebase_buffer(self) -> int:
+        """How many deltas are kept for a rebase: 0 when none applied here awaits `confirm`."""
         with self._lock:
-            self._deltas.append((change, metadata))
-            self._state = new_state
-            self._next_index = index + 1
+            return len(self._tail)
+
+    def confirm(self, index: int, position: int) -> bool:
+        """Delta ``index`` applied here has log position ``position``; True when it was
+        tentative (False for another index: not applied here, or settled already).
+
+        Give the confirmation in log order with the remote deltas (`apply_remote`), so that
+        every remote delta before it has been placed before it.
+        """
+        require_int("index", index)
+        require_int("position", position)
+        with self._sequence, self._lock:
+            for entry in self._tail:
+                if entry.tentative and entry.label == index:
+                    entry.tentative = False
+                    entry.position = position
+                    self._settle()
+                    return True
+        return False
+
+    def _place(self, position: int | None) -> int:
+        """Where in the tail a remote delta at ``position`` goes (call with ``_lock`` held)."""
+        for at, entry in enumerate(self._tail):
+            if entry.tentative or (
+                position is not None and entry.position is not None and entry.position > position
+            ):
+                return at
+        return len(self._tail)
+
+    def _rebase(self, at: int, entry: _Entry) -> DeltaMetadata:
+        """Put remote ``entry`` at ``at`` in the tail, apply it and the deltas after it again in
+        this order, numbered as replay numbers them; return its metadata as told (call with
+        ``_lock`` held). Nothing changes if a delta raises something else than a delta error."""
+        if at:
+            state, next_index = self._tail[at - 1].after, self._tail[at - 1].metadata.index + 1
+        else:
+            state = self._base
+            next_index = self._deltas[-1][1].index + 1 if self._deltas else 0
+        if at == len(self._tail):
+            next_index = max(next_index, self._next_index)
+        rebased = at < len(self._tail)
+        redone: list[tuple[DeltaMetadata, Any]] = []
+        for current in [entry, *self._tail[at:]]:
+            index = max(current.label, next_index)
+            state = _applied(current.change, state, index)
+            redone.append((attrs.evolve(current.metadata, index=index), state))
+            next_index = index + 1
+        later = [entry, *self._tail[at:]]
+        for current, (metadata, after) in zip(later, redone, strict=True):
+            current.metadata, current.after = metadata, after
+        entry.metadata = attrs.evolve(entry.metadata, remote=True, rebased=rebased)
+        self._tail[at:] = later
+        self._state = state
+        self._next_index = next_index
+        if rebased:
+            log.info("deltas_rebased", remote_index=entry.metadata.index, reapplied=len(later) - 1)
+        return entry.metadata
+
+    def _append(self, entry: _Entry) -> None:
+        """Make ``entry`` current, then tell the observers (call with ``_sequence`` held)."""
+        with self._lock:
+            self._tail.append(entry)
+            self._state = entry.after
+            self._next_index = entry.metadata.index + 1
+            self._settle()
+        self._tell(entry.change, entry.metadata, entry.operations)
+
+    def _settle(self) -> None:
+        """Move the tail's leading deltas that are not tentative to the settled history: no
+        remote delta can go before them any more (call with ``_lock`` held)."""
+        settled = 0
+        for entry in self._tail:
+            if entry.tentative:
+                break
+            settled += 1
+        if settled:
+            self._deltas.extend((entry.change, entry.metadata) for entry in self._tail[:settled])
+            self._base = self._tail[settled - 1].after
+            del self._tail[:settled]
+
+    def _tell(
+        self, change: Delta, metadata: DeltaMetadata, operations: list[Operation] | None
+    ) -> None:
+        index = metadata.index
         for observer in self._observers:
             call_isolated(
                 "delta_observer_failed",
@@ -274,18 +432,25 @@ class StateProjector:
                 index=index,
             )
 
+    def _history(self) -> list[tuple[Delta, DeltaMetadata]]:
+        """Every delta in log order as far as known (call with ``_lock`` held)."""
+        return [*self._deltas, *((entry.change, entry.metadata) for entry in self._tail)]
+
     def restore(self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]) -> None:
         """Replace the history with recorded deltas ``(index, metadata, operations)``.
 
         Used by replay, so guards and observers are not told: they were when it first happened.
+        A delta whose operations do not fit the state at its place is a no-op (logged as
+        ``delta_not_applicable``), as in `apply_remote`.
         """
         history = [(_delta_from_operations(ops), metadata) for _, metadata, ops in deltas]
         state = self._initial
-        for change, _ in history:
-            state = change.apply(state)
+        for change, metadata in history:
+            state = _applied(change, state, metadata.index)
         with self._sequence, self._lock:
             self._deltas = history
-            self._state = state
+            self._tail = []
+            self._state = self._base = state
             self._next_index = deltas[-1][0] + 1 if deltas else 0
 
     def add_projection(self, name: str, fn: Callable[[Any], Any]) -> None:
@@ -305,7 +470,7 @@ class StateProjector:
         with self._lock:
             fn = self._projections.get(name)
             known = sorted(self._projections)
-            state, initial, deltas = self._state, self._initial, list(self._deltas)
+            state, initial, deltas = self._state, self._initial, self._history()
         if fn is None:
             raise UnknownNameError(
                 f"no projection {name!r}; register it with add_projection (known: {known})"
@@ -315,7 +480,7 @@ class StateProjector:
             for change, metadata in deltas:
                 if metadata.index >= until:
                     break
-                state = change.apply(state)
+                state = _applied(change, state, metadata.index, note=False)
         return fn(copy.deepcopy(state))
 
     def get_current_state(self) -> Any:
@@ -329,7 +494,7 @@ class StateProjector:
         """``(index, metadata)`` of each delta, oldest first; with tags, those with any of them."""
         wanted = None if with_tags is None else set(str_tuple("with_tags", with_tags))
         with self._lock:
-            deltas = list(self._deltas)
+            deltas = self._history()
         return [
             (metadata.index, metadata)
             for _, metadata in deltas
@@ -349,6 +514,6 @@ class StateProjector:
                     "is on) and a recorded stream only grows; apply a delta back to the initial "
                     "state instead"
                 )
-            self._deltas = []
-            self._state = self._initial
+            self._deltas, self._tail = [], []
+            self._state = self._base = self._initial
             self._next_index = 0

@@ -9,7 +9,12 @@ of one message are handed on in ``seq`` order. A delivery thread of its own appl
 because applying waits for a commit or a delta in progress, whose write needs the loop.
 
 A version this process committed comes back too: the store holds it already and ignores it.
-A delta this process recorded is recognised by its id (``claim_delta``). When the store
+A delta this process recorded is recognised by its id (``claim_delta``): its row gives its log
+position (``seq``) to the projector (`StateProjector.confirm`), and every other delta is
+applied at its ``seq`` (`StateProjector.apply_remote`), so the projector's order is the log's.
+That relies on the rows arriving in ``seq`` order: the module numbers ``seq`` in the
+transaction that inserts the row, transactions are committed one at a time, and a
+subscription delivers them in commit order. When the store
 missed a version (a gap), or a commit of this process was refused because the timeline moved,
 `catch_up` reads the versions after the store's head from the server and applies them.
 """
@@ -96,6 +101,7 @@ class StateFollower:
         replay covered)."""
         self._after = {Table.STATE_VERSION: version_seq, Table.DELTA_RECORD: delta_seq}
         self._first = dict(self._after)
+        self._projector.follow_log_order()
         self._thread.start()
         for table in self._after:
             cache = connection.cache.table(table)
@@ -174,14 +180,19 @@ class StateFollower:
             self._apply_version_row(row)
 
     def _apply_delta(self, row: Any) -> None:
+        """A delta of this process confirms its log position (``seq``); another's is applied
+        at its position, which may rebase the projector (`StateProjector.apply_remote`)."""
         delta_id = str(row.delta_id)
-        if delta_id in self._applied_deltas or self._claim_delta(delta_id):
+        if delta_id in self._applied_deltas:
+            return
+        index = delta_index(self._stream, delta_id)
+        if self._claim_delta(delta_id):
+            self._projector.confirm(index, int(row.seq))
             return
         self._applied_deltas.set(delta_id, None)
-        index = delta_index(self._stream, delta_id)
         operations = [translate.operation_from_row(op) for op in row.operations]
         applied = self._projector.apply_remote(
-            operations, translate.delta_metadata_from_row(row, index)
+            operations, translate.delta_metadata_from_row(row, index), position=int(row.seq)
         )
         self.deltas_applied += 1
         log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
@@ -191,3 +202,4 @@ class StateFollower:
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        self._projector.follow_log_order(enabled=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nerv_inner_universe.delta import DeltaError, Operation, Patch, Set, data_hash, diff
+from nerv_inner_universe.delta import Operation, Patch, Set, data_hash, diff
 from nerv_inner_universe.nerv import (
     ConcurrencyConflictError,
     DeltaMetadata,
@@ -123,9 +123,15 @@ def test_a_remote_delta_numbered_like_a_local_one_takes_the_next_index() -> None
     assert [index for index, _ in projector.get_delta_history()] == [0, 1, 2, 3]
 
 
-def test_a_remote_delta_that_does_not_apply_changes_nothing() -> None:
+def test_a_remote_delta_that_does_not_apply_is_a_no_op_as_in_replay() -> None:
     projector = StateProjector({"list": []})
-    with pytest.raises(DeltaError):
-        projector.apply_remote([Set("/list/5/x", 1)], metadata(0))
+    told: list[DeltaMetadata] = []
+    projector.add_observer(lambda _index, _delta, meta, _ops: told.append(meta))
+    assert projector.apply_remote([Set("/list/5/x", 1)], metadata(0)) == 0
     assert projector.get_current_state() == {"list": []}
-    assert projector.get_delta_history() == []
+    assert [index for index, _ in projector.get_delta_history()] == [0]
+    assert [meta.remote for meta in told] == [True]
+    replayed = StateProjector({"list": []})
+    replayed.restore([(0, metadata(0), [Set("/list/5/x", 1)])])
+    assert replayed.get_current_state() == projector.get_current_state()
+    assert replayed.get_delta_history() == projector.get_delta_history()
