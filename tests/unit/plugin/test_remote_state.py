@@ -23,8 +23,13 @@ class FailsOnce(StateProjector):
         super().__init__({})
         self.failed = False
 
-    def apply_remote(self, operations: Sequence[Operation], metadata: DeltaMetadata) -> int:
-        index = super().apply_remote(operations, metadata)
+    def apply_remote(
+        self,
+        operations: Sequence[Operation],
+        metadata: DeltaMetadata,
+        position: int | None = None,
+    ) -> int:
+        index = super().apply_remote(operations, metadata, position)
         if not self.failed:
             self.failed = True
             raise RuntimeError("user code broke")
