@@ -9,7 +9,9 @@ of one message are handed on in ``seq`` order. A delivery thread of its own appl
 because applying waits for a commit or a delta in progress, whose write needs the loop.
 
 A version this process committed comes back too: the store holds it already and ignores it.
-A delta this process recorded is recognised by its id (``claim_delta``). When the store
+A delta this process recorded is recognised by its id (``claim_delta``). A remote delta whose
+operations do not apply to the projector's state is skipped as replay skips it (one
+``delta_skipped`` warning; it holds its place with no operations). When the store
 missed a version (a gap), or a commit of this process was refused because the timeline moved,
 `catch_up` reads the versions after the store's head from the server and applies them.
 """
@@ -33,9 +35,9 @@ from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import DeltaError
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import StateProjector, TemporalStore
-from nerv_inner_universe.nerv.errors import NervError, ReplayError
+from nerv_inner_universe.nerv.errors import InvalidDeltaError, NervError, ReplayError
 from nerv_inner_universe.plugin import translate
-from nerv_inner_universe.plugin.reader import quoted
+from nerv_inner_universe.plugin.reader import SkippedDelta, quoted
 from nerv_inner_universe.plugin.recent_events import Recent
 from nerv_inner_universe.plugin.streams import delta_index
 
@@ -184,11 +186,13 @@ class StateFollower:
         if delta_id in self._applied_deltas or self._claim_delta(delta_id):
             return
         self._applied_deltas.set(delta_id, None)
-        index = delta_index(self._stream, delta_id)
-        operations = [translate.operation_from_row(op) for op in row.operations]
-        applied = self._projector.apply_remote(
-            operations, translate.delta_metadata_from_row(row, index)
-        )
+        metadata = translate.delta_metadata_from_row(row, delta_index(self._stream, delta_id, 0))
+        try:
+            operations = [translate.operation_from_row(op) for op in row.operations]
+            applied = self._projector.apply_remote(operations, metadata)
+        except (DeltaError, InvalidDeltaError) as error:  # as replay does: it holds its place
+            SkippedDelta(delta_id, self._stream, int(row.seq), str(error)).warn()
+            applied = self._projector.apply_remote([], metadata)
         self.deltas_applied += 1
         log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
 
