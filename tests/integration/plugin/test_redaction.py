@@ -41,7 +41,12 @@ def test_a_restarted_runtime_replays_without_what_was_redacted(
     db = inner_universe
     db.ok("redact_event", bad, "a secret in the data")
     db.ok("redact_state_version", poisoned, "poisoned plan")
-    db.ok("redact_delta", "main:1", "poisoned status")
+    [bad_delta] = [  # the plugin's delta 1: `main:1.<writer>`
+        row["delta_id"]
+        for row in db.sql("SELECT delta_id FROM delta_record WHERE stream = 'main'")
+        if str(row["delta_id"]).startswith("main:1.")
+    ]
+    db.ok("redact_delta", bad_delta, "poisoned status")
 
     second = runtimes(config)
     assert [e.id for e in reversed(second.event_bus.get_history(limit=None))] == [good, later]
