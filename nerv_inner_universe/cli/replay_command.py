@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv.errors import NervError
@@ -20,7 +21,10 @@ from nerv_inner_universe.plugin.recovery import export, rebuild
 @click.option("--token-file", type=click.Path(path_type=Path), help="File holding the token.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the rebuilt states as JSON.")
 def replay_command(url: str, database: str, token_file: Path | None, out: Path | None) -> None:
-    """Rebuild every timeline and delta stream, verify every hash, summarise (and export)."""
+    """Rebuild every timeline and delta stream, verify every hash, summarise (and export).
+
+    A delta whose operations do not apply at its place in the log is skipped, as a runtime's
+    start skips it, and listed; it does not make the replay fail."""
     console = Console(stderr=True)
     try:
         settings = PluginSettings(
@@ -45,6 +49,15 @@ def replay_command(url: str, database: str, token_file: Path | None, out: Path |
     for stream in report.streams:
         table.add_row("delta stream", stream.name, str(stream.deltas), "")
     console.print(table)
+    skipped = [skip for stream in report.streams for skip in stream.skipped]
+    if skipped:
+        listing = Table(title=f"{len(skipped)} deltas skipped: their operations do not apply")
+        for column in ("stream", "seq", "delta id", "error"):
+            listing.add_column(column)
+        for skip in skipped:
+            # Text, not markup: ids and errors are what writers stored.
+            listing.add_row(Text(skip.stream), str(skip.seq), Text(skip.delta_id), Text(skip.error))
+        console.print(listing)
     if out is not None:
         export(report, out)
         console.print(f"rebuilt states written to {out}")

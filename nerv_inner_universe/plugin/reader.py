@@ -12,7 +12,7 @@ import attrs
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, MessageTooLargeError
 from nerv_inner_universe.contract import Table
-from nerv_inner_universe.delta import JSON, Operation, apply, data_hash, parse_json
+from nerv_inner_universe.delta import JSON, DeltaError, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
@@ -236,10 +236,6 @@ class Reader:
         where = f"stream = {quoted(stream)} AND seq > {int(after_seq)}"
         return sorted(await self._select(Table.DELTA_RECORD, where), key=lambda r: r.seq)
 
-    async def deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        """The deltas of projector ``stream`` in recording order: (index, metadata, operations)."""
-        return deltas_from_rows(stream, await self.delta_rows(stream))
-
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
         them for None), in commit (``seq``) order."""
@@ -272,17 +268,65 @@ class Reader:
         return contract.parse_interval(str(rows[0].value) if rows else None)
 
 
-def deltas_from_rows(
-    stream: str, rows: list[Any]
-) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-    """``delta_record`` rows of ``stream`` (in ``seq`` order) as (index, metadata,
-    operations). The index is the one in the id, raised past the one before when two writers
-    numbered theirs alike, so indexes keep rising as a projector needs them to."""
-    result: list[tuple[int, DeltaMetadata, list[Operation]]] = []
+@attrs.frozen
+class SkippedDelta:
+    """A recorded delta whose operations do not apply to the stream's state at its place in
+    the log (a remove of a key that is not there, a result nested deeper than ``MAX_DEPTH``):
+    its id, stream, ``seq`` and the delta layer's error text."""
+
+    delta_id: str
+    stream: str
+    seq: int
+    error: str
+
+    def warn(self) -> None:
+        """Logs the one warning a delta skipped by replay gets (``delta_skipped``); live, the
+        projector makes it a no-op at its place (``delta_not_applicable``)."""
+        log.warning(
+            "delta_skipped",
+            delta_id=self.delta_id,
+            stream=self.stream,
+            seq=self.seq,
+            error=self.error,
+            hint="its operations do not apply at its place in the log; it changes nothing",
+        )
+
+
+@attrs.frozen
+class DeltaStream:
+    """A projector stream read from its ``delta_record`` rows in log (``seq``) order.
+
+    ``deltas``: every delta as ``(index, metadata, operations)``, a skipped one with no
+    operations (it holds its place and its index, and changes nothing); ``skipped``: the
+    skipped ones; ``state``: the state after all of them.
+    """
+
+    deltas: list[tuple[int, DeltaMetadata, list[Operation]]]
+    skipped: list[SkippedDelta]
+    state: JSON
+
+
+def deltas_from_rows(stream: str, rows: list[Any], initial: JSON) -> DeltaStream:
+    """``delta_record`` rows of ``stream`` (in ``seq`` order) applied in that order to
+    ``initial`` (the state the projector starts from; left unchanged). Each delta's index
+    is `streams.delta_index`'s, so indexes rise along the log whatever the ids' form. A delta
+    whose operations raise the delta layer's error at its place is skipped (`SkippedDelta`,
+    warned once): no stored delta stops a replay. PersistenceError only for a row this
+    plugin cannot decode at all (another schema)."""
+    state = initial
+    deltas: list[tuple[int, DeltaMetadata, list[Operation]]] = []
+    skipped: list[SkippedDelta] = []
     for row in rows:
-        index = delta_index(stream, row.delta_id)
-        if result:
-            index = max(index, result[-1][0] + 1)
-        operations = [translate.operation_from_row(op) for op in row.operations]
-        result.append((index, translate.delta_metadata_from_row(row, index), operations))
-    return result
+        delta_id = str(row.delta_id)
+        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else 0)
+        metadata = translate.delta_metadata_from_row(row, index)
+        try:
+            operations = [translate.operation_from_row(op) for op in row.operations]
+            state = apply(state, operations)
+        except DeltaError as error:
+            skip = SkippedDelta(delta_id, stream, int(row.seq), str(error))
+            skip.warn()
+            skipped.append(skip)
+            operations = []
+        deltas.append((index, metadata, operations))
+    return DeltaStream(deltas, skipped, state)

@@ -41,7 +41,7 @@ from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_sto
 from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
-from nerv_inner_universe.plugin.reader import EventPage, Reader, deltas_from_rows
+from nerv_inner_universe.plugin.reader import DeltaStream, EventPage, Reader, deltas_from_rows
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.settings import PluginSettings
@@ -384,12 +384,19 @@ class InnerUniverseRecorder:
         return self._loop.run(self._reader.stream_names())
 
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        """The deltas of ``stream`` in recording order: (index, metadata, operations)."""
+        """The deltas of ``stream`` in recording (``seq``) order: (index, metadata, operations);
+        a delta whose operations do not apply at its place has none (see `read_delta_stream`)."""
+        return self.read_delta_stream(stream).deltas
+
+    def read_delta_stream(self, stream: str) -> DeltaStream:
+        """``stream`` replayed from ``{}`` (a runtime's projector's initial state) in ``seq``
+        order, whatever its delta ids' form; a delta whose operations do not apply there is
+        skipped, with one ``delta_skipped`` warning (see `reader.deltas_from_rows`)."""
         self.flush()
         rows = self._loop.run(self._reader.delta_rows(stream))
         with self._lock:
             self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
-        return deltas_from_rows(stream, rows)
+        return deltas_from_rows(stream, rows, dict(_STREAM_BASE_STATE))
 
     # --- lifecycle ----------------------------------------------------------------------
 

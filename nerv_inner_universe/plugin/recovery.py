@@ -1,9 +1,10 @@
 """Replay tooling for recovery: rebuild everything Inner Universe holds, verify it, export it.
 
 Every version of every timeline is rebuilt from snapshots and operations and checked against
-its `data_hash`; every delta stream is applied to the projector's initial state. The result
-says what is there and whether it is intact, and can be written out as JSON for inspection or
-for seeding a fresh system.
+its `data_hash`; every delta stream is applied to the projector's initial state in log order,
+skipping (and listing) the deltas whose operations do not apply, as a runtime's replay does.
+The result says what is there and whether it is intact, and can be written out as JSON for
+inspection or for seeding a fresh system.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 import attrs
 
 from nerv_inner_universe.controller.layout import open_private
-from nerv_inner_universe.delta import JSON, apply, canonical_json
+from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.log import get_logger
+from nerv_inner_universe.plugin.reader import SkippedDelta
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder
 
 log = get_logger(__name__)
@@ -36,11 +38,13 @@ class TimelineReport:
 
 @attrs.frozen
 class StreamReport:
-    """A projector stream as replay rebuilt it: delta count and its state."""
+    """A projector stream as replay rebuilt it: delta count (skipped ones included), its state,
+    and the deltas skipped because their operations do not apply at their place in the log."""
 
     name: str
     deltas: int
     state: JSON
+    skipped: list[SkippedDelta] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -65,7 +69,14 @@ class RecoveryReport:
                     for t in self.timelines
                 },
                 "streams": {
-                    s.name: {"deltas": s.deltas, "state": json.loads(canonical_json(s.state))}
+                    s.name: {
+                        "deltas": s.deltas,
+                        "state": json.loads(canonical_json(s.state)),
+                        "skipped": [
+                            {"delta_id": k.delta_id, "seq": k.seq, "error": k.error}
+                            for k in s.skipped
+                        ],
+                    }
                     for s in self.streams
                 },
             },
@@ -75,7 +86,9 @@ class RecoveryReport:
 
 
 def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -> RecoveryReport:
-    """Reads and verifies everything; raises IntegrityError naming the first damaged version."""
+    """Reads and verifies everything; raises IntegrityError naming the first damaged version.
+    A delta whose operations do not apply is no damage: it is skipped (as a runtime's replay
+    skips it) and listed in its `StreamReport`."""
     say = progress or (lambda message: log.info("recovery_progress", step=message))
     events = sum(1 for _ in recorder.replay_events())
     say(f"{events} published events read in log order")
@@ -88,12 +101,10 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
             say(f"timeline {name}: {len(versions)} versions rebuilt, every hash verified")
     streams = []
     for name in recorder.stream_names():
-        deltas = recorder.read_deltas(name)
-        state: JSON = {}
-        for _, _, operations in deltas:
-            state = apply(state, operations)
-        streams.append(StreamReport(name, len(deltas), state))
-        say(f"stream {name}: {len(deltas)} deltas applied")
+        stream = recorder.read_delta_stream(name)
+        count, skipped = len(stream.deltas), len(stream.skipped)
+        streams.append(StreamReport(name, count, stream.state, stream.skipped))
+        say(f"stream {name}: {count - skipped} deltas applied, {skipped} skipped")
     return RecoveryReport(events, timelines, streams)
 
 

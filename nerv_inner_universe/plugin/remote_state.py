@@ -14,7 +14,9 @@ position (``seq``) to the projector (`StateProjector.confirm`), and every other 
 applied at its ``seq`` (`StateProjector.apply_remote`), so the projector's order is the log's.
 That relies on the rows arriving in ``seq`` order: the module numbers ``seq`` in the
 transaction that inserts the row, transactions are committed one at a time, and a
-subscription delivers them in commit order. When the store
+subscription delivers them in commit order. A remote delta whose operations do not fit
+the state at its place is a no-op there, as replay makes it (the projector logs
+``delta_not_applicable``). When the store
 missed a version (a gap), or a commit of this process was refused because the timeline moved,
 `catch_up` reads the versions after the store's head from the server and applies them.
 """
@@ -185,7 +187,7 @@ class StateFollower:
         delta_id = str(row.delta_id)
         if delta_id in self._applied_deltas:
             return
-        index = delta_index(self._stream, delta_id)
+        index = delta_index(self._stream, delta_id, 0)
         if self._claim_delta(delta_id):
             self._projector.confirm(index, int(row.seq))
             return

@@ -1,6 +1,8 @@
 """The plugin's internal names: a projector stream ``s`` hangs its deltas on the root version
 ``stream.<s>.base`` of timeline ``stream.<s>`` (the module requires a delta's version to
-exist), and delta ``n`` of ``s`` written by writer ``w`` is stored as ``<s>:<n>.<w>``.
+exist), and delta ``n`` of ``s`` written by writer ``w`` is stored as ``<s>:<n>.<w>``. A
+stream may hold deltas under ids of other forms too (written without the plugin): they are
+read in their place in the log all the same (`delta_index`).
 
 The anchor timelines are bookkeeping, not user state: `is_internal_timeline` tells them apart
 so that listings leave them out and a TemporalStore is refused on one.
@@ -11,7 +13,6 @@ from __future__ import annotations
 import re
 
 from nerv_inner_universe.client.numbers import ascii_int
-from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.shown import shown
 
 ANCHOR_PREFIX = "stream."
@@ -70,14 +71,17 @@ def delta_id(stream: str, index: int, writer: str) -> str:
     return f"{stream}:{index}.{writer}"
 
 
-def delta_index(stream: str, stored_id: str) -> int:
-    """The index in a stored delta id: ``<stream>:<n>.<writer>``, or ``<stream>:<n>`` as
-    earlier versions wrote it (``n`` ASCII digits); PersistenceError for any other id."""
+def delta_index(stream: str, stored_id: str, lowest: int) -> int:
+    """The index a stored delta of ``stream`` is applied under when the first free index is
+    ``lowest`` (the one after the delta before it in the log, 0 for the first): the index in
+    its id, ``<stream>:<n>.<writer>`` or ``<stream>:<n>`` as earlier versions wrote it (``n``
+    ASCII digits), raised to ``lowest`` when two writers numbered theirs alike; ``lowest`` for
+    an id of any other form, which another writer chose (the module accepts any id but
+    ``<other stream>:<n>``): still a delta of the stream, in its place in the log.
+
+    Indexes so rise along the log, and the next one this process numbers (`delta_id`) is past
+    every delta stored before it, whatever its id's form."""
     prefix = f"{stream}:"
     digits = stored_id[len(prefix) :].split(".", 1)[0] if stored_id.startswith(prefix) else ""
     index = ascii_int(digits, 19)
-    if index is None:
-        raise PersistenceError(
-            f"delta id {stored_id!r} is not of the form '{stream}:<index>[.<writer>]'"
-        )
-    return index
+    return lowest if index is None else max(index, lowest)
