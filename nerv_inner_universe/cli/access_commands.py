@@ -1,8 +1,11 @@
-"""`inner-universe grant | revoke | identities | mint-identity`: roles, as the database's owner.
+"""`inner-universe grant | revoke | identities | mint-identity | stream-owner`: roles and
+stream ownership, as the database's owner.
 
 The owner (the identity that published the database) is an admin; admins grant the writer or
 admin role (`grant_role`), which an identity needs to change anything while ``auth_required``
 is true. `mint-identity` asks the server for a new identity and its token, for a new process.
+`stream-owner` gives a timeline, delta stream or `eventsourcing` store to another identity,
+or clears its owner (`set_stream_owner`), e.g. when someone else claimed ``main`` first.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ def _identity(_context: click.Context, _param: click.Parameter, text: str) -> Id
         return Identity.from_hex(text)
     except ArgumentError as error:
         raise click.BadParameter(str(error)) from None
+
+
+def _optional_identity(
+    context: click.Context, param: click.Parameter, text: str | None
+) -> Identity | None:
+    return None if text is None else _identity(context, param, text)
 
 
 _identity_argument = click.argument("identity", callback=_identity)
@@ -75,6 +84,23 @@ def revoke_command(config: InnerUniverseConfig, identity: Identity, role: str) -
     """Take ROLE from IDENTITY. The last admin cannot be revoked."""
     _send(config, contract.revoke_role(identity=identity, role=_ROLES[role]))
     click.echo(f"{identity.hex} is no longer {role}")
+
+
+@click.command("stream-owner")
+@with_config
+@click.argument("key")
+@click.argument("identity", required=False, callback=_optional_identity)
+@click.option("--clear", is_flag=True, help="Clear the owner: the next writer claims it.")
+def stream_owner_command(
+    config: InnerUniverseConfig, key: str, identity: Identity | None, clear: bool
+) -> None:
+    """Give the stream KEY names to IDENTITY (64 hex digits), or with --clear and no IDENTITY
+    clear its owner. KEY is ``timeline:<name>``, ``deltas:<stream>`` or ``es:<store>`` (the
+    `stream_owner` table's key); timeline ``stream.<s>`` goes with ``deltas:<s>``."""
+    if clear == (identity is not None):
+        fail("give either IDENTITY or --clear")
+    _send(config, contract.set_stream_owner(key=key, owner=identity))
+    click.echo(f"{key} has no owner" if identity is None else f"{key} belongs to {identity.hex}")
 
 
 async def _holders(config: InnerUniverseConfig) -> list[tuple[str, str]]:

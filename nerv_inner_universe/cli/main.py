@@ -10,6 +10,7 @@ from nerv_inner_universe.cli.access_commands import (
     identities_command,
     mint_identity_command,
     revoke_command,
+    stream_owner_command,
 )
 from nerv_inner_universe.cli.backup_commands import (
     backup_command,
@@ -67,6 +68,7 @@ for command in (
     revoke_command,
     identities_command,
     mint_identity_command,
+    stream_owner_command,
     redact_command,
 ):
     cli.add_command(command)

@@ -21,7 +21,11 @@ MAX_TIMEOUT_SECONDS = 86_400.0
 """The largest ``timeout`` the module accepts, in seconds (`rules/src/config.rs`)."""
 
 MAX_CONFIG_KEYS = 1_000
-"""Config keys in all (`rules/src/limits.rs`); a new key beyond is ``resource_exhausted``."""
+"""Config keys in all (`rules/src/limits.rs`); a writer's new key beyond is
+``resource_exhausted`` (an admin's is not refused)."""
+MAX_DELEGATES_PER_OWNER = 1_000
+"""Identities one owner may grant access to its streams (`grant_stream_access`,
+`rules/src/limits.rs`); a grant beyond is ``resource_exhausted``."""
 WRITE_BUDGET_EVENTS_KEY = "write_budget_events"
 """Events (log rows and stored events) each identity but an admin may write per window;
 0 (the default) is unlimited (`rules/src/budget.rs`)."""

@@ -70,6 +70,7 @@ __all__ = [
     "revoke_role",
     "revoke_stream_access",
     "set_client_info",
+    "set_stream_owner",
     "update_config",
     "update_entity",
     "update_relation",
@@ -267,13 +268,24 @@ def revoke_role(*, identity: Identity, role: Variant) -> ReducerCall:
 
 
 def grant_stream_access(*, delegate: Identity) -> ReducerCall:
-    """Lets ``delegate`` append to every timeline and delta stream the caller owns."""
+    """Lets ``delegate`` append to every timeline, delta stream and `eventsourcing` store the
+    caller owns, now and later. Charged to the caller's write budget as one row;
+    ``resource_exhausted`` beyond `MAX_DELEGATES_PER_OWNER` grants."""
     return _call("grant_stream_access", delegate=delegate)
 
 
 def revoke_stream_access(*, delegate: Identity) -> ReducerCall:
     """Withdraws the caller's `grant_stream_access` to ``delegate`` (``not_found``: none)."""
     return _call("revoke_stream_access", delegate=delegate)
+
+
+def set_stream_owner(*, key: str, owner: Identity | None) -> ReducerCall:
+    """Gives the stream ``key`` names (``timeline:<name>``, ``deltas:<stream>`` or
+    ``es:<store>``, as in `Table.STREAM_OWNER`) to ``owner``, or with None clears its ownership
+    (its next writer claims it); admin only. ``invalid_argument`` for a key naming no stream or
+    ``timeline:stream.<s>`` (owned with ``deltas:<s>``); ``not_found`` when clearing a stream
+    nobody owns."""
+    return _call("set_stream_owner", key=key, owner=owner)
 
 
 def redact_event(*, event_id: str, reason: str) -> ReducerCall:

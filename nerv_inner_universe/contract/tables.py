@@ -40,7 +40,8 @@ class Table(enum.StrEnum):
     STREAM_DELEGATE = "stream_delegate"
     """Who may append to whose timelines and delta streams (`grant_stream_access`)."""
     STREAM_OWNER = "stream_owner"
-    """The owner of each timeline (``timeline:<name>``) and delta stream (``deltas:<stream>``)."""
+    """The owner of each timeline (``timeline:<name>``), delta stream (``deltas:<stream>``) and
+    `eventsourcing` store (``es:<store>``); moved or cleared by an admin (`set_stream_owner`)."""
     WRITER = "writer"
     """Private: identities with the writer role (`grant_role`)."""
     WRITE_USAGE = "write_usage"
@@ -52,6 +53,29 @@ class Table(enum.StrEnum):
 CUSTOM_EVENT = "Custom"
 """The `EventData` variant of an event a client published (its data is JSON text); every
 other variant is one of the module's own events (``ENTITY_CREATED``...)."""
+
+MODULE_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "ENTITY_CREATED",
+        "ENTITY_UPDATED",
+        "ENTITY_DELETED",
+        "RELATION_CREATED",
+        "RELATION_UPDATED",
+        "RELATION_DELETED",
+        "STATE_VERSION_COMMITTED",
+        "DELTA_RECORDED",
+        "CLIENT_CONNECTED",
+        "CLIENT_DISCONNECTED",
+        "SYSTEM_INITIALIZED",
+        "CONFIG_UPDATED",
+        "EVENT_REDACTED",
+        "VERSION_REDACTED",
+        "DELTA_REDACTED",
+        "CONFIG_KEY_REMOVED",
+    }
+)
+"""The event types of the module's own events (`rules/src/namespaces.rs`): a client event
+with one of them is refused (``invalid_argument``), so none can pass for the module's."""
 
 IMPORTED_TABLES: dict[Table, str] = {
     Table.CONFIG: "Config",

@@ -7,8 +7,12 @@
 //!   reducer that changes something; without it every identity may write.
 //! - A row's owner (the identity that created it) may update or delete it; so may the owner of
 //!   an entity a relation points at, delete that relation.
-//! - A timeline or delta stream belongs to the identity that wrote to it first; only it, the
-//!   identities it delegated to (`grant_stream_access`) and admins may append to it.
+//! - A timeline, delta stream or `eventsourcing` store belongs to the identity that wrote to it
+//!   first, as its `stream_owner` row records (that row alone decides; an admin moves or
+//!   clears it with `set_stream_owner`); only the owner, the identities it delegated to
+//!   (`grant_stream_access`, which covers all its streams, present and future) and admins may
+//!   append to it. Timeline `stream.<s>`, the plugin's anchor of projector stream `s`, belongs
+//!   to the owner of delta stream `s`.
 //!
 //! - While a durable stop has closed the database for writes (`checkpoint` with `close`),
 //!   every change but `checkpoint` and `reopen` is refused with `unavailable`, admins' too:
@@ -17,15 +21,13 @@
 //! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
 //! restrict reads per identity).
 
-use inner_universe_rules::{config as settings, Code, RuleError, RuleResult};
+use inner_universe_rules::{config as settings, namespaces, text, Code, RuleError, RuleResult};
 use spacetimedb::{Identity, ReducerContext};
 
 use crate::store;
 use crate::tables::admin::admin;
 use crate::tables::config::value_of as config_value;
-use crate::tables::delta_record::delta_record;
 use crate::tables::event_log::event_log;
-use crate::tables::state_version::state_version;
 use crate::tables::stream_delegate::stream_delegate;
 use crate::tables::stream_owner::{stream_owner, StreamOwner};
 use crate::tables::write_fence::write_fence;
@@ -118,13 +120,65 @@ pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
 pub enum Stream<'a> {
     Timeline(&'a str),
     Deltas(&'a str),
+    /// An `eventsourcing` store (`es_insert_events`): its events and its tracking records.
+    EsStore(&'a str),
 }
 
-impl Stream<'_> {
-    fn key(self) -> String {
+const TIMELINE_KEY: &str = "timeline:";
+const DELTAS_KEY: &str = "deltas:";
+const ES_STORE_KEY: &str = "es:";
+
+impl<'a> Stream<'a> {
+    /// The stream a `stream_owner` key names (`timeline:<name>`, `deltas:<stream>`,
+    /// `es:<store>`); `invalid_argument` for another key, and for `timeline:stream.<s>`, whose
+    /// owner is the owner of `deltas:<s>`.
+    pub fn from_key(key: &'a str) -> RuleResult<Self> {
+        let stream = if let Some(name) = key.strip_prefix(TIMELINE_KEY) {
+            Stream::Timeline(name)
+        } else if let Some(name) = key.strip_prefix(DELTAS_KEY) {
+            Stream::Deltas(name)
+        } else if let Some(name) = key.strip_prefix(ES_STORE_KEY) {
+            Stream::EsStore(name)
+        } else {
+            return Err(RuleError::invalid(format!(
+                "key {key:?} names no stream: it is {TIMELINE_KEY}<timeline>, \
+                 {DELTAS_KEY}<stream> or {ES_STORE_KEY}<store>"
+            )));
+        };
+        text::validate_name("the stream name in key", stream.name())?;
+        let owned = stream.owned().key();
+        if owned != key {
+            return Err(RuleError::invalid(format!(
+                "{} belongs to the owner of {owned:?}; change that key instead",
+                stream.describe()
+            )));
+        }
+        Ok(stream)
+    }
+
+    fn name(self) -> &'a str {
         match self {
-            Stream::Timeline(name) => format!("timeline:{name}"),
-            Stream::Deltas(name) => format!("deltas:{name}"),
+            Stream::Timeline(name) | Stream::Deltas(name) | Stream::EsStore(name) => name,
+        }
+    }
+
+    /// The stream whose owner owns this one: the delta stream `s` for its anchor timeline
+    /// `stream.<s>`, else itself.
+    fn owned(self) -> Self {
+        match self {
+            Stream::Timeline(name) => {
+                namespaces::stream_of_anchor_timeline(name).map_or(self, Stream::Deltas)
+            }
+            Stream::Deltas(_) | Stream::EsStore(_) => self,
+        }
+    }
+
+    /// Its `stream_owner` key.
+    pub fn key(self) -> String {
+        match self {
+            Stream::Timeline(name) => format!("{TIMELINE_KEY}{name}"),
+            Stream::Deltas(name) => format!("{DELTAS_KEY}{name}"),
+            Stream::EsStore(name) => format!("{ES_STORE_KEY}{name}"),
         }
     }
 
@@ -132,26 +186,7 @@ impl Stream<'_> {
         match self {
             Stream::Timeline(name) => format!("timeline {name:?}"),
             Stream::Deltas(name) => format!("delta stream {name:?}"),
-        }
-    }
-
-    /// The owner of a stream written before owners were recorded: the writer of its first row.
-    fn first_writer(self, ctx: &ReducerContext) -> Option<Identity> {
-        match self {
-            Stream::Timeline(name) => ctx
-                .db
-                .state_version()
-                .state_version_by_timeline()
-                .filter(name)
-                .min_by_key(|row| row.seq)
-                .map(|row| row.owner),
-            Stream::Deltas(name) => ctx
-                .db
-                .delta_record()
-                .delta_record_by_stream()
-                .filter(name)
-                .min_by_key(|row| row.seq)
-                .map(|row| row.owner),
+            Stream::EsStore(name) => format!("eventsourcing store {name:?}"),
         }
     }
 }
@@ -163,17 +198,16 @@ pub fn require_stream_access(
     ctx: &ReducerContext,
     stream: Stream,
 ) -> RuleResult<Option<StreamOwner>> {
-    let key = stream.key();
+    let key = stream.owned().key();
     let (owner, new_row) = match ctx.db.stream_owner().key().find(&key) {
         Some(row) => (row.owner, None),
         None => {
-            let owner = stream.first_writer(ctx).unwrap_or(ctx.sender);
             let row = StreamOwner {
                 key,
-                owner,
+                owner: ctx.sender,
                 created_at: ctx.timestamp,
             };
-            (owner, Some(row))
+            (ctx.sender, Some(row))
         }
     };
     let delegated = || {
@@ -186,10 +220,14 @@ pub fn require_stream_access(
     if owner == ctx.sender || is_admin(ctx) || delegated() {
         return Ok(new_row);
     }
+    let via = match stream.owned() {
+        owned if owned.key() == stream.key() => String::new(),
+        owned => format!(" (as the anchor of {})", owned.describe()),
+    };
     Err(RuleError::new(
         Code::PermissionDenied,
         format!(
-            "{} belongs to {owner}; appending to it needs its owner's grant \
+            "{}{via} belongs to {owner}; appending to it needs its owner's grant \
              (grant_stream_access) or an admin",
             stream.describe()
         ),
@@ -199,11 +237,12 @@ pub fn require_stream_access(
 /// Writes the ownership row [`require_stream_access`] returned for a stream nobody owned yet.
 pub fn record_owner(ctx: &ReducerContext, new_row: Option<StreamOwner>) -> RuleResult {
     match new_row {
-        Some(row) => {
+        // A call that touches the same new stream twice (a store and its tracking) owns it once.
+        Some(row) if ctx.db.stream_owner().key().find(&row.key).is_none() => {
             let what = format!("the owner of {:?}", row.key);
             store::insert(ctx.db.stream_owner(), row, &what)
         }
-        None => Ok(()),
+        Some(_) | None => Ok(()),
     }
 }
 

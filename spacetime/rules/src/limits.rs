@@ -26,3 +26,6 @@ pub const MAX_STORED_EVENTS: usize = 10_000;
 pub const MAX_CONFIG_VALUE_BYTES: usize = 64 * 1024;
 /// Config keys in all; setting a new key beyond this is `resource_exhausted`.
 pub const MAX_CONFIG_KEYS: usize = 1_000;
+/// Identities one owner may grant access to its streams (`grant_stream_access`); a grant
+/// beyond is `resource_exhausted`.
+pub const MAX_DELEGATES_PER_OWNER: usize = 1_000;

@@ -5,7 +5,10 @@
 //! - A delta id of the form `<s>:<n>` (`n` ASCII digits) is delta `n` of projector stream `s`,
 //!   as the plugin names it, so it may only be recorded on stream `s`.
 //! - A version id `stream.<s>.base` is the plugin's anchor for projector stream `s`: the root
-//!   of timeline `stream.<s>` with the empty object as its whole state.
+//!   of timeline `stream.<s>` with the empty object as its whole state. The whole timeline
+//!   `stream.<s>` belongs with projector stream `s`: whoever owns delta stream `s` owns it.
+//! - Event types the module gives its own events (`ENTITY_CREATED`, ...: [`MODULE_EVENT_TYPES`])
+//!   are refused for client events, which could otherwise pass for the module's confirmations.
 
 use crate::error::{Code, RuleError, RuleResult};
 
@@ -17,6 +20,47 @@ pub const STREAM_BASE_STATE: &str = "{}";
 
 const STREAM_BASE_PREFIX: &str = "stream.";
 const STREAM_BASE_SUFFIX: &str = ".base";
+
+/// The event types of the module's own events (the `EventData` variants but `Custom`, and the
+/// tombstones of redactions): no client event may carry one.
+pub const MODULE_EVENT_TYPES: &[&str] = &[
+    "ENTITY_CREATED",
+    "ENTITY_UPDATED",
+    "ENTITY_DELETED",
+    "RELATION_CREATED",
+    "RELATION_UPDATED",
+    "RELATION_DELETED",
+    "STATE_VERSION_COMMITTED",
+    "DELTA_RECORDED",
+    "CLIENT_CONNECTED",
+    "CLIENT_DISCONNECTED",
+    "SYSTEM_INITIALIZED",
+    "CONFIG_UPDATED",
+    "EVENT_REDACTED",
+    "VERSION_REDACTED",
+    "DELTA_REDACTED",
+    "CONFIG_KEY_REMOVED",
+];
+
+/// A client event may not carry one of the module's own event types ([`MODULE_EVENT_TYPES`]).
+pub fn validate_client_event_type(field: &str, event_type: &str) -> RuleResult {
+    if MODULE_EVENT_TYPES.contains(&event_type) {
+        return Err(RuleError::invalid(format!(
+            "{field} {event_type:?} is reserved for the module's own events ({}); pick \
+             another type",
+            MODULE_EVENT_TYPES.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The projector stream `s` whose anchor timeline `timeline` is, if it has the form
+/// `stream.<s>`: that timeline belongs to the owner of delta stream `s`.
+pub fn stream_of_anchor_timeline(timeline: &str) -> Option<&str> {
+    timeline
+        .strip_prefix(STREAM_BASE_PREFIX)
+        .filter(|stream| !stream.is_empty())
+}
 
 /// The id of the module's event number `seq`. `attempt` 0 gives `sys:<seq>`; should that id be
 /// taken (by a client event stored before `sys:` was reserved), attempt `n` gives
@@ -102,6 +146,30 @@ mod tests {
     fn system_event_ids_step_aside_from_taken_ones() {
         assert_eq!(system_event_id(7, 0), "sys:7");
         assert_eq!(system_event_id(7, 2), "sys:7.2");
+    }
+
+    #[test]
+    fn clients_cannot_use_the_module_event_types() {
+        for event_type in ["ENTITY_CREATED", "EVENT_REDACTED", "CONFIG_KEY_REMOVED"] {
+            let err = validate_client_event_type("event.event_type", event_type).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgument);
+            assert!(err.message.contains("reserved"), "{err}");
+            assert!(err.message.contains("SYSTEM_INITIALIZED"), "{err}");
+        }
+        for event_type in ["entity_created", "ENTITY_CREATED_BY_ME", "X"] {
+            assert!(
+                validate_client_event_type("t", event_type).is_ok(),
+                "{event_type}"
+            );
+        }
+    }
+
+    #[test]
+    fn anchor_timelines_name_their_stream() {
+        assert_eq!(stream_of_anchor_timeline("stream.s"), Some("s"));
+        assert_eq!(stream_of_anchor_timeline("stream.a.b"), Some("a.b"));
+        assert_eq!(stream_of_anchor_timeline("stream."), None);
+        assert_eq!(stream_of_anchor_timeline("main"), None);
     }
 
     #[test]

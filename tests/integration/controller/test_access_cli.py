@@ -1,5 +1,5 @@
-"""`inner-universe mint-identity | grant | revoke | identities` end to end, each call a
-subprocess, against the real server the commands start."""
+"""`inner-universe mint-identity | grant | revoke | identities | stream-owner` end to end, each
+call a subprocess, against the real server the commands start."""
 
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ def test_roles_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
 
     bad = cli("grant", "not-hex", "writer", expect=2)
     assert "IDENTITY" in bad.stderr
+
+
+def test_stream_owners_from_the_command_line(cli: Cli) -> None:
+    cli("deploy")
+    worker = json.loads(cli("mint-identity", "--role", "none").stdout)["identity"]
+    given = cli("stream-owner", "timeline:main", worker)
+    assert given.stdout.strip() == f"timeline:main belongs to {worker}"
+    rows = cli("sql", "SELECT * FROM stream_owner").stdout
+    assert "timeline:main" in rows
+    assert worker in rows
+    assert cli("stream-owner", "timeline:main", "--clear").stdout.strip() == (
+        "timeline:main has no owner"
+    )
+    assert "timeline:main" not in cli("sql", "SELECT * FROM stream_owner").stdout
+    again = cli("stream-owner", "timeline:main", "--clear", expect=1)
+    assert 'not_found: stream owner "timeline:main" does not exist' in again.stderr
+    both = cli("stream-owner", "timeline:main", worker, "--clear", expect=1)
+    assert "give either IDENTITY or --clear" in both.stderr
+    bad = cli("stream-owner", "timeline:stream.s", worker, expect=1)
+    assert 'invalid_argument: timeline "stream.s" belongs to the owner of "deltas:s"' in bad.stderr

@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.contract import Refusal
-from tests.integration.http_api import NONE, T0, Database, delta_metadata, event_input, identity_arg
+from tests.integration.http_api import (
+    NONE,
+    T0,
+    Database,
+    delta_metadata,
+    event_input,
+    identity_arg,
+    some,
+)
 from tests.integration.module.test_access import WRITER, fixtures, mutating_calls
 from tests.integration.module.test_stored_events import event as stored_event
 
@@ -87,6 +95,7 @@ def admin_calls() -> dict[str, list[Any]]:
         "redact_delta": ["d1", "fuzzed"],
         "remove_config_key": ["app.theme", "fuzzed"],
         "es_insert_events": ["app_events", [stored_event(1)], NONE],
+        "set_stream_owner": ["deltas:s", some(identity_arg("0x" + "2" * 64))],
         "checkpoint": ["0f" * 16, False],
     }
 

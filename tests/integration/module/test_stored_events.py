@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.http_api import NONE, Database, some
+from tests.integration.http_api import NONE, Database, identity_arg, some
 from tests.integration.module.conftest import Refused
 
 OID = "3f2b1c9e-0d4a-4c55-9a61-2f3e4d5c6b7a"
@@ -38,7 +38,8 @@ def notification_ids(db: Database, store: str) -> list[tuple[str, int, int]]:
 def test_events_get_gap_free_ids_per_store_from_any_writer(inner_universe: Database) -> None:
     db = inner_universe
     db.ok("es_insert_events", "app_events", [event(1), event(2)], NONE)
-    other = db.new_writer()  # any identity with a role may append, in any store
+    other_id, other = db.mint_writer()  # a writer the store's owner granted access may append
+    db.ok("grant_stream_access", identity_arg(other_id))
     db.ok("es_insert_events", "app_events", [event(1, "other")], NONE, token=other)
     stranger = db.new_identity()  # without a role (auth_required): refused, nothing changes
     assert "permission_denied" in db.fails(

@@ -168,10 +168,14 @@ def test_the_window_resets(inner_universe: Database, refused: Refused) -> None:
     assert (usage["events"], micros(usage["window_start"])) == (1, micros(stored["timestamp"]))
 
 
-async def test_config_keys_are_capped(inner_universe: Database, refused: Refused) -> None:
+async def test_config_keys_are_capped_for_writers_not_admins(
+    inner_universe: Database, refused: Refused
+) -> None:
+    """A writer that fills the cap cannot lock an admin out of its settings (issue 13)."""
     db = inner_universe
     present = len(db.sql("SELECT key FROM config"))
-    async with DbConnection(db.base_url, db.name, token=db.token) as connection:
+    _, writer = db.mint_writer()
+    async with DbConnection(db.base_url, db.name, token=writer) as connection:
         missing = [f"app.k{i}" for i in range(contract.MAX_CONFIG_KEYS - present)]
         for start in range(0, len(missing), 100):
             await asyncio.gather(
@@ -186,9 +190,13 @@ async def test_config_keys_are_capped(inner_universe: Database, refused: Refused
         "app.one_more",
         "1",
         NONE,
-        expect=f"resource_exhausted: config has {contract.MAX_CONFIG_KEYS} keys, the limit; "
-        '"app.one_more" would be a new one',
+        token=writer,
+        expect=f"resource_exhausted: config has {contract.MAX_CONFIG_KEYS} keys, the limit for "
+        'writers; "app.one_more" would be a new one',
     )
-    db.ok("update_config", "app.k0", "2", NONE)  # an existing key still changes
+    db.ok("update_config", "app.k0", "2", NONE, token=writer)  # its own key still changes
     [row] = db.sql("SELECT value FROM config WHERE key = 'app.k0'")
     assert row["value"] == "2"
+    db.ok("update_config", "log_level", '"debug"', NONE)  # an admin is never capped
+    db.ok("update_config", "app.admins_key", "1", NONE)
+    assert len(db.sql("SELECT key FROM config")) == contract.MAX_CONFIG_KEYS + 2

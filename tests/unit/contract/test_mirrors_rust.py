@@ -85,3 +85,20 @@ def test_the_write_budget_keys_and_limits_are_the_rust_ones() -> None:
     limits = (RULES / "limits.rs").read_text()
     [keys_limit] = re.findall(r"pub const MAX_CONFIG_KEYS: usize = ([\d_]+);", limits)
     assert int(keys_limit) == contract.MAX_CONFIG_KEYS
+    [delegates] = re.findall(r"pub const MAX_DELEGATES_PER_OWNER: usize = ([\d_]+);", limits)
+    assert int(delegates) == contract.MAX_DELEGATES_PER_OWNER
+
+
+def test_the_reserved_event_types_are_the_module_event_types() -> None:
+    namespaces = (RULES / "namespaces.rs").read_text()
+    listed = re.search(r"pub const MODULE_EVENT_TYPES: &\[&str\] = &\[(.*?)\];", namespaces, re.S)
+    assert listed is not None
+    reserved = re.findall(r'"(\w+)"', listed.group(1))
+    assert len(reserved) == len(set(reserved))
+    assert set(reserved) == contract.MODULE_EVENT_TYPES
+    types = (MODULE / "types.rs").read_text()
+    system = re.search(r"pub fn system_event_type\(&self\).*?\n    \}", types, re.S)
+    assert system is not None
+    emitted = set(re.findall(r'EventData::\w+\(_\) => "(\w+)"', system.group(0)))
+    tombstones = {kind.event_type for kind in contract.RedactedKind}
+    assert emitted | tombstones == contract.MODULE_EVENT_TYPES

@@ -12,9 +12,11 @@ use crate::types::{ConfigUpdated, EventData};
 /// `max_connections`, `max_event_bytes`, `auth_required`, `timeout`, `write_budget_*`) are
 /// typed and range-checked; they and the
 /// other admin-only keys (`log_level`, `cache_size_mb`, `write_budget_*`, `feature_enable_*`,
-/// `admin_*`, `security_*`) need an admin; other keys any client, with a value of at most
-/// 64 KiB. At most 1,000 keys exist: a new key beyond that is `resource_exhausted`. Setting the
-/// value it already has is a no-op.
+/// `admin_*`, `security_*`) need an admin; other keys any writer, with a value of at most
+/// 64 KiB. A key belongs to whoever set it last: only that identity or an admin may change it
+/// (`permission_denied`), so a key an admin sets is the admins' from then on. A writer may not
+/// add a key once 1,000 exist (`resource_exhausted`); admins are never refused by that cap.
+/// Setting the value it already has is a no-op.
 #[reducer]
 pub fn update_config(
     ctx: &ReducerContext,
@@ -38,6 +40,7 @@ pub fn update_config(
         if row.value == value && (description.is_none() || row.description == description) {
             return Ok(());
         }
+        access::require_owner(ctx, row.updated_by, &format!("config key {key:?}"))?;
     }
     let row = Config {
         key: key.clone(),
@@ -48,12 +51,12 @@ pub fn update_config(
     };
     if existing.is_some() {
         table.key().update(row);
-    } else if table.count() >= MAX_CONFIG_KEYS as u64 {
+    } else if table.count() >= MAX_CONFIG_KEYS as u64 && !access::is_admin(ctx) {
         return Err(RuleError::new(
             Code::ResourceExhausted,
             format!(
-                "config has {} keys, the limit; {key:?} would be a new one (change or reuse \
-                 an existing key)",
+                "config has {} keys, the limit for writers; {key:?} would be a new one \
+                 (change or reuse a key of yours, or ask an admin)",
                 table.count()
             ),
         ));

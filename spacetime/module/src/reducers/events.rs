@@ -54,7 +54,9 @@ fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
     let id_field = format!("{field}.event_id");
     text::validate_id(&id_field, &event.event_id)?;
     namespaces::validate_client_event_id(&id_field, &event.event_id)?;
-    text::validate_name(&format!("{field}.event_type"), &event.event_type)?;
+    let type_field = format!("{field}.event_type");
+    text::validate_name(&type_field, &event.event_type)?;
+    namespaces::validate_client_event_type(&type_field, &event.event_type)?;
     text::validate_optional_text(&format!("{field}.source"), event.source.as_deref())?;
     Ok(EventInput {
         data: json::canonicalize(&format!("{field}.data"), &event.data)?,

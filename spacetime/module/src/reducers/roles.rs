@@ -1,15 +1,19 @@
-//! Roles and stream grants: `grant_role` / `revoke_role` (admin-only) and
-//! `grant_stream_access` / `revoke_stream_access` (a stream owner's delegates). Each writes its
-//! table only; none writes an `event_log` row (the rows record who granted and when).
+//! Roles and stream grants: `grant_role` / `revoke_role` (admin-only),
+//! `grant_stream_access` / `revoke_stream_access` (a stream owner's delegates) and
+//! `set_stream_owner` (admin-only). Each writes its table only; none writes an `event_log` row
+//! (the rows record who granted and when).
 
+use inner_universe_rules::limits::MAX_DELEGATES_PER_OWNER;
 use inner_universe_rules::{Code, RuleError, RuleResult};
 use spacetimedb::{reducer, Identity, ReducerContext, Table};
 
 use super::not_found;
 use crate::access;
+use crate::budget::Meter;
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::stream_delegate::{stream_delegate, StreamDelegate};
+use crate::tables::stream_owner::{stream_owner, StreamOwner};
 use crate::tables::writer::{writer, Writer};
 use crate::types::Role;
 
@@ -75,24 +79,79 @@ pub fn revoke_role(ctx: &ReducerContext, identity: Identity, role: Role) -> Rule
     Ok(())
 }
 
-/// Lets `delegate` append to every timeline and delta stream the caller owns. Idempotent.
+/// Lets `delegate` append to every timeline, delta stream and `eventsourcing` store the caller
+/// owns, now and later. Idempotent. A grant is charged to the caller's write budget as one
+/// row; beyond `MAX_DELEGATES_PER_OWNER` grants it is `resource_exhausted`.
 #[reducer]
 pub fn grant_stream_access(ctx: &ReducerContext, delegate: Identity) -> RuleResult {
     access::require_role(ctx, "grant_stream_access")?;
     let id = access::delegation_id(ctx.sender, delegate);
-    if ctx.db.stream_delegate().id().find(&id).is_some() {
+    let delegates = ctx.db.stream_delegate();
+    if delegates.id().find(&id).is_some() {
         return Ok(());
     }
-    store::insert(
-        ctx.db.stream_delegate(),
-        StreamDelegate {
-            id,
-            owner: ctx.sender,
-            delegate,
-            granted_at: ctx.timestamp,
-        },
-        &format!("the grant to {delegate}"),
-    )
+    let granted = delegates
+        .stream_delegate_by_owner()
+        .filter(ctx.sender)
+        .count();
+    if granted >= MAX_DELEGATES_PER_OWNER {
+        return Err(RuleError::new(
+            Code::ResourceExhausted,
+            format!(
+                "{} has granted stream access to {granted} identities, the limit; revoke a \
+                 grant first",
+                ctx.sender
+            ),
+        ));
+    }
+    let row = StreamDelegate {
+        id,
+        owner: ctx.sender,
+        delegate,
+        granted_at: ctx.timestamp,
+    };
+    let mut meter = Meter::new(ctx);
+    meter.add(&row)?;
+    store::insert(delegates, row, &format!("the grant to {delegate}"))?;
+    meter.charge(ctx)
+}
+
+/// Gives the stream `key` names (`timeline:<name>`, `deltas:<stream>` or `es:<store>`, as in
+/// `stream_owner`) to `owner`, or, with None, clears its ownership: its next writer claims it.
+/// Admin-only; `invalid_argument` for a key that names no stream or names timeline
+/// `stream.<s>` (owned with `deltas:<s>`); `not_found` when clearing a stream nobody owns.
+/// Setting the owner it has is a no-op.
+#[reducer]
+pub fn set_stream_owner(ctx: &ReducerContext, key: String, owner: Option<Identity>) -> RuleResult {
+    access::Stream::from_key(&key)?;
+    access::require_admin(ctx, "set_stream_owner")?;
+    let owners = ctx.db.stream_owner();
+    let existing = owners.key().find(&key);
+    match (owner, existing) {
+        (None, None) => Err(not_found("stream owner", &key)),
+        (None, Some(_)) => {
+            owners.key().delete(&key);
+            Ok(())
+        }
+        (Some(owner), Some(row)) if row.owner == owner => Ok(()),
+        (Some(owner), Some(row)) => {
+            owners.key().update(StreamOwner {
+                owner,
+                created_at: ctx.timestamp,
+                ..row
+            });
+            Ok(())
+        }
+        (Some(owner), None) => store::insert(
+            owners,
+            StreamOwner {
+                key: key.clone(),
+                owner,
+                created_at: ctx.timestamp,
+            },
+            &format!("the owner of {key:?}"),
+        ),
+    }
 }
 
 /// Withdraws the caller's grant to `delegate`; `not_found` when there is none.

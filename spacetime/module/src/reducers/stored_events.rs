@@ -1,12 +1,15 @@
 //! `es_insert_events`: the write side of the `eventsourcing` persistence module
 //! (`nerv_inner_universe.eventsourcing_module`).
 //!
-//! Who may append: every identity with the writer or admin role (`access::require_role`), as
-//! for `publish_events`. An event-sourced application owns its stores as a whole, not row by row:
-//! its aggregates' versions and the integrity rules, not row owners, decide what is appended,
-//! and stored events are never updated or deleted. Each stored event counts against its
-//! writer's write budget (`budget::Meter`). These stores keep their own total order
-//! (`notification_id` per store) and write no `event_log` row: NERV's log stays NERV's.
+//! Who may append: a store belongs to the identity that wrote to it first, as a timeline does
+//! (`access::Stream::EsStore`, `stream_owner` key `es:<store>`): only its owner, the owner's
+//! delegates (`grant_stream_access`) and admins may append events to it or record tracking
+//! records in it, and every caller needs the writer or admin role (`access::require_role`).
+//! Within a store the aggregates' versions and the integrity rules, not row owners, decide what
+//! is appended, and stored events are never updated or deleted. Each stored event and tracking
+//! record counts against its writer's write budget (`budget::Meter`). These stores keep their
+//! own total order (`notification_id` per store) and write no `event_log` row: NERV's log
+//! stays NERV's.
 
 use inner_universe_rules::stored_events::{
     position_taken, tracking_advances, unique_positions, validate_batch_len, validate_label,
@@ -15,7 +18,7 @@ use inner_universe_rules::stored_events::{
 use inner_universe_rules::{text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
-use crate::access;
+use crate::access::{self, Stream};
 use crate::budget::Meter;
 use crate::store;
 use crate::tables::es_store::{es_store, EsStore};
@@ -57,6 +60,16 @@ pub fn es_insert_events(
             .map(|e| (e.originator_id.as_str(), e.originator_version)),
     )?;
     access::require_role(ctx, "es_insert_events")?;
+    let mut new_owners = Vec::new();
+    if !events.is_empty() {
+        new_owners.push(access::require_stream_access(ctx, Stream::EsStore(&store))?);
+    }
+    if let Some(t) = &tracking {
+        new_owners.push(access::require_stream_access(
+            ctx,
+            Stream::EsStore(&t.store),
+        )?);
+    }
     let stored = ctx.db.es_stored_event();
     for event in &events {
         let position = (
@@ -95,23 +108,31 @@ pub fn es_insert_events(
         None => None,
     };
 
+    for new_owner in new_owners {
+        access::record_owner(ctx, new_owner)?;
+    }
+    let mut meter = Meter::new(ctx);
     if !events.is_empty() {
-        append(ctx, store, events)?;
+        append(ctx, store, events, &mut meter)?;
     }
     if let Some(t) = tracking {
-        record_tracking(ctx, recorded_tracking, t)?;
+        record_tracking(ctx, recorded_tracking, t, &mut meter)?;
     }
-    Ok(())
+    meter.charge(ctx)
 }
 
-fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> RuleResult {
+fn append(
+    ctx: &ReducerContext,
+    store: String,
+    events: Vec<EsEventInput>,
+    meter: &mut Meter,
+) -> RuleResult {
     let heads = ctx.db.es_store();
     let last = heads
         .name()
         .find(&store)
         .map_or(0, |head| head.max_notification_id);
     let mut next = last;
-    let mut meter = Meter::new(ctx);
     for event in events {
         next += 1;
         let row = EsStoredEvent {
@@ -137,33 +158,34 @@ fn append(ctx: &ReducerContext, store: String, events: Vec<EsEventInput>) -> Rul
     } else {
         heads.name().update(head);
     }
-    meter.charge(ctx)
+    Ok(())
 }
 
 fn record_tracking(
     ctx: &ReducerContext,
     recorded: Option<EsTracking>,
     t: EsTrackingInput,
+    meter: &mut Meter,
 ) -> RuleResult {
     let table = ctx.db.es_tracking();
     match recorded {
         Some(row) => {
-            table.row_id().update(EsTracking {
+            let row = EsTracking {
                 notification_id: t.notification_id,
                 ..row
-            });
+            };
+            meter.add(&row)?;
+            table.row_id().update(row);
         }
         None => {
-            store::insert(
-                table,
-                EsTracking {
-                    row_id: 0,
-                    store: t.store,
-                    application_name: t.application_name,
-                    notification_id: t.notification_id,
-                },
-                "tracking record",
-            )?;
+            let row = EsTracking {
+                row_id: 0,
+                store: t.store,
+                application_name: t.application_name,
+                notification_id: t.notification_id,
+            };
+            meter.add(&row)?;
+            store::insert(table, row, "tracking record")?;
         }
     }
     Ok(())

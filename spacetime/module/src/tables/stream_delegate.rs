@@ -1,7 +1,7 @@
 use spacetimedb::{table, Identity, Timestamp};
 
-/// `owner` lets `delegate` append to every timeline and delta stream `owner` owns
-/// (`grant_stream_access`); `id` is `<owner>/<delegate>` in hex.
+/// `owner` lets `delegate` append to every timeline, delta stream and `eventsourcing` store
+/// `owner` owns, now and later (`grant_stream_access`); `id` is `<owner>/<delegate>` in hex.
 #[table(
     name = stream_delegate,
     public,
