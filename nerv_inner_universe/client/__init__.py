@@ -47,7 +47,16 @@ from .registry import TypeRegistry
 from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
 from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore, default_token_dir, read_token_file
-from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant, field
+from .values import (
+    ConnectionId,
+    Identity,
+    Row,
+    TimeDuration,
+    Timestamp,
+    Variant,
+    field,
+    micros_from_seconds,
+)
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
 __all__ = [
@@ -112,6 +121,7 @@ __all__ = [
     "Variant",
     "default_token_dir",
     "field",
+    "micros_from_seconds",
     "open_websocket",
     "read_token_file",
 ]

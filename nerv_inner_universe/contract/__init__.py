@@ -75,6 +75,8 @@ from nerv_inner_universe.contract.tables import (
     import_finish,
 )
 from nerv_inner_universe.contract.types import (
+    MAX_OCCURRED_AT_MICROS,
+    MIN_OCCURRED_AT_MICROS,
     DeleteOperation,
     DeltaMetadata,
     DeltaOperation,
@@ -88,6 +90,7 @@ from nerv_inner_universe.contract.types import (
     RemoveOperation,
     Role,
     SetOperation,
+    occurred_at_in_range,
 )
 
 __all__ = [
@@ -97,9 +100,11 @@ __all__ = [
     "IMPORTED_TABLES",
     "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",
+    "MAX_OCCURRED_AT_MICROS",
     "MAX_SNAPSHOT_INTERVAL",
     "MAX_TIMEOUT_SECONDS",
     "MAX_WRITE_BUDGET_WINDOW_SECONDS",
+    "MIN_OCCURRED_AT_MICROS",
     "NOT_IMPORTED",
     "REDACTED_EVENT",
     "SNAPSHOT_INTERVAL_KEY",
@@ -139,6 +144,7 @@ __all__ = [
     "import_begin",
     "import_finish",
     "import_rows",
+    "occurred_at_in_range",
     "parse_interval",
     "publish_event",
     "publish_events",

@@ -1,4 +1,4 @@
-use inner_universe_rules::{namespaces, text, RuleResult};
+use inner_universe_rules::{moments, namespaces, text, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found, redaction};
@@ -24,6 +24,7 @@ pub fn record_delta(
     text::validate_name("stream", &stream)?;
     namespaces::validate_delta_id(&delta_id, &stream)?;
     text::validate_id("state_version_id", &state_version_id)?;
+    moments::validate_occurred_at("occurred_at", occurred_at.to_micros_since_unix_epoch())?;
     let operations = checks::operations(operations)?;
     let metadata = checks::delta_metadata(metadata)?;
     access::require_role(ctx, "record_delta")?;

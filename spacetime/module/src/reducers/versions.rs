@@ -1,4 +1,6 @@
-use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleError, RuleResult};
+use inner_universe_rules::{
+    json, moments, namespaces, patch, snapshots, text, Code, RuleError, RuleResult,
+};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found, redaction};
@@ -33,6 +35,7 @@ pub fn commit_state_version(
     if let Some(parent) = &parent_version_id {
         text::validate_id("parent_version_id", parent)?;
     }
+    moments::validate_occurred_at("occurred_at", occurred_at.to_micros_since_unix_epoch())?;
     text::validate_text("description", &description)?;
     text::validate_sha256_hex("data_hash", &data_hash)?;
     let operations = checks::operations(operations)?;
