@@ -27,6 +27,7 @@ from .errors import (
     ProtocolError,
     QueryError,
     ReducerFailedError,
+    RequestTooLargeError,
     SchemaError,
     SpacetimeConnectionError,
     SpacetimeError,
@@ -34,6 +35,7 @@ from .errors import (
 )
 from .events import EventContext, EventKind, ReducerEvent, ReducerStatus
 from .http import (
+    MAX_HTTP_BODY_BYTES,
     Credentials,
     DatabaseInfo,
     HttpCallResult,
@@ -60,6 +62,7 @@ from .values import (
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
 __all__ = [
+    "MAX_HTTP_BODY_BYTES",
     "AlgebraicType",
     "ArgumentError",
     "ArrayType",
@@ -97,6 +100,7 @@ __all__ = [
     "ReducerFailedError",
     "ReducerStatus",
     "Ref",
+    "RequestTooLargeError",
     "Row",
     "SchemaError",
     "Socket",

@@ -70,6 +70,21 @@ class ArgumentError(SpacetimeError, ValueError):
     was sent (or the server refused them before running anything)."""
 
 
+class RequestTooLargeError(ArgumentError):
+    """An HTTP request body over the server's limit (`MAX_HTTP_BODY_BYTES`, 2 MiB for a reducer
+    call or SQL on spacetimedb-standalone 1.2.0); nothing was run. Send the call over the
+    WebSocket connection (`DbConnection`), whose messages have no such limit."""
+
+    def __init__(self, what: str, size: int, limit: int | None) -> None:
+        of = "" if limit is None else f" of {limit} bytes"
+        super().__init__(
+            f"{what}: the request body is {size} bytes, over the server's HTTP request "
+            f"limit{of}; send it over the WebSocket connection (DbConnection) instead"
+        )
+        self.size = size
+        self.limit = limit
+
+
 class SchemaError(SpacetimeError):
     """The module schema is malformed, or names a table, reducer or type that does not exist."""
 

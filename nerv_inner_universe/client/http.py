@@ -27,6 +27,7 @@ from .errors import (
     ProtocolError,
     QueryError,
     ReducerFailedError,
+    RequestTooLargeError,
     SpacetimeConnectionError,
 )
 from .numbers import ascii_int
@@ -37,6 +38,10 @@ from .values import Identity, TimeDuration, Timestamp
 
 log = get_logger(__name__)
 
+MAX_HTTP_BODY_BYTES = 2_097_152
+"""spacetimedb-standalone 1.2.0 reads at most 2 MiB of a request body (axum's default body
+limit; only publishing a module is exempt): a larger reducer call or SQL query is refused with
+`RequestTooLargeError` before it is sent."""
 _REDUCER_FAILED = 530
 _BUDGET_EXCEEDED = 402
 _NO_CONTEXT = sats_json.TypeContext()
@@ -233,7 +238,7 @@ class SpacetimeHttp:
         response = await self._request(
             "POST",
             f"{_db(database)}/call/{quote(reducer, safe='')}",
-            content=body.encode(),
+            content=self._within_limit(f"the call of {reducer!r}", body.encode()),
             headers={"Content-Type": "application/json"},
             allow=(_REDUCER_FAILED, _BUDGET_EXCEEDED, 400),
         )
@@ -250,7 +255,10 @@ class SpacetimeHttp:
     async def sql(self, database: str, query: str) -> list[SqlResult]:
         """Runs SQL as this identity (the owner also sees private tables and may write)."""
         response = await self._request(
-            "POST", f"{_db(database)}/sql", content=query.encode(), allow=(400,)
+            "POST",
+            f"{_db(database)}/sql",
+            content=self._within_limit("the SQL query", query.encode()),
+            allow=(400,),
         )
         if response.status_code == 400:
             raise QueryError(query, response.text)
@@ -288,6 +296,13 @@ class SpacetimeHttp:
                     yield _log_record(line)
         finally:
             await response.aclose()
+
+    def _within_limit(self, what: str, body: bytes) -> bytes:
+        """``body``, or RequestTooLargeError before sending when the server would refuse it
+        (it answers 413 after a part, or resets the connection while a larger one is sent)."""
+        if len(body) > MAX_HTTP_BODY_BYTES:
+            raise RequestTooLargeError(f"{what} to {self.base_url}", len(body), MAX_HTTP_BODY_BYTES)
+        return body
 
     def _headers(self, *, auth: bool) -> dict[str, str]:
         return bearer_header(self.token, "SpacetimeHttp.token") if auth and self.token else {}
@@ -328,7 +343,11 @@ def _db(database: str) -> str:
     return f"/v1/database/{quote(database, safe='')}"
 
 
-def _status_error(response: httpx.Response) -> HttpError:
+def _status_error(response: httpx.Response) -> HttpError | RequestTooLargeError:
+    if response.status_code == 413:  # a server with a lower limit than MAX_HTTP_BODY_BYTES
+        request = response.request
+        size = len(request.content)
+        return RequestTooLargeError(f"{request.method} {request.url}", size, None)
     cls = NotFoundError if response.status_code == 404 else HttpError
     return cls(
         response.request.method, str(response.request.url), response.status_code, response.text

@@ -1,7 +1,7 @@
 use inner_universe_rules::{moments, namespaces, text, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
-use super::{already_exists, not_found, redaction};
+use super::{already_exists, redaction};
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
@@ -47,7 +47,12 @@ pub fn record_delta(
         .find(&state_version_id)
         .is_none()
     {
-        return Err(not_found("state version", &state_version_id));
+        return Err(redaction::missing(
+            ctx,
+            RedactedKind::StateVersion,
+            "state version",
+            &state_version_id,
+        ));
     }
     let new_owner = access::require_stream_access(ctx, access::Stream::Deltas(&stream))?;
     access::record_owner(ctx, new_owner)?;

@@ -70,7 +70,12 @@ pub fn commit_state_version(
     let new_owner = access::require_stream_access(ctx, access::Stream::Timeline(&timeline))?;
     if let Some(parent) = &parent_version_id {
         if ctx.db.state_version().version_id().find(parent).is_none() {
-            return Err(not_found("parent state version", parent));
+            return Err(redaction::missing(
+                ctx,
+                RedactedKind::StateVersion,
+                "parent state version",
+                parent,
+            ));
         }
     }
     let head = ctx.db.timeline().name().find(&timeline);
