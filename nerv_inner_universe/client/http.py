@@ -31,6 +31,7 @@ from .errors import (
     SpacetimeConnectionError,
 )
 from .numbers import ascii_int
+from .quiet_secrets import protect
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .token_store import bearer_header
@@ -136,6 +137,7 @@ class SpacetimeHttp:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._types = types
+        protect(token)  # httpx and httpcore log headers at DEBUG
         self._client = httpx.AsyncClient(
             base_url=self.base_url, timeout=timeout, transport=transport
         )
