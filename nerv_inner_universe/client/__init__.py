@@ -19,6 +19,7 @@ from .connection import DbConnection, QueryResult
 from .errors import (
     ArgumentError,
     CallTimeoutError,
+    ConnectionRefusedByModuleError,
     HttpError,
     MessageTooLargeError,
     NotFoundError,
@@ -72,6 +73,7 @@ __all__ = [
     "Codec",
     "CodecFactory",
     "ConnectionId",
+    "ConnectionRefusedByModuleError",
     "Credentials",
     "DatabaseInfo",
     "DbConnection",

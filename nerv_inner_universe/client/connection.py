@@ -30,6 +30,7 @@ from .codec import Codec, CodecFactory, JsonCodec
 from .errors import (
     ArgumentError,
     CallTimeoutError,
+    ConnectionRefusedByModuleError,
     MessageTooLargeError,
     OutcomeUnknownError,
     OutOfEnergyError,
@@ -481,12 +482,31 @@ class DbConnection:
                 self._token_store.save(self.base_url, self.database, message.token)
         except BaseException as error:
             await ws.close()
+            if isinstance(error, ConnectionClosed) and error.rcvd is None:
+                # Closed without a close frame before the identity: how SpacetimeDB 1.2.0
+                # ends a connection the module's client_connected refused.
+                raise ConnectionRefusedByModuleError(
+                    self._ws_url(), await self._refusal()
+                ) from error
             if isinstance(error, ConnectionClosed | TimeoutError | ProtocolError):
                 raise SpacetimeConnectionError(
                     f"no identity from {self._ws_url()}: {error}"
                 ) from error
             raise
         return self._start(ws, codec, schema, message)
+
+    async def _refusal(self) -> str | None:
+        """The module's reason for refusing this identity's connection, asked over HTTP."""
+        try:
+            async with SpacetimeHttp(
+                self.base_url,
+                token=self.token,
+                timeout=self._connect_timeout,
+                transport=self._transport,
+            ) as http:
+                return await http.connection_refusal(self.database)
+        except SpacetimeError as error:
+            return f"(asking why over HTTP failed: {error})"
 
     def _start(
         self, ws: Socket, codec: Codec, schema: ModuleSchema, token: IdentityToken

@@ -25,6 +25,25 @@ class MessageTooLargeError(SpacetimeConnectionError):
         self.limit = limit
 
 
+class ConnectionRefusedByModuleError(SpacetimeConnectionError):
+    """The module's ``client_connected`` reducer refused the connection. SpacetimeDB 1.2.0
+    then closes the WebSocket without a close frame or a reason; the client asks again over
+    HTTP, where a refusal is answered 403 with the module's message: ``reason`` (None when that
+    second attempt was admitted, e.g. a place became free meanwhile)."""
+
+    def __init__(self, url: str, reason: str | None) -> None:
+        why = (
+            f": {reason.strip()}"
+            if reason
+            else " (it gave no reason; an HTTP call as the same identity was admitted just after)"
+        )
+        super().__init__(
+            f"{url}: the connection was refused by the module's client_connected reducer{why}"
+        )
+        self.url = url
+        self.reason = reason
+
+
 class OutcomeUnknownError(SpacetimeConnectionError):
     """A reducer call was sent but its result never arrived: it may or may not have committed.
     Check the database (a subscription or SQL) before calling again."""

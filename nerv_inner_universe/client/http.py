@@ -254,6 +254,21 @@ class SpacetimeHttp:
         micros = _header_int(response, "spacetime-execution-duration-micros")
         return HttpCallResult(energy, None if micros is None else TimeDuration(micros))
 
+    async def connection_refusal(self, database: str) -> str | None:
+        """Why the module refuses this identity's connections (its ``client_connected``
+        message, e.g. ``resource_exhausted: ...``), or None when it admits them. An HTTP call
+        connects first like a WebSocket does, and the server answers a refusal with 403 and the
+        message (it closes a refused WebSocket without one). The call names ``client_connected``
+        itself, which the server never runs as a call (400), so nothing else runs."""
+        response = await self._request(
+            "POST",
+            f"{_db(database)}/call/client_connected",
+            content=b"[]",
+            headers={"Content-Type": "application/json"},
+            allow=(400, 403, 404),
+        )
+        return response.text if response.status_code == 403 else None
+
     async def sql(self, database: str, query: str) -> list[SqlResult]:
         """Runs SQL as this identity (the owner also sees private tables and may write)."""
         response = await self._request(
