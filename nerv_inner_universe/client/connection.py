@@ -458,12 +458,7 @@ class DbConnection:
     async def _open(self) -> _Session:
         """Fetches the schema, opens the socket and reads the identity, then starts the
         session (subscribing live handles again after a reconnect)."""
-        async with SpacetimeHttp(
-            self.base_url,
-            token=self.token,
-            timeout=self._connect_timeout,
-            transport=self._transport,
-        ) as http:
+        async with self._http() as http:
             schema = await http.schema(self.database)
         codec = self._codec_factory(schema, self._types)
         headers = bearer_header(self.token, "DbConnection.token") if self.token else {}
@@ -495,15 +490,19 @@ class DbConnection:
             raise
         return self._start(ws, codec, schema, message)
 
+    def _http(self) -> SpacetimeHttp:
+        """An HTTP client as this connection's identity, with its connect timeout."""
+        return SpacetimeHttp(
+            self.base_url,
+            token=self.token,
+            timeout=self._connect_timeout,
+            transport=self._transport,
+        )
+
     async def _refusal(self) -> str | None:
         """The module's reason for refusing this identity's connection, asked over HTTP."""
         try:
-            async with SpacetimeHttp(
-                self.base_url,
-                token=self.token,
-                timeout=self._connect_timeout,
-                transport=self._transport,
-            ) as http:
+            async with self._http() as http:
                 return await http.connection_refusal(self.database)
         except SpacetimeError as error:
             return f"(asking why over HTTP failed: {error})"
