@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from nerv_inner_universe.client import SpacetimeError
 from nerv_inner_universe.controller import ConfigError, ControllerError, load_config
 from nerv_inner_universe.controller.config import CONFIG_ENV, DEFAULT_SECTION, SECTION_ENV
 
@@ -67,14 +68,17 @@ def with_config(command: Callable[..., T]) -> Callable[..., T]:
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:
-    """Runs ``work``; a ControllerError becomes its message and exit code 1, Ctrl-C exit 130
-    (the controller has stopped what it started by then)."""
+    """Runs ``work``; a ControllerError, or a client error (the server's answer or its data
+    could not be used), becomes its message and exit code 1, Ctrl-C exit 130 (the controller
+    has stopped what it started by then)."""
     try:
         return asyncio.run(work)
     except ConfigError as error:
         fail(f"invalid configuration: {error}", EXIT_CONFIG)
     except ControllerError as error:
         fail(str(error))
+    except SpacetimeError as error:
+        fail(f"the server's answer could not be used ({type(error).__name__}): {error}")
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)

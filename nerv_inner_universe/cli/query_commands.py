@@ -30,7 +30,7 @@ def _cell(value: object) -> str:
     if isinstance(value, Identity):
         return value.hex
     if isinstance(value, Timestamp):
-        return value.to_datetime().isoformat()
+        return value.isoformat()
     if value is None:
         return ""
     return str(value)

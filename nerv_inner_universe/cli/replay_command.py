@@ -9,26 +9,46 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from nerv_inner_universe.cli.common import with_config
+from nerv_inner_universe.client import SpacetimeError
 from nerv_inner_universe.config import ConfigError
+from nerv_inner_universe.controller import InnerUniverseConfig
+from nerv_inner_universe.controller.layout import DbLayout
+from nerv_inner_universe.controller.tokens import OwnerToken
 from nerv_inner_universe.nerv.errors import NervError
 from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
 from nerv_inner_universe.plugin.recovery import export, rebuild
 
 
 @click.command("replay")
-@click.option("--url", default="http://127.0.0.1:3000", show_default=True)
-@click.option("--database", default="inner-universe", show_default=True)
-@click.option("--token-file", type=click.Path(path_type=Path), help="File holding the token.")
+@with_config
+@click.option("--url", help="The server's URL (default: the config's, http://127.0.0.1:3000).")
+@click.option("--database", help="The database (default: the config's, inner-universe).")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path),
+    help="File holding the token (default: $INNER_UNIVERSE_TOKEN, else the config's owner token).",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Write the rebuilt states as JSON.")
-def replay_command(url: str, database: str, token_file: Path | None, out: Path | None) -> None:
+def replay_command(
+    config: InnerUniverseConfig,
+    url: str | None,
+    database: str | None,
+    token_file: Path | None,
+    out: Path | None,
+) -> None:
     """Rebuild every timeline and delta stream, verify every hash, summarise (and export).
-
-    A delta whose operations do not apply at its place in the log is skipped, as a runtime's
-    start skips it, and listed; it does not make the replay fail."""
+    Reads the running server the config (or --url) names. A delta whose operations do not
+    apply at its place in the log is skipped, as a runtime's start skips it, and listed; it
+    does not make the replay fail."""
     console = Console(stderr=True)
+    database = database or config.database
     try:
+        if token_file is None:
+            owner = OwnerToken(config, DbLayout(config.db_path)).path
+            token_file = owner if owner.is_file() else None
         settings = PluginSettings(
-            url=url, database=database, token_file=token_file, follow_remote=False
+            url=url or config.url, database=database, token_file=token_file, follow_remote=False
         )
         recorder = InnerUniverseRecorder(settings)
         try:
@@ -36,7 +56,7 @@ def replay_command(url: str, database: str, token_file: Path | None, out: Path |
                 report = rebuild(recorder, status.update)
         finally:
             recorder.close()
-    except (ConfigError, NervError, OSError) as exc:
+    except (ConfigError, NervError, SpacetimeError, OSError) as exc:
         console.print(f"[red]replay failed:[/red] {exc}")
         raise SystemExit(1) from exc
     table = Table(title=f"{database}: {report.events} published events, all hashes verified")

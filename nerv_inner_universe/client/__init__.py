@@ -19,6 +19,7 @@ from .connection import DbConnection, QueryResult
 from .errors import (
     ArgumentError,
     CallTimeoutError,
+    ConnectionRefusedByModuleError,
     HttpError,
     MessageTooLargeError,
     NotFoundError,
@@ -27,6 +28,7 @@ from .errors import (
     ProtocolError,
     QueryError,
     ReducerFailedError,
+    RequestTooLargeError,
     SchemaError,
     SpacetimeConnectionError,
     SpacetimeError,
@@ -34,6 +36,7 @@ from .errors import (
 )
 from .events import EventContext, EventKind, ReducerEvent, ReducerStatus
 from .http import (
+    MAX_HTTP_BODY_BYTES,
     Credentials,
     DatabaseInfo,
     HttpCallResult,
@@ -47,10 +50,20 @@ from .registry import TypeRegistry
 from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
 from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore, default_token_dir, read_token_file
-from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant, field
+from .values import (
+    ConnectionId,
+    Identity,
+    Row,
+    TimeDuration,
+    Timestamp,
+    Variant,
+    field,
+    micros_from_seconds,
+)
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 
 __all__ = [
+    "MAX_HTTP_BODY_BYTES",
     "AlgebraicType",
     "ArgumentError",
     "ArrayType",
@@ -60,6 +73,7 @@ __all__ = [
     "Codec",
     "CodecFactory",
     "ConnectionId",
+    "ConnectionRefusedByModuleError",
     "Credentials",
     "DatabaseInfo",
     "DbConnection",
@@ -88,6 +102,7 @@ __all__ = [
     "ReducerFailedError",
     "ReducerStatus",
     "Ref",
+    "RequestTooLargeError",
     "Row",
     "SchemaError",
     "Socket",
@@ -112,6 +127,7 @@ __all__ = [
     "Variant",
     "default_token_dir",
     "field",
+    "micros_from_seconds",
     "open_websocket",
     "read_token_file",
 ]

@@ -30,6 +30,7 @@ from .codec import Codec, CodecFactory, JsonCodec
 from .errors import (
     ArgumentError,
     CallTimeoutError,
+    ConnectionRefusedByModuleError,
     MessageTooLargeError,
     OutcomeUnknownError,
     OutOfEnergyError,
@@ -457,12 +458,7 @@ class DbConnection:
     async def _open(self) -> _Session:
         """Fetches the schema, opens the socket and reads the identity, then starts the
         session (subscribing live handles again after a reconnect)."""
-        async with SpacetimeHttp(
-            self.base_url,
-            token=self.token,
-            timeout=self._connect_timeout,
-            transport=self._transport,
-        ) as http:
+        async with self._http() as http:
             schema = await http.schema(self.database)
         codec = self._codec_factory(schema, self._types)
         headers = bearer_header(self.token, "DbConnection.token") if self.token else {}
@@ -481,12 +477,35 @@ class DbConnection:
                 self._token_store.save(self.base_url, self.database, message.token)
         except BaseException as error:
             await ws.close()
+            if isinstance(error, ConnectionClosed) and error.rcvd is None:
+                # Closed without a close frame before the identity: how SpacetimeDB 1.2.0
+                # ends a connection the module's client_connected refused.
+                raise ConnectionRefusedByModuleError(
+                    self._ws_url(), await self._refusal()
+                ) from error
             if isinstance(error, ConnectionClosed | TimeoutError | ProtocolError):
                 raise SpacetimeConnectionError(
                     f"no identity from {self._ws_url()}: {error}"
                 ) from error
             raise
         return self._start(ws, codec, schema, message)
+
+    def _http(self) -> SpacetimeHttp:
+        """An HTTP client as this connection's identity, with its connect timeout."""
+        return SpacetimeHttp(
+            self.base_url,
+            token=self.token,
+            timeout=self._connect_timeout,
+            transport=self._transport,
+        )
+
+    async def _refusal(self) -> str | None:
+        """The module's reason for refusing this identity's connection, asked over HTTP."""
+        try:
+            async with self._http() as http:
+                return await http.connection_refusal(self.database)
+        except SpacetimeError as error:
+            return f"(asking why over HTTP failed: {error})"
 
     def _start(
         self, ws: Socket, codec: Codec, schema: ModuleSchema, token: IdentityToken

@@ -25,6 +25,25 @@ class MessageTooLargeError(SpacetimeConnectionError):
         self.limit = limit
 
 
+class ConnectionRefusedByModuleError(SpacetimeConnectionError):
+    """The module's ``client_connected`` reducer refused the connection. SpacetimeDB 1.2.0
+    then closes the WebSocket without a close frame or a reason; the client asks again over
+    HTTP, where a refusal is answered 403 with the module's message: ``reason`` (None when that
+    second attempt was admitted, e.g. a place became free meanwhile)."""
+
+    def __init__(self, url: str, reason: str | None) -> None:
+        why = (
+            f": {reason.strip()}"
+            if reason
+            else " (it gave no reason; an HTTP call as the same identity was admitted just after)"
+        )
+        super().__init__(
+            f"{url}: the connection was refused by the module's client_connected reducer{why}"
+        )
+        self.url = url
+        self.reason = reason
+
+
 class OutcomeUnknownError(SpacetimeConnectionError):
     """A reducer call was sent but its result never arrived: it may or may not have committed.
     Check the database (a subscription or SQL) before calling again."""
@@ -68,6 +87,21 @@ class OutOfEnergyError(SpacetimeError):
 class ArgumentError(SpacetimeError, ValueError):
     """Arguments or a message do not fit the module's schema or the server's limits; nothing
     was sent (or the server refused them before running anything)."""
+
+
+class RequestTooLargeError(ArgumentError):
+    """An HTTP request body over the server's limit (`MAX_HTTP_BODY_BYTES`, 2 MiB for a reducer
+    call or SQL on spacetimedb-standalone 1.2.0); nothing was run. Send the call over the
+    WebSocket connection (`DbConnection`), whose messages have no such limit."""
+
+    def __init__(self, what: str, size: int, limit: int | None) -> None:
+        of = "" if limit is None else f" of {limit} bytes"
+        super().__init__(
+            f"{what}: the request body is {size} bytes, over the server's HTTP request "
+            f"limit{of}; send it over the WebSocket connection (DbConnection) instead"
+        )
+        self.size = size
+        self.limit = limit
 
 
 class SchemaError(SpacetimeError):

@@ -27,9 +27,11 @@ from .errors import (
     ProtocolError,
     QueryError,
     ReducerFailedError,
+    RequestTooLargeError,
     SpacetimeConnectionError,
 )
 from .numbers import ascii_int
+from .quiet_secrets import protect
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .token_store import bearer_header
@@ -37,6 +39,10 @@ from .values import Identity, TimeDuration, Timestamp
 
 log = get_logger(__name__)
 
+MAX_HTTP_BODY_BYTES = 2_097_152
+"""spacetimedb-standalone 1.2.0 reads at most 2 MiB of a request body (axum's default body
+limit; only publishing a module is exempt): a larger reducer call or SQL query is refused with
+`RequestTooLargeError` before it is sent."""
 _REDUCER_FAILED = 530
 _BUDGET_EXCEEDED = 402
 _NO_CONTEXT = sats_json.TypeContext()
@@ -131,6 +137,7 @@ class SpacetimeHttp:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._types = types
+        protect(token)  # httpx and httpcore log headers at DEBUG
         self._client = httpx.AsyncClient(
             base_url=self.base_url, timeout=timeout, transport=transport
         )
@@ -233,7 +240,7 @@ class SpacetimeHttp:
         response = await self._request(
             "POST",
             f"{_db(database)}/call/{quote(reducer, safe='')}",
-            content=body.encode(),
+            content=self._within_limit(f"the call of {reducer!r}", body.encode()),
             headers={"Content-Type": "application/json"},
             allow=(_REDUCER_FAILED, _BUDGET_EXCEEDED, 400),
         )
@@ -247,10 +254,28 @@ class SpacetimeHttp:
         micros = _header_int(response, "spacetime-execution-duration-micros")
         return HttpCallResult(energy, None if micros is None else TimeDuration(micros))
 
+    async def connection_refusal(self, database: str) -> str | None:
+        """Why the module refuses this identity's connections (its ``client_connected``
+        message, e.g. ``resource_exhausted: ...``), or None when it admits them. An HTTP call
+        connects first like a WebSocket does, and the server answers a refusal with 403 and the
+        message (it closes a refused WebSocket without one). The call names ``client_connected``
+        itself, which the server never runs as a call (400), so nothing else runs."""
+        response = await self._request(
+            "POST",
+            f"{_db(database)}/call/client_connected",
+            content=b"[]",
+            headers={"Content-Type": "application/json"},
+            allow=(400, 403, 404),
+        )
+        return response.text if response.status_code == 403 else None
+
     async def sql(self, database: str, query: str) -> list[SqlResult]:
         """Runs SQL as this identity (the owner also sees private tables and may write)."""
         response = await self._request(
-            "POST", f"{_db(database)}/sql", content=query.encode(), allow=(400,)
+            "POST",
+            f"{_db(database)}/sql",
+            content=self._within_limit("the SQL query", query.encode()),
+            allow=(400,),
         )
         if response.status_code == 400:
             raise QueryError(query, response.text)
@@ -288,6 +313,13 @@ class SpacetimeHttp:
                     yield _log_record(line)
         finally:
             await response.aclose()
+
+    def _within_limit(self, what: str, body: bytes) -> bytes:
+        """``body``, or RequestTooLargeError before sending when the server would refuse it
+        (it answers 413 after a part, or resets the connection while a larger one is sent)."""
+        if len(body) > MAX_HTTP_BODY_BYTES:
+            raise RequestTooLargeError(f"{what} to {self.base_url}", len(body), MAX_HTTP_BODY_BYTES)
+        return body
 
     def _headers(self, *, auth: bool) -> dict[str, str]:
         return bearer_header(self.token, "SpacetimeHttp.token") if auth and self.token else {}
@@ -328,7 +360,11 @@ def _db(database: str) -> str:
     return f"/v1/database/{quote(database, safe='')}"
 
 
-def _status_error(response: httpx.Response) -> HttpError:
+def _status_error(response: httpx.Response) -> HttpError | RequestTooLargeError:
+    if response.status_code == 413:  # a server with a lower limit than MAX_HTTP_BODY_BYTES
+        request = response.request
+        size = len(request.content)
+        return RequestTooLargeError(f"{request.method} {request.url}", size, None)
     cls = NotFoundError if response.status_code == 404 else HttpError
     return cls(
         response.request.method, str(response.request.url), response.status_code, response.text

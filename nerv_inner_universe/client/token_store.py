@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..log import get_logger
 from .errors import ArgumentError, TokenStoreError
+from .quiet_secrets import protect
 
 log = get_logger(__name__)
 
@@ -56,6 +57,7 @@ def bearer_header(token: str, source: str) -> dict[str, str]:
             f"the token from {source} is not a token ({flaw}); a token is printable ASCII "
             "without spaces. Is it the JSON of a token file? Name the file instead (token_file)"
         )
+    protect(token)  # sent from now on: no library's log record may show it
     return {"Authorization": f"Bearer {token}"}
 
 

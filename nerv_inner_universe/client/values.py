@@ -41,14 +41,21 @@ def _parse_hex(text: str, digits: int, what: str) -> int:
     return number
 
 
-def _micros(seconds: float) -> int:
-    """``seconds`` in whole microseconds (nearest); ArgumentError unless a finite number."""
+def micros_from_seconds(seconds: float) -> int:
+    """``seconds`` in whole microseconds, the nearest (ties to even) to the number's exact
+    value, with no range limit; ArgumentError unless a finite int or float."""
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ArgumentError(f"seconds must be an int or float, got {type(seconds).__name__}")
     try:
-        return round(seconds * 1_000_000)
+        numerator, denominator = seconds.as_integer_ratio()
     except (OverflowError, ValueError):  # inf, nan
         raise ArgumentError(f"seconds must be finite, got {seconds!r}") from None
+    # Exact integer rounding (half to even) of the float's own value: ``seconds * 1e6`` in
+    # floating point could round past the i64 range, or by a microsecond.
+    quotient, remainder = divmod(numerator * 1_000_000, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 @attrs.frozen(order=True)
@@ -119,7 +126,7 @@ class Timestamp:
     @classmethod
     def from_seconds(cls, seconds: float) -> Timestamp:
         """Rounds to the nearest microsecond, as the server would store it."""
-        return cls(_micros(seconds))
+        return cls(micros_from_seconds(seconds))
 
     @classmethod
     def now(cls) -> Timestamp:
@@ -130,6 +137,15 @@ class Timestamp:
     def seconds(self) -> float:
         """Seconds since the Unix epoch, as a float."""
         return self.micros_since_epoch / 1_000_000
+
+    def isoformat(self) -> str:
+        """ISO 8601 in UTC (``2026-01-02T03:04:05.000006+00:00``); beyond datetime's years 1 to
+        9999, the microseconds since the epoch (``-9223372036854775808 µs since the Unix
+        epoch``). Never raises."""
+        try:
+            return self.to_datetime().isoformat()
+        except ArgumentError:
+            return f"{self.micros_since_epoch} µs since the Unix epoch"
 
     def to_datetime(self) -> datetime:
         """Raises ArgumentError (a ValueError) beyond datetime's years 1 to 9999 (a Timestamp
@@ -158,7 +174,7 @@ class TimeDuration:
     @classmethod
     def from_seconds(cls, seconds: float) -> TimeDuration:
         """Rounds to the nearest microsecond."""
-        return cls(_micros(seconds))
+        return cls(micros_from_seconds(seconds))
 
     @property
     def seconds(self) -> float:

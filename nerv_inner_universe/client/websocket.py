@@ -7,12 +7,15 @@ factory returning a fake, and drives the connection without a server.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol
 
 import attrs
 import websockets
 from websockets.typing import Subprotocol
+
+from .quiet_secrets import WEBSOCKETS_LOGGER, protect
 
 
 class Socket(Protocol):
@@ -52,7 +55,9 @@ raises OSError, TimeoutError or a `websockets` error when it cannot."""
 
 
 async def open_websocket(url: str, options: SocketOptions) -> Socket:
-    """The default `SocketFactory`: a `websockets` client connection (no compression)."""
+    """The default `SocketFactory`: a `websockets` client connection (no compression), whose
+    log records show no token (`quiet_secrets`)."""
+    protect(None)
     connection = await websockets.connect(
         url,
         subprotocols=[Subprotocol(options.subprotocol)],
@@ -60,6 +65,7 @@ async def open_websocket(url: str, options: SocketOptions) -> Socket:
         open_timeout=options.open_timeout,
         max_size=options.max_size,
         compression=None,
+        logger=logging.getLogger(WEBSOCKETS_LOGGER),
     )
     socket: Socket = connection
     return socket

@@ -78,6 +78,8 @@ from nerv_inner_universe.contract.tables import (
     import_finish,
 )
 from nerv_inner_universe.contract.types import (
+    MAX_OCCURRED_AT_MICROS,
+    MIN_OCCURRED_AT_MICROS,
     DeleteOperation,
     DeltaMetadata,
     DeltaOperation,
@@ -91,6 +93,7 @@ from nerv_inner_universe.contract.types import (
     RemoveOperation,
     Role,
     SetOperation,
+    occurred_at_in_range,
 )
 
 __all__ = [
@@ -101,9 +104,11 @@ __all__ = [
     "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",
     "MAX_DELEGATES_PER_OWNER",
+    "MAX_OCCURRED_AT_MICROS",
     "MAX_SNAPSHOT_INTERVAL",
     "MAX_TIMEOUT_SECONDS",
     "MAX_WRITE_BUDGET_WINDOW_SECONDS",
+    "MIN_OCCURRED_AT_MICROS",
     "MODULE_EVENT_TYPES",
     "NOT_IMPORTED",
     "REDACTED_EVENT",
@@ -144,6 +149,7 @@ __all__ = [
     "import_begin",
     "import_finish",
     "import_rows",
+    "occurred_at_in_range",
     "parse_interval",
     "publish_event",
     "publish_events",

@@ -16,6 +16,18 @@ import attrs
 
 from nerv_inner_universe.client import Timestamp, Variant
 
+MIN_OCCURRED_AT_MICROS = -62_135_596_800_000_000
+"""0001-01-01T00:00:00Z in microseconds since the Unix epoch: the earliest ``occurred_at`` (of
+an event, version or delta) the module accepts (`rules/src/moments.rs`)."""
+MAX_OCCURRED_AT_MICROS = 253_402_300_799_999_999
+"""9999-12-31T23:59:59.999999Z: the latest ``occurred_at`` the module accepts. Years 1 to 9999
+are the range of Python's `datetime`; beyond them the module answers ``invalid_argument``."""
+
+
+def occurred_at_in_range(moment: Timestamp) -> bool:
+    """Whether the module accepts ``moment`` as an ``occurred_at``."""
+    return MIN_OCCURRED_AT_MICROS <= moment.micros_since_epoch <= MAX_OCCURRED_AT_MICROS
+
 
 @attrs.frozen(kw_only=True)
 class EntityMetadata:

@@ -10,7 +10,9 @@ A recorder starting on the same file first sends again, in order, every event st
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,17 +36,32 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """Creates ``path`` 0600 (its folder 0700) before SQLite opens it: SQLite creates its side
+    files with the database file's mode, so they are private too."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_SIDE_FILES)):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) != 0o600:
+            file.chmod(0o600)
+
+
 class Outbox:
     """The events of ``database`` not yet known to be durable on the server, in the SQLite file
     at ``path`` (created with its directory when missing; one file may serve several
-    databases). Thread-safe. Raises PersistenceError when the file cannot be used."""
+    databases). The file and SQLite's ``-wal``/``-shm``/``-journal`` files beside it are 0600
+    (made so when an older version left them wider), a folder created here 0700: they hold
+    unsent event data. Thread-safe. Raises PersistenceError when the file cannot be used."""
 
     def __init__(self, path: Path, database: str) -> None:
         self.path = path
         self.database = database
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -172,13 +172,13 @@ class InnerUniverseRecorder:
         was recorded with other content."""
         validate_json(event.data, "event data")
         validate_json(dict(event.metadata), "event metadata")
+        payload = translate.event_input(event)  # first: a refused event is not remembered
         fingerprint = translate.event_fingerprint(event)
         with self._lock:
             if not self._recent.admit(event.id, fingerprint):
                 return
             if self._follower is not None:
                 self._unseen_own.add(event.id)
-        payload = translate.event_input(event)
         if self._outbox is not None:
             try:
                 self._outbox.add(payload)
@@ -247,7 +247,7 @@ class InnerUniverseRecorder:
             delta_id=delta_id,
             stream=stream,
             state_version_id=self._anchor(stream),
-            occurred_at=translate.timestamp(metadata.timestamp),
+            occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
             operations=translate.operations(operations),
             metadata=translate.delta_metadata_input(metadata),
         )

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Identity, Timestamp, Variant, field
+from nerv_inner_universe.client import Identity, Timestamp, Variant, field, micros_from_seconds
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -22,12 +22,21 @@ from nerv_inner_universe.delta import (
     parse_json,
 )
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
-from nerv_inner_universe.plugin.errors import PersistenceError
+from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 
 
-def timestamp(seconds: float) -> Timestamp:
-    """Epoch seconds as the server's Timestamp (rounded to whole microseconds)."""
-    return Timestamp.from_seconds(seconds)
+def timestamp(seconds: float, what: str) -> Timestamp:
+    """Epoch seconds as the server's Timestamp (rounded to whole microseconds). Raises
+    WriteRefusedError naming ``what`` (``"event timestamp"``) outside the years 1 to 9999 UTC
+    that the module accepts as an ``occurred_at``, ArgumentError (a ValueError) for NaN or
+    infinity."""
+    micros = micros_from_seconds(seconds)
+    if not contract.MIN_OCCURRED_AT_MICROS <= micros <= contract.MAX_OCCURRED_AT_MICROS:
+        raise WriteRefusedError(
+            f"{what} {seconds!r} s since the Unix epoch is outside years 1 to 9999 UTC, the "
+            "range the module accepts"
+        )
+    return Timestamp(micros)
 
 
 def seconds(value: object) -> float:
@@ -43,18 +52,20 @@ def event_input(event: Event) -> contract.EventInput:
         event_id=event.id,
         event_type=event.type,
         source=event.source,
-        occurred_at=timestamp(event.timestamp),
+        occurred_at=timestamp(event.timestamp, "event timestamp"),
         data=canonical_json(event.data),
         metadata=canonical_json(dict(event.metadata)),
     )
 
 
 def event_fingerprint(event: Event) -> tuple[object, ...]:
-    """What makes two events with one id the same event (as the module compares them)."""
+    """What makes two events with one id the same event (as the module compares them). Any
+    finite timestamp, also one outside the range the module accepts now (a row stored by an
+    older module): ArgumentError (a ValueError) only for NaN or infinity."""
     return (
         event.type,
         event.source,
-        timestamp(event.timestamp),
+        micros_from_seconds(event.timestamp),
         canonical_json(event.data),
         canonical_json(dict(event.metadata)),
     )

@@ -71,7 +71,7 @@ class VersionCommitter:
             version_id=version.version_id,
             timeline=timeline,
             parent_version_id=version.parent_version_id,
-            occurred_at=translate.timestamp(version.timestamp),
+            occurred_at=translate.timestamp(version.timestamp, "version timestamp"),
             description=version.change_description,
             data_hash=version.data_hash,
             operations=translate.operations(operations),

@@ -98,11 +98,20 @@ fn require_open_for_writes(ctx: &ReducerContext, what: &str) -> RuleResult {
 /// The id of the single `write_fence` row.
 pub const WRITE_FENCE_ROW: u8 = 0;
 
+/// The `auth_required` setting (the default when the row is missing or invalid).
+pub fn auth_required(ctx: &ReducerContext) -> bool {
+    settings::parse_auth_required(config_value(ctx, settings::AUTH_REQUIRED_KEY).as_deref())
+}
+
+/// Whether `identity` holds the writer or the admin role.
+pub fn has_role(ctx: &ReducerContext, identity: Identity) -> bool {
+    ctx.db.admin().identity().find(identity).is_some()
+        || ctx.db.writer().identity().find(identity).is_some()
+}
+
 /// With `auth_required`, the caller must hold a role (writer or admin) to change anything.
 pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
-    let auth_required =
-        settings::parse_auth_required(config_value(ctx, settings::AUTH_REQUIRED_KEY).as_deref());
-    if !auth_required || is_admin(ctx) || ctx.db.writer().identity().find(ctx.sender).is_some() {
+    if !auth_required(ctx) || has_role(ctx, ctx.sender) {
         return require_open_for_writes(ctx, what);
     }
     Err(RuleError::new(

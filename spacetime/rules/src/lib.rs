@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod moments;
 pub mod namespaces;
 pub mod patch;
 pub mod pointer;

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
 import pytest
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
+    MAX_HTTP_BODY_BYTES,
     ArgumentError,
     Identity,
     NotFoundError,
     QueryError,
     ReducerFailedError,
+    RequestTooLargeError,
     Row,
     SchemaError,
     SpacetimeConnectionError,
@@ -22,7 +26,7 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.controller import ServerProcess
 from nerv_inner_universe.toolchain import SetupResult
-from tests.integration.client.conftest import metadata
+from tests.integration.client.conftest import connect, metadata
 from tests.integration.http_api import Database
 
 
@@ -127,3 +131,38 @@ async def test_unreachable_server_is_a_connection_error() -> None:
     async with SpacetimeHttp("http://127.0.0.1:9", timeout=2) as http:
         with pytest.raises(SpacetimeConnectionError):
             await http.health()
+
+
+async def test_a_call_over_the_http_body_limit_is_refused_before_sending_and_goes_over_ws(
+    inner_universe: Database, http: SpacetimeHttp
+) -> None:
+    """spacetimedb-standalone 1.2.0 reads 2 MiB of a request body: an event of 3 MB, which
+    ``max_event_bytes`` may allow, fails over HTTP with a reason and is sent over WebSocket."""
+    limit = contract.update_config(
+        key="max_event_bytes", value=str(4 * 1024 * 1024), description=None
+    )
+    await limit.send_http(http, inner_universe.name)
+    data = json.dumps("x" * 3_000_000)
+    event = contract.EventInput(
+        event_id="big", event_type="T", source=None, occurred_at=Timestamp(0), data=data
+    )
+    with pytest.raises(RequestTooLargeError, match="over the server's HTTP request limit") as big:
+        await contract.publish_event(event=event).send_http(http, inner_universe.name)
+    assert big.value.limit == MAX_HTTP_BODY_BYTES == 2 * 1024 * 1024
+    assert big.value.size > 3_000_000
+    assert "WebSocket" in str(big.value)
+    with pytest.raises(RequestTooLargeError):
+        await http.sql(
+            inner_universe.name, "SELECT * FROM config WHERE key = '" + "k" * 3_000_000 + "'"
+        )
+    stored = await http.sql(
+        inner_universe.name, "SELECT event_id FROM event_log WHERE event_id = 'big'"
+    )
+    assert len(stored[0].rows) == 0
+
+    async with connect(inner_universe) as conn:
+        await contract.publish_event(event=event).send(conn)
+    stored = await http.sql(
+        inner_universe.name, "SELECT event_id FROM event_log WHERE event_id = 'big'"
+    )
+    assert len(stored[0].rows) == 1

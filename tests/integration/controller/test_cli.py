@@ -4,6 +4,7 @@ stop, restore, and the exit codes and messages of what goes wrong."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe import contract
+from nerv_inner_universe.client import SpacetimeHttp, Timestamp, read_token_file
 from nerv_inner_universe.controller import free_port
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.controller.conftest import gone
@@ -49,8 +52,12 @@ class Cli:
         return done
 
     def serve(self) -> subprocess.Popen[str]:
+        return self.serve_with(None)
+
+    def serve_with(self, config: Path | None) -> subprocess.Popen[str]:
+        chosen = () if config is None else ("-c", str(config))
         return subprocess.Popen(
-            [str(CLI), "--log-level", "warning", "serve"],
+            [str(CLI), "--log-level", "warning", "serve", *chosen],
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.DEVNULL,
@@ -58,15 +65,21 @@ class Cli:
             text=True,
         )
 
-    def status(self, expect: int | tuple[int, ...] = 0) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(self("status", "--json", expect=expect).stdout)
+    def status(
+        self, expect: int | tuple[int, ...] = 0, config: Path | None = None
+    ) -> dict[str, Any]:
+        chosen = () if config is None else ("-c", str(config))
+        done = self("status", "--json", *chosen, expect=expect)
+        result: dict[str, Any] = json.loads(done.stdout)
         return result
 
-    def wait_running(self, serving: subprocess.Popen[str]) -> dict[str, Any]:
+    def wait_running(
+        self, serving: subprocess.Popen[str], config: Path | None = None
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert serving.poll() is None, f"serve exited: {serving.communicate()[1]}"
-            status = self.status(expect=(0, 3))
+            status = self.status(expect=(0, 3), config=config)
             if status["running"] and status["record"]["mode"] == "server":
                 return status
             time.sleep(0.2)
@@ -177,3 +190,66 @@ def test_errors_say_what_is_wrong(cli: Cli, tmp_path: Path) -> None:
         XDG_CONFIG_HOME=str(tmp_path / "xdg"),
     )
     assert "no SpacetimeDB server answers" in remote.stderr
+
+
+def test_a_stored_time_out_of_range_neither_breaks_sql_nor_replay(cli: Cli, tmp_path: Path) -> None:
+    """The module refuses such a time now; an older module stored one as given. Its rows come
+    back through `import` (which restores rows exactly), as they would from an old backup."""
+    cli("deploy")
+    serving = cli.serve()
+    try:
+        cli.wait_running(serving)
+        port = tomllib.loads((tmp_path / "inner-universe.toml").read_text())["inner_universe"]
+        token = read_token_file(tmp_path / "data" / "owner.token")
+        assert token is not None
+
+        async def publish() -> None:
+            async with SpacetimeHttp(f"http://127.0.0.1:{port['port']}", token=token) as http:
+                for event_id in ("far", "near"):
+                    event = contract.EventInput(
+                        event_id=event_id,
+                        event_type="T",
+                        source=None,
+                        occurred_at=Timestamp(1_700_000_000_000_000),
+                        data="{}",
+                    )
+                    await contract.publish_event(event=event).send_http(http, "inner-universe")
+
+        asyncio.run(publish())
+        cli("export", "dump.jsonl")
+    finally:
+        cli("stop")
+        serving.wait(timeout=30)
+    lines = []
+    for line in (tmp_path / "dump.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("table") == "event_log" and record["row"]["event_id"] in ("far", "near"):
+            far = record["row"]["event_id"] == "far"
+            record["row"]["occurred_at"] = {
+                "__timestamp_micros_since_unix_epoch__": 2**63 - 1 if far else -(2**63)
+            }
+        lines.append(json.dumps(record))
+    (tmp_path / "old.jsonl").write_text("\n".join(lines) + "\n")
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(f'[inner_universe]\nport = {free_port()}\ndb_path = "fresh"\n')
+    cli("deploy", "-c", str(fresh))
+    cli("import", "-c", str(fresh), "old.jsonl")
+
+    shown = cli(
+        "sql",
+        "-c",
+        str(fresh),
+        "SELECT event_id, occurred_at FROM event_log WHERE event_type = 'T'",
+    )
+    assert "9223372036854775807 µs since the Unix epoch" in shown.stdout
+    assert "-9223372036854775808 µs since the Unix epoch" in shown.stdout
+    assert "Traceback" not in shown.stderr
+
+    serving = cli.serve_with(fresh)
+    try:
+        cli.wait_running(serving, fresh)
+        replayed = cli("replay", "-c", str(fresh))
+        assert "2 published events" in " ".join(replayed.stderr.split()), replayed.stderr
+    finally:
+        cli("stop", "-c", str(fresh))
+        serving.wait(timeout=30)

@@ -144,6 +144,27 @@ def test_only_a_head_version_is_redacted_and_the_head_moves_back(
 
     refused("commit_state_version", *version("v2", "v1", '{"poison":true}'), expect="redacted: ")
     refused("redact_state_version", "v2", "again", expect="redacted: ")
+    # What builds on the redacted version is told so, not that it does not exist.
+    refused(
+        "commit_state_version",
+        *version("v9", "v2", "{}", timeline="later"),
+        expect='redacted: parent state version "v2" was redacted by an admin',
+    )
+    refused(
+        "record_delta",
+        "d9",
+        "later",
+        "v2",
+        T0,
+        [],
+        delta_metadata(),
+        expect='redacted: state version "v2" was redacted by an admin',
+    )
+    refused(
+        "commit_state_version",
+        *version("v9", "ghost", "{}", timeline="later"),
+        expect='not_found: parent state version "ghost" does not exist',
+    )
     db.ok("commit_state_version", *version("v3", "v1", '{"fine":1}'))
 
     # A version another timeline branches from, or one a delta was recorded on, stays.

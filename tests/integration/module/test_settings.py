@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, SpacetimeConnectionError, Timestamp
+from nerv_inner_universe.client import (
+    ConnectionRefusedByModuleError,
+    DbConnection,
+    Timestamp,
+)
 from nerv_inner_universe.contract import ErrorCode, EventInput, ReducerRefusedError, Refusal
 from tests.integration.client.conftest import eventually
 from tests.integration.http_api import NONE, Database, event_input, some
@@ -76,7 +80,7 @@ def test_other_values_are_bounded(inner_universe: Database, refused: Refused) ->
 async def test_max_connections_is_enforced_for_all_but_admins(inner_universe: Database) -> None:
     db = inner_universe
     db.ok("update_config", "max_connections", "1", NONE)
-    holder, other = db.new_identity(), db.new_writer()
+    holder, other = db.new_writer(), db.new_writer()
     async with DbConnection(db.base_url, db.name, token=holder):
         assert len(db.sql("SELECT * FROM client_connection")) == 1
         response = db.call("publish_event", event_input("ev-1"), token=other)
@@ -85,14 +89,47 @@ async def test_max_connections_is_enforced_for_all_but_admins(inner_universe: Da
         refusal = Refusal.parse(response.text)
         assert refusal.code is ErrorCode.RESOURCE_EXHAUSTED
         assert refusal.message.startswith("1 connections are open and max_connections is 1")
-        with pytest.raises(SpacetimeConnectionError):
+        with pytest.raises(ConnectionRefusedByModuleError) as refused:
             async with DbConnection(db.base_url, db.name, token=other, connect_timeout=10):
                 pass
+        assert refused.value.reason is not None
+        assert refused.value.reason.startswith("resource_exhausted: 1 connections are open")
+        assert "refused by the module's client_connected reducer" in str(refused.value)
         db.ok("publish_event", event_input("ev-admin"))  # the admin is always admitted
     await eventually(lambda: db.sql("SELECT * FROM client_connection") == [])
     db.ok("publish_event", event_input("ev-1"), token=other)
     ids = {r["event_id"] for r in db.sql("SELECT * FROM event_log")}
     assert {"ev-admin", "ev-1"} <= ids
+
+
+async def test_identities_without_a_role_hold_at_most_half_the_connections(
+    inner_universe: Database,
+) -> None:
+    """Anyone can mint identities: with auth_required, role-less connections must not lock
+    writers out (issue 13). max_connections 3: role-less ones may hold 1."""
+    db = inner_universe
+    db.ok("update_config", "max_connections", "3", NONE)
+    first, second, writer = db.new_identity(), db.new_identity(), db.new_writer()
+    async with DbConnection(db.base_url, db.name, token=first):
+        with pytest.raises(ConnectionRefusedByModuleError) as refused:
+            async with DbConnection(db.base_url, db.name, token=second, connect_timeout=10):
+                pass
+        reason = refused.value.reason
+        assert reason is not None
+        assert reason.startswith("resource_exhausted: ")
+        assert "they may hold at most half of max_connections (3)" in reason
+        async with DbConnection(db.base_url, db.name, token=writer) as conn:
+            await contract.publish_event(
+                event=EventInput(
+                    event_id="ev-w", event_type="T", source=None, occurred_at=Timestamp(0), data="1"
+                )
+            ).send(conn)
+            assert len(db.sql("SELECT * FROM client_connection")) == 2
+        # Without auth_required every identity may write: no share applies.
+        db.ok("update_config", "auth_required", "false", NONE)
+        async with DbConnection(db.base_url, db.name, token=second):
+            assert len(db.sql("SELECT * FROM client_connection")) == 2
+    assert "ev-w" in {r["event_id"] for r in db.sql("SELECT * FROM event_log")}
 
 
 def test_events_are_bounded_per_event_and_per_call(

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tests.integration.http_api import NONE, T0, Database, delta_metadata, set_op, sha, some
+from nerv_inner_universe import contract
+from tests.integration.http_api import (
+    NONE,
+    T0,
+    Database,
+    delta_metadata,
+    event_input,
+    set_op,
+    sha,
+    some,
+    ts,
+)
 from tests.integration.module.conftest import Refused
 
 
@@ -253,3 +264,55 @@ def test_record_delta(inner_universe: Database, refused: Refused) -> None:
         delta_metadata(),
         expect="stream must not be empty",
     )
+
+
+def test_times_outside_years_1_to_9999_are_refused_everywhere(
+    inner_universe: Database, refused: Refused
+) -> None:
+    """Such a time once bricked every replay: readers convert it to a date (issue 13)."""
+    db = inner_universe
+    root(db)
+    first, last = contract.MIN_OCCURRED_AT_MICROS, contract.MAX_OCCURRED_AT_MICROS
+    for micros in (first - 1, last + 1, -(2**63), 2**63 - 1):
+        event = {**event_input("ev-far"), "occurred_at": ts(micros)}
+        expect = f"invalid_argument: event.occurred_at is {micros} microseconds"
+        refused("publish_event", event, expect=expect)
+        expect = f"invalid_argument: events[1].occurred_at is {micros} microseconds"
+        refused("publish_events", [event_input("ev-ok"), event], expect=expect)
+        expect = f"invalid_argument: occurred_at is {micros} microseconds since the Unix epoch"
+        refused(
+            "commit_state_version",
+            "v-far",
+            "main",
+            some("v1"),
+            ts(micros),
+            "",
+            sha('{"n":1}'),
+            [],
+            NONE,
+            expect=expect,
+        )
+        refused(
+            "record_delta",
+            "d-far",
+            "projector",
+            "v1",
+            ts(micros),
+            [set_op("/n", "2")],
+            delta_metadata("d"),
+            expect=expect,
+        )
+    for micros in (first, last):
+        event = {**event_input(f"ev-{micros}"), "occurred_at": ts(micros)}
+        db.ok("publish_event", event)
+        db.ok(
+            "record_delta",
+            f"d{micros}",
+            "projector",
+            "v1",
+            ts(micros),
+            [set_op("/n", "2")],
+            delta_metadata("d"),
+        )
+    stored = db.sql("SELECT * FROM event_log WHERE event_type = 'AGENT_STEP'")
+    assert sorted(row["occurred_at"][0] for row in stored) == [first, last]

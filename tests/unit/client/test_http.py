@@ -12,9 +12,11 @@ from nerv_inner_universe.client import (
     HttpError,
     NotFoundError,
     ReducerFailedError,
+    RequestTooLargeError,
     SpacetimeConnectionError,
     SpacetimeHttp,
 )
+from nerv_inner_universe.client import http as http_module
 from tests.unit.client.conftest import recorded_messages, recorded_schema_json
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -92,3 +94,14 @@ async def test_the_token_goes_only_where_it_is_needed() -> None:
         ("/v1/health", None),
         ("/v1/database/db/sql", f"Bearer {TOKEN}"),
     ]
+
+
+def test_a_413_answer_is_a_request_too_large_error_saying_to_use_the_websocket() -> None:
+    request = httpx.Request("POST", "http://h/v1/database/d/call/r", content=b"x" * 10)
+    error = http_module._status_error(httpx.Response(413, request=request, text="too big"))
+    assert isinstance(error, RequestTooLargeError)
+    assert (error.size, error.limit) == (10, None)
+    assert str(error) == (
+        "POST http://h/v1/database/d/call/r: the request body is 10 bytes, over the server's "
+        "HTTP request limit; send it over the WebSocket connection (DbConnection) instead"
+    )

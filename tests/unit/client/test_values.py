@@ -3,12 +3,21 @@ from __future__ import annotations
 import copy
 import pickle
 from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nerv_inner_universe.client import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
+from nerv_inner_universe.client import (
+    ConnectionId,
+    Identity,
+    Row,
+    TimeDuration,
+    Timestamp,
+    Variant,
+    micros_from_seconds,
+)
 
 
 @given(st.integers(0, (1 << 256) - 1))
@@ -64,6 +73,39 @@ def test_timestamp_from_datetime_and_seconds() -> None:
 def test_timestamp_beyond_datetime_range_says_so() -> None:
     with pytest.raises(ValueError, match="outside the range of datetime"):
         Timestamp(-(1 << 62)).to_datetime()
+
+
+@pytest.mark.parametrize("micros", [-(1 << 63), (1 << 63) - 1, -(1 << 62), 1 << 62])
+def test_timestamp_isoformat_and_seconds_never_fail_on_a_stored_time(micros: int) -> None:
+    timestamp = Timestamp(micros)
+    assert timestamp.isoformat() == f"{micros} µs since the Unix epoch"
+    # The float loses microseconds this far out, but converting back stays in range and close.
+    back = Timestamp.from_seconds(timestamp.seconds)
+    assert abs(back.micros_since_epoch - micros) < 2_048
+
+
+def test_timestamp_isoformat_in_range_is_iso_8601() -> None:
+    assert Timestamp(1).isoformat() == "1970-01-01T00:00:00.000001+00:00"
+    assert Timestamp(253_402_300_799_999_999).isoformat() == "9999-12-31T23:59:59.999999+00:00"
+
+
+@given(st.floats(-1e15, 1e15, allow_nan=False))
+def test_micros_from_seconds_rounds_the_exact_value_half_to_even(seconds: float) -> None:
+    assert micros_from_seconds(seconds) == round(Fraction(seconds) * 1_000_000)
+
+
+def test_micros_from_seconds_has_no_range_limit() -> None:
+    assert micros_from_seconds(1e300) == int(1e300) * 1_000_000
+    assert (
+        micros_from_seconds(9_223_372_036_854.775) == 9_223_372_036_854_775_391
+    )  # float*1e6: 2**63
+    # 1/128 s is exactly 7812.5 µs, 3/128 s exactly 23437.5 µs: ties go to the even neighbour.
+    assert (micros_from_seconds(1 / 128), micros_from_seconds(3 / 128)) == (7_812, 23_438)
+
+
+@given(st.integers(-8_589_934_591_999_999, 8_589_934_591_999_999))
+def test_seconds_round_trip_exactly_below_2_to_the_33_seconds(micros: int) -> None:
+    assert Timestamp.from_seconds(Timestamp(micros).seconds).micros_since_epoch == micros
 
 
 def test_timestamp_refuses_naive_datetime() -> None:

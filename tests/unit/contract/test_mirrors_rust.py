@@ -5,9 +5,11 @@ the running module in tests/integration/module/test_contract.py)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nerv_inner_universe import contract
+from nerv_inner_universe.client import Timestamp
 from nerv_inner_universe.contract import ErrorCode
 
 RULES = Path(__file__).resolve().parents[3] / "spacetime" / "rules" / "src"
@@ -102,3 +104,22 @@ def test_the_reserved_event_types_are_the_module_event_types() -> None:
     emitted = set(re.findall(r'EventData::\w+\(_\) => "(\w+)"', system.group(0)))
     tombstones = {kind.event_type for kind in contract.RedactedKind}
     assert emitted | tombstones == contract.MODULE_EVENT_TYPES
+
+
+def test_the_occurred_at_range_is_the_rust_one() -> None:
+    moments = (RULES / "moments.rs").read_text()
+    bounds = dict(re.findall(r"pub const (\w+_OCCURRED_AT_MICROS): i64 = (-?[\d_]+);", moments))
+    assert {name: int(value) for name, value in bounds.items()} == {
+        "MIN_OCCURRED_AT_MICROS": contract.MIN_OCCURRED_AT_MICROS,
+        "MAX_OCCURRED_AT_MICROS": contract.MAX_OCCURRED_AT_MICROS,
+    }
+    first = Timestamp.from_datetime(datetime.min.replace(tzinfo=UTC))
+    last = Timestamp.from_datetime(datetime.max.replace(tzinfo=UTC))
+    assert (first.micros_since_epoch, last.micros_since_epoch) == (
+        contract.MIN_OCCURRED_AT_MICROS,
+        contract.MAX_OCCURRED_AT_MICROS,
+    )
+    assert contract.occurred_at_in_range(first)
+    assert contract.occurred_at_in_range(last)
+    assert not contract.occurred_at_in_range(Timestamp(first.micros_since_epoch - 1))
+    assert not contract.occurred_at_in_range(Timestamp(last.micros_since_epoch + 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,31 @@ def test_an_unusable_file_is_a_persistence_error(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a directory")
     with pytest.raises(PersistenceError, match="cannot be used"):
         Outbox(tmp_path / "a-file" / "outbox.sqlite", "db")
+
+
+def test_the_outbox_and_its_sqlite_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "outbox.sqlite"
+    box = Outbox(path, "db")
+    box.add(event("a"))  # the WAL file exists while the connection is open
+    files = [path, path.with_name("outbox.sqlite-wal"), path.with_name("outbox.sqlite-shm")]
+    assert all(file.exists() for file in files)
+    assert {file.name: mode(file) for file in files} == {file.name: 0o600 for file in files}
+    assert mode(path.parent) == 0o700
+    box.close()
+
+
+def test_an_outbox_an_older_version_left_readable_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite"
+    Outbox(path, "db").close()
+    side = path.with_name("outbox.sqlite-journal")
+    side.write_bytes(b"")
+    for file in (path, side):
+        file.chmod(0o644)
+    box = Outbox(path, "db")
+    assert (mode(path), mode(side)) == (0o600, 0o600)
+    assert box.pending() == []
+    box.close()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -1,7 +1,7 @@
-use inner_universe_rules::{namespaces, text, RuleResult};
+use inner_universe_rules::{moments, namespaces, text, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
-use super::{already_exists, not_found, redaction};
+use super::{already_exists, redaction};
 use crate::journal::{self, Entry};
 use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
@@ -24,6 +24,7 @@ pub fn record_delta(
     text::validate_name("stream", &stream)?;
     namespaces::validate_delta_id(&delta_id, &stream)?;
     text::validate_id("state_version_id", &state_version_id)?;
+    moments::validate_occurred_at("occurred_at", occurred_at.to_micros_since_unix_epoch())?;
     let operations = checks::operations(operations)?;
     let metadata = checks::delta_metadata(metadata)?;
     access::require_role(ctx, "record_delta")?;
@@ -46,7 +47,12 @@ pub fn record_delta(
         .find(&state_version_id)
         .is_none()
     {
-        return Err(not_found("state version", &state_version_id));
+        return Err(redaction::missing(
+            ctx,
+            RedactedKind::StateVersion,
+            "state version",
+            &state_version_id,
+        ));
     }
     let new_owner = access::require_stream_access(ctx, access::Stream::Deltas(&stream))?;
     access::record_owner(ctx, new_owner)?;

@@ -1,6 +1,6 @@
 use inner_universe_rules::config as settings;
 use inner_universe_rules::limits::{MAX_BATCH_EVENTS, MAX_JSON_BYTES};
-use inner_universe_rules::{json, namespaces, text, RuleError, RuleResult};
+use inner_universe_rules::{json, moments, namespaces, text, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use super::{already_exists, redaction};
@@ -58,6 +58,10 @@ fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
     text::validate_name(&type_field, &event.event_type)?;
     namespaces::validate_client_event_type(&type_field, &event.event_type)?;
     text::validate_optional_text(&format!("{field}.source"), event.source.as_deref())?;
+    moments::validate_occurred_at(
+        &format!("{field}.occurred_at"),
+        event.occurred_at.to_micros_since_unix_epoch(),
+    )?;
     Ok(EventInput {
         data: json::canonicalize(&format!("{field}.data"), &event.data)?,
         metadata: json::canonicalize_object(&format!("{field}.metadata"), &event.metadata)?,

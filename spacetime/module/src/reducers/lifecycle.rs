@@ -81,18 +81,41 @@ pub fn client_connected(ctx: &ReducerContext) -> RuleResult {
 }
 
 /// `resource_exhausted` when `max_connections` connections are open and the caller is not an
-/// admin (who must always be able to connect, to raise the limit).
+/// admin (who must always be able to connect, to raise the limit); with `auth_required`, also
+/// when the caller holds no role and identities without one already hold half of
+/// `max_connections` (rounded down): anyone can mint identities, so role-less connections must
+/// not take the places writers need.
 fn admit(ctx: &ReducerContext) -> RuleResult {
     if access::is_admin(ctx) {
         return Ok(());
     }
     let limit =
         rules::parse_max_connections(config_value(ctx, rules::MAX_CONNECTIONS_KEY).as_deref());
-    let open = ctx.db.client_connection().count();
+    let connections = ctx.db.client_connection();
+    let open = connections.count();
     if open >= limit {
         return Err(RuleError::new(
             Code::ResourceExhausted,
             format!("{open} connections are open and max_connections is {limit}; try again later"),
+        ));
+    }
+    if !access::auth_required(ctx) || access::has_role(ctx, ctx.sender) {
+        return Ok(());
+    }
+    let share = limit / 2;
+    let roleless = connections
+        .iter()
+        .filter(|c| !access::has_role(ctx, c.identity))
+        .count() as u64;
+    if roleless >= share {
+        return Err(RuleError::new(
+            Code::ResourceExhausted,
+            format!(
+                "{} holds no role and {roleless} connections of identities without one are open: \
+                 they may hold at most half of max_connections ({limit}), so that writers can \
+                 connect; try again later, or ask an admin for a role",
+                ctx.sender
+            ),
         ));
     }
     Ok(())

@@ -252,6 +252,22 @@ pub(super) fn refuse_if_redacted(ctx: &ReducerContext, kind: RedactedKind, id: &
     }
 }
 
+/// Why `kind` `id`, which a call refers to as `what` (`"parent state version"`), is not there:
+/// `redacted` when an admin redacted it, else `not_found`.
+pub(super) fn missing(ctx: &ReducerContext, kind: RedactedKind, what: &str, id: &str) -> RuleError {
+    match find(ctx, kind, id) {
+        Some(_) => RuleError::new(
+            Code::Redacted,
+            format!(
+                "{what} {id:?} was redacted by an admin, so nothing can build on it (see its {} \
+                 tombstone in event_log)",
+                kind.event_type()
+            ),
+        ),
+        None => not_found(what, id),
+    }
+}
+
 pub(super) fn redacted(kind: RedactedKind, id: &str) -> RuleError {
     RuleError::new(
         Code::Redacted,

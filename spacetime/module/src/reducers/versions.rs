@@ -1,4 +1,6 @@
-use inner_universe_rules::{json, namespaces, patch, snapshots, text, Code, RuleError, RuleResult};
+use inner_universe_rules::{
+    json, moments, namespaces, patch, snapshots, text, Code, RuleError, RuleResult,
+};
 use spacetimedb::{reducer, ReducerContext, Timestamp};
 
 use super::{already_exists, not_found, redaction};
@@ -33,6 +35,7 @@ pub fn commit_state_version(
     if let Some(parent) = &parent_version_id {
         text::validate_id("parent_version_id", parent)?;
     }
+    moments::validate_occurred_at("occurred_at", occurred_at.to_micros_since_unix_epoch())?;
     text::validate_text("description", &description)?;
     text::validate_sha256_hex("data_hash", &data_hash)?;
     let operations = checks::operations(operations)?;
@@ -67,7 +70,12 @@ pub fn commit_state_version(
     let new_owner = access::require_stream_access(ctx, access::Stream::Timeline(&timeline))?;
     if let Some(parent) = &parent_version_id {
         if ctx.db.state_version().version_id().find(parent).is_none() {
-            return Err(not_found("parent state version", parent));
+            return Err(redaction::missing(
+                ctx,
+                RedactedKind::StateVersion,
+                "parent state version",
+                parent,
+            ));
         }
     }
     let head = ctx.db.timeline().name().find(&timeline);
