@@ -1,23 +1,52 @@
-"""A stop that overlaps a crash-restart keeps the database closed (issue 9, F1): once a stop
-has begun, the health wait of the restart under way opens nothing, even though cancelling
-its task leaves its worker thread running."""
+"""Stops that meet something else (issue 9): a stop that overlaps a crash-restart keeps the
+database closed (once a stop has begun, the health wait of the restart under way opens
+nothing, even though cancelling its task leaves its worker thread running); `stop_serving`
+closes and checkpoints the database itself, so a serving process without a SIGTERM handler
+(an application's own controller) is stopped durably too."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
-from nerv_inner_universe.controller import ServerProcess, free_port
+from nerv_inner_universe.controller import (
+    InnerUniverseConfig,
+    InnerUniverseController,
+    ServerProcess,
+    free_port,
+)
 from nerv_inner_universe.controller.durability import CheckpointTarget
+from nerv_inner_universe.controller.layout import DbLayout
 from nerv_inner_universe.controller.supervision import RestartBudget, ServerExit, Supervisor
+from nerv_inner_universe.controller.tokens import OwnerToken
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.toolchain import SetupResult
 from tests.integration.conftest import publish
-from tests.integration.controller.test_write_fence import wait_for
-from tests.integration.http_api import entity_metadata
+from tests.integration.controller.conftest import MakeController
+from tests.integration.controller.test_write_fence import DEADLINE, wait_for
+from tests.integration.http_api import Database, entity_metadata
+
+APPLICATION = """
+import asyncio, sys
+from nerv_inner_universe.contract import EntityMetadata, create_entity
+from nerv_inner_universe.controller import InnerUniverseConfig, InnerUniverseController
+
+async def main():
+    config = InnerUniverseConfig(db_path=sys.argv[1], port=int(sys.argv[2]))
+    controller = InnerUniverseController(config)  # no SIGTERM handler: SIGTERM kills it
+    client = await controller.start_server_mode(tables=())
+    metadata = EntityMetadata(name=None, tags=(), properties="{}")
+    await create_entity(entity_id="e1", entity_type="agent", metadata=metadata).send(client)
+    print("serving", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+
+asyncio.run(main())
+"""
 
 
 class RestartHeldBeforeReopen(ServerProcess):
@@ -95,5 +124,40 @@ async def test_a_stop_during_a_crash_restart_leaves_the_database_closed(
     bare.start()
     try:
         assert db.sql("SELECT * FROM write_fence") != []
+    finally:
+        bare.stop()
+
+
+async def test_stop_serving_closes_an_applications_database_durably(
+    machine: SetupResult, config: InnerUniverseConfig, make_controller: MakeController
+) -> None:
+    deploying = make_controller()
+    await deploying.start_deployment_mode()
+    await deploying.stop()
+    app = subprocess.Popen(  # noqa: ASYNC220 - spawning does not wait
+        [sys.executable, "-c", APPLICATION, str(config.db_path), str(config.port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "serving", "the application did not start"
+        record = await InnerUniverseController(config).stop_serving()
+        assert record is not None
+        assert record.pid == app.pid
+        assert app.wait(DEADLINE) == -signal.SIGTERM, "SIGTERM ended it: no handler ran"
+        assert not record.server_alive  # a zombie, maybe, while init has not reaped it
+    finally:
+        app.kill()
+        app.wait()
+    token = OwnerToken(config, DbLayout(config.db_path)).load()
+    assert token is not None
+    bare = ServerProcess(machine.server_binary, config.db_path, port=config.port)
+    bare.start()  # nobody registered the database: it shows it as the stop left it
+    try:
+        db = Database(base_url=bare.base_url, name=config.database, token=token, server=bare)
+        assert db.sql("SELECT * FROM write_fence") != [], "the stop closed it for writes"
+        assert [row["id"] for row in db.sql("SELECT * FROM entity")] == ["e1"]
     finally:
         bare.stop()
