@@ -258,7 +258,14 @@ class InnerUniverseController:
     async def start_admin_mode(self) -> SpacetimeHttp:
         """For one-off operator work (status, SQL, logs, export): the running server if one
         serves this config, else one started on a private port no client knows, so nothing
-        else writes meanwhile."""
+        else writes meanwhile. Raises NotDeployedError, creating nothing, when ``db_path``
+        holds no data dir (nothing was deployed there: a wrong or missing config)."""
+        if self.is_local and not self.layout.data_dir.is_dir():
+            raise NotDeployedError(
+                f"nothing is deployed in {self.config.db_path.absolute()} (it holds no data); "
+                "pass the config that names your database (-c), or deploy first "
+                "(`inner-universe deploy`)"
+            )
         async with self._starting(Mode.ADMIN, private=True):
             with self._translated("reading the schema"):
                 await self.http.schema(self.config.database, refresh=True)
