@@ -221,7 +221,6 @@ def _close_durably(
     if target is None:
         return None
     if not record.server_alive:
-        log.warning("server_had_exited", pid=record.pid, server_pid=record.server_pid)
         return (
             f"its server (pid {record.server_pid}) had exited before the stop (a crash; its "
             f"exit code is in the log of process {record.pid}): what it acknowledged in its "
