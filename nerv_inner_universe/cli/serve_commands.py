@@ -18,7 +18,7 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
     ServerStatus,
 )
-from nerv_inner_universe.controller.durability import DURABILITY_TIMEOUT
+from nerv_inner_universe.controller.delegation import STOP_TIMEOUT
 
 
 async def _serve(config: InnerUniverseConfig) -> None:
@@ -52,12 +52,15 @@ def serve_command(config: InnerUniverseConfig) -> None:
 @with_config
 @click.option(
     "--timeout",
-    default=DURABILITY_TIMEOUT + 30,
+    default=STOP_TIMEOUT,
     show_default=True,
     help="Seconds to wait for a clean, durable stop before killing (then exit 1).",
 )
 def stop_command(config: InnerUniverseConfig, timeout: float) -> None:
-    """Stop the server that `inner-universe serve` runs for this config (in another process)."""
+    """Stop the process serving this config (`inner-universe serve`, or an application's
+    controller) in another process: close the database for writes and wait until what it
+    acknowledged is on disk, then terminate it. Exits 1, having stopped it, when that could
+    not be confirmed (a failed checkpoint, or a server that had crashed)."""
     record = run(InnerUniverseController(config).stop_serving(timeout=timeout))
     if record is None:
         err.print(f"nothing is running for {config.db_path}")

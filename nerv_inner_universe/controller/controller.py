@@ -35,8 +35,14 @@ from nerv_inner_universe.client import (
 from nerv_inner_universe.controller import deployment
 from nerv_inner_universe.controller.backup import BackupManifest
 from nerv_inner_universe.controller.config import InnerUniverseConfig
-from nerv_inner_universe.controller.delegation import BackupRequests, request_backup, stop_serving
+from nerv_inner_universe.controller.delegation import (
+    STOP_TIMEOUT,
+    BackupRequests,
+    request_backup,
+    stop_serving,
+)
 from nerv_inner_universe.controller.deployment import Deployment
+from nerv_inner_universe.controller.durability import CheckpointTarget
 from nerv_inner_universe.controller.errors import (
     ControllerError,
     DurabilityError,
@@ -252,7 +258,14 @@ class InnerUniverseController:
     async def start_admin_mode(self) -> SpacetimeHttp:
         """For one-off operator work (status, SQL, logs, export): the running server if one
         serves this config, else one started on a private port no client knows, so nothing
-        else writes meanwhile."""
+        else writes meanwhile. Raises NotDeployedError, creating nothing, when ``db_path``
+        holds no data dir (nothing was deployed there: a wrong or missing config)."""
+        if self.is_local and not self.layout.data_dir.is_dir():
+            raise NotDeployedError(
+                f"nothing is deployed in {self.config.db_path.absolute()} (it holds no data); "
+                "pass the config that names your database (-c), or deploy first "
+                "(`inner-universe deploy`)"
+            )
         async with self._starting(Mode.ADMIN, private=True):
             with self._translated("reading the schema"):
                 await self.http.schema(self.config.database, refresh=True)
@@ -279,15 +292,20 @@ class InnerUniverseController:
     async def stop_serving(
         self,
         *,
-        timeout: float = 15.0,  # noqa: ASYNC109 - SIGKILL after it, in a worker thread
+        timeout: float = STOP_TIMEOUT,  # noqa: ASYNC109 - SIGKILL after it, in a worker thread
     ) -> ControllerRecord | None:
-        """Stops the process that serves this config's ``db_path`` (`inner-universe serve`,
-        elsewhere): SIGTERM, so it stops its server durably, SIGKILL after ``timeout``
-        seconds. Returns the record of what was stopped, None when nothing ran. Raises
-        ControllerError for a remote config, DataDirLockedError when a server no controller
-        started holds the data dir."""
+        """Stops the process that serves this config's ``db_path`` (`inner-universe serve`, an
+        application's controller, elsewhere): closes the database for writes and waits until
+        what it acknowledged is on disk, as the owner (the token kept with the data), then
+        SIGTERM, SIGKILL after ``timeout`` seconds (see `delegation.stop_serving`). Returns
+        the record of what was stopped, None when nothing ran. Raises ControllerError for a
+        remote config, DataDirLockedError when a server no controller started holds the data
+        dir, DurabilityError (the process stopped all the same) when the stop was not
+        durable or the server had crashed before it."""
         self._require_local("stop")
-        return await asyncio.to_thread(stop_serving, self.layout, timeout=timeout)
+        token = self._load_token()
+        target = CheckpointTarget(self.config.database, token) if token is not None else None
+        return await asyncio.to_thread(stop_serving, self.layout, target, timeout=timeout)
 
     # --- queries --------------------------------------------------------------------------
 

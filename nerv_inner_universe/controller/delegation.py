@@ -23,6 +23,12 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe.controller.backup import BackupManifest
+from nerv_inner_universe.controller.durability import (
+    DURABILITY_TIMEOUT,
+    CheckpointTarget,
+    checkpoint,
+    sync_tree,
+)
 from nerv_inner_universe.controller.errors import (
     BackupError,
     ControllerError,
@@ -36,6 +42,9 @@ from nerv_inner_universe.log import get_logger
 
 log = get_logger(__name__)
 
+STOP_TIMEOUT = DURABILITY_TIMEOUT + 30.0
+"""Seconds a serving process gets to stop before it is killed: its own stop's checkpoint may
+take `DURABILITY_TIMEOUT`."""
 REQUEST_SIGNAL = signal.SIGUSR1
 REQUEST_POLL = 0.1
 """Seconds between two looks for the answer to a backup request."""
@@ -159,25 +168,69 @@ class BackupRequests:
                 )
 
 
-def stop_serving(layout: DbLayout, *, timeout: float) -> ControllerRecord | None:
-    """Stops the controller process serving ``layout`` (SIGTERM: it stops its server
-    durably; SIGKILL after ``timeout`` seconds) and returns its record; None when nothing
-    ran. Blocks while it waits. Raises DataDirLockedError when a server no controller
-    started holds the data dir, DurabilityError when a process had to be killed."""
+def stop_serving(
+    layout: DbLayout, target: CheckpointTarget | None, *, timeout: float
+) -> ControllerRecord | None:
+    """Stops the controller process serving ``layout`` and returns its record; None when
+    nothing ran. Blocks while it waits.
+
+    Whoever started that process (`inner-universe serve`, an application's own controller
+    without a SIGTERM handler), its database ``target`` is first closed for writes and made
+    durable here (`durability.checkpoint`, at most `DURABILITY_TIMEOUT` seconds); then the
+    process gets SIGTERM (a controller stops its server durably once more: harmless) and
+    SIGKILL after ``timeout`` seconds, its server likewise, and the data dir is fsynced.
+    ``target`` None (no owner token: nothing was deployed) or an admin-mode process (it only
+    reads) skips the checkpoint.
+
+    Raises DataDirLockedError when a server no controller started holds the data dir;
+    DurabilityError, after stopping it all the same, when a process had to be killed, the
+    checkpoint failed, or the server had exited before the stop (a crash: what it
+    acknowledged in its last half second may be lost)."""
     record = read_record(layout)
+    failure = None
+    running = record is not None and (record.controller_alive or record.server_alive)
+    if record is not None and running and record.mode != "admin":
+        failure = _close_durably(layout, record, target, timeout=min(timeout, DURABILITY_TIMEOUT))
     termination = terminate(record, timeout=timeout) if record is not None else None
     layout.pid_file.unlink(missing_ok=True)
+    if termination is not None and termination.running:
+        sync_tree(layout.data_dir)
     if termination is not None and termination.killed:
         raise DurabilityError(
             f"process(es) {', '.join(map(str, termination.killed))} did not stop within "
             f"{timeout:.0f} s and were killed; what the server acknowledged in its last half "
             "second may be lost"
         )
+    if record is not None and failure is not None:
+        raise DurabilityError(f"process {record.pid} was stopped, but {failure}")
     if record is not None and termination is not None and termination.running:
         return record
     if data_dir_locked(layout.data_dir):
         raise DataDirLockedError(
             f"a server not started by inner-universe holds {layout.data_dir}; stop it yourself "
             "(its pid is in spacetime.pid there)"
+        )
+    return None
+
+
+def _close_durably(
+    layout: DbLayout, record: ControllerRecord, target: CheckpointTarget | None, *, timeout: float
+) -> str | None:
+    """Closes ``target`` on the server of ``record`` and waits until it is on disk; what went
+    wrong (to report once the process is stopped), None when all went well."""
+    if target is None:
+        return None
+    if not record.server_alive:
+        return (
+            f"its server (pid {record.server_pid}) had exited before the stop (a crash; its "
+            f"exit code is in the log of process {record.pid}): what it acknowledged in its "
+            "last half second may be lost (a NERV writer's kept writes send it again)"
+        )
+    try:
+        checkpoint(record.url, layout.data_dir, target, timeout=timeout, close=True)
+    except DurabilityError as error:
+        return (
+            f"not durably: {error}; what the server acknowledged in its last half second may "
+            "be lost"
         )
     return None

@@ -144,6 +144,15 @@ class ServerProcess:
         self._checkpoints: dict[str, CheckpointTarget] = {}
         self._healthy = False
         """Set once the launched server answered (and its databases were opened for writes)."""
+        self._state = threading.Lock()
+        """Held while a database is opened for writes and while a stop begins: a stop that
+        has begun sees no reopen after it."""
+        self._stopping = False
+        """Set (under ``_state``) when a stop begins; only the next `launch` clears it."""
+        self._launches = 0
+        """Counts launches: a health wait opens databases only for the launch it waits on."""
+        self._stop_lock = threading.Lock()
+        """Makes concurrent stops (a watcher's and a caller's) run one after the other."""
 
     @property
     def base_url(self) -> str:
@@ -162,24 +171,31 @@ class ServerProcess:
         target = CheckpointTarget(database, token)
         self._checkpoints[database] = target
         if self._healthy and self.running():
-            self._reopen([target])
+            self._reopen([target], launch=self._launches)
 
-    def _reopen(self, targets: list[CheckpointTarget]) -> None:
-        """Opens ``targets`` for writes (`durability.reopen`); DurabilityError naming those it
-        could not open (the others are open)."""
+    def _reopen(self, targets: list[CheckpointTarget], *, launch: int) -> bool:
+        """Opens ``targets`` for writes (`durability.reopen`) unless a stop has begun or
+        another launch followed ``launch`` (nothing may open what a stop closes); returns
+        whether it did. DurabilityError naming those it could not open (the others are
+        open)."""
         if self.in_memory:  # nothing survives its stop, a closed state neither
-            return
+            return True
         failures = []
-        for target in targets:
-            try:
-                reopen(self.base_url, target, timeout=self.durability_timeout)
-            except DurabilityError as error:
-                failures.append(str(error))
+        with self._state:  # a stop beginning meanwhile waits, then closes them again
+            if self._stopping or launch != self._launches:
+                log.info("reopen_skipped_stopping", url=self.base_url)
+                return False
+            for target in targets:
+                try:
+                    reopen(self.base_url, target, timeout=self.durability_timeout)
+                except DurabilityError as error:
+                    failures.append(str(error))
         if failures:
             raise DurabilityError(
                 f"the server at {self.base_url} runs, but a database stays closed for writes "
                 f"(every write is refused with 'unavailable'): {'; '.join(failures)}"
             )
+        return True
 
     def make_durable(self, *, timeout: float | None = None, close: bool = False) -> None:
         """Returns once every transaction the registered databases acknowledged so far is in
@@ -273,6 +289,9 @@ class ServerProcess:
         log.info("server_starting", url=self.base_url, data_dir=str(self.layout.data_dir))
         self._tail.clear()
         self._healthy = False
+        with self._state:
+            self._stopping = False
+            self._launches += 1
         self._proc = subprocess.Popen(
             self.argv(),
             stdin=subprocess.DEVNULL,
@@ -315,9 +334,14 @@ class ServerProcess:
                 sink.close()
 
     def _wait_healthy(self, timeout: float) -> None:
+        """Waits for the launch under way; ServerStartError when a stop begins meanwhile (a
+        cancelled `wait_healthy_async` leaves this thread running: it must not go on)."""
+        launch = self._launches
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as http:
             while time.monotonic() < deadline:
+                if self._stopping or launch != self._launches:
+                    raise ServerStartError("the server was stopped while it was starting")
                 if not self.running():
                     self._join_reader()
                     raise ServerStartError(
@@ -328,7 +352,8 @@ class ServerProcess:
                     if http.get(f"{self.base_url}/v1/ping").status_code == 200:
                         log.info("server_started", url=self.base_url, pid=self.pid)
                         self._healthy = True
-                        self._reopen(list(self._checkpoints.values()))
+                        if not self._reopen(list(self._checkpoints.values()), launch=launch):
+                            raise ServerStartError("the server was stopped while it was starting")
                         return
                 time.sleep(0.1)
         self.stop()
@@ -359,13 +384,29 @@ class ServerProcess:
         exit code (None if it was not running). A stop never hangs: when the checkpoint
         fails, the server is stopped all the same and then DurabilityError says which
         database may have lost what it acknowledged last (the next start opens it for writes
-        again either way). Blocks: a coroutine uses `stop_async`."""
+        again either way). Once a stop has begun, nothing opens the databases again until the
+        next `launch`. A server that had exited already is logged (``server_had_exited``):
+        what it acknowledged in its last half second may be lost. Blocks: a coroutine uses
+        `stop_async`."""
+        with self._stop_lock:
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> int | None:
+        with self._state:  # waits for a reopen under way: the close below comes after it
+            self._stopping = True
         proc = self._proc
         if proc is None:
             return None
         atexit.unregister(self._stop_at_exit)
         failure = None
         self._healthy = False
+        if proc.poll() is not None and not self.in_memory and self._checkpoints:
+            log.warning(
+                "server_had_exited",
+                pid=proc.pid,
+                returncode=proc.returncode,
+                detail="what it acknowledged in its last half second may be lost",
+            )
         if proc.poll() is None:
             try:
                 self.make_durable(close=True)

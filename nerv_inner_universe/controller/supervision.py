@@ -114,6 +114,8 @@ class Supervisor:
         self._log = log
         self._watcher: asyncio.Task[None] | None = None
         self._paused = False
+        self._stopping = False
+        """Set when `stop` begins: the watcher restarts nothing from then on."""
 
     def watch(self) -> None:
         """Starts watching (a task on the running loop); `stop` ends it."""
@@ -122,7 +124,9 @@ class Supervisor:
 
     async def stop(self) -> int | None:
         """Stops watching, then stops the server durably (`ServerProcess.stop`) in a worker
-        thread; returns its exit code (None if it was not running)."""
+        thread; returns its exit code (None if it was not running). A restart under way is
+        abandoned: its health wait ends, and nothing opens the databases this stop closes."""
+        self._stopping = True
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.cancel()
@@ -157,6 +161,8 @@ class Supervisor:
                 continue
             output, pid = process.last_output(), process.pid
             returncode = await process.stop_async()
+            if self._stopping:
+                return
             restarting = self._restart is not None and self._restart.take()
             self._log.error(
                 "server_exited", returncode=returncode, restarting=restarting, output=output

@@ -18,6 +18,7 @@ from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
+from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
@@ -96,17 +97,29 @@ redacting that row is)."""
 
 class Reader:
     """One-off SQL queries over ``connection``; every method raises the client's errors
-    (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read."""
+    (SpacetimeConnectionError, QueryError) and PersistenceError for rows it cannot read.
+    With ``retry_for``, a query meeting connection trouble is asked again for up to that
+    many seconds, then PersistenceError is raised instead (`retrying.retried`)."""
 
-    def __init__(self, connection: DbConnection, page_bytes: int = PAGE_BYTES) -> None:
+    def __init__(
+        self, connection: DbConnection, page_bytes: int = PAGE_BYTES, retry_for: float | None = None
+    ) -> None:
         """``page_bytes``: what one `event_log` page aims at (see `PAGE_BYTES`)."""
         self._connection = connection
         self._page_bytes = page_bytes
+        self._retry_for = retry_for
 
     async def _select(self, table: Table, where: str = "") -> list[Any]:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
         query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
-        results = await self._connection.one_off_query(query)
+        if self._retry_for is None:
+            results = await self._connection.one_off_query(query)
+        else:
+            results = await retried(
+                lambda: self._connection.one_off_query(query),
+                f"reading {table}",
+                retry_for=self._retry_for,
+            )
         return [row for result in results for row in result.rows]
 
     async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[Any]]:

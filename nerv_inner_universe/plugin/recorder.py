@@ -44,6 +44,7 @@ from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import DeltaStream, EventPage, Reader, deltas_from_rows
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.remote_state import StateFollower
+from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
@@ -82,8 +83,10 @@ class RecorderHealth:
 
 
 class InnerUniverseRecorder:
-    """NERV's Recorder over one Inner Universe database; connects on construction (raises the
-    client's errors when it cannot) and must be `close`d."""
+    """NERV's Recorder over one Inner Universe database; connects on construction and must be
+    `close`d. Connecting and every read retry connection trouble for ``retry_for`` seconds,
+    then raise PersistenceError (chained from the client's error); the client's other errors
+    (a refused token, say) are raised as they are."""
 
     def __init__(self, settings: PluginSettings) -> None:
         self.settings = settings
@@ -101,13 +104,22 @@ class InnerUniverseRecorder:
             call_timeout=settings.call_timeout,
         )
         try:
-            self._loop.run(self._connection.connect(), timeout=settings.call_timeout + 5)
+            self._loop.run(
+                retried(
+                    self._connection.connect,
+                    f"connecting to {settings.database!r} at {settings.url}",
+                    retry_for=settings.retry_for,
+                ),
+                timeout=settings.retry_for + settings.call_timeout + 5,
+            )
         except BaseException:
             self._loop.stop()
             if self._outbox is not None:
                 self._outbox.close()
             raise
-        self._reader = Reader(self._connection)
+        self._reader = Reader(self._connection, retry_for=settings.retry_for)
+        self._writer_reader = Reader(self._connection)
+        """For the writer's check of what is stored: it handles connection trouble itself."""
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
@@ -159,7 +171,7 @@ class InnerUniverseRecorder:
         if write.call is None:
             return False
         graph = await graph_write_stored(self._connection, write.call)
-        return graph if graph is not None else await self._reader.stored(write.call)
+        return graph if graph is not None else await self._writer_reader.stored(write.call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox

@@ -1,0 +1,48 @@
+"""`retried`: connection trouble is retried within ``retry_for``, then PersistenceError;
+anything else is raised at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from nerv_inner_universe.client import QueryError, SpacetimeConnectionError
+from nerv_inner_universe.plugin.errors import PersistenceError
+from nerv_inner_universe.plugin.retrying import retried
+
+
+class Flaky:
+    """Fails with ``errors`` one after the other, then answers ``"rows"``."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "rows"
+
+
+async def test_connection_trouble_is_retried_until_it_passes() -> None:
+    attempt = Flaky(SpacetimeConnectionError("closed"), SpacetimeConnectionError("closed"))
+    assert await retried(attempt, "reading", retry_for=60.0) == "rows"
+    assert attempt.calls == 3
+
+
+async def test_connection_trouble_past_retry_for_is_a_persistence_error() -> None:
+    down = SpacetimeConnectionError("the connection closed; query again")
+    attempt = Flaky(down)
+    with pytest.raises(PersistenceError, match="reading event_log failed") as failed:
+        await retried(attempt, "reading event_log", retry_for=0.0)
+    assert failed.value.__cause__ is down
+    assert attempt.calls == 1
+
+
+async def test_other_errors_are_raised_at_once() -> None:
+    refused = QueryError("SELECT * FROM nowhere", "no such table")
+    attempt = Flaky(refused)
+    with pytest.raises(QueryError) as failed:
+        await retried(attempt, "reading", retry_for=60.0)
+    assert failed.value is refused
+    assert attempt.calls == 1
