@@ -43,13 +43,15 @@ class RateLimitedError(WriteRefusedError):
 
 
 class OversizedRowError(PersistenceError):
-    """One stored `event_log` row is larger than the connection's message limit on its own, so
-    replay cannot read it; ``seq`` names the row. Connect with a larger ``max_message_bytes``."""
+    """One stored row (of `event_log`, `delta_record` or `state_version`: ``table``) is larger
+    than the connection's message limit on its own, so replay cannot read it; ``seq`` names the
+    row. Connect with a larger ``max_message_bytes``."""
 
-    def __init__(self, seq: int, limit: int | None) -> None:
+    def __init__(self, table: str, seq: int, limit: int | None) -> None:
         super().__init__(
-            f"event_log row seq={seq} alone is larger than the client's message limit of {limit} "
+            f"{table} row seq={seq} alone is larger than the client's message limit of {limit} "
             "bytes (max_message_bytes); replay cannot read past it with this limit"
         )
+        self.table = table
         self.seq = seq
         self.limit = limit

@@ -1,10 +1,11 @@
 """Reads what was recorded, for replay: events in `seq` order in pages bounded by bytes,
 versions with their states rebuilt from snapshots and operations (each checked against its
-`data_hash`), deltas."""
+`data_hash`), deltas; a read of versions or deltas too large for one message is split by `seq`
+range (`rows_by_seq`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -67,6 +68,52 @@ def row_size(row: Any) -> int:
     return ROW_OVERHEAD + text + (len(data) if isinstance(data, str) else 0)
 
 
+SeqRangeRead = Callable[[int, int | None], Awaitable[list[Any]]]
+"""``read(first, end)``: the rows with ``first <= seq < end`` (no upper bound for None)."""
+
+
+async def rows_by_seq(
+    table: Table, read: SeqRangeRead, last_seq: Callable[[], Awaitable[int]], first: int
+) -> list[Any]:
+    """The rows ``read`` gives for ``seq >= first``, in `seq` order, asked for in one message
+    when they fit. An answer over the client's message limit (MessageTooLargeError) is asked
+    for again as the two halves of its `seq` range, each in turn and split again as needed; an
+    open range is first closed at ``last_seq() + 1`` (the rows written since are read after).
+    The `seq` is the log's, shared by every table, so a range may hold few or no rows of
+    ``table``. OversizedRowError naming ``table`` and the `seq` when a single `seq` is over the
+    limit; IntegrityError when rows lie past the log's last `seq` (a damaged log)."""
+    return await _split(table, read, last_seq, first, None)
+
+
+async def _split(
+    table: Table,
+    read: SeqRangeRead,
+    last_seq: Callable[[], Awaitable[int]],
+    first: int,
+    end: int | None,
+) -> list[Any]:
+    try:
+        rows = await read(first, end)
+    except MessageTooLargeError as error:
+        if end is not None and end - first <= 1:
+            raise OversizedRowError(str(table), first, error.limit) from error
+        log.warning("read_split", table=str(table), first_seq=first, end_seq=end)
+        if end is None:
+            top = await last_seq() + 1
+            if top <= first:
+                raise IntegrityError(
+                    f"{table} holds rows from seq {first} on, but the event_log ends before it"
+                ) from error
+            halves = [(first, top), (top, None)]
+        else:
+            middle = (first + end) // 2
+            halves = [(first, middle), (middle, end)]
+        return [
+            row for low, high in halves for row in await _split(table, read, last_seq, low, high)
+        ]
+    return sorted(rows, key=lambda r: int(r.seq))
+
+
 @attrs.frozen
 class EventPage:
     """One page of the log: its published events with their ``seq`` (the module's own events are
@@ -122,6 +169,16 @@ class Reader:
             )
         return [row for result in results for row in result.rows]
 
+    async def _select_by_seq(self, table: Table, where: str, after_seq: int = 0) -> list[Any]:
+        """The rows of ``table`` with `seq` after ``after_seq`` for which ``where`` (SQL, or "")
+        holds, in `seq` order, in as many messages as their size needs (`rows_by_seq`)."""
+
+        async def read(first: int, end: int | None) -> list[Any]:
+            bounds = [f"seq >= {first}"] + ([] if end is None else [f"seq < {end}"])
+            return await self._select(table, " AND ".join(([where] if where else []) + bounds))
+
+        return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
+
     async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[Any]]:
         """`event_log` rows after ``after_seq`` in `seq` order, a page at a time, each about
         `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an empty page is the end. A page
@@ -136,7 +193,7 @@ class Reader:
             except MessageTooLargeError as error:
                 log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
                 if not sizer.shrink():
-                    raise OversizedRowError(start, error.limit) from error
+                    raise OversizedRowError(str(Table.EVENT_LOG), start, error.limit) from error
                 continue
             if not rows:
                 return
@@ -245,21 +302,24 @@ class Reader:
 
     async def delta_rows(self, stream: str, after_seq: int = 0) -> list[Any]:
         """The ``delta_record`` rows of projector ``stream`` after ``after_seq``, in recording
-        (``seq``) order."""
-        where = f"stream = {quoted(stream)} AND seq > {int(after_seq)}"
-        return sorted(await self._select(Table.DELTA_RECORD, where), key=lambda r: r.seq)
+        (``seq``) order, read in as many messages as their size needs (`rows_by_seq`)."""
+        return await self._select_by_seq(
+            Table.DELTA_RECORD, f"stream = {quoted(stream)}", after_seq
+        )
 
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
-        them for None), in commit (``seq``) order."""
+        them for None), in commit (``seq``) order, read in as many messages as their size needs
+        (`rows_by_seq`); UnknownVersionError when ``version_id`` does not exist."""
         after = 0
         if version_id is not None:
             row = await self.version_row(version_id)
             if row is None:
                 raise UnknownVersionError(f"state version {version_id!r} does not exist")
             after = int(row.seq)
-        where = f"timeline = {quoted(timeline)} AND seq > {after}"
-        return sorted(await self._select(Table.STATE_VERSION, where), key=lambda r: r.seq)
+        return await self._select_by_seq(
+            Table.STATE_VERSION, f"timeline = {quoted(timeline)}", after
+        )
 
     async def timeline(self, name: str) -> Any | None:
         """The ``timeline`` row (head and snapshot count) of ``name``, or None."""
@@ -272,7 +332,8 @@ class Reader:
 
     async def stream_names(self) -> list[str]:
         """The names of every projector stream with deltas, sorted."""
-        return sorted({str(row.stream) for row in await self._select(Table.DELTA_RECORD)})
+        rows = await self._select_by_seq(Table.DELTA_RECORD, "")
+        return sorted({str(row.stream) for row in rows})
 
     async def snapshot_interval(self) -> int:
         """The interval the module applies (its default when the row is missing or bad)."""

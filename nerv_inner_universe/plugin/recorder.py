@@ -102,6 +102,7 @@ class InnerUniverseRecorder:
             token_store=None if token else TokenStore(),
             reconnect=RECONNECT,
             call_timeout=settings.call_timeout,
+            max_message_bytes=settings.max_message_bytes,
         )
         try:
             self._loop.run(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from nerv_inner_universe.client import SpacetimeConnectionError
+from nerv_inner_universe.client import MessageTooLargeError, SpacetimeConnectionError
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.plugin.errors import PersistenceError
 
@@ -24,12 +24,15 @@ MAX_DELAY = 2.0
 async def retried(attempt: Callable[[], Awaitable[T]], what: str, *, retry_for: float) -> T:
     """``attempt()``'s result; connection trouble (`SpacetimeConnectionError`) is retried with
     backoff for up to ``retry_for`` seconds, then raised as PersistenceError naming ``what``
-    and chained from it. Other errors propagate at once."""
+    and chained from it. Other errors propagate at once, MessageTooLargeError too (the same
+    question gets the same answer: the caller asks for less)."""
     deadline = time.monotonic() + retry_for
     delay = FIRST_DELAY
     while True:
         try:
             return await attempt()
+        except MessageTooLargeError:
+            raise
         except SpacetimeConnectionError as error:
             if time.monotonic() + delay > deadline:
                 raise PersistenceError(

@@ -41,7 +41,10 @@ class PluginSettings:
     after a connection drop) before it counts as durable; the server fsyncs its commit log every
     0.5 s, so keep this well above that. ``durability_retain``: acknowledged writes kept at most
     (more make new writes wait until the oldest ages out). ``follow_remote``: re-publish events
-    other processes write. Constructing it directly checks every value too (`ConfigError`).
+    other processes write. ``max_message_bytes``: the largest message the connection accepts
+    (64 KiB up; default 256 MiB): replay splits its reads to fit, and only a single stored row
+    over it stops a start (`OversizedRowError`). Constructing it directly checks every value
+    too (`ConfigError`).
     """
 
     url: str = fields.text(
@@ -63,6 +66,7 @@ class PluginSettings:
     durability_retain: int = fields.integer(50_000)
     outbox_path: Path = fields.path(Path(".inner-universe-outbox.sqlite"))
     follow_remote: bool = fields.boolean(True)
+    max_message_bytes: int = fields.integer(256 << 20, low=64 << 10)
 
     @classmethod
     def from_config(

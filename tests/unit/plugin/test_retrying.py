@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nerv_inner_universe.client import QueryError, SpacetimeConnectionError
+from nerv_inner_universe.client import MessageTooLargeError, QueryError, SpacetimeConnectionError
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.retrying import retried
 
@@ -45,4 +45,13 @@ async def test_other_errors_are_raised_at_once() -> None:
     with pytest.raises(QueryError) as failed:
         await retried(attempt, "reading", retry_for=60.0)
     assert failed.value is refused
+    assert attempt.calls == 1
+
+
+async def test_a_message_too_large_is_raised_at_once() -> None:
+    too_large = MessageTooLargeError(1024)
+    attempt = Flaky(too_large)
+    with pytest.raises(MessageTooLargeError) as failed:
+        await retried(attempt, "reading", retry_for=60.0)
+    assert failed.value is too_large
     assert attempt.calls == 1

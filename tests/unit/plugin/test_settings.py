@@ -30,6 +30,7 @@ def test_defaults_follow_the_design_notes() -> None:
         True,
     )
     assert (settings.durability_window, settings.durability_retain) == (5.0, 50_000)
+    assert settings.max_message_bytes == 256 << 20
 
 
 def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
@@ -79,6 +80,10 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
         ({"durability_retain": 0}, "nerv.inner_universe.durability_retain: must be an integer"),
         ({"follow_remote": "false"}, "nerv.inner_universe.follow_remote: must be true or false"),
         ({"follow_remote": 0}, "nerv.inner_universe.follow_remote: must be true or false"),
+        (
+            {"max_message_bytes": 1024},
+            "nerv.inner_universe.max_message_bytes: must be an integer from 65536 to",
+        ),
     ],
 )
 def test_invalid_settings_name_the_key(section: dict[str, object], message: str) -> None:
