@@ -59,10 +59,7 @@ async def _call(config: InnerUniverseConfig, call: contract.ReducerCall) -> None
 
 
 def _send(config: InnerUniverseConfig, call: contract.ReducerCall) -> None:
-    try:
-        run(_call(config, call))
-    except contract.ReducerRefusedError as refused:
-        fail(str(refused.refusal))
+    run(_call(config, call))
 
 
 @click.command("grant")
@@ -164,10 +161,7 @@ def mint_identity_command(config: InnerUniverseConfig, role: str, token_file: Pa
     Prints the identity; the token goes to --token-file, or to stdout (keep it secret)."""
     if token_file is not None and token_file.exists():
         fail(f"{token_file} exists; choose a new file (a token file is never overwritten)")
-    try:
-        identity, token = run(_mint(config, _ROLES.get(role)))
-    except contract.ReducerRefusedError as refused:
-        fail(str(refused.refusal))
+    identity, token = run(_mint(config, _ROLES.get(role)))
     if token_file is None:
         click.echo(json.dumps({"identity": identity.hex, "role": role, "token": token}))
         return

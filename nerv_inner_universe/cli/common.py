@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from nerv_inner_universe.client import SpacetimeError
+from nerv_inner_universe.contract import ReducerRefusedError
 from nerv_inner_universe.controller import ConfigError, ControllerError, load_config
 from nerv_inner_universe.controller.config import CONFIG_ENV, DEFAULT_SECTION, SECTION_ENV
 
@@ -29,7 +30,7 @@ EXIT_INTERRUPTED = 130
 
 out = Console(soft_wrap=True)
 """Results (tables, rows): stdout, so they can be piped."""
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 """Progress, notes and errors: stderr."""
 
 
@@ -68,15 +69,17 @@ def with_config(command: Callable[..., T]) -> Callable[..., T]:
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:
-    """Runs ``work``; a ControllerError, or a client error (the server's answer or its data
-    could not be used), becomes its message and exit code 1, Ctrl-C exit 130 (the controller
-    has stopped what it started by then)."""
+    """Runs ``work``; a ControllerError, the module's refusal (``<code>: <message>``), or a
+    client error (the server's answer or its data could not be used) becomes its message and
+    exit code 1, Ctrl-C exit 130 (the controller has stopped what it started by then)."""
     try:
         return asyncio.run(work)
     except ConfigError as error:
         fail(f"invalid configuration: {error}", EXIT_CONFIG)
     except ControllerError as error:
         fail(str(error))
+    except ReducerRefusedError as refused:
+        fail(str(refused.refusal))
     except SpacetimeError as error:
         fail(f"the server's answer could not be used ({type(error).__name__}): {error}")
     except KeyboardInterrupt:
