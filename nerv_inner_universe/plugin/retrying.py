@@ -1,5 +1,6 @@
-"""Retrying what may succeed once the server is back: the reads and the connect a start
-needs (a start overlapping a server's stop or restart meets a closed connection)."""
+"""Retrying what may succeed once the server is back: one `Backoff` for every retry loop of the
+plugin (the writer's calls and re-sends, and the reads and the connect a start needs: a start
+overlapping a server's stop or restart meets a closed connection)."""
 
 from __future__ import annotations
 
@@ -21,24 +22,41 @@ MAX_DELAY = 2.0
 """Seconds between two attempts: doubling from FIRST_DELAY up to MAX_DELAY."""
 
 
+class Backoff:
+    """The waits between the attempts at one thing: `delay` doubles from FIRST_DELAY up to
+    MAX_DELAY, for up to ``retry_for`` seconds from when the Backoff was made."""
+
+    def __init__(self, retry_for: float) -> None:
+        self._deadline = time.monotonic() + retry_for
+        self.delay = FIRST_DELAY
+        """Seconds the next `wait` sleeps."""
+
+    def exhausted(self) -> bool:
+        """True when waiting once more would pass the deadline: give up now."""
+        return time.monotonic() + self.delay > self._deadline
+
+    async def wait(self) -> None:
+        """Sleeps `delay`, then doubles it (up to MAX_DELAY)."""
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, MAX_DELAY)
+
+
 async def retried(attempt: Callable[[], Awaitable[T]], what: str, *, retry_for: float) -> T:
     """``attempt()``'s result; connection trouble (`SpacetimeConnectionError`) is retried with
     backoff for up to ``retry_for`` seconds, then raised as PersistenceError naming ``what``
     and chained from it. Other errors propagate at once, MessageTooLargeError too (the same
     question gets the same answer: the caller asks for less)."""
-    deadline = time.monotonic() + retry_for
-    delay = FIRST_DELAY
+    backoff = Backoff(retry_for)
     while True:
         try:
             return await attempt()
         except MessageTooLargeError:
             raise
         except SpacetimeConnectionError as error:
-            if time.monotonic() + delay > deadline:
+            if backoff.exhausted():
                 raise PersistenceError(
                     f"{what} failed: the server could not be reached within {retry_for:.0f} s "
                     f"(retry_for): {error}"
                 ) from error
-            log.warning("read_retry", what=what, delay=delay, error=str(error))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_DELAY)
+            log.warning("read_retry", what=what, delay=backoff.delay, error=str(error))
+            await backoff.wait()

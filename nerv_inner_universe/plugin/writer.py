@@ -51,6 +51,7 @@ from nerv_inner_universe.plugin.errors import (
     WriteRefusedError,
 )
 from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.retrying import Backoff
 
 log = get_logger(__name__)
 
@@ -378,14 +379,13 @@ class OrderedWriter:
         (a kept write that can no longer be restored), they are sent again one by one, so each
         refusal fails only its own write."""
         kept = list(self._retained)
-        deadline = time.monotonic() + self._retry_for
-        delay = 0.05
+        backoff = Backoff(self._retry_for)
         while True:
             epoch = self._epoch
             try:
                 start = await self._first_missing(kept)
             except SpacetimeConnectionError as down:
-                delay = await self._back_off(down, deadline, delay)
+                await self._back_off(down, backoff)
                 continue
             for entry in kept[:start]:
                 entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
@@ -415,12 +415,12 @@ class OrderedWriter:
             trouble = problems[0]
             if not isinstance(trouble, SpacetimeError) or not transient(trouble):
                 raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
-            delay = await self._back_off(trouble, deadline, delay)
+            await self._back_off(trouble, backoff)
 
-    async def _back_off(self, trouble: SpacetimeError, deadline: float, delay: float) -> float:
-        """Waits ``delay`` before re-sending again and returns the next delay; raises
-        PersistenceError when that would pass ``deadline``."""
-        if time.monotonic() + delay > deadline:
+    async def _back_off(self, trouble: SpacetimeError, backoff: Backoff) -> None:
+        """Waits before re-sending again; raises PersistenceError when ``backoff`` is
+        exhausted."""
+        if backoff.exhausted():
             raise PersistenceError(
                 f"acknowledged writes could not be sent again within {self._retry_for:.0f} s: "
                 f"{trouble}"
@@ -428,8 +428,7 @@ class OrderedWriter:
         with self._lock:
             self._retries += 1
             self._last_error = str(trouble)
-        await asyncio.sleep(delay)
-        return min(delay * 2, 2.0)
+        await backoff.wait()
 
     async def _first_missing(self, kept: Sequence[_Retained]) -> int:
         """The index of the first kept write the server lacks (``len(kept)``: it has them all).
@@ -576,8 +575,7 @@ class OrderedWriter:
         connection epoch the successful attempt was sent on. With ``resend_first``, a retry
         after a connection drop first sends again what was kept, so order holds."""
         reducer = call.reducer
-        deadline = time.monotonic() + self._retry_for
-        delay = 0.05
+        backoff = Backoff(self._retry_for)
         while True:
             epoch = self._epoch
             try:
@@ -585,16 +583,15 @@ class OrderedWriter:
             except (SpacetimeConnectionError, ReducerRefusedError) as exc:
                 if not transient(exc):
                     raise
-                if time.monotonic() + delay > deadline:
+                if backoff.exhausted():
                     raise PersistenceError(
                         f"{reducer} could not be written within {self._retry_for:.0f} s: {exc}"
                     ) from exc
                 with self._lock:
                     self._retries += 1
                     self._last_error = str(exc)
-                log.warning("write_retry", reducer=reducer, delay=delay, error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                log.warning("write_retry", reducer=reducer, delay=backoff.delay, error=str(exc))
+                await backoff.wait()
                 if resend_first and self._resend_due():
                     await self._resend()
             else:

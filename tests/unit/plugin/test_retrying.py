@@ -1,13 +1,15 @@
-"""`retried`: connection trouble is retried within ``retry_for``, then PersistenceError;
-anything else is raised at once."""
+"""`Backoff`, and `retried`: connection trouble is retried within ``retry_for``, then
+PersistenceError; anything else is raised at once."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
 from nerv_inner_universe.client import MessageTooLargeError, QueryError, SpacetimeConnectionError
 from nerv_inner_universe.plugin.errors import PersistenceError
-from nerv_inner_universe.plugin.retrying import retried
+from nerv_inner_universe.plugin.retrying import FIRST_DELAY, MAX_DELAY, Backoff, retried
 
 
 class Flaky:
@@ -55,3 +57,24 @@ async def test_a_message_too_large_is_raised_at_once() -> None:
         await retried(attempt, "reading", retry_for=60.0)
     assert failed.value is too_large
     assert attempt.calls == 1
+
+
+async def test_a_backoff_doubles_its_delay_up_to_the_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("nerv_inner_universe.plugin.retrying.asyncio.sleep", sleep)
+    backoff = Backoff(retry_for=3600)
+    for _ in range(8):
+        assert not backoff.exhausted()
+        await backoff.wait()
+    assert slept[0] == FIRST_DELAY
+    assert all(b == min(a * 2, MAX_DELAY) for a, b in itertools.pairwise(slept))
+    assert slept[-1] == MAX_DELAY
+
+
+def test_a_backoff_is_exhausted_when_the_next_wait_would_pass_its_deadline() -> None:
+    assert Backoff(retry_for=0).exhausted()
+    assert not Backoff(retry_for=FIRST_DELAY * 100).exhausted()
