@@ -43,14 +43,25 @@ from nerv_inner_universe.nerv.projector import (
     DeltaCallback,
     DeltaMetadata,
     FunctionDelta,
+    NoOp,
     OperationsDelta,
     PatchDelta,
     StateProjector,
 )
-from nerv_inner_universe.nerv.recorder import InMemoryRecorder, Recorder
+from nerv_inner_universe.nerv.recorder import (
+    InMemoryRecorder,
+    Recorder,
+    RestoringRecorder,
+    VersionTail,
+)
 from nerv_inner_universe.nerv.runtime import Nerv
 from nerv_inner_universe.nerv.settings import FunctionDeltaPolicy, NervSettings
-from nerv_inner_universe.nerv.temporal import CommitCallback, TemporalStore, VersionedState
+from nerv_inner_universe.nerv.temporal import (
+    CommitCallback,
+    EarlierVersions,
+    TemporalStore,
+    VersionedState,
+)
 
 __all__ = [
     "ALL_EVENTS",
@@ -62,6 +73,7 @@ __all__ = [
     "DeltaCallback",
     "DeltaMetadata",
     "Direction",
+    "EarlierVersions",
     "Entity",
     "Event",
     "EventBus",
@@ -86,6 +98,7 @@ __all__ = [
     "Nerv",
     "NervError",
     "NervSettings",
+    "NoOp",
     "OperationsDelta",
     "PatchDelta",
     "PerspectiveAware",
@@ -94,11 +107,13 @@ __all__ = [
     "Relation",
     "Remove",
     "ReplayError",
+    "RestoringRecorder",
     "StateProjector",
     "TemporalStore",
     "UnknownNameError",
     "UnknownVersionError",
     "UnpersistableDeltaError",
+    "VersionTail",
     "VersionedState",
     "event_type_name",
     "hookimpl",

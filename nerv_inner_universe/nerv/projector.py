@@ -186,16 +186,32 @@ class _Entry:
     """The state after it."""
 
 
-def _applied(change: Delta, state: Any, index: int, *, note: bool = True) -> Any:
-    """The state after ``change`` at its place in the log, or ``state`` unchanged when its
+@attrs.frozen
+class NoOp:
+    """A recorded delta that did not apply at its place in the log: its index and the error
+    text (the delta layer's, or ``InvalidDeltaError``'s). It holds its place and changes
+    nothing."""
+
+    index: int
+    error: str
+
+
+def _attempt(change: Delta, state: Any) -> tuple[Any, str | None]:
+    """The state after ``change`` and None, or ``state`` unchanged and the error text when its
     operations do not fit there (a remove of a key another process removed first): the log is
     the truth, so a recorded delta that does not apply is a no-op, in replay and live alike."""
     try:
-        return change.apply(state)
+        return change.apply(state), None
     except (DeltaError, InvalidDeltaError) as error:
-        if note:
-            log.warning("delta_not_applicable", index=index, error=str(error))
-        return state
+        return state, str(error)
+
+
+def _applied(change: Delta, state: Any, index: int, *, note: bool = True) -> Any:
+    """`_attempt`'s state; a no-op is logged (``delta_not_applicable``) when ``note``."""
+    after, error = _attempt(change, state)
+    if error is not None and note:
+        log.warning("delta_not_applicable", index=index, error=error)
+    return after
 
 
 class StateProjector:
@@ -436,22 +452,30 @@ class StateProjector:
         """Every delta in log order as far as known (call with ``_lock`` held)."""
         return [*self._deltas, *((entry.change, entry.metadata) for entry in self._tail)]
 
-    def restore(self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]) -> None:
-        """Replace the history with recorded deltas ``(index, metadata, operations)``.
+    def restore(
+        self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]
+    ) -> list[NoOp]:
+        """Replace the history with recorded deltas ``(index, metadata, operations)``; return
+        the ones that did not apply, oldest first.
 
         Used by replay, so guards and observers are not told: they were when it first happened.
-        A delta whose operations do not fit the state at its place is a no-op (logged as
-        ``delta_not_applicable``), as in `apply_remote`.
+        A delta whose operations do not fit the state at its place is a no-op, as in
+        `apply_remote`; it is not logged here: the caller reports the returned `NoOp`s (it
+        knows where each delta is stored). Each delta is applied once.
         """
         history = [(_delta_from_operations(ops), metadata) for _, metadata, ops in deltas]
         state = self._initial
+        noops: list[NoOp] = []
         for change, metadata in history:
-            state = _applied(change, state, metadata.index)
+            state, error = _attempt(change, state)
+            if error is not None:
+                noops.append(NoOp(metadata.index, error))
         with self._sequence, self._lock:
             self._deltas = history
             self._tail = []
             self._state = self._base = state
             self._next_index = deltas[-1][0] + 1 if deltas else 0
+        return noops
 
     def add_projection(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Register ``fn(state) -> view`` as projection ``name`` ("default" is the state itself)."""

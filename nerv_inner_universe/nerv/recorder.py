@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -22,8 +22,8 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.nerv.events import Event
-from nerv_inner_universe.nerv.projector import DeltaMetadata
-from nerv_inner_universe.nerv.temporal import VersionedState
+from nerv_inner_universe.nerv.projector import DeltaMetadata, NoOp
+from nerv_inner_universe.nerv.temporal import EarlierVersions, VersionedState
 
 
 class Recorder(Protocol):
@@ -79,6 +79,40 @@ class Recorder(Protocol):
 
     def close(self) -> None:
         """Release connections; the recorded data stays for the next recorder."""
+        ...
+
+
+@attrs.frozen
+class VersionTail:
+    """What a TemporalStore restores at its timeline's head from (`RestoringRecorder`)."""
+
+    versions: list[VersionedState]
+    """From the nearest version the backend holds whole at or before the head, to the head,
+    oldest first (none for a new timeline)."""
+    earlier: EarlierVersions | None
+    """Reads the versions before ``versions`` (see `TemporalStore.restore`); None when
+    ``versions`` hold the whole timeline."""
+
+
+@runtime_checkable
+class RestoringRecorder(Protocol):
+    """What a `Recorder` may offer besides, so that a start costs less than the history: the
+    runtime restores its TemporalStore from `read_version_tail` (older versions are read
+    when asked for) and its StateProjector from `read_recorded_deltas`, applying each delta
+    once, and hands the deltas that did not apply to `report_noops`."""
+
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        """The versions of ``timeline`` from the nearest whole one at or before its head."""
+        ...
+
+    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of `Recorder.read_deltas` with their operations as recorded, none applied
+        (so one that does not apply still has its operations)."""
+        ...
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        """The deltas of ``stream`` (from the last `read_recorded_deltas`) that did not apply
+        when the projector was restored from them, oldest first."""
         ...
 
 

@@ -21,7 +21,7 @@ from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.graph import GraphStore
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES, graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
-from nerv_inner_universe.nerv.recorder import Recorder
+from nerv_inner_universe.nerv.recorder import Recorder, RestoringRecorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
@@ -161,14 +161,25 @@ class Nerv:
         self.state_projector.add_observer(self._announce_delta)
 
     def _replay(self, recorder: Recorder) -> None:
-        versions = recorder.read_versions(self.settings.timeline)
-        self.temporal_store.restore([version for version, _ in versions])
-        log.info(
-            "nerv_replayed", kind="versions", count=len(versions), timeline=self.settings.timeline
-        )
-        deltas = recorder.read_deltas(self.settings.stream)
-        self.state_projector.restore(deltas)
-        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=self.settings.stream)
+        timeline, stream = self.settings.timeline, self.settings.stream
+        if isinstance(recorder, RestoringRecorder):
+            tail = recorder.read_version_tail(timeline)
+            self.temporal_store.restore(tail.versions, earlier=tail.earlier)
+            count = len(tail.versions)
+            deltas = recorder.read_recorded_deltas(stream)
+        else:
+            versions = [version for version, _ in recorder.read_versions(timeline)]
+            self.temporal_store.restore(versions)
+            count = len(versions)
+            deltas = recorder.read_deltas(stream)
+        log.info("nerv_replayed", kind="versions", count=count, timeline=timeline)
+        noops = self.state_projector.restore(deltas)
+        if isinstance(recorder, RestoringRecorder):
+            recorder.report_noops(stream, noops)
+        else:
+            for noop in noops:
+                log.warning("delta_not_applicable", index=noop.index, error=noop.error)
+        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
         count = 0
         for event in recorder.replay_events():
             self.event_bus.publish_event(attrs.evolve(event, replayed=True))

@@ -28,10 +28,12 @@ from nerv_inner_universe.nerv import (
     DeltaMetadata,
     Event,
     EventBus,
+    NoOp,
     Relation,
     StateProjector,
     TemporalStore,
     VersionedState,
+    VersionTail,
 )
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
@@ -41,7 +43,14 @@ from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_sto
 from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
-from nerv_inner_universe.plugin.reader import DeltaStream, EventPage, Reader, deltas_from_rows
+from nerv_inner_universe.plugin.reader import (
+    DecodedDeltas,
+    DeltaStream,
+    EventPage,
+    Reader,
+    decode_deltas,
+    deltas_from_rows,
+)
 from nerv_inner_universe.plugin.recent_events import RecentEvents
 from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.retrying import retried
@@ -148,6 +157,8 @@ class InnerUniverseRecorder:
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
+        self._decoded: dict[str, DecodedDeltas] = {}
+        """The deltas `read_recorded_deltas` read, per stream, until `report_noops`."""
         self._state_follower: StateFollower | None = None
         self._graph: InnerUniverseGraph | None = None
         self._closed = False
@@ -380,6 +391,29 @@ class InnerUniverseRecorder:
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
 
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        """The versions of ``timeline`` from the nearest one holding a snapshot at or before
+        its head, to the head (`Reader.version_tail`: at most about ``snapshot_interval``
+        versions, read by primary key), each state rebuilt and hash-checked; ``earlier``
+        reads the versions before them (the whole timeline: a query of its rows) when a
+        TemporalStore first needs one. What a runtime restores its TemporalStore from.
+        ReservedNameError for a timeline reserved for the plugin, IntegrityError as for
+        `read_versions`."""
+        self._refuse_reserved(timeline)
+        self.flush()
+        tail, complete = self._loop.run(self._reader.version_tail(timeline))
+        versions = [version for version, _ in tail]
+        if complete:
+            return VersionTail(versions, None)
+        first = versions[0].version_id
+
+        def earlier() -> list[VersionedState]:
+            rows = self._loop.run(self._reader.versions_before(timeline, first))
+            log.info("earlier_versions_read", timeline=timeline, count=len(rows))
+            return [version for version, _ in rows]
+
+        return VersionTail(versions, earlier)
+
     def read_state(self, version_id: str) -> JSON:
         """One version's state, rebuilt from its nearest snapshot (at most
         `snapshot_interval` versions back) and the operations since, hash-checked."""
@@ -405,11 +439,34 @@ class InnerUniverseRecorder:
         """``stream`` replayed from ``{}`` (a runtime's projector's initial state) in ``seq``
         order, whatever its delta ids' form; a delta whose operations do not apply there is
         skipped, with one ``delta_skipped`` warning (see `reader.deltas_from_rows`)."""
+        return deltas_from_rows(stream, self._delta_rows(stream), dict(_STREAM_BASE_STATE))
+
+    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of ``stream`` in ``seq`` order, decoded and not applied (see
+        `reader.decode_deltas`): what a runtime restores its projector from, applying each
+        once; it then hands the ones that did not apply to `report_noops`."""
+        decoded = decode_deltas(stream, self._delta_rows(stream))
+        with self._lock:
+            self._decoded[stream] = decoded
+        return decoded.deltas
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        """Warns once (``delta_skipped``, naming its ``delta_id`` and ``seq``) for each delta
+        of the last `read_recorded_deltas` of ``stream`` that did not apply (``noops``) or
+        could not be decoded."""
+        with self._lock:
+            decoded = self._decoded.pop(stream, None)
+        if decoded is not None:
+            decoded.skipped(noops)
+
+    def _delta_rows(self, stream: str) -> list[Any]:
+        """``stream``'s ``delta_record`` rows in ``seq`` order (after a flush); the last
+        ``seq`` is where following its deltas begins."""
         self.flush()
         rows = self._loop.run(self._reader.delta_rows(stream))
         with self._lock:
             self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
-        return deltas_from_rows(stream, rows, dict(_STREAM_BASE_STATE))
+        return rows
 
     # --- lifecycle ----------------------------------------------------------------------
 

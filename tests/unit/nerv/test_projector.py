@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from structlog.typing import EventDict
 
-from nerv_inner_universe.delta import Operation, Patch, Set
+from nerv_inner_universe.delta import JSON, Delete, Operation, Patch, Remove, Set, apply
 from nerv_inner_universe.nerv import (
     Delta,
     DeltaMetadata,
@@ -19,8 +19,13 @@ from nerv_inner_universe.nerv import (
     UnknownNameError,
     UnpersistableDeltaError,
 )
+from nerv_inner_universe.nerv import projector as projector_module
 
 Told = tuple[str, int, Delta, DeltaMetadata, "list[Operation] | None"]
+
+
+def metadata_at(index: int) -> DeltaMetadata:
+    return DeltaMetadata(timestamp=1.0, index=index)
 
 
 def test_dicts_are_shallow_patches_and_functions_are_function_deltas() -> None:
@@ -206,3 +211,29 @@ def test_a_failing_observer_neither_undoes_nor_fails_the_delta(logs: list[EventD
     assert projector.get_current_state() == {"a": 1}
     [entry] = [e for e in logs if e["event"] == "delta_observer_failed"]
     assert (entry["index"], entry["level"]) == (0, "error")
+
+
+def test_restore_reports_the_deltas_that_did_not_apply_and_applies_each_once(
+    monkeypatch: pytest.MonkeyPatch, logs: list[EventDict]
+) -> None:
+    applied: list[list[Operation]] = []
+
+    def counting(state: JSON, operations: list[Operation]) -> JSON:
+        applied.append(list(operations))
+        return apply(state, operations)
+
+    monkeypatch.setattr(projector_module, "apply", counting)
+    recorded: list[tuple[int, DeltaMetadata, list[Operation]]] = [
+        (0, metadata_at(0), [Set("/list", [])]),
+        (1, metadata_at(1), [Remove("/list", 3)]),
+        (4, metadata_at(4), [Set("/x", 1)]),
+        (5, metadata_at(5), [Delete("/nope")]),
+    ]
+    projector = StateProjector({})
+    noops = projector.restore(recorded)
+    assert [noop.index for noop in noops] == [1, 5]
+    assert "remove" in noops[0].error
+    assert projector.get_current_state() == {"list": [], "x": 1}
+    assert [index for index, _ in projector.get_delta_history()] == [0, 1, 4, 5]
+    assert applied == [ops for _, _, ops in recorded]
+    assert not [e for e in logs if e["event"] == "delta_not_applicable"]  # the caller reports

@@ -11,18 +11,21 @@ import attrs
 import pytest
 from structlog.typing import EventDict
 
-from nerv_inner_universe.delta import Operation, Patch
+from nerv_inner_universe.delta import Operation, Patch, Remove
 from nerv_inner_universe.nerv import (
     ConcurrencyConflictError,
     ConfigError,
+    DeltaMetadata,
     Event,
     InMemoryRecorder,
     LifecycleError,
     Nerv,
     NervSettings,
+    NoOp,
     ReplayError,
     UnpersistableDeltaError,
     VersionedState,
+    VersionTail,
     hookimpl,
 )
 from tests.unit.nerv import plugins
@@ -401,3 +404,62 @@ def test_a_failing_hook_is_logged_and_the_change_stands() -> None:
     assert failure.event.id == event_id
     assert "_announce_event" in failure.handler
     assert [e.id for e in recorder.read_events()] == [event_id]
+
+
+class HeadRecorder(InMemoryRecorder):
+    """A RestoringRecorder over the in-memory one: the tail is the last ``tail`` versions;
+    counts the loads of the earlier ones and keeps the no-ops it is told."""
+
+    def __init__(self, tail: int) -> None:
+        super().__init__()
+        self.tail = tail
+        self.loads = 0
+        self.noops: list[tuple[str, list[NoOp]]] = []
+
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        versions = [version for version, _ in self.read_versions(timeline)]
+        cut = max(0, len(versions) - self.tail)
+
+        def earlier() -> list[VersionedState]:
+            self.loads += 1
+            return versions[:cut]
+
+        return VersionTail(versions[cut:], earlier if cut else None)
+
+    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        return self.read_deltas(stream)
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        self.noops.append((stream, list(noops)))
+
+
+def test_a_restoring_recorder_restores_at_the_head_and_is_told_the_no_ops(
+    logs: list[EventDict],
+) -> None:
+    recorder = HeadRecorder(tail=2)
+    with persistent(recorder) as runtime:
+        for n in range(5):
+            runtime.temporal_store.commit({"n": n})
+        runtime.state_projector.apply_delta({"list": []})
+        full = runtime.temporal_store.get_history()
+    recorder.record_delta("main", 1, DeltaMetadata(timestamp=1.0, index=1), [Remove("/list", 2)])
+    with persistent(recorder) as restarted:
+        store = restarted.temporal_store
+        assert store.get() == {"n": 4}
+        assert recorder.loads == 0
+        assert store.get_history() == full
+        assert recorder.loads == 1
+        assert restarted.state_projector.get_current_state() == {"list": []}
+    first_start, (stream, [noop]) = recorder.noops
+    assert first_start == ("main", [])
+    assert (stream, noop.index) == ("main", 1)
+    assert not [e for e in logs if e["event"] == "delta_not_applicable"]
+
+
+def test_a_plain_recorder_gets_the_no_ops_logged(logs: list[EventDict]) -> None:
+    recorder = InMemoryRecorder()
+    recorder.record_delta("main", 0, DeltaMetadata(timestamp=1.0, index=0), [Remove("/l", 2)])
+    with persistent(recorder) as runtime:
+        assert runtime.state_projector.get_current_state() == {}
+    [entry] = [e for e in logs if e["event"] == "delta_not_applicable"]
+    assert (entry["index"], entry["level"]) == (0, "warning")
