@@ -7,9 +7,10 @@ For each size N it fills a fresh database on its own ``spacetimedb-standalone``:
 timeline ``main`` (the client pipelines ``commit_state_version`` calls built by the plugin's
 `VersionCommitter.call`, a snapshot when the module's interval makes one due) and N deltas of
 stream ``main`` (the plugin's recorder writes the first, and so the anchor; the client
-pipelines the rest), then has the plugin's recorder write the stream snapshot a following
-runtime would have written last (`InnerUniverseRecorder.write_stream_snapshot`, at the last
-multiple of the interval). A fresh child process then times both restores, counting the rows
+pipelines the rest), then has the plugin's recorder write a stream snapshot as a following
+runtime does (`InnerUniverseRecorder.write_stream_snapshot`) at the last multiple of the
+interval that leaves at least ``interval - 1`` deltas after it (a following runtime leaves at
+most that many). A fresh child process then times both restores, counting the rows
 its queries returned, and checks that they give the same state, history and next index (it
 fails the run otherwise). Nothing else runs in that database, so the figures are the reads and
 the rebuilding alone. It prints a table; it asserts nothing about speed.
@@ -136,7 +137,7 @@ def fill(db: Database, size: int, interval: int) -> None:
                 )
             )
         asyncio.run(pipelined(db, calls))
-        covered = size - size % interval
+        covered = max(0, size - interval + 1) // interval * interval
         if covered:
             rows = asyncio.run(delta_rows(db))[:covered]
             projector = StateProjector({})

@@ -416,6 +416,7 @@ class InnerUniverseRecorder:
         first = versions[0].version_id
 
         def earlier() -> list[VersionedState]:
+            self._require_open(f"the versions of timeline {timeline!r} before {first!r}")
             rows = self._loop.run(self._reader.versions_before(timeline, first))
             log.info("earlier_versions_read", timeline=timeline, count=len(rows))
             return [version for version, _ in rows]
@@ -492,8 +493,17 @@ class InnerUniverseRecorder:
     ) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         """The deltas of ``stream`` up to log position ``seq``, decoded (the stream's rows are
         read whole)."""
+        self._require_open(f"the deltas of stream {stream!r} through seq {seq}")
         rows = self._loop.run(self._reader.delta_rows(stream))
         return decode_deltas(stream, [row for row in rows if int(row.seq) <= seq]).deltas
+
+    def _require_open(self, what: str) -> None:
+        """PersistenceError when the recorder is closed: ``what`` can no longer be read."""
+        if self._closed:
+            raise PersistenceError(
+                f"cannot read {what}: the recorder is closed (the runtime stopped before they "
+                "were first needed); read them while it runs, or start a runtime again"
+            )
 
     def write_stream_snapshot(self, stream: str, point: LogState) -> None:
         """Queues a snapshot of projector ``stream`` at ``point`` (the state after every delta

@@ -12,7 +12,7 @@ import pytest
 
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
-from nerv_inner_universe.plugin import InnerUniverseRecorder
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
 from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 from tests.integration.plugin.test_runtime_persistence import wait_for
@@ -121,3 +121,23 @@ def test_a_snapshot_holding_a_redacted_delta_is_not_used(
     assert restarted.state_projector.get_current_state() == {"n": INTERVAL - 2}
     descriptions = [m.description for _, m in restarted.state_projector.get_delta_history()]
     assert descriptions == [*(f"d{n}" for n in range(INTERVAL - 1)), "redacted"]
+
+
+def test_older_history_not_read_while_running_cannot_be_read_after_stop(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    db.ok("update_config", "snapshot_interval", str(INTERVAL), NONE)
+    first = runtimes(config(db))
+    for n in range(2 * INTERVAL + 1):
+        first.temporal_store.commit({"n": n}, f"v{n}")
+        first.state_projector.apply_delta({"n": n}, f"d{n}")
+    wait_for(lambda: len(stream_snapshots(db)) == 2)
+    first.stop()
+    restarted = runtimes(config(db))
+    restarted.stop()
+    assert restarted.temporal_store.get() == {"n": 2 * INTERVAL}
+    with pytest.raises(PersistenceError, match="recorder is closed"):
+        restarted.temporal_store.get_history()
+    with pytest.raises(PersistenceError, match="recorder is closed"):
+        restarted.state_projector.get_delta_history()
