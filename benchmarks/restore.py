@@ -227,7 +227,8 @@ def measure(db: Database, size: int, interval: int) -> Restores:
 
 def report(results: Sequence[Restores], console: Console) -> None:
     table = Table(title="restore of a timeline and a stream at their head")
-    for column in ("what", "history", "full s", "full CPU s", "full rows"):
+    table.add_column("what", no_wrap=True)
+    for column in ("history", "full s", "full CPU s", "full rows"):
         table.add_column(column, justify="right")
     for column in ("at head s", "at head CPU s", "at head rows"):
         table.add_column(column, justify="right")
