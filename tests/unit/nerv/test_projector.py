@@ -279,3 +279,21 @@ def test_a_snapshot_the_earlier_deltas_do_not_rebuild_is_refused_when_they_load(
     assert projector.get_current_state() == {"k0": "tampered", "k3": 3, "k4": 4}
     with pytest.raises(ReplayError, match="snapshot"):
         projector.get_delta_history()
+
+
+def test_after_a_snapshot_with_no_later_deltas_numbering_goes_on_from_it() -> None:
+    deltas = recorded_patches(4)
+    projector = StateProjector({})
+    snapshot = StreamSnapshot({f"k{n}": n for n in range(4)}, 4, 9, lambda: deltas)
+    projector.restore([], snapshot=snapshot, position=9)
+    projector.follow_log_order()
+    mine = projector.apply_delta({"mine": 1})
+    assert mine == 4
+    # A remote delta recorded before it, numbered alike: it goes first, mine is renumbered.
+    assert projector.apply_remote([Set("/theirs", 1)], metadata_at(4), position=10) == 4
+    assert projector.confirm(mine, 11)
+    assert [i for i, _ in projector.get_delta_history()] == [0, 1, 2, 3, 4, 5]
+    point = projector.log_state()
+    assert point is not None
+    assert (point.position, point.next_index) == (11, 6)
+    assert point.state == {**snapshot.state, "theirs": 1, "mine": 1}
