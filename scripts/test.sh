@@ -34,5 +34,8 @@ lint_target="${NERV_INNER_UNIVERSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nerv-i
 step "benchmarks/compare.py --smoke (every benchmark path at tiny sizes; measures, asserts no speed)"
 .venv/bin/python benchmarks/compare.py --smoke
 
+step "benchmarks/restore.py --smoke (restore at the head beside the full restore, tiny sizes)"
+.venv/bin/python benchmarks/restore.py --smoke
+
 step "pytest (unit and real-server integration tests)"
 .venv/bin/pytest "$@"

@@ -43,14 +43,29 @@ from nerv_inner_universe.nerv.projector import (
     DeltaCallback,
     DeltaMetadata,
     FunctionDelta,
+    LogState,
+    NoOp,
     OperationsDelta,
     PatchDelta,
+    RecordedDelta,
     StateProjector,
+    StreamSnapshot,
 )
-from nerv_inner_universe.nerv.recorder import InMemoryRecorder, Recorder
+from nerv_inner_universe.nerv.recorder import (
+    DeltaTail,
+    InMemoryRecorder,
+    Recorder,
+    RestoringRecorder,
+    VersionTail,
+)
 from nerv_inner_universe.nerv.runtime import Nerv
 from nerv_inner_universe.nerv.settings import FunctionDeltaPolicy, NervSettings
-from nerv_inner_universe.nerv.temporal import CommitCallback, TemporalStore, VersionedState
+from nerv_inner_universe.nerv.temporal import (
+    CommitCallback,
+    EarlierVersions,
+    TemporalStore,
+    VersionedState,
+)
 
 __all__ = [
     "ALL_EVENTS",
@@ -61,7 +76,9 @@ __all__ = [
     "Delta",
     "DeltaCallback",
     "DeltaMetadata",
+    "DeltaTail",
     "Direction",
+    "EarlierVersions",
     "Entity",
     "Event",
     "EventBus",
@@ -82,23 +99,29 @@ __all__ = [
     "InvalidEventError",
     "InvalidGraphArgumentError",
     "LifecycleError",
+    "LogState",
     "Middleware",
     "Nerv",
     "NervError",
     "NervSettings",
+    "NoOp",
     "OperationsDelta",
     "PatchDelta",
     "PerspectiveAware",
     "RecordConflictError",
+    "RecordedDelta",
     "Recorder",
     "Relation",
     "Remove",
     "ReplayError",
+    "RestoringRecorder",
     "StateProjector",
+    "StreamSnapshot",
     "TemporalStore",
     "UnknownNameError",
     "UnknownVersionError",
     "UnpersistableDeltaError",
+    "VersionTail",
     "VersionedState",
     "event_type_name",
     "hookimpl",

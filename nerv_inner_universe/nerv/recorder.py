@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -22,8 +22,8 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.nerv.events import Event
-from nerv_inner_universe.nerv.projector import DeltaMetadata
-from nerv_inner_universe.nerv.temporal import VersionedState
+from nerv_inner_universe.nerv.projector import DeltaMetadata, NoOp, StreamSnapshot
+from nerv_inner_universe.nerv.temporal import EarlierVersions, VersionedState
 
 
 class Recorder(Protocol):
@@ -79,6 +79,53 @@ class Recorder(Protocol):
 
     def close(self) -> None:
         """Release connections; the recorded data stays for the next recorder."""
+        ...
+
+
+@attrs.frozen
+class VersionTail:
+    """What a TemporalStore restores at its timeline's head from (`RestoringRecorder`)."""
+
+    versions: list[VersionedState]
+    """From the nearest version the backend holds whole at or before the head, to the head,
+    oldest first (none for a new timeline)."""
+    earlier: EarlierVersions | None
+    """Reads the versions before ``versions`` (see `TemporalStore.restore`); None when
+    ``versions`` hold the whole timeline."""
+
+
+@attrs.frozen
+class DeltaTail:
+    """What a StateProjector restores its stream from (`RestoringRecorder`)."""
+
+    deltas: list[tuple[int, DeltaMetadata, list[Operation]]]
+    """The deltas after ``snapshot`` (all of them without one), in log order, with their
+    operations as recorded, none applied (one that does not apply still has them)."""
+    snapshot: StreamSnapshot | None
+    """The state after the deltas before them, if the backend holds one."""
+    position: int | None
+    """The log position of the last delta (the snapshot's when there is none after it; 0
+    for an empty stream), if the backend's log has positions."""
+
+
+@runtime_checkable
+class RestoringRecorder(Protocol):
+    """What a `Recorder` may offer besides, so that a start costs less than the history: the
+    runtime restores its TemporalStore from `read_version_tail` (older versions are read
+    when asked for) and its StateProjector from `read_delta_tail` (older deltas likewise),
+    applying each delta once, and hands the deltas that did not apply to `report_noops`."""
+
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        """The versions of ``timeline`` from the nearest whole one at or before its head."""
+        ...
+
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        """The deltas of ``stream`` after its latest snapshot, and that snapshot."""
+        ...
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        """The deltas of ``stream`` (from the last `read_delta_tail`) that did not apply when
+        the projector was restored from them, oldest first."""
         ...
 
 

@@ -21,7 +21,7 @@ from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.graph import GraphStore
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES, graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
-from nerv_inner_universe.nerv.recorder import Recorder
+from nerv_inner_universe.nerv.recorder import Recorder, RestoringRecorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
@@ -161,19 +161,37 @@ class Nerv:
         self.state_projector.add_observer(self._announce_delta)
 
     def _replay(self, recorder: Recorder) -> None:
-        versions = recorder.read_versions(self.settings.timeline)
-        self.temporal_store.restore([version for version, _ in versions])
-        log.info(
-            "nerv_replayed", kind="versions", count=len(versions), timeline=self.settings.timeline
-        )
-        deltas = recorder.read_deltas(self.settings.stream)
-        self.state_projector.restore(deltas)
-        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=self.settings.stream)
+        timeline, stream = self.settings.timeline, self.settings.stream
+        if isinstance(recorder, RestoringRecorder):
+            versions = recorder.read_version_tail(timeline)
+            self.temporal_store.restore(versions.versions, earlier=versions.earlier)
+            log.info(
+                "nerv_replayed", kind="versions", count=len(versions.versions), timeline=timeline
+            )
+            deltas = recorder.read_delta_tail(stream)
+            noops = self.state_projector.restore(
+                deltas.deltas, snapshot=deltas.snapshot, position=deltas.position
+            )
+            recorder.report_noops(stream, noops)
+            log.info("nerv_replayed", kind="deltas", count=len(deltas.deltas), stream=stream)
+        else:
+            self._replay_all(recorder)
         count = 0
         for event in recorder.replay_events():
             self.event_bus.publish_event(attrs.evolve(event, replayed=True))
             count += 1
         log.info("nerv_replayed", kind="events", count=count)
+
+    def _replay_all(self, recorder: Recorder) -> None:
+        """Restores the store and the projector from every recorded version and delta."""
+        timeline, stream = self.settings.timeline, self.settings.stream
+        versions = recorder.read_versions(timeline)
+        self.temporal_store.restore([version for version, _ in versions])
+        log.info("nerv_replayed", kind="versions", count=len(versions), timeline=timeline)
+        deltas = recorder.read_deltas(stream)
+        for noop in self.state_projector.restore(deltas):
+            log.warning("delta_not_applicable", index=noop.index, error=noop.error)
+        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
 
     def _require_running(self, change: str) -> None:
         if self._phase is _Phase.NEW:

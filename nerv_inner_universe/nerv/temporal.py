@@ -67,6 +67,11 @@ class VersionedState:
 CommitCallback = Callable[[VersionedState, list[Operation]], object]
 """Told ``(version, operations)``: the new version and the operations from its parent to it."""
 
+EarlierVersions = Callable[[], Sequence[VersionedState]]
+"""``earlier()`` -> the versions before a restored store's first one, oldest first, from the
+timeline's root to that version's parent (see `TemporalStore.restore`); raises what the
+backend raises."""
+
 
 class _Head(enum.Enum):
     CURRENT = enum.auto()
@@ -111,6 +116,24 @@ def _rebuilt(
     return header, apply(start, chained)  # a fresh copy: shares nothing with start
 
 
+def _check_chain(history: Sequence[VersionedState], first_parent: str | None) -> None:
+    """ReplayError unless ``history`` is a chain whose first version's parent is
+    ``first_parent`` (None: a root) and each version's data hashes to its ``data_hash``."""
+    previous = first_parent
+    for version in history:
+        if version.parent_version_id != previous:
+            raise ReplayError(
+                f"version {version.version_id!r} has parent {version.parent_version_id!r}, "
+                f"but follows {previous!r}; the recorded timeline is not a chain"
+            )
+        if data_hash(version.data) != version.data_hash:
+            raise ReplayError(
+                f"version {version.version_id!r} does not hash to its data_hash; "
+                "the backend rebuilt a different state than was committed"
+            )
+        previous = version.version_id
+
+
 def _replaces_whole(operations: Sequence[Operation]) -> bool:
     """Whether the operations just set the whole document (as big as a snapshot, so keep one)."""
     return len(operations) == 1 and isinstance(operations[0], Set) and operations[0].path == ""
@@ -150,6 +173,8 @@ class TemporalStore:
         self._head_data: JSON = None
         self._snapshots = 0
         self._lists_applied = 0
+        self._earlier: EarlierVersions | None = None
+        self._loading = threading.Lock()
         self._guards: CallbackList[CommitCallback] = CallbackList()
         self._observers: CallbackList[CommitCallback] = CallbackList()
 
@@ -301,27 +326,43 @@ class TemporalStore:
                 "commit_observer_failed", observer, told, operations, version_id=told.version_id
             )
 
-    def restore(self, history: Sequence[VersionedState]) -> None:
+    def restore(
+        self, history: Sequence[VersionedState], *, earlier: EarlierVersions | None = None
+    ) -> None:
         """Replace the history with recorded versions (oldest first) without telling anyone.
 
         Used by replay: the versions were guarded and observed when first committed. Checks the
-        parent chain and every data hash, so a backend that rebuilt a state wrongly is caught.
-        The versions are then kept as compactly as committed ones (operations from the parent,
-        a snapshot when due).
+        parent chain and every data hash, so a backend that rebuilt a state wrongly is caught
+        (ReplayError). The versions are then kept as compactly as committed ones (operations
+        from the parent, a snapshot when due).
+
+        With ``earlier``, ``history`` may be the timeline's last versions only (at its head,
+        from a version the backend holds whole): the first one's parent is then the last of
+        ``earlier()``, which is called once, only when a read needs a version before them
+        (``get``/``get_version``/``diff``/``revert`` of an older id, ``get_history``,
+        ``state_at`` before the first). Its versions are checked as above (a chain from a
+        root, hashes) when they are loaded, and a read that loads them raises what
+        ``earlier`` raises, or ReplayError. Restoring at the head so costs the versions since
+        the nearest snapshot, however long the history is.
         """
-        previous: str | None = None
-        for version in history:
-            if version.parent_version_id != previous:
-                raise ReplayError(
-                    f"version {version.version_id!r} has parent {version.parent_version_id!r}, "
-                    f"but follows {previous!r}; the recorded timeline is not a chain"
-                )
-            if data_hash(version.data) != version.data_hash:
-                raise ReplayError(
-                    f"version {version.version_id!r} does not hash to its data_hash; "
-                    "the backend rebuilt a different state than was committed"
-                )
-            previous = version.version_id
+        first_parent = history[0].parent_version_id if history and earlier is not None else None
+        _check_chain(history, first_parent)
+        restored, head_data = self._compact(history)
+        with self._sequence, self._lock:
+            self._versions = restored
+            self._positions = {s.header.version_id: n for n, s in enumerate(restored)}
+            self._head_data = head_data
+            self._snapshots = sum(s.operations is None for s in restored)
+            self._earlier = earlier if first_parent is not None else None
+
+    @property
+    def fully_loaded(self) -> bool:
+        """False while versions before the restored ones wait to be loaded (see `restore`)."""
+        with self._lock:
+            return self._earlier is None
+
+    def _compact(self, history: Sequence[VersionedState]) -> tuple[list[_Stored], JSON]:
+        """``history`` (checked) kept as committed versions are, and the last one's data."""
         restored: list[_Stored] = []
         head_data: JSON = None
         for version in history:
@@ -330,11 +371,34 @@ class TemporalStore:
             operations = [] if parent is None else diff(head_data, data)
             restored.append(self._stored(parent, head_data, version, operations))
             head_data = data
-        with self._sequence, self._lock:
-            self._versions = restored
-            self._positions = {s.header.version_id: n for n, s in enumerate(restored)}
-            self._head_data = head_data
-            self._snapshots = sum(s.operations is None for s in restored)
+        return restored, head_data
+
+    def _load_earlier(self) -> None:
+        """Load the versions before the restored ones, if `restore` was given ``earlier`` and
+        they are not loaded yet (never with ``_lock`` held: it reads the backend)."""
+        with self._loading:
+            with self._lock:
+                earlier = self._earlier
+            if earlier is None:
+                return
+            versions = list(earlier())
+            _check_chain(versions, None)
+            prefix, _ = self._compact(versions)
+            with self._lock:
+                if self._earlier is not earlier:
+                    return  # restored again meanwhile
+                expected = self._versions[0].header.parent_version_id
+                last = prefix[-1].header.version_id if prefix else None
+                if last != expected:
+                    raise ReplayError(
+                        f"version {self._versions[0].header.version_id!r} has parent "
+                        f"{expected!r}, but the versions before it end at {last!r}; the "
+                        "recorded timeline is not a chain"
+                    )
+                self._versions = prefix + self._versions
+                self._positions = {s.header.version_id: n for n, s in enumerate(self._versions)}
+                self._snapshots += sum(s.operations is None for s in prefix)
+                self._earlier = None
 
     def get(self, version_id: str | None = None) -> JSON:
         """A deep copy of a version's data (default: the current one; None if nothing committed)."""
@@ -359,8 +423,10 @@ class TemporalStore:
         """Every version, oldest first (copies).
 
         Rebuilt in one pass, each state from the one before it: one operation list per
-        version, never a walk back to a snapshot.
+        version, never a walk back to a snapshot. Loads the versions before a restore's first
+        one (see `restore`).
         """
+        self._load_earlier()
         with self._lock:
             versions = list(self._versions)
             self._lists_applied += sum(s.operations is not None for s in versions)
@@ -388,17 +454,24 @@ class TemporalStore:
     def state_at(self, timestamp: float) -> JSON:
         """A deep copy of the state that was current at ``timestamp`` (epoch seconds)."""
         require_seconds("timestamp", timestamp)
-        with self._lock:
-            position = bisect.bisect_right(
-                self._versions, timestamp, key=lambda s: s.header.timestamp
-            )
-            plan = self._plan(position - 1) if position else None
+        plan = self._plan_at(timestamp)
+        if plan is None and not self.fully_loaded:
+            self._load_earlier()
+            plan = self._plan_at(timestamp)
         if plan is None:
             raise UnknownVersionError(
                 f"no version was committed at or before {timestamp}; the first is later "
                 "or the store is empty"
             )
         return _rebuilt(*plan)[1]
+
+    def _plan_at(self, timestamp: float) -> tuple[VersionedState, JSON, list[_Stored]] | None:
+        """How to rebuild the last version committed at or before ``timestamp``, if loaded."""
+        with self._lock:
+            position = bisect.bisect_right(
+                self._versions, timestamp, key=lambda s: s.header.timestamp
+            )
+            return self._plan(position - 1) if position else None
 
     def _stored(
         self,
@@ -423,14 +496,21 @@ class TemporalStore:
     def _read(self, version_id: str) -> tuple[VersionedState, JSON]:
         """The header of version ``version_id`` and a fresh copy of its data."""
         require_str("version_id", version_id)
-        with self._lock:
-            position = self._positions.get(version_id)
-            plan = None if position is None else self._plan(position)
+        plan = self._plan_of(version_id)
+        if plan is None and not self.fully_loaded:
+            self._load_earlier()
+            plan = self._plan_of(version_id)
         if plan is None:
             raise UnknownVersionError(
                 f"no version {version_id!r} in this store; list ids with get_history()"
             )
         return _rebuilt(*plan)
+
+    def _plan_of(self, version_id: str) -> tuple[VersionedState, JSON, list[_Stored]] | None:
+        """How to rebuild version ``version_id``, if loaded."""
+        with self._lock:
+            position = self._positions.get(version_id)
+            return None if position is None else self._plan(position)
 
     def _plan(self, position: int) -> tuple[VersionedState, JSON, list[_Stored]]:
         """How to rebuild the version at ``position`` (call with the lock held): its header,

@@ -5,7 +5,7 @@ range (`rows_by_seq`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -15,12 +15,12 @@ from nerv_inner_universe.client import DbConnection, MessageTooLargeError
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, DeltaError, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
-from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
+from nerv_inner_universe.nerv import DeltaMetadata, Event, NoOp, StateProjector, VersionedState
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
 from nerv_inner_universe.plugin.retrying import retried
-from nerv_inner_universe.plugin.streams import delta_index
+from nerv_inner_universe.plugin.streams import anchor_timeline, delta_index, parse_snapshot
 
 log = get_logger(__name__)
 
@@ -112,6 +112,16 @@ async def _split(
             row for low, high in halves for row in await _split(table, read, last_seq, low, high)
         ]
     return sorted(rows, key=lambda r: int(r.seq))
+
+
+@attrs.frozen
+class StreamPoint:
+    """The head of a projector stream's timeline (`Reader.stream_snapshot`): its id (None
+    when the stream has no anchor yet) and, when it is a snapshot, ``(state, through_seq,
+    next_index)``."""
+
+    head: str | None
+    snapshot: tuple[JSON, int, int] | None
 
 
 @attrs.frozen
@@ -256,13 +266,62 @@ class Reader:
 
     async def versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         """The timeline's versions, oldest first, each state rebuilt and hash-checked."""
+        return await self._rebuilt(await self.versions_after(timeline, None))
+
+    async def _rebuilt(self, rows: list[Any]) -> list[tuple[VersionedState, list[Operation]]]:
+        """``state_version`` rows (a chain, oldest first) as versions with their operations,
+        each state rebuilt and hash-checked (see `_state`)."""
         states: dict[str, JSON] = {}
         result: list[tuple[VersionedState, list[Operation]]] = []
-        for row in await self.versions_after(timeline, None):
+        for row in rows:
             operations = [translate.operation_from_row(op) for op in row.operations]
             state = await self._state(row, operations, states)
             result.append((translate.version_from_row(row, state), operations))
         return result
+
+    async def versions_before(
+        self, timeline: str, version_id: str
+    ) -> list[tuple[VersionedState, list[Operation]]]:
+        """The versions of ``timeline`` committed before ``version_id``, as `versions` gives
+        them (the whole timeline's rows are read, the states before it rebuilt)."""
+        rows = await self.versions_after(timeline, None)
+        ids = [str(row.version_id) for row in rows]
+        if version_id not in ids:
+            raise IntegrityError(f"version {version_id!r} is no longer on timeline {timeline!r}")
+        return await self._rebuilt(rows[: ids.index(version_id)])
+
+    async def version_tail(
+        self, timeline: str
+    ) -> tuple[list[tuple[VersionedState, list[Operation]]], bool]:
+        """The last versions of ``timeline``, oldest first, as `versions` gives them, and
+        whether they are all of its versions: from its head back to the nearest version that
+        holds a snapshot, the timeline's root, or the first version of a timeline that branched
+        from another. Read one row at a time by primary key (an index lookup), so the reads
+        are bounded by the versions since the last snapshot (at most about
+        ``snapshot_interval``), not by the timeline's length. IntegrityError when a version
+        names a parent that is missing."""
+        head = await self.timeline(timeline)
+        if head is None:
+            return [], True
+        count = int(head.version_count)
+        rows: list[Any] = []
+        version_id: str | None = str(head.head_version_id)
+        while version_id is not None and len(rows) < count:
+            row = await self.version_row(version_id)
+            if row is None:
+                raise IntegrityError(
+                    f"timeline {timeline!r} names version {version_id!r}, which is missing"
+                )
+            if row.timeline != timeline:
+                count = len(rows)  # the timeline branched from this version: all are read
+                break
+            rows.append(row)
+            if row.snapshot is not None:
+                break
+            version_id = row.parent_version_id
+        rows.reverse()
+        complete = len(rows) == count or rows[0].parent_version_id is None
+        return await self._rebuilt(rows), complete
 
     async def state(self, version_id: str) -> JSON:
         """One version's state, rebuilt and hash-checked; UnknownVersionError when there is no such
@@ -306,6 +365,39 @@ class Reader:
         return await self._select_by_seq(
             Table.DELTA_RECORD, f"stream = {quoted(stream)}", after_seq
         )
+
+    async def stream_snapshot(self, stream: str) -> StreamPoint:
+        """Where projector ``stream``'s latest snapshot stands: the head of its timeline
+        ``stream.<s>`` (two primary-key reads), and its state, log position and next index
+        when that head is a snapshot (`streams.parse_snapshot`), else none (no snapshot yet,
+        or the anchor is missing). IntegrityError when the state does not hash to its
+        ``data_hash``."""
+        head = await self.timeline(anchor_timeline(stream))
+        if head is None:
+            return StreamPoint(None, None)
+        head_id = str(head.head_version_id)
+        row = await self.version_row(head_id)
+        if row is None or row.snapshot is None:
+            return StreamPoint(head_id, None)
+        data = await self._state(row, [], {})
+        return StreamPoint(head_id, parse_snapshot(data))
+
+    async def delta_redacted_through(self, stream: str, seq: int) -> bool:
+        """Whether an admin redacted a delta of ``stream`` at log position ``seq`` or before
+        (a snapshot through ``seq`` then holds what the log no longer does). Reads the delta
+        tombstones (an index lookup by ``event_type``) and each one's delta by primary key."""
+        kind = contract.RedactedKind.DELTA
+        rows = await self._select(Table.EVENT_LOG, f"event_type = {quoted(kind.event_type)}")
+        for row in rows:
+            tombstone = translate.tombstone_from_row(row)
+            if tombstone is None or tombstone.kind is not kind:
+                continue
+            deltas = await self._select(
+                Table.DELTA_RECORD, f"delta_id = {quoted(tombstone.target_id)}"
+            )
+            if any(str(d.stream) == stream and int(d.seq) <= seq for d in deltas):
+                return True
+        return False
 
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
@@ -380,27 +472,66 @@ class DeltaStream:
     state: JSON
 
 
-def deltas_from_rows(stream: str, rows: list[Any], initial: JSON) -> DeltaStream:
-    """``delta_record`` rows of ``stream`` (in ``seq`` order) applied in that order to
-    ``initial`` (the state the projector starts from; left unchanged). Each delta's index
-    is `streams.delta_index`'s, so indexes rise along the log whatever the ids' form. A delta
-    whose operations raise the delta layer's error at its place is skipped (`SkippedDelta`,
-    warned once): no stored delta stops a replay. PersistenceError only for a row this
-    plugin cannot decode at all (another schema)."""
-    state = initial
+@attrs.frozen
+class DecodedDeltas:
+    """A projector stream's ``delta_record`` rows decoded, in log (``seq``) order, none
+    applied: ``deltas`` as `StateProjector.restore` takes them (a delta whose operations
+    cannot be decoded has none), ``undecodable`` those, and where each delta is stored
+    (``stored``: index -> (delta_id, seq)), to report the ones that do not apply
+    (`skipped`)."""
+
+    stream: str
+    deltas: list[tuple[int, DeltaMetadata, list[Operation]]]
+    undecodable: list[SkippedDelta]
+    stored: dict[int, tuple[str, int]]
+
+    def skipped(self, noops: Sequence[NoOp]) -> list[SkippedDelta]:
+        """The deltas that did not apply (``noops``, from restoring ``deltas``) or could not be
+        decoded, in log order, each warned once (`SkippedDelta.warn`)."""
+        skipped = [*self.undecodable]
+        for noop in noops:
+            delta_id, seq = self.stored[noop.index]
+            skipped.append(SkippedDelta(delta_id, self.stream, seq, noop.error))
+        skipped.sort(key=lambda skip: skip.seq)
+        for skip in skipped:
+            skip.warn()
+        return skipped
+
+
+def decode_deltas(stream: str, rows: list[Any], first_index: int = 0) -> DecodedDeltas:
+    """``delta_record`` rows of ``stream`` (in ``seq`` order) decoded, not applied. Each
+    delta's index is `streams.delta_index`'s (the first free one is ``first_index``: 0, or a
+    snapshot's next index when the rows are those after it), so indexes rise along the log
+    whatever the ids' form. PersistenceError only for a row this plugin cannot decode at all
+    (another schema)."""
     deltas: list[tuple[int, DeltaMetadata, list[Operation]]] = []
-    skipped: list[SkippedDelta] = []
+    undecodable: list[SkippedDelta] = []
+    stored: dict[int, tuple[str, int]] = {}
     for row in rows:
-        delta_id = str(row.delta_id)
-        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else 0)
+        delta_id, seq = str(row.delta_id), int(row.seq)
+        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else first_index)
         metadata = translate.delta_metadata_from_row(row, index)
         try:
             operations = [translate.operation_from_row(op) for op in row.operations]
-            state = apply(state, operations)
         except DeltaError as error:
-            skip = SkippedDelta(delta_id, stream, int(row.seq), str(error))
-            skip.warn()
-            skipped.append(skip)
+            undecodable.append(SkippedDelta(delta_id, stream, seq, str(error)))
             operations = []
         deltas.append((index, metadata, operations))
-    return DeltaStream(deltas, skipped, state)
+        stored[index] = (delta_id, seq)
+    return DecodedDeltas(stream, deltas, undecodable, stored)
+
+
+def deltas_from_rows(stream: str, rows: list[Any], initial: JSON) -> DeltaStream:
+    """``delta_record`` rows of ``stream`` (in ``seq`` order, see `decode_deltas`) applied
+    once, in that order, to ``initial`` (the state the projector starts from; left
+    unchanged) by a `StateProjector`. A delta whose operations raise the delta layer's error
+    at its place is skipped (`SkippedDelta`, warned once): no stored delta stops a replay."""
+    decoded = decode_deltas(stream, rows)
+    projector = StateProjector(initial)
+    skipped = decoded.skipped(projector.restore(decoded.deltas))
+    empty = {skip.seq for skip in skipped}
+    deltas = [
+        (index, metadata, [] if decoded.stored[index][1] in empty else operations)
+        for index, metadata, operations in decoded.deltas
+    ]
+    return DeltaStream(deltas, skipped, projector.get_current_state())

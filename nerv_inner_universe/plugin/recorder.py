@@ -22,16 +22,22 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
-from nerv_inner_universe.delta import JSON, Operation, data_hash, validate_json
+from nerv_inner_universe.delta import JSON, Operation, Set, data_hash, validate_json
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
+    DeltaTail,
     Event,
     EventBus,
+    LogState,
+    NoOp,
     Relation,
     StateProjector,
+    StreamSnapshot,
     TemporalStore,
     VersionedState,
+    VersionTail,
+    now,
 )
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
@@ -41,9 +47,16 @@ from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_sto
 from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
-from nerv_inner_universe.plugin.reader import DeltaStream, EventPage, Reader, deltas_from_rows
+from nerv_inner_universe.plugin.reader import (
+    DecodedDeltas,
+    DeltaStream,
+    EventPage,
+    Reader,
+    decode_deltas,
+    deltas_from_rows,
+)
 from nerv_inner_universe.plugin.recent_events import RecentEvents
-from nerv_inner_universe.plugin.remote_state import StateFollower
+from nerv_inner_universe.plugin.remote_state import Snapshots, StateFollower
 from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
@@ -148,6 +161,12 @@ class InnerUniverseRecorder:
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
+        self._decoded: dict[str, DecodedDeltas] = {}
+        """The deltas `read_delta_tail` read, per stream, until `report_noops`."""
+        self._since_snapshot: dict[str, int] = {}
+        """The deltas `read_delta_tail` read after the stream's snapshot, per stream."""
+        self._stream_heads: dict[str, str | None] = {}
+        """The head of each projector stream's timeline as last known (`write_stream_snapshot`)."""
         self._state_follower: StateFollower | None = None
         self._graph: InnerUniverseGraph | None = None
         self._closed = False
@@ -380,6 +399,30 @@ class InnerUniverseRecorder:
         self.flush()
         return self._loop.run(self._reader.versions(timeline))
 
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        """The versions of ``timeline`` from the nearest one holding a snapshot at or before
+        its head, to the head (`Reader.version_tail`: at most about ``snapshot_interval``
+        versions, read by primary key), each state rebuilt and hash-checked; ``earlier``
+        reads the versions before them (the whole timeline: a query of its rows) when a
+        TemporalStore first needs one. What a runtime restores its TemporalStore from.
+        ReservedNameError for a timeline reserved for the plugin, IntegrityError as for
+        `read_versions`."""
+        self._refuse_reserved(timeline)
+        self.flush()
+        tail, complete = self._loop.run(self._reader.version_tail(timeline))
+        versions = [version for version, _ in tail]
+        if complete:
+            return VersionTail(versions, None)
+        first = versions[0].version_id
+
+        def earlier() -> list[VersionedState]:
+            self._require_open(f"the versions of timeline {timeline!r} before {first!r}")
+            rows = self._loop.run(self._reader.versions_before(timeline, first))
+            log.info("earlier_versions_read", timeline=timeline, count=len(rows))
+            return [version for version, _ in rows]
+
+        return VersionTail(versions, earlier)
+
     def read_state(self, version_id: str) -> JSON:
         """One version's state, rebuilt from its nearest snapshot (at most
         `snapshot_interval` versions back) and the operations since, hash-checked."""
@@ -405,11 +448,121 @@ class InnerUniverseRecorder:
         """``stream`` replayed from ``{}`` (a runtime's projector's initial state) in ``seq``
         order, whatever its delta ids' form; a delta whose operations do not apply there is
         skipped, with one ``delta_skipped`` warning (see `reader.deltas_from_rows`)."""
+        return deltas_from_rows(stream, self._delta_rows(stream), dict(_STREAM_BASE_STATE))
+
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        """What a runtime restores its projector of ``stream`` from: the stream's latest
+        snapshot (the head of ``stream.<s>``, two primary-key reads), if no delta it covers
+        was redacted since, and the deltas after it, decoded and not applied (one query for
+        the stream's rows past its ``seq``; see `reader.decode_deltas`); every delta of the
+        stream without a usable snapshot. The deltas before the snapshot are read only when
+        the projector needs them. The runtime hands the deltas that did not apply to
+        `report_noops`."""
         self.flush()
-        rows = self._loop.run(self._reader.delta_rows(stream))
+        point = self._loop.run(self._reader.stream_snapshot(stream))
+        snapshot = point.snapshot
+        if snapshot is not None and self._loop.run(
+            self._reader.delta_redacted_through(stream, snapshot[1])
+        ):
+            log.info("stream_snapshot_outdated", stream=stream, through_seq=snapshot[1])
+            snapshot = None
         with self._lock:
-            self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
-        return deltas_from_rows(stream, rows, dict(_STREAM_BASE_STATE))
+            self._stream_heads[stream] = point.head
+        if snapshot is None:
+            rows = self._delta_rows(stream)
+            decoded = decode_deltas(stream, rows)
+            restored = None
+            position = int(rows[-1].seq) if rows else 0
+        else:
+            state, through, next_index = snapshot
+            rows = self._delta_rows(stream, through)
+            decoded = decode_deltas(stream, rows, next_index)
+            restored = StreamSnapshot(
+                state, next_index, through, functools.partial(self._deltas_through, stream, through)
+            )
+            position = int(rows[-1].seq) if rows else through
+        with self._lock:
+            self._decoded[stream] = decoded
+            self._delta_seqs[stream] = position
+            self._since_snapshot[stream] = len(rows)
+        log.info("stream_restored", stream=stream, snapshot=restored is not None, deltas=len(rows))
+        return DeltaTail(decoded.deltas, restored, position)
+
+    def _deltas_through(
+        self, stream: str, seq: int
+    ) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of ``stream`` up to log position ``seq``, decoded (the stream's rows are
+        read whole)."""
+        self._require_open(f"the deltas of stream {stream!r} through seq {seq}")
+        rows = self._loop.run(self._reader.delta_rows(stream))
+        return decode_deltas(stream, [row for row in rows if int(row.seq) <= seq]).deltas
+
+    def _require_open(self, what: str) -> None:
+        """PersistenceError when the recorder is closed: ``what`` can no longer be read."""
+        if self._closed:
+            raise PersistenceError(
+                f"cannot read {what}: the recorder is closed (the runtime stopped before they "
+                "were first needed); read them while it runs, or start a runtime again"
+            )
+
+    def write_stream_snapshot(self, stream: str, point: LogState) -> None:
+        """Queues a snapshot of projector ``stream`` at ``point`` (the state after every delta
+        up to its log position) as the next version of ``stream.<s>``, without waiting: a
+        snapshot another process committed first (the timeline moved on) is left out, and
+        the next one is made on the head read afresh."""
+        with self._lock:
+            parent = self._stream_heads.get(stream)
+        if parent is None:
+            row = self._loop.run(self._reader.timeline(streams.anchor_timeline(stream)))
+            if row is None:
+                return  # no anchor: the stream has no recorded delta
+            parent = str(row.head_version_id)
+        data = streams.snapshot_data(point.state, point.position, point.next_index)
+        version = VersionedState(
+            version_id=streams.snapshot_version(stream, point.position),
+            data=data,
+            parent_version_id=parent,
+            timestamp=now(),
+            change_description=f"state of projector stream {stream!r} through seq {point.position}",
+            data_hash=data_hash(data),
+        )
+        call = VersionCommitter.call(
+            streams.anchor_timeline(stream), version, [Set("", data)], snapshot=True
+        )
+        with self._lock:
+            self._stream_heads[stream] = version.version_id
+        future = self._writer.submit(Write(call, f"snapshot {version.version_id!r}"))
+        future.add_done_callback(functools.partial(self._snapshot_written, stream, version))
+
+    def _snapshot_written(
+        self, stream: str, version: VersionedState, future: concurrent.futures.Future[None]
+    ) -> None:
+        error = future.exception()
+        if error is None:
+            log.debug("stream_snapshot_written", stream=stream, version_id=version.version_id)
+            return
+        with self._lock:
+            if self._stream_heads.get(stream) == version.version_id:
+                self._stream_heads[stream] = None  # read the head again for the next one
+        log.info("stream_snapshot_not_written", stream=stream, error=str(error))
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        """Warns once (``delta_skipped``, naming its ``delta_id`` and ``seq``) for each delta
+        of the last `read_delta_tail` of ``stream`` that did not apply (``noops``) or could
+        not be decoded."""
+        with self._lock:
+            decoded = self._decoded.pop(stream, None)
+        if decoded is not None:
+            decoded.skipped(noops)
+
+    def _delta_rows(self, stream: str, after_seq: int = 0) -> list[Any]:
+        """``stream``'s ``delta_record`` rows after ``after_seq`` in ``seq`` order (after a
+        flush); the last ``seq`` is where following its deltas begins."""
+        self.flush()
+        rows = self._loop.run(self._reader.delta_rows(stream, after_seq))
+        with self._lock:
+            self._delta_seqs[stream] = int(rows[-1].seq) if rows else after_seq
+        return rows
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -430,6 +583,8 @@ class InnerUniverseRecorder:
         after replay."""
         if self._state_follower is not None:
             return
+        with self._lock:
+            since = self._since_snapshot.get(stream, 0)
         follower = StateFollower(
             store,
             timeline,
@@ -438,6 +593,11 @@ class InnerUniverseRecorder:
             claim_delta=lambda delta_id: delta_id.endswith(f".{self._writer_tag}"),
             read_versions_after=lambda version_id: self._loop.run(
                 self._reader.versions_after(timeline, version_id)
+            ),
+            snapshots=Snapshots(
+                every=self._loop.run(self._reader.snapshot_interval()),
+                write=functools.partial(self.write_stream_snapshot, stream),
+                since=since,
             ),
         )
         self._state_follower = follower

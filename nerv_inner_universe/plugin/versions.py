@@ -67,7 +67,20 @@ class VersionCommitter:
         snapshot: bool,
     ) -> None:
         """One `commit_state_version` call, with the whole state when ``snapshot``."""
-        call = contract.commit_state_version(
+        call = self.call(timeline, version, operations, snapshot=snapshot)
+        self._submit(call, f"version {version.version_id!r} of timeline {timeline!r}")
+
+    @staticmethod
+    def call(
+        timeline: str,
+        version: VersionedState,
+        operations: Sequence[Operation],
+        *,
+        snapshot: bool,
+    ) -> contract.ReducerCall:
+        """The `commit_state_version` call of ``version``, with the whole state when
+        ``snapshot``."""
+        return contract.commit_state_version(
             version_id=version.version_id,
             timeline=timeline,
             parent_version_id=version.parent_version_id,
@@ -77,7 +90,6 @@ class VersionCommitter:
             operations=translate.operations(operations),
             snapshot=canonical_json(version.data) if snapshot else None,
         )
-        self._submit(call, f"version {version.version_id!r} of timeline {timeline!r}")
 
     def _snapshot_due(self, timeline: str, version: VersionedState) -> bool:
         has_parent = version.parent_version_id is not None

@@ -11,18 +11,24 @@ import attrs
 import pytest
 from structlog.typing import EventDict
 
-from nerv_inner_universe.delta import Operation, Patch
+from nerv_inner_universe.delta import Operation, Patch, Remove
 from nerv_inner_universe.nerv import (
     ConcurrencyConflictError,
     ConfigError,
+    DeltaMetadata,
+    DeltaTail,
     Event,
     InMemoryRecorder,
     LifecycleError,
     Nerv,
     NervSettings,
+    NoOp,
     ReplayError,
+    StateProjector,
+    StreamSnapshot,
     UnpersistableDeltaError,
     VersionedState,
+    VersionTail,
     hookimpl,
 )
 from tests.unit.nerv import plugins
@@ -401,3 +407,87 @@ def test_a_failing_hook_is_logged_and_the_change_stands() -> None:
     assert failure.event.id == event_id
     assert "_announce_event" in failure.handler
     assert [e.id for e in recorder.read_events()] == [event_id]
+
+
+class HeadRecorder(InMemoryRecorder):
+    """A RestoringRecorder over the in-memory one: the tails are the last ``tail`` versions
+    and deltas (a delta's log position is its place, from 1); counts the loads of the earlier
+    ones and keeps the no-ops it is told."""
+
+    def __init__(self, tail: int) -> None:
+        super().__init__()
+        self.tail = tail
+        self.loads = 0
+        self.delta_loads = 0
+        self.noops: list[tuple[str, list[NoOp]]] = []
+
+    def read_version_tail(self, timeline: str) -> VersionTail:
+        versions = [version for version, _ in self.read_versions(timeline)]
+        cut = max(0, len(versions) - self.tail)
+
+        def earlier() -> list[VersionedState]:
+            self.loads += 1
+            return versions[:cut]
+
+        return VersionTail(versions[cut:], earlier if cut else None)
+
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        deltas = self.read_deltas(stream)
+        cut = max(0, len(deltas) - self.tail)
+        if not cut:
+            return DeltaTail(deltas, None, len(deltas))
+
+        def earlier() -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+            self.delta_loads += 1
+            return deltas[:cut]
+
+        before = StateProjector({})
+        before.restore(deltas[:cut])
+        state = before.get_current_state()
+        snapshot = StreamSnapshot(state, deltas[cut - 1][0] + 1, cut, earlier)
+        return DeltaTail(deltas[cut:], snapshot, len(deltas))
+
+    def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
+        self.noops.append((stream, list(noops)))
+
+
+def test_a_restoring_recorder_restores_at_the_head_and_is_told_the_no_ops(
+    logs: list[EventDict],
+) -> None:
+    recorder = HeadRecorder(tail=2)
+    with persistent(recorder) as runtime:
+        for n in range(5):
+            runtime.temporal_store.commit({"n": n})
+        runtime.state_projector.apply_delta({"list": []})
+        full = runtime.temporal_store.get_history()
+        for n in range(4):
+            runtime.state_projector.apply_delta({f"k{n}": n})
+    recorder.record_delta("main", 5, DeltaMetadata(timestamp=1.0, index=5), [Remove("/list", 2)])
+    expected_state = {"list": [], "k0": 0, "k1": 1, "k2": 2, "k3": 3}
+    with persistent(recorder) as restarted:
+        store = restarted.temporal_store
+        assert store.get() == {"n": 4}
+        assert recorder.loads == 0
+        assert store.get_history() == full
+        assert recorder.loads == 1
+        projector = restarted.state_projector
+        assert projector.get_current_state() == expected_state
+        assert projector.project(until=5) == expected_state
+        assert recorder.delta_loads == 0
+        assert [i for i, _ in projector.get_delta_history()] == [0, 1, 2, 3, 4, 5]
+        assert projector.project(until=2) == {"list": [], "k0": 0}
+        assert recorder.delta_loads == 1
+        assert projector.apply_delta({"next": True}) == 6
+    first_start, (stream, [noop]) = recorder.noops
+    assert first_start == ("main", [])
+    assert (stream, noop.index) == ("main", 5)
+    assert not [e for e in logs if e["event"] == "delta_not_applicable"]
+
+
+def test_a_plain_recorder_gets_the_no_ops_logged(logs: list[EventDict]) -> None:
+    recorder = InMemoryRecorder()
+    recorder.record_delta("main", 0, DeltaMetadata(timestamp=1.0, index=0), [Remove("/l", 2)])
+    with persistent(recorder) as runtime:
+        assert runtime.state_projector.get_current_state() == {}
+    [entry] = [e for e in logs if e["event"] == "delta_not_applicable"]
+    assert (entry["index"], entry["level"]) == (0, "warning")

@@ -1,0 +1,137 @@
+"""A runtime restores its TemporalStore and StateProjector at their head (issue 10): the
+versions since the timeline's nearest snapshot and the deltas after the stream's latest
+snapshot, which a following runtime writes every ``snapshot_interval`` deltas; the rows a start
+reads from ``state_version`` and ``delta_record`` are bounded by the interval, and the state,
+history and numbering are those of a restore from every version and delta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from tests.integration.http_api import NONE, Database
+from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
+from tests.integration.plugin.test_runtime_persistence import wait_for
+
+INTERVAL = 5
+
+
+class RowsRead:
+    """The rows the one-off queries of this process return, per table they read."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+
+    def count(self, query: str, rows: int) -> None:
+        table = query.split(" FROM ", 1)[1].split(maxsplit=1)[0]
+        self.rows[table] = self.rows.get(table, 0) + rows
+
+
+@pytest.fixture
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> RowsRead:
+    """Counts what the client's queries return (the server answers them as always)."""
+    read = RowsRead()
+    query = DbConnection.one_off_query
+
+    async def counted(connection: DbConnection, text: str, **options: Any) -> Any:
+        results = await query(connection, text, **options)
+        read.count(text, sum(len(result.rows) for result in results))
+        return results
+
+    monkeypatch.setattr(DbConnection, "one_off_query", counted)
+    return read
+
+
+def config(db: Database) -> dict[str, Any]:
+    settings = nerv_config(db, events="sync")
+    settings["nerv"]["snapshot_interval"] = INTERVAL
+    return settings
+
+
+def stream_snapshots(db: Database) -> list[str]:
+    rows = db.sql("SELECT version_id FROM state_version WHERE timeline = 'stream.main'")
+    return sorted(str(row["version_id"]) for row in rows if ".at." in str(row["version_id"]))
+
+
+def record_history(db: Database, runtimes: RuntimeFactory, count: int) -> None:
+    """A runtime commits ``count`` versions and applies ``count`` deltas, and stops once it
+    has written the stream snapshots due (one every INTERVAL deltas)."""
+    db.ok("update_config", "snapshot_interval", str(INTERVAL), NONE)
+    first = runtimes(config(db))
+    for n in range(count):
+        first.temporal_store.commit({"n": n, "items": list(range(n % 4))}, f"v{n}")
+        first.state_projector.apply_delta({f"k{n % 3}": n}, f"d{n}")
+    wait_for(lambda: len(stream_snapshots(db)) == count // INTERVAL)
+    first.stop()
+
+
+def full_restore(runtime: Nerv) -> tuple[TemporalStore, StateProjector]:
+    """What a start restored before: every version and every delta."""
+    recorder = runtime.recorder
+    assert isinstance(recorder, InnerUniverseRecorder)
+    store, projector = TemporalStore(INTERVAL), StateProjector({})
+    store.restore([version for version, _ in recorder.read_versions("main")])
+    projector.restore(recorder.read_deltas("main"))
+    return store, projector
+
+
+@pytest.mark.parametrize("history", [23, 48])
+def test_a_start_reads_a_bounded_tail_and_restores_what_a_full_restore_gives(
+    inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead, history: int
+) -> None:
+    db = inner_universe
+    record_history(db, runtimes, history)
+
+    rows_read.rows.clear()
+    restarted = runtimes(config(db))
+    # Whatever the history: versions, the timeline row and the 3 versions from the last
+    # snapshot on, and the head's row again when following begins; deltas, the head of
+    # stream.main (its timeline row and its version, the last snapshot) and the 3 after it.
+    assert rows_read.rows.get("timeline", 0) == 2
+    assert rows_read.rows.get("state_version", 0) == 3 + 1 + 1
+    assert rows_read.rows.get("delta_record", 0) == 3
+    store, projector = restarted.temporal_store, restarted.state_projector
+    assert not store.fully_loaded
+    full_store, full_projector = full_restore(restarted)
+    last = {"n": history - 1, "items": list(range((history - 1) % 4))}
+    assert store.get() == full_store.get() == last
+    assert projector.get_current_state() == full_projector.get_current_state()
+    assert projector.project(until=history - 2) == full_projector.project(until=history - 2)
+    assert store.get_history() == full_store.get_history()
+    assert projector.get_delta_history() == full_projector.get_delta_history()
+    assert projector.project(until=4) == full_projector.project(until=4)
+    assert projector.apply_delta({"next": True}) == history
+    assert store.get(store.commit({"n": history}, "next")) == {"n": history}
+
+
+def test_a_snapshot_holding_a_redacted_delta_is_not_used(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    record_history(db, runtimes, INTERVAL)
+    rows = db.sql("SELECT delta_id, seq FROM delta_record WHERE stream = 'main'")
+    last = max(rows, key=lambda row: int(row["seq"]))
+    db.ok("redact_delta", last["delta_id"], "wrong value")
+
+    restarted = runtimes(config(db))
+    assert restarted.state_projector.get_current_state() == {"k0": 3, "k1": 1, "k2": 2}
+    descriptions = [m.description for _, m in restarted.state_projector.get_delta_history()]
+    assert descriptions == [*(f"d{n}" for n in range(INTERVAL - 1)), "redacted"]
+
+
+def test_older_history_not_read_while_running_cannot_be_read_after_stop(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    record_history(db, runtimes, 2 * INTERVAL + 1)
+    restarted = runtimes(config(db))
+    restarted.stop()
+    assert restarted.temporal_store.get() == {"n": 2 * INTERVAL, "items": [0, 1]}
+    with pytest.raises(PersistenceError, match="recorder is closed"):
+        restarted.temporal_store.get_history()
+    with pytest.raises(PersistenceError, match="recorder is closed"):
+        restarted.state_projector.get_delta_history()
