@@ -102,7 +102,8 @@ class Measured:
     when calls were made one at a time. ``server_seconds``: reducer time the server reported,
     summed over calls. ``rss_growth_mib``: the child process's RSS change across the work.
     ``cpu_seconds``: CPU time the child process (all its threads) used for the work, which a
-    loaded machine stretches less than the wall time."""
+    loaded machine stretches less than the wall time. ``server_cpu_seconds``: CPU time the
+    ``spacetimedb-standalone`` process used meanwhile (all of its work, not only reducers)."""
 
     events: int
     seconds: float
@@ -111,6 +112,7 @@ class Measured:
     p99_ms: float | None = None
     server_seconds: float | None = None
     cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -129,6 +131,12 @@ def rss_mib() -> float:
     gc.collect()
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def latency_buffer(count: int) -> array[float]:
@@ -181,6 +189,7 @@ class Database:
     url: str
     name: str
     token: str
+    server_pid: int
 
 
 @attrs.frozen
@@ -190,6 +199,7 @@ class Spacetime:
     url: str
     wasm: bytes
     token: str
+    pid: int
 
     def database(self, name: str) -> Database:
         async def publish() -> None:
@@ -197,7 +207,7 @@ class Spacetime:
                 await http.publish(name, self.wasm)
 
         asyncio.run(publish())
-        return Database(self.url, name, self.token)
+        return Database(self.url, name, self.token, self.pid)
 
     def count_events(self, db: Database) -> int:
         """How many benchmark events ``event_log`` holds."""
@@ -222,7 +232,10 @@ def spacetime_server(root: Path) -> Iterator[Spacetime]:
             async with SpacetimeHttp(server.base_url) as http:
                 return (await http.create_identity()).token
 
-        yield Spacetime(server.base_url, machine.module_wasm.read_bytes(), asyncio.run(identity()))
+        if server.pid is None:
+            raise BenchmarkError("spacetimedb-standalone started without a process id")
+        wasm = machine.module_wasm.read_bytes()
+        yield Spacetime(server.base_url, wasm, asyncio.run(identity()), server.pid)
     finally:
         server.stop()
 
@@ -241,6 +254,7 @@ def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
         latencies = latency_buffer(events)
         before = rss_mib()
+        server_started = process_cpu_seconds(db.server_pid)
         started, cpu_started = time.perf_counter(), time.process_time()
         for n in range(events):
             sent = time.perf_counter()
@@ -248,11 +262,14 @@ def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
             latencies[n] = time.perf_counter() - sent
         recorder.flush()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     finally:
         runtime.stop()
     p50, p99 = percentiles(latencies)
-    return Measured(events, seconds, growth, p50, p99, cpu_seconds=cpu)
+    return Measured(
+        events, seconds, growth, p50, p99, cpu_seconds=cpu, server_cpu_seconds=server_cpu
+    )
 
 
 def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
@@ -323,6 +340,7 @@ async def _client_publish(
                 slots.release()
 
         before = rss_mib()
+        server_started = process_cpu_seconds(db.server_pid)
         started, cpu_started = time.perf_counter(), time.process_time()
         async with asyncio.TaskGroup() as group:
             for index, start in enumerate(starts):
@@ -330,9 +348,10 @@ async def _client_publish(
                 numbers = range(start, min(start + batch, first + events))
                 group.create_task(call(index, numbers))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
-    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu)
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
 
 
 # --- eventsourcing ---------------------------------------------------------------------------
@@ -735,6 +754,8 @@ def describe(m: Measured) -> str:
         text += f", p50 {m.p50_ms:.3f} ms, p99 {m.p99_ms:.3f} ms"
     if m.cpu_seconds is not None:
         text += f", client CPU {m.cpu_seconds:.3f} s"
+    if m.server_cpu_seconds is not None:
+        text += f", server CPU {m.server_cpu_seconds:.3f} s"
     return text
 
 
@@ -744,7 +765,10 @@ def optional(value: float | None, pattern: str) -> str:
 
 def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
     table = Table(title="Figures (one run, one machine)", box=style)
-    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"]
+    columns = [
+        *("path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"),
+        "server CPU s",
+    ]
     for column in [*columns, "RSS growth", "per 100k events"]:
         table.add_column(column, justify="left" if column == "path" else "right")
     for figure in figures:
@@ -758,6 +782,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
             optional(m.p99_ms, "{:.3f}"),
             optional(m.server_seconds, "{:.3f}"),
             optional(m.cpu_seconds, "{:.3f}"),
+            optional(m.server_cpu_seconds, "{:.3f}"),
             optional(m.rss_growth_mib, "{:+.1f} MiB"),
             optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
         )
