@@ -21,6 +21,7 @@ targets of issue 10 are marked.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
         [--batch 500] [--json FILE] [--smoke] [--writes-only | --replay-only]
+        [--paths PATH [PATH ...]]
 """
 
 from __future__ import annotations
@@ -69,6 +70,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EVENT_TYPE = "BENCH"
+WRITE_PATHS = (
+    "plugin_async",
+    "plugin_sync",
+    "client_awaited",
+    "client_pipelined",
+    "client_batches_awaited",
+    "client_batches",
+    "es_sqlite_sync",
+    "es_sqlite_batched",
+    "es_pg_sync",
+    "es_pg_batched",
+)
+"""The write paths ``--paths`` chooses from (the engine ceiling comes with
+``client_batches_awaited``)."""
 PG_USER = "bench"
 Mode = Literal["sync", "async"]
 
@@ -87,7 +102,8 @@ class Measured:
     when calls were made one at a time. ``server_seconds``: reducer time the server reported,
     summed over calls. ``rss_growth_mib``: the child process's RSS change across the work.
     ``cpu_seconds``: CPU time the child process (all its threads) used for the work, which a
-    loaded machine stretches less than the wall time."""
+    loaded machine stretches less than the wall time. ``server_cpu_seconds``: CPU time the
+    ``spacetimedb-standalone`` process used meanwhile (all of its work, not only reducers)."""
 
     events: int
     seconds: float
@@ -96,6 +112,7 @@ class Measured:
     p99_ms: float | None = None
     server_seconds: float | None = None
     cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -114,6 +131,12 @@ def rss_mib() -> float:
     gc.collect()
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def latency_buffer(count: int) -> array[float]:
@@ -166,6 +189,7 @@ class Database:
     url: str
     name: str
     token: str
+    server_pid: int
 
 
 @attrs.frozen
@@ -175,6 +199,7 @@ class Spacetime:
     url: str
     wasm: bytes
     token: str
+    pid: int
 
     def database(self, name: str) -> Database:
         async def publish() -> None:
@@ -182,7 +207,7 @@ class Spacetime:
                 await http.publish(name, self.wasm)
 
         asyncio.run(publish())
-        return Database(self.url, name, self.token)
+        return Database(self.url, name, self.token, self.pid)
 
     def count_events(self, db: Database) -> int:
         """How many benchmark events ``event_log`` holds."""
@@ -207,7 +232,10 @@ def spacetime_server(root: Path) -> Iterator[Spacetime]:
             async with SpacetimeHttp(server.base_url) as http:
                 return (await http.create_identity()).token
 
-        yield Spacetime(server.base_url, machine.module_wasm.read_bytes(), asyncio.run(identity()))
+        if server.pid is None:
+            raise BenchmarkError("spacetimedb-standalone started without a process id")
+        wasm = machine.module_wasm.read_bytes()
+        yield Spacetime(server.base_url, wasm, asyncio.run(identity()), server.pid)
     finally:
         server.stop()
 
@@ -226,18 +254,22 @@ def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
         latencies = latency_buffer(events)
         before = rss_mib()
-        started = time.perf_counter()
+        server_started = process_cpu_seconds(db.server_pid)
+        started, cpu_started = time.perf_counter(), time.process_time()
         for n in range(events):
             sent = time.perf_counter()
             runtime.event_bus.publish(EVENT_TYPE, payload(n))
             latencies[n] = time.perf_counter() - sent
         recorder.flush()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     finally:
         runtime.stop()
     p50, p99 = percentiles(latencies)
-    return Measured(events, seconds, growth, p50, p99)
+    return Measured(
+        events, seconds, growth, p50, p99, cpu_seconds=cpu, server_cpu_seconds=server_cpu
+    )
 
 
 def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
@@ -308,16 +340,18 @@ async def _client_publish(
                 slots.release()
 
         before = rss_mib()
-        started = time.perf_counter()
+        server_started = process_cpu_seconds(db.server_pid)
+        started, cpu_started = time.perf_counter(), time.process_time()
         async with asyncio.TaskGroup() as group:
             for index, start in enumerate(starts):
                 await slots.acquire()
                 numbers = range(start, min(start + batch, first + events))
                 group.create_task(call(index, numbers))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
-    return Measured(events, seconds, growth, p50, p99, server_seconds)
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
 
 
 # --- eventsourcing ---------------------------------------------------------------------------
@@ -497,10 +531,16 @@ class Run:
         self.figures[key] = Figure(key, label, measured)
         self.console.log(f"  {label}: {describe(measured)}")
 
+    def wanted(self, key: str) -> bool:
+        """Whether ``--paths`` (all when left out) selects the write path ``key``."""
+        return self.args.paths is None or key in self.args.paths
+
     def nerv_and_client(self, spacetime: Spacetime, empty: Database) -> None:
         n, batch = self.args.events, self.args.batch
         written: dict[str, Database] = {}
         for mode in ("async", "sync"):
+            if not self.wanted(f"plugin_{mode}"):
+                continue
             db = written[mode] = spacetime.database(f"plugin-{mode}")
             label = f'NERV + plugin, events="{mode}"'
             self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode)
@@ -525,9 +565,13 @@ class Run:
             ),
         ]
         for key, label, size, in_flight in calls:
+            if not self.wanted(key):
+                continue
             db = spacetime.database(key.replace("_", "-"))
             self.measure(key, label, client_publish, db, 0, n, size, in_flight)
             expect_count(spacetime, db, n)
+        if "client_batches_awaited" not in self.figures:
+            return
         awaited = self.figures["client_batches_awaited"].measured
         self.add(
             "engine_ceiling",
@@ -535,17 +579,21 @@ class Run:
             Measured(n, known(awaited.server_seconds)),
         )
 
-    def eventsourcing(self, tmp: Path, postgres: Postgres) -> None:
+    def eventsourcing(self, tmp: Path, postgres: Postgres | None) -> None:
         n, batch = self.args.events, self.args.batch
         stores: list[tuple[str, str, Callable[[str], dict[str, str]]]] = [
             ("es_sqlite", "eventsourcing + SQLite", lambda name: sqlite_env(tmp / name)),
-            ("es_pg", "eventsourcing + PostgreSQL", postgres.create_database),
         ]
+        if postgres is not None:
+            stores.append(("es_pg", "eventsourcing + PostgreSQL", postgres.create_database))
         for key, store, environment in stores:
-            label = f"{store}, save() per event"
-            self.console.log(f"{label} ...")
-            measured, _ = in_child(es_write, environment("es_sync"), n, 1)
-            self.add(f"{key}_sync", label, measured)
+            if self.wanted(f"{key}_sync"):
+                label = f"{store}, save() per event"
+                self.console.log(f"{label} ...")
+                measured, _ = in_child(es_write, environment("es_sync"), n, 1)
+                self.add(f"{key}_sync", label, measured)
+            if not self.wanted(f"{key}_batched"):
+                continue
             label = f"{store}, save() per {batch}"
             self.console.log(f"{label} ...")
             batched = environment("es_batched")
@@ -573,32 +621,65 @@ class Run:
         f = {key: figure.measured for key, figure in self.figures.items()}
         if self.args.replay_only:
             return self.replay_ratios(f)
-        writes = [
-            ratio("plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5),
-            ratio("plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5),
-            ratio("plugin sync / es+SQLite sync", f, "plugin_sync", "es_sqlite_sync", 1.2),
-            ratio("plugin async / es+PostgreSQL batched", f, "plugin_async", "es_pg_batched"),
-            ratio("plugin sync / es+PostgreSQL sync", f, "plugin_sync", "es_pg_sync"),
-            bounded(
-                "plugin sync p50 / client awaited p50",
-                known(f["plugin_sync"].p50_ms) / known(f["client_awaited"].p50_ms),
-                "x",
-                at_most=1.2,
+        wanted: list[tuple[tuple[str, ...], Callable[[], Ratio]]] = [
+            (
+                ("plugin_async", "es_sqlite_batched"),
+                lambda: ratio(
+                    "plugin async / es+SQLite batched", f, "plugin_async", "es_sqlite_batched", 1.5
+                ),
             ),
-            ratio(
-                "client pipelined batches / engine ceiling",
-                f,
-                "client_batches",
-                "engine_ceiling",
-                0.7,
+            (
+                ("plugin_async", "engine_ceiling"),
+                lambda: ratio(
+                    "plugin async / engine ceiling", f, "plugin_async", "engine_ceiling", 0.5
+                ),
             ),
-            bounded(
-                "RSS growth per 100k published (async)",
-                known(f["plugin_async"].rss_per_100k_mib),
-                "MiB",
-                at_most=5.0,
+            (
+                ("plugin_sync", "es_sqlite_sync"),
+                lambda: ratio(
+                    "plugin sync / es+SQLite sync", f, "plugin_sync", "es_sqlite_sync", 1.2
+                ),
+            ),
+            (
+                ("plugin_async", "es_pg_batched"),
+                lambda: ratio(
+                    "plugin async / es+PostgreSQL batched", f, "plugin_async", "es_pg_batched"
+                ),
+            ),
+            (
+                ("plugin_sync", "es_pg_sync"),
+                lambda: ratio("plugin sync / es+PostgreSQL sync", f, "plugin_sync", "es_pg_sync"),
+            ),
+            (
+                ("plugin_sync", "client_awaited"),
+                lambda: bounded(
+                    "plugin sync p50 / client awaited p50",
+                    known(f["plugin_sync"].p50_ms) / known(f["client_awaited"].p50_ms),
+                    "x",
+                    at_most=1.2,
+                ),
+            ),
+            (
+                ("client_batches", "engine_ceiling"),
+                lambda: ratio(
+                    "client pipelined batches / engine ceiling",
+                    f,
+                    "client_batches",
+                    "engine_ceiling",
+                    0.7,
+                ),
+            ),
+            (
+                ("plugin_async",),
+                lambda: bounded(
+                    "RSS growth per 100k published (async)",
+                    known(f["plugin_async"].rss_per_100k_mib),
+                    "MiB",
+                    at_most=5.0,
+                ),
             ),
         ]
+        writes = [make() for keys, make in wanted if all(key in f for key in keys)]
         if self.args.writes_only:
             return writes
         return [
@@ -673,6 +754,8 @@ def describe(m: Measured) -> str:
         text += f", p50 {m.p50_ms:.3f} ms, p99 {m.p99_ms:.3f} ms"
     if m.cpu_seconds is not None:
         text += f", client CPU {m.cpu_seconds:.3f} s"
+    if m.server_cpu_seconds is not None:
+        text += f", server CPU {m.server_cpu_seconds:.3f} s"
     return text
 
 
@@ -682,7 +765,10 @@ def optional(value: float | None, pattern: str) -> str:
 
 def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
     table = Table(title="Figures (one run, one machine)", box=style)
-    columns = ["path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"]
+    columns = [
+        *("path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"),
+        "server CPU s",
+    ]
     for column in [*columns, "RSS growth", "per 100k events"]:
         table.add_column(column, justify="left" if column == "path" else "right")
     for figure in figures:
@@ -696,6 +782,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
             optional(m.p99_ms, "{:.3f}"),
             optional(m.server_seconds, "{:.3f}"),
             optional(m.cpu_seconds, "{:.3f}"),
+            optional(m.server_cpu_seconds, "{:.3f}"),
             optional(m.rss_growth_mib, "{:+.1f} MiB"),
             optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
         )
@@ -755,6 +842,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only replay on start (no write paths, no eventsourcing, no PostgreSQL)",
     )
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=WRITE_PATHS,
+        help="only these write paths (implies --writes-only; PostgreSQL starts only for es_pg_*)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes (200 events, replay 100 and 400)"
@@ -763,6 +856,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.smoke:
         args.events, args.replay = 200, [100, 400]
     args.replay = sorted(set(args.replay))
+    if args.paths is not None:
+        if args.replay_only:
+            parser.error("--paths selects write paths; --replay-only runs none")
+        args.writes_only = True
     if args.events < 1 or args.batch < 1 or min(args.replay) < 1:
         parser.error("--events, --batch and --replay sizes must be positive")
     if args.batch > 1000:
@@ -791,8 +888,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             empty = spacetime.database("empty")
             postgres = None
             if not args.replay_only:
-                postgres = stack.enter_context(postgres_server(console))
-                console.log(f"{postgres.version} on port {postgres.port}")
+                if run.wanted("es_pg_sync") or run.wanted("es_pg_batched"):
+                    postgres = stack.enter_context(postgres_server(console))
+                    console.log(f"{postgres.version} on port {postgres.port}")
                 run.nerv_and_client(spacetime, empty)
                 run.eventsourcing(Path(tmp), postgres)
             if not args.writes_only:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -320,17 +321,20 @@ class DbConnection:
         call = PendingCall(request_id, reducer, args_raw, loop.create_future())
         self._calls.add(call)
         session.send(frame, call)
+        # A timer, not asyncio.wait_for: awaiting the future itself resumes this call one
+        # loop iteration sooner once the outcome is in.
+        timer = None if deadline is None else loop.call_at(deadline, _expire, call.future)
         try:
-            return await asyncio.wait_for(
-                call.future, None if deadline is None else max(0.0, deadline - loop.time())
-            )
-        except TimeoutError:
+            return await call.future
+        except _CallExpiredError:
             if not call.sent:
                 raise SpacetimeConnectionError(
                     f"reducer {reducer!r} could not be sent within {wait} s; nothing was sent"
                 ) from None
             raise CallTimeoutError(reducer, request_id, wait or 0.0) from None
         finally:
+            if timer is not None:
+                timer.cancel()
             self._calls.discard(request_id)
 
     async def subscribe(self, queries: str | Sequence[str]) -> SubscriptionHandle:
@@ -394,6 +398,8 @@ class DbConnection:
 
     def _encode(self, session: _Session, message: ClientMessage) -> str | bytes:
         frame = session.codec.encode_message(message)
+        if len(frame) * _MAX_UTF8_BYTES_PER_CHAR <= MAX_CLIENT_MESSAGE_BYTES:
+            return frame  # fits whatever its characters: no need to encode it to measure it
         size = len(frame.encode() if isinstance(frame, str) else frame)
         if size > MAX_CLIENT_MESSAGE_BYTES:
             raise ArgumentError(
@@ -690,13 +696,14 @@ class DbConnection:
         call = self._calls.take(call_info.request_id, call_info.reducer_name, call_info.args)
         if call is None or call.future.done():
             return
-        self._log.debug(
-            "reducer_outcome",
-            reducer=event.reducer_name,
-            request_id=call.request_id,
-            status=event.status.value,
-            duration_us=event.duration.micros,
-        )
+        if self._log.isEnabledFor(logging.DEBUG):  # skips building a dropped entry per call
+            self._log.debug(
+                "reducer_outcome",
+                reducer=event.reducer_name,
+                request_id=call.request_id,
+                status=event.status.value,
+                duration_us=event.duration.micros,
+            )
         if event.status is ReducerStatus.COMMITTED:
             call.future.set_result(event)
         elif event.status is ReducerStatus.FAILED:
@@ -801,6 +808,18 @@ class DbConnection:
             deletes=sum(len(d.deletes) for d in diffs.values()),
             updates=sum(len(d.updates) for d in diffs.values()),
         )
+
+
+_MAX_UTF8_BYTES_PER_CHAR = 4
+
+
+class _CallExpiredError(Exception):
+    """Set on a call's future by its timer: its ``timeout`` ran out."""
+
+
+def _expire(future: asyncio.Future[ReducerEvent]) -> None:
+    if not future.done():
+        future.set_exception(_CallExpiredError())
 
 
 def _identity_token(message: ServerMessage) -> IdentityToken:

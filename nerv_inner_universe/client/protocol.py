@@ -287,28 +287,49 @@ def parse_server_message(text: str | bytes) -> ServerMessage:
 
 
 class _Obj:
-    """A JSON object being read, with its path for error messages."""
+    """A JSON object being read; its path for error messages (``path``) is only spelled out
+    when an error needs it: ``parent``'s path (or ``parent`` itself, the message kind), then
+    ``.key`` and ``[index]`` when given."""
 
-    def __init__(self, value: Any, path: str) -> None:
-        if not isinstance(value, Mapping):
-            raise ProtocolError(f"{path}: expected an object, got {type(value).__name__}")
+    __slots__ = ("_index", "_key", "_parent", "value")
+
+    def __init__(
+        self, value: Any, parent: _Obj | str, key: str | None = None, index: int | None = None
+    ) -> None:
+        self._parent, self._key, self._index = parent, key, index
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise ProtocolError(f"{self.path}: expected an object, got {type(value).__name__}")
         self.value: Mapping[str, Any] = value
-        self.path = path
+
+    @property
+    def path(self) -> str:
+        path = self._parent if isinstance(self._parent, str) else self._parent.path
+        if self._key is not None:
+            path = f"{path}.{self._key}"
+        return path if self._index is None else f"{path}[{self._index}]"
 
     def raw(self, key: str) -> Any:
-        if key not in self.value:
-            raise ProtocolError(f"{self.path}: missing {key!r}")
-        return self.value[key]
+        try:
+            return self.value[key]
+        except KeyError:
+            raise ProtocolError(f"{self.path}: missing {key!r}") from None
 
     def obj(self, key: str) -> _Obj:
-        return _Obj(self.raw(key), f"{self.path}.{key}")
+        return _Obj(self.raw(key), self, key)
 
     def typed(self, key: str, ty: AlgebraicType) -> Any:
-        return sats_json.decode(ty, self.raw(key), _CONTEXT, f"{self.path}.{key}")
+        wire = self.raw(key)
+        decoder = _DECODERS.get(id(ty))
+        if decoder is None:
+            decoder = _DECODERS[id(ty)] = _CONTEXT.decoder(ty)
+        try:
+            return decoder(wire)
+        except Exception:  # decoded again, to word the error with its path
+            return sats_json.decode(ty, wire, _CONTEXT, f"{self.path}.{key}")
 
     def integer(self, key: str) -> int:
         value = self.raw(key)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ProtocolError(f"{self.path}.{key}: expected an integer, got {value!r}")
         return value
 
@@ -328,10 +349,13 @@ class _Obj:
         value = self.raw(key)
         if not isinstance(value, list):
             raise ProtocolError(f"{self.path}.{key}: expected a list, got {type(value).__name__}")
-        return [_Obj(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(value)]
+        return [_Obj(item, self, key, i) for i, item in enumerate(value)]
 
 
 _CONTEXT = sats_json.TypeContext()
+_DECODERS: dict[int, sats_json.Decoder] = {}
+"""The compiled decoders of the type constants `_Obj.typed` reads, by identity (looking one
+up by the type's value hashes the whole type)."""
 _OPTIONAL_U32 = option(Primitive.U32)
 _OPTIONAL_STRING = option(Primitive.STRING)
 

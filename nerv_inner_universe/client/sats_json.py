@@ -221,11 +221,13 @@ def _compile_primitive(ty: Primitive) -> Encoder:
 
 
 def _compile_special(kind: SpecialKind) -> Encoder:
+    cls, inner = _SPECIAL_WIRE[kind]
+    key = kind.value
+
     def special(value: object) -> Json:
-        try:
-            return _encode_special(kind, value, "value")
-        except ArgumentError:
-            raise _Unusual from None
+        if type(value) is cls:  # a subclass goes through `encode`
+            return {key: inner(value)}
+        raise _Unusual
 
     return special
 
@@ -237,12 +239,21 @@ def _compile_product(ty: ProductType, ctx: TypeContext) -> Encoder:
         (name, encode) for name, encode in zip(names, encoders, strict=True) if name is not None
     ]
     positional = len(named) < len(names)
+    attribute_names = [str(name) for name in names]
     kinds: dict[type, str | None] = {}
     """How a class's values give the fields: "mapping", "attrs" (its fields are exactly the
     product's) or None (the general path)."""
 
     def fields_of(value: object) -> Sequence[object]:
         cls = type(value)
+        if cls is dict:  # exactly the names: as many keys, none missing
+            exact = cast("dict[object, object]", value)
+            if len(exact) == len(names):
+                try:
+                    return [exact[name] for name in names]
+                except KeyError:
+                    pass
+            raise _Unusual
         if cls is list or cls is tuple:
             fields = cast("Sequence[object]", value)
             if len(fields) == len(names):
@@ -254,7 +265,7 @@ def _compile_product(ty: ProductType, ctx: TypeContext) -> Encoder:
             if len(mapping) == len(names) and all(name in mapping for name in names):
                 return [mapping[name] for name in names]
         elif kind == "attrs":
-            return [getattr(value, str(name)) for name in names]
+            return [getattr(value, name) for name in attribute_names]
         raise _Unusual
 
     if positional:
@@ -403,16 +414,19 @@ def _fields_by_name(ty: ProductType, value: Mapping[Any, object], path: str) -> 
     return [value[n] for n in names]
 
 
+_SPECIAL_WIRE: dict[SpecialKind, tuple[type, Callable[[Any], Json]]] = {
+    SpecialKind.IDENTITY: (Identity, lambda value: f"0x{value.hex}"),
+    SpecialKind.CONNECTION_ID: (ConnectionId, lambda value: value.value),
+    SpecialKind.TIMESTAMP: (Timestamp, lambda value: value.micros_since_epoch),
+    SpecialKind.TIME_DURATION: (TimeDuration, lambda value: value.micros),
+}
+"""Each special type's class and its wrapped value on the wire."""
+
+
 def _encode_special(kind: SpecialKind, value: object, path: str) -> Json:
-    match kind, value:
-        case SpecialKind.IDENTITY, Identity():
-            return {kind.value: f"0x{value.hex}"}
-        case SpecialKind.CONNECTION_ID, ConnectionId():
-            return {kind.value: value.value}
-        case SpecialKind.TIMESTAMP, Timestamp():
-            return {kind.value: value.micros_since_epoch}
-        case SpecialKind.TIME_DURATION, TimeDuration():
-            return {kind.value: value.micros}
+    cls, inner = _SPECIAL_WIRE[kind]
+    if isinstance(value, cls):
+        return {kind.value: inner(value)}
     raise ArgumentError(f"{path}: expected {kind.type_name}, got {_kind(value)}")
 
 

@@ -205,7 +205,7 @@ class InnerUniverseRecorder:
         validate_json(event.data, "event data")
         validate_json(dict(event.metadata), "event metadata")
         payload = translate.event_input(event)  # first: a refused event is not remembered
-        fingerprint = translate.event_fingerprint(event)
+        fingerprint = translate.input_fingerprint(payload)
         with self._lock:
             if not self._recent.admit(event.id, fingerprint):
                 return

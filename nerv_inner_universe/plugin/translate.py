@@ -71,6 +71,18 @@ def event_fingerprint(event: Event) -> tuple[object, ...]:
     )
 
 
+def input_fingerprint(payload: contract.EventInput) -> tuple[object, ...]:
+    """`event_fingerprint` of the event ``payload`` was made from (`event_input`), from the
+    canonical texts it already holds."""
+    return (
+        payload.event_type,
+        payload.source,
+        payload.occurred_at.micros_since_epoch,
+        payload.data,
+        payload.metadata,
+    )
+
+
 def operation(op: Operation) -> contract.DeltaOperation:
     """A delta-layer operation as the module's `DeltaOperation`."""
     match op:

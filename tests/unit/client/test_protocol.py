@@ -164,3 +164,41 @@ def test_client_messages_serialise_as_the_server_reads_them() -> None:
 def test_json_protocol_refuses_binary_arguments() -> None:
     with pytest.raises(ArgumentError, match="JSON text"):
         serialize_client_message(CallReducer("r", b"\x00", 1))
+
+
+_APPLIED = (
+    '{"SubscribeMultiApplied": {"request_id": 1, "total_host_execution_duration_micros": 1, '
+    '"query_id": %s, "update": %s}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        (
+            _APPLIED
+            % (
+                '{"id": 1}',
+                '{"tables": [{"table_id": 1, "table_name": "t", "num_rows": 1, "updates": '
+                '[{"deletes": [], "inserts": ["x"]}, {"deletes": [], "inserts": [5]}]}]}',
+            ),
+            "SubscribeMultiApplied.update.tables[0].updates[1].inserts: expected a list of JSON "
+            "texts",
+        ),
+        (
+            _APPLIED
+            % ('{"id": 1}', '{"tables": [{"table_id": 1, "table_name": "t", "updates": [7]}]}'),
+            "SubscribeMultiApplied.update.tables[0].updates[0]: expected an object, got int",
+        ),
+        (_APPLIED % ("3", "{}"), "SubscribeMultiApplied.query_id: expected an object, got int"),
+        (
+            '{"IdentityToken": {"identity": {"__identity__": "0xzz"}, "token": "t", '
+            '"connection_id": {"__connection_id__": 1}}}',
+            "IdentityToken.identity.__identity__: '0xzz' is not a 256-bit integer",
+        ),
+    ],
+)
+def test_a_malformed_frame_s_error_names_the_path_of_the_value(frame: str, error: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_server_message(frame)
+    assert str(caught.value) == error

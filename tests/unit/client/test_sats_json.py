@@ -265,6 +265,21 @@ def test_the_compiled_encoder_takes_the_common_shapes_itself() -> None:
     assert stamp(Timestamp(5)) == {SpecialKind.TIMESTAMP.value: 5}
 
 
+class LaterStamp(Timestamp):
+    """A Timestamp subclass: the compiled encoder hands it to `encode`."""
+
+
+def test_the_compiled_encoder_hands_other_shapes_to_encode() -> None:
+    point = encoder(POINT, TypeContext(), "point")
+    for wrong in ({"x": 1}, {"x": 1, "z": 2}, {"x": 1, "y": 2, "z": 3}):
+        with pytest.raises(ArgumentError, match=r"^point: fields do not match"):
+            point(wrong)
+    stamp = encoder(TIMESTAMP, TypeContext())
+    assert stamp(LaterStamp(7)) == {SpecialKind.TIMESTAMP.value: 7}
+    with pytest.raises(ArgumentError, match=r"expected Timestamp, got int"):
+        stamp(7)
+
+
 def test_the_compiled_encoder_follows_recursive_types() -> None:
     node = ProductType((ProductElement("n", Primitive.U8), ProductElement("next", option(Ref(0)))))
     ctx = TypeContext(Typespace((node,)))

@@ -32,3 +32,20 @@ def test_an_event_stored_with_an_extreme_time_has_a_fingerprint(micros: int) -> 
     assert fingerprint == translate.event_fingerprint(event)
     with pytest.raises(WriteRefusedError, match=r"^event timestamp "):
         translate.event_input(event)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Event(type="T", data={"n": 1, "é": [1.5, None]}, id="a", timestamp=1.0000005),
+        Event(type="U", data="x", id="b", timestamp=-3.25, source="s", metadata={"k": {"v": 2}}),
+    ],
+)
+def test_an_event_input_s_fingerprint_is_its_event_s(event: Event) -> None:
+    assert translate.input_fingerprint(translate.event_input(event)) == (
+        translate.event_fingerprint(event)
+    )
+    other = Event(type=event.type, data=["other"], id=event.id, timestamp=event.timestamp)
+    assert translate.input_fingerprint(translate.event_input(other)) != (
+        translate.event_fingerprint(event)
+    )
