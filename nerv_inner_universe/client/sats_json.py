@@ -677,7 +677,53 @@ def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Dec
             raise _Mismatch(f"expected a product ({describe(ty)}), got {_kind(wire)}")
         return build(values)
 
+    if ty.special is not None:
+        return _special_decoder(ty.special, decode_product)
     return decode_product
+
+
+_KNOWN_IDS = 256
+"""How many Identity / ConnectionId wire values one decoder remembers (a table's rows name the
+same few writers over and over); it forgets them all when full."""
+
+
+def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
+    """A special product's decoder with a fast path for its usual wire form ``{"<tag>": x}``:
+    an Identity or ConnectionId is decoded by ``general`` once per wire value and remembered
+    (they are immutable), a Timestamp or TimeDuration is built from its integer directly.
+    Every other form, and every value that does not fit, takes ``general``, which decodes it
+    or raises the mismatch."""
+    tag = kind.value
+    if kind in (SpecialKind.IDENTITY, SpecialKind.CONNECTION_ID):
+        known: dict[str | int, object] = {}
+
+        def decode_known(wire: Json) -> object:
+            if type(wire) is dict and len(wire) == 1:
+                inner = wire.get(tag)
+                if type(inner) is str or type(inner) is int:
+                    value = known.get(inner)
+                    if value is None:
+                        value = general(wire)
+                        if len(known) >= _KNOWN_IDS:
+                            known.clear()
+                        known[inner] = value
+                    return value
+            return general(wire)
+
+        return decode_known
+    make = Timestamp if kind is SpecialKind.TIMESTAMP else TimeDuration
+
+    def decode_micros(wire: Json) -> object:
+        if type(wire) is dict and len(wire) == 1:
+            inner = wire.get(tag)
+            if type(inner) is int:
+                try:
+                    return make(inner)
+                except ValueError:
+                    pass  # out of range: ``general`` raises it as a mismatch
+        return general(wire)
+
+    return decode_micros
 
 
 def _again(steps: Sequence[str], decoders: Sequence[Decoder], items: Sequence[Json]) -> Any:

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import attrs
 import pluggy
 
 from nerv_inner_universe.config import ConfigError, read_toml
@@ -171,7 +170,7 @@ class Nerv:
         log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=self.settings.stream)
         count = 0
         for event in recorder.replay_events():
-            self.event_bus.publish_event(attrs.evolve(event, replayed=True))
+            self.event_bus.publish_event(event.as_replayed())
             count += 1
         log.info("nerv_replayed", kind="events", count=count)
 

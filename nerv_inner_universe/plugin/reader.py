@@ -5,6 +5,7 @@ range (`rows_by_seq`)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -25,17 +26,16 @@ from nerv_inner_universe.plugin.streams import delta_index
 log = get_logger(__name__)
 
 PAGE_BYTES = 4 << 20
-"""The decoded text one `event_log` page aims at (ids, type, source, data, metadata and
-`ROW_OVERHEAD` per row). The wire form is larger by its JSON escaping (in the worst case a few
-times), far below the client's default message limit of 256 MiB."""
+"""The decoded text one `event_log` page aims at (`translate.log_row_size`: ids, type, source,
+data, metadata and `translate.ROW_OVERHEAD` per row). The wire form is larger by its JSON
+escaping (in the worst case a few times), far below the client's default message limit of
+256 MiB."""
 MAX_PAGE_ROWS = 10_000
 """The most rows one page asks for, however small they are. SpacetimeDB 1.2 answers a `seq`
 range by scanning the whole table (its planner uses indexes for equality only), so each page
 costs the server a scan of the log: fewer, larger pages cost less."""
 FIRST_PAGE_ROWS = 100
 """The rows of the first page; each later page at most doubles."""
-ROW_OVERHEAD = 200
-"""Bytes a row's fixed-size columns and field names count for, besides its text."""
 
 
 @attrs.define
@@ -59,13 +59,6 @@ class PageSizer:
             return False
         self.rows //= 2
         return True
-
-
-def row_size(row: Any) -> int:
-    """The bytes an `event_log` row counts for in a page (see `PAGE_BYTES`)."""
-    data = row.data.value
-    text = len(row.event_id) + len(row.event_type) + len(row.metadata) + len(row.source or "")
-    return ROW_OVERHEAD + text + (len(data) if isinstance(data, str) else 0)
 
 
 SeqRangeRead = Callable[[int, int | None], Awaitable[list[Any]]]
@@ -112,6 +105,10 @@ async def _split(
             row for low, high in halves for row in await _split(table, read, last_seq, low, high)
         ]
     return sorted(rows, key=lambda r: int(r.seq))
+
+
+_seq_of = operator.itemgetter(0)
+"""A `translate.LogColumns`'s `seq`."""
 
 
 @attrs.frozen
@@ -179,11 +176,11 @@ class Reader:
 
         return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
 
-    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[Any]]:
-        """`event_log` rows after ``after_seq`` in `seq` order, a page at a time, each about
-        `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an empty page is the end. A page
-        over the client's message limit is asked for again with half the rows; OversizedRowError
-        when one row alone is over it."""
+    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogColumns]]:
+        """`event_log` rows after ``after_seq`` as their `translate.LOG_COLUMNS`, in `seq`
+        order, a page at a time, each about `PAGE_BYTES` (see `PageSizer`): the `seq` is
+        gap-free, so an empty page is the end. A page over the client's message limit is asked
+        for again with half the rows; OversizedRowError when one row alone is over it."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
@@ -197,27 +194,32 @@ class Reader:
                 continue
             if not rows:
                 return
-            rows.sort(key=lambda r: r.seq)
-            sizer.fitted(len(rows), sum(map(row_size, rows)))
-            yield rows
-            start = int(rows[-1].seq) + 1
+            page = translate.log_columns(rows)
+            del rows
+            page.sort(key=_seq_of)
+            sizer.fitted(len(page), sum(map(translate.log_row_size, page)))
+            yield page
+            start = int(page[-1][0]) + 1
 
-    async def event_pages(self, after_seq: int = 0) -> AsyncGenerator[EventPage, None]:
+    async def event_pages(
+        self, after_seq: int = 0, replayed: bool = False
+    ) -> AsyncGenerator[EventPage, None]:
         """The published events after ``after_seq``, in log order, a page at a time (see
-        `_log_pages`): nothing but the current page is held."""
-        async for rows in self._log_pages(after_seq):
+        `_log_pages`), marked ``replayed`` as asked: nothing but the current page is held."""
+        event_from_columns = translate.event_from_columns
+        async for page in self._log_pages(after_seq):
             events = []
-            for row in rows:
-                event = translate.event_from_row(row)
+            for columns in page:
+                event = event_from_columns(columns, replayed)
                 if event is not None:
-                    events.append((int(row.seq), event))
-            yield EventPage(events, int(rows[-1].seq))
+                    events.append((columns[0], event))
+            yield EventPage(events, int(page[-1][0]))
 
     async def last_seq(self) -> int:
         """The highest `seq` in the log (0 when empty)."""
         last = 0
         async for page in self._log_pages():
-            last = int(page[-1].seq)
+            last = int(page[-1][0])
         return last
 
     async def stored(self, call: contract.ReducerCall) -> bool:

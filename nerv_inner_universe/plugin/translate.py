@@ -3,13 +3,21 @@ canonical text."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Identity, Timestamp, Variant, field, micros_from_seconds
+from nerv_inner_universe.client import (
+    Identity,
+    Row,
+    Timestamp,
+    Variant,
+    field,
+    micros_from_seconds,
+)
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -124,25 +132,73 @@ def operation_from_row(value: object) -> Operation:
     raise PersistenceError(f"unknown DeltaOperation variant {value.name!r}")
 
 
-def event_from_row(row: Any) -> Event | None:
-    """The published event in an `event_log` row, with its writer's identity (hex) as
-    ``sender`` and its ``seq`` as ``position``; None for the module's own events."""
-    data = field(row, "data")
+LOG_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_type",
+    "source",
+    "occurred_at",
+    "sender",
+    "data",
+    "metadata",
+)
+"""The `event_log` columns an event is read from, in the order `log_columns` gives them."""
+LogColumns = tuple[Any, ...]
+"""One `event_log` row's `LOG_COLUMNS` values, as decoded by the client."""
+ROW_OVERHEAD = 200
+"""Bytes a row's fixed-size columns and field names count for in `log_row_size`."""
+
+
+def log_columns(rows: Sequence[Any]) -> list[LogColumns]:
+    """The `LOG_COLUMNS` of each of ``rows`` (decoded `event_log` rows), in order. Rows that are
+    client `Row`s of one shape (what a query answer holds) are read by position, in one C call
+    per row; any other row by name (`field`). KeyError / AttributeError for a row without such
+    a column."""
+    if rows and type(rows[0]) is Row:
+        names = rows[0].field_names
+        if all(type(row) is Row and row.field_names is names for row in rows):
+            pick = operator.itemgetter(*map(names.index, LOG_COLUMNS))
+            return [pick(row.as_tuple()) for row in rows]
+    return [tuple([field(row, name) for name in LOG_COLUMNS]) for row in rows]
+
+
+def log_row_size(columns: LogColumns) -> int:
+    """The bytes an `event_log` row counts for in a replay page: its text columns (ids, type,
+    source, JSON data and metadata) and `ROW_OVERHEAD`."""
+    _, event_id, event_type, source, _, _, data, metadata = columns
+    value = data.value if isinstance(data, Variant) else None
+    text = len(event_id) + len(event_type) + len(metadata) + len(source or "")
+    return ROW_OVERHEAD + text + (len(value) if isinstance(value, str) else 0)
+
+
+def event_from_columns(columns: LogColumns, replayed: bool = False) -> Event | None:
+    """The published event in an `event_log` row's `LOG_COLUMNS`, with its writer's identity
+    (hex) as ``sender``, its ``seq`` as ``position`` and ``replayed`` as given; None for the
+    module's own events.
+    PersistenceError for columns of the wrong kind (another schema, a damaged row);
+    InvalidEventError when a value does not make an `Event`."""
+    seq, event_id, event_type, source, occurred_at, sender, data, metadata_text = columns
     if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
         return None
-    metadata = _json(field(row, "metadata"))
+    metadata = _json(metadata_text)
     if not isinstance(metadata, dict):
-        raise PersistenceError(f"event {field(row, 'event_id')!r} has non-object metadata")
+        raise PersistenceError(f"event {event_id!r} has non-object metadata")
     return Event(
-        id=str(field(row, "event_id")),
-        type=str(field(row, "event_type")),
+        id=str(event_id),
+        type=str(event_type),
         data=_json(data.value),
-        timestamp=seconds(field(row, "occurred_at")),
-        source=field(row, "source"),
+        timestamp=seconds(occurred_at),
+        source=source,
         metadata=metadata,
-        sender=identity_hex(field(row, "sender")),
-        position=int(field(row, "seq")),
+        sender=identity_hex(sender),
+        position=int(seq),
+        replayed=replayed,
     )
+
+
+def event_from_row(row: Any) -> Event | None:
+    """`event_from_columns` of one decoded `event_log` row (see `log_columns`)."""
+    return event_from_columns(log_columns([row])[0])
 
 
 @attrs.frozen
