@@ -224,7 +224,9 @@ class Nerv:
             )
 
     def _announce_event(self, event: Event) -> None:
-        self.hook.nerv_event_published(runtime=self, event=event)
+        announce = self.hook.nerv_event_published
+        if announce.get_hookimpls():  # else skip pluggy's call: replay announces every event
+            announce(runtime=self, event=event)
 
     def _announce_version(self, version: VersionedState, operations: list[Operation]) -> None:
         self.hook.nerv_version_committed(

@@ -6,7 +6,7 @@ range (`rows_by_seq`)."""
 from __future__ import annotations
 
 import operator
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import attrs
@@ -108,16 +108,30 @@ async def _split(
 
 
 _seq_of = operator.itemgetter(0)
-"""A `translate.LogColumns`'s `seq`."""
+"""A `translate.LogEntry`'s `seq`."""
+_size_of = operator.itemgetter(1)
+"""A `translate.LogEntry`'s size in a page."""
 
 
 @attrs.frozen
 class EventPage:
-    """One page of the log: its published events with their ``seq`` (the module's own events are
-    left out) and the last ``seq`` it covered."""
+    """One page of the log: its rows as `translate.LogEntry`s (plain values), the last ``seq`` it
+    covered, and whether its events are marked ``replayed``."""
 
-    events: list[tuple[int, Event]]
+    entries: list[translate.LogEntry]
     last_seq: int
+    replayed: bool = False
+
+    def events(self) -> Iterator[tuple[int, Event]]:
+        """The page's published events with their ``seq``, in log order (the module's own events
+        are left out), each built as it is taken: an event the caller lets go of is freed young
+        (see `translate.LogEntry`). Raises what `translate.event_from_entry` raises."""
+        event_from_entry = translate.event_from_entry
+        replayed = self.replayed
+        for entry in self.entries:
+            event = event_from_entry(entry, replayed)
+            if event is not None:
+                yield entry[0], event
 
 
 def quoted(text: str) -> str:
@@ -153,14 +167,17 @@ class Reader:
         self._page_bytes = page_bytes
         self._retry_for = retry_for
 
-    async def _select(self, table: Table, where: str = "") -> list[Any]:
-        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
+    async def _select(
+        self, table: Table, where: str = "", each: Callable[[Any], Any] | None = None
+    ) -> list[Any]:
+        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds (with ``each``,
+        ``each(row)`` of each, see `DbConnection.one_off_query`)."""
         query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
         if self._retry_for is None:
-            results = await self._connection.one_off_query(query)
+            results = await self._connection.one_off_query(query, each=each)
         else:
             results = await retried(
-                lambda: self._connection.one_off_query(query),
+                lambda: self._connection.one_off_query(query, each=each),
                 f"reading {table}",
                 retry_for=self._retry_for,
             )
@@ -176,28 +193,26 @@ class Reader:
 
         return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
 
-    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogColumns]]:
-        """`event_log` rows after ``after_seq`` as their `translate.LOG_COLUMNS`, in `seq`
-        order, a page at a time, each about `PAGE_BYTES` (see `PageSizer`): the `seq` is
-        gap-free, so an empty page is the end. A page over the client's message limit is asked
-        for again with half the rows; OversizedRowError when one row alone is over it."""
+    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogEntry]]:
+        """`event_log` rows after ``after_seq`` as their `translate.LogEntry`, in `seq` order, a
+        page at a time, each about `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an
+        empty page is the end. A page over the client's message limit is asked for again with
+        half the rows; OversizedRowError when one row alone is over it."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
             where = f"seq >= {start} AND seq < {start + sizer.rows}"
             try:
-                rows = await self._select(Table.EVENT_LOG, where)
+                page = await self._select(Table.EVENT_LOG, where, translate.log_entry)
             except MessageTooLargeError as error:
                 log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
                 if not sizer.shrink():
                     raise OversizedRowError(str(Table.EVENT_LOG), start, error.limit) from error
                 continue
-            if not rows:
+            if not page:
                 return
-            page = translate.log_columns(rows)
-            del rows
             page.sort(key=_seq_of)
-            sizer.fitted(len(page), sum(map(translate.log_row_size, page)))
+            sizer.fitted(len(page), sum(map(_size_of, page)))
             yield page
             start = int(page[-1][0]) + 1
 
@@ -206,14 +221,8 @@ class Reader:
     ) -> AsyncGenerator[EventPage, None]:
         """The published events after ``after_seq``, in log order, a page at a time (see
         `_log_pages`), marked ``replayed`` as asked: nothing but the current page is held."""
-        event_from_columns = translate.event_from_columns
         async for page in self._log_pages(after_seq):
-            events = []
-            for columns in page:
-                event = event_from_columns(columns, replayed)
-                if event is not None:
-                    events.append((columns[0], event))
-            yield EventPage(events, int(page[-1][0]))
+            yield EventPage(page, int(page[-1][0]), replayed)
 
     async def last_seq(self) -> int:
         """The highest `seq` in the log (0 when empty)."""

@@ -358,10 +358,10 @@ class InnerUniverseRecorder:
         try:
             while (page := coming.result()) is not None:
                 coming = self._loop.submit(_next(pages))
-                for _, event in page.events:
+                for _, event in page.events():
                     recent.append(event)
+                    count += 1
                     yield event
-                count += len(page.events)
                 last_seq = page.last_seq
                 self._replay_progress(last_seq)
         finally:

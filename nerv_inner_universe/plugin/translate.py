@@ -3,8 +3,9 @@ canonical text."""
 
 from __future__ import annotations
 
+import functools
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -142,43 +143,65 @@ LOG_COLUMNS = (
     "data",
     "metadata",
 )
-"""The `event_log` columns an event is read from, in the order `log_columns` gives them."""
-LogColumns = tuple[Any, ...]
-"""One `event_log` row's `LOG_COLUMNS` values, as decoded by the client."""
+"""The `event_log` columns replay reads, in `LogEntry` order."""
 ROW_OVERHEAD = 200
-"""Bytes a row's fixed-size columns and field names count for in `log_row_size`."""
+"""Bytes a row's fixed-size columns and field names count for in a `LogEntry`'s size."""
+
+LogEntry = tuple[Any, ...]
+"""What replay keeps of one `event_log` row, all plain values (ints, str, None), so that a page of
+them holds no objects the garbage collector has to track (tracked objects that outlive a
+page would make it scan the whole heap every page or so): ``(seq, size, event_id, event_type,
+source, occurred_at, sender, data, metadata)`` with ``size`` the bytes the row counts for in a
+replay page (its text columns and `ROW_OVERHEAD`), ``occurred_at`` in microseconds since the
+epoch, ``sender`` in hex, ``data`` the JSON text of a published event or None for a module
+event, ``metadata`` its JSON text."""
 
 
-def log_columns(rows: Sequence[Any]) -> list[LogColumns]:
-    """The `LOG_COLUMNS` of each of ``rows`` (decoded `event_log` rows), in order. Rows that are
-    client `Row`s of one shape (what a query answer holds) are read by position, in one C call
-    per row; any other row by name (`field`). KeyError / AttributeError for a row without such
-    a column."""
-    if rows and type(rows[0]) is Row:
-        names = rows[0].field_names
-        if all(type(row) is Row and row.field_names is names for row in rows):
-            pick = operator.itemgetter(*map(names.index, LOG_COLUMNS))
-            return [pick(row.as_tuple()) for row in rows]
-    return [tuple([field(row, name) for name in LOG_COLUMNS]) for row in rows]
+@functools.lru_cache(maxsize=16)
+def _picker(names: tuple[str, ...]) -> Callable[[tuple[object, ...]], tuple[Any, ...]]:
+    """The `LOG_COLUMNS` of a row with fields ``names``, by position (KeyError without one)."""
+    try:
+        return operator.itemgetter(*map(names.index, LOG_COLUMNS))
+    except ValueError as error:
+        raise KeyError(str(error)) from None
 
 
-def log_row_size(columns: LogColumns) -> int:
-    """The bytes an `event_log` row counts for in a replay page: its text columns (ids, type,
-    source, JSON data and metadata) and `ROW_OVERHEAD`."""
-    _, event_id, event_type, source, _, _, data, metadata = columns
-    value = data.value if isinstance(data, Variant) else None
-    text = len(event_id) + len(event_type) + len(metadata) + len(source or "")
-    return ROW_OVERHEAD + text + (len(value) if isinstance(value, str) else 0)
+def log_entry(row: Any) -> LogEntry:
+    """The `LogEntry` of one decoded `event_log` row (a client `Row` is read by position, any
+    other row by name with `field`). PersistenceError for a column of the wrong kind (another
+    schema, a damaged row); KeyError / AttributeError for a missing one."""
+    if type(row) is Row:
+        columns = _picker(row.field_names)(row.as_tuple())
+    else:
+        columns = tuple([field(row, name) for name in LOG_COLUMNS])
+    seq, event_id, event_type, source, occurred_at, sender, data, metadata = columns
+    if not isinstance(occurred_at, Timestamp):
+        raise PersistenceError(f"expected a Timestamp from the server, got {occurred_at!r}")
+    custom = isinstance(data, Variant) and data.name == contract.CUSTOM_EVENT
+    text = data.value if custom else None
+    if custom and type(text) is not str:
+        raise PersistenceError(f"expected canonical JSON text from the server, got {text!r}")
+    size = ROW_OVERHEAD + len(event_id) + len(event_type) + len(metadata) + len(source or "")
+    return (
+        seq,
+        size + (len(text) if text is not None else 0),
+        event_id,
+        event_type,
+        source,
+        occurred_at.micros_since_epoch,
+        identity_hex(sender),
+        text,
+        metadata,
+    )
 
 
-def event_from_columns(columns: LogColumns, replayed: bool = False) -> Event | None:
-    """The published event in an `event_log` row's `LOG_COLUMNS`, with its writer's identity
-    (hex) as ``sender``, its ``seq`` as ``position`` and ``replayed`` as given; None for the
-    module's own events.
-    PersistenceError for columns of the wrong kind (another schema, a damaged row);
-    InvalidEventError when a value does not make an `Event`."""
-    seq, event_id, event_type, source, occurred_at, sender, data, metadata_text = columns
-    if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
+def event_from_entry(entry: LogEntry, replayed: bool = False) -> Event | None:
+    """The published event of a `LogEntry`, with its writer's identity (hex) as ``sender``, its
+    ``seq`` as ``position`` and ``replayed`` as given; None for the module's own events.
+    PersistenceError for JSON text that is not an object where one belongs; the delta layer's
+    error for text that is not JSON; InvalidEventError when a value does not make an `Event`."""
+    seq, _, event_id, event_type, source, micros, sender, data, metadata_text = entry
+    if data is None:
         return None
     metadata = _json(metadata_text)
     if not isinstance(metadata, dict):
@@ -186,19 +209,19 @@ def event_from_columns(columns: LogColumns, replayed: bool = False) -> Event | N
     return Event(
         id=str(event_id),
         type=str(event_type),
-        data=_json(data.value),
-        timestamp=seconds(occurred_at),
+        data=_json(data),
+        timestamp=micros / 1_000_000,
         source=source,
         metadata=metadata,
-        sender=identity_hex(sender),
+        sender=sender,
         position=int(seq),
         replayed=replayed,
     )
 
 
 def event_from_row(row: Any) -> Event | None:
-    """`event_from_columns` of one decoded `event_log` row (see `log_columns`)."""
-    return event_from_columns(log_columns([row])[0])
+    """`event_from_entry` of one decoded `event_log` row (see `log_entry`)."""
+    return event_from_entry(log_entry(row))
 
 
 @attrs.frozen
