@@ -595,6 +595,11 @@ def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
     payloads = [ctx.decoder(v.type) for v in ty.variants]
     is_option = ty.option_of is not None
     enum_class = cls if cls is not None and issubclass(cls, enum.Enum) else None
+    tags: dict[int | str, int] = {i: i for i in range(len(ty.variants))}
+    for i, variant in reversed(list(enumerate(ty.variants))):  # the first of a name wins
+        if variant.name is not None:
+            tags[variant.name] = i
+    """The usual keys (a tag, a variant's name) and their tag; `_variant_tag` reads the rest."""
 
     def decode_sum(wire: Json) -> object:
         if wire is None and is_option:
@@ -605,11 +610,17 @@ def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
             ((key, payload),) = wire.items()
         else:
             raise _Mismatch(f"expected a sum ({describe(ty)}), got {shown(wire)}")
-        tag = _variant_tag(ty, key)
+        tag = tags.get(key) if type(key) is int or type(key) is str else None
         if tag is None:
-            raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
+            tag = _variant_tag(ty, key)
+            if tag is None:
+                raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
         step, name = steps[tag]
-        value = _at(step, payloads[tag], payload)
+        try:
+            value = payloads[tag](payload)
+        except _Mismatch as mismatch:  # `_at`, without its call on the way down
+            mismatch.where.append(step)
+            raise
         if is_option:
             return value if tag == 0 else None
         if enum_class is not None:

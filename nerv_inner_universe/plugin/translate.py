@@ -189,10 +189,26 @@ def log_entry(row: Any) -> LogEntry:
         event_type,
         source,
         occurred_at.micros_since_epoch,
-        identity_hex(sender),
+        _sender_hex(sender),
         text,
-        metadata,
+        _EMPTY_OBJECT if metadata == _EMPTY_OBJECT else metadata,  # one str for the usual {}
     )
+
+
+_EMPTY_OBJECT = "{}"
+_last_sender: tuple[object, str] = (None, "")
+"""The last writer `_sender_hex` spelled, and its hex (the client decodes each writer's Identity
+once and hands out that object again, so rows of one writer share one hex str)."""
+
+
+def _sender_hex(sender: object) -> str:
+    global _last_sender  # noqa: PLW0603 - a one-slot cache; one tuple, replaced whole
+    last = _last_sender
+    if sender is last[0]:
+        return last[1]
+    text = identity_hex(sender)
+    _last_sender = (sender, text)
+    return text
 
 
 def event_from_entry(entry: LogEntry, replayed: bool = False) -> Event | None:

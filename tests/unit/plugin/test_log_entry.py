@@ -142,3 +142,11 @@ def test_a_row_of_the_wrong_kinds_raises_typed_errors() -> None:
         translate.event_from_entry(translate.log_entry(broken(data=Variant("Custom", "{,"))))
     with pytest.raises(KeyError):
         translate.log_entry(Row(event_id="e1", seq=1))
+
+
+def test_rows_of_one_writer_share_its_hex_and_writers_never_mix() -> None:
+    first, second = Identity(1), Identity(2)
+    entries = [translate.log_entry(broken(sender=w)) for w in (first, first, second, first)]
+    assert [entry[6] for entry in entries] == [first.hex, first.hex, second.hex, first.hex]
+    assert entries[0][6] is entries[1][6]  # one str for the writer's run of rows
+    assert translate.log_entry(broken(sender=Identity(1)))[6] == first.hex  # an equal Identity
