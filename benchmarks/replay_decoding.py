@@ -1,8 +1,10 @@
 """Client CPU per replayed row, without a server: `event_log` rows as a one-off query sends them
-(SATS-JSON keyed by field name, data `{"n": n, "payload": "x" * 64}` as `compare.py` writes it),
-decoded by the client (`JsonCodec.decode_row`) and turned into NERV events
-(`translate.event_from_row`). Measures CPU time (``time.process_time``, best of three), which a
-loaded machine stretches far less than wall time.
+(SATS-JSON keyed by field name, sums as ``[tag, payload]``, data `{"n": n, "payload": "x" * 64}`
+as `compare.py` writes it), decoded by the client (`JsonCodec.decode_row`), reduced to what
+replay keeps of a row (`translate.log_entry`, on the client's thread) and turned into NERV
+events (`translate.event_from_entry`, as the runtime takes them). Measures CPU time
+(``time.process_time``, best of three), which a loaded machine stretches far less than wall
+time.
 
     .venv/bin/python benchmarks/replay_decoding.py [--rows 20000]
 """
@@ -24,6 +26,8 @@ SCHEMA = Path(__file__).parent.parent / "tests/unit/client/data/inner_universe_s
 """The module schema as the server reports it (recorded for the client's unit tests)."""
 MICROS = 1_764_400_000_000_000
 SENDER = "0x" + "c2" * 32
+CUSTOM_TAG = 12
+"""`EventData::Custom`'s tag in the schema."""
 
 
 def row(n: int) -> str:
@@ -34,11 +38,11 @@ def row(n: int) -> str:
             "event_id": f"bench-{n}",
             "seq": n + 1,
             "event_type": "bench.event",
-            "source": None,
+            "source": [1, []],  # Option: none
             "timestamp": {"__timestamp_micros_since_unix_epoch__": MICROS + n},
             "occurred_at": {"__timestamp_micros_since_unix_epoch__": MICROS + n},
             "sender": {"__identity__": SENDER},
-            "data": {"Custom": data},
+            "data": [CUSTOM_TAG, data],
             "metadata": "{}",
         }
     )
@@ -66,9 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = schema.table("event_log")
     rows = [row(n) for n in range(args.rows)]
     decoded = best_rate(rows, lambda text: codec.decode_row(table, text))
-    both = best_rate(rows, lambda text: translate.event_from_row(codec.decode_row(table, text)))
+    entries = best_rate(rows, lambda text: translate.log_entry(codec.decode_row(table, text)))
+    events = best_rate(
+        rows,
+        lambda text: translate.event_from_entry(
+            translate.log_entry(codec.decode_row(table, text)), replayed=True
+        ),
+    )
     print(f"decode_row: {decoded:,.0f} rows per CPU second")
-    print(f"decode_row + event_from_row: {both:,.0f} rows per CPU second")
+    print(f"decode_row + log_entry: {entries:,.0f} rows per CPU second")
+    print(f"decode_row + log_entry + event_from_entry: {events:,.0f} rows per CPU second")
     return 0
 
 

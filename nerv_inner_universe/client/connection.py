@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -359,8 +360,12 @@ class DbConnection:
         query: str,
         *,
         timeout: float | _Default | None = _DEFAULT,  # noqa: ASYNC109 - defaults per connection
+        each: Callable[[Any], Any] | None = None,
     ) -> list[QueryResult]:
-        """Runs a read-only SQL query once, without subscribing; rows are decoded."""
+        """Runs a read-only SQL query once, without subscribing; rows are decoded. With ``each``,
+        the results hold ``each(row)`` of every decoded row instead, called as the row is
+        decoded (a caller reading many rows keeps only what it needs of each; the rest is freed
+        at once). What ``each`` raises is raised here."""
         wait = self._call_timeout if timeout is _DEFAULT else timeout
         session = await self._live_session(wait)
         message_id = self._next_id().to_bytes(4, "big")
@@ -375,16 +380,15 @@ class DbConnection:
             session.queries.pop(message_id, None)
         if response.error is not None:
             raise QueryError(query, response.error)
-        return [
-            QueryResult(
-                table.table_name,
-                tuple(
-                    session.codec.decode_row(session.schema.table(table.table_name), row)
-                    for row in table.rows
-                ),
+        results = []
+        for table in response.tables:
+            table_def = session.schema.table(table.table_name)
+            decode_row = functools.partial(session.codec.decode_row, table_def)
+            rows = map(decode_row, table.rows)
+            results.append(
+                QueryResult(table.table_name, tuple(rows if each is None else map(each, rows)))
             )
-            for table in response.tables
-        ]
+        return results
 
     # --- internals: requests ------------------------------------------------------------
 

@@ -609,6 +609,11 @@ def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
     payloads = [ctx.decoder(v.type) for v in ty.variants]
     is_option = ty.option_of is not None
     enum_class = cls if cls is not None and issubclass(cls, enum.Enum) else None
+    tags: dict[int | str, int] = {i: i for i in range(len(ty.variants))}
+    for i, variant in reversed(list(enumerate(ty.variants))):  # the first of a name wins
+        if variant.name is not None:
+            tags[variant.name] = i
+    """The usual keys (a tag, a variant's name) and their tag; `_variant_tag` reads the rest."""
 
     def decode_sum(wire: Json) -> object:
         if wire is None and is_option:
@@ -619,11 +624,17 @@ def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
             ((key, payload),) = wire.items()
         else:
             raise _Mismatch(f"expected a sum ({describe(ty)}), got {shown(wire)}")
-        tag = _variant_tag(ty, key)
+        tag = tags.get(key) if type(key) is int or type(key) is str else None
         if tag is None:
-            raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
+            tag = _variant_tag(ty, key)
+            if tag is None:
+                raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
         step, name = steps[tag]
-        value = _at(step, payloads[tag], payload)
+        try:
+            value = payloads[tag](payload)
+        except _Mismatch as mismatch:  # `_at`, without its call on the way down
+            mismatch.where.append(step)
+            raise
         if is_option:
             return value if tag == 0 else None
         if enum_class is not None:
@@ -691,7 +702,53 @@ def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Dec
             raise _Mismatch(f"expected a product ({describe(ty)}), got {_kind(wire)}")
         return build(values)
 
+    if ty.special is not None:
+        return _special_decoder(ty.special, decode_product)
     return decode_product
+
+
+_KNOWN_IDS = 256
+"""How many Identity / ConnectionId wire values one decoder remembers (a table's rows name the
+same few writers over and over); it forgets them all when full."""
+
+
+def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
+    """A special product's decoder with a fast path for its usual wire form ``{"<tag>": x}``:
+    an Identity or ConnectionId is decoded by ``general`` once per wire value and remembered
+    (they are immutable), a Timestamp or TimeDuration is built from its integer directly.
+    Every other form, and every value that does not fit, takes ``general``, which decodes it
+    or raises the mismatch."""
+    tag = kind.value
+    if kind in (SpecialKind.IDENTITY, SpecialKind.CONNECTION_ID):
+        known: dict[str | int, object] = {}
+
+        def decode_known(wire: Json) -> object:
+            if type(wire) is dict and len(wire) == 1:
+                inner = wire.get(tag)
+                if type(inner) is str or type(inner) is int:
+                    value = known.get(inner)
+                    if value is None:
+                        value = general(wire)
+                        if len(known) >= _KNOWN_IDS:
+                            known.clear()
+                        known[inner] = value
+                    return value
+            return general(wire)
+
+        return decode_known
+    make = Timestamp if kind is SpecialKind.TIMESTAMP else TimeDuration
+
+    def decode_micros(wire: Json) -> object:
+        if type(wire) is dict and len(wire) == 1:
+            inner = wire.get(tag)
+            if type(inner) is int:
+                try:
+                    return make(inner)
+                except ValueError:
+                    pass  # out of range: ``general`` raises it as a mismatch
+        return general(wire)
+
+    return decode_micros
 
 
 def _again(steps: Sequence[str], decoders: Sequence[Decoder], items: Sequence[Json]) -> Any:

@@ -100,13 +100,7 @@ def parse_json(text: str) -> JSON:
     if type(text) is not str:
         raise InvalidJSONError(f"JSON text must be a str, not {describe_kind(text)}")
     try:
-        value: JSON = json.loads(
-            text,
-            object_pairs_hook=_unique_keys,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            parse_int=int_literal,
-        )
+        value: JSON = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise InvalidJSONError(f"not valid JSON: {error}") from None
     except RecursionError:
@@ -133,3 +127,14 @@ def _finite_float(literal: str) -> float:
     if math.isinf(number):
         raise InvalidJSONError(f"not valid JSON: the number {literal} is out of the float range")
     return number
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+    parse_int=int_literal,
+)
+"""`parse_json`'s strict decoder, built once (``json.loads`` with hooks builds one per call, which
+costs about as much as decoding a small object). It holds no state between calls but a cache
+of key strings, so threads may share it, as they share ``json.loads``'s own."""

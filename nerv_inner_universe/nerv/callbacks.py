@@ -27,21 +27,27 @@ class CallbackList(Generic[F]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: tuple[tuple[object, F], ...] = ()
+        self._callbacks: tuple[F, ...] = ()
+        """The callbacks of ``_entries``, replaced with it (one snapshot to iterate)."""
 
     def add(self, callback: F) -> Remove:
         """Append ``callback``; return the function that removes this registration."""
         token = object()
         with self._lock:
-            self._entries = (*self._entries, (token, callback))
+            self._set((*self._entries, (token, callback)))
 
         def remove() -> None:
             with self._lock:
-                self._entries = tuple(e for e in self._entries if e[0] is not token)
+                self._set(tuple(e for e in self._entries if e[0] is not token))
 
         return remove
 
+    def _set(self, entries: tuple[tuple[object, F], ...]) -> None:
+        self._entries = entries
+        self._callbacks = tuple(callback for _, callback in entries)
+
     def __iter__(self) -> Iterator[F]:
-        return iter([callback for _, callback in self._entries])
+        return iter(self._callbacks)
 
     def __len__(self) -> int:
         return len(self._entries)

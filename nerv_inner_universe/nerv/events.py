@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from math import isfinite
 from typing import Any
 
 import attrs
@@ -57,7 +58,13 @@ def event_type_name(event_type: EventType) -> str:
     return event_type
 
 
+# Each check below lets the usual value through first; anything else gets the full check, which
+# raises the error naming the field (replay builds hundreds of thousands of events).
+
+
 def _stored_type_name(event_type: EventType) -> str:
+    if type(event_type) is str and event_type and event_type != ALL_EVENTS:
+        return event_type  # the usual case, checked without the calls below
     name = event_type_name(event_type)
     if name == ALL_EVENTS:
         raise InvalidEventError(
@@ -67,32 +74,44 @@ def _stored_type_name(event_type: EventType) -> str:
 
 
 def _event_id(_event: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if type(value) is str and value:
+        return
     require_str("event id", value, non_empty=True, error=InvalidEventError)
 
 
 def _event_timestamp(_event: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    if type(value) is float and isfinite(value):
+        return
     require_seconds("event timestamp", value, error=InvalidEventError)
 
 
 def _event_source(
     _event: object, _attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
+    if value is None or type(value) is str:
+        return
     require_str("event source", value, optional=True, error=InvalidEventError)
 
 
 def _event_metadata(value: object) -> dict[str, JSON]:
+    if (value is None or type(value) is dict) and not value:
+        return {}
     return json_object("metadata", {} if value is None else value, error=InvalidEventError)
 
 
 def _event_sender(
     _event: object, _attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
+    if value is None or (type(value) is str and value):
+        return
     require_str("event sender", value, optional=True, non_empty=True, error=InvalidEventError)
 
 
 def _event_position(
     _event: object, _attribute: attrs.Attribute[int | None], value: int | None
 ) -> None:
+    if value is None or (type(value) is int and value >= 1):
+        return
     require_int("event position", value, minimum=1, optional=True, error=InvalidEventError)
 
 
@@ -131,6 +150,19 @@ class Event:
     sender: str | None = attrs.field(default=None, validator=_event_sender, eq=False)
     position: int | None = attrs.field(default=None, validator=_event_position, eq=False)
 
+    def as_replayed(self) -> Event:
+        """This event marked ``replayed``: itself when it is already, else a copy with its own
+        (shallow) copy of ``metadata``, as ``attrs.evolve(event, replayed=True)`` makes, without
+        checking the fields again (they were checked when this event was built)."""
+        if self.replayed:
+            return self
+        copy = object.__new__(Event)
+        for name in _COPIED_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "metadata", dict(self.metadata))
+        object.__setattr__(copy, "replayed", True)
+        return copy
+
     @classmethod
     def create(
         cls,
@@ -148,6 +180,12 @@ class Event:
             source=source,
             metadata=metadata,  # None becomes {} (the converter)
         )
+
+
+_COPIED_FIELDS = tuple(
+    a.name for a in attrs.fields(Event) if a.name not in ("metadata", "replayed")
+)
+"""What `Event.as_replayed` copies as it is."""
 
 
 @attrs.frozen

@@ -61,8 +61,10 @@ class Recorder(Protocol):
         ...
 
     def replay_events(self) -> Iterator[Event]:
-        """The events of `read_events` as a stream, what the runtime replays on start: a backend
-        may read them a page at a time, so replay holds no more than a page."""
+        """The events of `read_events` as a stream, each marked ``replayed``: what the runtime
+        replays on start, as it is (an event not marked is marked by a copy,
+        `Event.as_replayed`). A backend may read them a page at a time, so replay holds no more
+        than a page."""
         ...
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
@@ -218,8 +220,9 @@ class InMemoryRecorder:
             return copy.deepcopy(self._events)
 
     def replay_events(self) -> Iterator[Event]:
-        """Copies of every event, in record order (this recorder holds them all anyway)."""
-        return iter(self.read_events())
+        """Copies of every event marked ``replayed``, in record order (this recorder holds them
+        all anyway)."""
+        return iter([event.as_replayed() for event in self.read_events()])
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         """Copies of ``timeline``'s versions, oldest first."""

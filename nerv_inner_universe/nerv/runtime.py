@@ -9,7 +9,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import attrs
 import pluggy
 
 from nerv_inner_universe.config import ConfigError, read_toml
@@ -178,7 +177,7 @@ class Nerv:
             self._replay_all(recorder)
         count = 0
         for event in recorder.replay_events():
-            self.event_bus.publish_event(attrs.evolve(event, replayed=True))
+            self.event_bus.publish_event(event.as_replayed())
             count += 1
         log.info("nerv_replayed", kind="events", count=count)
 
@@ -243,7 +242,9 @@ class Nerv:
             )
 
     def _announce_event(self, event: Event) -> None:
-        self.hook.nerv_event_published(runtime=self, event=event)
+        announce = self.hook.nerv_event_published
+        if announce.get_hookimpls():  # else skip pluggy's call: replay announces every event
+            announce(runtime=self, event=event)
 
     def _announce_version(self, version: VersionedState, operations: list[Operation]) -> None:
         self.hook.nerv_version_committed(

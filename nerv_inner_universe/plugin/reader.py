@@ -5,7 +5,8 @@ range (`rows_by_seq`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+import operator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -24,18 +25,21 @@ from nerv_inner_universe.plugin.streams import anchor_timeline, delta_index, par
 
 log = get_logger(__name__)
 
-PAGE_BYTES = 4 << 20
-"""The decoded text one `event_log` page aims at (ids, type, source, data, metadata and
-`ROW_OVERHEAD` per row). The wire form is larger by its JSON escaping (in the worst case a few
-times), far below the client's default message limit of 256 MiB."""
-MAX_PAGE_ROWS = 10_000
+PAGE_BYTES = 6 << 20
+"""The decoded text one `event_log` page aims at (a `translate.LogEntry`'s size: ids, type, source,
+data, metadata and `translate.ROW_OVERHEAD` per row). The wire form is larger by its JSON
+escaping (in the worst case a few times), far below the client's default message limit of
+256 MiB."""
+MAX_PAGE_ROWS = 16_000
 """The most rows one page asks for, however small they are. SpacetimeDB 1.2 answers a `seq`
 range by scanning the whole table (its planner uses indexes for equality only), so each page
-costs the server a scan of the log: fewer, larger pages cost less."""
+costs the server a scan of the log, which outweighs encoding the page's rows (100 to 170 ms
+with 400,000 rows on a loaded 2-core machine, whether the page holds 10,000 rows or 25,000):
+fewer, larger pages cost less. Pages of 25,000 small events made a replay of 1M events grow
+the client by 116 MiB (two pages are held, one delivered while the next is read, besides the
+message they came in); 16,000 keep it near 70 MiB."""
 FIRST_PAGE_ROWS = 100
 """The rows of the first page; each later page at most doubles."""
-ROW_OVERHEAD = 200
-"""Bytes a row's fixed-size columns and field names count for, besides its text."""
 
 
 @attrs.define
@@ -59,13 +63,6 @@ class PageSizer:
             return False
         self.rows //= 2
         return True
-
-
-def row_size(row: Any) -> int:
-    """The bytes an `event_log` row counts for in a page (see `PAGE_BYTES`)."""
-    data = row.data.value
-    text = len(row.event_id) + len(row.event_type) + len(row.metadata) + len(row.source or "")
-    return ROW_OVERHEAD + text + (len(data) if isinstance(data, str) else 0)
 
 
 SeqRangeRead = Callable[[int, int | None], Awaitable[list[Any]]]
@@ -114,6 +111,12 @@ async def _split(
     return sorted(rows, key=lambda r: int(r.seq))
 
 
+_seq_of = operator.itemgetter(0)
+"""A `translate.LogEntry`'s `seq`."""
+_size_of = operator.itemgetter(1)
+"""A `translate.LogEntry`'s size in a page."""
+
+
 @attrs.frozen
 class StreamPoint:
     """The head of a projector stream's timeline (`Reader.stream_snapshot`): its id (None
@@ -126,11 +129,23 @@ class StreamPoint:
 
 @attrs.frozen
 class EventPage:
-    """One page of the log: its published events with their ``seq`` (the module's own events are
-    left out) and the last ``seq`` it covered."""
+    """One page of the log: its rows as `translate.LogEntry`s (plain values), the last ``seq`` it
+    covered, and whether its events are marked ``replayed``."""
 
-    events: list[tuple[int, Event]]
+    entries: list[translate.LogEntry]
     last_seq: int
+    replayed: bool = False
+
+    def events(self) -> Iterator[tuple[int, Event]]:
+        """The page's published events with their ``seq``, in log order (the module's own events
+        are left out), each built as it is taken: an event the caller lets go of is freed young
+        (see `translate.LogEntry`). Raises what `translate.event_from_entry` raises."""
+        event_from_entry = translate.event_from_entry
+        replayed = self.replayed
+        for entry in self.entries:
+            event = event_from_entry(entry, replayed)
+            if event is not None:
+                yield entry[0], event
 
 
 def quoted(text: str) -> str:
@@ -166,14 +181,17 @@ class Reader:
         self._page_bytes = page_bytes
         self._retry_for = retry_for
 
-    async def _select(self, table: Table, where: str = "") -> list[Any]:
-        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
+    async def _select(
+        self, table: Table, where: str = "", each: Callable[[Any], Any] | None = None
+    ) -> list[Any]:
+        """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds (with ``each``,
+        ``each(row)`` of each, see `DbConnection.one_off_query`)."""
         query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
         if self._retry_for is None:
-            results = await self._connection.one_off_query(query)
+            results = await self._connection.one_off_query(query, each=each)
         else:
             results = await retried(
-                lambda: self._connection.one_off_query(query),
+                lambda: self._connection.one_off_query(query, each=each),
                 f"reading {table}",
                 retry_for=self._retry_for,
             )
@@ -189,45 +207,42 @@ class Reader:
 
         return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
 
-    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[Any]]:
-        """`event_log` rows after ``after_seq`` in `seq` order, a page at a time, each about
-        `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an empty page is the end. A page
-        over the client's message limit is asked for again with half the rows; OversizedRowError
-        when one row alone is over it."""
+    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogEntry]]:
+        """`event_log` rows after ``after_seq`` as their `translate.LogEntry`, in `seq` order, a
+        page at a time, each about `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an
+        empty page is the end. A page over the client's message limit is asked for again with
+        half the rows; OversizedRowError when one row alone is over it."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
             where = f"seq >= {start} AND seq < {start + sizer.rows}"
             try:
-                rows = await self._select(Table.EVENT_LOG, where)
+                page = await self._select(Table.EVENT_LOG, where, translate.log_entry)
             except MessageTooLargeError as error:
                 log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
                 if not sizer.shrink():
                     raise OversizedRowError(str(Table.EVENT_LOG), start, error.limit) from error
                 continue
-            if not rows:
+            if not page:
                 return
-            rows.sort(key=lambda r: r.seq)
-            sizer.fitted(len(rows), sum(map(row_size, rows)))
-            yield rows
-            start = int(rows[-1].seq) + 1
+            page.sort(key=_seq_of)
+            sizer.fitted(len(page), sum(map(_size_of, page)))
+            yield page
+            start = int(page[-1][0]) + 1
 
-    async def event_pages(self, after_seq: int = 0) -> AsyncGenerator[EventPage, None]:
+    async def event_pages(
+        self, after_seq: int = 0, replayed: bool = False
+    ) -> AsyncGenerator[EventPage, None]:
         """The published events after ``after_seq``, in log order, a page at a time (see
-        `_log_pages`): nothing but the current page is held."""
-        async for rows in self._log_pages(after_seq):
-            events = []
-            for row in rows:
-                event = translate.event_from_row(row)
-                if event is not None:
-                    events.append((int(row.seq), event))
-            yield EventPage(events, int(rows[-1].seq))
+        `_log_pages`), marked ``replayed`` as asked: nothing but the current page is held."""
+        async for page in self._log_pages(after_seq):
+            yield EventPage(page, int(page[-1][0]), replayed)
 
     async def last_seq(self) -> int:
         """The highest `seq` in the log (0 when empty)."""
         last = 0
         async for page in self._log_pages():
-            last = int(page[-1].seq)
+            last = int(page[-1][0])
         return last
 
     async def stored(self, call: contract.ReducerCall) -> bool:

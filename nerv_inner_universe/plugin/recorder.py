@@ -359,24 +359,28 @@ class InnerUniverseRecorder:
     def read_events(self) -> list[Event]:
         """Every published event in log order (after a flush); the module's own events are left
         out. Holds them all: replay uses `replay_events`."""
-        return list(self.replay_events())
+        return list(self._events(replayed=False))
 
     def replay_events(self) -> Generator[Event, None, None]:
-        """`read_events` as a stream, read a page of about `reader.PAGE_BYTES` at a time (after a
-        flush): the next page is read while this one is delivered, so at most two are held.
-        OversizedRowError when one row alone is over the connection's message limit."""
+        """`read_events` as a stream of events marked ``replayed``, read a page of about
+        `reader.PAGE_BYTES` at a time (after a flush): the next page is read while this one is
+        delivered, so at most two are held. OversizedRowError when one row alone is over the
+        connection's message limit."""
+        return self._events(replayed=True)
+
+    def _events(self, replayed: bool) -> Generator[Event, None, None]:
         self.flush()
-        pages = self._reader.event_pages()
+        pages = self._reader.event_pages(replayed=replayed)
         recent: collections.deque[Event] = collections.deque(maxlen=RECENT_EVENTS)
         count = last_seq = 0
         coming = self._loop.submit(_next(pages))
         try:
             while (page := coming.result()) is not None:
                 coming = self._loop.submit(_next(pages))
-                for _, event in page.events:
+                for _, event in page.events():
                     recent.append(event)
+                    count += 1
                     yield event
-                count += len(page.events)
                 last_seq = page.last_seq
                 self._replay_progress(last_seq)
         finally:

@@ -3,13 +3,22 @@ canonical text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Identity, Timestamp, Variant, field, micros_from_seconds
+from nerv_inner_universe.client import (
+    Identity,
+    Row,
+    Timestamp,
+    Variant,
+    field,
+    micros_from_seconds,
+)
 from nerv_inner_universe.delta import (
     JSON,
     Delete,
@@ -136,25 +145,111 @@ def operation_from_row(value: object) -> Operation:
     raise PersistenceError(f"unknown DeltaOperation variant {value.name!r}")
 
 
-def event_from_row(row: Any) -> Event | None:
-    """The published event in an `event_log` row, with its writer's identity (hex) as
-    ``sender`` and its ``seq`` as ``position``; None for the module's own events."""
-    data = field(row, "data")
-    if not isinstance(data, Variant) or data.name != contract.CUSTOM_EVENT:
-        return None
-    metadata = _json(field(row, "metadata"))
-    if not isinstance(metadata, dict):
-        raise PersistenceError(f"event {field(row, 'event_id')!r} has non-object metadata")
-    return Event(
-        id=str(field(row, "event_id")),
-        type=str(field(row, "event_type")),
-        data=_json(data.value),
-        timestamp=seconds(field(row, "occurred_at")),
-        source=field(row, "source"),
-        metadata=metadata,
-        sender=identity_hex(field(row, "sender")),
-        position=int(field(row, "seq")),
+LOG_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_type",
+    "source",
+    "occurred_at",
+    "sender",
+    "data",
+    "metadata",
+)
+"""The `event_log` columns replay reads, in `LogEntry` order."""
+ROW_OVERHEAD = 200
+"""Bytes a row's fixed-size columns and field names count for in a `LogEntry`'s size."""
+
+LogEntry = tuple[Any, ...]
+"""What replay keeps of one `event_log` row, all plain values (ints, str, None), so that a page of
+them holds no objects the garbage collector has to track (tracked objects that outlive a
+page would make it scan the whole heap every page or so): ``(seq, size, event_id, event_type,
+source, occurred_at, sender, data, metadata)`` with ``size`` the bytes the row counts for in a
+replay page (its text columns and `ROW_OVERHEAD`), ``occurred_at`` in microseconds since the
+epoch, ``sender`` in hex, ``data`` the JSON text of a published event or None for a module
+event, ``metadata`` its JSON text."""
+
+
+@functools.lru_cache(maxsize=16)
+def _picker(names: tuple[str, ...]) -> Callable[[tuple[object, ...]], tuple[Any, ...]]:
+    """The `LOG_COLUMNS` of a row with fields ``names``, by position (KeyError without one)."""
+    try:
+        return operator.itemgetter(*map(names.index, LOG_COLUMNS))
+    except ValueError as error:
+        raise KeyError(str(error)) from None
+
+
+def log_entry(row: Any) -> LogEntry:
+    """The `LogEntry` of one decoded `event_log` row (a client `Row` is read by position, any
+    other row by name with `field`). PersistenceError for a column of the wrong kind (another
+    schema, a damaged row); KeyError / AttributeError for a missing one."""
+    if type(row) is Row:
+        columns = _picker(row.field_names)(row.as_tuple())
+    else:
+        columns = tuple([field(row, name) for name in LOG_COLUMNS])
+    seq, event_id, event_type, source, occurred_at, sender, data, metadata = columns
+    if not isinstance(occurred_at, Timestamp):
+        raise PersistenceError(f"expected a Timestamp from the server, got {occurred_at!r}")
+    custom = isinstance(data, Variant) and data.name == contract.CUSTOM_EVENT
+    text = data.value if custom else None
+    if custom and type(text) is not str:
+        raise PersistenceError(f"expected canonical JSON text from the server, got {text!r}")
+    size = ROW_OVERHEAD + len(event_id) + len(event_type) + len(metadata) + len(source or "")
+    return (
+        seq,
+        size + (len(text) if text is not None else 0),
+        event_id,
+        event_type,
+        source,
+        occurred_at.micros_since_epoch,
+        _sender_hex(sender),
+        text,
+        _EMPTY_OBJECT if metadata == _EMPTY_OBJECT else metadata,  # one str for the usual {}
     )
+
+
+_EMPTY_OBJECT = "{}"
+_last_sender: tuple[object, str] = (None, "")
+"""The last writer `_sender_hex` spelled, and its hex (the client decodes each writer's Identity
+once and hands out that object again, so rows of one writer share one hex str)."""
+
+
+def _sender_hex(sender: object) -> str:
+    global _last_sender  # noqa: PLW0603 - a one-slot cache; one tuple, replaced whole
+    last = _last_sender
+    if sender is last[0]:
+        return last[1]
+    text = identity_hex(sender)
+    _last_sender = (sender, text)
+    return text
+
+
+def event_from_entry(entry: LogEntry, replayed: bool = False) -> Event | None:
+    """The published event of a `LogEntry`, with its writer's identity (hex) as ``sender``, its
+    ``seq`` as ``position`` and ``replayed`` as given; None for the module's own events.
+    PersistenceError for JSON text that is not an object where one belongs; the delta layer's
+    error for text that is not JSON; InvalidEventError when a value does not make an `Event`."""
+    seq, _, event_id, event_type, source, micros, sender, data, metadata_text = entry
+    if data is None:
+        return None
+    metadata = _json(metadata_text)
+    if not isinstance(metadata, dict):
+        raise PersistenceError(f"event {event_id!r} has non-object metadata")
+    return Event(
+        id=str(event_id),
+        type=str(event_type),
+        data=_json(data),
+        timestamp=micros / 1_000_000,
+        source=source,
+        metadata=metadata,
+        sender=sender,
+        position=int(seq),
+        replayed=replayed,
+    )
+
+
+def event_from_row(row: Any) -> Event | None:
+    """`event_from_entry` of one decoded `event_log` row (see `log_entry`)."""
+    return event_from_entry(log_entry(row))
 
 
 @attrs.frozen

@@ -48,6 +48,14 @@ async def test_call_and_result(conn: DbConnection) -> None:
     (result,) = await conn.one_off_query("SELECT * FROM entity")
     assert result.table_name == "entity"
     assert [row.id for row in result.rows] == ["e1"]
+    (kept,) = await conn.one_off_query("SELECT * FROM entity", each=lambda row: (row.id, row))
+    assert kept.rows == (("e1", result.rows[0]),)  # each(row) of every decoded row
+
+    def refuse(row: object) -> object:
+        raise LookupError(f"not this row: {row}")
+
+    with pytest.raises(LookupError, match="not this row"):
+        await conn.one_off_query("SELECT * FROM entity", each=refuse)
 
 
 async def test_a_failing_reducer_raises_with_its_message(conn: DbConnection) -> None:

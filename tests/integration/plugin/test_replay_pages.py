@@ -92,18 +92,18 @@ def mixed_log(server: object, machine: SetupResult) -> MixedLog:
 
 
 def replayed_ids(read: list[EventPage]) -> list[str]:
-    return [event.id for page in read for _, event in page.events]
+    return [event.id for page in read for _, event in page.events()]
 
 
 def assert_contiguous(read: list[EventPage]) -> None:
     """Pages follow each other in `seq` order, every event inside its page's range."""
-    seqs = [seq for page in read for seq, _ in page.events]
+    seqs = [seq for page in read for seq, _ in page.events()]
     assert seqs == sorted(set(seqs))
     lasts = [page.last_seq for page in read]
     assert lasts == sorted(set(lasts))
     previous = 0
     for page in read:
-        assert all(previous < seq <= page.last_seq for seq, _ in page.events)
+        assert all(previous < seq <= page.last_seq for seq, _ in page.events())
         previous = page.last_seq
 
 
@@ -114,12 +114,12 @@ def test_small_pages_keep_log_order_across_every_boundary(mixed_log: MixedLog) -
     assert drops == []
     assert len(read) > 20  # boundaries everywhere
     holding_big = [
-        i for i, page in enumerate(read) if any(len(e.data) > 1_000_000 for _, e in page.events)
+        i for i, page in enumerate(read) if any(len(e.data) > 1_000_000 for _, e in page.events())
     ]
     assert len(holding_big) >= 3
     for i in holding_big:  # its mean row grew: the next page asks for fewer rows
-        assert len(read[i + 1].events) < len(read[i].events) or len(read[i].events) == 1
-    big = next(event for page in read for _, event in page.events if event.id == "e057")
+        assert len(read[i + 1].entries) < len(read[i].entries) or len(read[i].entries) == 1
+    big = next(event for page in read for _, event in page.events() if event.id == "e057")
     assert big.data == "x" * (NEAR_MAX - 2)
 
 
@@ -147,7 +147,7 @@ def test_a_row_alone_over_the_message_limit_names_its_seq(inner_universe: Databa
         ) as conn:
             try:
                 async for page in Reader(conn).event_pages():
-                    read.extend(event.id for _, event in page.events)
+                    read.extend(event.id for _, event in page.events())
             except OversizedRowError as error:
                 return read, error, big_seq
         raise AssertionError(f"replay read {read} and raised no OversizedRowError")

@@ -414,3 +414,60 @@ def test_registered_class_that_does_not_fit_the_type_is_a_schema_error() -> None
         decode(Ref(1), [0, []], ctx)
     with pytest.raises(SchemaError, match="carries data"):
         decode(Ref(2), [0, 5], ctx)
+
+
+# --- the fast paths of the special products (Identity and ConnectionId remembered, Timestamp and
+# TimeDuration built directly) against the general product path (the positional form ``[x]``)
+
+
+def decoded_or_error(ty: AlgebraicType, wire: Any, ctx: TypeContext) -> object:
+    """What decoding ``wire`` gives: the value, or the ProtocolError's text."""
+    try:
+        return decode(ty, wire, ctx)
+    except ProtocolError as error:
+        return f"ProtocolError: {error}"
+
+
+SPECIAL_WIRES = st.one_of(
+    st.integers(min_value=-(1 << 300), max_value=1 << 300),
+    st.integers(min_value=0, max_value=(1 << 256) - 1).map(lambda n: f"0x{n:064x}"),
+    st.integers(min_value=0, max_value=(1 << 128) - 1).map(lambda n: f"0x{n:032x}"),
+    st.text(max_size=70),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+)
+
+
+@given(
+    st.sampled_from([IDENTITY, CONNECTION_ID, TIMESTAMP, TIME_DURATION]),
+    st.lists(SPECIAL_WIRES, min_size=1, max_size=8),
+)
+def test_special_fast_paths_decode_as_the_general_product_path(
+    ty: AlgebraicType, inners: list[Any]
+) -> None:
+    ctx = TypeContext()
+    special = ty.special if isinstance(ty, ProductType) else None
+    assert special is not None
+    for inner in [*inners, *inners]:  # the second time, a remembered value if any
+        keyed = decoded_or_error(ty, {special.value: inner}, ctx)
+        general = decoded_or_error(ty, [inner], TypeContext())
+        assert keyed == general
+
+
+def test_remembered_identities_stay_right_beyond_the_memory() -> None:
+    ctx = TypeContext()
+    numbers = [n * 0x1_0000_0001 for n in range(600)]  # more than a decoder remembers
+    for _ in range(2):
+        decoded = [decode(IDENTITY, {"__identity__": f"0x{n:064x}"}, ctx) for n in numbers]
+        assert decoded == [Identity(n) for n in numbers]
+    with pytest.raises(ProtocolError, match="not a 256-bit integer"):
+        decode(IDENTITY, {"__identity__": "0x" + "f" * 65}, ctx)
+    with pytest.raises(ProtocolError, match="not a 256-bit integer"):
+        decode(IDENTITY, {"__identity__": "0x" + "f" * 65}, ctx)  # a refusal is not remembered
+
+
+def test_a_timestamp_out_of_range_is_refused_on_the_fast_path_too() -> None:
+    with pytest.raises(ProtocolError, match="micros_since_epoch must be an int"):
+        decode(TIMESTAMP, {"__timestamp_micros_since_unix_epoch__": 1 << 63}, TypeContext())
+    assert decode(TIMESTAMP, {"__timestamp_micros_since_unix_epoch__": -1}, CTX) == Timestamp(-1)

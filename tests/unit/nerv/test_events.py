@@ -272,3 +272,56 @@ def test_a_handler_without_a_qualname_is_named_by_its_repr() -> None:
     bus.subscribe("A", handler)
     bus.publish("A")
     assert [f.handler for f in bus.errors] == [repr(handler)]
+
+
+def test_as_replayed_is_evolve_without_checking_again() -> None:
+    event = attrs.evolve(
+        Event.create("CHAT", {"n": [1]}, source="s", metadata={"k": {"v": 1}}),
+        sender="c200ab",
+        position=7,
+    )
+    marked = event.as_replayed()
+    expected = attrs.evolve(event, replayed=True)
+    assert marked == expected
+    assert marked.replayed is True
+    assert [getattr(marked, a.name) for a in attrs.fields(Event)] == [
+        getattr(expected, a.name) for a in attrs.fields(Event)
+    ]
+    assert marked.metadata is not event.metadata  # its own dict, as the converter copies it
+    assert marked.data is event.data  # data is shared, as evolve shares it
+    assert marked.as_replayed() is marked
+    assert event.replayed is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id", "", "event id must be"),
+        ("id", 5, "event id must be"),
+        ("timestamp", float("nan"), "event timestamp must be"),
+        ("timestamp", float("inf"), "event timestamp must be"),
+        ("timestamp", True, "event timestamp must be"),
+        ("source", 5, "event source must be"),
+        ("metadata", [], "metadata must be"),
+        ("metadata", {"a": float("nan")}, "metadata"),
+        ("sender", "", "event sender must be"),
+        ("position", 0, "event position must be"),
+        ("position", 2.0, "event position must be"),
+        ("type", "*", "only subscribes"),
+    ],
+)
+def test_each_field_check_refuses_what_its_quick_path_lets_by(
+    field: str, value: object, message: str
+) -> None:
+    fields: dict[str, object] = {"id": "e", "type": "T", "data": None, "timestamp": 1.5}
+    with pytest.raises(InvalidEventError, match=message):
+        Event(**{**fields, field: value})  # type: ignore[arg-type]
+
+
+def test_the_usual_and_the_unusual_valid_values_are_kept() -> None:
+    usual = Event(id="e", type="T", data=None, timestamp=1.5, metadata=None, position=1)
+    assert (usual.metadata, usual.timestamp, usual.position) == ({}, 1.5, 1)
+    unusual = Event(id="e", type=Kind.ENTITY_CREATED, data=None, timestamp=2, metadata={"a": 1})
+    assert (unusual.type, unusual.timestamp, unusual.metadata) == ("ENTITY_CREATED", 2, {"a": 1})
+    given = {"a": 1}
+    assert Event(id="e", type="T", data=None, timestamp=1.0, metadata=given).metadata is not given

@@ -122,6 +122,20 @@ def test_a_plugin_registered_later_is_configured_too() -> None:
     assert late.names() == ["nerv_configure", "nerv_start", "nerv_event_published", "nerv_stop"]
 
 
+def test_event_announcements_follow_the_plugins_registered_at_each_event() -> None:
+    """With no plugin implementing `nerv_event_published` the call is skipped; one registered
+    or unregistered while running is told of exactly the events published meanwhile."""
+    with Nerv() as runtime:
+        runtime.event_bus.publish("A", 1)
+        late = HookLog()
+        runtime.plugin_manager.register(late)
+        told = runtime.event_bus.publish("B", 2)
+        runtime.plugin_manager.unregister(late)
+        runtime.event_bus.publish("C", 3)
+    announced = [args["event"].id for name, args in late.calls if name == "nerv_event_published"]
+    assert announced == [told]
+
+
 def test_hooks_are_called_with_what_happened() -> None:
     log = HookLog()
     config = {"nerv": {"timeline": "t", "stream": "s", "mine": {"key": 1}}}
