@@ -67,12 +67,13 @@ _SETTLED.set_result(None)
 @attrs.frozen
 class Write:
     """One reducer call (None: a barrier that only waits for the writes before it), described
-    by ``what`` in errors; ``event`` is set for a `publish_event` that may join a batch."""
+    by ``what`` in errors; ``event`` is set for a `publish_event` that may join a batch.
+    ``future`` completes with the write (None: nobody waits for it, `OrderedWriter.queue`)."""
 
     call: ReducerCall | None
     what: str
     event: contract.EventInput | None = None
-    future: concurrent.futures.Future[None] = attrs.field(factory=concurrent.futures.Future)
+    future: concurrent.futures.Future[None] | None = attrs.field(factory=concurrent.futures.Future)
 
 
 @attrs.frozen
@@ -147,7 +148,8 @@ class OrderedWriter:
     ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
     or 256 writes' worth at a time (those still kept when the writer stops are never passed).
     ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
-    it, only what the server lacks is sent again (see `_first_missing`)."""
+    it, only what the server lacks is sent again (see `_first_missing`). ``on_failure(write,
+    error)`` is called on ``loop`` for each write without a future (`queue`) that failed."""
 
     def __init__(
         self,
@@ -162,8 +164,10 @@ class OrderedWriter:
         clock: Callable[[], float] = time.monotonic,
         on_durable: Callable[[list[Write]], None] | None = None,
         stored: Callable[[Write], Awaitable[bool]] | None = None,
+        on_failure: Callable[[Write, BaseException], None] | None = None,
     ) -> None:
         self._connection = connection
+        self._on_failure = on_failure
         self._clock = clock
         self._on_durable = on_durable
         self._stored = stored
@@ -174,7 +178,7 @@ class OrderedWriter:
         self._retry_for = retry_for
         self._window = durability_window
         self._retain_max = durability_retain
-        self._slots = threading.BoundedSemaphore(queue_size)
+        self._queue_size = queue_size
         self._queue: collections.deque[Write] = collections.deque()
         self._incoming: list[Write] = []
         """Submitted writes not yet handed to the loop (under ``_lock``)."""
@@ -186,6 +190,8 @@ class OrderedWriter:
         have been forgotten by a server that died."""
         self._wakeup = asyncio.Event()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        """Notified when writes complete, for submitters waiting on a full queue."""
         self._pending = 0
         self._written = 0
         self._failed = 0
@@ -197,19 +203,27 @@ class OrderedWriter:
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
         """Queues ``write`` (waiting while the queue is full) and returns its future."""
+        if write.future is None:
+            raise PersistenceError(f"{write.what} has no future to return: queue it instead")
+        self.queue(write)
+        return write.future
+
+    def queue(self, write: Write) -> None:
+        """Queues ``write`` (waiting while the queue is full); a failure of a write without a
+        future goes to ``on_failure``."""
         if self._loop.in_loop():
             raise PersistenceError("writes cannot be submitted from the writer's own loop")
         if self._runner.done():
             raise PersistenceError("the Inner Universe writer has stopped")
-        self._slots.acquire()
         with self._lock:
+            while self._pending >= self._queue_size:
+                self._room.wait()
             self._pending += 1
             self._incoming.append(write)
             wake = not self._handoff_due
             self._handoff_due = True
         if wake:  # one wake-up of the loop carries every write submitted until it runs
             self._loop.loop.call_soon_threadsafe(self._take_incoming)
-        return write.future
 
     def barrier(self) -> concurrent.futures.Future[None]:
         """A future that completes once every write submitted before it has completed, and
@@ -267,23 +281,33 @@ class OrderedWriter:
         self._all_done((write,), error, epoch)
 
     def _all_done(self, writes: Sequence[Write], error: BaseException | None, epoch: int) -> None:
-        """`_done` for each of ``writes``, with one lock and one release of their slots."""
+        """`_done` for each of ``writes``, with one lock and one wake-up of the submitters."""
         now = self._clock()
         with self._lock:
             self._pending -= len(writes)
+            self._room.notify_all()
             for write in writes:
                 if write.call is None:
                     continue
                 if error is None:
                     self._written += 1
-                    kept = Write(write.call, write.what, write.event, _SETTLED)
+                    kept = (
+                        write
+                        if write.future is None
+                        else Write(write.call, write.what, write.event, _SETTLED)
+                    )
                     self._retained.append(_Retained(kept, now, epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
-        self._slots.release(len(writes))
         for write in writes:
-            if error is None:
+            if write.future is None:
+                if error is not None and self._on_failure is not None:
+                    try:
+                        self._on_failure(write, error)
+                    except Exception:
+                        log.exception("on_failure_failed", what=write.what)
+            elif error is None:
                 write.future.set_result(None)
             else:
                 write.future.set_exception(error)
