@@ -182,8 +182,9 @@ class OrderedWriter:
         self._queue: collections.deque[Write] = collections.deque()
         self._incoming: list[Write] = []
         """Submitted writes not yet handed to the loop (under ``_lock``)."""
-        self._handoff_due = False
-        """Whether a `_take_incoming` is scheduled on the loop (under ``_lock``)."""
+        self._idle = False
+        """Whether the loop waits for a write (under ``_lock``): only then does a submission
+        wake it; a busy loop takes what came in before each batch."""
         self._retained: collections.deque[_Retained] = collections.deque()
         self._epoch = 0
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
@@ -220,10 +221,9 @@ class OrderedWriter:
                 self._room.wait()
             self._pending += 1
             self._incoming.append(write)
-            wake = not self._handoff_due
-            self._handoff_due = True
-        if wake:  # one wake-up of the loop carries every write submitted until it runs
-            self._loop.loop.call_soon_threadsafe(self._take_incoming)
+            wake, self._idle = self._idle, False
+        if wake:  # one wake-up of an idle loop carries every write submitted until it runs
+            self._loop.loop.call_soon_threadsafe(self._wakeup.set)
 
     def barrier(self) -> concurrent.futures.Future[None]:
         """A future that completes once every write submitted before it has completed, and
@@ -271,10 +271,23 @@ class OrderedWriter:
     def _take_incoming(self) -> None:
         """Moves the submitted writes into the queue, in submission order."""
         with self._lock:
-            self._handoff_due = False
             self._queue.extend(self._incoming)
             self._incoming.clear()
-        self._wakeup.set()
+
+    async def _wait_for_work(self, *, since_now: bool = True) -> None:
+        """Waits until a write is submitted or `connection_back` (returns at once when a write
+        came in already); with ``since_now`` False a `connection_back` since the last wait
+        counts too."""
+        with self._lock:
+            if self._incoming:
+                return
+            self._idle = True
+        if since_now:
+            self._wakeup.clear()  # a submitter's wake-up runs on this loop, so after this
+        await self._wakeup.wait()
+        self._wakeup.clear()
+        with self._lock:
+            self._idle = False
 
     def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
         """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
@@ -324,17 +337,16 @@ class OrderedWriter:
 
     async def _run(self) -> None:
         while True:
+            self._take_incoming()
             if self._resend_due():
                 try:
                     await self._resend()
                 except PersistenceError as exc:
                     if not self._resend_failed(exc):
-                        await self._wakeup.wait()  # a new write or the connection back
-                        self._wakeup.clear()
+                        await self._wait_for_work(since_now=False)  # a write or the connection back
                     continue
             if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                await self._wait_for_work()
                 continue
             await self._make_room()
             batch = self._take_batch()
