@@ -170,10 +170,11 @@ class EventBus:
     """
 
     def __init__(
-        self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 100_000
+        self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 10_000
     ) -> None:
         """Keep ``max_history`` events and ``max_errors`` handler failures; remember the last
-        ``dedupe_window`` ids (at least ``max_history``) to refuse re-delivered events.
+        ``dedupe_window`` ids (at least ``max_history``; each costs about 170 bytes) to refuse
+        re-delivered events.
 
         Each is an int >= 0, else ``InvalidArgumentError``.
         """

@@ -51,7 +51,7 @@ def event_input(event: Event) -> contract.EventInput:
     ``event data`` or ``event metadata`` for non-JSON (checked first), then `timestamp`'s
     errors."""
     data = canonical_json(event.data, "event data")
-    metadata = canonical_json(event.metadata, "event metadata")
+    metadata = canonical_json(event.metadata, "event metadata") if event.metadata else "{}"
     return contract.EventInput(
         event_id=event.id,
         event_type=event.type,
