@@ -165,10 +165,11 @@ class InnerUniverseRecorder:
             self._writer.queue(_event_write(payload, waited=False))
 
     async def _stored(self, write: Write) -> bool:
-        if write.call is None:
+        call = write.call
+        if call is None:
             return False
-        graph = await graph_write_stored(self._connection, write.call)
-        return graph if graph is not None else await self._writer_reader.stored(write.call)
+        graph = await graph_write_stored(self._connection, call)
+        return graph if graph is not None else await self._writer_reader.stored(call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox
@@ -512,12 +513,7 @@ class InnerUniverseRecorder:
 
 def _event_write(payload: contract.EventInput, *, waited: bool) -> Write:
     """The write of one event, with a future when someone ``waited`` for it."""
-    return Write(
-        contract.publish_event(event=payload),
-        f"event {payload.event_id!r}",
-        event=payload,
-        future=concurrent.futures.Future() if waited else None,
-    )
+    return Write.of_event(payload, concurrent.futures.Future() if waited else None)
 
 
 async def _next(pages: AsyncIterator[EventPage]) -> EventPage | None:

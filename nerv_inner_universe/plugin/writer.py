@@ -66,14 +66,43 @@ _SETTLED.set_result(None)
 
 @attrs.frozen
 class Write:
-    """One reducer call (None: a barrier that only waits for the writes before it), described
-    by ``what`` in errors; ``event`` is set for a `publish_event` that may join a batch.
-    ``future`` completes with the write (None: nobody waits for it, `OrderedWriter.queue`)."""
+    """One reducer call (None, without an ``event``: a barrier that only waits for the writes
+    before it), described by ``what`` in errors; ``event`` is set for a `publish_event` that
+    may join a batch. ``future`` completes with the write (None: nobody waits for it,
+    `OrderedWriter.queue`). `of_event` makes an event's write without its call and
+    description, which are made when needed (an event is kept for ``durability_window``
+    seconds after it is written, so this cuts what each costs to keep)."""
 
-    call: ReducerCall | None
-    what: str
+    _call: ReducerCall | None
+    _what: str
     event: contract.EventInput | None = None
     future: concurrent.futures.Future[None] | None = attrs.field(factory=concurrent.futures.Future)
+
+    @classmethod
+    def of_event(
+        cls, event: contract.EventInput, future: concurrent.futures.Future[None] | None
+    ) -> Write:
+        """The `publish_event` of ``event``."""
+        return cls(None, "", event, future)
+
+    @property
+    def call(self) -> ReducerCall | None:
+        """The reducer call (None: a barrier)."""
+        if self._call is None and self.event is not None:
+            return contract.publish_event(event=self.event)
+        return self._call
+
+    @property
+    def what(self) -> str:
+        """What the write is, for errors and logs (``event 'e1'``)."""
+        if not self._what and self.event is not None:
+            return f"event {self.event.event_id!r}"
+        return self._what
+
+    @property
+    def is_barrier(self) -> bool:
+        """True for a barrier (no call)."""
+        return self._call is None and self.event is None
 
 
 @attrs.frozen
@@ -300,15 +329,11 @@ class OrderedWriter:
             self._pending -= len(writes)
             self._room.notify_all()
             for write in writes:
-                if write.call is None:
+                if write.is_barrier:
                     continue
                 if error is None:
                     self._written += 1
-                    kept = (
-                        write
-                        if write.future is None
-                        else Write(write.call, write.what, write.event, _SETTLED)
-                    )
+                    kept = write if write.future is None else attrs.evolve(write, future=_SETTLED)
                     self._retained.append(_Retained(kept, now, epoch))
                 else:
                     self._failed += 1
@@ -570,11 +595,12 @@ class OrderedWriter:
 
     async def _write_one(self, write: Write) -> None:
         epoch = self._epoch
-        if write.call is None:
+        call = write.call
+        if call is None:
             self._done(write, None, epoch)
             return
         try:
-            epoch = await self._call(write.call)
+            epoch = await self._call(call)
         except ReducerRefusedError as exc:
             self._done(write, refusal(write.what, exc), epoch)
         except (SpacetimeError, PersistenceError) as exc:
