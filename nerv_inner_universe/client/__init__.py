@@ -45,6 +45,7 @@ from .http import (
     SpacetimeHttp,
     SqlResult,
 )
+from .lazy_row import LazyRow
 from .reconnect import ReconnectPolicy
 from .registry import TypeRegistry
 from .schema import IndexDef, ModuleSchema, ReducerDef, TableDef
@@ -84,6 +85,7 @@ __all__ = [
     "Identity",
     "IndexDef",
     "JsonCodec",
+    "LazyRow",
     "LogRecord",
     "MessageTooLargeError",
     "ModuleSchema",

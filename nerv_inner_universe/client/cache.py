@@ -58,6 +58,7 @@ class TableCache:
         self.name = name
         self._primary_key = primary_key
         self._streamed = False
+        self._lazy = False
         self._counts: dict[Any, int] = {}
         self._by_key: dict[Any, Any] = {}
         self._on_insert: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_insert")
@@ -74,13 +75,21 @@ class TableCache:
         """True when rows are reported to the callbacks but not kept (see `stream`)."""
         return self._streamed
 
-    def stream(self) -> None:
+    @property
+    def is_lazy(self) -> bool:
+        """True when rows arrive as `LazyRow`s (see `stream`)."""
+        return self._lazy
+
+    def stream(self, *, lazy: bool = False) -> None:
         """Stops keeping this table's rows: each message's inserts and deletes go to the
         callbacks and are forgotten, so memory does not grow with the table (an append-only
         log followed through its callbacks, say). After a reconnect the fresh subscription's
         rows are reported as inserts; telling them from rows already seen is the caller's
-        job. Rows held so far are dropped without callbacks."""
+        job. Rows held so far are dropped without callbacks. With ``lazy``, the rows are
+        `LazyRow`s, whose columns are decoded when read: a callback that reads two columns of
+        most rows does not pay for decoding the rest."""
         self._streamed = True
+        self._lazy = lazy
         self._counts.clear()
         self._by_key.clear()
 
@@ -225,6 +234,11 @@ class ClientCache:
             raise SchemaError(
                 f"no table {name!r} in the cache; tables: {', '.join(sorted(self._tables))}"
             ) from None
+
+    def is_lazy(self, name: str) -> bool:
+        """Whether table ``name`` is streamed as `LazyRow`s (False for a table not cached)."""
+        table = self._tables.get(name)
+        return table is not None and table.is_lazy
 
     def table_names(self) -> list[str]:
         """The names of the cached tables, sorted."""

@@ -10,6 +10,7 @@ from typing import Protocol
 from . import sats_json
 from .algebraic import describe
 from .errors import ArgumentError, ProtocolError
+from .lazy_row import LazyRow
 from .protocol import (
     SUBPROTOCOL,
     ClientMessage,
@@ -52,6 +53,10 @@ class Codec(Protocol):
         """One row of ``table``; ProtocolError when it does not fit the table's type."""
         ...
 
+    def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
+        """One row of ``table``, its columns decoded when read (`LazyRow`)."""
+        ...
+
 
 CodecFactory = Callable[[ModuleSchema, TypeRegistry | None], Codec]
 """Builds a codec once the module schema is known (it is fetched again on every reconnect)."""
@@ -66,6 +71,8 @@ class JsonCodec:
         self._context = sats_json.TypeContext(schema.typespace, schema.type_names, registry)
         self._arg_encoders: dict[str, list[sats_json.Encoder]] = {}
         """Each reducer's argument encoders, built on its first call."""
+        self._column_readers: dict[str, _JsonColumns] = {}
+        """Each table's column reader, built on its first lazy row."""
 
     def encode_message(self, message: ClientMessage) -> str:
         """A client message as a JSON text frame."""
@@ -106,6 +113,41 @@ class JsonCodec:
     def decode_row(self, table: TableDef, raw: RawValue) -> object:
         """One row as a ``Row`` (or the class registered for the table's type)."""
         return sats_json.decode(table.type_ref, _load(raw), self._context, table.name)
+
+    def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
+        """One row as a `LazyRow` (whatever class is registered for the table's type)."""
+        reader = self._column_readers.get(table.name)
+        if reader is None:
+            reader = self._column_readers[table.name] = _JsonColumns(table, self._context)
+        return LazyRow(raw, reader)
+
+
+class _JsonColumns:
+    """Reads the columns of one table's SATS-JSON rows (an array, or an object by name)."""
+
+    def __init__(self, table: TableDef, context: sats_json.TypeContext) -> None:
+        elements = table.row_type.elements
+        self.names = tuple(e.name or str(i) for i, e in enumerate(elements))
+        self._table = table.name
+        self._types = {name: e.type for name, e in zip(self.names, elements, strict=True)}
+        self._positions = {name: i for i, name in enumerate(self.names)}
+        self._context = context
+
+    def load(self, raw: RawValue) -> sats_json.Json:
+        loaded = _load(raw)
+        fits = (
+            len(loaded) == len(self.names)
+            if isinstance(loaded, list)
+            else isinstance(loaded, dict) and loaded.keys() == self._positions.keys()
+        )
+        if not fits:
+            raise ProtocolError(f"a row of {self._table!r} does not have its columns: {raw!r}")
+        return loaded
+
+    def column(self, loaded: sats_json.Json, name: str) -> object:
+        position = self._positions[name]
+        wire = loaded[position] if isinstance(loaded, list) else loaded[name]
+        return sats_json.decode(self._types[name], wire, self._context, f"{self._table}.{name}")
 
 
 def _load(raw: RawValue) -> sats_json.Json:

@@ -671,7 +671,8 @@ class DbConnection:
                 definition = session.schema.table(table.table_name)
             except SpacetimeError as error:
                 raise ProtocolError(f"update for an unknown table: {error}") from None
-            decode = session.codec.decode_row
+            lazy = self.cache.is_lazy(table.table_name)
+            decode = session.codec.lazy_row if lazy else session.codec.decode_row
             decoded.append(
                 TableRows(
                     table.table_name,

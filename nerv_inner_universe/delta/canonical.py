@@ -35,9 +35,12 @@ from nerv_inner_universe.delta.values import (
 from nerv_inner_universe.shown import quote
 
 
-def canonical_json(value: JSON) -> str:
-    """The canonical text of ``value`` (validated first, so errors name the bad path)."""
-    return _canonical_bytes(value).decode("utf-8")
+def canonical_json(value: JSON, name: str = "value") -> str:
+    """The canonical text of ``value`` (validated first, so errors name the bad path: an
+    `InvalidValueError` calling the value ``name``, as `validate_json` does)."""
+    if plain_json(value):
+        return _PLAIN.encode(value)  # what _canonical_bytes encodes, without the round trip
+    return _canonical_bytes(value, name).decode("utf-8")
 
 
 def data_hash(value: JSON) -> str:
@@ -53,10 +56,10 @@ string escapes are JCS's, ints are exact, and code-point order is UTF-16 order f
 the Basic Multilingual Plane)."""
 
 
-def _canonical_bytes(value: JSON) -> bytes:
+def _canonical_bytes(value: JSON, name: str = "value") -> bytes:
     if plain_json(value):
         return _PLAIN.encode(value).encode("utf-8")
-    validate_json(value)
+    validate_json(value, name)
     out: list[bytes] = []
     _encode(value, out)
     return b"".join(out)

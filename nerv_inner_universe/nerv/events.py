@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import threading
-import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from math import isfinite
@@ -30,6 +29,7 @@ from nerv_inner_universe.nerv.arguments import (
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
+from nerv_inner_universe.nerv.ids import new_id
 from nerv_inner_universe.shown import shown
 
 log = get_logger(__name__)
@@ -173,7 +173,7 @@ class Event:
     ) -> Event:
         """A new event with a fresh uuid4 id, stamped now (whole microseconds)."""
         return cls(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             type=event_type,
             data=data,
             timestamp=now(),
@@ -208,10 +208,11 @@ class EventBus:
     """
 
     def __init__(
-        self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 100_000
+        self, max_history: int = 1000, max_errors: int = 1000, dedupe_window: int = 10_000
     ) -> None:
         """Keep ``max_history`` events and ``max_errors`` handler failures; remember the last
-        ``dedupe_window`` ids (at least ``max_history``) to refuse re-delivered events.
+        ``dedupe_window`` ids (at least ``max_history``; each costs about 170 bytes) to refuse
+        re-delivered events.
 
         Each is an int >= 0, else ``InvalidArgumentError``.
         """

@@ -22,7 +22,7 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
-from nerv_inner_universe.delta import JSON, Operation, Set, data_hash, validate_json
+from nerv_inner_universe.delta import JSON, Operation, Set, data_hash
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
@@ -144,6 +144,7 @@ class InnerUniverseRecorder:
             durability_retain=settings.durability_retain,
             on_durable=self._outbox_durable if self._outbox is not None else None,
             stored=self._stored,
+            on_failure=self._queued_event_failed,
         )
         # Both run on the loop: a drop may have lost acknowledged writes; send them again.
         self._connection.on_disconnect(lambda _conn, _error: self._writer.connection_lost())
@@ -181,17 +182,14 @@ class InnerUniverseRecorder:
         if left:
             log.warning("outbox_resending", events=len(left), outbox=str(self._outbox.path))
         for payload in left:
-            what = f"event {payload.event_id!r}"
-            future = self._writer.submit(
-                Write(contract.publish_event(event=payload), what, event=payload)
-            )
-            future.add_done_callback(functools.partial(self._note_async, event_id=payload.event_id))
+            self._writer.queue(_event_write(payload, waited=False))
 
     async def _stored(self, write: Write) -> bool:
-        if write.call is None:
+        call = write.call
+        if call is None:
             return False
-        graph = await graph_write_stored(self._connection, write.call)
-        return graph if graph is not None else await self._writer_reader.stored(write.call)
+        graph = await graph_write_stored(self._connection, call)
+        return graph if graph is not None else await self._writer_reader.stored(call)
 
     def _outbox_durable(self, writes: list[Write]) -> None:
         assert self._outbox is not None  # only registered with an outbox
@@ -202,8 +200,6 @@ class InnerUniverseRecorder:
     def record_event(self, event: Event) -> None:
         """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
         was recorded with other content."""
-        validate_json(event.data, "event data")
-        validate_json(dict(event.metadata), "event metadata")
         payload = translate.event_input(event)  # first: a refused event is not remembered
         fingerprint = translate.input_fingerprint(payload)
         with self._lock:
@@ -217,13 +213,10 @@ class InnerUniverseRecorder:
             except PersistenceError:
                 self._forget_event(event.id)
                 raise
-        future = self._writer.submit(
-            Write(contract.publish_event(event=payload), f"event {event.id!r}", event=payload)
-        )
         if self.settings.events == "sync":
-            self._wait(future, forget=event.id)
-        else:
-            future.add_done_callback(lambda done: self._note_async(done, event.id))
+            self._wait(self._writer.submit(_event_write(payload, waited=True)), forget=event.id)
+        else:  # no future per event: a failure comes to _queued_event_failed
+            self._writer.queue(_event_write(payload, waited=False))
 
     def record_version(
         self, timeline: str, version: VersionedState, operations: Sequence[Operation]
@@ -319,10 +312,11 @@ class InnerUniverseRecorder:
                 self._forget_event(forget)
             raise
 
-    def _note_async(self, future: concurrent.futures.Future[None], event_id: str) -> None:
-        error = future.exception()
-        if error is None:
-            return
+    def _queued_event_failed(self, write: Write, error: BaseException) -> None:
+        """A queued event could not be written (called on the loop): forgotten, so it may be
+        recorded again; raised by the next `flush`."""
+        assert write.event is not None  # only events are queued without a future
+        event_id = write.event.event_id
         if self._outbox is not None and not isinstance(error, PersistenceError):
             self._outbox.remove([event_id])  # refused: it can never be written
         self._forget_event(event_id)
@@ -680,6 +674,11 @@ class InnerUniverseRecorder:
             if self._outbox is not None:
                 self._outbox.close()
             log.info("inner_universe_closed", database=self.settings.database)
+
+
+def _event_write(payload: contract.EventInput, *, waited: bool) -> Write:
+    """The write of one event, with a future when someone ``waited`` for it."""
+    return Write.of_event(payload, concurrent.futures.Future() if waited else None)
 
 
 async def _next(pages: AsyncIterator[EventPage]) -> EventPage | None:

@@ -56,14 +56,18 @@ def seconds(value: object) -> float:
 
 
 def event_input(event: Event) -> contract.EventInput:
-    """The module's `EventInput` for ``event`` (raises the delta layer's error for non-JSON)."""
+    """The module's `EventInput` for ``event``: the delta layer's InvalidValueError naming
+    ``event data`` or ``event metadata`` for non-JSON (checked first), then `timestamp`'s
+    errors."""
+    data = canonical_json(event.data, "event data")
+    metadata = canonical_json(event.metadata, "event metadata") if event.metadata else "{}"
     return contract.EventInput(
         event_id=event.id,
         event_type=event.type,
         source=event.source,
         occurred_at=timestamp(event.timestamp, "event timestamp"),
-        data=canonical_json(event.data),
-        metadata=canonical_json(dict(event.metadata)),
+        data=data,
+        metadata=metadata,
     )
 
 
@@ -76,13 +80,13 @@ def event_fingerprint(event: Event) -> tuple[object, ...]:
         event.source,
         micros_from_seconds(event.timestamp),
         canonical_json(event.data),
-        canonical_json(dict(event.metadata)),
+        canonical_json(event.metadata),
     )
 
 
 def input_fingerprint(payload: contract.EventInput) -> tuple[object, ...]:
-    """`event_fingerprint` of the event ``payload`` was made from (`event_input`), from the
-    canonical texts it already holds."""
+    """`event_fingerprint` of the event ``payload`` was made from (`event_input`), without
+    encoding its JSON again."""
     return (
         payload.event_type,
         payload.source,

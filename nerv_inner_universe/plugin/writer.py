@@ -66,13 +66,43 @@ _SETTLED.set_result(None)
 
 @attrs.frozen
 class Write:
-    """One reducer call (None: a barrier that only waits for the writes before it), described
-    by ``what`` in errors; ``event`` is set for a `publish_event` that may join a batch."""
+    """One reducer call (None, without an ``event``: a barrier that only waits for the writes
+    before it), described by ``what`` in errors; ``event`` is set for a `publish_event` that
+    may join a batch. ``future`` completes with the write (None: nobody waits for it,
+    `OrderedWriter.queue`). `of_event` makes an event's write without its call and
+    description, which are made when needed (an event is kept for ``durability_window``
+    seconds after it is written, so this cuts what each costs to keep)."""
 
-    call: ReducerCall | None
-    what: str
+    _call: ReducerCall | None
+    _what: str
     event: contract.EventInput | None = None
-    future: concurrent.futures.Future[None] = attrs.field(factory=concurrent.futures.Future)
+    future: concurrent.futures.Future[None] | None = attrs.field(factory=concurrent.futures.Future)
+
+    @classmethod
+    def of_event(
+        cls, event: contract.EventInput, future: concurrent.futures.Future[None] | None
+    ) -> Write:
+        """The `publish_event` of ``event``."""
+        return cls(None, "", event, future)
+
+    @property
+    def call(self) -> ReducerCall | None:
+        """The reducer call (None: a barrier)."""
+        if self._call is None and self.event is not None:
+            return contract.publish_event(event=self.event)
+        return self._call
+
+    @property
+    def what(self) -> str:
+        """What the write is, for errors and logs (``event 'e1'``)."""
+        if not self._what and self.event is not None:
+            return f"event {self.event.event_id!r}"
+        return self._what
+
+    @property
+    def is_barrier(self) -> bool:
+        """True for a barrier (no call)."""
+        return self._call is None and self.event is None
 
 
 @attrs.frozen
@@ -147,7 +177,8 @@ class OrderedWriter:
     ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
     or 256 writes' worth at a time (those still kept when the writer stops are never passed).
     ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
-    it, only what the server lacks is sent again (see `_first_missing`)."""
+    it, only what the server lacks is sent again (see `_first_missing`). ``on_failure(write,
+    error)`` is called on ``loop`` for each write without a future (`queue`) that failed."""
 
     def __init__(
         self,
@@ -162,8 +193,10 @@ class OrderedWriter:
         clock: Callable[[], float] = time.monotonic,
         on_durable: Callable[[list[Write]], None] | None = None,
         stored: Callable[[Write], Awaitable[bool]] | None = None,
+        on_failure: Callable[[Write, BaseException], None] | None = None,
     ) -> None:
         self._connection = connection
+        self._on_failure = on_failure
         self._clock = clock
         self._on_durable = on_durable
         self._stored = stored
@@ -174,18 +207,21 @@ class OrderedWriter:
         self._retry_for = retry_for
         self._window = durability_window
         self._retain_max = durability_retain
-        self._slots = threading.BoundedSemaphore(queue_size)
+        self._queue_size = queue_size
         self._queue: collections.deque[Write] = collections.deque()
         self._incoming: list[Write] = []
         """Submitted writes not yet handed to the loop (under ``_lock``)."""
-        self._handoff_due = False
-        """Whether a `_take_incoming` is scheduled on the loop (under ``_lock``)."""
+        self._idle = False
+        """Whether the loop waits for a write (under ``_lock``): only then does a submission
+        wake it; a busy loop takes what came in before each batch."""
         self._retained: collections.deque[_Retained] = collections.deque()
         self._epoch = 0
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
         have been forgotten by a server that died."""
         self._wakeup = asyncio.Event()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        """Notified when writes complete, for submitters waiting on a full queue."""
         self._pending = 0
         self._written = 0
         self._failed = 0
@@ -197,19 +233,26 @@ class OrderedWriter:
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
         """Queues ``write`` (waiting while the queue is full) and returns its future."""
+        if write.future is None:
+            raise PersistenceError(f"{write.what} has no future to return: queue it instead")
+        self.queue(write)
+        return write.future
+
+    def queue(self, write: Write) -> None:
+        """Queues ``write`` (waiting while the queue is full); a failure of a write without a
+        future goes to ``on_failure``."""
         if self._loop.in_loop():
             raise PersistenceError("writes cannot be submitted from the writer's own loop")
         if self._runner.done():
             raise PersistenceError("the Inner Universe writer has stopped")
-        self._slots.acquire()
         with self._lock:
+            while self._pending >= self._queue_size:
+                self._room.wait()
             self._pending += 1
             self._incoming.append(write)
-            wake = not self._handoff_due
-            self._handoff_due = True
-        if wake:  # one wake-up of the loop carries every write submitted until it runs
-            self._loop.loop.call_soon_threadsafe(self._take_incoming)
-        return write.future
+            wake, self._idle = self._idle, False
+        if wake:  # one wake-up of an idle loop carries every write submitted until it runs
+            self._loop.loop.call_soon_threadsafe(self._wakeup.set)
 
     def barrier(self) -> concurrent.futures.Future[None]:
         """A future that completes once every write submitted before it has completed, and
@@ -257,33 +300,52 @@ class OrderedWriter:
     def _take_incoming(self) -> None:
         """Moves the submitted writes into the queue, in submission order."""
         with self._lock:
-            self._handoff_due = False
             self._queue.extend(self._incoming)
             self._incoming.clear()
-        self._wakeup.set()
+
+    async def _wait_for_work(self, *, since_now: bool = True) -> None:
+        """Waits until a write is submitted or `connection_back` (returns at once when a write
+        came in already); with ``since_now`` False a `connection_back` since the last wait
+        counts too."""
+        with self._lock:
+            if self._incoming:
+                return
+            self._idle = True
+        if since_now:
+            self._wakeup.clear()  # a submitter's wake-up runs on this loop, so after this
+        await self._wakeup.wait()
+        self._wakeup.clear()
+        with self._lock:
+            self._idle = False
 
     def _done(self, write: Write, error: BaseException | None, epoch: int) -> None:
         """Ends ``write`` (sent on connection ``epoch``): acknowledged when ``error`` is None."""
         self._all_done((write,), error, epoch)
 
     def _all_done(self, writes: Sequence[Write], error: BaseException | None, epoch: int) -> None:
-        """`_done` for each of ``writes``, with one lock and one release of their slots."""
+        """`_done` for each of ``writes``, with one lock and one wake-up of the submitters."""
         now = self._clock()
         with self._lock:
             self._pending -= len(writes)
+            self._room.notify_all()
             for write in writes:
-                if write.call is None:
+                if write.is_barrier:
                     continue
                 if error is None:
                     self._written += 1
-                    kept = Write(write.call, write.what, write.event, _SETTLED)
+                    kept = write if write.future is None else attrs.evolve(write, future=_SETTLED)
                     self._retained.append(_Retained(kept, now, epoch))
                 else:
                     self._failed += 1
                     self._last_error = str(error)
-        self._slots.release(len(writes))
         for write in writes:
-            if error is None:
+            if write.future is None:
+                if error is not None and self._on_failure is not None:
+                    try:
+                        self._on_failure(write, error)
+                    except Exception:
+                        log.exception("on_failure_failed", what=write.what)
+            elif error is None:
                 write.future.set_result(None)
             else:
                 write.future.set_exception(error)
@@ -300,17 +362,16 @@ class OrderedWriter:
 
     async def _run(self) -> None:
         while True:
+            self._take_incoming()
             if self._resend_due():
                 try:
                     await self._resend()
                 except PersistenceError as exc:
                     if not self._resend_failed(exc):
-                        await self._wakeup.wait()  # a new write or the connection back
-                        self._wakeup.clear()
+                        await self._wait_for_work(since_now=False)  # a write or the connection back
                     continue
             if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                await self._wait_for_work()
                 continue
             await self._make_room()
             batch = self._take_batch()
@@ -534,11 +595,12 @@ class OrderedWriter:
 
     async def _write_one(self, write: Write) -> None:
         epoch = self._epoch
-        if write.call is None:
+        call = write.call
+        if call is None:
             self._done(write, None, epoch)
             return
         try:
-            epoch = await self._call(write.call)
+            epoch = await self._call(call)
         except ReducerRefusedError as exc:
             self._done(write, refusal(write.what, exc), epoch)
         except (SpacetimeError, PersistenceError) as exc:

@@ -217,6 +217,8 @@ def test_a_streamed_table_reports_every_row_and_keeps_none(schema: ModuleSchema)
     table.apply([row("before")], [])
     table.stream()
     assert table.is_streamed
+    assert not table.is_lazy
+    assert not cache.is_lazy("entity")
     assert len(table) == 0, "rows held before streaming are dropped"
     recorder = Recorder(table)
     cache.apply([TableRows("entity", [row("a"), row("b")])], REDUCER)
@@ -240,3 +242,12 @@ def test_a_streamed_table_reports_every_row_and_keeps_none(schema: ModuleSchema)
     assert len(table) == 0
     cache.adopt_schema(schema)
     assert table.is_streamed, "a schema change keeps the table streamed"
+
+
+def test_a_lazily_streamed_table_says_so(schema: ModuleSchema) -> None:
+    cache = ClientCache(schema)
+    cache.table("entity").stream(lazy=True)
+    assert cache.table("entity").is_streamed
+    assert cache.is_lazy("entity")
+    assert not cache.is_lazy("relation")
+    assert not cache.is_lazy("no_such_table")

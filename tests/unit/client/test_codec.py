@@ -131,3 +131,37 @@ def test_undecodable_rows_are_protocol_errors(schema: ModuleSchema) -> None:
         codec.decode_row(schema.table("entity"), "{")
     with pytest.raises(ProtocolError, match="entity"):
         codec.decode_row(schema.table("entity"), "[1]")
+
+
+def test_a_lazy_row_decodes_the_columns_read_and_equals_the_decoded_row(
+    schema: ModuleSchema,
+) -> None:
+    frames = recorded_messages()["frames"]
+    applied = parse_server_message(frames["subscribe_multi_applied"])
+    assert isinstance(applied, SubscribeMultiApplied)
+    codec = JsonCodec(schema)
+    table = schema.table("config")
+    for raw in applied.update.tables[0].inserts:
+        lazy = codec.lazy_row(table, raw)
+        decoded = codec.decode_row(table, raw)
+        assert isinstance(decoded, Row)
+        assert lazy["key"] == decoded["key"]
+        assert lazy.description == decoded["description"]
+        assert list(lazy) == list(decoded.field_names)
+        assert lazy.decode() == decoded
+        assert lazy == codec.lazy_row(table, raw)
+        assert hash(lazy) == hash(codec.lazy_row(table, raw))
+        with pytest.raises(AttributeError, match="no field 'nope'"):
+            _ = lazy.nope
+
+
+def test_a_lazy_row_that_does_not_fit_fails_when_read(schema: ModuleSchema) -> None:
+    codec = JsonCodec(schema)
+    table = schema.table("config")
+    short = codec.lazy_row(table, '["log_level"]')
+    with pytest.raises(ProtocolError, match="does not have its columns"):
+        _ = short["key"]
+    columns = len(table.row_type.elements)
+    wrong = codec.lazy_row(table, json.dumps([7] * columns))
+    with pytest.raises(ProtocolError, match=r"config\.key"):
+        _ = wrong["key"]
