@@ -70,6 +70,7 @@ from nerv_inner_universe.contract.reducers import (
 from nerv_inner_universe.contract.tables import (
     CUSTOM_EVENT,
     IMPORTED_TABLES,
+    LOG_PAGE_ROWS,
     MODULE_EVENT_TYPES,
     NOT_IMPORTED,
     Table,
@@ -101,6 +102,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_SNAPSHOT_INTERVAL",
     "IMPORTED_TABLES",
+    "LOG_PAGE_ROWS",
     "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",
     "MAX_DELEGATES_PER_OWNER",

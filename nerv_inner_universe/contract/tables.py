@@ -19,6 +19,10 @@ class Table(enum.StrEnum):
     """The head of each version timeline and how many versions passed since its last snapshot."""
     EVENT_LOG = "event_log"
     """Every change, in one total order numbered by the gap-free ``seq``."""
+    LOG_PAGE = "log_page"
+    """The page (``seq // LOG_PAGE_ROWS``) of every ``event_log`` row, written with the row:
+    replay reads the log a page at a time by index (`plugin.reader`). Rows stored by a module
+    from before this table have none."""
     DELTA_RECORD = "delta_record"
     CONFIG = "config"
     CLIENT_CONNECTION = "client_connection"
@@ -49,6 +53,10 @@ class Table(enum.StrEnum):
     WRITE_FENCE = "write_fence"
     """Private: present while a stop's `checkpoint` has closed the database for writes."""
 
+
+LOG_PAGE_ROWS = 16_384
+"""How many ``seq`` values one ``log_page`` page spans (`tables/log_page.rs` ``PAGE_ROWS``): page
+``p`` holds ``p * LOG_PAGE_ROWS <= seq < (p + 1) * LOG_PAGE_ROWS``."""
 
 CUSTOM_EVENT = "Custom"
 """The `EventData` variant of an event a client published (its data is JSON text); every
@@ -96,6 +104,7 @@ NOT_IMPORTED = frozenset(
         Table.CLIENT_CONNECTION,
         Table.DURABILITY_MARKER,
         Table.IMPORT_STATE,
+        Table.LOG_PAGE,
         Table.LOG_SEQUENCE,
         Table.WRITE_USAGE,
         Table.WRITE_FENCE,
@@ -103,9 +112,10 @@ NOT_IMPORTED = frozenset(
     | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
-log sequence); write budget windows start afresh; a stop's durability marker and write
-fence belong to the server they were written on. The `eventsourcing` stores (``es_*``) are
-not part of an export/import yet: back them up with the server's data directory."""
+log sequence, each imported ``event_log`` row gets its ``log_page`` row); write budget windows
+start afresh; a stop's durability marker and write fence belong to the server they were written
+on. The `eventsourcing` stores (``es_*``) are not part of an export/import yet: back them up
+with the server's data directory."""
 
 
 def import_begin() -> Variant:

@@ -5,6 +5,7 @@ range (`rows_by_seq`)."""
 
 from __future__ import annotations
 
+import enum
 import operator
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, MessageTooLargeError
+from nerv_inner_universe.client import DbConnection, MessageTooLargeError, QueryResult
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, DeltaError, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
@@ -30,14 +31,12 @@ PAGE_BYTES = 6 << 20
 data, metadata and `translate.ROW_OVERHEAD` per row). The wire form is larger by its JSON
 escaping (in the worst case a few times), far below the client's default message limit of
 256 MiB."""
-MAX_PAGE_ROWS = 16_000
-"""The most rows one page asks for, however small they are. SpacetimeDB 1.2 answers a `seq`
-range by scanning the whole table (its planner uses indexes for equality only), so each page
-costs the server a scan of the log, which outweighs encoding the page's rows (100 to 170 ms
-with 400,000 rows on a loaded 2-core machine, whether the page holds 10,000 rows or 25,000):
-fewer, larger pages cost less. Pages of 25,000 small events made a replay of 1M events grow
-the client by 116 MiB (two pages are held, one delivered while the next is read, besides the
-message they came in); 16,000 keep it near 70 MiB."""
+MAX_PAGE_ROWS = contract.LOG_PAGE_ROWS
+"""The most rows one page asks for, however small they are: one ``log_page`` page, which the
+server finds by index (`log_rows_query`), so a page costs it the same whatever the log's
+length. Larger pages would cost the client more memory (two pages are held, one delivered
+while the next is read, besides the message they came in: about 70 MiB with pages of 16,000
+small events)."""
 FIRST_PAGE_ROWS = 100
 """The rows of the first page; each later page at most doubles."""
 
@@ -63,6 +62,54 @@ class PageSizer:
             return False
         self.rows //= 2
         return True
+
+
+def page_end(start: int, rows: int) -> int:
+    """Where a read of ``rows`` rows from `seq` ``start`` stops (exclusive): at most ``rows``
+    on, and never past the end of ``start``'s ``log_page`` page, so one page's index answers
+    it."""
+    page_rows = contract.LOG_PAGE_ROWS
+    return min(start + rows, (start // page_rows + 1) * page_rows)
+
+
+def log_rows_query(start: int, end: int) -> str:
+    """The SQL for the `event_log` rows with ``start <= seq < end`` (within one ``log_page``
+    page, see `page_end`) through that page's index: SpacetimeDB 1.2 plans it as an index scan
+    of ``log_page`` on ``page`` joined by index to `event_log` on ``seq``, whereas it answers a
+    ``seq`` range on `event_log` by scanning the whole table."""
+    page = start // contract.LOG_PAGE_ROWS
+    return (
+        f"SELECT {Table.EVENT_LOG}.* FROM {Table.LOG_PAGE} JOIN {Table.EVENT_LOG}"  # noqa: S608
+        f" ON {Table.LOG_PAGE}.seq = {Table.EVENT_LOG}.seq"
+        f" WHERE {Table.LOG_PAGE}.page = {page}"
+        f" AND {Table.LOG_PAGE}.seq >= {start} AND {Table.LOG_PAGE}.seq < {end}"
+    )
+
+
+class PageRead(enum.Enum):
+    """What the rows the ``log_page`` index gave for a read from `seq` ``start`` mean
+    (`indexed_read`)."""
+
+    WHOLE = "whole"
+    """They are every row from ``start`` on, without a gap: the read is done (when there are
+    fewer than asked, the log ends there for now, which the next read checks)."""
+    EMPTY = "empty"
+    """None: either the log ends before ``start`` or its rows there have no ``log_page`` row
+    (stored by a module from before the table); one row read by ``seq`` tells which."""
+    INCOMPLETE = "incomplete"
+    """They do not start at ``start`` or have gaps: some rows have no ``log_page`` row; the
+    range is read from `event_log` itself."""
+
+
+def indexed_read(start: int, seqs: Sequence[int]) -> PageRead:
+    """What the sorted ``seqs`` the ``log_page`` index gave for a read from ``start`` mean (see
+    `PageRead`): the log's `seq` is gap-free and its rows are never deleted, so a page whose
+    index rows are all there gives ``start, start + 1, ...``."""
+    if not seqs:
+        return PageRead.EMPTY
+    if seqs[0] == start and seqs[-1] == start + len(seqs) - 1:
+        return PageRead.WHOLE
+    return PageRead.INCOMPLETE
 
 
 SeqRangeRead = Callable[[int, int | None], Awaitable[list[Any]]]
@@ -180,6 +227,22 @@ class Reader:
         self._connection = connection
         self._page_bytes = page_bytes
         self._retry_for = retry_for
+        self.range_reads = 0
+        """How many `event_log` reads fell back to a `seq` range (`log_rows`)."""
+
+    async def _query(
+        self, query: str, what: str, each: Callable[[Any], Any] | None = None
+    ) -> list[QueryResult]:
+        """``query``'s results (with ``each``, ``each(row)`` of each row, see
+        `DbConnection.one_off_query`), asked again on connection trouble with ``retry_for``;
+        ``what`` names the read in the error then."""
+        if self._retry_for is None:
+            return await self._connection.one_off_query(query, each=each)
+        return await retried(
+            lambda: self._connection.one_off_query(query, each=each),
+            what,
+            retry_for=self._retry_for,
+        )
 
     async def _select(
         self, table: Table, where: str = "", each: Callable[[Any], Any] | None = None
@@ -187,14 +250,7 @@ class Reader:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds (with ``each``,
         ``each(row)`` of each, see `DbConnection.one_off_query`)."""
         query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
-        if self._retry_for is None:
-            results = await self._connection.one_off_query(query, each=each)
-        else:
-            results = await retried(
-                lambda: self._connection.one_off_query(query, each=each),
-                f"reading {table}",
-                retry_for=self._retry_for,
-            )
+        results = await self._query(query, f"reading {table}", each)
         return [row for result in results for row in result.rows]
 
     async def _select_by_seq(self, table: Table, where: str, after_seq: int = 0) -> list[Any]:
@@ -209,15 +265,15 @@ class Reader:
 
     async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogEntry]]:
         """`event_log` rows after ``after_seq`` as their `translate.LogEntry`, in `seq` order, a
-        page at a time, each about `PAGE_BYTES` (see `PageSizer`): the `seq` is gap-free, so an
-        empty page is the end. A page over the client's message limit is asked for again with
-        half the rows; OversizedRowError when one row alone is over it."""
+        page at a time, each about `PAGE_BYTES` (see `PageSizer`) and within one ``log_page``
+        page (`page_end`, `log_rows`): the `seq` is gap-free, so an empty page is the end. A
+        page over the client's message limit is asked for again with half the rows;
+        OversizedRowError when one row alone is over it."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
-            where = f"seq >= {start} AND seq < {start + sizer.rows}"
             try:
-                page = await self._select(Table.EVENT_LOG, where, translate.log_entry)
+                page = await self.log_rows(start, page_end(start, sizer.rows))
             except MessageTooLargeError as error:
                 log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
                 if not sizer.shrink():
@@ -225,10 +281,35 @@ class Reader:
                 continue
             if not page:
                 return
-            page.sort(key=_seq_of)
             sizer.fitted(len(page), sum(map(_size_of, page)))
             yield page
             start = int(page[-1][0]) + 1
+
+    async def log_rows(self, start: int, end: int) -> list[translate.LogEntry]:
+        """The `event_log` rows with ``start <= seq < end`` (``end`` at most `page_end`) as
+        their `translate.LogEntry`, in `seq` order, read through the ``log_page`` index
+        (`log_rows_query`); when the index lacks some of them (rows stored before the module
+        had it, see `indexed_read`), read by `seq` range instead, which the server answers by
+        scanning the log (counted in `range_reads`). Raises what `_select` raises."""
+        query = log_rows_query(start, end)
+        rows = [
+            row
+            for result in await self._query(query, "reading event_log", translate.log_entry)
+            for row in result.rows
+        ]
+        rows.sort(key=_seq_of)
+        verdict = indexed_read(start, [int(row[0]) for row in rows])
+        if verdict is PageRead.WHOLE:
+            return rows
+        if verdict is PageRead.EMPTY and not await self._select(Table.EVENT_LOG, f"seq = {start}"):
+            return []  # the log ends before start
+        self.range_reads += 1
+        log.debug("replay_page_by_range", first_seq=start, end_seq=end, index=verdict.value)
+        rows = await self._select(
+            Table.EVENT_LOG, f"seq >= {start} AND seq < {end}", translate.log_entry
+        )
+        rows.sort(key=_seq_of)
+        return rows
 
     async def event_pages(
         self, after_seq: int = 0, replayed: bool = False

@@ -9,6 +9,7 @@ use crate::store;
 
 use crate::tables::client_connection::client_connection;
 use crate::tables::event_log::{event_log, EventLog};
+use crate::tables::log_page::record_page;
 use crate::tables::log_sequence::{log_sequence, LogSequence};
 use crate::types::EventData;
 
@@ -99,6 +100,7 @@ pub fn record_metered(ctx: &ReducerContext, entry: Entry, meter: &mut Meter) -> 
     };
     meter.add(&row)?;
     store::insert(ctx.db.event_log(), row, &what)?;
+    record_page(ctx, seq)?;
     touch_connection(ctx);
     Ok(seq)
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from nerv_inner_universe.contract import ErrorCode, RedactedKind
+from nerv_inner_universe.contract import LOG_PAGE_ROWS, ErrorCode, RedactedKind
 from nerv_inner_universe.controller import (
     ControllerError,
     InnerUniverseConfig,
@@ -71,12 +71,16 @@ async def test_export_then_import_into_a_fresh_database_gives_identical_rows(
     assert summary.next_seq == sequence["next_seq"]
     assert log_rows(imported["event_log"], below_seq=summary.next_seq) == exported["event_log"]
     for table in exported:
-        if table in (*LIVE_TABLES, "event_log", "log_sequence"):
+        if table in (*LIVE_TABLES, "event_log", "log_page", "log_sequence"):
             continue
         if table == "admin":
             assert set(exported[table]) <= set(imported[table])
             continue
         assert imported[table] == exported[table], f"{table} differs after import"
+    pages = {row["seq"]: row["page"] for row in map(json.loads, imported["log_page"])}
+    seqs = sorted(json.loads(row)["seq"] for row in imported["event_log"])
+    assert sorted(pages) == seqs  # every imported row (and every one since) has its page row
+    assert all(page == seq // LOG_PAGE_ROWS for seq, page in pages.items())
     assert summary.rows["entity"] == 2
     assert sum("EVENT_REDACTED" in row for row in imported["event_log"]) == 2  # row and tombstone
     assert ("event_log", summary.rows["event_log"]) in progress

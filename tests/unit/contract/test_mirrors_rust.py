@@ -123,3 +123,9 @@ def test_the_occurred_at_range_is_the_rust_one() -> None:
     assert contract.occurred_at_in_range(last)
     assert not contract.occurred_at_in_range(Timestamp(first.micros_since_epoch - 1))
     assert not contract.occurred_at_in_range(Timestamp(last.micros_since_epoch + 1))
+
+
+def test_the_log_page_span_is_the_rust_one() -> None:
+    source = (MODULE / "tables" / "log_page.rs").read_text()
+    [rows] = re.findall(r"pub const PAGE_ROWS: u64 = ([\d_]+);", source)
+    assert int(rows) == contract.LOG_PAGE_ROWS

@@ -14,6 +14,7 @@ use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::entity::{entity, Entity};
 use crate::tables::event_log::{event_log, EventLog};
 use crate::tables::import_state::{import_state, ImportState};
+use crate::tables::log_page::{clear_pages, record_page};
 use crate::tables::log_sequence::{log_sequence, LogSequence};
 use crate::tables::relation::{relation, Relation};
 use crate::tables::state_version::{state_version, StateVersion};
@@ -102,6 +103,7 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
     for row in ctx.db.event_log().iter() {
         ctx.db.event_log().event_id().delete(&row.event_id);
     }
+    clear_pages(ctx);
     for row in ctx.db.config().iter() {
         ctx.db.config().key().delete(&row.key);
     }
@@ -327,7 +329,11 @@ fn insert(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
         ImportBatch::StateVersion(rows) => insert_all(ctx.db.state_version(), rows),
         ImportBatch::Timeline(rows) => insert_all(ctx.db.timeline(), rows),
         ImportBatch::DeltaRecord(rows) => insert_all(ctx.db.delta_record(), rows),
-        ImportBatch::EventLog(rows) => insert_all(ctx.db.event_log(), rows),
+        ImportBatch::EventLog(rows) => {
+            let seqs: Vec<u64> = rows.iter().map(|row| row.seq).collect();
+            insert_all(ctx.db.event_log(), rows)?;
+            seqs.into_iter().try_for_each(|seq| record_page(ctx, seq))
+        }
         ImportBatch::Writer(rows) => insert_all(ctx.db.writer(), rows),
         ImportBatch::StreamOwner(rows) => insert_all(ctx.db.stream_owner(), rows),
         ImportBatch::StreamDelegate(rows) => insert_all(ctx.db.stream_delegate(), rows),

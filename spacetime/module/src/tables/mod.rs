@@ -13,6 +13,7 @@ pub mod es_stored_event;
 pub mod es_tracking;
 pub mod event_log;
 pub mod import_state;
+pub mod log_page;
 pub mod log_sequence;
 pub mod relation;
 pub mod state_version;
