@@ -30,6 +30,7 @@ TABLES = (
     "write_usage",
     "stream_owner",
     "stream_delegate",
+    "log_page",
 )
 
 
@@ -49,7 +50,12 @@ class Database:
 
     def call(self, reducer: str, *args: Any, token: str | None = None) -> httpx.Response:
         with self._client(token) as http:
-            return http.post(f"/call/{reducer}", json=list(args))
+            # json.dumps, not httpx's json=: hostile NaN and infinities must reach the server
+            # (as the non-standard tokens, which it refuses) instead of failing here.
+            body = json.dumps(list(args))
+            return http.post(
+                f"/call/{reducer}", content=body, headers={"Content-Type": "application/json"}
+            )
 
     def ok(self, reducer: str, *args: Any, token: str | None = None) -> None:
         response = self.call(reducer, *args, token=token)

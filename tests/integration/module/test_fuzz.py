@@ -8,9 +8,10 @@ dozen examples."""
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nerv_inner_universe import contract
@@ -143,6 +144,10 @@ def test_no_reducer_panics_or_half_writes(inner_universe: Database) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(hostile_calls())
+    # Non-finite floats are not JSON: they must reach the server as NaN/Infinity and be refused,
+    # in every run, not only when the strategy happens to draw them.
+    @example(("checkpoint", [math.inf, False]))
+    @example(("checkpoint", [math.nan, False]))
     def call(hostile: tuple[str, list[Any]]) -> None:
         reducer, args = hostile
         before = db.snapshot()
