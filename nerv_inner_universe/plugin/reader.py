@@ -22,7 +22,7 @@ from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
 from nerv_inner_universe.plugin.retrying import retried
-from nerv_inner_universe.plugin.streams import anchor_timeline, delta_index, parse_snapshot
+from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
@@ -162,16 +162,6 @@ _seq_of = operator.itemgetter(0)
 """A `translate.LogEntry`'s `seq`."""
 _size_of = operator.itemgetter(1)
 """A `translate.LogEntry`'s size in a page."""
-
-
-@attrs.frozen
-class StreamPoint:
-    """The head of a projector stream's timeline (`Reader.stream_snapshot`): its id (None
-    when the stream has no anchor yet) and, when it is a snapshot, ``(state, through_seq,
-    next_index)``."""
-
-    head: str | None
-    snapshot: tuple[JSON, int, int] | None
 
 
 @attrs.frozen
@@ -462,39 +452,6 @@ class Reader:
             Table.DELTA_RECORD, f"stream = {quoted(stream)}", after_seq
         )
 
-    async def stream_snapshot(self, stream: str) -> StreamPoint:
-        """Where projector ``stream``'s latest snapshot stands: the head of its timeline
-        ``stream.<s>`` (two primary-key reads), and its state, log position and next index
-        when that head is a snapshot (`streams.parse_snapshot`), else none (no snapshot yet,
-        or the anchor is missing). IntegrityError when the state does not hash to its
-        ``data_hash``."""
-        head = await self.timeline(anchor_timeline(stream))
-        if head is None:
-            return StreamPoint(None, None)
-        head_id = str(head.head_version_id)
-        row = await self.version_row(head_id)
-        if row is None or row.snapshot is None:
-            return StreamPoint(head_id, None)
-        data = await self._state(row, [], {})
-        return StreamPoint(head_id, parse_snapshot(data))
-
-    async def delta_redacted_through(self, stream: str, seq: int) -> bool:
-        """Whether an admin redacted a delta of ``stream`` at log position ``seq`` or before
-        (a snapshot through ``seq`` then holds what the log no longer does). Reads the delta
-        tombstones (an index lookup by ``event_type``) and each one's delta by primary key."""
-        kind = contract.RedactedKind.DELTA
-        rows = await self._select(Table.EVENT_LOG, f"event_type = {quoted(kind.event_type)}")
-        for row in rows:
-            tombstone = translate.tombstone_from_row(row)
-            if tombstone is None or tombstone.kind is not kind:
-                continue
-            deltas = await self._select(
-                Table.DELTA_RECORD, f"delta_id = {quoted(tombstone.target_id)}"
-            )
-            if any(str(d.stream) == stream and int(d.seq) <= seq for d in deltas):
-                return True
-        return False
-
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
         them for None), in commit (``seq``) order, read in as many messages as their size needs
@@ -594,18 +551,16 @@ class DecodedDeltas:
         return skipped
 
 
-def decode_deltas(stream: str, rows: list[Any], first_index: int = 0) -> DecodedDeltas:
+def decode_deltas(stream: str, rows: list[Any]) -> DecodedDeltas:
     """``delta_record`` rows of ``stream`` (in ``seq`` order) decoded, not applied. Each
-    delta's index is `streams.delta_index`'s (the first free one is ``first_index``: 0, or a
-    snapshot's next index when the rows are those after it), so indexes rise along the log
-    whatever the ids' form. PersistenceError only for a row this plugin cannot decode at all
-    (another schema)."""
+    delta's index is `streams.delta_index`'s, so indexes rise along the log whatever the ids'
+    form. PersistenceError only for a row this plugin cannot decode at all (another schema)."""
     deltas: list[tuple[int, DeltaMetadata, list[Operation]]] = []
     undecodable: list[SkippedDelta] = []
     stored: dict[int, tuple[str, int]] = {}
     for row in rows:
         delta_id, seq = str(row.delta_id), int(row.seq)
-        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else first_index)
+        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else 0)
         metadata = translate.delta_metadata_from_row(row, index)
         try:
             operations = [translate.operation_from_row(op) for op in row.operations]
