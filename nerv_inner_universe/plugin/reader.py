@@ -164,6 +164,24 @@ _size_of = operator.itemgetter(1)
 """A `translate.LogEntry`'s size in a page."""
 
 
+WALK_BACK_LIMIT = 64
+"""The most ``state_version`` rows `Reader.version_tail` reads one at a time by primary key
+(a round trip each) before it reads the timeline's rows in one query instead: with the
+admin's ``snapshot_interval`` up to 10,000, a walk to the nearest snapshot could otherwise
+cost that many round trips."""
+
+
+def tail_start(rows: Sequence[Any]) -> int:
+    """The index in ``rows`` (a timeline's ``state_version`` rows, oldest first) of the last
+    one holding a snapshot or without a parent (a root): the versions from there on rebuild
+    without the ones before. 0 when there is none (the first row's parent is on the timeline
+    it branched from)."""
+    for at in range(len(rows) - 1, 0, -1):
+        if rows[at].snapshot is not None or rows[at].parent_version_id is None:
+            return at
+    return 0
+
+
 @attrs.frozen
 class EventPage:
     """One page of the log: its rows as `translate.LogEntry`s (plain values), the last ``seq`` it
@@ -384,8 +402,10 @@ class Reader:
         holds a snapshot, the timeline's root, or the first version of a timeline that branched
         from another. Read one row at a time by primary key (an index lookup), so the reads
         are bounded by the versions since the last snapshot (at most about
-        ``snapshot_interval``), not by the timeline's length. IntegrityError when a version
-        names a parent that is missing."""
+        ``snapshot_interval``), not by the timeline's length; after `WALK_BACK_LIMIT` such
+        reads without reaching one, the timeline's rows are read in one query instead (as a
+        full restore does) and the versions from the nearest one on are rebuilt
+        (`tail_start`). IntegrityError when a version names a parent that is missing."""
         head = await self.timeline(timeline)
         if head is None:
             return [], True
@@ -393,6 +413,11 @@ class Reader:
         rows: list[Any] = []
         version_id: str | None = str(head.head_version_id)
         while version_id is not None and len(rows) < count:
+            if len(rows) == WALK_BACK_LIMIT:
+                whole = await self.versions_after(timeline, None)
+                start = tail_start(whole)
+                log.info("version_tail_read_whole", timeline=timeline, rows=len(whole))
+                return await self._rebuilt(whole[start:]), start == 0
             row = await self.version_row(version_id)
             if row is None:
                 raise IntegrityError(

@@ -12,6 +12,7 @@ import pytest
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
 from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from nerv_inner_universe.plugin.reader import WALK_BACK_LIMIT
 from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 
@@ -96,6 +97,30 @@ def test_a_start_reads_a_bounded_version_tail_and_restores_what_a_full_restore_g
     assert projector.project(until=4) == full_projector.project(until=4)
     assert projector.apply_delta({"next": True}) == history
     assert store.get(store.commit({"n": history}, "next")) == {"n": history}
+
+
+def test_a_walk_back_past_its_limit_reads_the_timeline_once(
+    inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
+) -> None:
+    db = inner_universe
+    interval, count = 3 * WALK_BACK_LIMIT, 2 * WALK_BACK_LIMIT
+    db.ok("update_config", "snapshot_interval", str(interval), NONE)
+    settings = nerv_config(db, events="sync")
+    settings["nerv"]["snapshot_interval"] = interval
+    first = runtimes(settings)
+    for n in range(count):
+        first.temporal_store.commit({"n": n}, f"v{n}")
+    first.stop()
+
+    rows_read.rows.clear()
+    restarted = runtimes(settings)
+    # WALK_BACK_LIMIT rows by primary key, then the timeline's rows in one query, and the
+    # head's row again when following begins.
+    assert rows_read.rows.get("state_version", 0) == WALK_BACK_LIMIT + count + 1
+    store = restarted.temporal_store
+    assert store.fully_loaded
+    assert store.get() == {"n": count - 1}
+    assert len(store.get_history()) == count
 
 
 def test_a_redacted_delta_is_restored_as_redacted(
