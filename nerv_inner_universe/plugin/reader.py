@@ -391,7 +391,16 @@ class Reader:
         rows = await self.versions_after(timeline, None)
         ids = [str(row.version_id) for row in rows]
         if version_id not in ids:
-            raise IntegrityError(f"version {version_id!r} is no longer on timeline {timeline!r}")
+            why = (
+                "an admin redacted it since it was read (the timeline now ends before it)"
+                if await self.redacted(contract.RedactedKind.STATE_VERSION, version_id)
+                else "an admin may have redacted it since it was read, or the database was "
+                "restored from a backup"
+            )
+            raise IntegrityError(
+                f"version {version_id!r} is no longer on timeline {timeline!r}: {why}; start "
+                "the runtime again to restore the timeline as it is now"
+            )
         return await self._rebuilt(rows[: ids.index(version_id)])
 
     async def version_tail(

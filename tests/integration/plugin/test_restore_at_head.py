@@ -11,7 +11,7 @@ import pytest
 
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
-from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from nerv_inner_universe.plugin import InnerUniverseRecorder, IntegrityError, PersistenceError
 from nerv_inner_universe.plugin.reader import WALK_BACK_LIMIT
 from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
@@ -121,6 +121,21 @@ def test_a_walk_back_past_its_limit_reads_the_timeline_once(
     assert store.fully_loaded
     assert store.get() == {"n": count - 1}
     assert len(store.get_history()) == count
+
+
+def test_older_versions_redacted_after_the_start_are_said_to_be_redacted(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    record_history(db, runtimes, 2 * INTERVAL + 1)
+    restarted = runtimes(config(db))
+    assert not restarted.temporal_store.fully_loaded
+    rows = db.sql("SELECT version_id, seq FROM state_version WHERE timeline = 'main'")
+    newest_first = sorted(rows, key=lambda row: -int(row["seq"]))
+    for row in newest_first[: INTERVAL + 2]:  # from the head down, below the restored tail
+        db.ok("redact_state_version", row["version_id"], "redacted below the restored tail")
+    with pytest.raises(IntegrityError, match="an admin redacted it since it was read"):
+        restarted.temporal_store.get_history()
 
 
 def test_a_redacted_delta_is_restored_as_redacted(

@@ -12,9 +12,11 @@ from typing import Any, cast
 import attrs
 import pytest
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.delta import Operation
 from nerv_inner_universe.nerv import VersionedState
+from nerv_inner_universe.plugin import IntegrityError
 from nerv_inner_universe.plugin.reader import WALK_BACK_LIMIT, Reader, tail_start
 
 
@@ -48,6 +50,10 @@ class FakeReader(Reader):
         self.rows = rows
         self.key_reads = 0
         self.whole_reads = 0
+        self.redacted_ids: set[str] = set()
+
+    async def redacted(self, kind: contract.RedactedKind, target_id: str) -> bool:
+        return kind is contract.RedactedKind.STATE_VERSION and target_id in self.redacted_ids
 
     async def timeline(self, name: str) -> Any | None:
         mine = [row for row in self.rows if row.timeline == name]
@@ -118,3 +124,15 @@ def test_tail_start_is_the_last_snapshot_or_root() -> None:
     assert tail_start(branched) == 0
     assert tail_start([*branched, Row("b2", "side", "b1", "{}")]) == 2
     assert tail_start([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("redacted", "said"),
+    [(True, "an admin redacted it since it was read"), (False, "an admin may have redacted it")],
+)
+def test_a_version_gone_from_its_timeline_says_why(redacted: bool, said: str) -> None:
+    reader = FakeReader(chain(3, set()))
+    if redacted:
+        reader.redacted_ids.add("v7")
+    with pytest.raises(IntegrityError, match=said):
+        asyncio.run(reader.versions_before("main", "v7"))
