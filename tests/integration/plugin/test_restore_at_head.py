@@ -61,6 +61,12 @@ def record_history(db: Database, runtimes: RuntimeFactory, count: int) -> None:
     first.stop()
 
 
+def restarted_after_history(db: Database, runtimes: RuntimeFactory, count: int) -> Nerv:
+    """A runtime started after `record_history` of ``count``."""
+    record_history(db, runtimes, count)
+    return runtimes(config(db))
+
+
 def full_restore(runtime: Nerv) -> tuple[TemporalStore, StateProjector]:
     """What a start restored before: every version and every delta."""
     recorder = runtime.recorder
@@ -127,8 +133,7 @@ def test_older_versions_redacted_after_the_start_are_said_to_be_redacted(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:
     db = inner_universe
-    record_history(db, runtimes, 2 * INTERVAL + 1)
-    restarted = runtimes(config(db))
+    restarted = restarted_after_history(db, runtimes, 2 * INTERVAL + 1)
     assert not restarted.temporal_store.fully_loaded
     rows = db.sql("SELECT version_id, seq FROM state_version WHERE timeline = 'main'")
     newest_first = sorted(rows, key=lambda row: -int(row["seq"]))
@@ -156,9 +161,7 @@ def test_a_redacted_delta_is_restored_as_redacted(
 def test_older_history_not_read_while_running_cannot_be_read_after_stop(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:
-    db = inner_universe
-    record_history(db, runtimes, 2 * INTERVAL + 1)
-    restarted = runtimes(config(db))
+    restarted = restarted_after_history(inner_universe, runtimes, 2 * INTERVAL + 1)
     restarted.stop()
     assert restarted.temporal_store.get() == {"n": 2 * INTERVAL, "items": [0, 1]}
     with pytest.raises(PersistenceError, match="recorder is closed"):
