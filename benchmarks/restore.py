@@ -10,7 +10,8 @@ give the same state, head and history (it fails the run otherwise). Nothing else
 database, so the figures are the reads and the rebuilding alone. It prints a table; it asserts
 nothing about speed.
 
-    .venv/bin/python benchmarks/restore.py [--sizes 1000 10000 50000] [--json FILE] [--smoke]
+    .venv/bin/python benchmarks/restore.py [--sizes 1000 10000 50000] [--interval 50] [--json FILE]
+        [--smoke]
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def version_calls(count: int, interval: int) -> list[contract.ReducerCall]:
 
 
 def fill(db: Database, size: int, interval: int) -> None:
-    """``size`` versions of timeline ``main``."""
-    asyncio.run(pipelined(db, version_calls(size, interval)))
+    """The module's ``snapshot_interval`` set to ``interval`` (the database's owner is its
+    admin), then ``size`` versions of timeline ``main``."""
+    setting = contract.update_config(key="snapshot_interval", value=str(interval), description=None)
+    asyncio.run(pipelined(db, [setting, *version_calls(size, interval)]))
 
 
 class RowCounter:
@@ -183,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--interval",
+        type=int,
+        default=contract.DEFAULT_SNAPSHOT_INTERVAL,
+        help="the module's snapshot_interval (1 to 10,000; past reader.WALK_BACK_LIMIT versions "
+        "since the last snapshot, the restore at the head reads the timeline in one query)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it works")
     args = parser.parse_args(argv)
     sizes: list[int] = [120, 240] if args.smoke else args.sizes
@@ -190,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory() as tmp, spacetime_server(Path(tmp)) as spacetime:
-        interval = contract.DEFAULT_SNAPSHOT_INTERVAL
+        interval = args.interval
         for size in sizes:
             db = spacetime.database(f"restore-{size}")
             started = time.perf_counter()
