@@ -1,21 +1,17 @@
-"""Restore time of a TemporalStore timeline and a StateProjector stream at their head, against
-growing history: the full restore (every version and every delta read, as a start did before)
-beside the restore at the head (the versions since the nearest snapshot, and the deltas after
-the stream's latest snapshot; `RestoringRecorder`).
+"""Restore time of a TemporalStore timeline at its head, against growing history: the full
+restore (every version read, as a start did before) beside the restore at the head (the
+versions since the nearest snapshot; `RestoringRecorder.read_version_tail`).
 
-For each size N it fills a fresh database on its own ``spacetimedb-standalone``: N versions of
-timeline ``main`` (the client pipelines ``commit_state_version`` calls built by the plugin's
-`VersionCommitter.call`, a snapshot when the module's interval makes one due) and N deltas of
-stream ``main`` (the plugin's recorder writes the first, and so the anchor; the client
-pipelines the rest), then has the plugin's recorder write a stream snapshot as a following
-runtime does (`InnerUniverseRecorder.write_stream_snapshot`) at the last multiple of the
-interval that leaves at least ``interval - 1`` deltas after it (a following runtime leaves at
-most that many). A fresh child process then times both restores, counting the rows
-its queries returned, and checks that they give the same state, history and next index (it
-fails the run otherwise). Nothing else runs in that database, so the figures are the reads and
-the rebuilding alone. It prints a table; it asserts nothing about speed.
+For each size N it fills a fresh database on its own ``spacetimedb-standalone`` with N versions
+of timeline ``main`` (the client pipelines ``commit_state_version`` calls built by the plugin's
+`VersionCommitter.call`, a snapshot when the module's interval makes one due). A fresh child
+process then times both restores, counting the rows its queries returned, and checks that they
+give the same state, head and history (it fails the run otherwise). Nothing else runs in that
+database, so the figures are the reads and the rebuilding alone. It prints a table; it asserts
+nothing about speed.
 
-    .venv/bin/python benchmarks/restore.py [--sizes 1000 10000 50000] [--json FILE] [--smoke]
+    .venv/bin/python benchmarks/restore.py [--sizes 1000 10000 50000] [--interval 50] [--json FILE]
+        [--smoke]
 """
 
 from __future__ import annotations
@@ -37,19 +33,11 @@ from rich.table import Table
 from benchmarks.compare import BenchmarkError, Database, in_child, spacetime_server
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
-from nerv_inner_universe.delta import Set
-from nerv_inner_universe.nerv import (
-    DeltaMetadata,
-    LogState,
-    StateProjector,
-    TemporalStore,
-    VersionedState,
-)
-from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings, streams, translate
-from nerv_inner_universe.plugin.reader import Reader, decode_deltas
+from nerv_inner_universe.nerv import TemporalStore, VersionedState
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
 
-TIMELINE = STREAM = "main"
+TIMELINE = "main"
 IN_FLIGHT = 64
 """Calls the client keeps in flight while filling a database (one connection runs them in
 order, so a version's parent is always committed before it)."""
@@ -65,13 +53,11 @@ class Timed:
 
 @attrs.frozen
 class Restores:
-    """Both restores of one database: versions and deltas, full and at the head."""
+    """Both restores of one database's timeline: full and at the head."""
 
     size: int
-    versions_full: Timed
-    versions_head: Timed
-    deltas_full: Timed
-    deltas_head: Timed
+    full: Timed
+    head: Timed
 
 
 def settings(db: Database) -> PluginSettings:
@@ -111,47 +97,11 @@ def version_calls(count: int, interval: int) -> list[contract.ReducerCall]:
     return calls
 
 
-def delta(n: int) -> tuple[DeltaMetadata, list[Set]]:
-    return DeltaMetadata(description=f"d{n}", timestamp=time.time(), index=n), [
-        Set(f"/k{n % 100}", n)
-    ]
-
-
 def fill(db: Database, size: int, interval: int) -> None:
-    """``size`` versions and deltas, and the stream snapshot a follower would write last."""
-    asyncio.run(pipelined(db, version_calls(size, interval)))
-    recorder = InnerUniverseRecorder(settings(db))
-    try:
-        recorder.record_delta(STREAM, 0, *delta(0))  # commits the stream's anchor first
-        calls = []
-        for n in range(1, size):
-            metadata, operations = delta(n)
-            calls.append(
-                contract.record_delta(
-                    delta_id=streams.delta_id(STREAM, n, "bench"),
-                    stream=STREAM,
-                    state_version_id=streams.anchor_version(STREAM),
-                    occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
-                    operations=translate.operations(operations),
-                    metadata=translate.delta_metadata_input(metadata),
-                )
-            )
-        asyncio.run(pipelined(db, calls))
-        covered = max(0, size - interval + 1) // interval * interval
-        if covered:
-            rows = asyncio.run(delta_rows(db))[:covered]
-            projector = StateProjector({})
-            projector.restore(decode_deltas(STREAM, rows).deltas)
-            point = LogState(projector.get_current_state(), int(rows[-1].seq), covered)
-            recorder.write_stream_snapshot(STREAM, point)
-        recorder.flush()
-    finally:
-        recorder.close()
-
-
-async def delta_rows(db: Database) -> list[Any]:
-    async with DbConnection(db.url, db.name, token=db.token, call_timeout=300) as connection:
-        return await Reader(connection).delta_rows(STREAM)
+    """The module's ``snapshot_interval`` set to ``interval`` (the database's owner is its
+    admin), then ``size`` versions of timeline ``main``."""
+    setting = contract.update_config(key="snapshot_interval", value=str(interval), description=None)
+    asyncio.run(pipelined(db, [setting, *version_calls(size, interval)]))
 
 
 class RowCounter:
@@ -187,7 +137,6 @@ def measure(db: Database, size: int, interval: int) -> Restores:
     recorder = InnerUniverseRecorder(settings(db))
     try:
         full_store, head_store = TemporalStore(interval), TemporalStore(interval)
-        full_projector, head_projector = StateProjector({}), StateProjector({})
 
         def versions_full() -> None:
             full_store.restore([v for v, _ in recorder.read_versions(TIMELINE)])
@@ -196,57 +145,38 @@ def measure(db: Database, size: int, interval: int) -> Restores:
             tail = recorder.read_version_tail(TIMELINE)
             head_store.restore(tail.versions, earlier=tail.earlier)
 
-        def deltas_full() -> None:
-            full_projector.restore(recorder.read_deltas(STREAM))
-
-        def deltas_head() -> None:
-            tail = recorder.read_delta_tail(STREAM)
-            head_projector.restore(tail.deltas, snapshot=tail.snapshot, position=tail.position)
-
-        _, v_full = timed(versions_full, rows)
-        _, v_head = timed(versions_head, rows)
-        _, d_full = timed(deltas_full, rows)
-        _, d_head = timed(deltas_head, rows)
+        _, full = timed(versions_full, rows)
+        _, head = timed(versions_head, rows)
         checks = {
             "state": head_store.get() == full_store.get(),
             "head": head_store.get_current_version_id() == full_store.get_current_version_id(),
-            "projector state": head_projector.get_current_state()
-            == full_projector.get_current_state(),
             "history": head_store.get_history() == full_store.get_history(),
-            "delta history": head_projector.get_delta_history()
-            == full_projector.get_delta_history(),
-            "next index": head_projector.apply_delta({}) == full_projector.apply_delta({}) == size,
         }
         differ = [name for name, same in checks.items() if not same]
         if differ:
             raise BenchmarkError(f"restoring {size} at the head differs in {differ}")
     finally:
         recorder.close()
-    return Restores(size, v_full, v_head, d_full, d_head)
+    return Restores(size, full, head)
 
 
 def report(results: Sequence[Restores], console: Console) -> None:
-    table = Table(title="restore of a timeline and a stream at their head")
-    table.add_column("what", no_wrap=True)
+    table = Table(title="restore of a timeline at its head")
     for column in ("history", "full s", "full CPU s", "full rows"):
         table.add_column(column, justify="right")
     for column in ("at head s", "at head CPU s", "at head rows"):
         table.add_column(column, justify="right")
     for result in results:
-        for what, full, head in (
-            ("versions", result.versions_full, result.versions_head),
-            ("deltas", result.deltas_full, result.deltas_head),
-        ):
-            table.add_row(
-                what,
-                f"{result.size:,}",
-                f"{full.seconds:.3f}",
-                f"{full.cpu_seconds:.3f}",
-                f"{full.rows:,}",
-                f"{head.seconds:.3f}",
-                f"{head.cpu_seconds:.3f}",
-                f"{head.rows:,}",
-            )
+        full, head = result.full, result.head
+        table.add_row(
+            f"{result.size:,}",
+            f"{full.seconds:.3f}",
+            f"{full.cpu_seconds:.3f}",
+            f"{full.rows:,}",
+            f"{head.seconds:.3f}",
+            f"{head.cpu_seconds:.3f}",
+            f"{head.rows:,}",
+        )
     console.print(table)
 
 
@@ -256,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--interval",
+        type=int,
+        default=contract.DEFAULT_SNAPSHOT_INTERVAL,
+        help="the module's snapshot_interval (1 to 10,000; past reader.WALK_BACK_LIMIT versions "
+        "since the last snapshot, the restore at the head reads the timeline in one query)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it works")
     args = parser.parse_args(argv)
     sizes: list[int] = [120, 240] if args.smoke else args.sizes
@@ -263,14 +200,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     load = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory() as tmp, spacetime_server(Path(tmp)) as spacetime:
-        interval = contract.DEFAULT_SNAPSHOT_INTERVAL
+        interval = args.interval
         for size in sizes:
             db = spacetime.database(f"restore-{size}")
             started = time.perf_counter()
             fill(db, size, interval)
-            console.print(
-                f"filled {size:,} versions and deltas in {time.perf_counter() - started:.1f} s"
-            )
+            console.print(f"filled {size:,} versions in {time.perf_counter() - started:.1f} s")
             results.append(in_child(measure, db, size, interval))
             console.print(f"measured {size:,}")
     report(results, console)

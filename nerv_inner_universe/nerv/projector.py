@@ -22,7 +22,6 @@ from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolat
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
     InvalidDeltaError,
-    ReplayError,
     UnknownNameError,
     UnpersistableDeltaError,
 )
@@ -153,36 +152,6 @@ class DeltaMetadata:
     rebased: bool = attrs.field(default=False, eq=False)
 
 
-RecordedDelta = tuple[int, DeltaMetadata, Sequence[Operation]]
-"""``(index, metadata, operations)``: a delta as a recorder reads it back."""
-
-
-@attrs.frozen
-class StreamSnapshot:
-    """The state after a recorded stream's first deltas, to restore without reading them.
-
-    ``state``: the state after them (applied in log order to the projector's initial state,
-    no-ops included); ``next_index``: the index after the last of them; ``position``: the log
-    position of the last of them; ``earlier()``: those deltas, oldest first, read only when
-    a projector needs them (`StateProjector.get_delta_history`, `project` before them).
-    """
-
-    state: Any
-    next_index: int
-    position: int
-    earlier: Callable[[], Sequence[RecordedDelta]]
-
-
-@attrs.frozen
-class LogState:
-    """The state after every delta up to log position ``position`` (`StateProjector.log_state`),
-    and the index after the last of them."""
-
-    state: Any
-    position: int
-    next_index: int
-
-
 DeltaCallback = Callable[[int, Delta, DeltaMetadata, list[Operation] | None], object]
 """Told ``(index, delta, metadata, operations)``; operations is None for a FunctionDelta."""
 
@@ -273,14 +242,6 @@ class StateProjector:
         """The deltas after ``_deltas``: from the oldest tentative one on (see `confirm`)."""
         self._ordered = False
         self._next_index = 0
-        self._snapshot: StreamSnapshot | None = None
-        """The snapshot `restore` started from while the deltas before it are not loaded."""
-        self._first_index = 0
-        """The index after the deltas before ``_deltas`` (0, or a snapshot's next index)."""
-        self._position: int | None = None
-        """The log position of the last settled delta while the settled history is the log's
-        (see `log_state`), else None."""
-        self._loading = threading.Lock()
         self._projections: dict[str, Callable[[Any], Any]] = {"default": lambda state: state}
         self._guards: CallbackList[DeltaCallback] = CallbackList()
         self._observers: CallbackList[DeltaCallback] = CallbackList()
@@ -429,7 +390,7 @@ class StateProjector:
             state, next_index = self._tail[at - 1].after, self._tail[at - 1].metadata.index + 1
         else:
             state = self._base
-            next_index = self._deltas[-1][1].index + 1 if self._deltas else self._first_index
+            next_index = self._deltas[-1][1].index + 1 if self._deltas else 0
         if at == len(self._tail):
             next_index = max(next_index, self._next_index)
         rebased = at < len(self._tail)
@@ -468,9 +429,6 @@ class StateProjector:
                 break
             settled += 1
         if settled:
-            for entry in self._tail[:settled]:
-                known = self._position is not None and entry.position is not None
-                self._position = entry.position if known else None
             self._deltas.extend((entry.change, entry.metadata) for entry in self._tail[:settled])
             self._base = self._tail[settled - 1].after
             del self._tail[:settled]
@@ -490,21 +448,12 @@ class StateProjector:
                 index=index,
             )
 
-    def _loaded_from(self) -> int:
-        """The lowest index whose state this projector can rebuild without loading."""
-        with self._lock:
-            return 0 if self._snapshot is None else self._snapshot.next_index
-
     def _history(self) -> list[tuple[Delta, DeltaMetadata]]:
         """Every delta in log order as far as known (call with ``_lock`` held)."""
         return [*self._deltas, *((entry.change, entry.metadata) for entry in self._tail)]
 
     def restore(
-        self,
-        deltas: Sequence[RecordedDelta],
-        *,
-        snapshot: StreamSnapshot | None = None,
-        position: int | None = None,
+        self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]
     ) -> list[NoOp]:
         """Replace the history with recorded deltas ``(index, metadata, operations)``; return
         the ones that did not apply, oldest first.
@@ -513,66 +462,20 @@ class StateProjector:
         A delta whose operations do not fit the state at its place is a no-op, as in
         `apply_remote`; it is not logged here: the caller reports the returned `NoOp`s (it
         knows where each delta is stored). Each delta is applied once.
-
-        With ``snapshot``, ``deltas`` are those after it: the state starts from its state and
-        the deltas before it are read (``snapshot.earlier``, once) only when a read needs
-        them, and checked then to rebuild its state (ReplayError otherwise). ``position`` is
-        the log position of the last delta (a snapshot's when there are none after it); with
-        it, the projector knows its state is the log's there (`log_state`).
         """
         history = [(_delta_from_operations(ops), metadata) for _, metadata, ops in deltas]
-        state = self._initial if snapshot is None else copy.deepcopy(snapshot.state)
+        state = self._initial
         noops: list[NoOp] = []
         for change, metadata in history:
             state, error = _attempt(change, state)
             if error is not None:
                 noops.append(NoOp(metadata.index, error))
-        first_index = 0 if snapshot is None else snapshot.next_index
         with self._sequence, self._lock:
             self._deltas = history
             self._tail = []
             self._state = self._base = state
-            self._first_index = first_index
-            self._next_index = deltas[-1][0] + 1 if deltas else first_index
-            self._snapshot = snapshot
-            self._position = position
+            self._next_index = deltas[-1][0] + 1 if deltas else 0
         return noops
-
-    def log_state(self) -> LogState | None:
-        """The state after every delta up to the log position of the last settled one, when
-        this projector's settled history is exactly the log's up to there: restored with a
-        ``position`` and followed since in log order (`follow_log_order`, `confirm`,
-        `apply_remote` with positions). None otherwise (a delta applied here but never
-        recorded, a FunctionDelta say, or no position known)."""
-        with self._lock:
-            if self._position is None:
-                return None
-            next_index = self._deltas[-1][1].index + 1 if self._deltas else self._first_index
-            return LogState(copy.deepcopy(self._base), self._position, next_index)
-
-    def _load_earlier(self) -> None:
-        """Load the deltas before a restore's snapshot, if not loaded yet (never with ``_lock``
-        held: it reads the backend); ReplayError when they do not rebuild its state."""
-        with self._loading:
-            with self._lock:
-                snapshot = self._snapshot
-            if snapshot is None:
-                return
-            earlier = [(_delta_from_operations(ops), m) for _, m, ops in snapshot.earlier()]
-            state = self._initial
-            for change, _ in earlier:
-                state, _error = _attempt(change, state)
-            if state != snapshot.state or (
-                earlier and earlier[-1][1].index + 1 != snapshot.next_index
-            ):
-                raise ReplayError(
-                    "the deltas before the stream's snapshot do not rebuild its state and "
-                    f"index {snapshot.next_index}; the recorded snapshot is wrong"
-                )
-            with self._lock:
-                if self._snapshot is snapshot:
-                    self._deltas = earlier + self._deltas
-                    self._snapshot = None
 
     def add_projection(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Register ``fn(state) -> view`` as projection ``name`` ("default" is the state itself)."""
@@ -588,19 +491,16 @@ class StateProjector:
         """
         require_str("name", name)
         require_int("until", until, optional=True)
-        if until is not None and until < self._loaded_from():
-            self._load_earlier()
         with self._lock:
             fn = self._projections.get(name)
             known = sorted(self._projections)
-            state, deltas = self._state, self._history()
-            start = self._initial if self._snapshot is None else self._snapshot.state
+            state, initial, deltas = self._state, self._initial, self._history()
         if fn is None:
             raise UnknownNameError(
                 f"no projection {name!r}; register it with add_projection (known: {known})"
             )
         if until is not None:
-            state = start
+            state = initial
             for change, metadata in deltas:
                 if metadata.index >= until:
                     break
@@ -617,7 +517,6 @@ class StateProjector:
     ) -> list[tuple[int, DeltaMetadata]]:
         """``(index, metadata)`` of each delta, oldest first; with tags, those with any of them."""
         wanted = None if with_tags is None else set(str_tuple("with_tags", with_tags))
-        self._load_earlier()
         with self._lock:
             deltas = self._history()
         return [
@@ -641,5 +540,4 @@ class StateProjector:
                 )
             self._deltas, self._tail = [], []
             self._state = self._base = self._initial
-            self._next_index = self._first_index = 0
-            self._snapshot = self._position = None
+            self._next_index = 0

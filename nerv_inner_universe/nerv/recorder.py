@@ -22,7 +22,7 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.nerv.events import Event
-from nerv_inner_universe.nerv.projector import DeltaMetadata, NoOp, StreamSnapshot
+from nerv_inner_universe.nerv.projector import DeltaMetadata, NoOp
 from nerv_inner_universe.nerv.temporal import EarlierVersions, VersionedState
 
 
@@ -96,38 +96,26 @@ class VersionTail:
     ``versions`` hold the whole timeline."""
 
 
-@attrs.frozen
-class DeltaTail:
-    """What a StateProjector restores its stream from (`RestoringRecorder`)."""
-
-    deltas: list[tuple[int, DeltaMetadata, list[Operation]]]
-    """The deltas after ``snapshot`` (all of them without one), in log order, with their
-    operations as recorded, none applied (one that does not apply still has them)."""
-    snapshot: StreamSnapshot | None
-    """The state after the deltas before them, if the backend holds one."""
-    position: int | None
-    """The log position of the last delta (the snapshot's when there is none after it; 0
-    for an empty stream), if the backend's log has positions."""
-
-
 @runtime_checkable
 class RestoringRecorder(Protocol):
-    """What a `Recorder` may offer besides, so that a start costs less than the history: the
-    runtime restores its TemporalStore from `read_version_tail` (older versions are read
-    when asked for) and its StateProjector from `read_delta_tail` (older deltas likewise),
-    applying each delta once, and hands the deltas that did not apply to `report_noops`."""
+    """What a `Recorder` may offer besides: the runtime restores its TemporalStore from
+    `read_version_tail` (the versions since the nearest whole one; older versions are read
+    when asked for), so that restoring it costs less than the timeline's history, and its
+    StateProjector from every delta of `read_recorded_deltas`, applying each once; it hands
+    the deltas that did not apply to `report_noops`."""
 
     def read_version_tail(self, timeline: str) -> VersionTail:
         """The versions of ``timeline`` from the nearest whole one at or before its head."""
         ...
 
-    def read_delta_tail(self, stream: str) -> DeltaTail:
-        """The deltas of ``stream`` after its latest snapshot, and that snapshot."""
+    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of `Recorder.read_deltas` with their operations as recorded, none applied
+        (so one that does not apply still has its operations)."""
         ...
 
     def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
-        """The deltas of ``stream`` (from the last `read_delta_tail`) that did not apply when
-        the projector was restored from them, oldest first."""
+        """The deltas of ``stream`` (from the last `read_recorded_deltas`) that did not apply
+        when the projector was restored from them, oldest first."""
         ...
 
 

@@ -162,35 +162,28 @@ class Nerv:
     def _replay(self, recorder: Recorder) -> None:
         timeline, stream = self.settings.timeline, self.settings.stream
         if isinstance(recorder, RestoringRecorder):
-            versions = recorder.read_version_tail(timeline)
-            self.temporal_store.restore(versions.versions, earlier=versions.earlier)
-            log.info(
-                "nerv_replayed", kind="versions", count=len(versions.versions), timeline=timeline
-            )
-            deltas = recorder.read_delta_tail(stream)
-            noops = self.state_projector.restore(
-                deltas.deltas, snapshot=deltas.snapshot, position=deltas.position
-            )
-            recorder.report_noops(stream, noops)
-            log.info("nerv_replayed", kind="deltas", count=len(deltas.deltas), stream=stream)
+            tail = recorder.read_version_tail(timeline)
+            self.temporal_store.restore(tail.versions, earlier=tail.earlier)
+            count = len(tail.versions)
+            deltas = recorder.read_recorded_deltas(stream)
         else:
-            self._replay_all(recorder)
+            versions = [version for version, _ in recorder.read_versions(timeline)]
+            self.temporal_store.restore(versions)
+            count = len(versions)
+            deltas = recorder.read_deltas(stream)
+        log.info("nerv_replayed", kind="versions", count=count, timeline=timeline)
+        noops = self.state_projector.restore(deltas)
+        if isinstance(recorder, RestoringRecorder):
+            recorder.report_noops(stream, noops)
+        else:
+            for noop in noops:
+                log.warning("delta_not_applicable", index=noop.index, error=noop.error)
+        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
         count = 0
         for event in recorder.replay_events():
             self.event_bus.publish_event(event.as_replayed())
             count += 1
         log.info("nerv_replayed", kind="events", count=count)
-
-    def _replay_all(self, recorder: Recorder) -> None:
-        """Restores the store and the projector from every recorded version and delta."""
-        timeline, stream = self.settings.timeline, self.settings.stream
-        versions = recorder.read_versions(timeline)
-        self.temporal_store.restore([version for version, _ in versions])
-        log.info("nerv_replayed", kind="versions", count=len(versions), timeline=timeline)
-        deltas = recorder.read_deltas(stream)
-        for noop in self.state_projector.restore(deltas):
-            log.warning("delta_not_applicable", index=noop.index, error=noop.error)
-        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
 
     def _require_running(self, change: str) -> None:
         if self._phase is _Phase.NEW:

@@ -22,7 +22,7 @@ from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
 from nerv_inner_universe.plugin.retrying import retried
-from nerv_inner_universe.plugin.streams import anchor_timeline, delta_index, parse_snapshot
+from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
@@ -164,14 +164,22 @@ _size_of = operator.itemgetter(1)
 """A `translate.LogEntry`'s size in a page."""
 
 
-@attrs.frozen
-class StreamPoint:
-    """The head of a projector stream's timeline (`Reader.stream_snapshot`): its id (None
-    when the stream has no anchor yet) and, when it is a snapshot, ``(state, through_seq,
-    next_index)``."""
+WALK_BACK_LIMIT = 64
+"""The most ``state_version`` rows `Reader.version_tail` reads one at a time by primary key
+(a round trip each) before it reads the timeline's rows in one query instead: with the
+admin's ``snapshot_interval`` up to 10,000, a walk to the nearest snapshot could otherwise
+cost that many round trips."""
 
-    head: str | None
-    snapshot: tuple[JSON, int, int] | None
+
+def tail_start(rows: Sequence[Any]) -> int:
+    """The index in ``rows`` (a timeline's ``state_version`` rows, oldest first) of the last
+    one holding a snapshot or without a parent (a root): the versions from there on rebuild
+    without the ones before. 0 when there is none (the first row's parent is on the timeline
+    it branched from)."""
+    for at in range(len(rows) - 1, 0, -1):
+        if rows[at].snapshot is not None or rows[at].parent_version_id is None:
+            return at
+    return 0
 
 
 @attrs.frozen
@@ -383,7 +391,16 @@ class Reader:
         rows = await self.versions_after(timeline, None)
         ids = [str(row.version_id) for row in rows]
         if version_id not in ids:
-            raise IntegrityError(f"version {version_id!r} is no longer on timeline {timeline!r}")
+            why = (
+                "an admin redacted it since it was read (the timeline now ends before it)"
+                if await self.redacted(contract.RedactedKind.STATE_VERSION, version_id)
+                else "an admin may have redacted it since it was read, or the database was "
+                "restored from a backup"
+            )
+            raise IntegrityError(
+                f"version {version_id!r} is no longer on timeline {timeline!r}: {why}; start "
+                "the runtime again to restore the timeline as it is now"
+            )
         return await self._rebuilt(rows[: ids.index(version_id)])
 
     async def version_tail(
@@ -394,8 +411,10 @@ class Reader:
         holds a snapshot, the timeline's root, or the first version of a timeline that branched
         from another. Read one row at a time by primary key (an index lookup), so the reads
         are bounded by the versions since the last snapshot (at most about
-        ``snapshot_interval``), not by the timeline's length. IntegrityError when a version
-        names a parent that is missing."""
+        ``snapshot_interval``), not by the timeline's length; after `WALK_BACK_LIMIT` such
+        reads without reaching one, the timeline's rows are read in one query instead (as a
+        full restore does) and the versions from the nearest one on are rebuilt
+        (`tail_start`). IntegrityError when a version names a parent that is missing."""
         head = await self.timeline(timeline)
         if head is None:
             return [], True
@@ -403,6 +422,11 @@ class Reader:
         rows: list[Any] = []
         version_id: str | None = str(head.head_version_id)
         while version_id is not None and len(rows) < count:
+            if len(rows) == WALK_BACK_LIMIT:
+                whole = await self.versions_after(timeline, None)
+                start = tail_start(whole)
+                log.info("version_tail_read_whole", timeline=timeline, rows=len(whole))
+                return await self._rebuilt(whole[start:]), start == 0
             row = await self.version_row(version_id)
             if row is None:
                 raise IntegrityError(
@@ -461,39 +485,6 @@ class Reader:
         return await self._select_by_seq(
             Table.DELTA_RECORD, f"stream = {quoted(stream)}", after_seq
         )
-
-    async def stream_snapshot(self, stream: str) -> StreamPoint:
-        """Where projector ``stream``'s latest snapshot stands: the head of its timeline
-        ``stream.<s>`` (two primary-key reads), and its state, log position and next index
-        when that head is a snapshot (`streams.parse_snapshot`), else none (no snapshot yet,
-        or the anchor is missing). IntegrityError when the state does not hash to its
-        ``data_hash``."""
-        head = await self.timeline(anchor_timeline(stream))
-        if head is None:
-            return StreamPoint(None, None)
-        head_id = str(head.head_version_id)
-        row = await self.version_row(head_id)
-        if row is None or row.snapshot is None:
-            return StreamPoint(head_id, None)
-        data = await self._state(row, [], {})
-        return StreamPoint(head_id, parse_snapshot(data))
-
-    async def delta_redacted_through(self, stream: str, seq: int) -> bool:
-        """Whether an admin redacted a delta of ``stream`` at log position ``seq`` or before
-        (a snapshot through ``seq`` then holds what the log no longer does). Reads the delta
-        tombstones (an index lookup by ``event_type``) and each one's delta by primary key."""
-        kind = contract.RedactedKind.DELTA
-        rows = await self._select(Table.EVENT_LOG, f"event_type = {quoted(kind.event_type)}")
-        for row in rows:
-            tombstone = translate.tombstone_from_row(row)
-            if tombstone is None or tombstone.kind is not kind:
-                continue
-            deltas = await self._select(
-                Table.DELTA_RECORD, f"delta_id = {quoted(tombstone.target_id)}"
-            )
-            if any(str(d.stream) == stream and int(d.seq) <= seq for d in deltas):
-                return True
-        return False
 
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
@@ -594,18 +585,16 @@ class DecodedDeltas:
         return skipped
 
 
-def decode_deltas(stream: str, rows: list[Any], first_index: int = 0) -> DecodedDeltas:
+def decode_deltas(stream: str, rows: list[Any]) -> DecodedDeltas:
     """``delta_record`` rows of ``stream`` (in ``seq`` order) decoded, not applied. Each
-    delta's index is `streams.delta_index`'s (the first free one is ``first_index``: 0, or a
-    snapshot's next index when the rows are those after it), so indexes rise along the log
-    whatever the ids' form. PersistenceError only for a row this plugin cannot decode at all
-    (another schema)."""
+    delta's index is `streams.delta_index`'s, so indexes rise along the log whatever the ids'
+    form. PersistenceError only for a row this plugin cannot decode at all (another schema)."""
     deltas: list[tuple[int, DeltaMetadata, list[Operation]]] = []
     undecodable: list[SkippedDelta] = []
     stored: dict[int, tuple[str, int]] = {}
     for row in rows:
         delta_id, seq = str(row.delta_id), int(row.seq)
-        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else first_index)
+        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else 0)
         metadata = translate.delta_metadata_from_row(row, index)
         try:
             operations = [translate.operation_from_row(op) for op in row.operations]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import functools
 import threading
 import uuid
 from collections.abc import AsyncIterator, Generator, Sequence
@@ -22,22 +21,18 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
-from nerv_inner_universe.delta import JSON, Operation, Set, data_hash
+from nerv_inner_universe.delta import JSON, Operation, data_hash
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
-    DeltaTail,
     Event,
     EventBus,
-    LogState,
     NoOp,
     Relation,
     StateProjector,
-    StreamSnapshot,
     TemporalStore,
     VersionedState,
     VersionTail,
-    now,
 )
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
@@ -56,7 +51,7 @@ from nerv_inner_universe.plugin.reader import (
     deltas_from_rows,
 )
 from nerv_inner_universe.plugin.recent_events import RecentEvents
-from nerv_inner_universe.plugin.remote_state import Snapshots, StateFollower
+from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
@@ -163,11 +158,7 @@ class InnerUniverseRecorder:
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
         self._decoded: dict[str, DecodedDeltas] = {}
-        """The deltas `read_delta_tail` read, per stream, until `report_noops`."""
-        self._since_snapshot: dict[str, int] = {}
-        """The deltas `read_delta_tail` read after the stream's snapshot, per stream."""
-        self._stream_heads: dict[str, str | None] = {}
-        """The head of each projector stream's timeline as last known (`write_stream_snapshot`)."""
+        """The deltas `read_recorded_deltas` read, per stream, until `report_noops`."""
         self._state_follower: StateFollower | None = None
         self._graph: InnerUniverseGraph | None = None
         self._closed = False
@@ -448,52 +439,14 @@ class InnerUniverseRecorder:
         skipped, with one ``delta_skipped`` warning (see `reader.deltas_from_rows`)."""
         return deltas_from_rows(stream, self._delta_rows(stream), dict(_STREAM_BASE_STATE))
 
-    def read_delta_tail(self, stream: str) -> DeltaTail:
-        """What a runtime restores its projector of ``stream`` from: the stream's latest
-        snapshot (the head of ``stream.<s>``, two primary-key reads), if no delta it covers
-        was redacted since, and the deltas after it, decoded and not applied (one query for
-        the stream's rows past its ``seq``; see `reader.decode_deltas`); every delta of the
-        stream without a usable snapshot. The deltas before the snapshot are read only when
-        the projector needs them. The runtime hands the deltas that did not apply to
-        `report_noops`."""
-        self.flush()
-        point = self._loop.run(self._reader.stream_snapshot(stream))
-        snapshot = point.snapshot
-        if snapshot is not None and self._loop.run(
-            self._reader.delta_redacted_through(stream, snapshot[1])
-        ):
-            log.info("stream_snapshot_outdated", stream=stream, through_seq=snapshot[1])
-            snapshot = None
-        with self._lock:
-            self._stream_heads[stream] = point.head
-        if snapshot is None:
-            rows = self._delta_rows(stream)
-            decoded = decode_deltas(stream, rows)
-            restored = None
-            position = int(rows[-1].seq) if rows else 0
-        else:
-            state, through, next_index = snapshot
-            rows = self._delta_rows(stream, through)
-            decoded = decode_deltas(stream, rows, next_index)
-            restored = StreamSnapshot(
-                state, next_index, through, functools.partial(self._deltas_through, stream, through)
-            )
-            position = int(rows[-1].seq) if rows else through
+    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+        """The deltas of ``stream`` in ``seq`` order, decoded and not applied (see
+        `reader.decode_deltas`): what a runtime restores its projector from, applying each
+        once; it then hands the ones that did not apply to `report_noops`."""
+        decoded = decode_deltas(stream, self._delta_rows(stream))
         with self._lock:
             self._decoded[stream] = decoded
-            self._delta_seqs[stream] = position
-            self._since_snapshot[stream] = len(rows)
-        log.info("stream_restored", stream=stream, snapshot=restored is not None, deltas=len(rows))
-        return DeltaTail(decoded.deltas, restored, position)
-
-    def _deltas_through(
-        self, stream: str, seq: int
-    ) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        """The deltas of ``stream`` up to log position ``seq``, decoded (the stream's rows are
-        read whole)."""
-        self._require_open(f"the deltas of stream {stream!r} through seq {seq}")
-        rows = self._loop.run(self._reader.delta_rows(stream))
-        return decode_deltas(stream, [row for row in rows if int(row.seq) <= seq]).deltas
+        return decoded.deltas
 
     def _require_open(self, what: str) -> None:
         """PersistenceError when the recorder is closed: ``what`` can no longer be read."""
@@ -503,63 +456,22 @@ class InnerUniverseRecorder:
                 "were first needed); read them while it runs, or start a runtime again"
             )
 
-    def write_stream_snapshot(self, stream: str, point: LogState) -> None:
-        """Queues a snapshot of projector ``stream`` at ``point`` (the state after every delta
-        up to its log position) as the next version of ``stream.<s>``, without waiting: a
-        snapshot another process committed first (the timeline moved on) is left out, and
-        the next one is made on the head read afresh."""
-        with self._lock:
-            parent = self._stream_heads.get(stream)
-        if parent is None:
-            row = self._loop.run(self._reader.timeline(streams.anchor_timeline(stream)))
-            if row is None:
-                return  # no anchor: the stream has no recorded delta
-            parent = str(row.head_version_id)
-        data = streams.snapshot_data(point.state, point.position, point.next_index)
-        version = VersionedState(
-            version_id=streams.snapshot_version(stream, point.position),
-            data=data,
-            parent_version_id=parent,
-            timestamp=now(),
-            change_description=f"state of projector stream {stream!r} through seq {point.position}",
-            data_hash=data_hash(data),
-        )
-        call = VersionCommitter.call(
-            streams.anchor_timeline(stream), version, [Set("", data)], snapshot=True
-        )
-        with self._lock:
-            self._stream_heads[stream] = version.version_id
-        future = self._writer.submit(Write(call, f"snapshot {version.version_id!r}"))
-        future.add_done_callback(functools.partial(self._snapshot_written, stream, version))
-
-    def _snapshot_written(
-        self, stream: str, version: VersionedState, future: concurrent.futures.Future[None]
-    ) -> None:
-        error = future.exception()
-        if error is None:
-            log.debug("stream_snapshot_written", stream=stream, version_id=version.version_id)
-            return
-        with self._lock:
-            if self._stream_heads.get(stream) == version.version_id:
-                self._stream_heads[stream] = None  # read the head again for the next one
-        log.info("stream_snapshot_not_written", stream=stream, error=str(error))
-
     def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
         """Warns once (``delta_skipped``, naming its ``delta_id`` and ``seq``) for each delta
-        of the last `read_delta_tail` of ``stream`` that did not apply (``noops``) or could
-        not be decoded."""
+        of the last `read_recorded_deltas` of ``stream`` that did not apply (``noops``) or
+        could not be decoded."""
         with self._lock:
             decoded = self._decoded.pop(stream, None)
         if decoded is not None:
             decoded.skipped(noops)
 
-    def _delta_rows(self, stream: str, after_seq: int = 0) -> list[Any]:
-        """``stream``'s ``delta_record`` rows after ``after_seq`` in ``seq`` order (after a
-        flush); the last ``seq`` is where following its deltas begins."""
+    def _delta_rows(self, stream: str) -> list[Any]:
+        """``stream``'s ``delta_record`` rows in ``seq`` order (after a flush); the last
+        ``seq`` is where following its deltas begins."""
         self.flush()
-        rows = self._loop.run(self._reader.delta_rows(stream, after_seq))
+        rows = self._loop.run(self._reader.delta_rows(stream))
         with self._lock:
-            self._delta_seqs[stream] = int(rows[-1].seq) if rows else after_seq
+            self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
         return rows
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -581,8 +493,6 @@ class InnerUniverseRecorder:
         after replay."""
         if self._state_follower is not None:
             return
-        with self._lock:
-            since = self._since_snapshot.get(stream, 0)
         follower = StateFollower(
             store,
             timeline,
@@ -591,11 +501,6 @@ class InnerUniverseRecorder:
             claim_delta=lambda delta_id: delta_id.endswith(f".{self._writer_tag}"),
             read_versions_after=lambda version_id: self._loop.run(
                 self._reader.versions_after(timeline, version_id)
-            ),
-            snapshots=Snapshots(
-                every=self._loop.run(self._reader.snapshot_interval()),
-                write=functools.partial(self.write_stream_snapshot, stream),
-                since=since,
             ),
         )
         self._state_follower = follower

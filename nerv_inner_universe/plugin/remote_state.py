@@ -30,12 +30,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
-from nerv_inner_universe.nerv import LogState, StateProjector, TemporalStore
+from nerv_inner_universe.nerv import StateProjector, TemporalStore
 from nerv_inner_universe.nerv.errors import ReplayError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.reader import quoted
@@ -55,28 +53,6 @@ ReadVersionsAfter = Callable[[str | None], list[Any]]
 version (all for None), in ``seq`` order; raises the reader's errors."""
 
 
-@attrs.define
-class Snapshots:
-    """When a `StateFollower` has the projector's state written as a stream snapshot: after
-    every ``every`` deltas of the stream (``since`` of them since the last one when following
-    begins), ``write(point)`` with the projector's `StateProjector.log_state`, when it has
-    one (a projector that applied a delta the log does not hold has none)."""
-
-    every: int
-    write: Callable[[LogState], None]
-    since: int = 0
-
-    def delta_followed(self, projector: StateProjector) -> None:
-        """One more delta of the stream is in the projector."""
-        self.since += 1
-        if self.since < self.every:
-            return
-        self.since = 0
-        point = projector.log_state()
-        if point is not None:
-            self.write(point)
-
-
 class StateFollower:
     """Applies other processes' versions of ``timeline`` to ``store`` and deltas of ``stream``
     to ``projector``, on a thread of its own; `stop` ends it.
@@ -94,7 +70,6 @@ class StateFollower:
         *,
         claim_delta: Callable[[str], bool],
         read_versions_after: ReadVersionsAfter,
-        snapshots: Snapshots | None = None,
     ) -> None:
         self._store = store
         self._timeline = timeline
@@ -102,7 +77,6 @@ class StateFollower:
         self._stream = stream
         self._claim_delta = claim_delta
         self._read_versions_after = read_versions_after
-        self._snapshots = snapshots
         self._inbox: queue.Queue[tuple[Table, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-state", daemon=True)
         self._handle: SubscriptionHandle | None = None
@@ -216,16 +190,14 @@ class StateFollower:
         index = delta_index(self._stream, delta_id, 0)
         if self._claim_delta(delta_id):
             self._projector.confirm(index, int(row.seq))
-        else:
-            self._applied_deltas.set(delta_id, None)
-            operations = [translate.operation_from_row(op) for op in row.operations]
-            applied = self._projector.apply_remote(
-                operations, translate.delta_metadata_from_row(row, index), position=int(row.seq)
-            )
-            self.deltas_applied += 1
-            log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
-        if self._snapshots is not None:
-            self._snapshots.delta_followed(self._projector)
+            return
+        self._applied_deltas.set(delta_id, None)
+        operations = [translate.operation_from_row(op) for op in row.operations]
+        applied = self._projector.apply_remote(
+            operations, translate.delta_metadata_from_row(row, index), position=int(row.seq)
+        )
+        self.deltas_applied += 1
+        log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
 
     def stop(self) -> None:
         """Applies what is queued, then ends the delivery thread (waits up to 10 s)."""

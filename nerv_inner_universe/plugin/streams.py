@@ -4,11 +4,6 @@ exist), and delta ``n`` of ``s`` written by writer ``w`` is stored as ``<s>:<n>.
 stream may hold deltas under ids of other forms too (written without the plugin): they are
 read in their place in the log all the same (`delta_index`).
 
-Every ``snapshot_interval`` deltas a following process commits the stream's state on the
-same timeline, as version ``stream.<s>.at.<seq>`` whose data is `snapshot_data`: the state
-after every delta of ``s`` up to log position ``seq``, and the index after the last of them.
-A start reads the timeline's head and the deltas after it, not the whole stream.
-
 The anchor timelines are bookkeeping, not user state: `is_internal_timeline` tells them apart
 so that listings leave them out and a TemporalStore is refused on one.
 """
@@ -18,7 +13,6 @@ from __future__ import annotations
 import re
 
 from nerv_inner_universe.client.numbers import ascii_int
-from nerv_inner_universe.delta import JSON
 from nerv_inner_universe.shown import shown
 
 ANCHOR_PREFIX = "stream."
@@ -62,31 +56,6 @@ def anchor_timeline(stream: str) -> str:
 def anchor_version(stream: str) -> str:
     """The id of projector stream ``stream``'s anchor (root) version."""
     return f"{ANCHOR_PREFIX}{stream}.base"
-
-
-def snapshot_version(stream: str, seq: int) -> str:
-    """The id of projector stream ``stream``'s snapshot through log position ``seq``."""
-    return f"{ANCHOR_PREFIX}{stream}.at.{seq}"
-
-
-SNAPSHOT_KEYS = ("next_index", "state", "through_seq")
-
-
-def snapshot_data(state: JSON, seq: int, next_index: int) -> dict[str, JSON]:
-    """The data of a stream snapshot version: the ``state`` after every delta up to log
-    position ``seq`` (``through_seq``), and ``next_index``, the index after the last one."""
-    return {"through_seq": seq, "next_index": next_index, "state": state}
-
-
-def parse_snapshot(data: JSON) -> tuple[JSON, int, int] | None:
-    """``(state, through_seq, next_index)`` of a stream snapshot version's data; None for
-    other data (the anchor's ``{}``, or a version not written by this plugin)."""
-    if not isinstance(data, dict) or tuple(sorted(data)) != SNAPSHOT_KEYS:
-        return None
-    seq, next_index = data["through_seq"], data["next_index"]
-    if type(seq) is not int or type(next_index) is not int or seq < 1 or next_index < 0:
-        return None
-    return data["state"], seq, next_index
 
 
 def is_internal_timeline(name: str) -> bool:

@@ -1,8 +1,7 @@
-"""A runtime restores its TemporalStore and StateProjector at their head (issue 10): the
-versions since the timeline's nearest snapshot and the deltas after the stream's latest
-snapshot, which a following runtime writes every ``snapshot_interval`` deltas; the rows a start
-reads from ``state_version`` and ``delta_record`` are bounded by the interval, and the state,
-history and numbering are those of a restore from every version and delta."""
+"""A runtime restores its TemporalStore at its head (issue 10): the versions since the
+timeline's nearest snapshot, so the ``state_version`` rows a start reads are bounded by
+``snapshot_interval``; its StateProjector from every delta of the stream, each applied once.
+The state, history and numbering are those of a restore from every version and delta."""
 
 from __future__ import annotations
 
@@ -12,10 +11,10 @@ import pytest
 
 from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
-from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from nerv_inner_universe.plugin import InnerUniverseRecorder, IntegrityError, PersistenceError
+from nerv_inner_universe.plugin.reader import WALK_BACK_LIMIT
 from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
-from tests.integration.plugin.test_runtime_persistence import wait_for
 
 INTERVAL = 5
 
@@ -52,21 +51,20 @@ def config(db: Database) -> dict[str, Any]:
     return settings
 
 
-def stream_snapshots(db: Database) -> list[str]:
-    rows = db.sql("SELECT version_id FROM state_version WHERE timeline = 'stream.main'")
-    return sorted(str(row["version_id"]) for row in rows if ".at." in str(row["version_id"]))
-
-
 def record_history(db: Database, runtimes: RuntimeFactory, count: int) -> None:
-    """A runtime commits ``count`` versions and applies ``count`` deltas, and stops once it
-    has written the stream snapshots due (one every INTERVAL deltas)."""
+    """A runtime commits ``count`` versions and applies ``count`` deltas, then stops."""
     db.ok("update_config", "snapshot_interval", str(INTERVAL), NONE)
     first = runtimes(config(db))
     for n in range(count):
         first.temporal_store.commit({"n": n, "items": list(range(n % 4))}, f"v{n}")
         first.state_projector.apply_delta({f"k{n % 3}": n}, f"d{n}")
-    wait_for(lambda: len(stream_snapshots(db)) == count // INTERVAL)
     first.stop()
+
+
+def restarted_after_history(db: Database, runtimes: RuntimeFactory, count: int) -> Nerv:
+    """A runtime started after `record_history` of ``count``."""
+    record_history(db, runtimes, count)
+    return runtimes(config(db))
 
 
 def full_restore(runtime: Nerv) -> tuple[TemporalStore, StateProjector]:
@@ -80,7 +78,7 @@ def full_restore(runtime: Nerv) -> tuple[TemporalStore, StateProjector]:
 
 
 @pytest.mark.parametrize("history", [23, 48])
-def test_a_start_reads_a_bounded_tail_and_restores_what_a_full_restore_gives(
+def test_a_start_reads_a_bounded_version_tail_and_restores_what_a_full_restore_gives(
     inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead, history: int
 ) -> None:
     db = inner_universe
@@ -89,11 +87,10 @@ def test_a_start_reads_a_bounded_tail_and_restores_what_a_full_restore_gives(
     rows_read.rows.clear()
     restarted = runtimes(config(db))
     # Whatever the history: versions, the timeline row and the 3 versions from the last
-    # snapshot on, and the head's row again when following begins; deltas, the head of
-    # stream.main (its timeline row and its version, the last snapshot) and the 3 after it.
-    assert rows_read.rows.get("timeline", 0) == 2
-    assert rows_read.rows.get("state_version", 0) == 3 + 1 + 1
-    assert rows_read.rows.get("delta_record", 0) == 3
+    # snapshot on, and the head's row again when following begins; deltas, every one.
+    assert rows_read.rows.get("timeline", 0) == 1
+    assert rows_read.rows.get("state_version", 0) == 3 + 1
+    assert rows_read.rows.get("delta_record", 0) == history
     store, projector = restarted.temporal_store, restarted.state_projector
     assert not store.fully_loaded
     full_store, full_projector = full_restore(restarted)
@@ -108,7 +105,45 @@ def test_a_start_reads_a_bounded_tail_and_restores_what_a_full_restore_gives(
     assert store.get(store.commit({"n": history}, "next")) == {"n": history}
 
 
-def test_a_snapshot_holding_a_redacted_delta_is_not_used(
+def test_a_walk_back_past_its_limit_reads_the_timeline_once(
+    inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
+) -> None:
+    db = inner_universe
+    interval, count = 3 * WALK_BACK_LIMIT, 2 * WALK_BACK_LIMIT
+    db.ok("update_config", "snapshot_interval", str(interval), NONE)
+    settings = nerv_config(db, events="sync")
+    settings["nerv"]["snapshot_interval"] = interval
+    first = runtimes(settings)
+    for n in range(count):
+        first.temporal_store.commit({"n": n}, f"v{n}")
+    first.stop()
+
+    rows_read.rows.clear()
+    restarted = runtimes(settings)
+    # WALK_BACK_LIMIT rows by primary key, then the timeline's rows in one query, and the
+    # head's row again when following begins.
+    assert rows_read.rows.get("state_version", 0) == WALK_BACK_LIMIT + count + 1
+    store = restarted.temporal_store
+    assert store.fully_loaded
+    assert store.get() == {"n": count - 1}
+    assert len(store.get_history()) == count
+
+
+def test_older_versions_redacted_after_the_start_are_said_to_be_redacted(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    restarted = restarted_after_history(db, runtimes, 2 * INTERVAL + 1)
+    assert not restarted.temporal_store.fully_loaded
+    rows = db.sql("SELECT version_id, seq FROM state_version WHERE timeline = 'main'")
+    newest_first = sorted(rows, key=lambda row: -int(row["seq"]))
+    for row in newest_first[: INTERVAL + 2]:  # from the head down, below the restored tail
+        db.ok("redact_state_version", row["version_id"], "redacted below the restored tail")
+    with pytest.raises(IntegrityError, match="an admin redacted it since it was read"):
+        restarted.temporal_store.get_history()
+
+
+def test_a_redacted_delta_is_restored_as_redacted(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:
     db = inner_universe
@@ -126,12 +161,10 @@ def test_a_snapshot_holding_a_redacted_delta_is_not_used(
 def test_older_history_not_read_while_running_cannot_be_read_after_stop(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:
-    db = inner_universe
-    record_history(db, runtimes, 2 * INTERVAL + 1)
-    restarted = runtimes(config(db))
+    restarted = restarted_after_history(inner_universe, runtimes, 2 * INTERVAL + 1)
     restarted.stop()
     assert restarted.temporal_store.get() == {"n": 2 * INTERVAL, "items": [0, 1]}
     with pytest.raises(PersistenceError, match="recorder is closed"):
         restarted.temporal_store.get_history()
-    with pytest.raises(PersistenceError, match="recorder is closed"):
-        restarted.state_projector.get_delta_history()
+    # The projector restored from every delta: its history is whole.
+    assert len(restarted.state_projector.get_delta_history()) == 2 * INTERVAL + 1

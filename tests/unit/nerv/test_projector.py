@@ -13,12 +13,9 @@ from nerv_inner_universe.nerv import (
     DeltaMetadata,
     FunctionDelta,
     InvalidDeltaError,
-    LogState,
     OperationsDelta,
     PatchDelta,
-    ReplayError,
     StateProjector,
-    StreamSnapshot,
     UnknownNameError,
     UnpersistableDeltaError,
 )
@@ -240,60 +237,3 @@ def test_restore_reports_the_deltas_that_did_not_apply_and_applies_each_once(
     assert [index for index, _ in projector.get_delta_history()] == [0, 1, 4, 5]
     assert applied == [ops for _, _, ops in recorded]
     assert not [e for e in logs if e["event"] == "delta_not_applicable"]  # the caller reports
-
-
-def recorded_patches(count: int) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-    return [(n, metadata_at(n), [Set(f"/k{n}", n)]) for n in range(count)]
-
-
-def test_restore_from_a_snapshot_reads_the_earlier_deltas_only_when_needed() -> None:
-    deltas = recorded_patches(10)
-    full = StateProjector({})
-    full.restore(deltas, position=10)
-    loads = 0
-
-    def earlier() -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        nonlocal loads
-        loads += 1
-        return deltas[:7]
-
-    projector = StateProjector({})
-    snapshot = StreamSnapshot({f"k{n}": n for n in range(7)}, 7, 7, earlier)
-    assert projector.restore(deltas[7:], snapshot=snapshot, position=10) == []
-    assert projector.get_current_state() == full.get_current_state()
-    assert projector.project(until=8) == full.project(until=8)
-    assert projector.project(until=7) == full.project(until=7)
-    assert projector.log_state() == full.log_state() == LogState(full.get_current_state(), 10, 10)
-    assert projector.apply_delta({"next": 1}) == 10
-    assert loads == 0
-    assert projector.project(until=3) == full.project(until=3)
-    assert projector.get_delta_history()[:10] == full.get_delta_history()
-    assert loads == 1
-
-
-def test_a_snapshot_the_earlier_deltas_do_not_rebuild_is_refused_when_they_load() -> None:
-    deltas = recorded_patches(5)
-    projector = StateProjector({})
-    wrong = StreamSnapshot({"k0": "tampered"}, 3, 3, lambda: deltas[:3])
-    projector.restore(deltas[3:], snapshot=wrong, position=5)
-    assert projector.get_current_state() == {"k0": "tampered", "k3": 3, "k4": 4}
-    with pytest.raises(ReplayError, match="snapshot"):
-        projector.get_delta_history()
-
-
-def test_after_a_snapshot_with_no_later_deltas_numbering_goes_on_from_it() -> None:
-    deltas = recorded_patches(4)
-    projector = StateProjector({})
-    snapshot = StreamSnapshot({f"k{n}": n for n in range(4)}, 4, 9, lambda: deltas)
-    projector.restore([], snapshot=snapshot, position=9)
-    projector.follow_log_order()
-    mine = projector.apply_delta({"mine": 1})
-    assert mine == 4
-    # A remote delta recorded before it, numbered alike: it goes first, mine is renumbered.
-    assert projector.apply_remote([Set("/theirs", 1)], metadata_at(4), position=10) == 4
-    assert projector.confirm(mine, 11)
-    assert [i for i, _ in projector.get_delta_history()] == [0, 1, 2, 3, 4, 5]
-    point = projector.log_state()
-    assert point is not None
-    assert (point.position, point.next_index) == (11, 6)
-    assert point.state == {**snapshot.state, "theirs": 1, "mine": 1}

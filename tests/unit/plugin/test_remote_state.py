@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from nerv_inner_universe.client import Row, Timestamp, Variant
+from nerv_inner_universe.client import Row, Timestamp
 from nerv_inner_universe.contract import Table
-from nerv_inner_universe.delta import Operation, Set
-from nerv_inner_universe.nerv import DeltaMetadata, LogState, StateProjector, TemporalStore
-from nerv_inner_universe.plugin.remote_state import Snapshots, StateFollower
+from nerv_inner_universe.delta import Operation
+from nerv_inner_universe.nerv import DeltaMetadata, StateProjector, TemporalStore
+from nerv_inner_universe.plugin.remote_state import StateFollower
 
 
 class FailsOnce(StateProjector):
@@ -70,53 +70,3 @@ def test_an_error_applying_one_remote_delta_does_not_end_delivery(
         (1, "delta 1"),
     ]
     assert any("remote_change_not_applied" in r.getMessage() for r in caplog.records)
-
-
-def set_row(seq: int, index: int, key: str, writer: str = "other") -> Row:
-    value = Variant("Set", Row(path=f"/{key}", value=str(seq)))
-    return Row(
-        delta_id=f"main:{index}.{writer}",
-        seq=seq,
-        operations=[value],
-        metadata=Row(description="", author=None, tags=[]),
-        occurred_at=Timestamp(1_700_000_000_000_000),
-    )
-
-
-def test_a_snapshot_is_written_every_interval_deltas_with_the_log_state() -> None:
-    projector = StateProjector({})
-    projector.restore([], position=0)
-    written: list[LogState] = []
-    follower = StateFollower(
-        TemporalStore(),
-        "main",
-        projector,
-        "main",
-        claim_delta=lambda delta_id: delta_id.endswith(".mine"),
-        read_versions_after=lambda _version_id: [],
-        snapshots=Snapshots(every=3, write=written.append, since=1),
-    )
-    follower._projector.follow_log_order()
-    follower._thread.start()
-    own = projector.apply_delta({"own": 1})  # tentative until its row comes back at seq 4
-    for seq, index, key, writer in [(2, 0, "a", "other"), (4, own, "own", "mine")]:
-        follower._inbox.put((Table.DELTA_RECORD, set_row(seq, index, key, writer)))
-    for seq in range(5, 9):
-        follower._inbox.put((Table.DELTA_RECORD, set_row(seq, seq, f"k{seq}")))
-    follower.stop()
-    assert [(p.position, p.next_index) for p in written] == [(4, 2), (7, 8)]
-    assert written[0].state == {"a": 2, "own": 1}
-    assert written[1].state == {"a": 2, "own": 1, "k5": 5, "k6": 6, "k7": 7}
-
-
-def test_no_snapshot_once_the_projector_holds_a_delta_the_log_does_not() -> None:
-    projector = StateProjector({})
-    projector.restore([], position=0)
-    projector.apply_delta(lambda state: {**state, "local": True})  # never recorded
-    written: list[LogState] = []
-    snapshots = Snapshots(every=1, write=written.append)
-    projector.follow_log_order()
-    projector.apply_remote([Set("/a", 1)], DeltaMetadata(timestamp=1.0, index=1), position=3)
-    snapshots.delta_followed(projector)
-    assert projector.log_state() is None
-    assert written == []
