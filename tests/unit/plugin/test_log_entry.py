@@ -36,6 +36,8 @@ json_values = st.recursive(
     max_leaves=8,
 )
 texts = st.text(min_size=1, max_size=12)
+event_types = st.from_regex(r"[A-Za-z0-9._:/-]{1,12}", fullmatch=True)
+"""What the module stores as an event type (it refuses any other character, ``*`` too)."""
 
 
 @st.composite
@@ -46,7 +48,7 @@ def log_rows(draw: st.DrawFn) -> dict[str, object]:
     return {
         "event_id": draw(texts),
         "seq": draw(st.integers(1, (1 << 64) - 1)),
-        "event_type": draw(texts),
+        "event_type": draw(event_types),
         "source": draw(st.none() | texts),
         "timestamp": Timestamp(draw(st.integers(-(1 << 63), (1 << 63) - 1))),
         "occurred_at": Timestamp(draw(st.integers(-(1 << 62), 1 << 62))),
