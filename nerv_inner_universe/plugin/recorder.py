@@ -36,7 +36,11 @@ from nerv_inner_universe.nerv import (
 )
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
-from nerv_inner_universe.plugin.errors import PersistenceError, ReservedNameError
+from nerv_inner_universe.plugin.errors import (
+    PersistenceError,
+    ReservedNameError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.follower import Follower
 from nerv_inner_universe.plugin.graph import InnerUniverseGraph, graph_write_stored
 from nerv_inner_universe.plugin.graph_translate import relation_from_row
@@ -134,6 +138,9 @@ class InnerUniverseRecorder:
             self._loop,
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
+            # The reply to a batch echoes its events and, to a follower, their rows: a batch
+            # holds at most a quarter of the largest message this connection takes.
+            batch_bytes=settings.max_message_bytes // 4,
             retry_for=settings.retry_for,
             durability_window=settings.durability_window,
             durability_retain=settings.durability_retain,
@@ -308,8 +315,10 @@ class InnerUniverseRecorder:
         recorded again; raised by the next `flush`."""
         assert write.event is not None  # only events are queued without a future
         event_id = write.event.event_id
-        if self._outbox is not None and not isinstance(error, PersistenceError):
-            self._outbox.remove([event_id])  # refused: it can never be written
+        if self._outbox is not None and isinstance(error, WriteRefusedError):
+            # Refused (rate limits too): reported failed, so never written by a later start.
+            # Connection trouble past retry_for keeps it: the next start sends it again.
+            self._outbox.remove([event_id])
         self._forget_event(event_id)
         with self._lock:
             self._async_failures.append(error)

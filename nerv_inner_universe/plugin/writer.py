@@ -166,19 +166,38 @@ def refusal(what: str, error: ReducerRefusedError) -> NervError:
     return result
 
 
+EVENT_OVERHEAD = 128
+"""What an event costs in a message besides its texts (field names, quotes, the time), bytes."""
+
+
+def event_bytes(event: contract.EventInput) -> int:
+    """About what ``event`` takes in a `publish_events` call and in its echo, in bytes (its
+    texts' characters, plus `EVENT_OVERHEAD`)."""
+    return (
+        len(event.data)
+        + len(event.metadata)
+        + len(event.event_id)
+        + len(event.event_type)
+        + len(event.source or "")
+        + EVENT_OVERHEAD
+    )
+
+
 class OrderedWriter:
-    """Writes `Write`s through ``connection`` one at a time, in submission order; runs on
-    ``loop``. ``queue_size`` writes may wait; ``batch_size`` events at most go into one
-    `publish_events`; connection trouble is retried for ``retry_for`` seconds. Acknowledged
-    writes are kept for ``durability_window`` seconds of connected time (at most
-    ``durability_retain`` of them) and sent again after a connection drop (module docstring).
-    Whoever owns the connection calls `connection_lost` and `connection_back` from ``loop``
-    (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the retention.
-    ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in order, a second's
-    or 256 writes' worth at a time (those still kept when the writer stops are never passed).
-    ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
-    it, only what the server lacks is sent again (see `_first_missing`). ``on_failure(write,
-    error)`` is called on ``loop`` for each write without a future (`queue`) that failed."""
+    """Writes `Write`s through ``connection`` one at a time, in submission order; runs on ``loop``.
+    ``queue_size`` writes may wait; ``batch_size`` events at most, and about ``batch_bytes`` of
+    their text at most (`event_bytes`; a single event always goes alone), go into one
+    `publish_events`, whose reply echoes them; connection trouble is retried for ``retry_for``
+    seconds. Acknowledged writes are kept for ``durability_window`` seconds of connected time
+    (at most ``durability_retain`` of them) and sent again after a connection drop (module
+    docstring). Whoever owns the connection calls `connection_lost` and `connection_back` from
+    ``loop`` (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the
+    retention. ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in
+    order, a second's or 256 writes' worth at a time (those still kept when the writer stops are
+    never passed). ``stored(write)`` says whether the server has a kept write's row now (False:
+    unknown); with it, only what the server lacks is sent again (see `_first_missing`).
+    ``on_failure(write, error)`` is called on ``loop`` for each write without a future (`queue`)
+    that failed."""
 
     def __init__(
         self,
@@ -187,6 +206,7 @@ class OrderedWriter:
         *,
         queue_size: int,
         batch_size: int,
+        batch_bytes: int,
         retry_for: float,
         durability_window: float,
         durability_retain: int,
@@ -204,6 +224,7 @@ class OrderedWriter:
         self._durable_told = clock()
         self._loop = loop
         self._batch_size = batch_size
+        self._batch_bytes = batch_bytes
         self._retry_for = retry_for
         self._window = durability_window
         self._retain_max = durability_retain
@@ -354,11 +375,19 @@ class OrderedWriter:
         first = self._queue.popleft()
         batch = [first]
         if first.event is not None:
+            size = event_bytes(first.event)
             while (
-                self._queue and self._queue[0].event is not None and len(batch) < self._batch_size
+                self._queue
+                and (event := self._queue[0].event) is not None
+                and self._joins(len(batch), size, event)
             ):
+                size += event_bytes(event)
                 batch.append(self._queue.popleft())
         return batch
+
+    def _joins(self, count: int, size: int, event: contract.EventInput) -> bool:
+        """Whether ``event`` may join a batch of ``count`` events holding ``size`` bytes."""
+        return count < self._batch_size and size + event_bytes(event) <= self._batch_bytes
 
     async def _run(self) -> None:
         while True:
@@ -530,17 +559,20 @@ class OrderedWriter:
         return missing_from
 
     def _chunks(self, kept: Sequence[_Retained]) -> list[tuple[ReducerCall, list[_Retained]]]:
-        """``kept`` as calls: consecutive events batched (``batch_size``), the rest alone."""
+        """``kept`` as calls: consecutive events batched (`_joins`), the rest alone."""
         chunks: list[tuple[ReducerCall, list[_Retained]]] = []
         position = 0
         while position < len(kept):
             chunk = [kept[position]]
-            if chunk[0].write.event is not None:
+            first = chunk[0].write.event
+            if first is not None:
+                size = event_bytes(first)
                 while (
                     position + len(chunk) < len(kept)
-                    and kept[position + len(chunk)].write.event is not None
-                    and len(chunk) < self._batch_size
+                    and (event := kept[position + len(chunk)].write.event) is not None
+                    and self._joins(len(chunk), size, event)
                 ):
+                    size += event_bytes(event)
                     chunk.append(kept[position + len(chunk)])
             call = chunk[0].write.call
             if len(chunk) > 1:

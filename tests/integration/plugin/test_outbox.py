@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from nerv_inner_universe.nerv import Event
 from nerv_inner_universe.plugin import InnerUniverseRecorder
+from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.translate import event_input
 from tests.integration.http_api import Database
@@ -49,3 +52,27 @@ def test_outbox_publishes_are_stored_and_survive_a_second_recorder(
     second = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
     second.flush()
     assert [event.id for event in second.read_events()] == [event.id for event in events]
+
+
+def test_an_event_the_module_refuses_leaves_the_outbox_and_blocks_no_later_start(
+    inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite"
+    first = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    refused = Event.create("CONFIG_UPDATED", {"x": 1})  # reserved for the module's own events
+    good = Event.create("GOOD", {"x": 2})
+    first.record_event(refused)
+    first.record_event(good)
+    with pytest.raises(PersistenceError, match="1 queued write") as failed:
+        first.flush()  # reported once, as refused: it can never be written
+    assert isinstance(failed.value.__cause__, WriteRefusedError)
+    assert refused.id not in {
+        event.event_id for event in Outbox(path, inner_universe.name).pending()
+    }
+    first.close()
+
+    second = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    second.flush()  # nothing refused is sent again, so nothing fails
+    assert [event.id for event in second.read_events()] == [good.id]

@@ -24,7 +24,7 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
-from nerv_inner_universe.plugin.writer import OrderedWriter, Write
+from nerv_inner_universe.plugin.writer import OrderedWriter, Write, event_bytes
 from tests.unit.committed import committed
 
 
@@ -179,12 +179,14 @@ def make_writer(
     retry_for: float = 30.0,
     window: float = 5.0,
     retain: int = 1000,
+    batch_bytes: int = 1 << 20,
 ) -> OrderedWriter:
     writer = OrderedWriter(
         module,
         loop,
         queue_size=100,
         batch_size=10,
+        batch_bytes=batch_bytes,
         retry_for=retry_for,
         durability_window=window,
         durability_retain=retain,
@@ -218,6 +220,27 @@ def test_one_bad_event_in_a_batch_fails_only_itself(
     assert [future.exception() for i, future in enumerate(futures) if i != 2] == [None] * 4
     assert module.stored == ["d0", "e0", "e1", "e3", "e4"]
     assert writer.health().failed == 1
+
+
+def test_a_batch_holds_at_most_batch_bytes_of_events(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    sample = event_write("e0").event
+    assert sample is not None
+    one = event_bytes(sample)
+    writer = make_writer(module, loop, clock, batch_bytes=3 * one)
+    module.hold.clear()  # the first write waits, so the next seven queue up behind it
+    first = writer.submit(delta_write("d0"))
+    futures = [writer.submit(event_write(f"e{i}")) for i in range(7)]
+    module.hold.set()
+    wait_all([first, *futures])
+
+    assert [(reducer, ids) for reducer, ids, _ in module.calls[1:]] == [
+        ("publish_events", ["e0", "e1", "e2"]),
+        ("publish_events", ["e3", "e4", "e5"]),
+        ("publish_event", ["e6"]),
+    ]
+    assert module.stored == ["d0", *(f"e{i}" for i in range(7))]
 
 
 TRANSIENT = {
