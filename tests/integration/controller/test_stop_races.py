@@ -14,12 +14,14 @@ import sys
 import threading
 from pathlib import Path
 
+from nerv_inner_universe.client import SpacetimeHttp
 from nerv_inner_universe.controller import (
     InnerUniverseConfig,
     InnerUniverseController,
     ServerProcess,
     free_port,
 )
+from nerv_inner_universe.controller.deployment import make_durable
 from nerv_inner_universe.controller.durability import CheckpointTarget
 from nerv_inner_universe.controller.layout import DbLayout
 from nerv_inner_universe.controller.supervision import RestartBudget, ServerExit, Supervisor
@@ -100,6 +102,10 @@ async def test_a_stop_during_a_crash_restart_leaves_the_database_closed(
     )
     try:
         db = publish(server, machine.module_wasm)  # registered: stops close it
+        async with SpacetimeHttp(server.base_url, token=db.token) as http:
+            # The crash below must not take the fresh database with it (the control database
+            # keeps a new database only once it is on disk), as a deployment waits too.
+            await make_durable(http, db.name, server, None, recreated=True)
         supervisor.watch()
         server.hold = True
         assert server.pid is not None
