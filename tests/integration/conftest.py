@@ -80,8 +80,14 @@ def inner_universe(server: ServerProcess, machine: SetupResult) -> Database:
 
 @pytest.fixture
 def isolated_inner_universe(private_server: ServerProcess, machine: SetupResult) -> Database:
-    """A database on a server of its own (`.server.restart()`, `.server.kill()` are safe)."""
-    return publish(private_server, machine.module_wasm)
+    """A database on a server of its own (`.server.restart()`, `.server.kill()` are safe).
+
+    Its publish is on disk before the test starts: SpacetimeDB 1.2 flushes its control
+    database every 50 ms and the commit log every 500 ms, so a kill right after a publish
+    could otherwise lose the database itself (404 after the restart)."""
+    database = publish(private_server, machine.module_wasm)
+    private_server.make_durable()
+    return database
 
 
 @pytest.fixture
