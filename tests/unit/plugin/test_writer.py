@@ -179,6 +179,7 @@ def make_writer(
     retry_for: float = 30.0,
     window: float = 5.0,
     retain: int = 1000,
+    retain_bytes: int = 1 << 30,
     batch_bytes: int = 1 << 20,
 ) -> OrderedWriter:
     writer = OrderedWriter(
@@ -190,6 +191,7 @@ def make_writer(
         retry_for=retry_for,
         durability_window=window,
         durability_retain=retain,
+        durability_retain_bytes=retain_bytes,
         clock=clock,
         stored=module.has,
     )
