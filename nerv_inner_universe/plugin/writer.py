@@ -115,7 +115,8 @@ class Write:
 class WriterHealth:
     """Counts of writes since the writer started, and the last error (retried or final).
 
-    ``retained``: acknowledged writes kept until they may be considered durable; ``resent``:
+    ``retained``: acknowledged writes kept until they may be considered durable, and
+    ``retained_bytes`` what keeping them costs, about (`_Retained.nbytes`); ``resent``:
     writes sent again after a connection drop; ``unrestorable``: acknowledged writes the module
     refused when they were sent again (another writer changed the data in between: they are
     lost, and logged as ``acknowledged_write_unrestorable``)."""
@@ -126,6 +127,7 @@ class WriterHealth:
     retries: int
     last_error: str | None
     retained: int = 0
+    retained_bytes: int = 0
     resent: int = 0
     unrestorable: int = 0
 
@@ -372,6 +374,7 @@ class OrderedWriter:
                 self._retries,
                 self._last_error,
                 retained=self._retained_writes,
+                retained_bytes=self._retained_nbytes,
                 resent=self._resent,
                 unrestorable=self._unrestorable,
             )
