@@ -421,17 +421,21 @@ class OrderedWriter:
         """`_done` for each of ``writes`` (one write, or a batch of events), with one lock and
         one wake-up of the submitters."""
         now = self._clock()
-        kept = self._kept_form(writes) if error is None else []
+        kept = (
+            [_Retained(item, now, epoch) for item in self._kept_form(writes)] if not error else []
+        )
+        ended = sum(not write.is_barrier for write in writes)
         with self._lock:
             self._pending -= len(writes)
             self._room.notify_all()
             if error is None:
-                self._written += sum(not write.is_barrier for write in writes)
-            else:
-                self._failed += sum(not write.is_barrier for write in writes)
+                self._written += ended
+            elif ended:
+                self._failed += ended
                 self._last_error = str(error)
-        for item in kept:
-            self._keep(_Retained(item, now, epoch))
+            for entry in kept:
+                self._retained.append(entry)
+                self._count(entry, 1)
         for write in writes:
             if write.future is None:
                 if error is not None and self._on_failure is not None:
@@ -457,18 +461,23 @@ class OrderedWriter:
         ]
         return kept
 
-    def _keep(self, entry: _Retained, at: int | None = None) -> None:
-        """Adds ``entry`` to the kept writes (at the end, or at index ``at``)."""
-        if at is None:
-            self._retained.append(entry)
-        else:
-            self._retained.insert(at, entry)
-        self._counted(entry, 1)
-
-    def _counted(self, entry: _Retained, sign: int) -> None:
+    def _keep(self, entry: _Retained, at: int) -> None:
+        """Adds ``entry`` to the kept writes at index ``at``."""
         with self._lock:
-            self._retained_writes += sign * len(entry)
-            self._retained_nbytes += sign * entry.nbytes
+            self._retained.insert(at, entry)
+            self._count(entry, 1)
+
+    def _forget(self, entry: _Retained) -> None:
+        """Takes ``entry`` out of the kept writes."""
+        with self._lock:
+            self._retained.remove(entry)
+            self._count(entry, -1)
+
+    def _count(self, entry: _Retained, sign: int) -> None:
+        """Counts ``entry`` in (``sign`` 1) or out (-1) of the retained totals; under
+        ``_lock``."""
+        self._retained_writes += sign * len(entry)
+        self._retained_nbytes += sign * entry.nbytes
 
     def _take_batch(self) -> list[Write]:
         first = self._queue.popleft()
@@ -541,8 +550,9 @@ class OrderedWriter:
                 and self._retained[0].epoch == self._epoch
                 and now - self._retained[0].at >= self._window
             ):
-                entry = self._retained.popleft()
-                self._counted(entry, -1)
+                with self._lock:
+                    entry = self._retained.popleft()
+                    self._count(entry, -1)
                 if self._on_durable is not None:
                     self._durable += entry.writes()
             self._tell_durable(now)
@@ -623,9 +633,10 @@ class OrderedWriter:
         if offset:
             assert isinstance(entry.kept, PackedEvents)  # only packed entries hold several
             events = entry.kept.events()
-            self._counted(entry, -1)
-            entry.kept = PackedEvents.of(events[:offset])
-            self._counted(entry, 1)
+            with self._lock:
+                self._count(entry, -1)
+                entry.kept = PackedEvents.of(events[:offset])
+                self._count(entry, 1)
             tail = _Retained(PackedEvents.of(events[offset:]), entry.at, entry.epoch)
             self._keep(tail, at=index + 1)
             kept.entries.insert(index + 1, tail)
@@ -764,8 +775,7 @@ class OrderedWriter:
         """Replaces the packed ``entry`` with one entry an event (same stamp), returned."""
         assert isinstance(entry.kept, PackedEvents)
         index = self._retained.index(entry)
-        del self._retained[index]
-        self._counted(entry, -1)
+        self._forget(entry)
         singles = [
             _Retained(PackedEvents.of([event]), entry.at, entry.epoch)
             for event in entry.kept.events()
@@ -777,8 +787,7 @@ class OrderedWriter:
     def _unrestorable_write(self, kept: _Retained, error: ReducerRefusedError) -> None:
         """The module refused an acknowledged write sent again: the server forgot it and
         something else took its place (another writer moved the timeline...). It is lost."""
-        self._retained.remove(kept)
-        self._counted(kept, -1)
+        self._forget(kept)
         (write,) = kept.writes()
         with self._lock:
             self._unrestorable += 1
