@@ -24,6 +24,7 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.packed import PackedEvents
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, event_bytes
 from tests.unit.committed import committed
 
@@ -125,10 +126,14 @@ def _rows(reducer: str, args: tuple[object, ...]) -> list[tuple[str, object]]:
     return [(str(args[0]), args)]
 
 
-def event_write(event_id: str) -> Write:
-    payload = contract.EventInput(
+def contract_event(event_id: str) -> contract.EventInput:
+    return contract.EventInput(
         event_id=event_id, event_type="tested", source=None, occurred_at=Timestamp(0), data="1"
     )
+
+
+def event_write(event_id: str) -> Write:
+    payload = contract_event(event_id)
     return Write(contract.publish_event(event=payload), f"event {event_id!r}", event=payload)
 
 
@@ -375,10 +380,18 @@ async def _lost(writer: OrderedWriter) -> None:
     writer.connection_lost()
 
 
+ONE_KEPT_EVENT = PackedEvents.of([contract_event("e0")]).nbytes
+
+
+@pytest.mark.parametrize(
+    ("retain", "retain_bytes"),
+    [(2, 1 << 30), (1000, ONE_KEPT_EVENT + 1)],  # full at two writes kept, either way
+    ids=["durability_retain", "durability_retain_bytes"],
+)
 def test_a_full_retention_makes_new_writes_wait_until_the_oldest_ages_out(
-    module: FakeModule, loop: LoopThread, clock: Clock
+    module: FakeModule, loop: LoopThread, clock: Clock, retain: int, retain_bytes: int
 ) -> None:
-    writer = make_writer(module, loop, clock, window=5.0, retain=2)
+    writer = make_writer(module, loop, clock, window=5.0, retain=retain, retain_bytes=retain_bytes)
     wait_all([writer.submit(event_write("e0")), writer.submit(event_write("e1"))])
     sent_at = clock.now
     third = writer.submit(event_write("e2"))
@@ -506,20 +519,6 @@ def test_a_batch_is_kept_as_one_entry_and_ages_out_whole(
     clock.now += 1.0  # on_durable is told a second's worth at a time
     writer.submit(event_write("e4")).result(timeout=30)
     assert durable == [["delta 'd-e0'", "e0", "e1", "e2"]]
-
-
-def test_kept_writes_past_retain_bytes_make_new_writes_wait(
-    module: FakeModule, loop: LoopThread, clock: Clock
-) -> None:
-    writer = make_writer(module, loop, clock, window=5.0, retain_bytes=1)
-    writer.submit(event_write("e0")).result(timeout=30)
-    sent_at = clock.now
-    second = writer.submit(event_write("e1"))
-    clock.now += 5.0
-    second.result(timeout=30)
-
-    assert module.calls[-1] == ("publish_event", ["e1"], sent_at + 5.0)
-    assert writer.health().retained == 1
 
 
 def test_a_resend_batches_consecutive_kept_events_and_sends_only_what_is_missing(
