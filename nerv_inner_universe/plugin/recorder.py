@@ -144,6 +144,7 @@ class InnerUniverseRecorder:
             retry_for=settings.retry_for,
             durability_window=settings.durability_window,
             durability_retain=settings.durability_retain,
+            durability_retain_bytes=settings.durability_retain_bytes,
             on_durable=self._outbox_durable if self._outbox is not None else None,
             stored=self._stored,
             on_failure=self._queued_event_failed,

@@ -39,8 +39,10 @@ class PluginSettings:
     a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
     write fails. ``durability_window``: seconds an acknowledged write is kept (and sent again
     after a connection drop) before it counts as durable; the server fsyncs its commit log every
-    0.5 s, so keep this well above that. ``durability_retain``: acknowledged writes kept at most
-    (more make new writes wait until the oldest ages out). ``follow_remote``: re-publish events
+    0.5 s, so keep this well above that. ``durability_retain``: acknowledged writes kept at most,
+    and ``durability_retain_bytes``: what keeping them may cost at most, about, in bytes (an
+    event's texts plus some 30 bytes, 1 KiB for another write); more make new writes wait until
+    the oldest age out. ``follow_remote``: re-publish events
     other processes write. ``max_message_bytes``: the largest message the connection accepts
     (64 KiB up; default 256 MiB): replay splits its reads to fit, and only a single stored row
     over it stops a start (`OversizedRowError`). Constructing it directly checks every value
@@ -63,7 +65,8 @@ class PluginSettings:
     call_timeout: float = fields.seconds(30.0)
     retry_for: float = fields.seconds(300.0)
     durability_window: float = fields.seconds(5.0)
-    durability_retain: int = fields.integer(50_000)
+    durability_retain: int = fields.integer(250_000)
+    durability_retain_bytes: int = fields.integer(32 << 20, low=1 << 20)
     outbox_path: Path = fields.path(Path(".inner-universe-outbox.sqlite"))
     follow_remote: bool = fields.boolean(True)
     max_message_bytes: int = fields.integer(256 << 20, low=64 << 10)

@@ -10,8 +10,11 @@ Retention: SpacetimeDB 1.2.0 acknowledges a transaction before its commit-log wr
 every 500 ms), so a server that is SIGKILLed, OOM-killed or loses power can forget the last
 acknowledged writes. The writer keeps every acknowledged write until the connection it was
 acknowledged on has stayed up for ``durability_window`` seconds after it (then the server has
-had that long to write and fsync it), and at most ``durability_retain`` of them: when that many
-are kept, new writes wait until the oldest ages out. After the connection drops
+had that long to write and fsync it), and at most ``durability_retain`` of them taking at most
+``durability_retain_bytes``: when that many are kept, new writes wait until the oldest age out.
+An acknowledged batch of events is kept as one entry, its events packed (`PackedEvents`, a few
+dozen bytes an event besides its texts), so the window holds several seconds of the writer's
+full pace in bounded memory. After the connection drops
 (`connection_lost`), and before anything new, the writer finds the kept writes the server lacks
 (a suffix of them, `_first_missing`) and sends those again, in the original order. The module
 treats an identical event, version or delta with a known id as a no-op, so sending one the
@@ -21,11 +24,13 @@ server did keep changes nothing, and one it forgot is written again.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import concurrent.futures
+import itertools
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -51,6 +56,7 @@ from nerv_inner_universe.plugin.errors import (
     WriteRefusedError,
 )
 from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.packed import PackedEvents
 from nerv_inner_universe.plugin.retrying import Backoff
 
 log = get_logger(__name__)
@@ -109,7 +115,8 @@ class Write:
 class WriterHealth:
     """Counts of writes since the writer started, and the last error (retried or final).
 
-    ``retained``: acknowledged writes kept until they may be considered durable; ``resent``:
+    ``retained``: acknowledged writes kept until they may be considered durable, and
+    ``retained_bytes`` what keeping them costs, about (`_Retained.nbytes`); ``resent``:
     writes sent again after a connection drop; ``unrestorable``: acknowledged writes the module
     refused when they were sent again (another writer changed the data in between: they are
     lost, and logged as ``acknowledged_write_unrestorable``)."""
@@ -120,18 +127,64 @@ class WriterHealth:
     retries: int
     last_error: str | None
     retained: int = 0
+    retained_bytes: int = 0
     resent: int = 0
     unrestorable: int = 0
 
 
+RETAINED_WRITE_BYTES = 1024
+"""What keeping a write other than an event is counted as costing, bytes (its call's objects;
+its arguments are not measured)."""
+
+
 @attrs.define(eq=False)
 class _Retained:
-    """An acknowledged write kept for re-sending, stamped with when it was last acknowledged:
-    ``at`` (the writer's clock, seconds) on connection ``epoch``."""
+    """Acknowledged writes kept for re-sending, stamped with when they were last acknowledged:
+    ``at`` (the writer's clock, seconds) on connection ``epoch``. ``kept``: events acknowledged
+    together, packed, or one other write."""
 
-    write: Write
+    kept: PackedEvents | Write
     at: float
     epoch: int
+
+    def __len__(self) -> int:
+        return len(self.kept) if isinstance(self.kept, PackedEvents) else 1
+
+    @property
+    def nbytes(self) -> int:
+        """What keeping it costs, about, in bytes."""
+        return self.kept.nbytes if isinstance(self.kept, PackedEvents) else RETAINED_WRITE_BYTES
+
+    def writes(self) -> list[Write]:
+        """The kept writes, in order (events unpacked)."""
+        if isinstance(self.kept, PackedEvents):
+            return [Write.of_event(event, _SETTLED) for event in self.kept.events()]
+        return [self.kept]
+
+
+class _Kept:
+    """The writes of ``entries`` as one sequence, by index (`write`), unpacking an entry's
+    events only when asked for one of them (the last entry unpacked is remembered)."""
+
+    def __init__(self, entries: Sequence[_Retained]) -> None:
+        self.entries = list(entries)
+        self._starts = list(itertools.accumulate((len(entry) for entry in self.entries), initial=0))
+        self._unpacked: tuple[int, list[Write]] = (-1, [])
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(the entry, the offset in it) of write ``index``."""
+        entry = bisect.bisect_right(self._starts, index) - 1
+        return entry, index - self._starts[entry]
+
+    def write(self, index: int) -> Write:
+        """Write ``index``."""
+        entry, offset = self.locate(index)
+        if self._unpacked[0] != entry:
+            self._unpacked = (entry, self.entries[entry].writes())
+        return self._unpacked[1][offset]
 
 
 _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
@@ -170,6 +223,19 @@ EVENT_OVERHEAD = 128
 """What an event costs in a message besides its texts (field names, quotes, the time), bytes."""
 
 
+def _events_call(events: Sequence[contract.EventInput]) -> ReducerCall:
+    """`publish_event` for one event, `publish_events` for several."""
+    if len(events) == 1:
+        return contract.publish_event(event=events[0])
+    return contract.publish_events(events=list(events))
+
+
+def _call_of(write: Write) -> ReducerCall:
+    call = write.call
+    assert call is not None  # barriers are never kept
+    return call
+
+
 def event_bytes(event: contract.EventInput) -> int:
     """About what ``event`` takes in a `publish_events` call and in its echo, in bytes (its
     texts' characters, plus `EVENT_OVERHEAD`)."""
@@ -189,13 +255,15 @@ class OrderedWriter:
     their text at most (`event_bytes`; a single event always goes alone), go into one
     `publish_events`, whose reply echoes them; connection trouble is retried for ``retry_for``
     seconds. Acknowledged writes are kept for ``durability_window`` seconds of connected time
-    (at most ``durability_retain`` of them) and sent again after a connection drop (module
-    docstring). Whoever owns the connection calls `connection_lost` and `connection_back` from
-    ``loop`` (`DbConnection.on_disconnect` / `on_connect`). ``clock`` (seconds) times the
-    retention. ``on_durable(writes)`` is called on ``loop`` with writes no longer kept, in
-    order, a second's or 256 writes' worth at a time (those still kept when the writer stops are
-    never passed). ``stored(write)`` says whether the server has a kept write's row now (False:
-    unknown); with it, only what the server lacks is sent again (see `_first_missing`).
+    (at most ``durability_retain`` of them, about ``durability_retain_bytes`` at most: an
+    acknowledged batch is one entry, its events packed) and sent again after a connection drop
+    (module docstring). Whoever owns the connection calls `connection_lost` and
+    `connection_back` from ``loop`` (`DbConnection.on_disconnect` / `on_connect`). ``clock``
+    (seconds) times the retention. ``on_durable(writes)`` is called on ``loop`` with writes no
+    longer kept, in order, a second's or 256 writes' worth at a time (those still kept when the
+    writer stops are never passed; events come unpacked, without their callers' futures).
+    ``stored(write)`` says whether the server has a kept write's row now (False: unknown); with
+    it, only what the server lacks is sent again (see `_first_missing`).
     ``on_failure(write, error)`` is called on ``loop`` for each write without a future (`queue`)
     that failed."""
 
@@ -210,6 +278,7 @@ class OrderedWriter:
         retry_for: float,
         durability_window: float,
         durability_retain: int,
+        durability_retain_bytes: int,
         clock: Callable[[], float] = time.monotonic,
         on_durable: Callable[[list[Write]], None] | None = None,
         stored: Callable[[Write], Awaitable[bool]] | None = None,
@@ -228,6 +297,7 @@ class OrderedWriter:
         self._retry_for = retry_for
         self._window = durability_window
         self._retain_max = durability_retain
+        self._retain_bytes = durability_retain_bytes
         self._queue_size = queue_size
         self._queue: collections.deque[Write] = collections.deque()
         self._incoming: list[Write] = []
@@ -236,6 +306,9 @@ class OrderedWriter:
         """Whether the loop waits for a write (under ``_lock``): only then does a submission
         wake it; a busy loop takes what came in before each batch."""
         self._retained: collections.deque[_Retained] = collections.deque()
+        self._retained_writes = 0
+        self._retained_nbytes = 0
+        """The writes ``_retained`` holds, and what they cost (`_Retained.nbytes`)."""
         self._epoch = 0
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
         have been forgotten by a server that died."""
@@ -300,7 +373,8 @@ class OrderedWriter:
                 self._failed,
                 self._retries,
                 self._last_error,
-                retained=len(self._retained),
+                retained=self._retained_writes,
+                retained_bytes=self._retained_nbytes,
                 resent=self._resent,
                 unrestorable=self._unrestorable,
             )
@@ -344,21 +418,24 @@ class OrderedWriter:
         self._all_done((write,), error, epoch)
 
     def _all_done(self, writes: Sequence[Write], error: BaseException | None, epoch: int) -> None:
-        """`_done` for each of ``writes``, with one lock and one wake-up of the submitters."""
+        """`_done` for each of ``writes`` (one write, or a batch of events), with one lock and
+        one wake-up of the submitters."""
         now = self._clock()
+        kept = (
+            [_Retained(item, now, epoch) for item in self._kept_form(writes)] if not error else []
+        )
+        ended = sum(not write.is_barrier for write in writes)
         with self._lock:
             self._pending -= len(writes)
             self._room.notify_all()
-            for write in writes:
-                if write.is_barrier:
-                    continue
-                if error is None:
-                    self._written += 1
-                    kept = write if write.future is None else attrs.evolve(write, future=_SETTLED)
-                    self._retained.append(_Retained(kept, now, epoch))
-                else:
-                    self._failed += 1
-                    self._last_error = str(error)
+            if error is None:
+                self._written += ended
+            elif ended:
+                self._failed += ended
+                self._last_error = str(error)
+            for entry in kept:
+                self._retained.append(entry)
+                self._count(entry, 1)
         for write in writes:
             if write.future is None:
                 if error is not None and self._on_failure is not None:
@@ -370,6 +447,37 @@ class OrderedWriter:
                 write.future.set_result(None)
             else:
                 write.future.set_exception(error)
+
+    @staticmethod
+    def _kept_form(writes: Sequence[Write]) -> list[PackedEvents | Write]:
+        """What keeps ``writes`` once acknowledged: their events packed together, another
+        write without its caller's future; barriers are not kept."""
+        events = [write.event for write in writes if write.event is not None]
+        kept: list[PackedEvents | Write] = [PackedEvents.of(events)] if events else []
+        kept += [
+            write if write.future is None else attrs.evolve(write, future=_SETTLED)
+            for write in writes
+            if write.event is None and not write.is_barrier
+        ]
+        return kept
+
+    def _keep(self, entry: _Retained, at: int) -> None:
+        """Adds ``entry`` to the kept writes at index ``at``."""
+        with self._lock:
+            self._retained.insert(at, entry)
+            self._count(entry, 1)
+
+    def _forget(self, entry: _Retained) -> None:
+        """Takes ``entry`` out of the kept writes."""
+        with self._lock:
+            self._retained.remove(entry)
+            self._count(entry, -1)
+
+    def _count(self, entry: _Retained, sign: int) -> None:
+        """Counts ``entry`` in (``sign`` 1) or out (-1) of the retained totals; under
+        ``_lock``."""
+        self._retained_writes += sign * len(entry)
+        self._retained_nbytes += sign * entry.nbytes
 
     def _take_batch(self) -> list[Write]:
         first = self._queue.popleft()
@@ -416,13 +524,13 @@ class OrderedWriter:
         """The kept writes could not be sent again within ``retry_for``: they stay kept; the
         writes waiting behind them fail (they cannot go first). False when none were waiting
         (then the writer waits for `connection_back` or a new write before trying again)."""
-        log.error("resend_failed", retained=len(self._retained), error=str(error))
+        log.error("resend_failed", retained=self._retained_writes, error=str(error))
         with self._lock:
             self._last_error = str(error)
         if not self._queue:
             return False
         failure = PersistenceError(
-            f"{len(self._retained)} acknowledged write(s) could not be sent again to the "
+            f"{self._retained_writes} acknowledged write(s) could not be sent again to the "
             f"restarted server, so later writes cannot be either: {error}"
         )
         failure.__cause__ = error
@@ -433,7 +541,8 @@ class OrderedWriter:
 
     async def _make_room(self) -> None:
         """Forgets kept writes that are durable by now; waits while ``durability_retain`` are
-        kept (only writes acknowledged on the current connection age out)."""
+        kept, or ``durability_retain_bytes`` (only writes acknowledged on the current
+        connection age out)."""
         while True:
             now = self._clock()
             while (
@@ -441,17 +550,23 @@ class OrderedWriter:
                 and self._retained[0].epoch == self._epoch
                 and now - self._retained[0].at >= self._window
             ):
-                self._durable.append(self._retained.popleft().write)
+                with self._lock:
+                    entry = self._retained.popleft()
+                    self._count(entry, -1)
+                if self._on_durable is not None:
+                    self._durable += entry.writes()
             self._tell_durable(now)
-            if len(self._retained) < self._retain_max or self._resend_due():
+            if (
+                self._retained_writes < self._retain_max
+                and self._retained_nbytes < self._retain_bytes
+            ) or self._resend_due():
                 return
             await asyncio.sleep(min(0.1, max(0.01, self._retained[0].at + self._window - now)))
 
     def _tell_durable(self, now: float) -> None:
-        if self._on_durable is None:
-            self._durable.clear()
+        if self._on_durable is None or not self._durable:
             return
-        if self._durable and (len(self._durable) >= 256 or now - self._durable_told >= 1.0):
+        if len(self._durable) >= 256 or now - self._durable_told >= 1.0:
             durable, self._durable = self._durable, []
             self._durable_told = now
             try:
@@ -465,47 +580,68 @@ class OrderedWriter:
         PersistenceError when the connection stays down for ``retry_for``.
 
         The calls are pipelined (``RESEND_IN_FLIGHT`` at a time) on the one connection, whose
-        messages the server handles one after the other, in order. If the module refuses one
-        (a kept write that can no longer be restored), they are sent again one by one, so each
-        refusal fails only its own write."""
-        kept = list(self._retained)
+        messages the server handles one after the other, in order; events are unpacked only
+        for the calls in flight. If the module refuses one (a kept write that can no longer be
+        restored), they are sent again one by one, so each refusal fails only its own write."""
         backoff = Backoff(self._retry_for)
         while True:
             epoch = self._epoch
+            kept = _Kept(self._retained)
             try:
                 start = await self._first_missing(kept)
             except SpacetimeConnectionError as down:
                 await self._back_off(down, backoff)
                 continue
-            for entry in kept[:start]:
+            missing = self._split_at(kept, start)
+            for entry in kept.entries[: len(kept.entries) - len(missing)]:
                 entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
-            missing = kept[start:]
+            count = sum(len(entry) for entry in missing)
             if not missing:
                 log.info("kept_writes_all_present", kept=len(kept))
                 return
-            log.warning("resending_acknowledged_writes", kept=len(kept), missing=len(missing))
-            chunks = self._chunks(missing)
-            results = await self._pipelined([call for call, _ in chunks])
+            log.warning("resending_acknowledged_writes", kept=len(kept), missing=count)
+            chunks: list[list[_Retained]] = []
+            results = await self._pipelined(self._calls(missing, chunks))
             problems = [result for result in results if isinstance(result, BaseException)]
             if not problems:
                 now = self._clock()
                 for entry in missing:
                     entry.at, entry.epoch = now, epoch
                 with self._lock:
-                    self._resent += len(missing)
-                log.info("resent_acknowledged_writes", count=len(missing))
+                    self._resent += count
+                log.info("resent_acknowledged_writes", count=count)
                 return
             if any(
                 isinstance(problem, ReducerRefusedError) and not transient(problem)
                 for problem in problems
             ):
-                for _, chunk in chunks:
+                for chunk in chunks:
                     await self._resend_chunk(chunk)
                 return
             trouble = problems[0]
             if not isinstance(trouble, SpacetimeError) or not transient(trouble):
                 raise PersistenceError(f"re-sending acknowledged writes: {trouble}") from trouble
             await self._back_off(trouble, backoff)
+
+    def _split_at(self, kept: _Kept, start: int) -> list[_Retained]:
+        """The entries holding ``kept``'s writes from ``start`` on; an entry ``start`` falls
+        inside is split in two (both keep its stamp), so the writes before stay as they are."""
+        if start == len(kept):
+            return []
+        index, offset = kept.locate(start)
+        entry = kept.entries[index]
+        if offset:
+            assert isinstance(entry.kept, PackedEvents)  # only packed entries hold several
+            events = entry.kept.events()
+            with self._lock:
+                self._count(entry, -1)
+                entry.kept = PackedEvents.of(events[:offset])
+                self._count(entry, 1)
+            tail = _Retained(PackedEvents.of(events[offset:]), entry.at, entry.epoch)
+            self._keep(tail, at=index + 1)
+            kept.entries.insert(index + 1, tail)
+            index += 1
+        return kept.entries[index:]
 
     async def _back_off(self, trouble: SpacetimeError, backoff: Backoff) -> None:
         """Waits before re-sending again; raises PersistenceError when ``backoff`` is
@@ -520,7 +656,7 @@ class OrderedWriter:
             self._last_error = str(trouble)
         await backoff.wait()
 
-    async def _first_missing(self, kept: Sequence[_Retained]) -> int:
+    async def _first_missing(self, kept: _Kept) -> int:
         """The index of the first kept write the server lacks (``len(kept)``: it has them all).
 
         The server's state after a crash is a prefix of its commit order, and this writer's
@@ -531,14 +667,14 @@ class OrderedWriter:
         kept running since it was acknowledged. Without ``stored``, or when a query is refused,
         0 (everything is sent again); raises SpacetimeConnectionError when the connection is
         down."""
-        if self._stored is None or not kept:
+        if self._stored is None or not len(kept):
             return 0
         try:
             missing_from = len(kept)
             step = 1
             while True:  # gallop: kept[missing_from:] is known missing
                 probe = max(0, len(kept) - step)
-                if await self._stored(kept[probe].write):
+                if await self._stored(kept.write(probe)):
                     present = probe
                     break
                 missing_from = probe
@@ -547,7 +683,7 @@ class OrderedWriter:
                 step *= 2
             while missing_from - present > 1:  # kept[present] is there, kept[missing_from] not
                 middle = (present + missing_from) // 2
-                if await self._stored(kept[middle].write):
+                if await self._stored(kept.write(middle)):
                     present = middle
                 else:
                     missing_from = middle
@@ -558,72 +694,105 @@ class OrderedWriter:
             return 0
         return missing_from
 
-    def _chunks(self, kept: Sequence[_Retained]) -> list[tuple[ReducerCall, list[_Retained]]]:
-        """``kept`` as calls: consecutive events batched (`_joins`), the rest alone."""
-        chunks: list[tuple[ReducerCall, list[_Retained]]] = []
-        position = 0
-        while position < len(kept):
-            chunk = [kept[position]]
-            first = chunk[0].write.event
-            if first is not None:
-                size = event_bytes(first)
-                while (
-                    position + len(chunk) < len(kept)
-                    and (event := kept[position + len(chunk)].write.event) is not None
-                    and self._joins(len(chunk), size, event)
+    def _calls(
+        self, entries: Sequence[_Retained], chunks: list[list[_Retained]]
+    ) -> Iterator[ReducerCall]:
+        """The calls that send ``entries`` again, made one at a time: consecutive packed
+        events batched (whole entries, within ``batch_size`` and ``batch_bytes``), another
+        write alone; the entries of each call are appended to ``chunks``."""
+        chunk: list[_Retained] = []
+        events: list[contract.EventInput] = []
+        size = 0
+        for entry in entries:
+            if isinstance(entry.kept, PackedEvents):
+                unpacked = entry.kept.events()
+                more = sum(event_bytes(event) for event in unpacked)
+                if events and (
+                    len(events) + len(unpacked) > self._batch_size
+                    or size + more > self._batch_bytes
                 ):
-                    size += event_bytes(event)
-                    chunk.append(kept[position + len(chunk)])
-            call = chunk[0].write.call
-            if len(chunk) > 1:
-                call = contract.publish_events(
-                    events=[entry.write.event for entry in chunk if entry.write.event is not None]
-                )
-            assert call is not None  # barriers are never kept
-            chunks.append((call, chunk))
-            position += len(chunk)
-        return chunks
+                    chunks.append(chunk)
+                    yield _events_call(events)
+                    chunk, events, size = [], [], 0
+                chunk.append(entry)
+                events += unpacked
+                size += more
+                continue
+            if events:
+                chunks.append(chunk)
+                yield _events_call(events)
+                chunk, events, size = [], [], 0
+            chunks.append([entry])
+            yield _call_of(entry.kept)
+        if events:
+            chunks.append(chunk)
+            yield _events_call(events)
 
-    async def _pipelined(self, calls: Sequence[ReducerCall]) -> list[object]:
-        """Sends ``calls`` in order with up to ``RESEND_IN_FLIGHT`` awaiting their outcome;
-        each result is the call's outcome or the error it raised."""
-        slots = asyncio.Semaphore(RESEND_IN_FLIGHT)  # FIFO: calls are sent in order
+    async def _pipelined(self, calls: Iterable[ReducerCall]) -> list[object]:
+        """Sends ``calls`` in order with up to ``RESEND_IN_FLIGHT`` awaiting their outcome,
+        taking the next call only when one may be sent; each result is the call's outcome or
+        the error it raised."""
+        slots = asyncio.Semaphore(RESEND_IN_FLIGHT)
 
         async def send(call: ReducerCall) -> object:
-            async with slots:
+            try:
                 return await call.send(self._connection)
+            finally:
+                slots.release()
 
-        tasks = [asyncio.ensure_future(send(call)) for call in calls]
+        tasks: list[asyncio.Future[object]] = []
+        for call in calls:
+            await slots.acquire()
+            tasks.append(asyncio.ensure_future(send(call)))  # started in order: sent in order
         return await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _resend_chunk(self, chunk: Sequence[_Retained]) -> None:
-        """Sends ``chunk`` again and waits; a refused batch goes again write by write."""
-        ((call, _),) = self._chunks(chunk)
+        """Sends ``chunk`` again and waits; a refused call goes again entry by entry, and a
+        refused entry of several events event by event."""
+        calls: list[list[_Retained]] = []
+        (call,) = self._calls(chunk, calls)
         try:
             epoch = await self._call(call, resend_first=False)
         except ReducerRefusedError as exc:
             if len(chunk) > 1:
-                for kept in chunk:
-                    await self._resend_chunk([kept])
-                return
-            self._unrestorable_write(chunk[0], exc)
+                for entry in chunk:
+                    await self._resend_chunk([entry])
+            elif len(chunk[0]) > 1:
+                for entry in self._one_by_one(chunk[0]):
+                    await self._resend_chunk([entry])
+            else:
+                self._unrestorable_write(chunk[0], exc)
             return
         except SpacetimeError as exc:
-            raise PersistenceError(f"re-sending {chunk[0].write.what}: {exc}") from exc
+            raise PersistenceError(f"re-sending {chunk[0].writes()[0].what}: {exc}") from exc
         now = self._clock()
-        for kept in chunk:
-            kept.at, kept.epoch = now, epoch
+        for entry in chunk:
+            entry.at, entry.epoch = now, epoch
         with self._lock:
-            self._resent += len(chunk)
+            self._resent += sum(len(entry) for entry in chunk)
+
+    def _one_by_one(self, entry: _Retained) -> list[_Retained]:
+        """Replaces the packed ``entry`` with one entry an event (same stamp), returned."""
+        assert isinstance(entry.kept, PackedEvents)
+        index = self._retained.index(entry)
+        self._forget(entry)
+        singles = [
+            _Retained(PackedEvents.of([event]), entry.at, entry.epoch)
+            for event in entry.kept.events()
+        ]
+        for offset, single in enumerate(singles):
+            self._keep(single, at=index + offset)
+        return singles
 
     def _unrestorable_write(self, kept: _Retained, error: ReducerRefusedError) -> None:
         """The module refused an acknowledged write sent again: the server forgot it and
         something else took its place (another writer moved the timeline...). It is lost."""
-        self._retained.remove(kept)
+        self._forget(kept)
+        (write,) = kept.writes()
         with self._lock:
             self._unrestorable += 1
-            self._last_error = f"{kept.write.what}: {error.refusal}"
-        log.error("acknowledged_write_unrestorable", what=kept.write.what, error=str(error.refusal))
+            self._last_error = f"{write.what}: {error.refusal}"
+        log.error("acknowledged_write_unrestorable", what=write.what, error=str(error.refusal))
 
     async def _write_one(self, write: Write) -> None:
         epoch = self._epoch

@@ -29,7 +29,11 @@ def test_defaults_follow_the_design_notes() -> None:
         300.0,
         True,
     )
-    assert (settings.durability_window, settings.durability_retain) == (5.0, 50_000)
+    assert (
+        settings.durability_window,
+        settings.durability_retain,
+        settings.durability_retain_bytes,
+    ) == (5.0, 250_000, 32 << 20)
     assert settings.max_message_bytes == 256 << 20
 
 

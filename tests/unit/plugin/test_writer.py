@@ -9,7 +9,7 @@ import concurrent.futures
 import gc
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -24,6 +24,7 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.packed import PackedEvents
 from nerv_inner_universe.plugin.writer import OrderedWriter, Write, event_bytes
 from tests.unit.committed import committed
 
@@ -125,10 +126,14 @@ def _rows(reducer: str, args: tuple[object, ...]) -> list[tuple[str, object]]:
     return [(str(args[0]), args)]
 
 
-def event_write(event_id: str) -> Write:
-    payload = contract.EventInput(
+def contract_event(event_id: str) -> contract.EventInput:
+    return contract.EventInput(
         event_id=event_id, event_type="tested", source=None, occurred_at=Timestamp(0), data="1"
     )
+
+
+def event_write(event_id: str) -> Write:
+    payload = contract_event(event_id)
     return Write(contract.publish_event(event=payload), f"event {event_id!r}", event=payload)
 
 
@@ -179,7 +184,9 @@ def make_writer(
     retry_for: float = 30.0,
     window: float = 5.0,
     retain: int = 1000,
+    retain_bytes: int = 1 << 30,
     batch_bytes: int = 1 << 20,
+    on_durable: Callable[[list[Write]], None] | None = None,
 ) -> OrderedWriter:
     writer = OrderedWriter(
         module,
@@ -190,8 +197,10 @@ def make_writer(
         retry_for=retry_for,
         durability_window=window,
         durability_retain=retain,
+        durability_retain_bytes=retain_bytes,
         clock=clock,
         stored=module.has,
+        on_durable=on_durable,
     )
     module.on_drop.append(writer)
     return writer
@@ -371,10 +380,18 @@ async def _lost(writer: OrderedWriter) -> None:
     writer.connection_lost()
 
 
+ONE_KEPT_EVENT = PackedEvents.of([contract_event("e0")]).nbytes
+
+
+@pytest.mark.parametrize(
+    ("retain", "retain_bytes"),
+    [(2, 1 << 30), (1000, ONE_KEPT_EVENT + 1)],  # full at two writes kept, either way
+    ids=["durability_retain", "durability_retain_bytes"],
+)
 def test_a_full_retention_makes_new_writes_wait_until_the_oldest_ages_out(
-    module: FakeModule, loop: LoopThread, clock: Clock
+    module: FakeModule, loop: LoopThread, clock: Clock, retain: int, retain_bytes: int
 ) -> None:
-    writer = make_writer(module, loop, clock, window=5.0, retain=2)
+    writer = make_writer(module, loop, clock, window=5.0, retain=retain, retain_bytes=retain_bytes)
     wait_all([writer.submit(event_write("e0")), writer.submit(event_write("e1"))])
     sent_at = clock.now
     third = writer.submit(event_write("e2"))
@@ -461,3 +478,103 @@ def test_a_kept_write_does_not_keep_its_callers_future(
 
     assert writer.health().retained == 2
     assert future() is None  # its lock, condition and callbacks are gone
+
+
+def queued_batch(writer: OrderedWriter, module: FakeModule, ids: list[str]) -> None:
+    """Writes ``ids`` as one batch: they queue behind a held delta, then go together."""
+    module.hold.clear()
+    first = writer.submit(delta_write(f"d-{ids[0]}"))
+    futures = [writer.submit(event_write(event_id)) for event_id in ids]
+    module.hold.set()
+    wait_all([first, *futures])
+    assert module.calls[-1][:2] == ("publish_events", ids)
+
+
+def forget(module: FakeModule, ids: list[str]) -> None:
+    """The server died and forgot ``ids``."""
+    for key in ids:
+        module.stored.remove(key)
+        del module.content[key]
+
+
+def test_a_batch_is_kept_as_one_entry_and_ages_out_whole(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    durable: list[list[str]] = []
+    writer = make_writer(
+        module,
+        loop,
+        clock,
+        window=5.0,
+        on_durable=lambda writes: durable.append(
+            [write.event.event_id if write.event else write.what for write in writes]
+        ),
+    )
+    queued_batch(writer, module, ["e0", "e1", "e2"])
+    assert writer.health().retained == 4  # the delta and the three events
+    clock.now += 5.0
+    writer.submit(event_write("e3")).result(timeout=30)
+
+    assert writer.health().retained == 1
+    clock.now += 1.0  # on_durable is told a second's worth at a time
+    writer.submit(event_write("e4")).result(timeout=30)
+    assert durable == [["delta 'd-e0'", "e0", "e1", "e2"]]
+
+
+def test_a_resend_batches_consecutive_kept_events_and_sends_only_what_is_missing(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    for event_id in ["e0", "e1", "e2"]:  # one entry each
+        writer.submit(event_write(event_id)).result(timeout=30)
+    queued_batch(writer, module, ["e3", "e4", "e5", "e6"])
+    calls = len(module.calls)
+    forget(module, ["e1", "e2", "d-e3", "e3", "e4", "e5", "e6"])
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert [(reducer, ids) for reducer, ids, _ in module.calls[calls:]] == [
+        ("publish_events", ["e1", "e2"]),
+        ("record_delta", ["d-e3"]),
+        ("publish_events", ["e3", "e4", "e5", "e6"]),
+    ]
+    assert module.stored == ["e0", "e1", "e2", "d-e3", "e3", "e4", "e5", "e6"]
+    assert (writer.health().resent, writer.health().retained) == (7, 8)
+
+
+def test_a_kept_batch_the_server_kept_part_of_is_sent_again_from_its_first_missing_event(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """Only the missing part goes again and is restamped; the part the server has ages from
+    its first acknowledgement."""
+    writer = make_writer(module, loop, clock, window=5.0)
+    queued_batch(writer, module, ["e0", "e1", "e2", "e3"])
+    calls = len(module.calls)
+    forget(module, ["e2", "e3"])
+    clock.now += 1.0
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert [(reducer, ids) for reducer, ids, _ in module.calls[calls:]] == [
+        ("publish_events", ["e2", "e3"])
+    ]
+    assert writer.health().retained == 5
+    clock.now += 4.0  # the first acknowledgement's window has passed, not the re-send's
+    writer.submit(event_write("e4")).result(timeout=30)
+    assert writer.health().retained == 3  # e2, e3 and e4
+
+
+def test_a_kept_batch_refused_when_sent_again_goes_event_by_event(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    writer = make_writer(module, loop, clock)
+    queued_batch(writer, module, ["e0", "e1", "e2"])
+    forget(module, ["d-e0", "e0", "e1", "e2"])
+    module.bad.add("e1")  # something else took its place while the server was down
+    loop.run(_drop(module))
+    writer.barrier().result(timeout=30)
+
+    assert module.stored == ["d-e0", "e0", "e2"]
+    health = writer.health()
+    assert (health.unrestorable, health.resent, health.retained) == (1, 3, 3)
+    assert "event 'e1'" in str(health.last_error)
