@@ -92,6 +92,10 @@ class RecorderHealth:
     raised): each logged as ``remote_event_refused`` and passed over; delivery goes on."""
     log_rows_followed: int
     """`event_log` rows the follower received (repeats after a reconnect included)."""
+    follow_error: str | None = None
+    """Why following other processes' events stopped for good (an `OversizedRowError`: one
+    row alone over ``max_message_bytes``, which names the row and the setting to raise), or
+    None while it goes on; the next `InnerUniverseRecorder.flush` raises it."""
 
 
 class InnerUniverseRecorder:
@@ -160,6 +164,7 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
+        self._follow_error_raised = False
         self._writer_tag = uuid.uuid4().hex[: streams.WRITER_TAG_LENGTH]
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
@@ -486,12 +491,18 @@ class InnerUniverseRecorder:
     # --- lifecycle ----------------------------------------------------------------------
 
     def follow(self, bus: EventBus) -> None:
-        """Starts re-publishing other processes' new events into ``bus``."""
+        """Starts re-publishing other processes' new events into ``bus``: returns once the
+        events written since replay are delivered and the later ones subscribed to (see
+        `follower`). OversizedRowError when one stored event alone is over
+        ``max_message_bytes``; a later one stops following and is raised by `flush`."""
         if self._follower is not None or not self.settings.follow_remote:
             return
+        # Its pages fit a quarter of the largest message this connection takes (a page over it
+        # would drop the connection and be asked for again, halved).
+        reader = Reader(self._connection, page_bytes=self.settings.max_message_bytes // 4)
         self._follower = Follower(bus, self._claim_remote)
-        after = self._last_replayed_seq or self._loop.run(self._reader.last_seq())
-        self._loop.run(self._follower.start(self._connection, after))
+        after = self._last_replayed_seq or self._loop.run(reader.last_seq())
+        self._loop.run(self._follower.start(self._connection, reader, after))
 
     def follow_state(
         self, store: TemporalStore, timeline: str, projector: StateProjector, stream: str
@@ -539,7 +550,9 @@ class InnerUniverseRecorder:
             self._unseen_own.discard(event_id)
 
     def flush(self) -> None:
-        """Waits until every queued write is stored; raises what failed since the last flush."""
+        """Waits until every queued write is stored; raises what failed since the last flush
+        (PersistenceError), else, once, what stopped following other processes' events
+        (`RecorderHealth.follow_error`, e.g. an OversizedRowError)."""
         self._writer.barrier().result()
         with self._lock:
             failures, self._async_failures = self._async_failures, []
@@ -547,6 +560,10 @@ class InnerUniverseRecorder:
             raise PersistenceError(
                 f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
+        follow_error = self._follower.error if self._follower is not None else None
+        if follow_error is not None and not self._follow_error_raised:
+            self._follow_error_raised = True
+            raise follow_error
 
     @property
     def identity(self) -> str:
@@ -568,6 +585,7 @@ class InnerUniverseRecorder:
             remote_events_delivered=self._follower.delivered if self._follower else 0,
             remote_events_refused=self._follower.refused if self._follower else 0,
             log_rows_followed=self._follower.received if self._follower else 0,
+            follow_error=_described(self._follower.error if self._follower else None),
         )
 
     def close(self) -> None:
@@ -588,6 +606,11 @@ class InnerUniverseRecorder:
             if self._outbox is not None:
                 self._outbox.close()
             log.info("inner_universe_closed", database=self.settings.database)
+
+
+def _described(error: BaseException | None) -> str | None:
+    """``error`` as ``"<type>: <message>"`` (None for None)."""
+    return None if error is None else f"{type(error).__name__}: {error}"
 
 
 def _event_write(payload: contract.EventInput, *, waited: bool) -> Write:
