@@ -31,8 +31,6 @@ A redaction's tombstone is a module event, so it is not delivered; it is logged 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -43,15 +41,14 @@ import attrs
 from nerv_inner_universe.client import (
     DbConnection,
     EventContext,
-    Identity,
     MessageTooLargeError,
-    SpacetimeConnectionError,
     SubscriptionHandle,
 )
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.catch_up import CatchUp
 from nerv_inner_universe.plugin.graph_translate import graph_event_from_row
 from nerv_inner_universe.plugin.reader import Reader
 from nerv_inner_universe.plugin.recent_events import Recent
@@ -90,8 +87,8 @@ class Follower:
         self._inbox: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-follow", daemon=True)
         self._handle: SubscriptionHandle | None = None
-        self._task: asyncio.Task[Any] | None = None
         self._reader: Reader | None = None
+        self._catch_up = CatchUp("events", self._step)
         self._rewinds = 0
         """How often a drop moved `next_seq` back (a catch-up under way starts again there)."""
         self._next_seq = 1
@@ -107,10 +104,6 @@ class Follower:
         """Delivered events the bus refused (a guard raised): logged, counted, passed over."""
         self.received = 0
         """`event_log` rows received, repeats after a reconnect included."""
-        self._stopped = False
-        self.error: Exception | None = None
-        """Why following stopped for good (an `OversizedRowError`: a row alone over the
-        message limit), or None while it goes on."""
 
     @property
     def next_seq(self) -> int:
@@ -121,6 +114,12 @@ class Follower:
     def waiting(self) -> int:
         """Rows received ahead of a predecessor that has not arrived yet."""
         return len(self._waiting)
+
+    @property
+    def error(self) -> Exception | None:
+        """Why following stopped for good (an `OversizedRowError`: a row alone over the
+        message limit), or None while it goes on."""
+        return self._catch_up.error
 
     async def start(self, connection: DbConnection, reader: Reader, after_seq: int) -> None:
         """Follows the rows after ``after_seq`` (what replay already covered): returns once the
@@ -136,61 +135,31 @@ class Follower:
         table.stream(lazy=True)  # most rows are our own: read three columns of those
         table.on_insert(self._on_insert)
         connection.on_disconnect(self._dropped)
-        connection.on_connect(self._reconnected)
-        self._task = asyncio.current_task()
-        await self._follow(connection)
+        await self._catch_up.start(connection)
 
     def _window(self) -> str:
         return f"SELECT * FROM {Table.EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
 
-    async def _follow(self, connection: DbConnection) -> None:
-        """Catches up and subscribes (`_catch_up`), again and again through connection trouble
-        (the next read waits for the reconnect) until subscribed or the connection is closed
-        for good (then the SpacetimeConnectionError is raised). Any other error stops
-        following for good: it is kept as `error`, then raised."""
-        try:
-            while not self._stopped and not await self._catch_up(connection):
-                log.info("follow_catch_up_again", next_seq=self._next_seq)
-        except SpacetimeConnectionError:
-            raise
-        except Exception as error:
-            self.error = error
-            log.exception(
-                "follow_stopped",
-                next_seq=self._next_seq,
-                error=f"{type(error).__name__}: {error}",
-                hint="other processes' events are no longer delivered into this bus",
-            )
-            raise
-
-    async def _catch_up(self, connection: DbConnection) -> bool:
+    async def _step(self, connection: DbConnection) -> bool:
         """Reads the rows from `next_seq` on in pages and hands them on, then subscribes to the
-        rows after the last one. False when a drop moved `next_seq` back meanwhile, or cut a
-        read or the subscription (the next try goes on from `next_seq`)."""
+        rows after the last one (see `CatchUp`). False when a drop moved `next_seq` back
+        meanwhile, or ended the subscription once applied."""
         assert self._reader is not None  # set by start, before any catch-up
         rewinds = self._rewinds
+        pages = self._reader.row_pages(self._next_seq - 1)
         try:
-            pages = self._reader.row_pages(self._next_seq - 1)
-            try:
-                async for page in pages:
-                    if self._rewinds != rewinds:
-                        return False
-                    for row in page:
-                        self._on_row(row)
-            finally:
-                await pages.aclose()
-            if self._rewinds != rewinds:
-                return False
-            handle = await connection.subscribe(self._window(), renew=False)
-        except SpacetimeConnectionError as error:
-            if connection.is_closed:
-                raise
-            log.info("follow_interrupted", next_seq=self._next_seq, error=str(error))
+            async for page in pages:
+                if self._rewinds != rewinds:
+                    return False
+                for row in page:
+                    self._on_row(row)
+        finally:
+            await pages.aclose()
+        if self._rewinds != rewinds:
             return False
-        if not handle.is_active:  # ended by a drop after it was applied
-            return False
+        handle = await connection.subscribe(self._window(), renew=False)
         self._handle = handle
-        return True
+        return handle.is_active
 
     def _dropped(self, _connection: DbConnection, error: Exception | None) -> None:
         """The connection dropped, which ended the subscription. The server may have crashed
@@ -205,19 +174,6 @@ class Follower:
             return
         self._next_seq = max(self._first_seq, self._next_seq - len(self._seen))
         self._rewinds += 1
-
-    def _reconnected(self, connection: DbConnection, _identity: Identity, _token: str) -> None:
-        """On the loop, after a reconnect: catches up and subscribes again, unless a catch-up
-        is under way (it reads on over the new connection) or following stopped for good."""
-        if self.error is not None or (self._task is not None and not self._task.done()):
-            return
-        self._task = asyncio.get_running_loop().create_task(self._follow_on(connection))
-
-    async def _follow_on(self, connection: DbConnection) -> None:
-        """`_follow` after a reconnect: what stops it is kept (`error`, for the recorder's
-        health and flush) and logged, not raised (the loop has nobody to raise it to)."""
-        with contextlib.suppress(Exception):
-            await self._follow(connection)
 
     def _on_insert(self, _context: EventContext, row: Any) -> None:
         self._on_row(row)
@@ -273,7 +229,7 @@ class Follower:
     def stop(self) -> None:
         """Delivers what is queued, then ends the delivery thread (waits up to 10 s); a
         catch-up under way stops at its next try."""
-        self._stopped = True
+        self._catch_up.stop()
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)

@@ -515,8 +515,14 @@ class Reader:
             if row is None:
                 raise UnknownVersionError(f"state version {version_id!r} does not exist")
             after = int(row.seq)
+        return await self.version_rows(timeline, after)
+
+    async def version_rows(self, timeline: str, after_seq: int) -> list[Any]:
+        """The ``state_version`` rows of ``timeline`` with `seq` after ``after_seq``, in
+        commit (``seq``) order, read in as many messages as their size needs
+        (`rows_by_seq`)."""
         return await self._select_by_seq(
-            Table.STATE_VERSION, f"timeline = {quoted(timeline)}", after
+            Table.STATE_VERSION, f"timeline = {quoted(timeline)}", after_seq
         )
 
     async def timeline(self, name: str) -> Any | None:

@@ -93,9 +93,11 @@ class RecorderHealth:
     log_rows_followed: int
     """`event_log` rows the follower received (repeats after a reconnect included)."""
     follow_error: str | None = None
-    """Why following other processes' events stopped for good (an `OversizedRowError`: one
-    row alone over ``max_message_bytes``, which names the row and the setting to raise), or
-    None while it goes on; the next `InnerUniverseRecorder.flush` raises it."""
+    """Why following other processes' events, or a followed store's versions and deltas,
+    stopped for good (``"<type>: <message>"``, e.g. an `OversizedRowError`: one row alone
+    over ``max_message_bytes``, naming the row and the setting to raise; ``"; "`` between
+    two), or None while following goes on; the next `InnerUniverseRecorder.flush` raises
+    each once."""
 
 
 class InnerUniverseRecorder:
@@ -137,6 +139,10 @@ class InnerUniverseRecorder:
         self._reader = Reader(self._connection, retry_for=settings.retry_for)
         self._writer_reader = Reader(self._connection)
         """For the writer's check of what is stored: it handles connection trouble itself."""
+        self._follow_reader = Reader(self._connection, page_bytes=settings.max_message_bytes // 4)
+        """For the followers' catch-ups (they handle connection trouble themselves): its
+        pages fit a quarter of the largest message this connection takes (a page over it
+        would drop the connection and be asked for again, halved)."""
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
@@ -164,7 +170,8 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
-        self._follow_error_raised = False
+        self._follow_errors_raised: list[Exception] = []
+        """The followers' errors a `flush` raised already (each is raised once)."""
         self._writer_tag = uuid.uuid4().hex[: streams.WRITER_TAG_LENGTH]
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
@@ -497,12 +504,9 @@ class InnerUniverseRecorder:
         ``max_message_bytes``; a later one stops following and is raised by `flush`."""
         if self._follower is not None or not self.settings.follow_remote:
             return
-        # Its pages fit a quarter of the largest message this connection takes (a page over it
-        # would drop the connection and be asked for again, halved).
-        reader = Reader(self._connection, page_bytes=self.settings.max_message_bytes // 4)
         self._follower = Follower(bus, self._claim_remote)
-        after = self._last_replayed_seq or self._loop.run(reader.last_seq())
-        self._loop.run(self._follower.start(self._connection, reader, after))
+        after = self._last_replayed_seq or self._loop.run(self._follow_reader.last_seq())
+        self._loop.run(self._follower.start(self._connection, self._follow_reader, after))
 
     def follow_state(
         self, store: TemporalStore, timeline: str, projector: StateProjector, stream: str
@@ -534,7 +538,9 @@ class InnerUniverseRecorder:
             rows = self._loop.run(self._reader.delta_rows(stream))
             delta_seq = int(rows[-1].seq) if rows else 0
         version_seq = 0 if row is None else int(row.seq)
-        self._loop.run(follower.start(self._connection, version_seq, delta_seq))
+        self._loop.run(
+            follower.start(self._connection, self._follow_reader, version_seq, delta_seq)
+        )
 
     def _claim_remote(self, event_id: str) -> bool:
         """True for an event another process wrote; False for this one's own coming back."""
@@ -551,7 +557,7 @@ class InnerUniverseRecorder:
 
     def flush(self) -> None:
         """Waits until every queued write is stored; raises what failed since the last flush
-        (PersistenceError), else, once, what stopped following other processes' events
+        (PersistenceError), else, once, what stopped following other processes' changes
         (`RecorderHealth.follow_error`, e.g. an OversizedRowError)."""
         self._writer.barrier().result()
         with self._lock:
@@ -560,10 +566,15 @@ class InnerUniverseRecorder:
             raise PersistenceError(
                 f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
-        follow_error = self._follower.error if self._follower is not None else None
-        if follow_error is not None and not self._follow_error_raised:
-            self._follow_error_raised = True
-            raise follow_error
+        for error in self._follow_errors():
+            if error not in self._follow_errors_raised:
+                self._follow_errors_raised.append(error)
+                raise error
+
+    def _follow_errors(self) -> list[Exception]:
+        """What stopped the followers (of events, of a store's state) for good."""
+        followers = (self._follower, self._state_follower)
+        return [f.error for f in followers if f is not None and f.error is not None]
 
     @property
     def identity(self) -> str:
@@ -585,7 +596,7 @@ class InnerUniverseRecorder:
             remote_events_delivered=self._follower.delivered if self._follower else 0,
             remote_events_refused=self._follower.refused if self._follower else 0,
             log_rows_followed=self._follower.received if self._follower else 0,
-            follow_error=_described(self._follower.error if self._follower else None),
+            follow_error="; ".join(map(_described, self._follow_errors())) or None,
         )
 
     def close(self) -> None:
@@ -608,9 +619,9 @@ class InnerUniverseRecorder:
             log.info("inner_universe_closed", database=self.settings.database)
 
 
-def _described(error: BaseException | None) -> str | None:
-    """``error`` as ``"<type>: <message>"`` (None for None)."""
-    return None if error is None else f"{type(error).__name__}: {error}"
+def _described(error: BaseException) -> str:
+    """``error`` as ``"<type>: <message>"``."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _event_write(payload: contract.EventInput, *, waited: bool) -> Write:

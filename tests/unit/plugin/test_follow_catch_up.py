@@ -19,9 +19,10 @@ from nerv_inner_universe.client import (
     Timestamp,
     Variant,
 )
-from nerv_inner_universe.nerv import EventBus
+from nerv_inner_universe.nerv import EventBus, StateProjector, TemporalStore
 from nerv_inner_universe.plugin.errors import OversizedRowError
 from nerv_inner_universe.plugin.follower import Follower
+from nerv_inner_universe.plugin.remote_state import StateFollower
 
 WRITER = Identity(0xC200AB)
 LIMIT = 64 << 10
@@ -53,7 +54,7 @@ class FakeHandle:
 
 class FakeTable:
     def stream(self, lazy: bool = False) -> None:
-        assert lazy
+        self.lazy = lazy
 
     def on_insert(self, callback: Callable[..., None]) -> None:
         self.inserted = callback
@@ -61,10 +62,10 @@ class FakeTable:
 
 class FakeCache:
     def __init__(self) -> None:
-        self.event_log = FakeTable()
+        self.tables: dict[str, FakeTable] = {}
 
-    def table(self, _name: str) -> FakeTable:
-        return self.event_log
+    def table(self, name: str) -> FakeTable:
+        return self.tables.setdefault(name, FakeTable())
 
 
 class FakeConnection:
@@ -72,7 +73,7 @@ class FakeConnection:
 
     def __init__(self) -> None:
         self.cache = FakeCache()
-        self.subscribed: list[tuple[str, bool]] = []
+        self.subscribed: list[tuple[object, bool]] = []
         self.refuse: list[Exception] = []
         self.is_closed = False
         self.dropped: Callable[[Any, Exception | None], None] | None = None
@@ -83,7 +84,7 @@ class FakeConnection:
     def on_connect(self, _callback: Callable[..., None]) -> None:
         pass
 
-    async def subscribe(self, query: str, *, renew: bool = True) -> FakeHandle:
+    async def subscribe(self, query: object, *, renew: bool = True) -> FakeHandle:
         self.subscribed.append((query, renew))
         if self.refuse:
             raise self.refuse.pop(0)
@@ -146,7 +147,7 @@ def test_a_subscription_over_the_limit_is_followed_by_a_catch_up_from_where_it_g
     connection.refuse = [MessageTooLargeError(LIMIT)]
     original = connection.subscribe
 
-    async def grows(query: str, *, renew: bool = True) -> FakeHandle:
+    async def grows(query: object, *, renew: bool = True) -> FakeHandle:
         reader.rows.extend(row(n) for n in range(4, 10) if n > len(reader.rows))
         return await original(query, renew=renew)
 
@@ -195,3 +196,61 @@ def test_a_row_alone_over_the_limit_stops_following_with_a_typed_error() -> None
         started(reader, connection, after_seq=0)
     assert connection.subscribed == [], "nothing over the limit is subscribed to"
     assert "65536 bytes" in str(raised.value)
+
+
+def delta_row(seq: int, index: int) -> Row:
+    return Row(
+        delta_id=f"main:{index}.other",
+        seq=seq,
+        operations=[],
+        metadata=Row(description=f"delta {index}", author=None, tags=[]),
+        occurred_at=Timestamp(1_700_000_000_000_000),
+    )
+
+
+class FakeStateReader:
+    """No versions; the deltas ``deltas`` (`rows_by_seq` splits what does not fit)."""
+
+    def __init__(self, deltas: list[Row]) -> None:
+        self.deltas = deltas
+        self.reads: list[tuple[str, int]] = []
+
+    async def version_rows(self, _timeline: str, after_seq: int) -> list[Row]:
+        self.reads.append(("versions", after_seq))
+        return []
+
+    async def delta_rows(self, _stream: str, after_seq: int) -> list[Row]:
+        self.reads.append(("deltas", after_seq))
+        return [each for each in self.deltas if seq_of(each) > after_seq]
+
+
+def test_the_state_follower_reads_what_it_missed_then_subscribes_after_it() -> None:
+    projector = StateProjector({})
+    follow = StateFollower(
+        TemporalStore(),
+        "main",
+        projector,
+        "main",
+        claim_delta=lambda _delta_id: False,
+        read_versions_after=lambda _version_id: [],
+    )
+    reader = FakeStateReader([delta_row(4, 0), delta_row(9, 1)])
+    connection = FakeConnection()
+    fake_reader: Any = reader  # the follower needs only version_rows and delta_rows
+    asyncio.run(follow.start(connection, fake_reader, 2, 3))  # type: ignore[arg-type]
+    assert reader.reads == [("versions", 2), ("deltas", 3)]
+    assert connection.subscribed == [
+        (
+            (
+                "SELECT * FROM state_version WHERE timeline = 'main' AND seq > 2",
+                "SELECT * FROM delta_record WHERE stream = 'main' AND seq > 9",
+            ),
+            False,
+        )
+    ]
+    follow._dropped(connection, MessageTooLargeError(LIMIT))  # type: ignore[arg-type]
+    assert follow._windows()[1].endswith("seq > 9"), "no recheck: the server did not fail"
+    follow._dropped(connection, SpacetimeConnectionError("lost"))  # type: ignore[arg-type]
+    assert follow._windows()[1].endswith("seq > 3"), "recheck, never before the start"
+    follow.stop()
+    assert [m.description for _, m in projector.get_delta_history()] == ["delta 0", "delta 1"]
