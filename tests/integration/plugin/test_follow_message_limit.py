@@ -16,7 +16,7 @@ import pytest
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import InnerUniverseRecorder, OversizedRowError
 from tests.integration.http_api import Database
-from tests.integration.plugin.conftest import wait_for
+from tests.integration.plugin.conftest import RuntimeFactory, nerv_config, wait_for
 
 SMALLEST_LIMIT = 64 << 10
 """The smallest ``max_message_bytes`` the settings accept."""
@@ -93,3 +93,28 @@ def test_a_row_alone_over_the_limit_stops_following_with_a_typed_error(
     follower.record_event(mine)
     assert [event.id for event in writer.read_events()] == [small.id, huge.id, mine.id]
     assert delivered(bus) == [small.id]
+
+
+def test_a_followed_store_keeps_following_through_a_reconnect_when_its_rows_exceed_the_limit(
+    isolated_inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = isolated_inner_universe
+    alice = runtimes(nerv_config(db))
+    bob = runtimes(nerv_config(db, max_message_bytes=SMALLEST_LIMIT, retry_for=30.0))
+    for n in range(60):  # each version's operations hold about 2 KB: 120 KB in all
+        alice.temporal_store.commit({"n": n, "pad": f"{n}{PAD}"}, f"version {n}")
+    last = alice.temporal_store.get_current_version_id()
+    wait_for(lambda: bob.temporal_store.get_current_version_id() == last, "bob at alice's head")
+
+    db.server.restart()  # bob's catch-up after the reconnect covers the 60 versions
+    alice.temporal_store.commit({"n": 60, "pad": "small"}, "after the restart")
+    last = alice.temporal_store.get_current_version_id()
+    wait_for(
+        lambda: bob.temporal_store.get_current_version_id() == last,
+        "bob at alice's head after the restart",
+        60.0,
+    )
+    assert bob.temporal_store.get() == {"n": 60, "pad": "small"}
+    assert [v.version_id for v in bob.temporal_store.get_history()] == [
+        v.version_id for v in alice.temporal_store.get_history()
+    ]
