@@ -31,14 +31,23 @@ def delivered(bus: EventBus) -> list[str]:
     return [event.id for event in reversed(bus.get_history(limit=None))]
 
 
-def test_a_follower_keeps_following_through_a_reconnect_when_its_rows_exceed_the_limit(
-    isolated_inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
-) -> None:
-    db = isolated_inner_universe
+def following(
+    db: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> tuple[InnerUniverseRecorder, InnerUniverseRecorder, EventBus]:
+    """A writer with the default limit, and a recorder with the smallest following its
+    events into the bus returned."""
     writer = recorder_for(db, events="sync")
     follower = recorder_for(db, **FOLLOWS)
     bus = EventBus()
     follower.follow(bus)
+    return writer, follower, bus
+
+
+def test_a_follower_keeps_following_through_a_reconnect_when_its_rows_exceed_the_limit(
+    isolated_inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    db = isolated_inner_universe
+    writer, follower, bus = following(db, recorder_for)
     before = [Event.create("SIZED", {"n": n, "pad": PAD}) for n in range(100)]
     for event in before:
         writer.record_event(event)
@@ -66,11 +75,7 @@ def test_a_follower_keeps_following_through_a_reconnect_when_its_rows_exceed_the
 def test_a_row_alone_over_the_limit_stops_following_with_a_typed_error(
     isolated_inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
 ) -> None:
-    db = isolated_inner_universe
-    writer = recorder_for(db, events="sync")
-    follower = recorder_for(db, **FOLLOWS)
-    bus = EventBus()
-    follower.follow(bus)
+    writer, follower, bus = following(isolated_inner_universe, recorder_for)
     small = Event.create("SIZED", {"pad": "small"})
     writer.record_event(small)
     wait_for(lambda: delivered(bus) == [small.id], "the small event")

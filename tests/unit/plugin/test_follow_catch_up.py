@@ -12,37 +12,25 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe.client import (
-    Identity,
     MessageTooLargeError,
     Row,
     SpacetimeConnectionError,
-    Timestamp,
-    Variant,
 )
-from nerv_inner_universe.nerv import EventBus, StateProjector, TemporalStore
+from nerv_inner_universe.nerv import EventBus, StateProjector
 from nerv_inner_universe.plugin.errors import OversizedRowError
 from nerv_inner_universe.plugin.follower import Follower
-from nerv_inner_universe.plugin.remote_state import StateFollower
+from tests.unit.plugin.test_follower import row as log_row
+from tests.unit.plugin.test_remote_state import delta_row, following_main
 
-WRITER = Identity(0xC200AB)
 LIMIT = 64 << 10
 
 
 def row(seq: int) -> Row:
-    return Row(
-        event_id=f"e{seq}",
-        seq=seq,
-        event_type="TICK",
-        source=None,
-        occurred_at=Timestamp(1_700_000_000_000_000),
-        data=Variant("Custom", "{}"),
-        metadata="{}",
-        sender=WRITER,
-    )
+    return log_row(seq, f"e{seq}")
 
 
-def seq_of(log_row: Row) -> int:
-    seq = log_row["seq"]
+def seq_of(each: Row) -> int:
+    seq = each["seq"]
     assert isinstance(seq, int)
     return seq
 
@@ -198,16 +186,6 @@ def test_a_row_alone_over_the_limit_stops_following_with_a_typed_error() -> None
     assert "65536 bytes" in str(raised.value)
 
 
-def delta_row(seq: int, index: int) -> Row:
-    return Row(
-        delta_id=f"main:{index}.other",
-        seq=seq,
-        operations=[],
-        metadata=Row(description=f"delta {index}", author=None, tags=[]),
-        occurred_at=Timestamp(1_700_000_000_000_000),
-    )
-
-
 class FakeStateReader:
     """No versions; the deltas ``deltas`` (`rows_by_seq` splits what does not fit)."""
 
@@ -226,14 +204,7 @@ class FakeStateReader:
 
 def test_the_state_follower_reads_what_it_missed_then_subscribes_after_it() -> None:
     projector = StateProjector({})
-    follow = StateFollower(
-        TemporalStore(),
-        "main",
-        projector,
-        "main",
-        claim_delta=lambda _delta_id: False,
-        read_versions_after=lambda _version_id: [],
-    )
+    follow = following_main(projector)
     reader = FakeStateReader([delta_row(4, 0), delta_row(9, 1)])
     connection = FakeConnection()
     fake_reader: Any = reader  # the follower needs only version_rows and delta_rows
