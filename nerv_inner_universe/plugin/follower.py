@@ -3,12 +3,13 @@ order, in constant memory, and after a reconnect without fetching the log again.
 
 Following starts, and starts again after each reconnect, by catching up: the `event_log` rows
 from the next one due are read in pages bounded by bytes (`Reader.row_pages`, each about a
-quarter of ``max_message_bytes``, halved when one is over it), then a subscription covers
-the rows after the last one read. Its first answer holds only what was written in between,
-so no answer grows with what was missed: a follower whose rows together exceed the message
-limit keeps following (it never resubscribes to a window over the limit, which dropped the
-connection on every reconnect). The subscription is not renewed by the client
-(``renew=False``): a drop ends it, and the catch-up after the reconnect makes the next one.
+quarter of ``max_message_bytes`` and at most `reader.PAGE_BYTES`, halved when one is over
+it), then a subscription covers the rows after the last one read. Its first answer holds only
+what was written in between, so no answer grows with what was missed: a follower whose rows
+together exceed the message limit keeps following (it never resubscribes to a window over the
+limit, which dropped the connection on every reconnect). The subscription is not renewed by
+the client (``renew=False``): a drop ends it, and the catch-up after the reconnect makes the
+next one (`CatchUp`).
 A single row over the limit cannot be read at all: following stops for good with an
 `OversizedRowError` (`Follower.error`), which the recorder's ``health`` shows and its next
 ``flush`` raises. The table is streamed, not cached (`TableCache.stream`), so memory does not

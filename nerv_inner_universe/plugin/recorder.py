@@ -47,6 +47,7 @@ from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import (
+    PAGE_BYTES,
     DecodedDeltas,
     DeltaStream,
     EventPage,
@@ -139,10 +140,13 @@ class InnerUniverseRecorder:
         self._reader = Reader(self._connection, retry_for=settings.retry_for)
         self._writer_reader = Reader(self._connection)
         """For the writer's check of what is stored: it handles connection trouble itself."""
-        self._follow_reader = Reader(self._connection, page_bytes=settings.max_message_bytes // 4)
+        self._follow_reader = Reader(
+            self._connection, page_bytes=min(PAGE_BYTES, settings.max_message_bytes // 4)
+        )
         """For the followers' catch-ups (they handle connection trouble themselves): its
         pages fit a quarter of the largest message this connection takes (a page over it
-        would drop the connection and be asked for again, halved)."""
+        would drop the connection and be asked for again, halved), and replay's page size
+        at most."""
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
