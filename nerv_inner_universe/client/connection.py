@@ -338,14 +338,20 @@ class DbConnection:
                 timer.cancel()
             self._calls.discard(request_id)
 
-    async def subscribe(self, queries: str | Sequence[str]) -> SubscriptionHandle:
+    async def subscribe(
+        self, queries: str | Sequence[str], *, renew: bool = True
+    ) -> SubscriptionHandle:
         """Subscribes to SQL queries; returns once their rows are in the cache. Raises
-        QueryError when the server refuses a query."""
+        QueryError when the server refuses a query. A reconnect subscribes them again
+        (`SubscriptionHandle.update_queries` says to what); with ``renew=False`` the
+        connection's drop ends the subscription instead (a ``subscribe()`` still waiting raises
+        the drop's SpacetimeConnectionError), for a caller that decides what to ask for once
+        reconnected, such as one that reads a backlog in bounded pages first."""
         query_strings = (queries,) if isinstance(queries, str) else tuple(queries)
         if not query_strings:
             raise ArgumentError("subscribe() needs at least one query")
         session = await self._live_session(self._call_timeout)
-        handle = SubscriptionHandle(query_strings, self._unsubscribe)
+        handle = SubscriptionHandle(query_strings, self._unsubscribe, renew=renew)
         self._handles.append(handle)
         self._send_subscribe(session, handle)
         try:
@@ -630,6 +636,14 @@ class DbConnection:
                     if isinstance(error, MessageTooLargeError)
                     else SpacetimeConnectionError("the connection closed; query again")
                 )
+        ended = (
+            error
+            if isinstance(error, SpacetimeConnectionError)
+            else SpacetimeConnectionError(f"the connection closed ({error or 'disconnect()'})")
+        )
+        for handle in [handle for handle in self._handles if not handle.renew]:
+            self._forget(handle)
+            handle.finish(ended)
         if error is None:
             self._log.info("disconnected")
         else:

@@ -22,14 +22,19 @@ class SubscriptionState(enum.Enum):
 
 
 class SubscriptionHandle:
-    """Returned by ``DbConnection.subscribe``; survives reconnects (it is subscribed again)."""
+    """Returned by ``DbConnection.subscribe``; survives reconnects (it is subscribed again),
+    unless made with ``renew=False``: then a dropped connection ends it."""
 
     def __init__(
         self,
         queries: tuple[str, ...],
         unsubscribe: Callable[[SubscriptionHandle], Awaitable[None]],
+        *,
+        renew: bool = True,
     ) -> None:
         self.queries = queries
+        self.renew = renew
+        """Whether a reconnect subscribes it again (False: the connection's drop ends it)."""
         self.state = SubscriptionState.PENDING
         self.error: QueryError | None = None
         self.query_id = 0

@@ -45,12 +45,14 @@ class RateLimitedError(WriteRefusedError):
 class OversizedRowError(PersistenceError):
     """One stored row (of `event_log`, `delta_record` or `state_version`: ``table``) is larger
     than the connection's message limit on its own, so replay cannot read it; ``seq`` names the
-    row. Connect with a larger ``max_message_bytes``."""
+    row. Connect with a larger ``max_message_bytes``: neither replay nor a follower can read
+    past it."""
 
     def __init__(self, table: str, seq: int, limit: int | None) -> None:
         super().__init__(
             f"{table} row seq={seq} alone is larger than the client's message limit of {limit} "
-            "bytes (max_message_bytes); replay cannot read past it with this limit"
+            "bytes (max_message_bytes): it cannot be read with this limit (replay and following "
+            "stop there); raise max_message_bytes above its size"
         )
         self.table = table
         self.seq = seq

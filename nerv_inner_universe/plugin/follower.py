@@ -1,19 +1,27 @@
 """Re-publishes the events other processes write into the local EventBus: once each, in log
 order, in constant memory, and after a reconnect without fetching the log again.
 
-The subscription covers the `event_log` rows after the last one received. The table is
-streamed, not cached (`TableCache.stream`), so memory does not grow with the log; its rows are
-`LazyRow`s, so this process's own events coming back cost the decoding of three columns
-(``seq``, ``event_id``, ``data``), not of the whole row. When the connection drops, the
-subscription's query moves to where the stream stopped
-(`SubscriptionHandle.update_queries`), so a reconnect costs the same at any history length.
-Rows may arrive out of `seq` order (a batch, or a fresh subscription's rows); `seq` is
-gap-free, so each waits in a reorder buffer until its predecessors are in, and events leave in
-log order. The module's graph events (``ENTITY_CREATED``...) are delivered whoever wrote
-them, this process included (see `nerv.graph_events`). A delivery thread publishes them into
-the bus, as recorded copies (``replayed=True``: the runtime does not record them again),
-because handlers may publish in turn, which needs the writer, which must not be entered from
-its own loop.
+Following starts, and starts again after each reconnect, by catching up: the `event_log` rows
+from the next one due are read in pages bounded by bytes (`Reader.row_pages`, each about a
+quarter of ``max_message_bytes`` and at most `reader.PAGE_BYTES`, halved when one is over
+it), then a subscription covers the rows after the last one read. Its first answer holds only
+what was written in between, so no answer grows with what was missed: a follower whose rows
+together exceed the message limit keeps following (it never resubscribes to a window over the
+limit, which dropped the connection on every reconnect). The subscription is not renewed by
+the client (``renew=False``): a drop ends it, and the catch-up after the reconnect makes the
+next one (`CatchUp`).
+A single row over the limit cannot be read at all: following stops for good with an
+`OversizedRowError` (`Follower.error`), which the recorder's ``health`` shows and its next
+``flush`` raises. The table is streamed, not cached (`TableCache.stream`), so memory does not
+grow with the log; the subscription's rows are `LazyRow`s, so this process's own events coming
+back cost the decoding of three columns (``seq``, ``event_id``, ``data``), not of the whole
+row. Rows may arrive out of `seq` order (a batch); `seq` is gap-free, so each waits in a
+reorder buffer until its predecessors are in, and events leave in log order.
+
+The module's graph events (``ENTITY_CREATED``...) are delivered whoever wrote them, this
+process included (see `nerv.graph_events`). A delivery thread publishes them into the bus, as
+recorded copies (``replayed=True``: the runtime does not record them again), because handlers
+may publish in turn, which needs the writer, which must not be entered from its own loop.
 
 A delivered event the bus refuses (a guard raises) is logged as a warning
 (``remote_event_refused``) and counted (`Follower.refused`); delivery goes on with the next.
@@ -31,12 +39,19 @@ from typing import Any
 
 import attrs
 
-from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
+from nerv_inner_universe.client import (
+    DbConnection,
+    EventContext,
+    MessageTooLargeError,
+    SubscriptionHandle,
+)
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import translate
+from nerv_inner_universe.plugin.catch_up import CatchUp
 from nerv_inner_universe.plugin.graph_translate import graph_event_from_row
+from nerv_inner_universe.plugin.reader import Reader
 from nerv_inner_universe.plugin.recent_events import Recent
 
 log = get_logger(__name__)
@@ -44,7 +59,8 @@ log = get_logger(__name__)
 RECHECKED = 5_000
 """Rows checked again after a reconnect (more than a crash can lose at this client's pace: the
 server's last half second), and remote event ids remembered so that one re-sent after a crash
-is not delivered twice. A reconnect costs at most this many rows, at any history length."""
+is not delivered twice. A reconnect reads at most this many rows again (in pages bounded by
+bytes), at any history length."""
 
 
 def _warn_redacted(tombstone: translate.Tombstone) -> None:
@@ -72,6 +88,10 @@ class Follower:
         self._inbox: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._deliver, name="nerv-iu-follow", daemon=True)
         self._handle: SubscriptionHandle | None = None
+        self._reader: Reader | None = None
+        self._catch_up = CatchUp("events", self._step)
+        self._rewinds = 0
+        """How often a drop moved `next_seq` back (a catch-up under way starts again there)."""
         self._next_seq = 1
         self._first_seq = 1
         self._waiting: dict[int, Any] = {}
@@ -96,30 +116,71 @@ class Follower:
         """Rows received ahead of a predecessor that has not arrived yet."""
         return len(self._waiting)
 
-    async def start(self, connection: DbConnection, after_seq: int) -> None:
-        """Follows the rows after ``after_seq`` (what replay already covered)."""
+    @property
+    def error(self) -> Exception | None:
+        """Why following stopped for good (an `OversizedRowError`: a row alone over the
+        message limit), or None while it goes on."""
+        return self._catch_up.error
+
+    async def start(self, connection: DbConnection, reader: Reader, after_seq: int) -> None:
+        """Follows the rows after ``after_seq`` (what replay already covered): returns once the
+        rows written since are read through ``reader`` (`Reader.row_pages`, no retries of its
+        own: connection trouble is met by reading on from where it stopped once reconnected)
+        and the rows after them are subscribed to. Raises what stops following for good
+        (`OversizedRowError` for a row alone over the message limit, a QueryError), and
+        SpacetimeConnectionError when the connection closed for good meanwhile."""
         self._next_seq = self._first_seq = after_seq + 1
+        self._reader = reader
         self._thread.start()
         table = connection.cache.table(Table.EVENT_LOG)
         table.stream(lazy=True)  # most rows are our own: read three columns of those
         table.on_insert(self._on_insert)
-        connection.on_disconnect(self._move_window)
-        self._handle = await connection.subscribe(self._window())
+        connection.on_disconnect(self._dropped)
+        await self._catch_up.start(connection)
 
     def _window(self) -> str:
         return f"SELECT * FROM {Table.EVENT_LOG} WHERE seq >= {self._next_seq}"  # noqa: S608
 
-    def _move_window(self, _connection: DbConnection, _error: Exception | None) -> None:
-        """The connection dropped: the server may have crashed and lost its last rows, and a
-        restarted server hands their ``seq`` to new rows. So the next subscription starts
-        `RECHECKED` rows back, and each of those rows is handed on again unless it is the row
-        seen at that ``seq`` before."""
+    async def _step(self, connection: DbConnection) -> bool:
+        """Reads the rows from `next_seq` on in pages and hands them on, then subscribes to the
+        rows after the last one (see `CatchUp`). False when a drop moved `next_seq` back
+        meanwhile, or ended the subscription once applied."""
+        assert self._reader is not None  # set by start, before any catch-up
+        rewinds = self._rewinds
+        pages = self._reader.row_pages(self._next_seq - 1)
+        try:
+            async for page in pages:
+                if self._rewinds != rewinds:
+                    return False
+                for row in page:
+                    self._on_row(row)
+        finally:
+            await pages.aclose()
+        if self._rewinds != rewinds:
+            return False
+        handle = await connection.subscribe(self._window(), renew=False)
+        self._handle = handle
+        return handle.is_active
+
+    def _dropped(self, _connection: DbConnection, error: Exception | None) -> None:
+        """The connection dropped, which ended the subscription. The server may have crashed
+        and lost its last rows, and a restarted server hands their ``seq`` to new rows: so the
+        catch-up after the reconnect starts `RECHECKED` rows back, and each of those rows is
+        handed on again unless it is the row seen at that ``seq`` before. Not after a message
+        over the client's limit (the server did not fail): the catch-up goes on from where it
+        got to, with smaller pages."""
+        self._handle = None
         self._waiting.clear()
+        if error is None or isinstance(error, MessageTooLargeError):
+            return
         self._next_seq = max(self._first_seq, self._next_seq - len(self._seen))
-        if self._handle is not None:
-            self._handle.update_queries(self._window())
+        self._rewinds += 1
 
     def _on_insert(self, _context: EventContext, row: Any) -> None:
+        self._on_row(row)
+
+    def _on_row(self, row: Any) -> None:
+        """One `event_log` row, from the subscription or a catch-up page."""
         self.received += 1
         seq = int(row.seq)
         if seq < self._next_seq:  # already handed on: a resubscription overlaps the stream
@@ -167,7 +228,9 @@ class Follower:
             log.debug("remote_event", event_id=event.id, event_type=event.type)
 
     def stop(self) -> None:
-        """Delivers what is queued, then ends the delivery thread (waits up to 10 s)."""
+        """Delivers what is queued, then ends the delivery thread (waits up to 10 s); a
+        catch-up under way stops at its next try."""
+        self._catch_up.stop()
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)

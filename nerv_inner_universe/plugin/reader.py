@@ -164,6 +164,12 @@ _size_of = operator.itemgetter(1)
 """A `translate.LogEntry`'s size in a page."""
 
 
+def _sized_row(row: Any) -> tuple[int, int, Any]:
+    """An `event_log` row with its `seq` and its size in a page before it (see `_log_pages`)."""
+    entry = translate.log_entry(row)
+    return entry[0], entry[1], row
+
+
 WALK_BACK_LIMIT = 64
 """The most ``state_version`` rows `Reader.version_tail` reads one at a time by primary key
 (a round trip each) before it reads the timeline's rows in one query instead: with the
@@ -271,17 +277,20 @@ class Reader:
 
         return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
 
-    async def _log_pages(self, after_seq: int = 0) -> AsyncIterator[list[translate.LogEntry]]:
-        """`event_log` rows after ``after_seq`` as their `translate.LogEntry`, in `seq` order, a
-        page at a time, each about `PAGE_BYTES` (see `PageSizer`) and within one ``log_page``
-        page (`page_end`, `log_rows`): the `seq` is gap-free, so an empty page is the end. A
-        page over the client's message limit is asked for again with half the rows;
-        OversizedRowError when one row alone is over it."""
+    async def _log_pages(
+        self, after_seq: int = 0, each: Callable[[Any], Any] = translate.log_entry
+    ) -> AsyncIterator[list[Any]]:
+        """`event_log` rows after ``after_seq`` as ``each(row)`` (by default their
+        `translate.LogEntry`; any tuple with the `seq` first and the row's size second), in
+        `seq` order, a page at a time, each about ``page_bytes`` (see `PageSizer`) and within
+        one ``log_page`` page (`page_end`, `log_rows`): the `seq` is gap-free, so an empty page
+        is the end. A page over the client's message limit is asked for again with half the
+        rows; OversizedRowError when one row alone is over it."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
         while True:
             try:
-                page = await self.log_rows(start, page_end(start, sizer.rows))
+                page = await self.log_rows(start, page_end(start, sizer.rows), each)
             except MessageTooLargeError as error:
                 log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
                 if not sizer.shrink():
@@ -293,16 +302,19 @@ class Reader:
             yield page
             start = int(page[-1][0]) + 1
 
-    async def log_rows(self, start: int, end: int) -> list[translate.LogEntry]:
+    async def log_rows(
+        self, start: int, end: int, each: Callable[[Any], Any] = translate.log_entry
+    ) -> list[Any]:
         """The `event_log` rows with ``start <= seq < end`` (``end`` at most `page_end`) as
-        their `translate.LogEntry`, in `seq` order, read through the ``log_page`` index
-        (`log_rows_query`); when the index lacks some of them (rows stored before the module
-        had it, see `indexed_read`), read by `seq` range instead, which the server answers by
-        scanning the log (counted in `range_reads`). Raises what `_select` raises."""
+        ``each(row)`` (by default their `translate.LogEntry`; a tuple with the `seq` first), in
+        `seq` order, read through the ``log_page`` index (`log_rows_query`); when the index
+        lacks some of them (rows stored before the module had it, see `indexed_read`), read by
+        `seq` range instead, which the server answers by scanning the log (counted in
+        `range_reads`). Raises what `_select` raises."""
         query = log_rows_query(start, end)
         rows = [
             row
-            for result in await self._query(query, "reading event_log", translate.log_entry)
+            for result in await self._query(query, "reading event_log", each)
             for row in result.rows
         ]
         rows.sort(key=_seq_of)
@@ -313,11 +325,18 @@ class Reader:
             return []  # the log ends before start
         self.range_reads += 1
         log.debug("replay_page_by_range", first_seq=start, end_seq=end, index=verdict.value)
-        rows = await self._select(
-            Table.EVENT_LOG, f"seq >= {start} AND seq < {end}", translate.log_entry
-        )
+        rows = await self._select(Table.EVENT_LOG, f"seq >= {start} AND seq < {end}", each)
         rows.sort(key=_seq_of)
         return rows
+
+    async def row_pages(self, after_seq: int = 0) -> AsyncGenerator[list[Any], None]:
+        """The `event_log` rows after ``after_seq`` as the client decoded them, in `seq` order,
+        a page at a time, as `_log_pages` reads them (each page about ``page_bytes``, asked
+        for again smaller when over the message limit; OversizedRowError for one row alone
+        over it): for a follower catching up without a subscription whose first answer would
+        hold them all."""
+        async for page in self._log_pages(after_seq, _sized_row):
+            yield [row for _, _, row in page]
 
     async def event_pages(
         self, after_seq: int = 0, replayed: bool = False
@@ -496,8 +515,14 @@ class Reader:
             if row is None:
                 raise UnknownVersionError(f"state version {version_id!r} does not exist")
             after = int(row.seq)
+        return await self.version_rows(timeline, after)
+
+    async def version_rows(self, timeline: str, after_seq: int) -> list[Any]:
+        """The ``state_version`` rows of ``timeline`` with `seq` after ``after_seq``, in
+        commit (``seq``) order, read in as many messages as their size needs
+        (`rows_by_seq`)."""
         return await self._select_by_seq(
-            Table.STATE_VERSION, f"timeline = {quoted(timeline)}", after
+            Table.STATE_VERSION, f"timeline = {quoted(timeline)}", after_seq
         )
 
     async def timeline(self, name: str) -> Any | None:

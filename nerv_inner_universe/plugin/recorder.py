@@ -47,6 +47,7 @@ from nerv_inner_universe.plugin.graph_translate import relation_from_row
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.outbox import Outbox
 from nerv_inner_universe.plugin.reader import (
+    PAGE_BYTES,
     DecodedDeltas,
     DeltaStream,
     EventPage,
@@ -92,6 +93,12 @@ class RecorderHealth:
     raised): each logged as ``remote_event_refused`` and passed over; delivery goes on."""
     log_rows_followed: int
     """`event_log` rows the follower received (repeats after a reconnect included)."""
+    follow_error: str | None = None
+    """Why following other processes' events, or a followed store's versions and deltas,
+    stopped for good (``"<type>: <message>"``, e.g. an `OversizedRowError`: one row alone
+    over ``max_message_bytes``, naming the row and the setting to raise; ``"; "`` between
+    two), or None while following goes on; the next `InnerUniverseRecorder.flush` raises
+    each once."""
 
 
 class InnerUniverseRecorder:
@@ -133,6 +140,13 @@ class InnerUniverseRecorder:
         self._reader = Reader(self._connection, retry_for=settings.retry_for)
         self._writer_reader = Reader(self._connection)
         """For the writer's check of what is stored: it handles connection trouble itself."""
+        self._follow_reader = Reader(
+            self._connection, page_bytes=min(PAGE_BYTES, settings.max_message_bytes // 4)
+        )
+        """For the followers' catch-ups (they handle connection trouble themselves): its
+        pages fit a quarter of the largest message this connection takes (a page over it
+        would drop the connection and be asked for again, halved), and replay's page size
+        at most."""
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
@@ -161,6 +175,8 @@ class InnerUniverseRecorder:
         self._async_failures: list[BaseException] = []
         self._last_replayed_seq = 0
         self._follower: Follower | None = None
+        self._follow_errors_raised: list[Exception] = []
+        """The followers' errors a `flush` raised already (each is raised once)."""
         self._writer_tag = uuid.uuid4().hex[: streams.WRITER_TAG_LENGTH]
         """Makes this recorder's delta ids its own (`streams.delta_id`)."""
         self._delta_seqs: dict[str, int] = {}
@@ -487,12 +503,15 @@ class InnerUniverseRecorder:
     # --- lifecycle ----------------------------------------------------------------------
 
     def follow(self, bus: EventBus) -> None:
-        """Starts re-publishing other processes' new events into ``bus``."""
+        """Starts re-publishing other processes' new events into ``bus``: returns once the
+        events written since replay are delivered and the later ones subscribed to (see
+        `follower`). OversizedRowError when one stored event alone is over
+        ``max_message_bytes``; a later one stops following and is raised by `flush`."""
         if self._follower is not None or not self.settings.follow_remote:
             return
         self._follower = Follower(bus, self._claim_remote)
-        after = self._last_replayed_seq or self._loop.run(self._reader.last_seq())
-        self._loop.run(self._follower.start(self._connection, after))
+        after = self._last_replayed_seq or self._loop.run(self._follow_reader.last_seq())
+        self._loop.run(self._follower.start(self._connection, self._follow_reader, after))
 
     def follow_state(
         self, store: TemporalStore, timeline: str, projector: StateProjector, stream: str
@@ -524,7 +543,9 @@ class InnerUniverseRecorder:
             rows = self._loop.run(self._reader.delta_rows(stream))
             delta_seq = int(rows[-1].seq) if rows else 0
         version_seq = 0 if row is None else int(row.seq)
-        self._loop.run(follower.start(self._connection, version_seq, delta_seq))
+        self._loop.run(
+            follower.start(self._connection, self._follow_reader, version_seq, delta_seq)
+        )
 
     def _claim_remote(self, event_id: str) -> bool:
         """True for an event another process wrote; False for this one's own coming back."""
@@ -540,7 +561,9 @@ class InnerUniverseRecorder:
             self._unseen_own.discard(event_id)
 
     def flush(self) -> None:
-        """Waits until every queued write is stored; raises what failed since the last flush."""
+        """Waits until every queued write is stored; raises what failed since the last flush
+        (PersistenceError), else, once, what stopped following other processes' changes
+        (`RecorderHealth.follow_error`, e.g. an OversizedRowError)."""
         self._writer.barrier().result()
         with self._lock:
             failures, self._async_failures = self._async_failures, []
@@ -548,6 +571,15 @@ class InnerUniverseRecorder:
             raise PersistenceError(
                 f"{len(failures)} queued write(s) failed, first: {failures[0]}"
             ) from failures[0]
+        for error in self._follow_errors():
+            if error not in self._follow_errors_raised:
+                self._follow_errors_raised.append(error)
+                raise error
+
+    def _follow_errors(self) -> list[Exception]:
+        """What stopped the followers (of events, of a store's state) for good."""
+        followers = (self._follower, self._state_follower)
+        return [f.error for f in followers if f is not None and f.error is not None]
 
     @property
     def identity(self) -> str:
@@ -569,6 +601,7 @@ class InnerUniverseRecorder:
             remote_events_delivered=self._follower.delivered if self._follower else 0,
             remote_events_refused=self._follower.refused if self._follower else 0,
             log_rows_followed=self._follower.received if self._follower else 0,
+            follow_error="; ".join(map(_described, self._follow_errors())) or None,
         )
 
     def close(self) -> None:
@@ -589,6 +622,11 @@ class InnerUniverseRecorder:
             if self._outbox is not None:
                 self._outbox.close()
             log.info("inner_universe_closed", database=self.settings.database)
+
+
+def _described(error: BaseException) -> str:
+    """``error`` as ``"<type>: <message>"``."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _event_write(payload: contract.EventInput, *, waited: bool) -> Write:

@@ -2,10 +2,14 @@
 on its timeline (``state_version``) and the deltas they record on its stream
 (``delta_record``) are applied here as they happen, marked remote.
 
-Like the event `follower`, the subscriptions cover only the rows after the last one received
-(``seq >``), the tables are streamed rather than cached (`TableCache.stream`), so memory does
-not grow with the history, and a reconnect moves the windows to where they stopped. The rows
-of one message are handed on in ``seq`` order. A delivery thread of its own applies them,
+Like the event `follower`, it starts, and starts again after each reconnect, by catching up
+(`CatchUp`): the rows after the last one received are read with one-off queries split by `seq`
+range until each answer fits ``max_message_bytes`` (`Reader.version_rows`,
+`Reader.delta_rows`), then subscriptions cover only the rows after them (``seq >``), so no
+subscription's answer grows with what was missed; a single row over the limit stops following
+with an `OversizedRowError` (`StateFollower.error`). The tables are streamed rather than
+cached (`TableCache.stream`), so memory does not grow with the history. The rows of one
+message are handed on in ``seq`` order. A delivery thread of its own applies them,
 because applying waits for a commit or a delta in progress, whose write needs the loop.
 
 A version this process committed comes back too: the store holds it already and ignores it.
@@ -30,20 +34,26 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nerv_inner_universe.client import DbConnection, EventContext, SubscriptionHandle
+from nerv_inner_universe.client import (
+    DbConnection,
+    EventContext,
+    MessageTooLargeError,
+    SubscriptionHandle,
+)
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import StateProjector, TemporalStore
 from nerv_inner_universe.nerv.errors import ReplayError
 from nerv_inner_universe.plugin import translate
-from nerv_inner_universe.plugin.reader import quoted
+from nerv_inner_universe.plugin.catch_up import CatchUp
+from nerv_inner_universe.plugin.reader import Reader, quoted
 from nerv_inner_universe.plugin.recent_events import Recent
 from nerv_inner_universe.plugin.streams import delta_index
 
 log = get_logger(__name__)
 
 RECHECKED = 5_000
-"""After a reconnect the windows start this many ``seq`` back (a server that crashed may have
+"""After a reconnect the catch-up starts this many ``seq`` back (a server that crashed may have
 lost its last rows, and they come again under new numbers), and this many remote delta ids are
 remembered, so a row handed over again is applied once. Versions need no memory: the store
 knows its own."""
@@ -83,6 +93,10 @@ class StateFollower:
         self._after: dict[Table, int] = {Table.STATE_VERSION: 0, Table.DELTA_RECORD: 0}
         self._first: dict[Table, int] = dict(self._after)
         self._arrived: list[tuple[Table, Any]] = []
+        self._reader: Reader | None = None
+        self._rewinds = 0
+        """How often a drop moved the windows back (a catch-up under way starts again)."""
+        self._catch_up = CatchUp(f"state of {timeline!r}", self._step)
         self._applied_deltas: Recent[str, None] = Recent(RECHECKED)
         self.versions_applied = 0
         """Remote versions applied to the store (by the subscription or by `catch_up`)."""
@@ -98,19 +112,31 @@ class StateFollower:
         """The store's current version id (None while it is empty)."""
         return self._store.get_current_version_id()
 
-    async def start(self, connection: DbConnection, version_seq: int, delta_seq: int) -> None:
+    @property
+    def error(self) -> Exception | None:
+        """Why following stopped for good (an `OversizedRowError`: a row alone over the
+        message limit), or None while it goes on."""
+        return self._catch_up.error
+
+    async def start(
+        self, connection: DbConnection, reader: Reader, version_seq: int, delta_seq: int
+    ) -> None:
         """Follows the versions after ``version_seq`` and the deltas after ``delta_seq`` (what
-        replay covered)."""
+        replay covered): returns once the rows committed since are read through ``reader``
+        (no retries of its own: a reconnect's catch-up reads on) and later ones subscribed to.
+        Raises what stops following for good (`OversizedRowError`), and
+        SpacetimeConnectionError when the connection closed for good meanwhile."""
         self._after = {Table.STATE_VERSION: version_seq, Table.DELTA_RECORD: delta_seq}
         self._first = dict(self._after)
+        self._reader = reader
         self._projector.follow_log_order()
         self._thread.start()
         for table in self._after:
             cache = connection.cache.table(table)
             cache.stream()
             cache.on_insert(functools.partial(self._arrive, table))
-        connection.on_disconnect(self._move_windows)
-        self._handle = await connection.subscribe(self._windows())
+        connection.on_disconnect(self._dropped)
+        await self._catch_up.start(connection)
 
     def _windows(self) -> tuple[str, str]:
         versions = self._after[Table.STATE_VERSION]
@@ -122,13 +148,35 @@ class StateFollower:
             f"WHERE stream = {quoted(self._stream)} AND seq > {deltas}",
         )
 
-    def _move_windows(self, _connection: DbConnection, _error: Exception | None) -> None:
-        """The connection dropped: resubscribe from `RECHECKED` ``seq`` before the last rows
-        received (never before where following began)."""
+    async def _step(self, connection: DbConnection) -> bool:
+        """Reads the versions and deltas after the last ones received and hands them on, then
+        subscribes to the later ones (see `CatchUp`). False when a drop moved the windows
+        back meanwhile, or ended the subscription once applied."""
+        assert self._reader is not None  # set by start, before any catch-up
+        rewinds = self._rewinds
+        versions = await self._reader.version_rows(self._timeline, self._after[Table.STATE_VERSION])
+        deltas = await self._reader.delta_rows(self._stream, self._after[Table.DELTA_RECORD])
+        if self._rewinds != rewinds:
+            return False
+        self._hand_on_rows(
+            [(Table.STATE_VERSION, row) for row in versions]
+            + [(Table.DELTA_RECORD, row) for row in deltas]
+        )
+        handle = await connection.subscribe(self._windows(), renew=False)
+        self._handle = handle
+        return handle.is_active
+
+    def _dropped(self, _connection: DbConnection, error: Exception | None) -> None:
+        """The connection dropped, which ended the subscriptions: the catch-up after the
+        reconnect starts `RECHECKED` ``seq`` before the last rows received (never before where
+        following began), since a server that crashed may have lost its last rows. Not after
+        a message over the client's limit (the server did not fail)."""
+        self._handle = None
+        if error is None or isinstance(error, MessageTooLargeError):
+            return
         for table, after in self._after.items():
             self._after[table] = max(self._first[table], after - RECHECKED)
-        if self._handle is not None:
-            self._handle.update_queries(self._windows())
+        self._rewinds += 1
 
     def _arrive(self, table: Table, _context: EventContext, row: Any) -> None:
         """On the loop: collect one message's rows; they are handed on, in ``seq`` order, once
@@ -139,6 +187,11 @@ class StateFollower:
 
     def _hand_on(self) -> None:
         arrived, self._arrived = self._arrived, []
+        self._hand_on_rows(arrived)
+
+    def _hand_on_rows(self, arrived: list[tuple[Table, Any]]) -> None:
+        """Queues ``arrived`` for delivery in ``seq`` order, but for rows already handed on
+        (a catch-up or a subscription overlapping what came before)."""
         for table, row in sorted(arrived, key=lambda item: int(item[1].seq)):
             seq = int(row.seq)
             if seq <= self._after[table]:
@@ -200,7 +253,9 @@ class StateFollower:
         log.debug("remote_delta", delta_id=delta_id, stream=self._stream, index=applied)
 
     def stop(self) -> None:
-        """Applies what is queued, then ends the delivery thread (waits up to 10 s)."""
+        """Applies what is queued, then ends the delivery thread (waits up to 10 s); a
+        catch-up under way stops at its next try."""
+        self._catch_up.stop()
         self._inbox.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=10)

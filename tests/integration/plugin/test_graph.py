@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -33,14 +31,7 @@ from nerv_inner_universe.plugin.graph_translate import (
     relation_metadata_input,
 )
 from tests.integration.http_api import Database, entity_metadata, relation_metadata
-from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+from tests.integration.plugin.conftest import RuntimeFactory, nerv_config, wait_for
 
 
 def graph_events(runtime: Nerv) -> list[Event]:

@@ -17,8 +17,7 @@ from nerv_inner_universe.nerv import (
 )
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import Database, relation_metadata
-from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
-from tests.integration.plugin.test_graph import wait_for
+from tests.integration.plugin.conftest import RuntimeFactory, nerv_config, wait_for
 
 
 def veto_entity_created(event: Event) -> None:

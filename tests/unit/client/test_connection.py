@@ -18,6 +18,7 @@ from nerv_inner_universe.client import (
     ReconnectPolicy,
     ReducerStatus,
     SpacetimeConnectionError,
+    SubscriptionState,
 )
 from tests.unit.client.fake_server import FakeServer
 
@@ -190,3 +191,20 @@ async def test_a_refused_first_connection_raises_and_is_reported() -> None:
         await conn.connect()
     assert len(errors) == 1
     assert not conn.is_connected
+
+
+async def test_a_subscription_made_not_to_renew_ends_with_the_connection() -> None:
+    """``renew=False``: the drop ends the subscription (the caller decides what to ask for
+    once reconnected); a renewing one beside it is subscribed again."""
+    server = FakeServer({"a": "1"})
+    sleep = FakeSleep()
+    async with connection(server, sleep) as conn:
+        renewed = await conn.subscribe("SELECT * FROM config")
+        once = await conn.subscribe("SELECT * FROM config", renew=False)
+        assert (renewed.renew, once.renew) == (True, False)
+        assert server.subscriptions == 2
+        server.socket.drop()
+        await until(lambda: conn.is_connected and server.subscriptions == 3)
+        assert renewed.is_active
+        assert once.state is SubscriptionState.ENDED
+        assert once.ended.done()

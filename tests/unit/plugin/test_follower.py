@@ -13,6 +13,7 @@ from nerv_inner_universe.client import (
     EventKind,
     Identity,
     Row,
+    SpacetimeConnectionError,
     Timestamp,
     Variant,
 )
@@ -21,6 +22,7 @@ from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin.follower import Follower
 
 CTX = EventContext(EventKind.REDUCER)
+LOST = SpacetimeConnectionError("connection lost: no close frame received or sent")
 WRITER = Identity(0xC200AB)
 
 
@@ -67,8 +69,8 @@ def test_after_a_crash_the_rows_a_restarted_server_reuses_seqs_for_are_delivered
     follow, bus = follower()
     follow._thread.start()
     feed(follow, row(1, "a"), row(2, "lost-1"), row(3, "lost-2"))
-    follow._move_window(None, None)  # type: ignore[arg-type]
-    assert follow.next_seq == 1, "the next subscription rechecks what it saw"
+    follow._dropped(None, LOST)  # type: ignore[arg-type]
+    assert follow.next_seq == 1, "the next catch-up rechecks what it saw"
     # The restarted server lost seq 2 and 3; another process's new events took them, and the
     # lost ones came back (re-sent by their writer) under new numbers.
     feed(follow, row(1, "a"), row(2, "new-1"), row(3, "new-2"), row(4, "lost-1"), row(5, "x"))
@@ -79,7 +81,7 @@ def test_a_plain_reconnect_delivers_nothing_twice() -> None:
     follow, bus = follower()
     follow._thread.start()
     feed(follow, row(1, "a"), row(2, "b"))
-    follow._move_window(None, None)  # type: ignore[arg-type]
+    follow._dropped(None, LOST)  # type: ignore[arg-type]
     feed(follow, row(2, "b"), row(1, "a"), row(3, "c"))
     assert delivered(follow, bus) == ["a", "b", "c"]
 

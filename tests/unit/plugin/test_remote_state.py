@@ -46,11 +46,10 @@ def delta_row(seq: int, index: int) -> Row:
     )
 
 
-def test_an_error_applying_one_remote_delta_does_not_end_delivery(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    projector = FailsOnce()
-    follower = StateFollower(
+def following_main(projector: StateProjector) -> StateFollower:
+    """A follower of timeline and stream ``main`` into a fresh store and ``projector``, which
+    claims no delta as its own and finds no versions to catch up with."""
+    return StateFollower(
         TemporalStore(),
         "main",
         projector,
@@ -58,6 +57,13 @@ def test_an_error_applying_one_remote_delta_does_not_end_delivery(
         claim_delta=lambda _delta_id: False,
         read_versions_after=lambda _version_id: [],
     )
+
+
+def test_an_error_applying_one_remote_delta_does_not_end_delivery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    projector = FailsOnce()
+    follower = following_main(projector)
     follower._thread.start()
     with caplog.at_level(logging.ERROR):
         for seq in (1, 2):
