@@ -21,6 +21,7 @@ from .protocol import (
 )
 from .registry import TypeRegistry
 from .schema import ModuleSchema, ReducerDef, TableDef
+from .typed import TypeContext
 from .values import Row
 
 
@@ -68,7 +69,7 @@ class JsonCodec:
     subprotocol = SUBPROTOCOL
 
     def __init__(self, schema: ModuleSchema, registry: TypeRegistry | None = None) -> None:
-        self._context = sats_json.TypeContext(schema.typespace, schema.type_names, registry)
+        self._context = TypeContext(schema.typespace, schema.type_names, registry)
         self._arg_encoders: dict[str, list[sats_json.Encoder]] = {}
         """Each reducer's argument encoders, built on its first call."""
         self._column_readers: dict[str, _JsonColumns] = {}
@@ -125,7 +126,7 @@ class JsonCodec:
 class _JsonColumns:
     """Reads the columns of one table's SATS-JSON rows (an array, or an object by name)."""
 
-    def __init__(self, table: TableDef, context: sats_json.TypeContext) -> None:
+    def __init__(self, table: TableDef, context: TypeContext) -> None:
         elements = table.row_type.elements
         self.names = tuple(e.name or str(i) for i, e in enumerate(elements))
         self._table = table.name

@@ -23,7 +23,8 @@ from nerv_inner_universe.client.protocol import (
     TransactionUpdate,
     parse_server_message,
 )
-from nerv_inner_universe.client.sats_json import TypeContext, decode
+from nerv_inner_universe.client.sats_json import decode
+from nerv_inner_universe.client.typed import TypeContext
 from tests.unit.client.conftest import recorded_messages
 
 METADATA = Row(name="Ann", description=None, tags=("a", "b"), properties='{"x":1}')

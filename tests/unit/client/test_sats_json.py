@@ -44,12 +44,12 @@ from nerv_inner_universe.client.algebraic import (
     option,
 )
 from nerv_inner_universe.client.sats_json import (
-    TypeContext,
     compiled_encoder,
     decode,
     encode,
     encoder,
 )
+from nerv_inner_universe.client.typed import TypeContext
 
 CTX = TypeContext()
 INT_RANGES = {
