@@ -67,6 +67,7 @@ for a value outside its common shapes (`encoder` handles every value)."""
 
 _ENCODERS = "bsatn-encoder"
 _DECODERS = "bsatn-decoder"
+_FIELDS = "bsatn-fields"
 """The kinds of compiled functions this codec keeps in a `TypeContext`."""
 
 U8 = struct.Struct("<B")
@@ -187,7 +188,16 @@ def fields_decoder(ty: ProductType, ctx: TypeContext) -> Decoder:
 
     The function is generated for the product (like attrs generates ``__init__``): one
     statement per field, fixed-width integers and floats, strings and timestamps read in place,
-    every other field by its compiled decoder; no loop, no call per simple field."""
+    every other field by its compiled decoder; no loop, no call per simple field. Kept in
+    ``ctx``."""
+    cache = ctx.compiled(_FIELDS)
+    found: Decoder | None = cache.get(ty)
+    if found is None:
+        found = cache[ty] = _generated_fields_decoder(ty, ctx)
+    return found
+
+
+def _generated_fields_decoder(ty: ProductType, ctx: TypeContext) -> Decoder:
     names: dict[str, object] = {"_truncated": truncated}
     lines = ["def decode_fields(buf, pos):"]
     for i, element in enumerate(ty.elements):
