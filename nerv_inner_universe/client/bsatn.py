@@ -47,9 +47,10 @@ from .typed import (
     SPECIAL_CLASSES,
     TypeContext,
     Unusual,
+    cached_decoder,
     fields_getter,
     product_builder,
-    ref_selector,
+    remember,
     special_integer,
     sum_builder,
     trusted_special,
@@ -95,9 +96,6 @@ _WIDE = {
     Primitive.U256: (32, False),
 }
 """The wider integers: their bytes and signedness."""
-_KNOWN_IDS = 256
-"""How many Identity / ConnectionId values one decoder remembers by their bytes (a table's rows
-name the same few writers over and over); it forgets them all when full."""
 MAX_EMPTY_ELEMENTS = 1 << 16
 """The most elements an array of zero-byte values (units) may claim: any other array claiming
 more elements than it has bytes left is refused, so a hostile count allocates nothing."""
@@ -144,22 +142,16 @@ def run(decoder: Decoder, data: bytes, what: str, ty: AlgebraicType | None = Non
 
 def compiled_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
     """``ty``'s decoder, compiled on first use and kept in ``ctx``."""
-    cache = ctx.compiled(_DECODERS)
-    found: Decoder | None = cache.get(ty)
-    if found is None:
-        if isinstance(ty, Ref):
-            select = ref_selector(
-                ty, ctx, lambda concrete, cls: _concrete_decoder(concrete, ctx, cls)
-            )
+    return cached_decoder(
+        ty, ctx, _DECODERS, lambda concrete, cls: _concrete_decoder(concrete, ctx, cls), _via
+    )
 
-            def decode_ref(buf: bytes, pos: int) -> tuple[Any, int]:
-                return select()(buf, pos)
 
-            found = decode_ref
-        else:
-            found = _concrete_decoder(ty, ctx, None)
-        cache[ty] = found
-    return found
+def _via(select: Callable[[], Decoder]) -> Decoder:
+    def decode_ref(buf: bytes, pos: int) -> tuple[Any, int]:
+        return select()(buf, pos)
+
+    return decode_ref
 
 
 def _concrete_decoder(
@@ -370,10 +362,7 @@ def _special_decoder(kind: SpecialKind) -> Decoder:
         if value is None:
             if end > len(buf):
                 raise truncated(kind.type_name, end, buf)
-            value = make(int.from_bytes(key, "little"))
-            if len(known) >= _KNOWN_IDS:
-                known.clear()
-            known[key] = value
+            value = remember(known, key, make(int.from_bytes(key, "little")))
         return value, end
 
     return decode_known

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from . import bsatn, bsatn_protocol, sats_json
-from .algebraic import ProductElement, describe
+from .algebraic import AlgebraicType, describe
 from .errors import ArgumentError, ProtocolError
 from .lazy_row import LazyRow
 from .protocol import (
@@ -93,13 +93,10 @@ class JsonCodec:
     def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> str:
         """The arguments as a SATS-JSON array; ArgumentError when their number or a value does not
         fit."""
-        params = _check_arity(reducer, args)
-        encoders = self._arg_encoders.get(reducer.name)
-        if encoders is None:
-            encoders = self._arg_encoders[reducer.name] = [
-                sats_json.encoder(param.type, self._context, f"{reducer.name}.{param.name}")
-                for param in params
-            ]
+        context = self._context
+        encoders = _arg_encoders(
+            reducer, args, self._arg_encoders, lambda ty, path: sats_json.encoder(ty, context, path)
+        )
         encoded = [encode(arg) for encode, arg in zip(encoders, args, strict=True)]
         return json.dumps(encoded, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -118,10 +115,8 @@ class JsonCodec:
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow` (whatever class is registered for the table's type)."""
-        reader = self._column_readers.get(table.name)
-        if reader is None:
-            reader = self._column_readers[table.name] = _JsonColumns(table, self._context)
-        return LazyRow(raw, reader)
+        readers, context = self._column_readers, self._context
+        return LazyRow(raw, _kept(readers, table.name, lambda: _JsonColumns(table, context)))
 
 
 class _JsonColumns:
@@ -152,8 +147,25 @@ class _JsonColumns:
         return sats_json.decode(self._types[name], wire, self._context, f"{self._table}.{name}")
 
 
-def _check_arity(reducer: ReducerDef, args: Sequence[object]) -> Sequence[ProductElement]:
-    """The reducer's parameters; ArgumentError when ``args`` are not as many."""
+K = TypeVar("K")
+
+
+def _kept(cache: dict[str, K], key: str, build: Callable[[], K]) -> K:
+    """``cache[key]``, built (and kept) when missing."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = build()
+    return found
+
+
+def _arg_encoders(
+    reducer: ReducerDef,
+    args: Sequence[object],
+    cache: dict[str, list[K]],
+    make: Callable[[AlgebraicType, str], K],
+) -> list[K]:
+    """The reducer's argument encoders (``make(type, path)``, built on its first call and kept
+    in ``cache``); ArgumentError when ``args`` are not as many as its parameters."""
     params = reducer.params.elements
     if len(args) != len(params):
         expected = ", ".join(f"{p.name}: {describe(p.type)}" for p in params)
@@ -161,7 +173,9 @@ def _check_arity(reducer: ReducerDef, args: Sequence[object]) -> Sequence[Produc
             f"reducer {reducer.name!r} takes {len(params)} argument(s) ({expected}), "
             f"got {len(args)}"
         )
-    return params
+    return _kept(
+        cache, reducer.name, lambda: [make(p.type, f"{reducer.name}.{p.name}") for p in params]
+    )
 
 
 class BsatnCodec:
@@ -193,13 +207,10 @@ class BsatnCodec:
     def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> bytes:
         """The arguments as the BSATN of the reducer's parameter product; ArgumentError when
         their number or a value does not fit."""
-        params = _check_arity(reducer, args)
-        encoders = self._arg_encoders.get(reducer.name)
-        if encoders is None:
-            encoders = self._arg_encoders[reducer.name] = [
-                bsatn.encoder(param.type, self._context, f"{reducer.name}.{param.name}")
-                for param in params
-            ]
+        context = self._context
+        encoders = _arg_encoders(
+            reducer, args, self._arg_encoders, lambda ty, path: bsatn.encoder(ty, context, path)
+        )
         out = bytearray()
         for encode, arg in zip(encoders, args, strict=True):
             encode(arg, out)
@@ -214,7 +225,7 @@ class BsatnCodec:
     def decode_row(self, table: TableDef, raw: RawValue) -> object:
         """One row as a ``Row`` (or the class registered for the table's type)."""
         decoder = self._row_decoders.get(table.name)
-        if decoder is None:
+        if decoder is None:  # not `_kept`: one call less per row
             decoder = self._row_decoders[table.name] = bsatn.compiled_decoder(
                 table.type_ref, self._context
             )
@@ -222,10 +233,8 @@ class BsatnCodec:
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow`: its columns are all decoded on the first read of one."""
-        reader = self._column_readers.get(table.name)
-        if reader is None:
-            reader = self._column_readers[table.name] = _BsatnColumns(table, self._context)
-        return LazyRow(raw, reader)
+        readers, context = self._column_readers, self._context
+        return LazyRow(raw, _kept(readers, table.name, lambda: _BsatnColumns(table, context)))
 
 
 class _BsatnColumns:

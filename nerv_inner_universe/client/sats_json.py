@@ -29,7 +29,6 @@ from .algebraic import (
     ArrayType,
     Primitive,
     ProductType,
-    Ref,
     SpecialKind,
     SumType,
     describe,
@@ -42,10 +41,11 @@ from .typed import (
     SPECIAL_CLASSES,
     TypeContext,
     Unusual,
+    cached_decoder,
     fields_getter,
     kind_of,
     product_builder,
-    ref_selector,
+    remember,
     sum_builder,
     variant_tag,
 )
@@ -393,22 +393,20 @@ def _at(step: str, decoder: Decoder, wire: Json) -> object:
 def compiled_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
     """``ty``'s decoder, compiled on first use and kept in ``ctx`` (raises `_Mismatch`: use
     `decode`)."""
-    cache = ctx.compiled(_DECODERS)
-    found: Decoder | None = cache.get(ty)
-    if found is None:
-        if isinstance(ty, Ref):
-            select = ref_selector(
-                ty, ctx, lambda concrete, cls: _compile_concrete_decoder(concrete, ctx, cls)
-            )
+    return cached_decoder(
+        ty,
+        ctx,
+        _DECODERS,
+        lambda concrete, cls: _compile_concrete_decoder(concrete, ctx, cls),
+        _via,
+    )
 
-            def decode_ref(wire: Json) -> object:
-                return select()(wire)
 
-            found = decode_ref
-        else:
-            found = _compile_concrete_decoder(ty, ctx, None)
-        cache[ty] = found
-    return found
+def _via(select: Callable[[], Decoder]) -> Decoder:
+    def decode_ref(wire: Json) -> object:
+        return select()(wire)
+
+    return decode_ref
 
 
 def _compile_concrete_decoder(
@@ -586,11 +584,6 @@ def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Dec
     return decode_product
 
 
-_KNOWN_IDS = 256
-"""How many Identity / ConnectionId wire values one decoder remembers (a table's rows name the
-same few writers over and over); it forgets them all when full."""
-
-
 def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
     """A special product's decoder with a fast path for its usual wire form ``{"<tag>": x}``:
     an Identity or ConnectionId is decoded by ``general`` once per wire value and remembered
@@ -607,10 +600,7 @@ def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
                 if type(inner) is str or type(inner) is int:
                     value = known.get(inner)
                     if value is None:
-                        value = general(wire)
-                        if len(known) >= _KNOWN_IDS:
-                            known.clear()
-                        known[inner] = value
+                        value = remember(known, inner, general(wire))
                     return value
             return general(wire)
 

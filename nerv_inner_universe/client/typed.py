@@ -171,14 +171,34 @@ D = TypeVar("D")
 """A codec's compiled decoder."""
 
 
-def ref_selector(
+def cached_decoder(
+    ty: AlgebraicType,
+    ctx: TypeContext,
+    kind: str,
+    compile_concrete: Callable[[Primitive | ProductType | SumType | ArrayType, type | None], D],
+    through: Callable[[Callable[[], D]], D],
+) -> D:
+    """A codec's decoder of ``ty``, compiled on first use and kept in ``ctx`` under ``kind``.
+    A ref's decoder is ``through(select)``, where ``select()`` gives the decoder of the type it
+    names: compiled on its first call (so recursive types and unused dangling refs work like
+    the types they name) and, when a registry is set, for the class registered for a named
+    product or sum at that call (so a class registered later counts)."""
+    cache = ctx.compiled(kind)
+    found: D | None = cache.get(ty)
+    if found is None:
+        if isinstance(ty, Ref):
+            found = through(_ref_selector(ty, ctx, compile_concrete))
+        else:
+            found = compile_concrete(ty, None)
+        cache[ty] = found
+    return found
+
+
+def _ref_selector(
     ref: Ref,
     ctx: TypeContext,
     compile_concrete: Callable[[Primitive | ProductType | SumType | ArrayType, type | None], D],
 ) -> Callable[[], D]:
-    """The decoder of a ref, compiled on first use (so recursive types and unused dangling refs
-    work like the types they name); when a registry is set, the class registered for a named
-    product or sum is looked up on every call, so a class registered later counts."""
     compiled: list[D] = []
     by_class: dict[type | None, D] = {}
 
@@ -196,6 +216,19 @@ def ref_selector(
         return found
 
     return select
+
+
+KNOWN_VALUES = 256
+"""How many Identity / ConnectionId values one decoder remembers by their wire form (a table's
+rows name the same few writers over and over); it forgets them all when full."""
+
+
+def remember(known: dict[Any, object], key: object, value: object) -> object:
+    """Keeps ``value`` in a decoder's ``known`` values (at most `KNOWN_VALUES`); returns it."""
+    if len(known) >= KNOWN_VALUES:
+        known.clear()
+    known[key] = value
+    return value
 
 
 def product_builder(ty: ProductType, cls: type | None) -> Callable[[tuple[object, ...]], object]:
