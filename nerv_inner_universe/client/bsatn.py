@@ -137,7 +137,8 @@ def run(decoder: Decoder, data: bytes, what: str, ty: AlgebraicType | None = Non
         problem = f"truncated ({len(data)} bytes)"
     except UnicodeDecodeError as error:
         problem = f"a string is not UTF-8 ({error.reason})"
-    raise ProtocolError(f"{what} ({describe(ty)}): {problem}" if ty else f"{what}: {problem}")
+    where = what if ty is None else f"{what} ({describe(ty)})"
+    raise ProtocolError(f"{where}: {problem}")
 
 
 def compiled_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
