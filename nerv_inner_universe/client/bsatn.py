@@ -44,6 +44,7 @@ from .errors import ArgumentError, ProtocolError
 from .typed import (
     F32_MAX,
     INT_RANGES,
+    SPECIAL_ATTRIBUTES,
     SPECIAL_CLASSES,
     TypeContext,
     Unusual,
@@ -443,14 +444,68 @@ def _concrete_encoder(
         return _special_encoder(ty.special)
     if ty.is_unit:
         return _encode_unit
-    encoders = tuple(compiled_encoder(e.type, ctx) for e in ty.elements)
+    encode_fields = _generated_fields_encoder(ty, ctx)
     fields_of = fields_getter(ty.field_names)
 
     def encode_product(value: object, out: bytearray) -> None:
-        for encode_field, field in zip(encoders, fields_of(value), strict=True):
-            encode_field(field, out)
+        encode_fields(fields_of(value), out)
 
     return encode_product
+
+
+def _generated_fields_encoder(
+    ty: ProductType, ctx: TypeContext
+) -> Callable[[Sequence[object], bytearray], None]:
+    """Writes a product's field values (as many as it has fields), generated like
+    `fields_decoder`: fixed-width integers, strings and timestamps checked and written in place,
+    every other field by its compiled encoder; raises `Unusual` like they do."""
+    names: dict[str, object] = {"Unusual": Unusual}
+    fields = "".join(f"v{i}, " for i in range(len(ty.elements)))
+    lines = ["def encode_fields(fields, out):", f"    {fields}= fields"]
+    for i, element in enumerate(ty.elements):
+        lines += _field_encoder_lines(i, element.type, ctx, names)
+    exec("\n".join(lines), names)  # noqa: S102 - the text is built here from the type alone
+    encode_fields: Callable[[Sequence[object], bytearray], None] = names["encode_fields"]  # type: ignore[assignment]
+    return encode_fields
+
+
+def _field_encoder_lines(
+    i: int, ty: AlgebraicType, ctx: TypeContext, names: dict[str, object]
+) -> list[str]:
+    """The statements checking and writing field ``v{i}``."""
+    resolved = None if isinstance(ty, Ref) else ty
+    fixed = _FIXED.get(resolved) if isinstance(resolved, Primitive) else None
+    if fixed is not None and resolved not in (Primitive.F32, Primitive.F64):
+        low, high = INT_RANGES[resolved]  # type: ignore[index]
+        names[f"pack{i}"] = fixed.pack
+        return [
+            f"    if type(v{i}) is not int or not {low} <= v{i} < {high}:",
+            "        raise Unusual",
+            f"    out += pack{i}(v{i})",
+        ]
+    if resolved is Primitive.STRING:
+        names["pack_u32"] = U32.pack
+        return [
+            f"    if type(v{i}) is not str:",
+            "        raise Unusual",
+            "    try:",
+            f"        data = v{i}.encode()",
+            "    except UnicodeEncodeError:",
+            "        raise Unusual from None",
+            "    out += pack_u32(len(data))",
+            "    out += data",
+        ]
+    special = resolved.special if isinstance(resolved, ProductType) else None
+    if special is SpecialKind.TIMESTAMP or special is SpecialKind.TIME_DURATION:
+        names["pack_i64"] = I64.pack
+        names[f"cls{i}"] = SPECIAL_CLASSES[special]
+        return [
+            f"    if type(v{i}) is not cls{i}:",
+            "        raise Unusual",
+            f"    out += pack_i64(v{i}.{SPECIAL_ATTRIBUTES[special]})",
+        ]
+    names[f"encode{i}"] = compiled_encoder(ty, ctx)
+    return [f"    encode{i}(v{i}, out)"]
 
 
 def _encode_unit(value: object, out: bytearray) -> None:

@@ -283,13 +283,13 @@ SPECIAL_CLASSES: dict[SpecialKind, type] = {
 """Each special type's value class; each is built from one integer."""
 
 
+SPECIAL_ATTRIBUTES = {kind: attrs.fields(cls)[0].name for kind, cls in SPECIAL_CLASSES.items()}
+"""The attribute holding each special value's integer (``micros_since_epoch``...)."""
+
+
 def special_integer(kind: SpecialKind, value: Any) -> int:
     """The integer a special value wraps (its wire value)."""
-    if kind is SpecialKind.TIMESTAMP:
-        return cast(int, value.micros_since_epoch)
-    if kind is SpecialKind.TIME_DURATION:
-        return cast(int, value.micros)
-    return cast(int, value.value)
+    return cast(int, getattr(value, SPECIAL_ATTRIBUTES[kind]))
 
 
 def trusted_special(kind: SpecialKind) -> Callable[[int], object]:
@@ -297,8 +297,7 @@ def trusted_special(kind: SpecialKind) -> Callable[[int], object]:
     a wire integer of the special type's width), without checking it again: half the cost of
     the class's validating constructor, for a decoder's hot path."""
     cls = SPECIAL_CLASSES[kind]
-    (field,) = attrs.fields(cls)
-    name, new, set_field = field.name, object.__new__, object.__setattr__
+    name, new, set_field = SPECIAL_ATTRIBUTES[kind], object.__new__, object.__setattr__
 
     def make(number: int) -> object:
         value: object = new(cls)
