@@ -228,6 +228,29 @@ def _field_lines(
         names[f"make{i}"] = trusted_special(special)
         return [f"    v{i} = make{i}(unpack_i64(buf, pos)[0])", "    pos += 8"]
     names[f"decode{i}"] = compiled_decoder(ty, ctx)
+    if special is not None:  # Identity, ConnectionId: remembered by their bytes
+        width, names[f"known{i}"], names[f"new{i}"] = _known_ids(special)
+        return [
+            f"    end = pos + {width}",
+            "    key = buf[pos:end]",
+            f"    v{i} = known{i}.get(key)",
+            f"    if v{i} is None:",
+            f"        v{i} = new{i}(buf, end, key)",
+            "    pos = end",
+        ]
+    if isinstance(resolved, SumType) and resolved.option_of == Primitive.STRING:
+        names["unpack_u32"] = U32.unpack_from
+        return [  # a bad tag or string: the compiled decoder raises it
+            "    tag = buf[pos]",
+            "    if tag == 1:",
+            f"        v{i} = None",
+            "        pos += 1",
+            "    elif tag == 0 and (end := pos + 5 + unpack_u32(buf, pos + 1)[0]) <= len(buf):",
+            f"        v{i} = buf[pos + 5:end].decode()",
+            "        pos = end",
+            "    else:",
+            f"        v{i}, pos = decode{i}(buf, pos)",
+        ]
     return [f"    v{i}, pos = decode{i}(buf, pos)"]
 
 
@@ -354,20 +377,34 @@ def _special_decoder(kind: SpecialKind) -> Decoder:
             return make(unpack(buf, pos)[0]), pos + 8
 
         return decode_micros
-    width, make = (32, Identity) if kind is SpecialKind.IDENTITY else (16, ConnectionId)
-    known: dict[bytes, object] = {}
+    width, known, new = _known_ids(kind)
 
     def decode_known(buf: bytes, pos: int) -> tuple[Any, int]:
         end = pos + width
         key = buf[pos:end]
         value = known.get(key)
         if value is None:
-            if end > len(buf):
-                raise truncated(kind.type_name, end, buf)
-            value = remember(known, key, make(int.from_bytes(key, "little")))
+            value = new(buf, end, key)
         return value, end
 
     return decode_known
+
+
+def _known_ids(
+    kind: SpecialKind,
+) -> tuple[int, dict[bytes, object], Callable[[bytes, int, bytes], object]]:
+    """An Identity's or ConnectionId's width, the values remembered by their bytes, and
+    ``new(buf, end, key)`` building (and remembering) the one whose bytes ``key`` end at
+    ``end``."""
+    width, make = (32, Identity) if kind is SpecialKind.IDENTITY else (16, ConnectionId)
+    known: dict[bytes, object] = {}
+
+    def new(buf: bytes, end: int, key: bytes) -> object:
+        if end > len(buf):
+            raise truncated(kind.type_name, end, buf)
+        return remember(known, key, make(int.from_bytes(key, "little")))
+
+    return width, known, new
 
 
 # --- encoding ---------------------------------------------------------------------------

@@ -226,9 +226,10 @@ class BsatnCodec:
         """One row as a ``Row`` (or the class registered for the table's type)."""
         decoder = self._row_decoders.get(table.name)
         if decoder is None:  # not `_kept`: one call less per row
-            decoder = self._row_decoders[table.name] = bsatn.compiled_decoder(
-                table.type_ref, self._context
-            )
+            context = self._context
+            # Without a registry the row type decodes alike through its ref or directly.
+            row_type = table.type_ref if context.registry is not None else table.row_type
+            decoder = self._row_decoders[table.name] = bsatn.compiled_decoder(row_type, context)
         return bsatn.run(decoder, _bytes(raw), table.name, table.row_type)
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:

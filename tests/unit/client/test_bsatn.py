@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerv_inner_universe.client import (
@@ -48,6 +48,10 @@ from tests.unit.client.sats_strategies import types, values_of
 
 CTX = TypeContext()
 POINT = ProductType((ProductElement("x", Primitive.I32), ProductElement("y", Primitive.I32)))
+NOTE = ProductType(
+    (ProductElement("by", IDENTITY), ProductElement("text", option(Primitive.STRING)))
+)
+"""Fields the generated reader reads in place."""
 SHAPE = SumType((SumVariant("Empty", UNIT), SumVariant("Dot", Primitive.U8)))
 cases = types.flatmap(lambda ty: st.tuples(st.just(ty), values_of(ty)))
 
@@ -96,6 +100,7 @@ def outcome(encode: Callable[[], object]) -> object:
         return f"ArgumentError: {error}"
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # two types a case: slow on a busy machine
 @given(types, st.one_of(ODD_VALUES, cases.map(lambda case: case[1])))
 def test_accepts_and_refuses_exactly_what_sats_json_does(ty: AlgebraicType, value: object) -> None:
     json_outcome = outcome(
@@ -156,6 +161,9 @@ def test_the_byte_layout(ty: AlgebraicType, value: object, data: str) -> None:
         (SHAPE, "0500", r"tag 5 is not a variant of enum\{Empty, Dot\}"),
         (POINT, "0100000002", "truncated"),
         (IDENTITY, "00" * 31, "truncated: Identity needs 32 bytes"),
+        (NOTE, "00" * 32 + "02", r"byte 32: tag 2 is not a variant of Option<String>"),
+        (NOTE, "00" * 32 + "0005000000ab", "truncated: a string needs 42 bytes, there are 38"),
+        (NOTE, "01" + "00" * 30, "truncated: Identity needs 32 bytes, there are 31"),
         (Primitive.U8, "0102", r"1 trailing byte\(s\) after the value"),
         (Primitive.U8, "", "truncated"),
     ],
