@@ -19,11 +19,13 @@ its own ``spacetimedb-standalone`` (built by ``inner-universe setup``) and its o
 from Debian's ``postgresql`` package (installed with apt-get when missing and run as root) on
 private ports and temporary data dirs, and stops both afterwards, also on error. Any failing
 path fails the run (exit 1). It asserts nothing about speed: it measures; ratios that miss the
-targets of issue 10 are marked.
+targets of issue 10 are marked. ``--protocol bsatn`` runs every connection (the plugin's
+and the client's) with the binary ``v1.bsatn.spacetimedb`` protocol instead of JSON.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
         [--batch 500] [--memory-events 1000000] [--json FILE] [--smoke]
         [--writes-only | --replay-only | --memory-only] [--paths PATH [PATH ...]]
+        [--protocol json|bsatn]
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nerv_inner_universe import log
-from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp
+from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, SpacetimeHttp, Timestamp
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv
@@ -88,6 +90,7 @@ WRITE_PATHS = (
 ``client_batches_awaited``)."""
 PG_USER = "bench"
 Mode = Literal["sync", "async"]
+Protocol = Literal["json", "bsatn"]
 
 
 class BenchmarkError(Exception):
@@ -252,14 +255,20 @@ def spacetime_server(root: Path) -> Iterator[Spacetime]:
         server.stop()
 
 
-def nerv_config(db: Database, mode: Mode) -> dict[str, Any]:
-    section = {"url": db.url, "database": db.name, "token": db.token, "events": mode}
+def nerv_config(db: Database, mode: Mode, protocol: Protocol) -> dict[str, Any]:
+    section = {
+        "url": db.url,
+        "database": db.name,
+        "token": db.token,
+        "events": mode,
+        "protocol": protocol,
+    }
     return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
 
 
-def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
+def plugin_publish(db: Database, events: int, mode: Mode, protocol: Protocol) -> Measured:
     """Publishes through a started NERV runtime and flushes; latency is per ``publish``."""
-    runtime = Nerv(nerv_config(db, mode)).start()
+    runtime = Nerv(nerv_config(db, mode, protocol)).start()
     try:
         recorder = runtime.recorder
         if recorder is None:
@@ -284,12 +293,12 @@ def plugin_publish(db: Database, events: int, mode: Mode) -> Measured:
     )
 
 
-def plugin_memory(db: Database, events: int) -> Measured:
+def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
     """Publishes ``events`` events with ``events = "async"`` and every other setting at its
     default (following on), as one long run, and flushes: the RSS growth from just after the
     start to the end (once the writer has drained), and the peak on the way. No latencies are
     kept, so nothing but the runtime grows."""
-    runtime = Nerv(nerv_config(db, "async")).start()
+    runtime = Nerv(nerv_config(db, "async", protocol)).start()
     try:
         recorder = runtime.recorder
         if recorder is None:
@@ -308,13 +317,13 @@ def plugin_memory(db: Database, events: int) -> Measured:
     return Measured(events, seconds, growth, cpu_seconds=cpu, rss_peak_growth_mib=peak)
 
 
-def plugin_replay(db: Database, expected: int, empty: Database) -> Measured:
+def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protocol) -> Measured:
     """Times ``Nerv.start()`` (the replay) against a database holding ``expected`` events, with
     the CPU time the server spent meanwhile (its queries, besides what else runs on it). The
     RSS baseline is taken after a first start and stop against the ``empty`` database, so the
     growth is the replay's, not the first connection's."""
-    Nerv(nerv_config(empty, "async")).start().stop()
-    runtime = Nerv(nerv_config(db, "async"))
+    Nerv(nerv_config(empty, "async", protocol)).start().stop()
+    runtime = Nerv(nerv_config(db, "async", protocol))
     replayed = 0
 
     def count(event: Event) -> None:
@@ -349,19 +358,22 @@ def event_input(n: int) -> dict[str, object]:
     }
 
 
-def client_publish(db: Database, first: int, events: int, batch: int, in_flight: int) -> Measured:
+def client_publish(
+    db: Database, first: int, events: int, batch: int, in_flight: int, *, protocol: Protocol
+) -> Measured:
     """Publishes events ``first ..`` through the client alone, ``in_flight`` calls at a time:
     ``publish_event`` when ``batch`` is 1, else ``publish_events`` with ``batch`` events."""
-    return asyncio.run(_client_publish(db, first, events, batch, in_flight))
+    return asyncio.run(_client_publish(db, first, events, batch, in_flight, protocol=protocol))
 
 
 async def _client_publish(
-    db: Database, first: int, events: int, batch: int, in_flight: int
+    db: Database, first: int, events: int, batch: int, in_flight: int, *, protocol: Protocol
 ) -> Measured:
     starts = range(first, first + events, batch)
     latencies = latency_buffer(len(starts))
     server_seconds = 0.0
-    async with DbConnection(db.url, db.name, token=db.token, call_timeout=120) as conn:
+    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    async with DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec) as conn:
         slots = asyncio.Semaphore(in_flight)
 
         async def call(index: int, numbers: range) -> None:
@@ -575,18 +587,18 @@ class Run:
         return self.args.paths is None or key in self.args.paths
 
     def nerv_and_client(self, spacetime: Spacetime, empty: Database) -> None:
-        n, batch = self.args.events, self.args.batch
+        n, batch, protocol = self.args.events, self.args.batch, self.args.protocol
         written: dict[str, Database] = {}
         for mode in ("async", "sync"):
             if not self.wanted(f"plugin_{mode}"):
                 continue
             db = written[mode] = spacetime.database(f"plugin-{mode}")
             label = f'NERV + plugin, events="{mode}"'
-            self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode)
+            self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode, protocol)
             expect_count(spacetime, db, n)
         if not self.args.writes_only:
             label = "NERV + plugin, read back (replay on start)"
-            self.measure("plugin_read", label, plugin_replay, written["async"], n, empty)
+            self.measure("plugin_read", label, plugin_replay, written["async"], n, empty, protocol)
         calls: list[tuple[str, str, int, int]] = [
             ("client_awaited", "client, publish_event, awaited one by one", 1, 1),
             (
@@ -607,7 +619,7 @@ class Run:
             if not self.wanted(key):
                 continue
             db = spacetime.database(key.replace("_", "-"))
-            self.measure(key, label, client_publish, db, 0, n, size, in_flight)
+            self.measure(key, label, client_publish, db, 0, n, size, in_flight, protocol=protocol)
             expect_count(spacetime, db, n)
         if "client_batches_awaited" not in self.figures:
             return
@@ -622,7 +634,7 @@ class Run:
         n = self.args.memory_events
         db = spacetime.database("plugin-memory")
         label = f'NERV + plugin, events="async", one long run of {n:,}'
-        self.measure("plugin_async_long", label, plugin_memory, db, n)
+        self.measure("plugin_async_long", label, plugin_memory, db, n, self.args.protocol)
         expect_count(spacetime, db, n)
 
     def eventsourcing(self, tmp: Path, postgres: Postgres | None) -> None:
@@ -655,13 +667,21 @@ class Run:
         for size in self.args.replay:
             self.console.log(f"filling the replay database to {size:,} events ...")
             fill = in_child(
-                client_publish, db, held, size - held, self.args.batch, self.args.batches_in_flight
+                client_publish,
+                db,
+                held,
+                size - held,
+                self.args.batch,
+                self.args.batches_in_flight,
+                protocol=self.args.protocol,
             )
             self.console.log(f"  filled at {fill.rate:,.0f} events/s")
             held = size
             expect_count(spacetime, db, size)
             label = f"NERV + plugin, replay on start of {size:,}"
-            self.measure(f"replay_{size}", label, plugin_replay, db, size, empty)
+            self.measure(
+                f"replay_{size}", label, plugin_replay, db, size, empty, self.args.protocol
+            )
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
@@ -912,6 +932,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1_000_000,
         help="events of the one long async publish whose RSS growth is measured (0: skip it)",
     )
+    parser.add_argument(
+        "--protocol",
+        choices=("json", "bsatn"),
+        default="json",
+        help="the wire format of every SpacetimeDB connection (the plugin's `protocol` setting)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
     only = parser.add_mutually_exclusive_group()
     only.add_argument(
@@ -995,8 +1021,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.print(ratios_table(ratios, style))
     info = machine(postgres, load_before)
     out.print(
-        f"{info['cpus']} CPUs, load average {load_before[0]:.2f} before and "
-        f"{info['load_average_after'][0]:.2f} after; {time.perf_counter() - started:.0f} s"
+        f"protocol {args.protocol}; {info['cpus']} CPUs, load average {load_before[0]:.2f} "
+        f"before and {info['load_average_after'][0]:.2f} after; "
+        f"{time.perf_counter() - started:.0f} s"
     )
     if args.json is not None:
         document = {

@@ -1,12 +1,13 @@
 """Client CPU per replayed row, without a server: `event_log` rows as a one-off query sends them
 (SATS-JSON keyed by field name, sums as ``[tag, payload]``, data `{"n": n, "payload": "x" * 64}`
-as `compare.py` writes it), decoded by the client (`JsonCodec.decode_row`), reduced to what
-replay keeps of a row (`translate.log_entry`, on the client's thread) and turned into NERV
-events (`translate.event_from_entry`, as the runtime takes them). Measures CPU time
+as `compare.py` writes it; in BSATN the same rows' bytes), decoded by the client
+(`JsonCodec.decode_row`, `BsatnCodec.decode_row`), reduced to what replay keeps of a row
+(`translate.log_entry`, on the client's thread) and turned into NERV events
+(`translate.event_from_entry`, as the runtime takes them). Measures CPU time
 (``time.process_time``, best of three), which a loaded machine stretches far less than wall
 time.
 
-    .venv/bin/python benchmarks/replay_decoding.py [--rows 20000]
+    .venv/bin/python benchmarks/replay_decoding.py [--rows 20000] [--codec json bsatn]
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from nerv_inner_universe.client import JsonCodec
+from nerv_inner_universe.client import BsatnCodec, JsonCodec, bsatn
+from nerv_inner_universe.client.codec import Codec
+from nerv_inner_universe.client.protocol import RawValue
 from nerv_inner_universe.client.schema import ModuleSchema
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.plugin import translate
 
 SCHEMA = Path(__file__).parent.parent / "tests/unit/client/data/inner_universe_schema_v9.json"
@@ -48,7 +52,7 @@ def row(n: int) -> str:
     )
 
 
-def best_rate(rows: Sequence[str], work: Callable[[str], object]) -> float:
+def best_rate(rows: Sequence[RawValue], work: Callable[[RawValue], object]) -> float:
     """Rows per CPU second, the best of three passes."""
     best = float("inf")
     for _ in range(3):
@@ -62,24 +66,40 @@ def best_rate(rows: Sequence[str], work: Callable[[str], object]) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--codec", nargs="+", choices=("json", "bsatn"), default=["json", "bsatn"])
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
     schema = ModuleSchema.from_json(json.loads(SCHEMA.read_text()))
-    codec = JsonCodec(schema)
     table = schema.table("event_log")
-    rows = [row(n) for n in range(args.rows)]
-    decoded = best_rate(rows, lambda text: codec.decode_row(table, text))
-    entries = best_rate(rows, lambda text: translate.log_entry(codec.decode_row(table, text)))
-    events = best_rate(
-        rows,
-        lambda text: translate.event_from_entry(
-            translate.log_entry(codec.decode_row(table, text)), replayed=True
-        ),
-    )
-    print(f"decode_row: {decoded:,.0f} rows per CPU second")
-    print(f"decode_row + log_entry: {entries:,.0f} rows per CPU second")
-    print(f"decode_row + log_entry + event_from_entry: {events:,.0f} rows per CPU second")
+    texts = [row(n) for n in range(args.rows)]
+    json_codec = JsonCodec(schema)
+    values = [json_codec.decode_row(table, text) for text in texts]
+    context = TypeContext(schema.typespace, schema.type_names)
+    for name in args.codec:
+        codec = json_codec if name == "json" else BsatnCodec(schema)
+        rows: list[RawValue] = (
+            list(texts)
+            if name == "json"
+            else [bsatn.encode(table.type_ref, v, context) for v in values]
+        )
+        assert [codec.decode_row(table, raw) for raw in rows[:100]] == values[:100]
+
+        def decoded(raw: RawValue, codec: Codec = codec) -> object:
+            return codec.decode_row(table, raw)
+
+        rates = {
+            "decode_row": best_rate(rows, decoded),
+            "decode_row + log_entry": best_rate(rows, lambda r: translate.log_entry(decoded(r))),
+            "decode_row + log_entry + event_from_entry": best_rate(
+                rows,
+                lambda r: translate.event_from_entry(
+                    translate.log_entry(decoded(r)), replayed=True
+                ),
+            ),
+        }
+        for what, rate in rates.items():
+            print(f"{name}: {what}: {rate:,.0f} rows per CPU second ({1e6 / rate:.2f} µs a row)")
     return 0
 
 

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from nerv_inner_universe.cli.common import EXIT_INTERRUPTED, err, out, run, with_config
 from nerv_inner_universe.client import Identity, SqlResult, Timestamp
-from nerv_inner_universe.client.sats_json import TypeContext, encode
+from nerv_inner_universe.client.sats_json import encode
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.controller import InnerUniverseConfig, InnerUniverseController
 
 _CONTEXT = TypeContext()

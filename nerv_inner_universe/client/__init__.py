@@ -1,5 +1,5 @@
-"""A SpacetimeDB 1.x client: the HTTP API, module schemas, SATS-JSON values, and a WebSocket
-connection with subscriptions, a client cache and automatic reconnection.
+"""A SpacetimeDB 1.x client: the HTTP API, module schemas, SATS-JSON and BSATN values, and a
+WebSocket connection with subscriptions, a client cache and automatic reconnection.
 
 >>> async with DbConnection("http://127.0.0.1:3000", "my-db", token=token) as conn:
 ...     await conn.subscribe(["SELECT * FROM entity"])
@@ -14,7 +14,7 @@ from __future__ import annotations
 from .algebraic import AlgebraicType, ArrayType, Primitive, ProductType, Ref, SumType, Typespace
 from .cache import ClientCache, TableCache, TableDiff
 from .callbacks import CallbackId
-from .codec import Codec, CodecFactory, JsonCodec
+from .codec import BsatnCodec, Codec, CodecFactory, JsonCodec
 from .connection import DbConnection, QueryResult
 from .errors import (
     ArgumentError,
@@ -68,6 +68,7 @@ __all__ = [
     "AlgebraicType",
     "ArgumentError",
     "ArrayType",
+    "BsatnCodec",
     "CallTimeoutError",
     "CallbackId",
     "ClientCache",

@@ -1,14 +1,15 @@
-"""The wire format behind one interface, so a BSATN codec can replace JSON without touching
-the connection or its callers."""
+"""The wire format behind one interface, so the connection and its callers do not depend on
+it: `JsonCodec` (``v1.json.spacetimedb``) and `BsatnCodec` (``v1.bsatn.spacetimedb``) decode to
+the same Python values."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
-from . import sats_json
-from .algebraic import describe
+from . import bsatn, bsatn_protocol, sats_json
+from .algebraic import AlgebraicType, describe
 from .errors import ArgumentError, ProtocolError
 from .lazy_row import LazyRow
 from .protocol import (
@@ -21,6 +22,7 @@ from .protocol import (
 )
 from .registry import TypeRegistry
 from .schema import ModuleSchema, ReducerDef, TableDef
+from .typed import TypeContext
 from .values import Row
 
 
@@ -31,6 +33,11 @@ class Codec(Protocol):
     @property
     def subprotocol(self) -> str:
         """The WebSocket subprotocol this codec speaks."""
+        ...
+
+    @property
+    def url_parameters(self) -> Mapping[str, str]:
+        """Query parameters the WebSocket URL needs for this format (none for JSON)."""
         ...
 
     def encode_message(self, message: ClientMessage) -> str | bytes:
@@ -66,9 +73,10 @@ class JsonCodec:
     """The ``v1.json.spacetimedb`` format: SATS-JSON values, JSON text frames."""
 
     subprotocol = SUBPROTOCOL
+    url_parameters: Mapping[str, str] = {}
 
     def __init__(self, schema: ModuleSchema, registry: TypeRegistry | None = None) -> None:
-        self._context = sats_json.TypeContext(schema.typespace, schema.type_names, registry)
+        self._context = TypeContext(schema.typespace, schema.type_names, registry)
         self._arg_encoders: dict[str, list[sats_json.Encoder]] = {}
         """Each reducer's argument encoders, built on its first call."""
         self._column_readers: dict[str, _JsonColumns] = {}
@@ -85,19 +93,10 @@ class JsonCodec:
     def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> str:
         """The arguments as a SATS-JSON array; ArgumentError when their number or a value does not
         fit."""
-        params = reducer.params.elements
-        if len(args) != len(params):
-            expected = ", ".join(f"{p.name}: {describe(p.type)}" for p in params)
-            raise ArgumentError(
-                f"reducer {reducer.name!r} takes {len(params)} argument(s) ({expected}), "
-                f"got {len(args)}"
-            )
-        encoders = self._arg_encoders.get(reducer.name)
-        if encoders is None:
-            encoders = self._arg_encoders[reducer.name] = [
-                sats_json.encoder(param.type, self._context, f"{reducer.name}.{param.name}")
-                for param in params
-            ]
+        context = self._context
+        encoders = _arg_encoders(
+            reducer, args, self._arg_encoders, lambda ty, path: sats_json.encoder(ty, context, path)
+        )
         encoded = [encode(arg) for encode, arg in zip(encoders, args, strict=True)]
         return json.dumps(encoded, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -116,16 +115,14 @@ class JsonCodec:
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow` (whatever class is registered for the table's type)."""
-        reader = self._column_readers.get(table.name)
-        if reader is None:
-            reader = self._column_readers[table.name] = _JsonColumns(table, self._context)
-        return LazyRow(raw, reader)
+        readers, context = self._column_readers, self._context
+        return LazyRow(raw, _kept(readers, table.name, lambda: _JsonColumns(table, context)))
 
 
 class _JsonColumns:
     """Reads the columns of one table's SATS-JSON rows (an array, or an object by name)."""
 
-    def __init__(self, table: TableDef, context: sats_json.TypeContext) -> None:
+    def __init__(self, table: TableDef, context: TypeContext) -> None:
         elements = table.row_type.elements
         self.names = tuple(e.name or str(i) for i, e in enumerate(elements))
         self._table = table.name
@@ -148,6 +145,124 @@ class _JsonColumns:
         position = self._positions[name]
         wire = loaded[position] if isinstance(loaded, list) else loaded[name]
         return sats_json.decode(self._types[name], wire, self._context, f"{self._table}.{name}")
+
+
+K = TypeVar("K")
+
+
+def _kept(cache: dict[str, K], key: str, build: Callable[[], K]) -> K:
+    """``cache[key]``, built (and kept) when missing."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = build()
+    return found
+
+
+def _arg_encoders(
+    reducer: ReducerDef,
+    args: Sequence[object],
+    cache: dict[str, list[K]],
+    make: Callable[[AlgebraicType, str], K],
+) -> list[K]:
+    """The reducer's argument encoders (``make(type, path)``, built on its first call and kept
+    in ``cache``); ArgumentError when ``args`` are not as many as its parameters."""
+    params = reducer.params.elements
+    if len(args) != len(params):
+        expected = ", ".join(f"{p.name}: {describe(p.type)}" for p in params)
+        raise ArgumentError(
+            f"reducer {reducer.name!r} takes {len(params)} argument(s) ({expected}), "
+            f"got {len(args)}"
+        )
+    return _kept(
+        cache, reducer.name, lambda: [make(p.type, f"{reducer.name}.{p.name}") for p in params]
+    )
+
+
+class BsatnCodec:
+    """The ``v1.bsatn.spacetimedb`` format: BSATN values, binary frames; rows and reducer
+    arguments travel as ``bytes``. The connection asks the server for uncompressed frames
+    (``compression=None``, `url_parameters`). Decodes to the same values as `JsonCodec`, at a
+    fraction of its CPU time per row."""
+
+    subprotocol = bsatn_protocol.SUBPROTOCOL
+    url_parameters: Mapping[str, str] = {"compression": "None"}
+
+    def __init__(self, schema: ModuleSchema, registry: TypeRegistry | None = None) -> None:
+        self._context = TypeContext(schema.typespace, schema.type_names, registry)
+        self._arg_encoders: dict[str, list[bsatn.Encoder]] = {}
+        """Each reducer's argument encoders, built on its first call."""
+        self._row_decoders: dict[str, bsatn.Decoder] = {}
+        """Each table's row decoder, looked up once."""
+        self._column_readers: dict[str, _BsatnColumns] = {}
+        """Each table's column reader, built on its first lazy row."""
+
+    def encode_message(self, message: ClientMessage) -> bytes:
+        """A client message as a binary frame."""
+        return bsatn_protocol.serialize_client_message(message)
+
+    def decode_message(self, frame: str | bytes) -> ServerMessage:
+        """A binary frame as a server message; ProtocolError when it is not one."""
+        return bsatn_protocol.parse_server_message(frame)
+
+    def encode_args(self, reducer: ReducerDef, args: Sequence[object]) -> bytes:
+        """The arguments as the BSATN of the reducer's parameter product; ArgumentError when
+        their number or a value does not fit."""
+        context = self._context
+        encoders = _arg_encoders(
+            reducer, args, self._arg_encoders, lambda ty, path: bsatn.encoder(ty, context, path)
+        )
+        out = bytearray()
+        for encode, arg in zip(encoders, args, strict=True):
+            encode(arg, out)
+        return bytes(out)
+
+    def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]:
+        """The echoed arguments as a tuple in parameter order; ProtocolError on a mismatch."""
+        decoder = bsatn.fields_decoder(reducer.params, self._context)
+        values: tuple[object, ...] = bsatn.run(decoder, _bytes(raw), reducer.name, reducer.params)
+        return values
+
+    def decode_row(self, table: TableDef, raw: RawValue) -> object:
+        """One row as a ``Row`` (or the class registered for the table's type)."""
+        decoder = self._row_decoders.get(table.name)
+        if decoder is None:  # not `_kept`: one call less per row
+            context = self._context
+            # Without a registry the row type decodes alike through its ref or directly.
+            row_type = table.type_ref if context.registry is not None else table.row_type
+            decoder = self._row_decoders[table.name] = bsatn.compiled_decoder(row_type, context)
+        return bsatn.run(decoder, _bytes(raw), table.name, table.row_type)
+
+    def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
+        """One row as a `LazyRow`: its columns are all decoded on the first read of one."""
+        readers, context = self._column_readers, self._context
+        return LazyRow(raw, _kept(readers, table.name, lambda: _BsatnColumns(table, context)))
+
+
+class _BsatnColumns:
+    """Reads the columns of one table's BSATN rows: the first read decodes them all (a row's
+    columns can only be found by reading the ones before them)."""
+
+    def __init__(self, table: TableDef, context: TypeContext) -> None:
+        elements = table.row_type.elements
+        self.names = tuple(e.name or str(i) for i, e in enumerate(elements))
+        self._table = table
+        self._positions = {name: i for i, name in enumerate(self.names)}
+        self._fields = bsatn.fields_decoder(table.row_type, context)
+
+    def load(self, raw: RawValue) -> tuple[object, ...]:
+        columns: tuple[object, ...] = bsatn.run(
+            self._fields, _bytes(raw), self._table.name, self._table.row_type
+        )
+        return columns
+
+    def column(self, loaded: tuple[object, ...], name: str) -> object:
+        return loaded[self._positions[name]]
+
+
+def _bytes(raw: RawValue) -> bytes:
+    if not isinstance(raw, bytes):
+        raise ProtocolError(f"a BSATN row or argument list must be bytes, got {type(raw).__name__}")
+    return raw
 
 
 def _load(raw: RawValue) -> sats_json.Json:

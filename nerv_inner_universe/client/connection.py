@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 import httpx
@@ -158,7 +158,9 @@ class DbConnection:
         connects; without one the server creates an identity, whose token is then saved to
         ``token_store``. ``types`` decodes named types into your classes. ``call_timeout`` is
         the default for ``call_reducer``, in seconds; ``max_message_bytes`` bounds what the
-        server may send in one message.
+        server may send in one message. ``codec`` picks the wire format: `JsonCodec`
+        (``v1.json.spacetimedb``, the default) or `BsatnCodec` (``v1.bsatn.spacetimedb``,
+        binary frames, far less CPU per row on both ends); both give the same values.
 
         The seams (a test's fakes; the defaults talk to a server): ``connect`` opens the
         WebSocket (`websocket.SocketFactory`), ``transport`` carries the HTTP request for
@@ -466,10 +468,12 @@ class DbConnection:
 
     # --- internals: connection ----------------------------------------------------------
 
-    def _ws_url(self) -> str:
+    def _ws_url(self, codec: Codec) -> str:
+        """The subscribe URL, with the query parameters ``codec``'s format needs."""
         scheme, _, rest = self.base_url.partition("://")
         ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
-        return f"{ws_scheme}://{rest}/v1/database/{quote(self.database, safe='')}/subscribe"
+        url = f"{ws_scheme}://{rest}/v1/database/{quote(self.database, safe='')}/subscribe"
+        return f"{url}?{urlencode(codec.url_parameters)}" if codec.url_parameters else url
 
     async def _open(self) -> _Session:
         """Fetches the schema, opens the socket and reads the identity, then starts the
@@ -481,10 +485,11 @@ class DbConnection:
         options = SocketOptions(
             codec.subprotocol, headers, self._connect_timeout, self._max_message_bytes
         )
+        url = self._ws_url(codec)
         try:
-            ws = await self._open_socket(self._ws_url(), options)
+            ws = await self._open_socket(url, options)
         except (OSError, TimeoutError, WebSocketException) as error:
-            raise SpacetimeConnectionError(f"cannot open {self._ws_url()}: {error}") from error
+            raise SpacetimeConnectionError(f"cannot open {url}: {error}") from error
         try:
             message = _identity_token(
                 codec.decode_message(await asyncio.wait_for(ws.recv(), self._connect_timeout))
@@ -496,13 +501,9 @@ class DbConnection:
             if isinstance(error, ConnectionClosed) and error.rcvd is None:
                 # Closed without a close frame before the identity: how SpacetimeDB 1.2.0
                 # ends a connection the module's client_connected refused.
-                raise ConnectionRefusedByModuleError(
-                    self._ws_url(), await self._refusal()
-                ) from error
+                raise ConnectionRefusedByModuleError(url, await self._refusal()) from error
             if isinstance(error, ConnectionClosed | TimeoutError | ProtocolError):
-                raise SpacetimeConnectionError(
-                    f"no identity from {self._ws_url()}: {error}"
-                ) from error
+                raise SpacetimeConnectionError(f"no identity from {url}: {error}") from error
             raise
         return self._start(ws, codec, schema, message)
 

@@ -35,6 +35,7 @@ from .quiet_secrets import protect
 from .registry import TypeRegistry
 from .schema import ModuleSchema
 from .token_store import bearer_header
+from .typed import TypeContext
 from .values import Identity, TimeDuration, Timestamp
 
 log = get_logger(__name__)
@@ -45,7 +46,7 @@ limit; only publishing a module is exempt): a larger reducer call or SQL query i
 `RequestTooLargeError` before it is sent."""
 _REDUCER_FAILED = 530
 _BUDGET_EXCEEDED = 402
-_NO_CONTEXT = sats_json.TypeContext()
+_NO_CONTEXT = TypeContext()
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ from .algebraic import (
     option,
 )
 from .errors import ArgumentError, ProtocolError
+from .typed import TypeContext
 from .values import ConnectionId, Identity, TimeDuration, Timestamp
 
 SUBPROTOCOL = "v1.json.spacetimedb"
@@ -321,7 +322,7 @@ class _Obj:
         wire = self.raw(key)
         decoder = _DECODERS.get(id(ty))
         if decoder is None:
-            decoder = _DECODERS[id(ty)] = _CONTEXT.decoder(ty)
+            decoder = _DECODERS[id(ty)] = sats_json.compiled_decoder(ty, _CONTEXT)
         try:
             return decoder(wire)
         except Exception:  # decoded again, to word the error with its path
@@ -352,7 +353,7 @@ class _Obj:
         return [_Obj(item, self, key, i) for i, item in enumerate(value)]
 
 
-_CONTEXT = sats_json.TypeContext()
+_CONTEXT = TypeContext()
 _DECODERS: dict[int, sats_json.Decoder] = {}
 """The compiled decoders of the type constants `_Obj.typed` reads, by identity (looking one
 up by the type's value hashes the whole type)."""

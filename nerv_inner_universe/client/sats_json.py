@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import attrs
 
@@ -29,76 +29,38 @@ from .algebraic import (
     ArrayType,
     Primitive,
     ProductType,
-    Ref,
     SpecialKind,
     SumType,
-    Typespace,
     describe,
 )
-from .errors import ArgumentError, ProtocolError, SchemaError
+from .errors import ArgumentError, ProtocolError
 from .numbers import ascii_int
-from .registry import TypeRegistry
-from .values import ConnectionId, Identity, Row, TimeDuration, Timestamp, Variant
+from .typed import (
+    F32_MAX,
+    INT_RANGES,
+    SPECIAL_CLASSES,
+    TypeContext,
+    Unusual,
+    cached_decoder,
+    fields_getter,
+    kind_of,
+    product_builder,
+    remember,
+    sum_builder,
+    variant_tag,
+)
+from .values import ConnectionId, Identity, TimeDuration, Timestamp, Variant
 
 Json = Any
 """A value as ``json.loads`` returns it / ``json.dumps`` accepts it."""
 
-_INT_RANGES = {
-    Primitive.I8: (-(1 << 7), 1 << 7),
-    Primitive.U8: (0, 1 << 8),
-    Primitive.I16: (-(1 << 15), 1 << 15),
-    Primitive.U16: (0, 1 << 16),
-    Primitive.I32: (-(1 << 31), 1 << 31),
-    Primitive.U32: (0, 1 << 32),
-    Primitive.I64: (-(1 << 63), 1 << 63),
-    Primitive.U64: (0, 1 << 64),
-    Primitive.I128: (-(1 << 127), 1 << 127),
-    Primitive.U128: (0, 1 << 128),
-    Primitive.I256: (-(1 << 255), 1 << 255),
-    Primitive.U256: (0, 1 << 256),
-}
-_F32_MAX = 3.4028234663852886e38
-_TAG_DIGITS = 3
-"""A sum has at most 256 variants (a ``u8`` tag), so a tag written as text has 1-3 digits."""
 _BIG_INT_DIGITS = {10: 78, 16: 64}
 """Digits of the widest integers (256 bits) in decimal and hex."""
+_ENCODERS = "json-encoder"
+_DECODERS = "json-decoder"
+"""The kinds of compiled functions this codec keeps in a `TypeContext`."""
 
-
-@attrs.frozen
-class TypeContext:
-    """What resolving a type needs: the typespace, its type names and the caller's classes."""
-
-    typespace: Typespace = attrs.field(factory=Typespace)
-    type_names: Mapping[int, str] = attrs.field(factory=dict)
-    registry: TypeRegistry | None = None
-    _compiled: dict[AlgebraicType, Encoder] = attrs.field(
-        factory=dict, init=False, eq=False, repr=False
-    )
-    """`compiled_encoder`'s encoders by type, built on first use."""
-    _decoders: dict[AlgebraicType, Decoder] = attrs.field(
-        factory=dict, init=False, repr=False, eq=False, hash=False
-    )
-
-    def decoder(self, ty: AlgebraicType) -> Decoder:
-        """``ty``'s decoder, compiled on first use (raises `_Mismatch`: use `decode`)."""
-        compiled = self._decoders.get(ty)
-        if compiled is None:
-            compiled = self._decoders[ty] = _compile_decoder(ty, self)
-        return compiled
-
-    def resolve(
-        self, ty: AlgebraicType
-    ) -> tuple[Primitive | ProductType | SumType | ArrayType, type | None]:
-        """The concrete type and the class registered for it (when ``ty`` is a named ref)."""
-        cls = None
-        if isinstance(ty, Ref) and self.registry is not None:
-            name = self.type_names.get(ty.index)
-            cls = self.registry.get(name) if name is not None else None
-        return self.typespace.resolve(ty), cls
-
-
-def _kind(value: object) -> str:
-    return type(value).__name__
+_kind = kind_of
 
 
 # --- encoding ---------------------------------------------------------------------------
@@ -117,28 +79,23 @@ def encoder(ty: AlgebraicType, ctx: TypeContext, path: str = "value") -> Encoder
     def run(value: object) -> Json:
         try:
             return fast(value)
-        except _Unusual:
+        except Unusual:
             return encode(ty, value, ctx, path)
 
     return run
 
 
-class _Unusual(Exception):
-    """Raised by a compiled encoder for a value it does not handle; `encoder` then hands the
-    value to `encode`."""
-
-
 def compiled_encoder(ty: AlgebraicType, ctx: TypeContext) -> Encoder:
-    """The compiled encoder of ``ty`` (cached in ``ctx``); raises `_Unusual` for a value
+    """The compiled encoder of ``ty`` (cached in ``ctx``); raises `Unusual` for a value
     outside its common shapes. Recursive types go through a forwarding stub."""
-    cache = ctx._compiled
+    cache = ctx.compiled(_ENCODERS)
     found = cache.get(ty)
     if found is None:
         later: list[Encoder] = []
 
         def forward(value: object) -> Json:  # stands in while compiling (recursive types)
             if not later:  # another thread's call while this one compiles
-                raise _Unusual
+                raise Unusual
             return later[0](value)
 
         cache[ty] = forward
@@ -149,7 +106,7 @@ def compiled_encoder(ty: AlgebraicType, ctx: TypeContext) -> Encoder:
 
 
 def _unusual(value: object) -> Json:
-    raise _Unusual
+    raise Unusual
 
 
 def _compile(ty: Primitive | ProductType | SumType | ArrayType, ctx: TypeContext) -> Encoder:
@@ -172,7 +129,7 @@ def _compile_array(ty: ArrayType, ctx: TypeContext) -> Encoder:
     def array(value: object) -> Json:
         if isinstance(value, list | tuple):
             return [element(item) for item in value]
-        raise _Unusual
+        raise Unusual
 
     return array
 
@@ -192,30 +149,30 @@ def _compile_primitive(ty: Primitive) -> Encoder:
         def boolean(value: object) -> Json:
             if isinstance(value, bool):
                 return value
-            raise _Unusual
+            raise Unusual
 
         return boolean
     if ty is Primitive.STRING:
 
         def string(value: object) -> Json:
             if not isinstance(value, str):
-                raise _Unusual
+                raise Unusual
             if not value.isascii():
                 try:
                     value.encode("utf-8")
                 except UnicodeEncodeError:
-                    raise _Unusual from None
+                    raise Unusual from None
             return value
 
         return string
     if ty in (Primitive.F32, Primitive.F64, Primitive.I256, Primitive.U256):
         return _unusual
-    low, high = _INT_RANGES[ty]
+    low, high = INT_RANGES[ty]
 
     def integer(value: object) -> Json:
         if type(value) is int and low <= value < high:
             return value
-        raise _Unusual
+        raise Unusual
 
     return integer
 
@@ -227,7 +184,7 @@ def _compile_special(kind: SpecialKind) -> Encoder:
     def special(value: object) -> Json:
         if type(value) is cls:  # a subclass goes through `encode`
             return {key: inner(value)}
-        raise _Unusual
+        raise Unusual
 
     return special
 
@@ -239,34 +196,7 @@ def _compile_product(ty: ProductType, ctx: TypeContext) -> Encoder:
         (name, encode) for name, encode in zip(names, encoders, strict=True) if name is not None
     ]
     positional = len(named) < len(names)
-    attribute_names = [str(name) for name in names]
-    kinds: dict[type, str | None] = {}
-    """How a class's values give the fields: "mapping", "attrs" (its fields are exactly the
-    product's) or None (the general path)."""
-
-    def fields_of(value: object) -> Sequence[object]:
-        cls = type(value)
-        if cls is dict:  # exactly the names: as many keys, none missing
-            exact = cast("dict[object, object]", value)
-            if len(exact) == len(names):
-                try:
-                    return [exact[name] for name in names]
-                except KeyError:
-                    pass
-            raise _Unusual
-        if cls is list or cls is tuple:
-            fields = cast("Sequence[object]", value)
-            if len(fields) == len(names):
-                return fields
-            raise _Unusual
-        kind = kinds[cls] if cls in kinds else kinds.setdefault(cls, _product_kind(cls, names))
-        if kind == "mapping":
-            mapping = cast("Mapping[object, object]", value)
-            if len(mapping) == len(names) and all(name in mapping for name in names):
-                return [mapping[name] for name in names]
-        elif kind == "attrs":
-            return [getattr(value, name) for name in attribute_names]
-        raise _Unusual
+    fields_of = fields_getter(names)
 
     if positional:
 
@@ -280,14 +210,6 @@ def _compile_product(ty: ProductType, ctx: TypeContext) -> Encoder:
         return {name: encode(field) for (name, encode), field in zip(named, fields, strict=True)}
 
     return product
-
-
-def _product_kind(cls: type, names: Sequence[str | None]) -> str | None:
-    if issubclass(cls, Mapping):
-        return "mapping"
-    if attrs.has(cls) and sorted(f.name for f in attrs.fields(cls)) == sorted(map(str, names)):
-        return "attrs"
-    return None
 
 
 def encode(ty: AlgebraicType, value: object, ctx: TypeContext, path: str = "value") -> Json:
@@ -325,7 +247,7 @@ def _encode_primitive(ty: Primitive, value: object, path: str) -> Json:
         return _encode_float(ty, value, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentError(f"{path}: expected an int ({ty.value}), got {_kind(value)}")
-    low, high = _INT_RANGES[ty]
+    low, high = INT_RANGES[ty]
     if not low <= value < high:
         raise ArgumentError(f"{path}: {shown(value)} is out of range for {ty.value}")
     if ty is Primitive.U256:
@@ -342,7 +264,7 @@ def _encode_float(ty: Primitive, value: object, path: str) -> float:
         number = float(value)
     except OverflowError:  # an int beyond the float range
         number = math.inf
-    if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > _F32_MAX):
+    if not math.isfinite(number) or (ty is Primitive.F32 and abs(number) > F32_MAX):
         raise ArgumentError(f"{path}: {shown(value)} is not a finite {ty.value} (JSON has no NaN)")
     return number
 
@@ -362,7 +284,7 @@ def _encode_sum(ty: SumType, value: object, ctx: TypeContext, path: str) -> Json
         )
     if not isinstance(value.name, str):
         raise ArgumentError(f"{path}: a variant name must be a str, not {_kind(value.name)}")
-    tag = _variant_tag(ty, value.name)
+    tag = variant_tag(ty, value.name)
     if tag is None:
         raise ArgumentError(f"{path}: {shown(value.name)} is not a variant of {describe(ty)}")
     variant = ty.variants[tag]
@@ -453,7 +375,7 @@ class _Mismatch(Exception):
 def decode(ty: AlgebraicType, wire: Json, ctx: TypeContext, path: str = "value") -> object:
     """SATS-JSON -> Python value; raises ProtocolError (with the path) on a mismatch."""
     try:
-        return ctx.decoder(ty)(wire)
+        return compiled_decoder(ty, ctx)(wire)
     except _Mismatch as mismatch:
         where = "".join(reversed(mismatch.where))
         raise ProtocolError(f"{path}{where}: {mismatch.detail}") from None
@@ -468,42 +390,23 @@ def _at(step: str, decoder: Decoder, wire: Json) -> object:
         raise
 
 
-def _compile_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
-    if isinstance(ty, Ref):
-        return _compile_ref_decoder(ty, ctx)
-    return _compile_concrete_decoder(ty, ctx, None)
+def compiled_decoder(ty: AlgebraicType, ctx: TypeContext) -> Decoder:
+    """``ty``'s decoder, compiled on first use and kept in ``ctx`` (raises `_Mismatch`: use
+    `decode`)."""
+    return cached_decoder(
+        ty,
+        ctx,
+        _DECODERS,
+        lambda concrete, cls: _compile_concrete_decoder(concrete, ctx, cls),
+        _via,
+    )
 
 
-def _compile_ref_decoder(ref: Ref, ctx: TypeContext) -> Decoder:
-    """A ref compiles on first use (so recursive types and unused dangling refs work like the
-    types they name); its registered class is looked up per value, so a class registered later
-    counts."""
-    compiled: list[Decoder] = []
-
+def _via(select: Callable[[], Decoder]) -> Decoder:
     def decode_ref(wire: Json) -> object:
-        if not compiled:
-            concrete = ctx.typespace.resolve(ref)
-            if ctx.registry is None or not isinstance(concrete, ProductType | SumType):
-                compiled.append(_compile_concrete_decoder(concrete, ctx, None))
-            else:
-                compiled.append(_registered(ref, concrete, ctx))
-        return compiled[0](wire)
+        return select()(wire)
 
     return decode_ref
-
-
-def _registered(ref: Ref, concrete: ProductType | SumType, ctx: TypeContext) -> Decoder:
-    """A named product or sum that a registered class may decode into."""
-    by_class: dict[type | None, Decoder] = {}
-
-    def decode_named(wire: Json) -> object:
-        cls = ctx.resolve(ref)[1]
-        decoder = by_class.get(cls)
-        if decoder is None:
-            decoder = by_class[cls] = _compile_concrete_decoder(concrete, ctx, cls)
-        return decoder(wire)
-
-    return decode_named
 
 
 def _compile_concrete_decoder(
@@ -586,7 +489,7 @@ def _decode_bytes(wire: Json) -> object:
 def _array_decoder(ty: ArrayType, ctx: TypeContext) -> Decoder:
     if ctx.typespace.resolve(ty.element) == Primitive.U8:
         return _decode_bytes
-    element = ctx.decoder(ty.element)
+    element = compiled_decoder(ty.element, ctx)
 
     def decode_array(wire: Json) -> object:
         if not isinstance(wire, list):
@@ -602,18 +505,15 @@ def _array_decoder(ty: ArrayType, ctx: TypeContext) -> Decoder:
 
 
 def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
-    steps = [
-        (f".{v.name if v.name is not None else i}", v.name if v.name is not None else str(i))
-        for i, v in enumerate(ty.variants)
-    ]
-    payloads = [ctx.decoder(v.type) for v in ty.variants]
+    steps = [f".{v.name if v.name is not None else i}" for i, v in enumerate(ty.variants)]
+    payloads = [compiled_decoder(v.type, ctx) for v in ty.variants]
     is_option = ty.option_of is not None
-    enum_class = cls if cls is not None and issubclass(cls, enum.Enum) else None
+    build = sum_builder(ty, cls)
     tags: dict[int | str, int] = {i: i for i in range(len(ty.variants))}
     for i, variant in reversed(list(enumerate(ty.variants))):  # the first of a name wins
         if variant.name is not None:
             tags[variant.name] = i
-    """The usual keys (a tag, a variant's name) and their tag; `_variant_tag` reads the rest."""
+    """The usual keys (a tag, a variant's name) and their tag; `variant_tag` reads the rest."""
 
     def decode_sum(wire: Json) -> object:
         if wire is None and is_option:
@@ -626,55 +526,32 @@ def _sum_decoder(ty: SumType, ctx: TypeContext, cls: type | None) -> Decoder:
             raise _Mismatch(f"expected a sum ({describe(ty)}), got {shown(wire)}")
         tag = tags.get(key) if type(key) is int or type(key) is str else None
         if tag is None:
-            tag = _variant_tag(ty, key)
+            tag = variant_tag(ty, key)
             if tag is None:
                 raise _Mismatch(f"{shown(key)} is not a variant of {describe(ty)}")
-        step, name = steps[tag]
         try:
             value = payloads[tag](payload)
         except _Mismatch as mismatch:  # `_at`, without its call on the way down
-            mismatch.where.append(step)
+            mismatch.where.append(steps[tag])
             raise
-        if is_option:
-            return value if tag == 0 else None
-        if enum_class is not None:
-            return _enum_member(enum_class, name, value)
-        return Variant(name, value)
+        return build(tag, value)
 
     return decode_sum
-
-
-def _enum_member(cls: type[enum.Enum], name: str, value: object) -> object:
-    if value != ():
-        raise SchemaError(f"{cls.__qualname__} is an Enum but variant {name!r} carries data")
-    try:
-        return cls[name]
-    except KeyError:
-        raise SchemaError(f"{cls.__qualname__} has no member {name!r}") from None
-
-
-def _variant_tag(ty: SumType, key: object) -> int | None:
-    """The variant ``key`` names: its name, its tag, or its tag in ASCII digits."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return key if 0 <= key < len(ty.variants) else None
-    if isinstance(key, str):
-        tag = ty.variant_index(key)
-        if tag is None:
-            number = ascii_int(key, _TAG_DIGITS)
-            return None if number is None else _variant_tag(ty, number)
-        return tag
-    return None
 
 
 def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Decoder:
     elements = ty.elements
     names = tuple(e.name for e in elements)
     name_set = frozenset(names)
-    decoders = tuple(ctx.decoder(e.type) for e in elements)
+    decoders = tuple(compiled_decoder(e.type, ctx) for e in elements)
     steps = tuple(f".{e.name or i}" for i, e in enumerate(elements))
     fields = tuple(zip(names, decoders, strict=True))
-    field_names = tuple(e.name or str(i) for i, e in enumerate(elements))
-    build = _product_builder(ty, field_names, cls)
+    special = ty.special
+    build: Callable[[tuple[object, ...]], object] = (
+        product_builder(ty, cls)
+        if special is None
+        else lambda values: _decode_special(special, values[0])
+    )
 
     def decode_product(wire: Json) -> object:
         if (
@@ -702,14 +579,9 @@ def _product_decoder(ty: ProductType, ctx: TypeContext, cls: type | None) -> Dec
             raise _Mismatch(f"expected a product ({describe(ty)}), got {_kind(wire)}")
         return build(values)
 
-    if ty.special is not None:
-        return _special_decoder(ty.special, decode_product)
+    if special is not None:
+        return _special_decoder(special, decode_product)
     return decode_product
-
-
-_KNOWN_IDS = 256
-"""How many Identity / ConnectionId wire values one decoder remembers (a table's rows name the
-same few writers over and over); it forgets them all when full."""
 
 
 def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
@@ -728,10 +600,7 @@ def _special_decoder(kind: SpecialKind, general: Decoder) -> Decoder:
                 if type(inner) is str or type(inner) is int:
                     value = known.get(inner)
                     if value is None:
-                        value = general(wire)
-                        if len(known) >= _KNOWN_IDS:
-                            known.clear()
-                        known[inner] = value
+                        value = remember(known, inner, general(wire))
                     return value
             return general(wire)
 
@@ -759,41 +628,10 @@ def _again(steps: Sequence[str], decoders: Sequence[Decoder], items: Sequence[Js
     raise AssertionError("a field that failed once decoded the second time")  # pragma: no cover
 
 
-def _product_builder(
-    ty: ProductType, field_names: tuple[str, ...], cls: type | None
-) -> Callable[[tuple[object, ...]], object]:
-    """What a product's decoded field values become: a special value, a tuple, ``cls`` or a
-    ``Row``."""
-    special = ty.special
-    if special is not None:
-        return lambda values: _decode_special(special, values[0])
-    if not ty.elements or all(e.name is None for e in ty.elements):
-        return lambda values: values
-    if cls is not None:
-        target = cls
-
-        def build(values: tuple[object, ...]) -> object:
-            try:
-                return target(**dict(zip(field_names, values, strict=True)))
-            except TypeError as error:
-                raise SchemaError(
-                    f"{target.__qualname__} cannot hold {describe(ty)}: {error}"
-                ) from None
-
-        return build
-    return lambda values: Row.from_fields(field_names, values)
-
-
 def _decode_special(kind: SpecialKind, inner: object) -> object:
     if not isinstance(inner, int):
         raise _Mismatch(f"{kind.type_name} needs an integer, got {_kind(inner)}")
     try:
-        if kind is SpecialKind.IDENTITY:
-            return Identity(inner)
-        if kind is SpecialKind.CONNECTION_ID:
-            return ConnectionId(inner)
-        if kind is SpecialKind.TIMESTAMP:
-            return Timestamp(inner)
-        return TimeDuration(inner)
+        return SPECIAL_CLASSES[kind](inner)
     except ValueError as error:
         raise _Mismatch(str(error)) from None

@@ -22,7 +22,8 @@ from typing import IO
 import attrs
 
 from nerv_inner_universe.client import SpacetimeHttp
-from nerv_inner_universe.client.sats_json import TypeContext, encode
+from nerv_inner_universe.client.sats_json import encode
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.controller.errors import ExportError
 from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.controller.tables import log_position, read_table

@@ -18,7 +18,8 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import SpacetimeHttp
-from nerv_inner_universe.client.sats_json import TypeContext, decode
+from nerv_inner_universe.client.sats_json import decode
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.contract import IMPORTED_TABLES, NOT_IMPORTED, Table
 from nerv_inner_universe.controller.errors import DataImportError
 from nerv_inner_universe.controller.export import FORMAT, VERSION

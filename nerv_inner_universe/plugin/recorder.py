@@ -20,7 +20,13 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection, ReconnectPolicy, TokenStore
+from nerv_inner_universe.client import (
+    BsatnCodec,
+    DbConnection,
+    JsonCodec,
+    ReconnectPolicy,
+    TokenStore,
+)
 from nerv_inner_universe.delta import JSON, Operation, data_hash
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import (
@@ -122,6 +128,7 @@ class InnerUniverseRecorder:
             reconnect=RECONNECT,
             call_timeout=settings.call_timeout,
             max_message_bytes=settings.max_message_bytes,
+            codec=BsatnCodec if settings.protocol == "bsatn" else JsonCodec,
         )
         try:
             self._loop.run(

@@ -1,4 +1,5 @@
-"""Client fixtures on top of the shared server fixtures: a connected ``DbConnection`` and a
+"""Client fixtures on top of the shared server fixtures: a connected ``DbConnection`` (once
+per wire format: every test taking ``conn`` runs with `JsonCodec` and with `BsatnCodec`) and a
 ``SpacetimeHttp``, both as the database's owner."""
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from nerv_inner_universe.client import DbConnection, Row, SpacetimeHttp
+from nerv_inner_universe.client import (
+    BsatnCodec,
+    CodecFactory,
+    DbConnection,
+    JsonCodec,
+    Row,
+    SpacetimeHttp,
+)
 from tests.integration.http_api import Database
 
 
@@ -22,9 +30,20 @@ def connect(database: Database, **options: Any) -> DbConnection:
     return DbConnection(database.base_url, database.name, token=database.token, **options)
 
 
+CODECS: dict[str, CodecFactory] = {"json": JsonCodec, "bsatn": BsatnCodec}
+"""The wire formats, by test id."""
+
+
+@pytest.fixture(params=list(CODECS.values()), ids=list(CODECS))
+def codec(request: pytest.FixtureRequest) -> CodecFactory:
+    """Each wire format in turn."""
+    factory: CodecFactory = request.param
+    return factory
+
+
 @pytest.fixture
-async def conn(inner_universe: Database) -> AsyncIterator[DbConnection]:
-    async with connect(inner_universe) as connection:
+async def conn(inner_universe: Database, codec: CodecFactory) -> AsyncIterator[DbConnection]:
+    async with connect(inner_universe, codec=codec) as connection:
         yield connection
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp
-from nerv_inner_universe.client.sats_json import TypeContext, encode
+from nerv_inner_universe.client.sats_json import encode
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.contract import (
     DeltaMetadata,
     EntityMetadata,

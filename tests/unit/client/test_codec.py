@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from nerv_inner_universe.client import (
     ArgumentError,
+    BsatnCodec,
     Identity,
     JsonCodec,
     ModuleSchema,
     ProtocolError,
     Row,
+    TableDef,
     Timestamp,
+    bsatn,
 )
 from nerv_inner_universe.client.algebraic import parse_product
 from nerv_inner_universe.client.protocol import (
     Committed,
+    DatabaseUpdate,
     OneOffQueryResponse,
     SubscribeMultiApplied,
     TransactionUpdate,
     parse_server_message,
 )
-from nerv_inner_universe.client.sats_json import TypeContext, decode
+from nerv_inner_universe.client.sats_json import decode
+from nerv_inner_universe.client.typed import TypeContext
 from tests.unit.client.conftest import recorded_messages
 
 METADATA = Row(name="Ann", description=None, tags=("a", "b"), properties='{"x":1}')
@@ -165,3 +171,65 @@ def test_a_lazy_row_that_does_not_fit_fails_when_read(schema: ModuleSchema) -> N
     wrong = codec.lazy_row(table, json.dumps([7] * columns))
     with pytest.raises(ProtocolError, match=r"config\.key"):
         _ = wrong["key"]
+
+
+# --- BsatnCodec: the same values as JsonCodec --------------------------------------------
+
+
+def recorded_rows(schema: ModuleSchema) -> list[tuple[TableDef, str]]:
+    """Every row of the recorded frames, with its table."""
+    rows = []
+    for frame in recorded_messages()["frames"].values():
+        message = parse_server_message(frame)
+        update: DatabaseUpdate | None = None
+        if isinstance(message, SubscribeMultiApplied):
+            update = message.update
+        elif isinstance(message, TransactionUpdate) and isinstance(message.status, Committed):
+            update = message.status.update
+        if update is not None:
+            for table in update.tables:
+                rows += [(schema.table(table.table_name), str(raw)) for raw in table.inserts]
+    return rows
+
+
+def test_bsatn_rows_decode_to_what_json_rows_decode_to(schema: ModuleSchema) -> None:
+    json_codec, bsatn_codec = JsonCodec(schema), BsatnCodec(schema)
+    context = TypeContext(schema.typespace, schema.type_names)
+    rows = recorded_rows(schema)
+    assert {table.name for table, _ in rows} >= {"entity", "config"}
+    for table, text in rows:
+        value = json_codec.decode_row(table, text)
+        assert isinstance(value, Row)
+        raw = bsatn.encode(table.type_ref, value, context)
+        assert bsatn_codec.decode_row(table, raw) == value
+        lazy = bsatn_codec.lazy_row(table, raw)
+        assert lazy.decode() == value
+        assert lazy == bsatn_codec.lazy_row(table, raw)
+        assert [lazy[name] for name in lazy] == [value[name] for name in table.column_names]
+
+
+def test_bsatn_arguments_round_trip_and_are_checked_like_json(schema: ModuleSchema) -> None:
+    json_codec, bsatn_codec = JsonCodec(schema), BsatnCodec(schema)
+    create = schema.reducer("create_entity")
+    raw = bsatn_codec.encode_args(create, ["e1", "Person", METADATA])
+    assert raw[:6] == b"\x02\x00\x00\x00e1"
+    assert bsatn_codec.decode_args(create, raw) == ("e1", "Person", METADATA)
+    assert bsatn_codec.decode_args(schema.reducer("init"), b"") == ()
+    for wrong in (["e1"], ["e1", "T", Row(**{**METADATA, "tags": "a"})]):
+        with pytest.raises(ArgumentError) as from_json:
+            json_codec.encode_args(create, wrong)
+        with pytest.raises(ArgumentError, match=re.escape(str(from_json.value))):
+            bsatn_codec.encode_args(create, wrong)
+
+
+def test_undecodable_bsatn_rows_are_protocol_errors(schema: ModuleSchema) -> None:
+    codec = BsatnCodec(schema)
+    entity = schema.table("entity")
+    with pytest.raises(ProtocolError, match=r"^entity \(struct\{.*\}\): truncated"):
+        codec.decode_row(entity, b"\x05\x00\x00\x00e1")
+    with pytest.raises(ProtocolError, match="must be bytes, got str"):
+        codec.decode_row(entity, "[]")
+    with pytest.raises(ProtocolError, match="truncated"):
+        _ = codec.lazy_row(entity, b"\x01")["id"]
+    with pytest.raises(ProtocolError, match=r"^create_entity \(.*\): truncated"):
+        codec.decode_args(schema.reducer("create_entity"), b"\x01")

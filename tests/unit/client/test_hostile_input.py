@@ -26,7 +26,8 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.client.algebraic import UNIT, SumVariant
 from nerv_inner_universe.client.numbers import ascii_int
-from nerv_inner_universe.client.sats_json import TypeContext, decode, encode
+from nerv_inner_universe.client.sats_json import decode, encode
+from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.shown import shown
 
 CTX = TypeContext()
