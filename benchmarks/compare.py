@@ -19,13 +19,14 @@ its own ``spacetimedb-standalone`` (built by ``inner-universe setup``) and its o
 from Debian's ``postgresql`` package (installed with apt-get when missing and run as root) on
 private ports and temporary data dirs, and stops both afterwards, also on error. Any failing
 path fails the run (exit 1). It asserts nothing about speed: it measures; ratios that miss the
-targets of issue 10 are marked. ``--protocol bsatn`` runs every connection (the plugin's
-and the client's) with the binary ``v1.bsatn.spacetimedb`` protocol instead of JSON.
+targets of issue 10 are marked. Every connection (the plugin's and the client's) speaks the
+binary ``v1.bsatn.spacetimedb`` protocol, the default; ``--protocol json`` runs them all with
+``v1.json.spacetimedb`` instead.
 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
         [--batch 500] [--memory-events 1000000] [--json FILE] [--smoke]
         [--writes-only | --replay-only | --memory-only] [--paths PATH [PATH ...]]
-        [--protocol json|bsatn]
+        [--protocol bsatn|json]
 """
 
 from __future__ import annotations
@@ -934,8 +935,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--protocol",
-        choices=("json", "bsatn"),
-        default="json",
+        choices=("bsatn", "json"),
+        default="bsatn",
         help="the wire format of every SpacetimeDB connection (the plugin's `protocol` setting)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure and ratio here")

@@ -28,7 +28,7 @@ from ..log import get_logger
 from .cache import ClientCache, TableRows
 from .callbacks import CallbackId, Callbacks
 from .calls import PendingCall, PendingCalls
-from .codec import Codec, CodecFactory, JsonCodec
+from .codec import BsatnCodec, Codec, CodecFactory
 from .errors import (
     ArgumentError,
     CallTimeoutError,
@@ -149,7 +149,7 @@ class DbConnection:
         call_timeout: float | None = 30.0,
         connect_timeout: float = 10.0,
         max_message_bytes: int | None = 256 << 20,
-        codec: CodecFactory = JsonCodec,
+        codec: CodecFactory = BsatnCodec,
         connect: SocketFactory = open_websocket,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -158,9 +158,10 @@ class DbConnection:
         connects; without one the server creates an identity, whose token is then saved to
         ``token_store``. ``types`` decodes named types into your classes. ``call_timeout`` is
         the default for ``call_reducer``, in seconds; ``max_message_bytes`` bounds what the
-        server may send in one message. ``codec`` picks the wire format: `JsonCodec`
-        (``v1.json.spacetimedb``, the default) or `BsatnCodec` (``v1.bsatn.spacetimedb``,
-        binary frames, far less CPU per row on both ends); both give the same values.
+        server may send in one message. ``codec`` picks the wire format: `BsatnCodec`
+        (``v1.bsatn.spacetimedb``, the default: binary frames, far less CPU per row on both
+        ends) or `JsonCodec` (``v1.json.spacetimedb``, readable frames); both give the same
+        values.
 
         The seams (a test's fakes; the defaults talk to a server): ``connect`` opens the
         WebSocket (`websocket.SocketFactory`), ``transport`` carries the HTTP request for

@@ -47,9 +47,10 @@ class PluginSettings:
     other processes write. ``max_message_bytes``: the largest message the connection accepts
     (64 KiB up; default 256 MiB): replay splits its reads to fit, and only a single stored row
     over it stops a start (`OversizedRowError`). ``protocol``: the connection's wire format,
-    ``"json"`` (``v1.json.spacetimedb``) or ``"bsatn"`` (``v1.bsatn.spacetimedb``, binary: less
-    CPU per event and per row on the client and the server); both store and read the same
-    values. Constructing it directly checks every value too (`ConfigError`).
+    ``"bsatn"`` (``v1.bsatn.spacetimedb``, binary, the default: less CPU per event and per row
+    on the client and the server) or ``"json"`` (``v1.json.spacetimedb``, readable frames);
+    both store and read the same values. Constructing it directly checks every value too
+    (`ConfigError`).
     """
 
     url: str = fields.text(
@@ -73,7 +74,7 @@ class PluginSettings:
     outbox_path: Path = fields.path(Path(".inner-universe-outbox.sqlite"))
     follow_remote: bool = fields.boolean(True)
     max_message_bytes: int = fields.integer(256 << 20, low=64 << 10)
-    protocol: WireProtocol = fields.choice("json", ("json", "bsatn"))
+    protocol: WireProtocol = fields.choice("bsatn", ("bsatn", "json"))
 
     @classmethod
     def from_config(

@@ -14,6 +14,7 @@ from nerv_inner_universe.client import (
     DbConnection,
     EventContext,
     EventKind,
+    JsonCodec,
     OutcomeUnknownError,
     ReconnectPolicy,
     ReducerStatus,
@@ -56,6 +57,7 @@ def connection(
         connect=server.connect,
         transport=server.transport(),
         sleep=sleep,
+        codec=JsonCodec,  # the fake server speaks v1.json.spacetimedb
     )
 
 

@@ -35,7 +35,7 @@ def test_defaults_follow_the_design_notes() -> None:
         settings.durability_retain_bytes,
     ) == (5.0, 250_000, 32 << 20)
     assert settings.max_message_bytes == 256 << 20
-    assert settings.protocol == "json"
+    assert settings.protocol == "bsatn"
 
 
 def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
         "NERV_INNER_UNIVERSE_EVENTS": "sync",
         "NERV_INNER_UNIVERSE_FOLLOW_REMOTE": "off",
         "NERV_INNER_UNIVERSE_RETRY_FOR": "2.5",
-        "NERV_INNER_UNIVERSE_PROTOCOL": "bsatn",
+        "NERV_INNER_UNIVERSE_PROTOCOL": "json",
         "NERV_INNER_UNIVERSE_TOKEN_FILE": str(tmp_path / "t"),
         "NERV_INNER_UNIVERSE_CACHE": "the toolchain's cache, not a setting",
         "INNER_UNIVERSE_PORT": "the controller's",
@@ -55,7 +55,7 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
     assert settings.follow_remote is False
     assert (settings.call_timeout, settings.retry_for) == (5.0, 2.5)
     assert settings.token_file == tmp_path / "t"
-    assert settings.protocol == "bsatn"
+    assert settings.protocol == "json"
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
         ({"durability_retain": 0}, "nerv.inner_universe.durability_retain: must be an integer"),
         ({"follow_remote": "false"}, "nerv.inner_universe.follow_remote: must be true or false"),
         ({"follow_remote": 0}, "nerv.inner_universe.follow_remote: must be true or false"),
-        ({"protocol": "binary"}, "nerv.inner_universe.protocol: must be 'json' or 'bsatn'"),
+        ({"protocol": "binary"}, "nerv.inner_universe.protocol: must be 'bsatn' or 'json'"),
         (
             {"max_message_bytes": 1024},
             "nerv.inner_universe.max_message_bytes: must be an integer from 65536 to",
