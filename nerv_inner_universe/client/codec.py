@@ -60,6 +60,12 @@ class Codec(Protocol):
         """One row of ``table``; ProtocolError when it does not fit the table's type."""
         ...
 
+    def decode_columns(self, table: TableDef, raw: RawValue) -> tuple[object, ...]:
+        """One row of ``table`` as its column values in the table's column order (its
+        `TableDef.column_names`), no row object built (for a caller reading many rows that
+        keeps a few columns of each); ProtocolError when it does not fit the table's type."""
+        ...
+
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row of ``table``, its columns decoded when read (`LazyRow`)."""
         ...
@@ -112,6 +118,13 @@ class JsonCodec:
     def decode_row(self, table: TableDef, raw: RawValue) -> object:
         """One row as a ``Row`` (or the class registered for the table's type)."""
         return sats_json.decode(table.type_ref, _load(raw), self._context, table.name)
+
+    def decode_columns(self, table: TableDef, raw: RawValue) -> tuple[object, ...]:
+        """One row as its column values in column order (see `Codec.decode_columns`)."""
+        row = sats_json.decode(table.row_type, _load(raw), self._context, table.name)
+        if not isinstance(row, Row):  # a product with named columns decodes to a Row
+            raise ProtocolError(f"a row of {table.name!r} did not decode to columns: {raw!r}")
+        return row.as_tuple()
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow` (whatever class is registered for the table's type)."""
@@ -193,6 +206,8 @@ class BsatnCodec:
         """Each reducer's argument encoders, built on its first call."""
         self._row_decoders: dict[str, bsatn.Decoder] = {}
         """Each table's row decoder, looked up once."""
+        self._columns_decoders: dict[str, bsatn.Decoder] = {}
+        """Each table's columns decoder (`decode_columns`), looked up once."""
         self._column_readers: dict[str, _BsatnColumns] = {}
         """Each table's column reader, built on its first lazy row."""
 
@@ -231,6 +246,16 @@ class BsatnCodec:
             row_type = table.type_ref if context.registry is not None else table.row_type
             decoder = self._row_decoders[table.name] = bsatn.compiled_decoder(row_type, context)
         return bsatn.run(decoder, _bytes(raw), table.name, table.row_type)
+
+    def decode_columns(self, table: TableDef, raw: RawValue) -> tuple[object, ...]:
+        """One row as its column values in column order (see `Codec.decode_columns`): the
+        row type's generated fields decoder alone, without building a ``Row``."""
+        decoder = self._columns_decoders.get(table.name)
+        if decoder is None:
+            decoder = bsatn.fields_decoder(table.row_type, self._context)
+            self._columns_decoders[table.name] = decoder
+        columns: tuple[object, ...] = bsatn.run(decoder, _bytes(raw), table.name, table.row_type)
+        return columns
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow`: its columns are all decoded on the first read of one."""

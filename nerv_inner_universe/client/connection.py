@@ -370,11 +370,18 @@ class DbConnection:
         *,
         timeout: float | _Default | None = _DEFAULT,  # noqa: ASYNC109 - defaults per connection
         each: Callable[[Any], Any] | None = None,
+        columns: Callable[[tuple[str, ...]], Callable[[tuple[object, ...]], Any]] | None = None,
     ) -> list[QueryResult]:
         """Runs a read-only SQL query once, without subscribing; rows are decoded. With ``each``,
         the results hold ``each(row)`` of every decoded row instead, called as the row is
         decoded (a caller reading many rows keeps only what it needs of each; the rest is freed
-        at once). What ``each`` raises is raised here."""
+        at once). With ``columns`` instead, no row object is built: for each table answered,
+        ``columns(names)`` (its column names in row order) gives the function each row's column
+        values (a tuple in that order, `Codec.decode_columns`) are handed to, and the results
+        hold what it returns. What ``each`` or ``columns`` raises is raised here; ArgumentError
+        (nothing sent) when both are given."""
+        if each is not None and columns is not None:
+            raise ArgumentError("one_off_query takes each or columns, not both; nothing was sent")
         wait = self._call_timeout if timeout is _DEFAULT else timeout
         session = await self._live_session(wait)
         message_id = self._next_id().to_bytes(4, "big")
@@ -392,11 +399,15 @@ class DbConnection:
         results = []
         for table in response.tables:
             table_def = session.schema.table(table.table_name)
-            decode_row = functools.partial(session.codec.decode_row, table_def)
-            rows = map(decode_row, table.rows)
-            results.append(
-                QueryResult(table.table_name, tuple(rows if each is None else map(each, rows)))
-            )
+            if columns is not None:
+                read = columns(table_def.column_names)
+                decode = functools.partial(session.codec.decode_columns, table_def)
+                rows = tuple(map(read, map(decode, table.rows)))
+            else:
+                decode_row = functools.partial(session.codec.decode_row, table_def)
+                decoded = map(decode_row, table.rows)
+                rows = tuple(decoded if each is None else map(each, decoded))
+            results.append(QueryResult(table.table_name, rows))
         return results
 
     # --- internals: requests ------------------------------------------------------------

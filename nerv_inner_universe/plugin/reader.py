@@ -6,6 +6,7 @@ range (`rows_by_seq`)."""
 from __future__ import annotations
 
 import enum
+import functools
 import operator
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -170,6 +171,22 @@ def _sized_row(row: Any) -> tuple[int, int, Any]:
     return entry[0], entry[1], row
 
 
+class _LogEntries(enum.Enum):
+    """The one `RowReading` that makes `event_log` rows `translate.LogEntry`s."""
+
+    LOG_ENTRIES = "log_entries"
+
+
+LOG_ENTRIES = _LogEntries.LOG_ENTRIES
+"""`event_log` rows as their `translate.LogEntry`, made from each row's column values as the
+client decodes them (`translate.log_entry_reader`, `DbConnection.one_off_query`'s
+``columns``): no row object is built for a replayed row."""
+
+RowReading = Callable[[Any], Any] | _LogEntries | None
+"""What a read makes of each decoded row: the row itself (None), ``each(row)`` (a function,
+`DbConnection.one_off_query`'s ``each``), or `LOG_ENTRIES`."""
+
+
 WALK_BACK_LIMIT = 64
 """The most ``state_version`` rows `Reader.version_tail` reads one at a time by primary key
 (a round trip each) before it reads the timeline's rows in one query instead: with the
@@ -244,25 +261,23 @@ class Reader:
         self.range_reads = 0
         """How many `event_log` reads fell back to a `seq` range (`log_rows`)."""
 
-    async def _query(
-        self, query: str, what: str, each: Callable[[Any], Any] | None = None
-    ) -> list[QueryResult]:
-        """``query``'s results (with ``each``, ``each(row)`` of each row, see
-        `DbConnection.one_off_query`), asked again on connection trouble with ``retry_for``;
-        ``what`` names the read in the error then."""
+    async def _query(self, query: str, what: str, each: RowReading = None) -> list[QueryResult]:
+        """``query``'s results (with ``each``, what it makes of each row, see `RowReading`),
+        asked again on connection trouble with ``retry_for``; ``what`` names the read in the
+        error then."""
+        if each is LOG_ENTRIES:
+            ask = functools.partial(
+                self._connection.one_off_query, query, columns=translate.log_entry_reader
+            )
+        else:
+            ask = functools.partial(self._connection.one_off_query, query, each=each)
         if self._retry_for is None:
-            return await self._connection.one_off_query(query, each=each)
-        return await retried(
-            lambda: self._connection.one_off_query(query, each=each),
-            what,
-            retry_for=self._retry_for,
-        )
+            return await ask()
+        return await retried(ask, what, retry_for=self._retry_for)
 
-    async def _select(
-        self, table: Table, where: str = "", each: Callable[[Any], Any] | None = None
-    ) -> list[Any]:
+    async def _select(self, table: Table, where: str = "", each: RowReading = None) -> list[Any]:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds (with ``each``,
-        ``each(row)`` of each, see `DbConnection.one_off_query`)."""
+        what it makes of each row, see `RowReading`)."""
         query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608
         results = await self._query(query, f"reading {table}", each)
         return [row for result in results for row in result.rows]
@@ -278,10 +293,10 @@ class Reader:
         return await rows_by_seq(table, read, self.last_seq, int(after_seq) + 1)
 
     async def _log_pages(
-        self, after_seq: int = 0, each: Callable[[Any], Any] = translate.log_entry
+        self, after_seq: int = 0, each: RowReading = LOG_ENTRIES
     ) -> AsyncIterator[list[Any]]:
-        """`event_log` rows after ``after_seq`` as ``each(row)`` (by default their
-        `translate.LogEntry`; any tuple with the `seq` first and the row's size second), in
+        """`event_log` rows after ``after_seq`` as ``each`` makes them (`RowReading`: by default
+        their `translate.LogEntry`; any tuple with the `seq` first and the row's size second), in
         `seq` order, a page at a time, each about ``page_bytes`` (see `PageSizer`) and within
         one ``log_page`` page (`page_end`, `log_rows`): the `seq` is gap-free, so an empty page
         is the end. A page over the client's message limit is asked for again with half the
@@ -302,11 +317,10 @@ class Reader:
             yield page
             start = int(page[-1][0]) + 1
 
-    async def log_rows(
-        self, start: int, end: int, each: Callable[[Any], Any] = translate.log_entry
-    ) -> list[Any]:
+    async def log_rows(self, start: int, end: int, each: RowReading = LOG_ENTRIES) -> list[Any]:
         """The `event_log` rows with ``start <= seq < end`` (``end`` at most `page_end`) as
-        ``each(row)`` (by default their `translate.LogEntry`; a tuple with the `seq` first), in
+        ``each`` makes them (`RowReading`: by default their `translate.LogEntry`; a tuple with
+        the `seq` first), in
         `seq` order, read through the ``log_page`` index (`log_rows_query`); when the index
         lacks some of them (rows stored before the module had it, see `indexed_read`), read by
         `seq` range instead, which the server answers by scanning the log (counted in

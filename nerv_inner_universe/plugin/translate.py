@@ -187,9 +187,25 @@ def log_entry(row: Any) -> LogEntry:
     other row by name with `field`). PersistenceError for a column of the wrong kind (another
     schema, a damaged row); KeyError / AttributeError for a missing one."""
     if type(row) is Row:
-        columns = _picker(row.field_names)(row.as_tuple())
-    else:
-        columns = tuple([field(row, name) for name in LOG_COLUMNS])
+        return _entry(_picker(row.field_names)(row.as_tuple()))
+    return _entry(tuple([field(row, name) for name in LOG_COLUMNS]))
+
+
+def log_entry_reader(names: tuple[str, ...]) -> Callable[[tuple[object, ...]], LogEntry]:
+    """What makes the `LogEntry` of an `event_log` row given as its column values in the order
+    of ``names`` (`DbConnection.one_off_query`'s ``columns``): no row object is built. Raises
+    what `log_entry` raises (KeyError here for a missing column)."""
+    pick = _picker(names)
+
+    def read(values: tuple[object, ...]) -> LogEntry:
+        return _entry(pick(values))
+
+    return read
+
+
+def _entry(columns: tuple[Any, ...]) -> LogEntry:
+    """The `LogEntry` of an `event_log` row's `LOG_COLUMNS` values, in that order (see
+    `log_entry`)."""
     seq, event_id, event_type, source, occurred_at, sender, data, metadata = columns
     if not isinstance(occurred_at, Timestamp):
         raise PersistenceError(f"expected a Timestamp from the server, got {occurred_at!r}")

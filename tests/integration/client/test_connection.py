@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ async def test_call_and_result(conn: DbConnection) -> None:
 
     with pytest.raises(LookupError, match="not this row"):
         await conn.one_off_query("SELECT * FROM entity", each=refuse)
+
+    def by_name(names: tuple[str, ...]) -> Callable[[tuple[object, ...]], object]:
+        assert names == result.rows[0].field_names  # the table's columns, in row order
+        return lambda values: dict(zip(names, values, strict=True))
+
+    (named,) = await conn.one_off_query("SELECT * FROM entity", columns=by_name)
+    assert named.rows == (dict(result.rows[0]),)  # each row's column values, no Row built
+    with pytest.raises(ArgumentError, match="each or columns, not both"):
+        await conn.one_off_query("SELECT * FROM entity", each=refuse, columns=by_name)
 
 
 async def test_a_failing_reducer_raises_with_its_message(conn: DbConnection) -> None:

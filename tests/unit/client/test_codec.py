@@ -137,6 +137,10 @@ def test_undecodable_rows_are_protocol_errors(schema: ModuleSchema) -> None:
         codec.decode_row(schema.table("entity"), "{")
     with pytest.raises(ProtocolError, match="entity"):
         codec.decode_row(schema.table("entity"), "[1]")
+    with pytest.raises(ProtocolError, match="not JSON text"):
+        codec.decode_columns(schema.table("entity"), "{")
+    with pytest.raises(ProtocolError, match="entity"):
+        codec.decode_columns(schema.table("entity"), "[1]")
 
 
 def test_a_lazy_row_decodes_the_columns_read_and_equals_the_decoded_row(
@@ -206,6 +210,9 @@ def test_bsatn_rows_decode_to_what_json_rows_decode_to(schema: ModuleSchema) -> 
         assert lazy.decode() == value
         assert lazy == bsatn_codec.lazy_row(table, raw)
         assert [lazy[name] for name in lazy] == [value[name] for name in table.column_names]
+        columns = tuple(value[name] for name in table.column_names)
+        assert bsatn_codec.decode_columns(table, raw) == columns
+        assert json_codec.decode_columns(table, text) == columns
 
 
 def test_bsatn_arguments_round_trip_and_are_checked_like_json(schema: ModuleSchema) -> None:
@@ -231,5 +238,9 @@ def test_undecodable_bsatn_rows_are_protocol_errors(schema: ModuleSchema) -> Non
         codec.decode_row(entity, "[]")
     with pytest.raises(ProtocolError, match="truncated"):
         _ = codec.lazy_row(entity, b"\x01")["id"]
+    with pytest.raises(ProtocolError, match=r"^entity \(struct\{.*\}\): truncated"):
+        codec.decode_columns(entity, b"\x05\x00\x00\x00e1")
+    with pytest.raises(ProtocolError, match="must be bytes, got str"):
+        codec.decode_columns(entity, "[]")
     with pytest.raises(ProtocolError, match=r"^create_entity \(.*\): truncated"):
         codec.decode_args(schema.reducer("create_entity"), b"\x01")

@@ -48,7 +48,11 @@ class FakeLog:
     queries: list[str] = attrs.field(factory=list)
 
     async def one_off_query(
-        self, query: str, *, each: Callable[[Any], Any] | None = None
+        self,
+        query: str,
+        *,
+        each: Callable[[Any], Any] | None = None,
+        columns: Callable[[tuple[str, ...]], Callable[[tuple[object, ...]], Any]] | None = None,
     ) -> list[QueryResult]:
         self.queries.append(query)
         seqs = range(1, self.last + 1)
@@ -73,6 +77,9 @@ class FakeLog:
         else:
             raise AssertionError(f"unexpected query {query!r}")
         rows = [log_row(s) for s in reversed(found)]  # the server promises no order
+        if columns is not None:  # as the client does: each row's values in column order
+            read = columns(tuple(log_row(1)))
+            return [QueryResult("event_log", tuple(read(tuple(row.values())) for row in rows))]
         return [QueryResult("event_log", tuple(rows if each is None else map(each, rows)))]
 
 
