@@ -215,15 +215,21 @@ class EventPage:
     replayed: bool = False
 
     def events(self) -> Iterator[tuple[int, Event]]:
-        """The page's published events with their ``seq``, in log order (the module's own events
-        are left out), each built as it is taken: an event the caller lets go of is freed young
-        (see `translate.LogEntry`). Raises what `translate.event_from_entry` raises."""
+        """The page's published events with their ``seq``, in log order (see `published`)."""
+        for entry, event in self.published():
+            yield entry[0], event
+
+    def published(self) -> Iterator[tuple[translate.LogEntry, Event]]:
+        """The page's published events with their entries, in log order (the module's own
+        events are left out), each built as it is taken: an event the caller lets go of is
+        freed young (see `translate.LogEntry`). Raises what `translate.event_from_entry`
+        raises."""
         event_from_entry = translate.event_from_entry
         replayed = self.replayed
         for entry in self.entries:
             event = event_from_entry(entry, replayed)
             if event is not None:
-                yield entry[0], event
+                yield entry, event
 
 
 def quoted(text: str) -> str:

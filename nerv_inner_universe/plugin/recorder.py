@@ -389,14 +389,15 @@ class InnerUniverseRecorder:
     def _events(self, replayed: bool) -> Generator[Event, None, None]:
         self.flush()
         pages = self._reader.event_pages(replayed=replayed)
-        recent: collections.deque[Event] = collections.deque(maxlen=RECENT_EVENTS)
+        recent: collections.deque[translate.LogEntry] = collections.deque(maxlen=RECENT_EVENTS)
+        remember = recent.append
         count = last_seq = 0
         coming = self._loop.submit(_next(pages))
         try:
             while (page := coming.result()) is not None:
                 coming = self._loop.submit(_next(pages))
-                for _, event in page.events():
-                    recent.append(event)
+                for entry, event in page.published():
+                    remember(entry)
                     count += 1
                     yield event
                 last_seq = page.last_seq
@@ -405,8 +406,8 @@ class InnerUniverseRecorder:
             concurrent.futures.wait([coming])  # a generator cannot close while it reads
             self._loop.run(pages.aclose())
         with self._lock:
-            for event in recent:
-                self._recent.remember(event.id, translate.event_fingerprint(event))
+            for entry in recent:  # the stored canonical text: no event's JSON encoded again
+                self._recent.remember(entry[2], translate.entry_fingerprint(entry))
             self._last_replayed_seq = max(self._last_replayed_seq, last_seq)
         log.info("events_read", count=count, last_seq=last_seq)
 

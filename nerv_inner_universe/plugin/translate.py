@@ -71,22 +71,10 @@ def event_input(event: Event) -> contract.EventInput:
     )
 
 
-def event_fingerprint(event: Event) -> tuple[object, ...]:
-    """What makes two events with one id the same event (as the module compares them). Any
-    finite timestamp, also one outside the range the module accepts now (a row stored by an
-    older module): ArgumentError (a ValueError) only for NaN or infinity."""
-    return (
-        event.type,
-        event.source,
-        micros_from_seconds(event.timestamp),
-        canonical_json(event.data),
-        canonical_json(event.metadata),
-    )
-
-
 def input_fingerprint(payload: contract.EventInput) -> tuple[object, ...]:
-    """`event_fingerprint` of the event ``payload`` was made from (`event_input`), without
-    encoding its JSON again."""
+    """What makes two events with one id the same event (as the module compares them): type,
+    source, microseconds, canonical data and metadata text of the event ``payload`` was made
+    from (`event_input`)."""
     return (
         payload.event_type,
         payload.source,
@@ -265,6 +253,17 @@ def event_from_entry(entry: LogEntry, replayed: bool = False) -> Event | None:
         position=int(seq),
         replayed=replayed,
     )
+
+
+def entry_fingerprint(entry: LogEntry) -> tuple[object, ...]:
+    """`input_fingerprint` of the event a published `LogEntry` makes (`event_from_entry`), were
+    it published again, from the row's own text (the module stores data and metadata as
+    canonical JSON, which `canonical_json` writes byte for byte alike): no event is built and
+    no JSON encoded again. Its microseconds are the event's float seconds' (which differ
+    from the stored ones by a few beyond 2**53 µs, past the year 2255). Any stored time,
+    also one outside the range the module accepts now (a row stored by an older module)."""
+    _, _, _, event_type, source, micros, _, data, metadata = entry
+    return (event_type, source, micros_from_seconds(micros / 1_000_000), data, metadata)
 
 
 def event_from_row(row: Any) -> Event | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import Timestamp
+from nerv_inner_universe.client import Identity, Row, Timestamp, Variant, micros_from_seconds
 from nerv_inner_universe.nerv import Event
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import WriteRefusedError
@@ -24,12 +24,41 @@ def test_a_write_outside_years_1_to_9999_is_refused_naming_the_field() -> None:
             translate.timestamp(seconds, "version timestamp")
 
 
+SENDER = Identity.from_hex("ab" * 32)
+
+
+def stored_entry(payload: contract.EventInput) -> translate.LogEntry:
+    """The `LogEntry` of the `event_log` row the module stores for ``payload``."""
+    return translate.log_entry(
+        Row(
+            seq=1,
+            event_id=payload.event_id,
+            event_type=payload.event_type,
+            source=payload.source,
+            occurred_at=payload.occurred_at,
+            sender=SENDER,
+            data=Variant(contract.CUSTOM_EVENT, payload.data),
+            metadata=payload.metadata,
+        )
+    )
+
+
 @pytest.mark.parametrize("micros", [(1 << 63) - 1, -(1 << 63)])
 def test_an_event_stored_with_an_extreme_time_has_a_fingerprint(micros: int) -> None:
-    event = Event(type="T", data={}, id="far", timestamp=Timestamp(micros).seconds)
-    fingerprint = translate.event_fingerprint(event)
+    payload = contract.EventInput(
+        event_id="far",
+        event_type="T",
+        source=None,
+        occurred_at=Timestamp(micros),
+        data="{}",
+        metadata="{}",
+    )
+    entry = stored_entry(payload)
+    fingerprint = translate.entry_fingerprint(entry)
     assert abs(fingerprint[2] - micros) < 2_048  # type: ignore[operator]
-    assert fingerprint == translate.event_fingerprint(event)
+    event = translate.event_from_entry(entry, replayed=True)
+    assert event is not None
+    assert fingerprint[2] == micros_from_seconds(event.timestamp)
     with pytest.raises(WriteRefusedError, match=r"^event timestamp "):
         translate.event_input(event)
 
@@ -39,13 +68,16 @@ def test_an_event_stored_with_an_extreme_time_has_a_fingerprint(micros: int) -> 
     [
         Event(type="T", data={"n": 1, "é": [1.5, None]}, id="a", timestamp=1.0000005),
         Event(type="U", data="x", id="b", timestamp=-3.25, source="s", metadata={"k": {"v": 2}}),
+        Event(type="V", data=[1], id="c", timestamp=Timestamp(9_000_000_000_000_001).seconds),
     ],
 )
-def test_an_event_input_s_fingerprint_is_its_event_s(event: Event) -> None:
-    assert translate.input_fingerprint(translate.event_input(event)) == (
-        translate.event_fingerprint(event)
-    )
+def test_a_replayed_event_s_fingerprint_is_its_input_s(event: Event) -> None:
+    payload = translate.event_input(event)
+    entry = stored_entry(payload)
+    assert translate.entry_fingerprint(entry) == translate.input_fingerprint(payload)
+    replayed = translate.event_from_entry(entry, replayed=True)
+    assert replayed is not None
+    again = translate.input_fingerprint(translate.event_input(replayed))
+    assert again == translate.entry_fingerprint(entry)
     other = Event(type=event.type, data=["other"], id=event.id, timestamp=event.timestamp)
-    assert translate.input_fingerprint(translate.event_input(other)) != (
-        translate.event_fingerprint(event)
-    )
+    assert translate.input_fingerprint(translate.event_input(other)) != again
