@@ -73,6 +73,13 @@ def call_isolated(
     try:
         callback(*args)
     except Exception as error:
-        log.exception(log_event, handler=callable_name(callback), **context)
+        log_failure(log_event, callback, **context)
         return error
     return None
+
+
+def log_failure(log_event: str, callback: Callable[..., object], **context: object) -> None:
+    """Log ``log_event`` for the error ``callback`` just raised (call it in the ``except``
+    block: the traceback is the one being handled), as `call_isolated` does: for a caller
+    that calls a callback in its own ``try`` (no keyword arguments built per call)."""
+    log.exception(log_event, handler=callable_name(callback), **context)

@@ -27,7 +27,7 @@ from nerv_inner_universe.nerv.arguments import (
     require_seconds,
     require_str,
 )
-from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated, callable_name
+from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, callable_name, log_failure
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
 from nerv_inner_universe.shown import shown
@@ -330,9 +330,8 @@ class EventBus:
     def _accept(self, event: Event) -> bool:
         """Guard, record in history and notify observers, one event at a time."""
         with self._sequence:
-            with self._lock:
-                if event.id in self._seen:
-                    return False
+            if event.id in self._seen:  # changed only under ``_sequence``, held here
+                return False
             for guard in self._guards:
                 guard(event)
             with self._lock:
@@ -353,7 +352,10 @@ class EventBus:
                 self._call("event_handler_failed", handler, event)
 
     def _call(self, log_event: str, handler: Handler, event: Event) -> None:
-        error = call_isolated(log_event, handler, event, event_id=event.id, event_type=event.type)
-        if error is not None:
+        # `call_isolated`, inlined: its keyword arguments would be built for every call.
+        try:
+            handler(event)
+        except Exception as error:
+            log_failure(log_event, handler, event_id=event.id, event_type=event.type)
             with self._lock:
                 self._errors.append(HandlerFailure(event, callable_name(handler), error))
