@@ -113,12 +113,12 @@ def parse_json(text: str) -> JSON:
 
 
 def _unique_keys(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise InvalidJSONError(f"not valid JSON: duplicate key {quote(key)} in an object")
-        seen.add(key)
-    return dict(pairs)
+    value = dict(pairs)
+    if len(value) < len(pairs):  # a key came twice: name the first one repeated
+        seen: set[str] = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise InvalidJSONError(f"not valid JSON: duplicate key {quote(key)} in an object")
+    return value
 
 
 def _reject_constant(literal: str) -> JSON:

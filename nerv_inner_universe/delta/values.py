@@ -86,13 +86,16 @@ def plain_json(value: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one an
         return True
     if depth == MAX_DEPTH:
         return False
-    if type(value) is dict:
-        return all(
-            type(key) is str
-            and (key.isascii() or (_utf8(key) and max(key) <= "\uffff"))
-            and plain_json(item, depth + 1)
-            for key, item in value.items()
-        )
+    if type(value) is dict:  # a loop, not all(): it runs for every event written and replayed
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or (_utf8(key) and max(key) <= "\uffff")):
+                return False
+            if type(item) is str:  # the usual member, checked without a call
+                if not (item.isascii() or _utf8(item)):
+                    return False
+            elif not plain_json(item, depth + 1):
+                return False
+        return True
     if type(value) is list:
         return all(plain_json(item, depth + 1) for item in value)
     return False  # floats and what is not JSON

@@ -103,6 +103,7 @@ def test_parse_reads_numbers_as_the_server_does(text: str, value: JSON) -> None:
         ("[Infinity]", "not valid JSON: Infinity is not a JSON number"),
         ('{"a": -Infinity}', "not valid JSON: -Infinity is not a JSON number"),
         ('{"a": 1, "a": 2}', "not valid JSON: duplicate key 'a' in an object"),
+        ('{"a": 1, "b": 2, "b": 3, "a": 4}', "not valid JSON: duplicate key 'b' in an object"),
         ("[1e400]", "not valid JSON: the number 1e400 is out of the float range"),
         ("[1,]", "not valid JSON: Expecting value: line 1 column 4 (char 3)"),
         ("", "not valid JSON: Expecting value: line 1 column 1 (char 0)"),
