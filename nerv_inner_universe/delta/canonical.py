@@ -103,12 +103,26 @@ def parse_json(text: str) -> JSON:
     if type(text) is not str:
         raise InvalidJSONError(f"JSON text must be a str, not {describe_kind(text)}")
     try:
-        value: JSON = _DECODER.decode(text)
+        value = _decoded(text)
     except json.JSONDecodeError as error:
         raise InvalidJSONError(f"not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidJSONError("not valid JSON: it nests too deeply to parse") from None
     validate_json(value)
+    return value
+
+
+def _decoded(text: str) -> JSON:
+    """``_DECODER.decode(text)``, without its two scans for whitespace around the value when
+    there is none (canonical text has none): whatever else ``raw_decode`` meets is answered
+    by ``decode`` itself."""
+    value: JSON
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except json.JSONDecodeError:
+        end = -1  # e.g. whitespace first: decode gives its own value or error
+    if end != len(text):
+        value = _DECODER.decode(text)
     return value
 
 

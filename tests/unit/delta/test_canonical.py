@@ -89,7 +89,14 @@ def test_invalid_values_are_reported_as_ours_not_the_encoders() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1", 1), ("1.0", 1.0), ("1e2", 100.0), ("-0", 0), (' {"a" : [ ] } ', {"a": []})],
+    [
+        ("1", 1),
+        ("1.0", 1.0),
+        ("1e2", 100.0),
+        ("-0", 0),
+        (' {"a" : [ ] } ', {"a": []}),
+        ('{"a":[]}\n', {"a": []}),
+    ],
 )
 def test_parse_reads_numbers_as_the_server_does(text: str, value: JSON) -> None:
     parsed = parse_json(text)
@@ -106,6 +113,8 @@ def test_parse_reads_numbers_as_the_server_does(text: str, value: JSON) -> None:
         ('{"a": 1, "b": 2, "b": 3, "a": 4}', "not valid JSON: duplicate key 'b' in an object"),
         ("[1e400]", "not valid JSON: the number 1e400 is out of the float range"),
         ("[1,]", "not valid JSON: Expecting value: line 1 column 4 (char 3)"),
+        ("[1] x", "not valid JSON: Extra data: line 1 column 5 (char 4)"),
+        (" [1] x", "not valid JSON: Extra data: line 1 column 6 (char 5)"),
         ("", "not valid JSON: Expecting value: line 1 column 1 (char 0)"),
         ("[" * 100_000, "not valid JSON: it nests too deeply to parse"),
     ],
