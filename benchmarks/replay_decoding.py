@@ -2,8 +2,9 @@
 (SATS-JSON keyed by field name, sums as ``[tag, payload]``, data `{"n": n, "payload": "x" * 64}`
 as `compare.py` writes it; in BSATN the same rows' bytes), decoded by the client
 (`JsonCodec.decode_row`, `BsatnCodec.decode_row`), reduced to what replay keeps of a row
-(`translate.log_entry`, on the client's thread) and turned into NERV events
-(`translate.event_from_entry`, as the runtime takes them). Measures CPU time
+(`translate.log_entry`, on the client's thread; replay itself decodes each row's column values
+alone, `decode_columns`, and keeps them with `translate.log_entry_reader`) and turned into NERV
+events (`translate.event_from_entry`, as the runtime takes them). Measures CPU time
 (``time.process_time``, best of three), which a loaded machine stretches far less than wall
 time.
 
@@ -76,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_codec = JsonCodec(schema)
     values = [json_codec.decode_row(table, text) for text in texts]
     context = TypeContext(schema.typespace, schema.type_names)
+    entry_of = translate.log_entry_reader(table.column_names)
     for name in args.codec:
         codec = json_codec if name == "json" else BsatnCodec(schema)
         rows: list[RawValue] = (
@@ -88,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         def decoded(raw: RawValue, codec: Codec = codec) -> object:
             return codec.decode_row(table, raw)
 
+        def columns(raw: RawValue, codec: Codec = codec) -> translate.LogEntry:
+            return entry_of(codec.decode_columns(table, raw))  # what replay keeps of a row
+
+        assert [columns(raw) for raw in rows[:100]] == [
+            translate.log_entry(value) for value in values[:100]
+        ]
         rates = {
             "decode_row": best_rate(rows, decoded),
             "decode_row + log_entry": best_rate(rows, lambda r: translate.log_entry(decoded(r))),
@@ -96,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda r: translate.event_from_entry(
                     translate.log_entry(decoded(r)), replayed=True
                 ),
+            ),
+            "decode_columns + log_entry_reader (replay's path)": best_rate(rows, columns),
+            "decode_columns + log_entry_reader + event_from_entry": best_rate(
+                rows, lambda r: translate.event_from_entry(columns(r), replayed=True)
             ),
         }
         for what, rate in rates.items():
