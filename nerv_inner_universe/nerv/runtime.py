@@ -235,7 +235,7 @@ class Nerv:
             )
 
     def _announce_event(self, event: Event) -> None:
-        announce = self.hook.nerv_event_published
+        announce = self.plugin_manager.hook.nerv_event_published  # not via the property: per event
         if announce.get_hookimpls():  # else skip pluggy's call: replay announces every event
             announce(runtime=self, event=event)
 
