@@ -121,7 +121,11 @@ class JsonCodec:
 
     def decode_columns(self, table: TableDef, raw: RawValue) -> tuple[object, ...]:
         """One row as its column values in column order (see `Codec.decode_columns`)."""
-        row = sats_json.decode(table.row_type, _load(raw), self._context, table.name)
+        # Without a registry a row decodes to a Row alike through its ref (its decoder found by
+        # the ref, not by hashing the whole row type) or directly; with one, directly (no class).
+        context = self._context
+        row_type = table.type_ref if context.registry is None else table.row_type
+        row = sats_json.decode(row_type, _load(raw), context, table.name)
         if not isinstance(row, Row):  # a product with named columns decodes to a Row
             raise ProtocolError(f"a row of {table.name!r} did not decode to columns: {raw!r}")
         return row.as_tuple()

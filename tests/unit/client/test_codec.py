@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import attrs
 import pytest
 
 from nerv_inner_universe.client import (
@@ -17,6 +18,7 @@ from nerv_inner_universe.client import (
     Row,
     TableDef,
     Timestamp,
+    TypeRegistry,
     bsatn,
 )
 from nerv_inner_universe.client.algebraic import parse_product
@@ -244,3 +246,22 @@ def test_undecodable_bsatn_rows_are_protocol_errors(schema: ModuleSchema) -> Non
         codec.decode_columns(entity, "[]")
     with pytest.raises(ProtocolError, match=r"^create_entity \(.*\): truncated"):
         codec.decode_args(schema.reducer("create_entity"), b"\x01")
+
+
+def test_columns_are_read_alike_with_a_class_registered_for_the_row(schema: ModuleSchema) -> None:
+    table = schema.table("config")
+    row_class = attrs.make_class("ConfigRow", list(table.column_names), frozen=True)
+    registry = TypeRegistry()
+    registry.register(schema.type_names[table.type_ref.index], row_class)
+    context = TypeContext(schema.typespace, schema.type_names)
+    applied = parse_server_message(recorded_messages()["frames"]["subscribe_multi_applied"])
+    assert isinstance(applied, SubscribeMultiApplied)
+    json_codec, bsatn_codec = JsonCodec(schema, registry), BsatnCodec(schema, registry)
+    for text in applied.update.tables[0].inserts:
+        plain = JsonCodec(schema).decode_row(table, text)
+        assert isinstance(plain, Row)
+        raw = bsatn.encode(table.type_ref, plain, context)
+        assert isinstance(json_codec.decode_row(table, text), row_class)
+        assert isinstance(bsatn_codec.decode_row(table, raw), row_class)
+        assert json_codec.decode_columns(table, text) == plain.as_tuple()
+        assert bsatn_codec.decode_columns(table, raw) == plain.as_tuple()
