@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import attrs
+import pytest
 
-from nerv_inner_universe.nerv import Event, Nerv, PatchDelta
+from nerv_inner_universe.nerv import Event, Nerv, PatchDelta, RecordConflictError
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from nerv_inner_universe.plugin.follower import RECHECKED
 from tests.integration.http_api import Database
@@ -71,6 +72,29 @@ def wait_for(predicate: object, timeout: float = 15.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for remote events"
         time.sleep(0.05)
+
+
+def test_a_restarted_recorder_knows_what_the_replayed_events_hold(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    config = nerv_config(inner_universe, events="async")
+    first = runtimes(config)
+    data = {"score": 1.5, "name": "é", "at": [1, None]}
+    first.event_bus.publish("SCORED", data, source="s", metadata={"k": {"v": 2}})
+    first.stop()
+
+    second = runtimes(config)
+    recorder = second.recorder
+    assert isinstance(recorder, InnerUniverseRecorder)
+    [replayed] = second.event_bus.get_history(limit=None)
+    # Remembered from the replayed row: the same content again is nothing to write, other
+    # content under its id is refused at once (an async write would fail only later).
+    recorder.record_event(replayed)
+    recorder.record_event(attrs.evolve(replayed, replayed=False, data=dict(data)))
+    with pytest.raises(RecordConflictError, match="different content"):
+        recorder.record_event(attrs.evolve(replayed, replayed=False, data={"score": 2}))
+    recorder.flush()
+    assert recorder.read_events() == without_replay_flag([replayed])
 
 
 def test_two_processes_see_each_others_events_once_in_log_order(
