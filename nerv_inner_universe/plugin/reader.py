@@ -326,11 +326,10 @@ class Reader:
     async def log_rows(self, start: int, end: int, each: RowReading = LOG_ENTRIES) -> list[Any]:
         """The `event_log` rows with ``start <= seq < end`` (``end`` at most `page_end`) as
         ``each`` makes them (`RowReading`: by default their `translate.LogEntry`; a tuple with
-        the `seq` first), in
-        `seq` order, read through the ``log_page`` index (`log_rows_query`); when the index
-        lacks some of them (rows stored before the module had it, see `indexed_read`), read by
-        `seq` range instead, which the server answers by scanning the log (counted in
-        `range_reads`). Raises what `_select` raises."""
+        the `seq` first), in `seq` order, read through the ``log_page`` index
+        (`log_rows_query`); when the index lacks some of them (rows stored before the module
+        had it, see `indexed_read`), read by `seq` range instead, which the server answers by
+        scanning the log (counted in `range_reads`). Raises what `_select` raises."""
         query = log_rows_query(start, end)
         rows = [
             row
