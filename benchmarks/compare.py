@@ -28,11 +28,11 @@ binary ``v1.bsatn.spacetimedb`` protocol, the default; ``--protocol json`` runs 
         [--writes-only | --replay-only | --memory-only] [--paths PATH [PATH ...]]
         [--protocol bsatn|json] [--profile DIR]
 
-``--profile DIR`` samples each measured publish (the timed part of its child process, all its
-threads) with ``py-spy`` (installed separately: ``pip install py-spy``), writes the collapsed
-stacks to ``DIR/<path>.txt`` and prints, per busy thread, the functions with the most samples
-of their own and in all (the run's figures then include py-spy's cost, sampling without
-pausing the process).
+``--profile DIR`` samples each measured publish (the timed part of its child process: whichever
+thread holds the GIL, so the samples show where Python time goes, not where a thread waits)
+with ``py-spy`` (installed separately: ``pip install py-spy``), writes the collapsed stacks to
+``DIR/<path>.txt`` and prints, per thread, the functions with the most samples of their own and
+in all (the run's figures then include py-spy's cost, sampling without pausing the process).
 """
 
 from __future__ import annotations
@@ -220,9 +220,9 @@ def profiling(to: Path, work: Callable[[], R]) -> R:
 
 @contextmanager
 def profiled() -> Iterator[None]:
-    """Samples this process with ``py-spy record`` (all threads, collapsed stacks) while the
-    block runs, when `profiling` asked for it; else does nothing. BenchmarkError when py-spy
-    cannot be started or fails."""
+    """Samples this process with ``py-spy record`` (the thread holding the GIL, collapsed
+    stacks) while the block runs, when `profiling` asked for it; else does nothing.
+    BenchmarkError when py-spy cannot be started or fails."""
     if not _profile_to:
         yield
         return
@@ -230,7 +230,7 @@ def profiled() -> Iterator[None]:
     if spy is None:
         raise BenchmarkError("--profile needs py-spy: pip install py-spy")
     argv = [spy, "record", "--pid", str(os.getpid()), "--rate", str(PROFILE_RATE)]
-    argv += ["--format", "raw", "--threads", "--nonblocking", "-o", str(_profile_to[0])]
+    argv += ["--format", "raw", "--threads", "--gil", "--nonblocking", "-o", str(_profile_to[0])]
     sampler = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert sampler.stdout is not None
     started = sampler.stdout.readline()  # "py-spy> Sampling process ..." once it is attached
