@@ -81,8 +81,10 @@ class Follower:
     its own; `stop` ends it."""
 
     def __init__(self, bus: EventBus, is_remote: Callable[[str], bool]) -> None:
-        """``is_remote(event_id)`` tells the events of other processes from this one's echoes
-        (asked before a row is translated: most rows are this process's own)."""
+        """``is_remote(event_id)`` tells the events of other processes from this one's echoes:
+        False only for a client event this process published (never a module event's
+        ``sys:<seq>``); asked first, before a row's data is read: most rows are this process's
+        own."""
         self._bus = bus
         self._is_remote = is_remote
         self._inbox: queue.Queue[Event | None] = queue.Queue()
