@@ -42,4 +42,5 @@ def new_id() -> str:
         return _ids.pop()
 
 
-os.register_at_fork(after_in_child=_ids.clear)
+if hasattr(os, "register_at_fork"):  # where there is no fork, there is nothing to drop
+    os.register_at_fork(after_in_child=_ids.clear)
