@@ -233,7 +233,7 @@ class BsatnCodec:
         return bsatn.run(decoder, _bytes(raw), table.name, table.row_type)
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
-        """One row as a `LazyRow`: its columns are all decoded on the first read of one."""
+        """One row as a `LazyRow`: a read decodes its columns up to the one read."""
         readers, context = self._column_readers, self._context
         return LazyRow(raw, _kept(readers, table.name, lambda: _BsatnColumns(table, context)))
 
