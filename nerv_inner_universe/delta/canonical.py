@@ -73,7 +73,7 @@ indent level 0, it gives the text's pieces."""
 
 def _canonical_bytes(value: JSON, name: str = "value") -> bytes:
     if plain_json(value):
-        return _PLAIN.encode(value).encode("utf-8")
+        return "".join(_PLAIN_ONCE(value, 0)).encode("utf-8")
     validate_json(value, name)
     out: list[bytes] = []
     _encode(value, out)
