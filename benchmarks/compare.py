@@ -26,18 +26,26 @@ binary ``v1.bsatn.spacetimedb`` protocol, the default; ``--protocol json`` runs 
     .venv/bin/python benchmarks/compare.py [--events 20000] [--replay 10000 100000 1000000]
         [--batch 500] [--memory-events 1000000] [--json FILE] [--smoke]
         [--writes-only | --replay-only | --memory-only] [--paths PATH [PATH ...]]
-        [--protocol bsatn|json]
+        [--protocol bsatn|json] [--profile DIR]
+
+``--profile DIR`` samples each measured publish (the timed part of its child process: whichever
+thread holds the GIL, so the samples show where Python time goes, not where a thread waits)
+with ``py-spy`` (installed separately: ``pip install py-spy``), writes the collapsed stacks to
+``DIR/<path>.txt`` and prints, per thread, the functions with the most samples of their own and
+in all (the run's figures then include py-spy's cost, sampling without pausing the process).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -197,6 +205,75 @@ def _quiet_logs() -> None:
     log.configure("warning")
 
 
+PROFILE_RATE = 500
+"""py-spy's samples per second with ``--profile``."""
+_profile_to: list[Path] = []
+"""Where `profiled` writes the child's profile (set in the child by `profiling`; empty: it
+does not profile)."""
+
+
+def profiling(to: Path, work: Callable[[], R]) -> R:
+    """Runs ``work`` (in a child process), its `profiled` block sampled into the file ``to``."""
+    _profile_to[:] = [to]
+    return work()
+
+
+@contextmanager
+def profiled() -> Iterator[None]:
+    """Samples this process with ``py-spy record`` (the thread holding the GIL, collapsed
+    stacks) while the block runs, when `profiling` asked for it; else does nothing.
+    BenchmarkError when py-spy cannot be started or fails."""
+    if not _profile_to:
+        yield
+        return
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise BenchmarkError("--profile needs py-spy: pip install py-spy")
+    argv = [spy, "record", "--pid", str(os.getpid()), "--rate", str(PROFILE_RATE)]
+    argv += ["--format", "raw", "--threads", "--gil", "--nonblocking", "-o", str(_profile_to[0])]
+    sampler = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert sampler.stdout is not None
+    started = sampler.stdout.readline()  # "py-spy> Sampling process ..." once it is attached
+    if "Sampling" not in started:
+        sampler.kill()
+        raise BenchmarkError(f"py-spy did not start: {started}{sampler.communicate()[0]}")
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        said = sampler.communicate()[0]
+    if sampler.returncode:
+        raise BenchmarkError(f"py-spy failed ({sampler.returncode}): {said}")
+
+
+def profile_summary(path: Path, top: int = 12, share: float = 0.05) -> list[str]:
+    """Lines summing up the py-spy profile ``path`` (collapsed stacks): per thread holding at
+    least ``share`` of the samples, its ``top`` functions by samples of their own ("self") and
+    by samples in which they are on the stack ("total"), as percentages of the thread's."""
+    own: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    total: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    samples: collections.Counter[str] = collections.Counter()
+    for line in path.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        thread, *frames = stack.split(";")
+        name, hits = thread.split(": ", 1)[-1], int(number)
+        functions = [re.sub(r":\d+\)$", ")", frame) for frame in frames]
+        samples[name] += hits
+        if functions:
+            own[name][functions[-1]] += hits
+        for function in set(functions):
+            total[name][function] += hits
+    lines = [f"{path.name}: {samples.total()} samples at {PROFILE_RATE}/s"]
+    for name, count in samples.most_common():
+        if count < share * samples.total():
+            break
+        lines.append(f"  thread {name}: {count} samples")
+        for label, counter in (("self", own[name]), ("total", total[name])):
+            for function, hits in counter.most_common(top):
+                lines.append(f"    {label:5} {100 * hits / count:5.1f}%  {function}")
+    return lines
+
+
 # --- SpacetimeDB: the server, the plugin and the client --------------------------------------
 
 
@@ -277,13 +354,14 @@ def plugin_publish(db: Database, events: int, mode: Mode, protocol: Protocol) ->
         latencies = latency_buffer(events)
         before = rss_mib()
         server_started = process_cpu_seconds(db.server_pid)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for n in range(events):
-            sent = time.perf_counter()
-            runtime.event_bus.publish(EVENT_TYPE, payload(n))
-            latencies[n] = time.perf_counter() - sent
-        recorder.flush()
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        with profiled():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for n in range(events):
+                sent = time.perf_counter()
+                runtime.event_bus.publish(EVENT_TYPE, payload(n))
+                latencies[n] = time.perf_counter() - sent
+            recorder.flush()
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     finally:
@@ -306,11 +384,12 @@ def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
         publish = runtime.event_bus.publish
         before = rss_mib()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for n in range(events):
-            publish(EVENT_TYPE, payload(n))
-        recorder.flush()
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        with profiled():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for n in range(events):
+                publish(EVENT_TYPE, payload(n))
+            recorder.flush()
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         growth = rss_mib() - before
         peak = peak_rss_mib() - before
     finally:
@@ -393,13 +472,14 @@ async def _client_publish(
 
         before = rss_mib()
         server_started = process_cpu_seconds(db.server_pid)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        async with asyncio.TaskGroup() as group:
-            for index, start in enumerate(starts):
-                await slots.acquire()
-                numbers = range(start, min(start + batch, first + events))
-                group.create_task(call(index, numbers))
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        with profiled():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            async with asyncio.TaskGroup() as group:
+                for index, start in enumerate(starts):
+                    await slots.acquire()
+                    numbers = range(start, min(start + batch, first + events))
+                    group.create_task(call(index, numbers))
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
@@ -570,12 +650,20 @@ class Run:
         self.args = args
         self.console = console
         self.figures: dict[str, Figure] = {}
+        self.profiles: list[Path] = []
+        """The profiles ``--profile`` wrote, in order."""
 
     def measure(
         self, key: str, label: str, work: Callable[P, Measured], *args: P.args, **kwargs: P.kwargs
     ) -> Measured:
         self.console.log(f"{label} ...")
-        measured = in_child(work, *args, **kwargs)
+        if self.args.profile is None:
+            measured = in_child(work, *args, **kwargs)
+        else:
+            self.args.profile.mkdir(parents=True, exist_ok=True)
+            to = self.args.profile / f"{key}.txt"
+            measured = in_child(profiling, to, partial(work, *args, **kwargs))
+            self.profiles.append(to)
         self.add(key, label, measured)
         return measured
 
@@ -962,6 +1050,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=WRITE_PATHS,
         help="only these write paths (implies --writes-only; PostgreSQL starts only for es_pg_*)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample each measured publish with py-spy into DIR/<path>.txt and sum it up",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes (200 events, replay 100 and 400)"
@@ -1020,6 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     style = box.MARKDOWN if args.markdown else box.HEAVY_HEAD
     out.print(figures_table(list(run.figures.values()), style))
     out.print(ratios_table(ratios, style))
+    for profile in run.profiles:
+        out.print("\n".join(profile_summary(profile)), markup=False, highlight=False)
     info = machine(postgres, load_before)
     out.print(
         f"protocol {args.protocol}; {info['cpus']} CPUs, load average {load_before[0]:.2f} "

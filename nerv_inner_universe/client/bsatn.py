@@ -124,12 +124,20 @@ def decode(ty: AlgebraicType, data: bytes, ctx: TypeContext, path: str = "value"
     return run(compiled_decoder(ty, ctx), data, path, ty)
 
 
-def run(decoder: Decoder, data: bytes, what: str, ty: AlgebraicType | None = None) -> Any:
-    """``decoder`` over all of ``data``; ProtocolError naming ``what`` (and ``ty``) when the
-    bytes are malformed or are more than one value."""
+def run(
+    decoder: Decoder,
+    data: bytes,
+    what: str,
+    ty: AlgebraicType | None = None,
+    *,
+    prefix: bool = False,
+) -> Any:
+    """``decoder`` over all of ``data`` (with ``prefix``, over its start: bytes may follow);
+    ProtocolError naming ``what`` (and ``ty``) when the bytes are malformed or are more than
+    one value."""
     try:
         value, end = decoder(data, 0)
-        if end == len(data):
+        if prefix or end == len(data):
             return value
         problem = f"{len(data) - end} trailing byte(s) after the value"
     except Malformed as error:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import bsatn, bsatn_protocol, sats_json
-from .algebraic import AlgebraicType, describe
+from .algebraic import AlgebraicType, ProductType, describe
 from .errors import ArgumentError, ProtocolError
 from .lazy_row import LazyRow
 from .protocol import (
@@ -262,30 +262,52 @@ class BsatnCodec:
         return columns
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
-        """One row as a `LazyRow`: its columns are all decoded on the first read of one."""
+        """One row as a `LazyRow`: a read decodes its columns up to the one read."""
         readers, context = self._column_readers, self._context
         return LazyRow(raw, _kept(readers, table.name, lambda: _BsatnColumns(table, context)))
 
 
 class _BsatnColumns:
-    """Reads the columns of one table's BSATN rows: the first read decodes them all (a row's
-    columns can only be found by reading the ones before them)."""
+    """Reads the columns of one table's BSATN rows. A row's columns can only be found by
+    reading the ones before them: a read decodes the columns up to the one asked for (a
+    follower reading a row's leading key columns decodes only those), a later read the rest;
+    only decoding the last column checks that no bytes follow it."""
 
     def __init__(self, table: TableDef, context: TypeContext) -> None:
         elements = table.row_type.elements
         self.names = tuple(e.name or str(i) for i, e in enumerate(elements))
         self._table = table
+        self._context = context
         self._positions = {name: i for i, name in enumerate(self.names)}
-        self._fields = bsatn.fields_decoder(table.row_type, context)
+        self._prefixes: list[bsatn.Decoder | None] = [None] * len(elements)
+        """The decoder of the first ``k + 1`` columns at index ``k``, made when first needed."""
 
-    def load(self, raw: RawValue) -> tuple[object, ...]:
-        columns: tuple[object, ...] = bsatn.run(
-            self._fields, _bytes(raw), self._table.name, self._table.row_type
-        )
-        return columns
+    def load(self, raw: RawValue) -> list[Any]:
+        """``[the row's bytes, its columns decoded so far]`` (none yet)."""
+        return [_bytes(raw), ()]
 
-    def column(self, loaded: tuple[object, ...], name: str) -> object:
-        return loaded[self._positions[name]]
+    def column(self, loaded: list[Any], name: str) -> object:
+        position = self._positions[name]
+        data, columns = loaded
+        if position >= len(columns):
+            row_type = self._table.row_type
+            columns = loaded[1] = bsatn.run(
+                self._prefix(position),
+                data,
+                self._table.name,
+                row_type,
+                prefix=position + 1 < len(row_type.elements),
+            )
+        return columns[position]
+
+    def _prefix(self, position: int) -> bsatn.Decoder:
+        decoder = self._prefixes[position]
+        if decoder is None:
+            row_type = self._table.row_type
+            leading = ProductType(row_type.elements[: position + 1])
+            ty = row_type if position + 1 == len(row_type.elements) else leading
+            decoder = self._prefixes[position] = bsatn.fields_decoder(ty, self._context)
+        return decoder
 
 
 def _bytes(raw: RawValue) -> bytes:

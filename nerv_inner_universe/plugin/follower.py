@@ -14,9 +14,9 @@ A single row over the limit cannot be read at all: following stops for good with
 `OversizedRowError` (`Follower.error`), which the recorder's ``health`` shows and its next
 ``flush`` raises. The table is streamed, not cached (`TableCache.stream`), so memory does not
 grow with the log; the subscription's rows are `LazyRow`s, so this process's own events coming
-back cost the decoding of three columns (``seq``, ``event_id``, ``data``), not of the whole
-row. Rows may arrive out of `seq` order (a batch); `seq` is gap-free, so each waits in a
-reorder buffer until its predecessors are in, and events leave in log order.
+back cost the decoding of two columns (``event_id``, ``seq``), not of the whole row. Rows may
+arrive out of `seq` order (a batch); `seq` is gap-free, so each waits in a reorder buffer until
+its predecessors are in, and events leave in log order.
 
 The module's graph events (``ENTITY_CREATED``...) are delivered whoever wrote them, this
 process included (see `nerv.graph_events`). A delivery thread publishes them into the bus, as
@@ -81,8 +81,10 @@ class Follower:
     its own; `stop` ends it."""
 
     def __init__(self, bus: EventBus, is_remote: Callable[[str], bool]) -> None:
-        """``is_remote(event_id)`` tells the events of other processes from this one's echoes
-        (asked before a row is translated: most rows are this process's own)."""
+        """``is_remote(event_id)`` tells the events of other processes from this one's echoes:
+        False only for a client event this process published (never a module event's
+        ``sys:<seq>``); asked first, before a row's data is read: most rows are this process's
+        own."""
         self._bus = bus
         self._is_remote = is_remote
         self._inbox: queue.Queue[Event | None] = queue.Queue()
@@ -195,6 +197,11 @@ class Follower:
         if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
             return
         self._seen.set(seq, event_id)
+        if not self._is_remote(event_id):
+            # Our own (most rows): a client event, never a tombstone or graph event, which are
+            # module events named `sys:<seq>` (`event_id` is the table's primary key), so its
+            # other columns are not decoded.
+            return
         if (tombstone := translate.tombstone_from_row(row)) is not None:
             _warn_redacted(tombstone)
             return
@@ -202,8 +209,8 @@ class Follower:
         if graph_event is not None:  # every process's, this one's too: the bus gets it only here
             self._inbox.put(graph_event)
             return
-        if event_id in self._delivered_ids or not self._is_remote(event_id):
-            return  # an event lost and re-sent under a new seq, or our own
+        if event_id in self._delivered_ids:
+            return  # an event lost and re-sent under a new seq
         event = translate.event_from_row(row)
         if event is None:
             return  # an audit row

@@ -556,12 +556,14 @@ class InnerUniverseRecorder:
         )
 
     def _claim_remote(self, event_id: str) -> bool:
-        """True for an event another process wrote; False for this one's own coming back."""
-        with self._lock:
-            if event_id in self._unseen_own:
-                self._unseen_own.discard(event_id)
-                return False
+        """True for an event another process wrote; False for this one's own coming back.
+        Called on the loop for every followed row, without ``_lock``: an id is added before
+        its write is queued, so before its row can come back, and ``set.remove`` is atomic."""
+        try:
+            self._unseen_own.remove(event_id)
+        except KeyError:
             return True
+        return False
 
     def _forget_event(self, event_id: str) -> None:
         with self._lock:

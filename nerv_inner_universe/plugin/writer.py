@@ -480,22 +480,21 @@ class OrderedWriter:
         self._retained_nbytes += sign * entry.nbytes
 
     def _take_batch(self) -> list[Write]:
-        first = self._queue.popleft()
+        """The next write, with the events queued right behind it when it is an event: at
+        most ``batch_size`` of them, and ``batch_bytes`` of their text (`event_bytes`)."""
+        queue = self._queue
+        first = queue.popleft()
         batch = [first]
         if first.event is not None:
             size = event_bytes(first.event)
-            while (
-                self._queue
-                and (event := self._queue[0].event) is not None
-                and self._joins(len(batch), size, event)
-            ):
+            room = self._batch_size - 1
+            while room and queue and (event := queue[0].event) is not None:
                 size += event_bytes(event)
-                batch.append(self._queue.popleft())
+                if size > self._batch_bytes:
+                    break
+                batch.append(queue.popleft())
+                room -= 1
         return batch
-
-    def _joins(self, count: int, size: int, event: contract.EventInput) -> bool:
-        """Whether ``event`` may join a batch of ``count`` events holding ``size`` bytes."""
-        return count < self._batch_size and size + event_bytes(event) <= self._batch_bytes
 
     async def _run(self) -> None:
         while True:

@@ -265,3 +265,27 @@ def test_columns_are_read_alike_with_a_class_registered_for_the_row(schema: Modu
         assert isinstance(bsatn_codec.decode_row(table, raw), row_class)
         assert json_codec.decode_columns(table, text) == plain.as_tuple()
         assert bsatn_codec.decode_columns(table, raw) == plain.as_tuple()
+
+
+def test_a_bsatn_lazy_row_decodes_only_the_columns_up_to_the_one_read(
+    schema: ModuleSchema,
+) -> None:
+    codec = BsatnCodec(schema)
+    context = TypeContext(schema.typespace, schema.type_names)
+    for table, text in recorded_rows(schema):
+        value = JsonCodec(schema).decode_row(table, text)
+        assert isinstance(value, Row)
+        raw = bsatn.encode(table.type_ref, value, context)
+        first, last = table.column_names[0], table.column_names[-1]
+        backwards = codec.lazy_row(table, raw)
+        assert [backwards[name] for name in reversed(table.column_names)] == [
+            value[name] for name in reversed(table.column_names)
+        ]
+        cut = codec.lazy_row(table, raw[:-1])  # the last column is short a byte
+        assert cut[first] == value[first]
+        with pytest.raises(ProtocolError, match="truncated"):
+            _ = cut[last]
+        longer = codec.lazy_row(table, raw + b"\x00")  # only the last column checks the end
+        assert longer[first] == value[first]
+        with pytest.raises(ProtocolError, match="1 trailing byte"):
+            _ = longer[last]

@@ -153,3 +153,19 @@ def test_a_guard_refusing_a_delivered_event_is_counted_and_delivery_goes_on(
     warning = next(r for r in caplog.records if "remote_event_refused" in r.getMessage())
     assert "event_id=b" in warning.getMessage()
     assert "PermissionError: not b" in warning.getMessage()
+
+
+class KeyColumnsOnly(Row):
+    """A row whose columns but ``seq`` and ``event_id`` must not be read (a `LazyRow` would
+    decode them)."""
+
+    def __getitem__(self, name: str) -> object:
+        assert name in ("seq", "event_id"), f"read column {name!r} of this process's own row"
+        return super().__getitem__(name)
+
+
+def test_own_rows_are_told_by_seq_and_id_alone() -> None:
+    follow, bus = follower(own={"mine"})
+    follow._thread.start()
+    feed(follow, KeyColumnsOnly(**row(1, "mine")), row(2, "theirs"))
+    assert delivered(follow, bus) == ["theirs"]
