@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from math import isfinite
@@ -29,7 +30,6 @@ from nerv_inner_universe.nerv.arguments import (
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, callable_name, log_failure
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import InvalidEventError
-from nerv_inner_universe.nerv.ids import new_id
 from nerv_inner_universe.shown import shown
 
 log = get_logger(__name__)
@@ -171,9 +171,9 @@ class Event:
         source: str | None = None,
         metadata: dict[str, JSON] | None = None,
     ) -> Event:
-        """A new event with a fresh uuid4 id (`ids.new_id`), stamped now (whole microseconds)."""
+        """A new event with a fresh uuid4 id, stamped now (whole microseconds)."""
         return cls(
-            id=new_id(),
+            id=str(uuid.uuid4()),
             type=event_type,
             data=data,
             timestamp=now(),
