@@ -22,6 +22,7 @@ worded as `sats_json` words it, for a value that does not fit its type.
 from __future__ import annotations
 
 import enum
+import json
 import struct
 import sys
 from collections.abc import Callable, Sequence
@@ -429,7 +430,9 @@ def encode(ty: AlgebraicType, value: object, ctx: TypeContext, path: str = "valu
 def encoder(ty: AlgebraicType, ctx: TypeContext, path: str = "value") -> Encoder:
     """An encoder of every value of ``ty``: the common shapes take the compiled path; any other
     value is checked and normalised by `sats_json` (which words the ArgumentError, naming
-    ``path``, when it does not fit) and then written."""
+    ``path``, when it does not fit) through the JSON text `JsonCodec` would send, so both codecs
+    take the same values (a ``str`` or ``int`` subclass such as an ``enum.StrEnum`` member
+    becomes the plain value), and then written."""
     fast = compiled_encoder(ty, ctx)
 
     def encode_any(value: object, out: bytearray) -> None:
@@ -440,7 +443,8 @@ def encoder(ty: AlgebraicType, ctx: TypeContext, path: str = "value") -> Encoder
             del out[mark:]
         else:
             return
-        normal = sats_json.decode(ty, sats_json.encode(ty, value, ctx, path), ctx, path)
+        text = sats_json.dumps(sats_json.encode(ty, value, ctx, path))
+        normal = sats_json.decode(ty, json.loads(text), ctx, path)
         try:
             fast(normal, out)
         except Unusual:  # pragma: no cover - `sats_json` gives the shapes `fast` takes

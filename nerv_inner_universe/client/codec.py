@@ -104,7 +104,7 @@ class JsonCodec:
             reducer, args, self._arg_encoders, lambda ty, path: sats_json.encoder(ty, context, path)
         )
         encoded = [encode(arg) for encode, arg in zip(encoders, args, strict=True)]
-        return json.dumps(encoded, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return sats_json.dumps(encoded)
 
     def decode_args(self, reducer: ReducerDef, raw: RawValue) -> tuple[object, ...]:
         """The echoed arguments as a tuple in parameter order; ProtocolError on a mismatch."""

@@ -263,7 +263,7 @@ def serialize_client_message(message: ClientMessage) -> str:
                     "query_string": message.query_string,
                 }
             }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return sats_json.dumps(body)
 
 
 def _text(value: RawValue) -> str:

@@ -16,6 +16,7 @@ for other arrays, ``Row`` (or a registered class) for products, ``None``/value f
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -53,6 +54,13 @@ from .values import ConnectionId, Identity, TimeDuration, Timestamp, Variant
 
 Json = Any
 """A value as ``json.loads`` returns it / ``json.dumps`` accepts it."""
+
+
+def dumps(value: Json) -> str:
+    """``value`` as the JSON text the server reads: compact, UTF-8 characters as they are, no
+    NaN or infinity (ValueError)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
 
 _BIG_INT_DIGITS = {10: 78, 16: 64}
 """Digits of the widest integers (256 bits) in decimal and hex."""

@@ -189,6 +189,32 @@ def test_encoding_accepts_the_shapes_sats_json_accepts() -> None:
     assert bsatn.encode(Primitive.F64, 2, CTX) == struct.pack("<d", 2.0)
 
 
+class _Colour(enum.StrEnum):
+    RED = "red"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Text(str):
+    __slots__ = ()
+
+    def __str__(self) -> str:  # what is sent is the string's own text, not this
+        return "something else"
+
+
+def test_str_and_int_subclasses_encode_as_their_plain_values_like_json() -> None:
+    for ty, value, plain in (
+        (Primitive.STRING, _Colour.RED, "red"),
+        (Primitive.STRING, _Text("abc"), "abc"),
+        (Primitive.I32, _Level.HIGH, 3),
+        (POINT, {"x": _Level.HIGH, "y": 1}, Row(x=3, y=1)),
+    ):
+        assert bsatn.encode(ty, value, CTX) == bsatn.encode(ty, plain, CTX)
+        assert sats_json.encode(ty, value, CTX) == sats_json.encode(ty, plain, CTX)
+
+
 def test_an_encoder_that_fails_leaves_what_came_before() -> None:
     out = bytearray(b"kept")
     with pytest.raises(ArgumentError, match=r"^p\.y: 4294967296 is out of range for I32"):
