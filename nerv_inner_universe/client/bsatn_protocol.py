@@ -21,9 +21,9 @@ A table's update is an array of ``CompressableQueryUpdate``: Uncompressed 0 ``{d
 inserts}``, Brotli 1 (bytes), Gzip 2 (bytes).
 
 Compression: `DbConnection` connects with ``compression=None``, so the server sends every frame
-and every query update uncompressed. A gzip frame or update is still read (stdlib ``zlib``, at
-most `MAX_INFLATED_BYTES`); a brotli one raises ProtocolError (reading it would need a
-dependency, and the client asked for none).
+and every query update uncompressed (1.2.0 compresses only when asked). A compressed frame or
+update (brotli or gzip) raises ProtocolError: the client asked for none, and inflating what a
+server sends would let a small frame grow far past ``max_message_bytes``.
 
 As in the JSON form, the server reports a failed reducer with ``request_id`` 0.
 """
@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import itertools
 import struct
-import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from . import bsatn
 from .algebraic import (
@@ -73,11 +72,9 @@ from .protocol import (
 from .typed import TypeContext
 
 SUBPROTOCOL = "v1.bsatn.spacetimedb"
-MAX_INFLATED_BYTES = 256 << 20
-"""The most bytes a gzip frame or query update may inflate to (the connection's default
-``max_message_bytes``); more raises ProtocolError."""
-
-_NONE, _BROTLI, _GZIP = 0, 1, 2
+_NONE = 0
+_COMPRESSIONS = {1: "brotli", 2: "gzip"}
+"""The compression tags of 1.2.0 other than none, by name."""
 """Compression tags of a server frame (and of a ``CompressableQueryUpdate``'s variants)."""
 
 _CONTEXT = TypeContext()
@@ -144,7 +141,9 @@ def parse_server_message(frame: str | bytes) -> ServerMessage:
             f"the BSATN protocol sends non-empty binary frames, got {type(frame).__name__}"
             f" of length {len(frame)}"
         )
-    body = _uncompressed(frame[0], frame[1:], "a server frame")
+    if frame[0] != _NONE:
+        _refuse_compressed(frame[0], "a server frame")
+    body = frame[1:]
     kind = body[0] if body else None
     parser = _PARSERS.get(kind) if kind is not None else None
     if parser is None:
@@ -155,26 +154,15 @@ def parse_server_message(frame: str | bytes) -> ServerMessage:
     return message
 
 
-def _uncompressed(tag: int, data: bytes, what: str) -> bytes:
-    if tag == _NONE:
-        return data
-    if tag == _GZIP:
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            inflated = inflater.decompress(data, MAX_INFLATED_BYTES)
-        except zlib.error as error:
-            raise ProtocolError(f"{what} is not valid gzip: {error}") from None
-        if inflater.unconsumed_tail:
-            raise ProtocolError(f"{what} inflates to more than {MAX_INFLATED_BYTES} bytes")
-        if not inflater.eof:
-            raise ProtocolError(f"{what} is truncated gzip")
-        return inflated
-    if tag == _BROTLI:
-        raise ProtocolError(
-            f"{what} is brotli-compressed, which this client cannot read: it connects with "
-            "compression=None"
-        )
-    raise ProtocolError(f"{what} has an unknown compression tag {tag}")
+def _refuse_compressed(tag: int, what: str) -> NoReturn:
+    """Raises the ProtocolError for ``what`` sent with compression ``tag`` (not none)."""
+    compression = _COMPRESSIONS.get(tag)
+    if compression is None:
+        raise ProtocolError(f"{what} has an unknown compression tag {tag}")
+    raise ProtocolError(
+        f"{what} is {compression}-compressed, which this client does not read: it connects "
+        "with compression=None"
+    )
 
 
 def _row_list(buf: bytes, pos: int) -> tuple[list[bytes], int]:
@@ -211,13 +199,9 @@ def _query_update(buf: bytes, pos: int) -> tuple[tuple[list[bytes], list[bytes]]
 
 
 def _compressable_query_update(buf: bytes, pos: int) -> tuple[tuple[list[bytes], list[bytes]], int]:
-    tag = buf[pos]
-    if tag == _NONE:
-        return _query_update(buf, pos + 1)
-    data, end = _read_bytes(buf, pos + 1)
-    inflated = _uncompressed(tag, data, "a query update")
-    update: tuple[list[bytes], list[bytes]] = bsatn.run(_query_update, inflated, "a query update")
-    return update, end
+    if buf[pos] != _NONE:
+        _refuse_compressed(buf[pos], "a query update")
+    return _query_update(buf, pos + 1)
 
 
 def _database_update(buf: bytes, pos: int) -> tuple[DatabaseUpdate, int]:
