@@ -318,6 +318,40 @@ def test_each_field_check_refuses_what_its_quick_path_lets_by(
         Event(**{**fields, field: value})  # type: ignore[arg-type]
 
 
+TEXT_FIELDS = {
+    "id": "event id",
+    "type": "event type",
+    "source": "event source",
+    "sender": "event sender",
+}
+
+
+@pytest.mark.parametrize("field", list(TEXT_FIELDS))
+@pytest.mark.parametrize("text", ["\udc00", "ok\ud800", "é\udfff"])
+def test_every_text_field_refuses_a_lone_surrogate_when_built(field: str, text: str) -> None:
+    fields: dict[str, object] = {"id": "e", "type": "T", "data": None, "timestamp": 1.5}
+    with pytest.raises(InvalidEventError, match="lone surrogate") as caught:
+        Event(**{**fields, field: text})  # type: ignore[arg-type]
+    assert str(caught.value).startswith(TEXT_FIELDS[field])
+    assert isinstance(caught.value.__cause__, UnicodeEncodeError)
+
+
+def test_publish_refuses_a_lone_surrogate_before_anything_is_published() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.add_observer(seen.append)
+    for kwargs in [{"source": "\udc00"}, {"event_type": "T\ud800"}, {"metadata": {"\udc00": 1}}]:
+        with pytest.raises(InvalidEventError, match="surrogate"):
+            bus.publish(**{"event_type": "T", **kwargs})  # type: ignore[arg-type]
+    assert seen == []
+    assert bus.get_history() == []
+
+
+def test_non_ascii_text_that_utf8_carries_is_kept() -> None:
+    event = Event(id="é-1", type="ÉVÉNEMENT", data=None, timestamp=1.5, source="日本", sender="ß")
+    assert (event.id, event.type, event.source, event.sender) == ("é-1", "ÉVÉNEMENT", "日本", "ß")
+
+
 def test_the_usual_and_the_unusual_valid_values_are_kept() -> None:
     usual = Event(id="e", type="T", data=None, timestamp=1.5, metadata=None, position=1)
     assert (usual.metadata, usual.timestamp, usual.position) == ({}, 1.5, 1)
