@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import uuid
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -340,9 +341,14 @@ def test_publish_refuses_a_lone_surrogate_before_anything_is_published() -> None
     bus = EventBus()
     seen: list[Event] = []
     bus.add_observer(seen.append)
-    for kwargs in [{"source": "\udc00"}, {"event_type": "T\ud800"}, {"metadata": {"\udc00": 1}}]:
+    publishes: list[Callable[[], object]] = [
+        lambda: bus.publish("T", source="\udc00"),
+        lambda: bus.publish("T\ud800"),
+        lambda: bus.publish("T", metadata={"\udc00": 1}),
+    ]
+    for publish in publishes:
         with pytest.raises(InvalidEventError, match="surrogate"):
-            bus.publish(**{"event_type": "T", **kwargs})  # type: ignore[arg-type]
+            publish()
     assert seen == []
     assert bus.get_history() == []
 
