@@ -4,6 +4,7 @@ only itself, with a typed error, and leaves its id free: the corrected event is 
 `Event` refuses such text when built (tests/unit/nerv/test_events.py), and no public path is
 known to let one by; these tests forge one past that check (``object.__setattr__`` on the
 frozen event) to hold the recorder and the writer to their own guarantees for whatever might.
+A version built by hand is not checked when built, so it reaches the writer as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from nerv_inner_universe.client import ArgumentError
-from nerv_inner_universe.nerv import Event
+from nerv_inner_universe.delta import data_hash
+from nerv_inner_universe.nerv import Event, VersionedState
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.outbox import Outbox
@@ -83,3 +85,29 @@ def test_an_event_the_outbox_cannot_store_is_refused_typed_and_changes_nothing(
     recorder.record_event(Event(id="ev-1", type="T", data={"a": 1}, timestamp=1.5, source="fixed"))
     recorder.flush()
     assert [(e.id, e.source) for e in recorder.read_events()] == [("ev-1", "fixed")]
+
+
+def test_a_version_whose_text_the_client_cannot_encode_is_refused_typed_and_changes_nothing(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    # A VersionedState is not checked when built (TemporalStore.commit checks its arguments):
+    # one made by hand reaches the writer, which refuses it as the client's encoder does.
+    recorder = recorder_for(inner_universe, follow_remote=False)
+
+    def version(description: str) -> VersionedState:
+        return VersionedState(
+            version_id="v-1",
+            data={"a": 1},
+            parent_version_id=None,
+            timestamp=1.5,
+            change_description=description,
+            data_hash=data_hash({"a": 1}),
+        )
+
+    with pytest.raises(WriteRefusedError, match="v-1") as refused:
+        recorder.record_version("main", version(LONE), [])
+    assert isinstance(refused.value.__cause__, ArgumentError)
+    assert recorder.timeline_names() == []
+
+    recorder.record_version("main", version("fixed"), [])
+    assert [v.change_description for v, _ in recorder.read_versions("main")] == ["fixed"]
