@@ -29,12 +29,32 @@ def require_str(
     non_empty: bool = False,
     error: Error = InvalidArgumentError,
 ) -> None:
-    """``value`` is a str (non-empty if asked), or None when ``optional``."""
+    """``value`` is a str (non-empty if asked) that UTF-8 can carry, or None when ``optional``.
+
+    Text holding a lone surrogate (``"\\udc00"``, as ``surrogateescape`` decoding makes) is
+    refused here: no store, file or wire format can hold it, so it would fail later, far from
+    the caller.
+    """
     if value is None and optional:
         return
     if type(value) is not str or (non_empty and not value):
         expected = "a non-empty str" if non_empty else "a str"
         raise _refuse(name, expected + (" or None" if optional else ""), value, error)
+    require_utf8(name, value, error=error)
+
+
+def require_utf8(name: str, value: str, *, error: Error = InvalidArgumentError) -> None:
+    """``value`` can be encoded as UTF-8 (holds no lone surrogate), else ``error`` naming
+    ``name``, the position and why."""
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as invalid:
+        raise error(
+            f"{name} {shown(value)} holds a lone surrogate at index {invalid.start}, which "
+            "UTF-8 (and so no store) can carry; decode bytes strictly, or replace it"
+        ) from invalid
 
 
 def require_int(
@@ -98,6 +118,5 @@ def str_tuple(name: str, value: object, *, error: Error = InvalidArgumentError) 
         raise _refuse(name, "an iterable of str", value, error)
     items = tuple(value)
     for item in items:
-        if type(item) is not str:
-            raise _refuse(f"each of {name}", "a str", item, error)
+        require_str(f"each of {name}", item, error=error)
     return items

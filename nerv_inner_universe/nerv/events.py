@@ -26,6 +26,7 @@ from nerv_inner_universe.nerv.arguments import (
     require_int,
     require_seconds,
     require_str,
+    require_utf8,
 )
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, callable_name, log_failure
 from nerv_inner_universe.nerv.clock import now
@@ -49,21 +50,25 @@ def event_type_name(event_type: EventType) -> str:
     name (``EventType.SYSTEM_INIT`` -> ``"SYSTEM_INIT"``), so a replayed event matches either.
     """
     if isinstance(event_type, enum.Enum):
-        return event_type.name
-    if not isinstance(event_type, str) or not event_type:
+        name = event_type.name
+    elif isinstance(event_type, str) and event_type:
+        name = event_type
+    else:
         raise InvalidEventError(
             f"event type {shown(event_type)} is not a non-empty string or an enum member; "
             "pass e.g. 'ENTITY_CREATED' or EventType.SYSTEM_INIT"
         )
-    return event_type
+    require_utf8("event type", name, error=InvalidEventError)
+    return name
 
 
-# Each check below lets the usual value through first; anything else gets the full check, which
-# raises the error naming the field (replay builds hundreds of thousands of events).
+# Each check below lets the usual value through first (ASCII text: UTF-8 can carry it); anything
+# else gets the full check, which raises the error naming the field (replay builds hundreds of
+# thousands of events). Every text field is checked the same way: a lone surrogate is refused.
 
 
 def _stored_type_name(event_type: EventType) -> str:
-    if type(event_type) is str and event_type and event_type != ALL_EVENTS:
+    if type(event_type) is str and event_type.isascii() and event_type and event_type != ALL_EVENTS:
         return event_type  # the usual case, checked without the calls below
     name = event_type_name(event_type)
     if name == ALL_EVENTS:
@@ -74,7 +79,7 @@ def _stored_type_name(event_type: EventType) -> str:
 
 
 def _event_id(_event: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if type(value) is str and value:
+    if type(value) is str and value and value.isascii():
         return
     require_str("event id", value, non_empty=True, error=InvalidEventError)
 
@@ -88,7 +93,7 @@ def _event_timestamp(_event: object, _attribute: attrs.Attribute[float], value: 
 def _event_source(
     _event: object, _attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
-    if value is None or type(value) is str:
+    if value is None or (type(value) is str and value.isascii()):
         return
     require_str("event source", value, optional=True, error=InvalidEventError)
 
@@ -102,7 +107,7 @@ def _event_metadata(value: object) -> dict[str, JSON]:
 def _event_sender(
     _event: object, _attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
-    if value is None or (type(value) is str and value):
+    if value is None or (type(value) is str and value and value.isascii()):
         return
     require_str("event sender", value, optional=True, non_empty=True, error=InvalidEventError)
 
@@ -124,8 +129,10 @@ def _event_replayed(_event: object, _attribute: attrs.Attribute[bool], value: bo
 class Event:
     """Something that happened. Built once, never changed; ``replayed`` marks a recorded copy.
 
-    Checked when built (``InvalidEventError`` names the field): ``id`` a non-empty str,
-    ``timestamp`` finite epoch seconds, ``source`` a str or None, ``metadata`` a dict of str
+    Checked when built (``InvalidEventError`` names the field and why): ``id`` a non-empty
+    str, ``type`` a non-empty str or enum member, ``timestamp`` finite epoch seconds,
+    ``source`` a str or None (each text field, ``sender`` too, one UTF-8 can carry: a lone
+    surrogate such as ``"\\udc00"`` is refused), ``metadata`` a dict of str
     to JSON values (copied; None is ``{}``; a non-JSON item raises ``InvalidEventError``
     naming ``metadata`` and the path, chained from the delta layer's ``InvalidValueError``).
     ``data`` is anything; a recorder checks that it is JSON when it writes it.

@@ -54,7 +54,8 @@ class Outbox:
     at ``path`` (created with its directory when missing; one file may serve several
     databases). The file and SQLite's ``-wal``/``-shm``/``-journal`` files beside it are 0600
     (made so when an older version left them wider), a folder created here 0700: they hold
-    unsent event data. Thread-safe. Raises PersistenceError when the file cannot be used."""
+    unsent event data. Thread-safe. Raises PersistenceError when the file cannot be used or a
+    row cannot be stored (nothing of that call is then committed)."""
 
     def __init__(self, path: Path, database: str) -> None:
         self.path = path
@@ -130,5 +131,9 @@ class Outbox:
                     self._db.execute("ROLLBACK")
                     raise
                 self._db.execute("COMMIT")
-            except sqlite3.Error as error:
-                raise PersistenceError(f"writing the event outbox {self.path}: {error}") from error
+            except (sqlite3.Error, ValueError, OverflowError) as error:
+                # ValueError: a text SQLite cannot bind (UnicodeEncodeError), OverflowError: an
+                # int over 64 bits; nothing was committed either way
+                raise PersistenceError(
+                    f"writing the event outbox {self.path}: {type(error).__name__}: {error}"
+                ) from error

@@ -229,16 +229,20 @@ class InnerUniverseRecorder:
                 return
             if self._follower is not None:
                 self._unseen_own.add(event.id)
-        if self._outbox is not None:
-            try:
+        # Async: no future per event, a failure comes to _queued_event_failed.
+        write = _event_write(payload, waited=self.settings.events == "sync")
+        committed = False
+        try:
+            if self._outbox is not None:
                 self._outbox.add(payload)
-            except PersistenceError:
+                committed = True  # accepted: a later start sends it if this one cannot
+            self._writer.queue(write)
+            if write.future is not None:
+                write.future.result()
+        except BaseException:  # any failure before it is accepted releases the id
+            if not committed:
                 self._forget_event(event.id)
-                raise
-        if self.settings.events == "sync":
-            self._wait(self._writer.submit(_event_write(payload, waited=True)), forget=event.id)
-        else:  # no future per event: a failure comes to _queued_event_failed
-            self._writer.queue(_event_write(payload, waited=False))
+            raise
 
     def record_version(
         self, timeline: str, version: VersionedState, operations: Sequence[Operation]
@@ -302,7 +306,7 @@ class InnerUniverseRecorder:
 
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
-        self._wait(self._writer.submit(Write(call, what)))
+        self._writer.submit(Write(call, what)).result()
 
     def _read_schedule(self, timeline: str) -> tuple[int, int]:
         head = self._loop.run(self._reader.timeline(timeline))
@@ -325,14 +329,6 @@ class InnerUniverseRecorder:
         self._versions.commit(streams.anchor_timeline(stream), version, [], snapshot=True)
         self._anchored_streams.add(stream)
         return base
-
-    def _wait(self, future: concurrent.futures.Future[None], forget: str | None = None) -> None:
-        try:
-            future.result()
-        except BaseException:
-            if forget is not None:
-                self._forget_event(forget)
-            raise
 
     def _queued_event_failed(self, write: Write, error: BaseException) -> None:
         """A queued event could not be written (called on the loop): forgotten, so it may be

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import SpacetimeConnectionError, SpacetimeError
+from nerv_inner_universe.client import ArgumentError, SpacetimeConnectionError, SpacetimeError
 from nerv_inner_universe.contract import (
     ErrorCode,
     ReducerCall,
@@ -202,6 +202,36 @@ def transient(error: SpacetimeError) -> bool:
     return isinstance(error, SpacetimeConnectionError) or (
         isinstance(error, ReducerRefusedError) and error.retryable
     )
+
+
+def concerns_the_writes(error: BaseException) -> bool:
+    """True when ``error`` is about what was written, not about reaching the server: the
+    module refused it (not ``unavailable``, retried already), the client could not encode or
+    send it (`ArgumentError`: text UTF-8 cannot carry, a value that does not fit, a request
+    over a size limit), or an error neither the client nor the writer raises. Such a failure
+    of a batch is one of its events' own: each is then written alone."""
+    if isinstance(error, ReducerRefusedError | ArgumentError):
+        return True
+    return not isinstance(error, SpacetimeError | PersistenceError)
+
+
+def failure(what: str, error: Exception) -> NervError:
+    """``error`` of the write ``what`` as the typed error its future fails with: `refusal` for
+    the module's, WriteRefusedError for a write the client cannot encode or send (retrying
+    cannot help), PersistenceError for the rest (connection trouble past ``retry_for``...);
+    each caused by ``error``."""
+    if isinstance(error, PersistenceError):
+        return error
+    if isinstance(error, ReducerRefusedError):
+        return refusal(what, error)
+    if isinstance(error, ArgumentError):
+        result: NervError = WriteRefusedError(f"{what}: {error}")
+    elif isinstance(error, SpacetimeError):
+        result = PersistenceError(f"{what}: {error}")
+    else:
+        result = PersistenceError(f"{what}: {type(error).__name__}: {error}")
+    result.__cause__ = error
+    return result
 
 
 def refusal(what: str, error: ReducerRefusedError) -> NervError:
@@ -801,34 +831,26 @@ class OrderedWriter:
             return
         try:
             epoch = await self._call(call)
-        except ReducerRefusedError as exc:
-            self._done(write, refusal(write.what, exc), epoch)
-        except (SpacetimeError, PersistenceError) as exc:
-            self._done(
-                write,
-                exc
-                if isinstance(exc, PersistenceError)
-                else PersistenceError(f"{write.what}: {exc}"),
-                epoch,
-            )
+        except Exception as exc:  # each typed (`failure`): the writer goes on either way
+            self._done(write, failure(write.what, exc), epoch)
         else:
             self._done(write, None, epoch)
 
     async def _write_batch(self, batch: list[Write]) -> None:
-        """One transaction for the batch; if the module refuses it, each event alone, so
-        one bad event fails only itself."""
+        """One transaction for the batch; if it fails for what it holds (`concerns_the_writes`:
+        the module refused it, or the client could not encode or send it), each event alone,
+        in order, so one bad event fails only itself."""
         epoch = self._epoch
         events = [write.event for write in batch if write.event is not None]
         try:
             epoch = await self._call(contract.publish_events(events=events))
-        except ReducerRefusedError as exc:
-            log.warning("batch_refused", size=len(batch), error=str(exc.refusal))
+        except Exception as exc:
+            if not concerns_the_writes(exc):
+                self._all_done(batch, failure(f"{len(batch)} events", exc), epoch)
+                return
+            log.warning("batch_refused", size=len(batch), error=str(exc))
             for write in batch:
                 await self._write_one(write)
-            return
-        except (SpacetimeError, PersistenceError) as exc:
-            error = exc if isinstance(exc, PersistenceError) else PersistenceError(str(exc))
-            self._all_done(batch, error, epoch)
             return
         self._all_done(batch, None, epoch)
 

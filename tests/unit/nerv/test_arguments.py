@@ -133,6 +133,27 @@ def test_projector_calls_check_their_arguments() -> None:
     assert projector.get_delta_history(with_tags=["t"])[0][0] == 0
 
 
+LONE = "x\udc00"
+"""Text no store can hold: a lone surrogate, as ``surrogateescape`` decoding makes."""
+
+
+def test_text_arguments_refuse_a_lone_surrogate_where_passed() -> None:
+    projector = StateProjector({})
+    for call, name in [
+        (lambda: projector.apply_delta({"a": 1}, description=LONE), "description"),
+        (lambda: projector.apply_delta({"a": 1}, source=LONE), "source"),
+        (lambda: projector.apply_delta({"a": 1}, tags=["ok", LONE]), "each of tags"),
+    ]:
+        _names(call, InvalidDeltaError, name)
+    assert projector.get_delta_history() == []
+    store = TemporalStore()
+    _names(lambda: store.commit({}, description=LONE), InvalidArgumentError, "description")
+    assert store.get_history() == []
+    with pytest.raises(InvalidArgumentError, match="lone surrogate at index 1") as caught:
+        store.commit({}, description=LONE)
+    assert isinstance(caught.value.__cause__, UnicodeEncodeError)
+
+
 def test_delta_metadata_is_checked_when_built() -> None:
     _names(lambda: DeltaMetadata(timestamp=1.0, index=-1), InvalidDeltaError, "index")
     _names(lambda: DeltaMetadata(timestamp=math.inf, index=0), InvalidDeltaError, "timestamp")

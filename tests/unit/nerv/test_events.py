@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import uuid
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -316,6 +317,45 @@ def test_each_field_check_refuses_what_its_quick_path_lets_by(
     fields: dict[str, object] = {"id": "e", "type": "T", "data": None, "timestamp": 1.5}
     with pytest.raises(InvalidEventError, match=message):
         Event(**{**fields, field: value})  # type: ignore[arg-type]
+
+
+TEXT_FIELDS = {
+    "id": "event id",
+    "type": "event type",
+    "source": "event source",
+    "sender": "event sender",
+}
+
+
+@pytest.mark.parametrize("field", list(TEXT_FIELDS))
+@pytest.mark.parametrize("text", ["\udc00", "ok\ud800", "é\udfff"])
+def test_every_text_field_refuses_a_lone_surrogate_when_built(field: str, text: str) -> None:
+    fields: dict[str, object] = {"id": "e", "type": "T", "data": None, "timestamp": 1.5}
+    with pytest.raises(InvalidEventError, match="lone surrogate") as caught:
+        Event(**{**fields, field: text})  # type: ignore[arg-type]
+    assert str(caught.value).startswith(TEXT_FIELDS[field])
+    assert isinstance(caught.value.__cause__, UnicodeEncodeError)
+
+
+def test_publish_refuses_a_lone_surrogate_before_anything_is_published() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.add_observer(seen.append)
+    publishes: list[Callable[[], object]] = [
+        lambda: bus.publish("T", source="\udc00"),
+        lambda: bus.publish("T\ud800"),
+        lambda: bus.publish("T", metadata={"\udc00": 1}),
+    ]
+    for publish in publishes:
+        with pytest.raises(InvalidEventError, match="surrogate"):
+            publish()
+    assert seen == []
+    assert bus.get_history() == []
+
+
+def test_non_ascii_text_that_utf8_carries_is_kept() -> None:
+    event = Event(id="é-1", type="ÉVÉNEMENT", data=None, timestamp=1.5, source="日本", sender="ß")
+    assert (event.id, event.type, event.source, event.sender) == ("é-1", "ÉVÉNEMENT", "日本", "ß")
 
 
 def test_the_usual_and_the_unusual_valid_values_are_kept() -> None:

@@ -83,6 +83,13 @@ def test_entities_and_relations_check_their_fields() -> None:
         Relation(from_entity="a", to_entity="b", relation_type="uses", bidirectional=1)  # type: ignore[arg-type]
     with pytest.raises(InvalidGraphArgumentError, match="created_at"):
         Entity(entity_type="agent", created_at=math.inf)
+    for text_field in ["entity_type", "id"]:  # text no store can hold: a lone surrogate
+        with pytest.raises(InvalidGraphArgumentError, match=f"{text_field} .*lone surrogate"):
+            Entity(**{"entity_type": "agent", text_field: "a\udc00"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidGraphArgumentError, match=r"each of tags .*lone surrogate"):
+        Entity(entity_type="agent", tags=["\ud800"])
+    with pytest.raises(InvalidGraphArgumentError, match=r"relation_type .*lone surrogate"):
+        Relation(from_entity="a", to_entity="b", relation_type="\udfff")
 
 
 @pytest.mark.parametrize(

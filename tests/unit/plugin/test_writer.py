@@ -15,6 +15,7 @@ import pytest
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
+    ArgumentError,
     OutcomeUnknownError,
     QueryError,
     ReducerEvent,
@@ -46,7 +47,9 @@ class FakeModule:
 
     ``down``: that many next calls fail with a connection error, nothing stored. ``closed``:
     that many next calls are refused with ``unavailable`` (a database closed for a stop),
-    nothing stored. ``crash_on``:
+    nothing stored. ``unencodable``: a call holding one of these ids raises the client's
+    ArgumentError (as its encoder does for text UTF-8 cannot carry), ``broken`` an error that
+    is no client error (TypeError); neither reaches the module. ``crash_on``:
     the call that stores that id is stored, then the server "dies": it forgets all but the
     first ``crash_keep`` stored ids, the connection drops (``on_drop``), and the caller gets
     OutcomeUnknownError. ``hold``: calls wait until it is set."""
@@ -56,6 +59,8 @@ class FakeModule:
         self.stored: list[str] = []
         self.content: dict[str, object] = {}
         self.bad: set[str] = set()
+        self.unencodable: set[str] = set()
+        self.broken: set[str] = set()
         self.down = 0
         self.closed = 0
         self.crash_on: str | None = None
@@ -82,6 +87,11 @@ class FakeModule:
             self.closed -= 1
             raise ReducerFailedError(reducer, "unavailable: closed for writes while stopping")
         rows = _rows(reducer, args)
+        keys = {key for key, _ in rows}
+        if keys & self.unencodable:
+            raise ArgumentError(f"{reducer}: a str UTF-8 cannot carry")
+        if keys & self.broken:
+            raise TypeError("an encoder's bug")
         self.calls.append((reducer, [key for key, _ in rows], self.clock()))
         for key, content in rows:
             if key in self.bad or self.content.get(key, content) != content:
@@ -187,6 +197,7 @@ def make_writer(
     retain_bytes: int = 1 << 30,
     batch_bytes: int = 1 << 20,
     on_durable: Callable[[list[Write]], None] | None = None,
+    on_failure: Callable[[Write, BaseException], None] | None = None,
 ) -> OrderedWriter:
     writer = OrderedWriter(
         module,
@@ -201,6 +212,7 @@ def make_writer(
         clock=clock,
         stored=module.has,
         on_durable=on_durable,
+        on_failure=on_failure,
     )
     module.on_drop.append(writer)
     return writer
@@ -229,6 +241,36 @@ def test_one_bad_event_in_a_batch_fails_only_itself(
     assert [future.exception() for i, future in enumerate(futures) if i != 2] == [None] * 4
     assert module.stored == ["d0", "e0", "e1", "e3", "e4"]
     assert writer.health().failed == 1
+
+
+@pytest.mark.parametrize("fault", ["unencodable", "broken"])
+def test_one_event_the_client_cannot_send_in_a_batch_fails_only_itself(
+    module: FakeModule, loop: LoopThread, clock: Clock, fault: str
+) -> None:
+    failures: list[tuple[str, BaseException]] = []
+    writer = make_writer(
+        module, loop, clock, on_failure=lambda write, error: failures.append((write.what, error))
+    )
+    module.hold.clear()  # the first write waits, so the next twenty queue up behind it
+    first = writer.submit(delta_write("d0"))
+    getattr(module, fault).add("e7")
+    for i in range(20):  # queued without futures, as async events are
+        writer.queue(Write.of_event(contract_event(f"e{i}"), None))
+    module.hold.set()
+    wait_all([first, writer.barrier()])
+
+    assert module.stored == ["d0", *(f"e{i}" for i in range(20) if i != 7)]  # in order
+    assert [what for what, _ in failures] == ["event 'e7'"]
+    error = failures[0][1]
+    if fault == "unencodable":  # retrying cannot help: a refusal
+        assert isinstance(error, WriteRefusedError)
+        assert isinstance(error.__cause__, ArgumentError)
+    else:  # no client error: typed all the same, and the writer goes on
+        assert isinstance(error, PersistenceError)
+        assert isinstance(error.__cause__, TypeError)
+    assert writer.health().failed == 1
+    assert writer.submit(event_write("after")).result(timeout=30) is None
+    assert module.stored[-1] == "after"
 
 
 def test_a_batch_holds_at_most_batch_bytes_of_events(
