@@ -24,6 +24,7 @@ from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
     OversizedRowError,
+    OversizedWriteError,
     PersistenceError,
     RateLimitedError,
     ReservedNameError,
@@ -90,6 +91,7 @@ __all__ = [
     "InnerUniverseRecorder",
     "IntegrityError",
     "OversizedRowError",
+    "OversizedWriteError",
     "PersistenceError",
     "PluginSettings",
     "RateLimitedError",

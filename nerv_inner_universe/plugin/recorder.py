@@ -66,7 +66,7 @@ from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
-from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
+from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth, write_budget
 
 log = get_logger(__name__)
 
@@ -159,9 +159,7 @@ class InnerUniverseRecorder:
             self._loop,
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
-            # The reply to a batch echoes its events and, to a follower, their rows: a batch
-            # holds at most a quarter of the largest message this connection takes.
-            batch_bytes=settings.max_message_bytes // 4,
+            batch_bytes=write_budget(settings.max_message_bytes),
             retry_for=settings.retry_for,
             durability_window=settings.durability_window,
             durability_retain=settings.durability_retain,
@@ -223,6 +221,7 @@ class InnerUniverseRecorder:
         """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
         was recorded with other content."""
         payload = translate.event_input(event)  # first: a refused event is not remembered
+        self._writer.refuse_oversized(_event_write(payload, waited=False))
         fingerprint = translate.input_fingerprint(payload)
         with self._lock:
             if not self._recent.admit(event.id, fingerprint):
