@@ -78,3 +78,16 @@ class OversizedWriteError(WriteRefusedError):
         self.size = size
         self.budget = budget
         self.needed = needed
+
+
+class RecorderClosedError(PersistenceError):
+    """The recorder of ``database`` was closed (`InnerUniverseRecorder.close`, perhaps from
+    another thread while this call was under way): nothing more is read or written through it.
+    Start a new recorder (or runtime) to go on."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(
+            f"the recorder of database {database!r} is closed (close() ran before or during this "
+            "call): nothing more is read or written through it; start a new one to go on"
+        )
+        self.database = database
