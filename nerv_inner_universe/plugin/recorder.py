@@ -595,7 +595,10 @@ class InnerUniverseRecorder:
     def flush(self) -> None:
         """Waits until every queued write is stored; raises what failed since the last flush
         (PersistenceError), else, once, what stopped following other processes' changes
-        (`RecorderHealth.follow_error`, e.g. an OversizedRowError)."""
+        (`RecorderHealth.follow_error`, e.g. an OversizedRowError); RecorderClosedError once
+        the recorder is closed."""
+        if self._closed:
+            raise RecorderClosedError(self.settings.database)
         self._writer.barrier().result()
         with self._lock:
             failures, self._async_failures = self._async_failures, []
@@ -640,10 +643,10 @@ class InnerUniverseRecorder:
         """Flushes, stops following and disconnects. Closing again does nothing."""
         if self._closed:
             return
-        self._closed = True
         try:
             self.flush()
         finally:
+            self._closed = True  # before the disconnect: calls it cuts short say so
             if self._follower is not None:
                 self._follower.stop()
             if self._state_follower is not None:
