@@ -407,7 +407,8 @@ class InnerUniverseRecorder:
                 self._replay_progress(last_seq)
         finally:
             concurrent.futures.wait([coming])  # a generator cannot close while it reads
-            self._loop.run(pages.aclose())
+            if not self._closed:  # else close() cancelled the reads and stopped the loop
+                self._loop.run(pages.aclose())
         with self._lock:
             for entry in recent:  # the stored canonical text: no event's JSON encoded again
                 self._recent.remember(entry[2], translate.entry_fingerprint(entry))
@@ -425,9 +426,13 @@ class InnerUniverseRecorder:
         """``future``'s result. Connection trouble the work did not handle itself (a read whose
         retries ran out raises PersistenceError already; a follower's catch-up does not retry)
         is raised as PersistenceError chained from the client's error, and as
-        RecorderClosedError when `close` ran meanwhile."""
+        RecorderClosedError when `close` ran meanwhile (it cancels what is under way)."""
         try:
             return future.result()
+        except concurrent.futures.CancelledError as error:
+            if self._closed:
+                raise RecorderClosedError(self.settings.database) from error
+            raise
         except SpacetimeConnectionError as error:
             if self._closed:
                 raise RecorderClosedError(self.settings.database) from error
