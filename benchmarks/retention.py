@@ -33,7 +33,7 @@ from nerv_inner_universe.nerv import Event
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.settings import PluginSettings
-from nerv_inner_universe.plugin.writer import OrderedWriter, Write
+from nerv_inner_universe.plugin.writer import OrderedWriter, Write, write_budget
 
 EVENT_TYPE = "bench.event"
 """As `compare.py` names it."""
@@ -61,7 +61,7 @@ def writer(loop: LoopThread) -> OrderedWriter:
         loop,
         queue_size=settings.queue_size,
         batch_size=settings.batch_size,
-        batch_bytes=settings.max_message_bytes // 4,
+        batch_bytes=write_budget(settings.max_message_bytes),
         retry_for=settings.retry_for,
         durability_window=settings.durability_window,
         durability_retain=1 << 62,

@@ -17,6 +17,7 @@ from .callbacks import CallbackId
 from .codec import BsatnCodec, Codec, CodecFactory, JsonCodec
 from .connection import DbConnection, QueryResult
 from .errors import (
+    AnswerTooLargeError,
     ArgumentError,
     CallTimeoutError,
     ConnectionRefusedByModuleError,
@@ -66,6 +67,7 @@ from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 __all__ = [
     "MAX_HTTP_BODY_BYTES",
     "AlgebraicType",
+    "AnswerTooLargeError",
     "ArgumentError",
     "ArrayType",
     "BsatnCodec",

@@ -30,6 +30,7 @@ from .callbacks import CallbackId, Callbacks
 from .calls import PendingCall, PendingCalls
 from .codec import BsatnCodec, Codec, CodecFactory
 from .errors import (
+    AnswerTooLargeError,
     ArgumentError,
     CallTimeoutError,
     ConnectionRefusedByModuleError,
@@ -45,6 +46,7 @@ from .errors import (
 from .events import EventContext, EventKind, ReducerEvent, ReducerStatus
 from .http import SpacetimeHttp
 from .protocol import (
+    ANSWER_ENVELOPE_BYTES,
     MAX_CLIENT_MESSAGE_BYTES,
     CallReducer,
     ClientMessage,
@@ -304,10 +306,11 @@ class DbConnection:
         """Calls ``reducer`` and waits for its outcome; many calls may be in flight at once.
 
         Raises ArgumentError/SchemaError before sending anything when the call does not fit
-        the schema, ReducerFailedError / OutOfEnergyError when it was rolled back,
-        CallTimeoutError / OutcomeUnknownError when its outcome is unknown. (A 1.2.0 server
-        does not tell the caller about an out-of-energy call at all: it ends in
-        CallTimeoutError, so keep a timeout.)
+        the schema, AnswerTooLargeError (an ArgumentError) when the answer, which echoes the
+        arguments, could not fit ``max_message_bytes``, ReducerFailedError / OutOfEnergyError
+        when it was rolled back, CallTimeoutError / OutcomeUnknownError when its outcome is
+        unknown. (A 1.2.0 server does not tell the caller about an out-of-energy call at all:
+        it ends in CallTimeoutError, so keep a timeout.)
         """
         wait = self._call_timeout if timeout is _DEFAULT else timeout
         loop = asyncio.get_running_loop()
@@ -322,6 +325,7 @@ class DbConnection:
         args_raw = session.codec.encode_args(definition, args)
         request_id = self._next_id()
         frame = self._encode(session, CallReducer(reducer, args_raw, request_id))
+        self._refuse_unanswerable(reducer, frame)
         call = PendingCall(request_id, reducer, args_raw, loop.create_future())
         self._calls.add(call)
         session.send(frame, call)
@@ -424,13 +428,25 @@ class DbConnection:
         frame = session.codec.encode_message(message)
         if len(frame) * _MAX_UTF8_BYTES_PER_CHAR <= MAX_CLIENT_MESSAGE_BYTES:
             return frame  # fits whatever its characters: no need to encode it to measure it
-        size = len(frame.encode() if isinstance(frame, str) else frame)
+        size = _frame_bytes(frame)
         if size > MAX_CLIENT_MESSAGE_BYTES:
             raise ArgumentError(
                 f"the message is {size} bytes; the server accepts at most "
                 f"{MAX_CLIENT_MESSAGE_BYTES} (and would close the connection); nothing was sent"
             )
         return frame
+
+    def _refuse_unanswerable(self, reducer: str, frame: str | bytes) -> None:
+        """AnswerTooLargeError when the answer to the call in ``frame`` could not fit the
+        connection's ``max_message_bytes``: it echoes the arguments as they travel in the call
+        (JSON text inside a JSON string in the JSON protocol, BSATN bytes in the binary one), so
+        the call's frame plus `ANSWER_ENVELOPE_BYTES` must fit."""
+        limit = self._max_message_bytes
+        if limit is None or len(frame) * _MAX_UTF8_BYTES_PER_CHAR + ANSWER_ENVELOPE_BYTES <= limit:
+            return  # fits whatever its characters: no need to encode it to measure it
+        size = _frame_bytes(frame)
+        if size + ANSWER_ENVELOPE_BYTES > limit:
+            raise AnswerTooLargeError(reducer, size, limit)
 
     async def _live_session(self, wait: float | None) -> _Session:
         if self._supervisor is None:
@@ -843,6 +859,11 @@ class DbConnection:
 
 
 _MAX_UTF8_BYTES_PER_CHAR = 4
+
+
+def _frame_bytes(frame: str | bytes) -> int:
+    """A frame's size on the wire, in bytes (a text frame's UTF-8)."""
+    return len(frame.encode() if isinstance(frame, str) else frame)
 
 
 class _CallExpiredError(Exception):

@@ -104,6 +104,27 @@ class RequestTooLargeError(ArgumentError):
         self.limit = limit
 
 
+class AnswerTooLargeError(RequestTooLargeError):
+    """A reducer call whose answer could never arrive: the server's answer to the caller
+    echoes the call's arguments, so arguments of ``size`` bytes (the call's frame) plus the
+    answer's envelope (`protocol.ANSWER_ENVELOPE_BYTES`) are over the connection's
+    ``max_message_bytes`` (``limit``), and the connection would drop with the outcome
+    unknown, every time it is sent. Nothing was sent. Send less, or connect with a larger
+    ``max_message_bytes``."""
+
+    def __init__(self, reducer: str, size: int, limit: int) -> None:
+        ArgumentError.__init__(
+            self,
+            f"reducer {reducer!r}: its arguments are {size} bytes; the server's answer echoes "
+            "them, and with its envelope that is over the "
+            f"client's message limit of {limit} bytes (max_message_bytes), so the answer could "
+            "never arrive; nothing was sent: raise max_message_bytes or send less",
+        )
+        self.reducer = reducer
+        self.size = size
+        self.limit = limit
+
+
 class SchemaError(SpacetimeError):
     """The module schema is malformed, or names a table, reducer or type that does not exist."""
 

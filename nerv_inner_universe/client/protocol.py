@@ -35,6 +35,13 @@ SUBPROTOCOL = "v1.json.spacetimedb"
 MAX_CLIENT_MESSAGE_BYTES = 0x2000000
 """The server closes the connection on a message larger than 32 MiB."""
 
+ANSWER_ENVELOPE_BYTES = 1024
+"""What the server's answer to a reducer call (``TransactionUpdate``) takes besides the echoed
+arguments and any rows, in bytes, at most: its status, the caller's identity and connection id,
+the reducer's name and ids, a timestamp, the energy and duration, and their JSON field names.
+A call whose frame plus this is over the connection's ``max_message_bytes`` is refused before
+it is sent (`AnswerTooLargeError`): its answer could never arrive."""
+
 RawValue = str | bytes
 """A row or an argument list, still in the wire encoding."""
 

@@ -57,3 +57,37 @@ class OversizedRowError(PersistenceError):
         self.table = table
         self.seq = seq
         self.limit = limit
+
+
+class OversizedWriteError(WriteRefusedError):
+    """A write (``what``: an event, version or delta) too large for the connection's message
+    limit: the answer to it echoes it, and to a following connection its rows too, so its
+    ``size`` (bytes of text, about: `writer.write_bytes`) may be at most ``budget``
+    (`writer.write_budget` of ``max_message_bytes``); ``needed`` is the ``max_message_bytes``
+    that would take it. Refused before anything was sent: nothing changed. Raise
+    ``max_message_bytes``, or write less at once."""
+
+    def __init__(self, what: str, size: int, budget: int, needed: int) -> None:
+        super().__init__(
+            f"{what} is about {size} bytes, over the {budget} bytes a write may carry: the "
+            "answer to it echoes it (and to a following connection its rows too), and must fit "
+            "the client's message limit (max_message_bytes); nothing was written: raise "
+            f"max_message_bytes to at least {needed}, or write less at once"
+        )
+        self.what = what
+        self.size = size
+        self.budget = budget
+        self.needed = needed
+
+
+class RecorderClosedError(PersistenceError):
+    """The recorder of ``database`` was closed (`InnerUniverseRecorder.close`, perhaps from
+    another thread while this call was under way): nothing more is read or written through it.
+    Start a new recorder (or runtime) to go on."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(
+            f"the recorder of database {database!r} is closed (close() ran before or during this "
+            "call): nothing more is read or written through it; start a new one to go on"
+        )
+        self.database = database

@@ -40,9 +40,23 @@ class LoopThread:
         return self.submit(coro).result(timeout)
 
     def stop(self) -> None:
-        """Stops the loop and joins its thread (waits up to 10 s)."""
+        """Cancels the work still under way on the loop (whoever waits for it, through `run` or
+        `submit`, gets `concurrent.futures.CancelledError` rather than waiting for ever), stops
+        the loop and joins its thread (waits up to 10 s for each)."""
         if self.loop.is_running():
+            if not self.in_loop():
+                concurrent.futures.wait([self.submit(_cancel_the_rest())], timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancels every other task of the running loop and waits (up to 10 s) until they end."""
+    me = asyncio.current_task()
+    rest = [task for task in asyncio.all_tasks() if task is not me]
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=10)

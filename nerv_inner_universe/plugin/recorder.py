@@ -14,8 +14,8 @@ import collections
 import concurrent.futures
 import threading
 import uuid
-from collections.abc import AsyncIterator, Generator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Generator, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -25,6 +25,7 @@ from nerv_inner_universe.client import (
     DbConnection,
     JsonCodec,
     ReconnectPolicy,
+    SpacetimeConnectionError,
     TokenStore,
 )
 from nerv_inner_universe.delta import JSON, Operation, data_hash
@@ -44,6 +45,7 @@ from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.errors import (
     PersistenceError,
+    RecorderClosedError,
     ReservedNameError,
     WriteRefusedError,
 )
@@ -66,9 +68,11 @@ from nerv_inner_universe.plugin.remote_state import StateFollower
 from nerv_inner_universe.plugin.retrying import retried
 from nerv_inner_universe.plugin.settings import PluginSettings
 from nerv_inner_universe.plugin.versions import VersionCommitter
-from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
+from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth, write_budget
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 RECONNECT = ReconnectPolicy(max_delay=1.0)
 """A dropped connection is retried at least every second (the client's default waits up to 10 s),
@@ -159,9 +163,7 @@ class InnerUniverseRecorder:
             self._loop,
             queue_size=settings.queue_size,
             batch_size=settings.batch_size,
-            # The reply to a batch echoes its events and, to a follower, their rows: a batch
-            # holds at most a quarter of the largest message this connection takes.
-            batch_bytes=settings.max_message_bytes // 4,
+            batch_bytes=write_budget(settings.max_message_bytes),
             retry_for=settings.retry_for,
             durability_window=settings.durability_window,
             durability_retain=settings.durability_retain,
@@ -223,6 +225,7 @@ class InnerUniverseRecorder:
         """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
         was recorded with other content."""
         payload = translate.event_input(event)  # first: a refused event is not remembered
+        self._writer.refuse_oversized(_event_write(payload, waited=False))
         fingerprint = translate.input_fingerprint(payload)
         with self._lock:
             if not self._recent.admit(event.id, fingerprint):
@@ -270,7 +273,7 @@ class InnerUniverseRecorder:
             head = follower.head()
             retry = "the TemporalStore has caught up with it: read its state again, commit anew"
         else:
-            row = self._loop.run(self._reader.timeline(timeline))
+            row = self._run(self._reader.timeline(timeline))
             head = None if row is None else str(row.head_version_id)
             retry = "read that version's state (read_versions) and commit on it"
         return ConcurrencyConflictError(
@@ -309,8 +312,8 @@ class InnerUniverseRecorder:
         self._writer.submit(Write(call, what)).result()
 
     def _read_schedule(self, timeline: str) -> tuple[int, int]:
-        head = self._loop.run(self._reader.timeline(timeline))
-        interval = self._loop.run(self._reader.snapshot_interval())
+        head = self._run(self._reader.timeline(timeline))
+        interval = self._run(self._reader.snapshot_interval())
         return (int(head.versions_since_snapshot) if head is not None else 0), interval
 
     def _anchor(self, stream: str) -> str:
@@ -355,12 +358,12 @@ class InnerUniverseRecorder:
                 on_failure=self._note_failure,
                 stored_relation=self._stored_relation,
             )
-            self._loop.run(graph.follow(self._connection))
+            self._run(graph.follow(self._connection))
             self._graph = graph
         return self._graph
 
     def _stored_relation(self, relation_id: str) -> Relation | None:
-        row = self._loop.run(self._reader.relation_row(relation_id))
+        row = self._run(self._reader.relation_row(relation_id))
         return None if row is None else relation_from_row(row)
 
     def _note_failure(self, error: BaseException) -> None:
@@ -390,7 +393,7 @@ class InnerUniverseRecorder:
         count = last_seq = 0
         coming = self._loop.submit(_next(pages))
         try:
-            while (page := coming.result()) is not None:
+            while (page := self._settled(coming)) is not None:
                 coming = self._loop.submit(_next(pages))
                 for entry, event in page.published():
                     remember(entry)
@@ -400,12 +403,38 @@ class InnerUniverseRecorder:
                 self._replay_progress(last_seq)
         finally:
             concurrent.futures.wait([coming])  # a generator cannot close while it reads
-            self._loop.run(pages.aclose())
+            if not self._closed:  # else close() cancelled the reads and stopped the loop
+                self._loop.run(pages.aclose())
         with self._lock:
             for entry in recent:  # the stored canonical text: no event's JSON encoded again
                 self._recent.remember(entry[2], translate.entry_fingerprint(entry))
             self._last_replayed_seq = max(self._last_replayed_seq, last_seq)
         log.info("events_read", count=count, last_seq=last_seq)
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs ``work`` on the loop and waits for it; errors as `_settled` raises them."""
+        if self._closed:
+            work.close()
+            raise RecorderClosedError(self.settings.database)
+        return self._settled(self._loop.submit(work))
+
+    def _settled(self, future: concurrent.futures.Future[T]) -> T:
+        """``future``'s result. Connection trouble the work did not handle itself (a read whose
+        retries ran out raises PersistenceError already; a follower's catch-up does not retry)
+        is raised as PersistenceError chained from the client's error, and as
+        RecorderClosedError when `close` ran meanwhile (it cancels what is under way)."""
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError as error:
+            if self._closed:
+                raise RecorderClosedError(self.settings.database) from error
+            raise
+        except SpacetimeConnectionError as error:
+            if self._closed:
+                raise RecorderClosedError(self.settings.database) from error
+            raise PersistenceError(
+                f"the connection to {self.settings.database!r} failed: {error}"
+            ) from error
 
     def _replay_progress(self, up_to_seq: int) -> None:
         log.info("replay_progress", events_scanned_up_to_seq=up_to_seq)
@@ -416,7 +445,7 @@ class InnerUniverseRecorder:
         timeline reserved for the plugin."""
         self._refuse_reserved(timeline)
         self.flush()
-        return self._loop.run(self._reader.versions(timeline))
+        return self._run(self._reader.versions(timeline))
 
     def read_version_tail(self, timeline: str) -> VersionTail:
         """The versions of ``timeline`` from the nearest one holding a snapshot at or before
@@ -428,7 +457,7 @@ class InnerUniverseRecorder:
         `read_versions`."""
         self._refuse_reserved(timeline)
         self.flush()
-        tail, complete = self._loop.run(self._reader.version_tail(timeline))
+        tail, complete = self._run(self._reader.version_tail(timeline))
         versions = [version for version, _ in tail]
         if complete:
             return VersionTail(versions, None)
@@ -436,7 +465,7 @@ class InnerUniverseRecorder:
 
         def earlier() -> list[VersionedState]:
             self._require_open(f"the versions of timeline {timeline!r} before {first!r}")
-            rows = self._loop.run(self._reader.versions_before(timeline, first))
+            rows = self._run(self._reader.versions_before(timeline, first))
             log.info("earlier_versions_read", timeline=timeline, count=len(rows))
             return [version for version, _ in rows]
 
@@ -446,17 +475,17 @@ class InnerUniverseRecorder:
         """One version's state, rebuilt from its nearest snapshot (at most
         `snapshot_interval` versions back) and the operations since, hash-checked."""
         self.flush()
-        return self._loop.run(self._reader.state(version_id))
+        return self._run(self._reader.state(version_id))
 
     def timeline_names(self) -> list[str]:
         """The names of every stored version timeline, sorted; the plugin's own (the anchors of
         projector streams, ``stream.<s>``) are left out."""
-        names = self._loop.run(self._reader.timeline_names())
+        names = self._run(self._reader.timeline_names())
         return [name for name in names if not streams.is_internal_timeline(name)]
 
     def stream_names(self) -> list[str]:
         """The names of every projector stream with stored deltas, sorted."""
-        return self._loop.run(self._reader.stream_names())
+        return self._run(self._reader.stream_names())
 
     def read_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         """The deltas of ``stream`` in recording (``seq``) order: (index, metadata, operations);
@@ -499,7 +528,7 @@ class InnerUniverseRecorder:
         """``stream``'s ``delta_record`` rows in ``seq`` order (after a flush); the last
         ``seq`` is where following its deltas begins."""
         self.flush()
-        rows = self._loop.run(self._reader.delta_rows(stream))
+        rows = self._run(self._reader.delta_rows(stream))
         with self._lock:
             self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
         return rows
@@ -514,8 +543,8 @@ class InnerUniverseRecorder:
         if self._follower is not None or not self.settings.follow_remote:
             return
         self._follower = Follower(bus, self._claim_remote)
-        after = self._last_replayed_seq or self._loop.run(self._follow_reader.last_seq())
-        self._loop.run(self._follower.start(self._connection, self._follow_reader, after))
+        after = self._last_replayed_seq or self._run(self._follow_reader.last_seq())
+        self._run(self._follower.start(self._connection, self._follow_reader, after))
 
     def follow_state(
         self, store: TemporalStore, timeline: str, projector: StateProjector, stream: str
@@ -532,7 +561,7 @@ class InnerUniverseRecorder:
             projector,
             stream,
             claim_delta=lambda delta_id: delta_id.endswith(f".{self._writer_tag}"),
-            read_versions_after=lambda version_id: self._loop.run(
+            read_versions_after=lambda version_id: self._run(
                 self._reader.versions_after(timeline, version_id)
             ),
         )
@@ -540,16 +569,14 @@ class InnerUniverseRecorder:
         if not self.settings.follow_remote:
             return
         head = store.get_current_version_id()
-        row = None if head is None else self._loop.run(self._reader.version_row(head))
+        row = None if head is None else self._run(self._reader.version_row(head))
         with self._lock:
             delta_seq = self._delta_seqs.get(stream)
         if delta_seq is None:
-            rows = self._loop.run(self._reader.delta_rows(stream))
+            rows = self._run(self._reader.delta_rows(stream))
             delta_seq = int(rows[-1].seq) if rows else 0
         version_seq = 0 if row is None else int(row.seq)
-        self._loop.run(
-            follower.start(self._connection, self._follow_reader, version_seq, delta_seq)
-        )
+        self._run(follower.start(self._connection, self._follow_reader, version_seq, delta_seq))
 
     def _claim_remote(self, event_id: str) -> bool:
         """True for an event another process wrote; False for this one's own coming back.
@@ -569,7 +596,10 @@ class InnerUniverseRecorder:
     def flush(self) -> None:
         """Waits until every queued write is stored; raises what failed since the last flush
         (PersistenceError), else, once, what stopped following other processes' changes
-        (`RecorderHealth.follow_error`, e.g. an OversizedRowError)."""
+        (`RecorderHealth.follow_error`, e.g. an OversizedRowError); RecorderClosedError once
+        the recorder is closed."""
+        if self._closed:
+            raise RecorderClosedError(self.settings.database)
         self._writer.barrier().result()
         with self._lock:
             failures, self._async_failures = self._async_failures, []
@@ -614,10 +644,10 @@ class InnerUniverseRecorder:
         """Flushes, stops following and disconnects. Closing again does nothing."""
         if self._closed:
             return
-        self._closed = True
         try:
             self.flush()
         finally:
+            self._closed = True  # before the disconnect: calls it cuts short say so
             if self._follower is not None:
                 self._follower.stop()
             if self._state_follower is not None:

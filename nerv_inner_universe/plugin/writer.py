@@ -50,6 +50,7 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.plugin.errors import (
+    OversizedWriteError,
     PersistenceError,
     RateLimitedError,
     SnapshotRequiredError,
@@ -279,10 +280,47 @@ def event_bytes(event: contract.EventInput) -> int:
     )
 
 
+ECHO_FACTOR = 4
+"""How many times a write's text (`write_bytes`) the answer to it may take: the answer echoes
+the call's arguments and, to a connection that follows the table it writes, the rows it inserts
+(twice), and in the JSON protocol each may be JSON text inside a JSON string, whose escapes can
+double it (twice again)."""
+
+
+def write_budget(max_message_bytes: int) -> int:
+    """The most text (`write_bytes`) one write, or one batch of events, may carry so that the
+    answer to it fits a connection's ``max_message_bytes``: a `ECHO_FACTOR`-th of it, in
+    bytes. The one rule for what a write may be: `OrderedWriter` batches within it and refuses
+    a single write over it (`OversizedWriteError`)."""
+    return max_message_bytes // ECHO_FACTOR
+
+
+def write_bytes(write: Write) -> int:
+    """About what ``write``'s arguments take in its call and in its answer's echo, in bytes:
+    `event_bytes` for an event; for another call its texts' characters plus a little for each
+    other value and field name (`_value_bytes`); 0 for a barrier."""
+    if write.event is not None:
+        return event_bytes(write.event)
+    call = write.call
+    return 0 if call is None else _value_bytes(call.args)
+
+
+def _value_bytes(value: object) -> int:
+    if isinstance(value, str | bytes):
+        return len(value) + 2
+    if isinstance(value, list | tuple):
+        return sum(_value_bytes(item) + 1 for item in value) + 2
+    kind = type(value)
+    if attrs.has(kind):
+        names = [field.name for field in attrs.fields(kind)]
+        return sum(_value_bytes(getattr(value, name)) + len(name) + 4 for name in names)
+    return 8  # a number, a bool, None, a timestamp's parts
+
+
 class OrderedWriter:
     """Writes `Write`s through ``connection`` one at a time, in submission order; runs on ``loop``.
     ``queue_size`` writes may wait; ``batch_size`` events at most, and about ``batch_bytes`` of
-    their text at most (`event_bytes`; a single event always goes alone), go into one
+    their text at most (`event_bytes`; `submit` refuses one write over it), go into one
     `publish_events`, whose reply echoes them; connection trouble is retried for ``retry_for``
     seconds. Acknowledged writes are kept for ``durability_window`` seconds of connected time
     (at most ``durability_retain`` of them, about ``durability_retain_bytes`` at most: an
@@ -356,11 +394,23 @@ class OrderedWriter:
         self._runner = loop.run(self._start())
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
-        """Queues ``write`` (waiting while the queue is full) and returns its future."""
+        """Queues ``write`` (waiting while the queue is full) and returns its future;
+        OversizedWriteError, and nothing is queued, when it is over ``batch_bytes``
+        (`refuse_oversized`)."""
         if write.future is None:
             raise PersistenceError(f"{write.what} has no future to return: queue it instead")
+        self.refuse_oversized(write)
         self.queue(write)
         return write.future
+
+    def refuse_oversized(self, write: Write) -> None:
+        """OversizedWriteError when ``write`` alone is over ``batch_bytes`` (`write_bytes`):
+        the answer to it could not fit the connection's ``max_message_bytes``
+        (`write_budget`), so sending it would drop the connection, the outcome unknown, on
+        every try. Check before queueing: nothing is sent."""
+        size = write_bytes(write)
+        if size > self._batch_bytes:
+            raise OversizedWriteError(write.what, size, self._batch_bytes, size * ECHO_FACTOR)
 
     def queue(self, write: Write) -> None:
         """Queues ``write`` (waiting while the queue is full); a failure of a write without a

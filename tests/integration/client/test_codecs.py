@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe.client import (
+    AnswerTooLargeError,
     BsatnCodec,
     CodecFactory,
     DbConnection,
@@ -18,6 +19,7 @@ from nerv_inner_universe.client import (
     MessageTooLargeError,
     ReducerEvent,
     ReducerFailedError,
+    RequestTooLargeError,
     Row,
     Timestamp,
 )
@@ -143,3 +145,27 @@ async def test_the_message_limit_holds_for_both_codecs(
             await small.one_off_query("SELECT * FROM entity")
         (found,) = await small.one_off_query("SELECT * FROM entity WHERE id = 'small'")
         assert [row.id for row in found.rows] == ["small"]  # reconnected; small answers arrive
+
+
+async def test_a_call_whose_answer_cannot_fit_the_limit_is_refused_before_sending(
+    inner_universe: Database, codec: CodecFactory
+) -> None:
+    # The answer to a call echoes its arguments: with a 65,536-byte limit, a 70 KB value's
+    # answer would drop the connection (outcome unknown) on every try.
+    limit = 64 << 10
+    key = f"echo.{codec.__name__.lower()}"
+    query = f"SELECT * FROM config WHERE key = '{key}'"  # noqa: S608
+    async with connect(inner_universe, codec=codec, max_message_bytes=limit) as small:
+        with pytest.raises(AnswerTooLargeError, match=f"limit of {limit} bytes") as refused:
+            await small.call_reducer("update_config", key, json.dumps("x" * 70_000), None)
+        assert isinstance(refused.value, RequestTooLargeError)
+        assert refused.value.size > limit
+        assert refused.value.limit == limit
+        assert "max_message_bytes" in str(refused.value)
+        assert small.is_connected  # nothing was sent: no drop
+        (before,) = await small.one_off_query(query)
+        assert list(before.rows) == []  # nothing changed
+        # A call whose answer fits goes through on the same connection.
+        await small.call_reducer("update_config", key, json.dumps("x" * 1_000), None)
+        (after,) = await small.one_off_query(query)
+        assert [json.loads(row.value) for row in after.rows] == ["x" * 1_000]

@@ -23,10 +23,21 @@ from nerv_inner_universe.client import (
     SpacetimeConnectionError,
     Timestamp,
 )
-from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
+from nerv_inner_universe.plugin.errors import (
+    OversizedWriteError,
+    PersistenceError,
+    WriteRefusedError,
+)
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.packed import PackedEvents
-from nerv_inner_universe.plugin.writer import OrderedWriter, Write, event_bytes
+from nerv_inner_universe.plugin.writer import (
+    ECHO_FACTOR,
+    OrderedWriter,
+    Write,
+    event_bytes,
+    write_budget,
+    write_bytes,
+)
 from tests.unit.committed import committed
 
 
@@ -292,6 +303,38 @@ def test_a_batch_holds_at_most_batch_bytes_of_events(
         ("publish_event", ["e6"]),
     ]
     assert module.stored == ["d0", *(f"e{i}" for i in range(7))]
+
+
+def test_a_single_write_over_batch_bytes_is_refused_before_it_is_queued(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    one = write_bytes(delta_write("d0"))
+    writer = make_writer(module, loop, clock, batch_bytes=one - 1)
+    with pytest.raises(OversizedWriteError, match="raise max_message_bytes") as refused:
+        writer.submit(delta_write("d0"))
+    assert refused.value.what == "delta 'd0'"
+    assert (refused.value.size, refused.value.budget) == (one, one - 1)
+    assert refused.value.needed == one * ECHO_FACTOR
+    sample = event_write("e0")
+    assert sample.event is not None
+    writer_for_events = make_writer(module, loop, clock, batch_bytes=event_bytes(sample.event))
+    writer_for_events.submit(sample).result(timeout=30)  # exactly the budget: written
+    assert module.stored == ["e0"]  # the refused delta was never sent
+    assert writer.health().failed == 0
+
+
+def test_the_write_budget_is_a_quarter_of_the_message_limit() -> None:
+    # The answer to a write may carry its text twice (echoed arguments, a follower's rows),
+    # and JSON escapes may double each copy.
+    assert write_budget(64 << 10) == 16 << 10
+    assert write_budget(256 << 20) == 64 << 20
+
+
+def test_write_bytes_grows_with_every_text_of_a_call() -> None:
+    small, larger = delta_write("d0"), delta_write("d0" + "x" * 1000)
+    assert write_bytes(larger) - write_bytes(small) == 1000
+    barrier = Write(None, "flush")
+    assert write_bytes(barrier) == 0
 
 
 TRANSIENT = {

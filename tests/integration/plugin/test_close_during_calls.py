@@ -1,0 +1,101 @@
+"""`InnerUniverseRecorder.close` from another thread, during or before a call: the call raises
+the plugin's typed `RecorderClosedError` (a `PersistenceError`), never the client's errors.
+Against the real server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from nerv_inner_universe.nerv import Event, EventBus
+from nerv_inner_universe.plugin import InnerUniverseRecorder, RecorderClosedError
+from tests.integration.http_api import Database
+from tests.integration.plugin.conftest import wait_for
+
+SMALLEST_LIMIT = 64 << 10
+"""The smallest ``max_message_bytes``: the follower's catch-up reads many small pages."""
+
+
+def test_calls_after_close_raise_recorder_closed(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    recorder = recorder_for(inner_universe)
+    recorder.close()
+    with pytest.raises(RecorderClosedError, match="is closed") as raised:
+        recorder.follow(EventBus())
+    assert raised.value.database == inner_universe.name
+    with pytest.raises(RecorderClosedError):
+        recorder.timeline_names()
+    with pytest.raises(RecorderClosedError):
+        recorder.read_versions("main")
+
+
+def logged(db: Database, recorder_for: Callable[..., InnerUniverseRecorder]) -> None:
+    """Writes 5,000 events of about 600 bytes (many pages to read at the smallest limit)."""
+    writer = recorder_for(db, events="async", follow_remote=False)
+    for n in range(5_000):
+        writer.record_event(Event.create("LATER", {"n": n, "pad": "z" * 500}))
+    writer.flush()
+
+
+def closed_during(
+    recorder: InnerUniverseRecorder, call: Callable[[], object], begun: threading.Event
+) -> BaseException | None:
+    """Runs ``call`` in a thread, closes ``recorder`` from this one once ``begun`` is set (or
+    the call has ended), and returns what the call raised (None: it returned first)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, name="closed-during")
+    thread.start()
+    wait_for(lambda: begun.is_set() or not thread.is_alive(), "the call to begin")
+    recorder.close()
+    thread.join(30)
+    assert not thread.is_alive(), "the call ends once the recorder is closed"
+    (result,) = outcome
+    return result
+
+
+@pytest.mark.parametrize("protocol", ["bsatn", "json"])
+def test_close_from_another_thread_during_a_follow_catch_up_raises_a_typed_error(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder], protocol: str
+) -> None:
+    first = recorder_for(inner_universe, events="sync", follow_remote=False)
+    first.record_event(Event.create("FIRST", {}))
+    reader = recorder_for(inner_universe, protocol=protocol, max_message_bytes=SMALLEST_LIMIT)
+    assert len(reader.read_events()) == 1  # replay covers FIRST: follow catches up from there
+    logged(inner_universe, recorder_for)
+    bus = EventBus(max_history=0)
+    delivering = threading.Event()
+    bus.subscribe("*", lambda _event: delivering.set())
+
+    result = closed_during(reader, lambda: reader.follow(bus), delivering)
+
+    # The catch-up either finished before the close (returned) or was cut short by it.
+    assert result is None or isinstance(result, RecorderClosedError), repr(result)
+
+
+def test_close_from_another_thread_during_a_replay_raises_a_typed_error(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    logged(inner_universe, recorder_for)
+    reader = recorder_for(inner_universe, max_message_bytes=SMALLEST_LIMIT)
+    replaying = threading.Event()
+
+    def replay() -> None:
+        for _event in reader.replay_events():
+            replaying.set()
+
+    result = closed_during(reader, replay, replaying)
+
+    # Before the fix a read under way waited for ever once close() stopped the loop.
+    assert result is None or isinstance(result, RecorderClosedError), repr(result)
