@@ -269,15 +269,21 @@ def _call_of(write: Write) -> ReducerCall:
 
 def event_bytes(event: contract.EventInput) -> int:
     """About what ``event`` takes in a `publish_events` call and in its echo, in bytes (its
-    texts' characters, plus `EVENT_OVERHEAD`)."""
+    texts' UTF-8 bytes, plus `EVENT_OVERHEAD`)."""
     return (
-        len(event.data)
-        + len(event.metadata)
-        + len(event.event_id)
-        + len(event.event_type)
-        + len(event.source or "")
+        text_bytes(event.data)
+        + text_bytes(event.metadata)
+        + text_bytes(event.event_id)
+        + text_bytes(event.event_type)
+        + text_bytes(event.source or "")
         + EVENT_OVERHEAD
     )
+
+
+def text_bytes(text: str) -> int:
+    """``text``'s length in UTF-8 bytes (its length when it is ASCII, which Python knows without
+    looking at it; a lone surrogate counts as the 3 bytes it would take)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 ECHO_FACTOR = 4
@@ -297,7 +303,7 @@ def write_budget(max_message_bytes: int) -> int:
 
 def write_bytes(write: Write) -> int:
     """About what ``write``'s arguments take in its call and in its answer's echo, in bytes:
-    `event_bytes` for an event; for another call its texts' characters plus a little for each
+    `event_bytes` for an event; for another call its texts' UTF-8 bytes plus a little for each
     other value and field name (`_value_bytes`); 0 for a barrier."""
     if write.event is not None:
         return event_bytes(write.event)
@@ -306,7 +312,9 @@ def write_bytes(write: Write) -> int:
 
 
 def _value_bytes(value: object) -> int:
-    if isinstance(value, str | bytes):
+    if isinstance(value, str):
+        return text_bytes(value) + 2
+    if isinstance(value, bytes):
         return len(value) + 2
     if isinstance(value, list | tuple):
         return sum(_value_bytes(item) + 1 for item in value) + 2

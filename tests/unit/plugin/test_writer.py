@@ -35,6 +35,7 @@ from nerv_inner_universe.plugin.writer import (
     OrderedWriter,
     Write,
     event_bytes,
+    text_bytes,
     write_budget,
     write_bytes,
 )
@@ -335,6 +336,13 @@ def test_write_bytes_grows_with_every_text_of_a_call() -> None:
     assert write_bytes(larger) - write_bytes(small) == 1000
     barrier = Write(None, "flush")
     assert write_bytes(barrier) == 0
+
+
+def test_sizes_count_utf8_bytes_not_characters() -> None:
+    ascii_, wide = delta_write("d0" + "x" * 300), delta_write("d0" + "\u4e2d" * 100)
+    assert write_bytes(wide) == write_bytes(ascii_)  # 100 characters of 3 bytes each
+    assert text_bytes("\U0001f600") == 4
+    assert text_bytes("\udc00") == 3  # a lone surrogate, as a hand-built write may hold
 
 
 TRANSIENT = {
