@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nerv_inner_universe.nerv import Nerv
+from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import Database
 
 
@@ -42,3 +44,22 @@ def runtimes() -> Iterator[RuntimeFactory]:
     yield start
     for runtime in started:
         runtime.stop()
+
+
+@pytest.fixture
+def outbox_path(tmp_path: Path) -> Path:
+    """The local outbox file of a test's ``events = "outbox"`` recorders."""
+    return tmp_path / "outbox.sqlite"
+
+
+@pytest.fixture
+def outbox_recorder(
+    inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    outbox_path: Path,
+) -> Callable[[], InnerUniverseRecorder]:
+    """Makes recorders of ``inner_universe`` with ``events = "outbox"`` on `outbox_path` (each
+    call a new one, as a new process would be), not following."""
+    return lambda: recorder_for(
+        inner_universe, events="outbox", outbox_path=outbox_path, follow_remote=False
+    )

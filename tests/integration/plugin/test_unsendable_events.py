@@ -70,17 +70,16 @@ def test_a_refused_event_in_sync_mode_leaves_its_id_free(
 
 def test_an_event_the_outbox_cannot_store_is_refused_typed_and_changes_nothing(
     inner_universe: Database,
-    recorder_for: Callable[..., InnerUniverseRecorder],
-    tmp_path: Path,
+    outbox_recorder: Callable[[], InnerUniverseRecorder],
+    outbox_path: Path,
 ) -> None:
-    path = tmp_path / "outbox.sqlite"
-    recorder = recorder_for(inner_universe, events="outbox", outbox_path=path, follow_remote=False)
+    recorder = outbox_recorder()
     bad = _forged(Event(id="ev-1", type="T", data={"a": 1}, timestamp=1.5), LONE)
     for _ in range(2):  # refused each time, never a silent no-op
         with pytest.raises(PersistenceError, match="UnicodeEncodeError") as refused:
             recorder.record_event(bad)
         assert isinstance(refused.value.__cause__, UnicodeEncodeError)
-    assert Outbox(path, inner_universe.name).pending() == []
+    assert Outbox(outbox_path, inner_universe.name).pending() == []
 
     recorder.record_event(Event(id="ev-1", type="T", data={"a": 1}, timestamp=1.5, source="fixed"))
     recorder.flush()
