@@ -30,7 +30,7 @@ binary ``v1.bsatn.spacetimedb`` protocol, the default; ``--protocol json`` runs 
 
 ``--profile DIR`` samples each measured publish (the timed part of its child process: whichever
 thread holds the GIL, so the samples show where Python time goes, not where a thread waits)
-with ``py-spy`` (installed separately: ``pip install py-spy``), writes the collapsed stacks to
+with ``py-spy`` (in the ``bench`` extras), writes the collapsed stacks to
 ``DIR/<path>.txt`` and prints, per thread, the functions with the most samples of their own and
 in all (the run's figures then include py-spy's cost, sampling without pausing the process).
 """
@@ -228,7 +228,7 @@ def profiled() -> Iterator[None]:
         return
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
-        raise BenchmarkError("--profile needs py-spy: pip install py-spy")
+        raise BenchmarkError("--profile needs py-spy: pip install -e '.[bench]'")
     argv = [spy, "record", "--pid", str(os.getpid()), "--rate", str(PROFILE_RATE)]
     argv += ["--format", "raw", "--threads", "--gil", "--nonblocking", "-o", str(_profile_to[0])]
     sampler = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
