@@ -10,7 +10,9 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
   (awaited one by one), as events/s;
 - ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
   per event ("sync") and per batch ("batched"), then reading the aggregate back;
-- replay on start (a NERV start against a database holding 10k, 100k, 1M events);
+- replay on start (a NERV start against a database holding 10k, 100k, 1M events), with a
+  subscriber (every event is delivered) and with nothing listening (a start at the head: only
+  the events the EventBus keeps something of are read, see `EventBus.replay_window`);
 - memory: one long async publish (1M events, default settings, following on): the RSS growth
   from just after the start to the end, and the peak, measured, not extrapolated.
 
@@ -426,6 +428,37 @@ def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protoc
     return Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
 
 
+def plugin_start_at_head(
+    db: Database, expected: int, empty: Database, protocol: Protocol
+) -> Measured:
+    """Times ``Nerv.start()`` against a database holding ``expected`` events with nothing
+    listening to the EventBus: the runtime replays only the events the bus keeps something of
+    (`EventBus.replay_window`, from `InnerUniverseRecorder.replay_event_tail`), not the whole
+    log as `plugin_replay` does. The RSS baseline is taken as there; ``events`` is the log's
+    length, so the rate says how fast a log of that length is started from."""
+    Nerv(nerv_config(empty, "async", protocol)).start().stop()
+    runtime = Nerv(nerv_config(db, "async", protocol))
+    before = rss_mib()
+    server_started = process_cpu_seconds(db.server_pid)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    runtime.start()
+    try:
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(db.server_pid) - server_started
+        growth = rss_mib() - before
+        history = runtime.event_bus.get_history(limit=None)
+    finally:
+        runtime.stop()
+    newest = f"bench-{expected - 1}"
+    if len(history) != min(expected, runtime.settings.max_history) or history[0].id != newest:
+        raise BenchmarkError(
+            f"a start at the head kept {len(history)} events, newest "
+            f"{history[0].id if history else None!r}; expected the last "
+            f"{min(expected, runtime.settings.max_history)} of {expected}, newest {newest!r}"
+        )
+    return Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+
+
 def event_input(n: int) -> dict[str, object]:
     """The module's ``EventInput`` for event ``n``, as the plugin would send it."""
     return {
@@ -771,6 +804,10 @@ class Run:
             self.measure(
                 f"replay_{size}", label, plugin_replay, db, size, empty, self.args.protocol
             )
+            label = f"NERV start at head, nothing listening, {size:,} events"
+            self.measure(
+                f"head_{size}", label, plugin_start_at_head, db, size, empty, self.args.protocol
+            )
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
@@ -879,6 +916,15 @@ class Run:
                     f[f"replay_{size}"].rate,
                     "events/s",
                     at_least=200_000,
+                )
+                for size in self.args.replay
+            ),
+            *(
+                bounded(
+                    f"start at head, nothing listening, {size:,} events",
+                    f[f"head_{size}"].seconds,
+                    "s",
+                    at_most=5.0,
                 )
                 for size in self.args.replay
             ),

@@ -424,17 +424,21 @@ class Reader:
         return bool(await self._select(Table.EVENT_LOG, f"seq = {int(seq)}"))
 
     async def tail_seq(self, published: int) -> int:
-        """The `seq` of the earliest of the log's last ``published`` published events (an int
-        >= 0; the module's own events and redacted ones publish none, see
-        `translate.event_from_entry`): of its first when it holds fewer, and the last `seq` + 1
-        when it holds none (or for 0). Reads the log backwards from its last `seq`
-        (`last_seq`) a page at a time, each bounded by bytes as replay's (`_sized_page`),
-        holding one page: the rows read are those from that `seq` on and at most a page more,
-        not the whole log (unless it holds fewer such events)."""
+        """Where replay may begin to deliver the log's last ``published`` published events (an
+        int >= 0; the module's own events and redacted ones publish none, see
+        `translate.event_from_entry`): the `seq` of the earliest of them; 1 when the log has
+        no more rows than ``published``; the last `seq` + 1 for 0. Reads the log backwards
+        from its last `seq` (`last_seq`) a page at a time, each bounded by bytes as replay's
+        (`_sized_page`), holding one page: the rows read are those from that `seq` on and at
+        most a page more, not the whole log (unless it holds fewer such events: then all of
+        it, and the `seq` is that of its first published event, or the last `seq` + 1 when
+        there is none)."""
         end = earliest = await self.last_seq() + 1
         left = published
         if left == 0:
             return end
+        if end <= published:  # no more rows than events asked for: all are read
+            return 1
         async for page in self._log_pages_before(end):
             for entry in reversed(page):
                 if _data_of(entry) is not None:

@@ -230,19 +230,23 @@ def test_pages_over_the_message_limit_are_read_again_smaller(
     inner_universe: Database, start: Starter
 ) -> None:
     db = inner_universe
+    before = [f"p{n:05}" for n in range(WINDOW)]  # the tail is read backwards, not the log
+    asyncio.run(publish_all(db, before))
     events = [sized(f"s{n}", 20) for n in range(30)]
     events += [sized(f"big{n}", NEAR_MAX) for n in range(6)] + [sized("after", 20)]
     asyncio.run(write(db, events))
     limit = 3 * MAX_EVENT_BYTES  # two events near the limit fit in a message, four do not
     ids = [event.event_id for event in events]
-    tail, _ = assert_same_starts(db, start, ids, max_message_bytes=limit)
-    assert [event.id for event in reversed(tail.event_bus.get_history(limit=None))] == ids
+    tail, _ = assert_same_starts(db, start, before + ids, max_message_bytes=limit)
+    history = tail.event_bus.get_history(limit=None)
+    assert [event.id for event in reversed(history)][-len(ids) :] == ids
 
 
 def test_a_row_alone_over_the_message_limit_stops_both_starts_alike(
     inner_universe: Database, start: Starter
 ) -> None:
     db = inner_universe
+    asyncio.run(publish_all(db, [f"p{n:05}" for n in range(WINDOW)]))
     asyncio.run(write(db, [sized("small", 20), sized("big", NEAR_MAX), sized("after", 20)]))
     for listening in (False, True):
         with pytest.raises(OversizedRowError, match="event_log"):
