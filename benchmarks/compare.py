@@ -78,7 +78,7 @@ from nerv_inner_universe import log
 from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, SpacetimeHttp, Timestamp
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
-from nerv_inner_universe.nerv import Event, Nerv
+from nerv_inner_universe.nerv import Event, Nerv, NervSettings
 from nerv_inner_universe.toolchain import setup
 
 P = ParamSpec("P")
@@ -399,45 +399,21 @@ def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
     return Measured(events, seconds, growth, cpu_seconds=cpu, rss_peak_growth_mib=peak)
 
 
-def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protocol) -> Measured:
-    """Times ``Nerv.start()`` (the replay) against a database holding ``expected`` events, with
-    the CPU time the server spent meanwhile (its queries, besides what else runs on it). The
-    RSS baseline is taken after a first start and stop against the ``empty`` database, so the
-    growth is the replay's, not the first connection's."""
+def timed_start(
+    db: Database,
+    expected: int,
+    empty: Database,
+    protocol: Protocol,
+    prepare: Callable[[Nerv], object],
+) -> tuple[Measured, list[Event]]:
+    """Times ``Nerv.start()`` against ``db`` (holding ``expected`` events) of a runtime that
+    ``prepare`` was given first, with the CPU time the server spent meanwhile (its queries,
+    besides what else runs on it); returns the figures and the bus's history after the start.
+    The RSS baseline is taken after a first start and stop against the ``empty`` database, so
+    the growth is the replay's, not the first connection's."""
     Nerv(nerv_config(empty, "async", protocol)).start().stop()
     runtime = Nerv(nerv_config(db, "async", protocol))
-    replayed = 0
-
-    def count(event: Event) -> None:
-        nonlocal replayed
-        replayed += 1
-
-    runtime.event_bus.subscribe(EVENT_TYPE, count)
-    before = rss_mib()
-    server_started = process_cpu_seconds(db.server_pid)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    runtime.start()
-    try:
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
-        growth = rss_mib() - before
-    finally:
-        runtime.stop()
-    if replayed != expected:
-        raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
-    return Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
-
-
-def plugin_start_at_head(
-    db: Database, expected: int, empty: Database, protocol: Protocol
-) -> Measured:
-    """Times ``Nerv.start()`` against a database holding ``expected`` events with nothing
-    listening to the EventBus: the runtime replays only the events the bus keeps something of
-    (`EventBus.replay_window`, from `InnerUniverseRecorder.replay_event_tail`), not the whole
-    log as `plugin_replay` does. The RSS baseline is taken as there; ``events`` is the log's
-    length, so the rate says how fast a log of that length is started from."""
-    Nerv(nerv_config(empty, "async", protocol)).start().stop()
-    runtime = Nerv(nerv_config(db, "async", protocol))
+    prepare(runtime)
     before = rss_mib()
     server_started = process_cpu_seconds(db.server_pid)
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -449,14 +425,49 @@ def plugin_start_at_head(
         history = runtime.event_bus.get_history(limit=None)
     finally:
         runtime.stop()
+    measured = Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+    return measured, history
+
+
+def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protocol) -> Measured:
+    """Times a start whose EventBus has a subscriber counting every event (so every event is
+    replayed and delivered), as `timed_start` does."""
+    replayed = 0
+
+    def count(event: Event) -> None:
+        nonlocal replayed
+        replayed += 1
+
+    measured, _ = timed_start(
+        db,
+        expected,
+        empty,
+        protocol,
+        lambda runtime: runtime.event_bus.subscribe(EVENT_TYPE, count),
+    )
+    if replayed != expected:
+        raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
+    return measured
+
+
+def plugin_start_at_head(
+    db: Database, expected: int, empty: Database, protocol: Protocol
+) -> Measured:
+    """Times a start with nothing listening to the EventBus, as `timed_start` does: the
+    runtime replays only the events the bus keeps something of (`EventBus.replay_window`, from
+    `InnerUniverseRecorder.replay_event_tail`), not the whole log as `plugin_replay` does.
+    ``events`` is the log's length, so the rate says how fast a log of that length is started
+    from. BenchmarkError unless the bus then holds the log's last ``max_history`` events."""
+    measured, history = timed_start(db, expected, empty, protocol, lambda runtime: None)
+    kept = min(expected, NervSettings.from_config(nerv_config(db, "async", protocol)).max_history)
     newest = f"bench-{expected - 1}"
-    if len(history) != min(expected, runtime.settings.max_history) or history[0].id != newest:
+    if len(history) != kept or history[0].id != newest:
         raise BenchmarkError(
             f"a start at the head kept {len(history)} events, newest "
-            f"{history[0].id if history else None!r}; expected the last "
-            f"{min(expected, runtime.settings.max_history)} of {expected}, newest {newest!r}"
+            f"{history[0].id if history else None!r}; expected the last {kept} of {expected}, "
+            f"newest {newest!r}"
         )
-    return Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+    return measured
 
 
 def event_input(n: int) -> dict[str, object]:
@@ -911,22 +922,22 @@ class Run:
         largest = max(self.args.replay)
         return [
             *(
-                bounded(
-                    f"replay on start, {size:,} events",
-                    f[f"replay_{size}"].rate,
-                    "events/s",
-                    at_least=200_000,
-                )
+                figure
                 for size in self.args.replay
-            ),
-            *(
-                bounded(
-                    f"start at head, nothing listening, {size:,} events",
-                    f[f"head_{size}"].seconds,
-                    "s",
-                    at_most=5.0,
+                for figure in (
+                    bounded(
+                        f"replay on start, {size:,} events",
+                        f[f"replay_{size}"].rate,
+                        "events/s",
+                        at_least=200_000,
+                    ),
+                    bounded(
+                        f"start at head, nothing listening, {size:,} events",
+                        f[f"head_{size}"].seconds,
+                        "s",
+                        at_most=5.0,
+                    ),
                 )
-                for size in self.args.replay
             ),
             bounded(
                 f"RSS growth per 100k replayed ({largest:,} events)",
