@@ -10,7 +10,9 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
   (awaited one by one), as events/s;
 - ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
   per event ("sync") and per batch ("batched"), then reading the aggregate back;
-- replay on start (a NERV start against a database holding 10k, 100k, 1M events);
+- replay on start (a NERV start against a database holding 10k, 100k, 1M events), with a
+  subscriber (every event is delivered) and with nothing listening (a start at the head: only
+  the events the EventBus keeps something of are read, see `EventBus.replay_window`);
 - memory: one long async publish (1M events, default settings, following on): the RSS growth
   from just after the start to the end, and the peak, measured, not extrapolated.
 
@@ -76,7 +78,7 @@ from nerv_inner_universe import log
 from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, SpacetimeHttp, Timestamp
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
-from nerv_inner_universe.nerv import Event, Nerv
+from nerv_inner_universe.nerv import Event, Nerv, NervSettings
 from nerv_inner_universe.toolchain import setup
 
 P = ParamSpec("P")
@@ -397,20 +399,21 @@ def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
     return Measured(events, seconds, growth, cpu_seconds=cpu, rss_peak_growth_mib=peak)
 
 
-def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protocol) -> Measured:
-    """Times ``Nerv.start()`` (the replay) against a database holding ``expected`` events, with
-    the CPU time the server spent meanwhile (its queries, besides what else runs on it). The
-    RSS baseline is taken after a first start and stop against the ``empty`` database, so the
-    growth is the replay's, not the first connection's."""
+def timed_start(
+    db: Database,
+    expected: int,
+    empty: Database,
+    protocol: Protocol,
+    prepare: Callable[[Nerv], object],
+) -> tuple[Measured, list[Event]]:
+    """Times ``Nerv.start()`` against ``db`` (holding ``expected`` events) of a runtime that
+    ``prepare`` was given first, with the CPU time the server spent meanwhile (its queries,
+    besides what else runs on it); returns the figures and the bus's history after the start.
+    The RSS baseline is taken after a first start and stop against the ``empty`` database, so
+    the growth is the replay's, not the first connection's."""
     Nerv(nerv_config(empty, "async", protocol)).start().stop()
     runtime = Nerv(nerv_config(db, "async", protocol))
-    replayed = 0
-
-    def count(event: Event) -> None:
-        nonlocal replayed
-        replayed += 1
-
-    runtime.event_bus.subscribe(EVENT_TYPE, count)
+    prepare(runtime)
     before = rss_mib()
     server_started = process_cpu_seconds(db.server_pid)
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -419,11 +422,52 @@ def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protoc
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
+        history = runtime.event_bus.get_history(limit=None)
     finally:
         runtime.stop()
+    measured = Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+    return measured, history
+
+
+def plugin_replay(db: Database, expected: int, empty: Database, protocol: Protocol) -> Measured:
+    """Times a start whose EventBus has a subscriber counting every event (so every event is
+    replayed and delivered), as `timed_start` does."""
+    replayed = 0
+
+    def count(event: Event) -> None:
+        nonlocal replayed
+        replayed += 1
+
+    measured, _ = timed_start(
+        db,
+        expected,
+        empty,
+        protocol,
+        lambda runtime: runtime.event_bus.subscribe(EVENT_TYPE, count),
+    )
     if replayed != expected:
         raise BenchmarkError(f"replay delivered {replayed} events; the database holds {expected}")
-    return Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+    return measured
+
+
+def plugin_start_at_head(
+    db: Database, expected: int, empty: Database, protocol: Protocol
+) -> Measured:
+    """Times a start with nothing listening to the EventBus, as `timed_start` does: the
+    runtime replays only the events the bus keeps something of (`EventBus.replay_window`, from
+    `InnerUniverseRecorder.replay_event_tail`), not the whole log as `plugin_replay` does.
+    ``events`` is the log's length, so the rate says how fast a log of that length is started
+    from. BenchmarkError unless the bus then holds the log's last ``max_history`` events."""
+    measured, history = timed_start(db, expected, empty, protocol, lambda runtime: None)
+    kept = min(expected, NervSettings.from_config(nerv_config(db, "async", protocol)).max_history)
+    newest = f"bench-{expected - 1}"
+    if len(history) != kept or history[0].id != newest:
+        raise BenchmarkError(
+            f"a start at the head kept {len(history)} events, newest "
+            f"{history[0].id if history else None!r}; expected the last {kept} of {expected}, "
+            f"newest {newest!r}"
+        )
+    return measured
 
 
 def event_input(n: int) -> dict[str, object]:
@@ -771,6 +815,10 @@ class Run:
             self.measure(
                 f"replay_{size}", label, plugin_replay, db, size, empty, self.args.protocol
             )
+            label = f"NERV start at head, nothing listening, {size:,} events"
+            self.measure(
+                f"head_{size}", label, plugin_start_at_head, db, size, empty, self.args.protocol
+            )
 
     def ratios(self) -> list[Ratio]:
         f = {key: figure.measured for key, figure in self.figures.items()}
@@ -874,13 +922,22 @@ class Run:
         largest = max(self.args.replay)
         return [
             *(
-                bounded(
-                    f"replay on start, {size:,} events",
-                    f[f"replay_{size}"].rate,
-                    "events/s",
-                    at_least=200_000,
-                )
+                figure
                 for size in self.args.replay
+                for figure in (
+                    bounded(
+                        f"replay on start, {size:,} events",
+                        f[f"replay_{size}"].rate,
+                        "events/s",
+                        at_least=200_000,
+                    ),
+                    bounded(
+                        f"start at head, nothing listening, {size:,} events",
+                        f[f"head_{size}"].seconds,
+                        "s",
+                        at_most=5.0,
+                    ),
+                )
             ),
             bounded(
                 f"RSS growth per 100k replayed ({largest:,} events)",

@@ -52,6 +52,7 @@ from nerv_inner_universe.nerv.recorder import (
     InMemoryRecorder,
     Recorder,
     RestoringRecorder,
+    TailRecorder,
     VersionTail,
 )
 from nerv_inner_universe.nerv.runtime import Nerv
@@ -109,6 +110,7 @@ __all__ = [
     "ReplayError",
     "RestoringRecorder",
     "StateProjector",
+    "TailRecorder",
     "TemporalStore",
     "UnknownNameError",
     "UnknownVersionError",

@@ -12,7 +12,7 @@ import enum
 import threading
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from math import isfinite
 from typing import Any
 
@@ -279,6 +279,31 @@ class EventBus:
         """
         require_callable("observer", observer)
         return self._observers.add(observer)
+
+    @property
+    def replay_window(self) -> int:
+        """How many of the last accepted events decide what the bus keeps of its past: the ids
+        it remembers to refuse a re-delivered event (``dedupe_window``, at least
+        ``max_history``, the events it keeps). Publishing only the last ``replay_window`` events
+        of a log of distinct ids (all of them when there are fewer) leaves a new bus as
+        publishing the whole log would: the same history in the same order and the same ids
+        remembered, in the same order. Anything that sees the events as they are published
+        (`replay_observed`) would tell the difference."""
+        return self._seen_limit
+
+    def replay_observed(self, own: Collection[Callable[[Event], object]] = ()) -> bool:
+        """Whether a replayed event (``Event.replayed``) published now would be seen by anything
+        but the guards and observers in ``own`` (its owner's, which know to pass replayed
+        events over): a subscriber of any type or of ``"*"``, another guard (it may also veto)
+        or another observer. Middleware does not count: `publish_event` skips it for replayed
+        events. A subclass that calls anything else while publishing must count it here.
+
+        False means a replay may publish only the last `replay_window` events of its log."""
+        with self._lock:
+            if any(len(handlers) for handlers in self._handlers.values()):
+                return True
+        callbacks = (*self._guards, *self._observers)
+        return any(callback not in own for callback in callbacks)
 
     def publish(
         self,

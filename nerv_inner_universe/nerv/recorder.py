@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from nerv_inner_universe.delta import Operation, json_equal, validate_json
+from nerv_inner_universe.nerv.arguments import require_int
 from nerv_inner_universe.nerv.errors import (
     ConcurrencyConflictError,
     RecordConflictError,
@@ -119,6 +120,22 @@ class RestoringRecorder(Protocol):
         ...
 
 
+@runtime_checkable
+class TailRecorder(Protocol):
+    """What a `Recorder` may offer besides: when nothing but the runtime itself would see the
+    replayed events (`EventBus.replay_observed` is False and no plugin implements
+    ``nerv_event_published``), the runtime replays only the events the bus keeps something of
+    (`EventBus.replay_window`) from `replay_event_tail`, so that a start costs what the bus
+    keeps, not the length of the log, and leaves the bus as a whole replay would."""
+
+    def replay_event_tail(self, count: int) -> Iterator[Event]:
+        """The last events of `replay_events`, in its order and marked as it marks them: at
+        least the last ``count`` (an int >= 0), all of them when there are fewer. What the
+        recorder itself keeps from a replay (the point it follows other processes from, say)
+        is as after `replay_events`. InvalidArgumentError for a bad ``count``."""
+        ...
+
+
 _VersionRecord = tuple[VersionedState, list[Operation]]
 _DeltaRecord = tuple[int, DeltaMetadata, list[Operation]]
 
@@ -211,6 +228,14 @@ class InMemoryRecorder:
         """Copies of every event marked ``replayed``, in record order (this recorder holds them
         all anyway)."""
         return iter([event.as_replayed() for event in self.read_events()])
+
+    def replay_event_tail(self, count: int) -> Iterator[Event]:
+        """Copies of the last ``count`` events (an int >= 0, else InvalidArgumentError; all
+        when there are fewer) marked ``replayed``, in record order."""
+        require_int("count", count, minimum=0)
+        with self._lock:
+            tail = copy.deepcopy(self._events[max(0, len(self._events) - count) :])
+        return iter([event.as_replayed() for event in tail])
 
     def read_versions(self, timeline: str) -> list[tuple[VersionedState, list[Operation]]]:
         """Copies of ``timeline``'s versions, oldest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,7 +20,7 @@ from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.graph import GraphStore
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES, graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
-from nerv_inner_universe.nerv.recorder import Recorder, RestoringRecorder
+from nerv_inner_universe.nerv.recorder import Recorder, RestoringRecorder, TailRecorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
@@ -38,7 +38,10 @@ class Nerv:
 
     Plugins come from the ``"nerv"`` entry-point group (only those named in ``[nerv] plugins``)
     and from ``plugins``. If one provides a Recorder (``nerv_recorder``), ``start()`` replays
-    what it holds and from then on every new event, version and delta is written to it *before*
+    what it holds (every event into the EventBus while anything but the runtime would see them:
+    a subscriber, a guard, an observer, a ``nerv_event_published`` implementation; else, from a
+    `TailRecorder`, only the last `EventBus.replay_window` events, which leaves the bus the
+    same) and from then on every new event, version and delta is written to it *before*
     it takes effect, so a write that fails (e.g. a ConcurrencyConflictError from another writer)
     changes nothing here. Changes are refused before ``start()`` (replay would lose them) and
     after ``stop()`` (nothing would record them). The projector starts from ``{}`` (so that
@@ -179,11 +182,27 @@ class Nerv:
             for noop in noops:
                 log.warning("delta_not_applicable", index=noop.index, error=noop.error)
         log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
+        events: Iterator[Event]
+        if isinstance(recorder, TailRecorder) and not self._replay_observed():
+            events = recorder.replay_event_tail(self.event_bus.replay_window)
+            at_head = True
+        else:
+            events, at_head = recorder.replay_events(), False
         count = 0
-        for event in recorder.replay_events():
+        for event in events:
             self.event_bus.publish_event(event.as_replayed())
             count += 1
-        log.info("nerv_replayed", kind="events", count=count)
+        log.info("nerv_replayed", kind="events", count=count, tail_only=at_head)
+
+    def _replay_observed(self) -> bool:
+        """Whether anything would see the events replay publishes: what `EventBus.replay_observed`
+        counts besides this runtime's guard (it passes replayed events over) and observer
+        (it only calls ``nerv_event_published``), or an implementation of that hook. When
+        nothing would, replay publishes only the events the bus keeps something of
+        (`TailRecorder`): the bus ends up the same, and no one can tell the rest was skipped."""
+        own = (self._guard_event, self._announce_event)
+        announced = self.plugin_manager.hook.nerv_event_published.get_hookimpls()
+        return self.event_bus.replay_observed(own) or bool(announced)
 
     def _require_running(self, change: str) -> None:
         if self._phase is _Phase.NEW:

@@ -73,6 +73,14 @@ def page_end(start: int, rows: int) -> int:
     return min(start + rows, (start // page_rows + 1) * page_rows)
 
 
+def page_start(end: int, rows: int) -> int:
+    """Where a read of ``rows`` rows ending before `seq` ``end`` (> 1) starts: at most
+    ``rows`` back, never before the ``log_page`` page of ``end - 1`` (so one page's index
+    answers it) and never before `seq` 1."""
+    page_rows = contract.LOG_PAGE_ROWS
+    return max(1, end - rows, (end - 1) // page_rows * page_rows)
+
+
 def log_rows_query(start: int, end: int) -> str:
     """The SQL for the `event_log` rows with ``start <= seq < end`` (within one ``log_page``
     page, see `page_end`) through that page's index: SpacetimeDB 1.2 plans it as an index scan
@@ -163,6 +171,9 @@ _seq_of = operator.itemgetter(0)
 """A `translate.LogEntry`'s `seq`."""
 _size_of = operator.itemgetter(1)
 """A `translate.LogEntry`'s size in a page."""
+_data_of = operator.itemgetter(7)
+"""A `translate.LogEntry`'s data: None for a row that publishes no event (the module's own, or
+one an admin redacted; see `translate.event_from_entry`)."""
 
 
 def _sized_row(row: Any) -> tuple[int, int, Any]:
@@ -303,25 +314,48 @@ class Reader:
     ) -> AsyncIterator[list[Any]]:
         """`event_log` rows after ``after_seq`` as ``each`` makes them (`RowReading`: by default
         their `translate.LogEntry`; any tuple with the `seq` first and the row's size second), in
-        `seq` order, a page at a time, each about ``page_bytes`` (see `PageSizer`) and within
-        one ``log_page`` page (`page_end`, `log_rows`): the `seq` is gap-free, so an empty page
-        is the end. A page over the client's message limit is asked for again with half the
-        rows; OversizedRowError when one row alone is over it."""
+        `seq` order, a page at a time (`_sized_page`): the `seq` is gap-free, so an empty page
+        is the end."""
         sizer = PageSizer(budget=self._page_bytes)
         start = after_seq + 1
+        while page := await self._sized_page(sizer, start, each):
+            yield page
+            start = int(page[-1][0]) + 1
+
+    async def _log_pages_before(self, end: int) -> AsyncIterator[list[translate.LogEntry]]:
+        """The `event_log` rows before `seq` ``end`` (at most the log's last `seq` + 1) as
+        `translate.LogEntry`s, newest page first (each page in `seq` order), down to `seq` 1,
+        each page sized as `_log_pages` sizes them. IntegrityError when the log has no row
+        just before a page (a gap, which the module rules out)."""
+        sizer = PageSizer(budget=self._page_bytes)
+        while end > 1:
+            page = await self._sized_page(sizer, end, LOG_ENTRIES, before=True)
+            if not page or int(page[-1][0]) != end - 1:
+                raise IntegrityError(f"event_log has no row with seq {end - 1}: the log has a gap")
+            yield page
+            end = int(page[0][0])
+
+    async def _sized_page(
+        self, sizer: PageSizer, seq: int, each: RowReading, *, before: bool = False
+    ) -> list[Any]:
+        """The `event_log` rows from `seq` ``seq`` on (``before``: the ones before it), as many
+        as ``sizer`` says (about ``page_bytes``, see `PageSizer`) and within one ``log_page``
+        page (`page_end`, `page_start`, `log_rows`), then sizes the next page by them. A page
+        over the client's message limit is asked for again with half the rows;
+        OversizedRowError when one row alone is over it."""
         while True:
+            rows = sizer.rows
+            start, end = (page_start(seq, rows), seq) if before else (seq, page_end(seq, rows))
             try:
-                page = await self.log_rows(start, page_end(start, sizer.rows), each)
+                page = await self.log_rows(start, end, each)
             except MessageTooLargeError as error:
-                log.warning("replay_page_too_large", first_seq=start, rows=sizer.rows)
+                log.warning("replay_page_too_large", first_seq=start, rows=rows)
                 if not sizer.shrink():
                     raise OversizedRowError(str(Table.EVENT_LOG), start, error.limit) from error
                 continue
-            if not page:
-                return
-            sizer.fitted(len(page), sum(map(_size_of, page)))
-            yield page
-            start = int(page[-1][0]) + 1
+            if page:
+                sizer.fitted(len(page), sum(map(_size_of, page)))
+            return page
 
     async def log_rows(self, start: int, end: int, each: RowReading = LOG_ENTRIES) -> list[Any]:
         """The `event_log` rows with ``start <= seq < end`` (``end`` at most `page_end`) as
@@ -366,11 +400,53 @@ class Reader:
             yield EventPage(page, int(page[-1][0]), replayed)
 
     async def last_seq(self) -> int:
-        """The highest `seq` in the log (0 when empty)."""
-        last = 0
-        async for page in self._log_pages():
-            last = int(page[-1][0])
-        return last
+        """The highest `seq` in the log (0 when empty), found by looking rows up by `seq`
+        (`holds_seq`): the log is gap-free from 1, so the rows are there up to it and not
+        after; the steps double until one is missing, then the gap is halved, about
+        ``2 * log2(seq)`` lookups in all (40 for a million rows), whatever the rows' size."""
+        present, missing = 0, 1
+        while await self.holds_seq(missing):
+            present, missing = missing, 2 * missing
+        while missing - present > 1:
+            middle = (present + missing) // 2
+            if await self.holds_seq(middle):
+                present = middle
+            else:
+                missing = middle
+        return present
+
+    async def holds_seq(self, seq: int) -> bool:
+        """Whether the log has a row with `seq` ``seq``: its ``log_page`` row (looked up by
+        primary key), or else (a row stored by a module from before that table) the row
+        itself (by its unique `seq`)."""
+        if await self._select(Table.LOG_PAGE, f"seq = {int(seq)}"):
+            return True
+        return bool(await self._select(Table.EVENT_LOG, f"seq = {int(seq)}"))
+
+    async def tail_seq(self, published: int) -> int:
+        """Where replay may begin to deliver the log's last ``published`` published events (an
+        int >= 0; the module's own events and redacted ones publish none, see
+        `translate.event_from_entry`): the `seq` of the earliest of them; 1 when the log has
+        no more rows than ``published``; the last `seq` + 1 for 0. Reads the log backwards
+        from its last `seq` (`last_seq`) a page at a time, each bounded by bytes as replay's
+        (`_sized_page`), holding one page: the rows read are those from that `seq` on and at
+        most a page more, not the whole log (unless it holds fewer such events: then all of
+        it, and the `seq` is that of its first published event, or the last `seq` + 1 when
+        there is none)."""
+        end = earliest = await self.last_seq() + 1
+        left = published
+        if left == 0:
+            return end
+        if end <= published:  # no more rows than events asked for: all are read
+            return 1
+        async for page in self._log_pages_before(end):
+            for entry in reversed(page):
+                if _data_of(entry) is not None:
+                    earliest = int(entry[0])
+                    left -= 1
+                    if left == 0:
+                        return earliest
+        return earliest
 
     async def stored(self, call: contract.ReducerCall) -> bool:
         """Whether the row ``call`` writes (an event, a version or a delta, by its id) exists

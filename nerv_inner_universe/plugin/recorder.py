@@ -41,6 +41,7 @@ from nerv_inner_universe.nerv import (
     VersionedState,
     VersionTail,
 )
+from nerv_inner_universe.nerv.arguments import require_int
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.errors import (
@@ -385,12 +386,28 @@ class InnerUniverseRecorder:
         connection's message limit."""
         return self._events(replayed=True)
 
-    def _events(self, replayed: bool) -> Generator[Event, None, None]:
+    def replay_event_tail(self, count: int) -> Generator[Event, None, None]:
+        """The events of `replay_events` from the ``max(count, RECENT_EVENTS)``-th last on
+        (all when there are fewer; ``count`` an int >= 0, else InvalidArgumentError), read as
+        it reads them: what a runtime replays when nothing but itself would see the events
+        (`TailRecorder`). Where they begin is found by reading the log backwards from its
+        last ``seq`` (`Reader.tail_seq`: a few dozen lookups by ``seq``, then pages bounded by
+        bytes as replay's), so the rows read are those events and the module's own events
+        among them, not the whole log. Afterwards the recorder remembers the same recent
+        events and follows other processes from the same ``seq`` as after `replay_events`.
+        OversizedRowError as for `replay_events`, for a row among those read."""
+        require_int("count", count, minimum=0)
+        return self._events(replayed=True, tail=max(count, RECENT_EVENTS))
+
+    def _events(self, replayed: bool, tail: int | None = None) -> Generator[Event, None, None]:
+        """The published events of the log (the last ``tail`` or more of them, see
+        `replay_event_tail`), a page at a time."""
         self.flush()
-        pages = self._reader.event_pages(replayed=replayed)
+        after = 0 if tail is None else self._run(self._reader.tail_seq(tail)) - 1
+        pages = self._reader.event_pages(after, replayed=replayed)
         recent: collections.deque[translate.LogEntry] = collections.deque(maxlen=RECENT_EVENTS)
         remember = recent.append
-        count = last_seq = 0
+        count, last_seq = 0, after
         coming = self._loop.submit(_next(pages))
         try:
             while (page := self._settled(coming)) is not None:
@@ -409,7 +426,7 @@ class InnerUniverseRecorder:
             for entry in recent:  # the stored canonical text: no event's JSON encoded again
                 self._recent.remember(entry[2], translate.entry_fingerprint(entry))
             self._last_replayed_seq = max(self._last_replayed_seq, last_seq)
-        log.info("events_read", count=count, last_seq=last_seq)
+        log.info("events_read", count=count, first_seq=after + 1, last_seq=last_seq)
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         """Runs ``work`` on the loop and waits for it; errors as `_settled` raises them."""

@@ -19,6 +19,7 @@ from nerv_inner_universe.plugin.reader import (
     indexed_read,
     log_rows_query,
     page_end,
+    page_start,
 )
 
 SENDER = Identity.from_hex("ab" * 32)
@@ -97,6 +98,14 @@ def test_a_read_stops_at_its_rows_or_at_the_end_of_its_page() -> None:
     assert page_end(1, 10 * LOG_PAGE_ROWS) == LOG_PAGE_ROWS
     assert page_end(LOG_PAGE_ROWS - 5, 100) == LOG_PAGE_ROWS
     assert page_end(LOG_PAGE_ROWS, 100) == LOG_PAGE_ROWS + 100
+
+
+def test_a_read_backwards_starts_at_its_rows_or_at_the_start_of_its_page() -> None:
+    assert page_start(101, 100) == 1
+    assert page_start(50, 100) == 1  # never before seq 1
+    assert page_start(LOG_PAGE_ROWS, 100) == LOG_PAGE_ROWS - 100
+    assert page_start(LOG_PAGE_ROWS + 5, 100) == LOG_PAGE_ROWS
+    assert page_start(3 * LOG_PAGE_ROWS, 10 * LOG_PAGE_ROWS) == 2 * LOG_PAGE_ROWS
 
 
 def test_the_query_names_the_page_and_the_seq_bounds() -> None:
