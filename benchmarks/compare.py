@@ -77,6 +77,7 @@ from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, Spac
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv
+from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.toolchain import setup
 
 P = ParamSpec("P")
@@ -86,7 +87,9 @@ EVENT_TYPE = "BENCH"
 WRITE_PATHS = (
     "plugin_async",
     "plugin_sync",
+    "plugin_sync_unfollowed",
     "client_awaited",
+    "client_awaited_thread",
     "client_pipelined",
     "client_batches_awaited",
     "client_batches",
@@ -333,20 +336,27 @@ def spacetime_server(root: Path) -> Iterator[Spacetime]:
         server.stop()
 
 
-def nerv_config(db: Database, mode: Mode, protocol: Protocol) -> dict[str, Any]:
+def nerv_config(
+    db: Database, mode: Mode, protocol: Protocol, *, follow_remote: bool = True
+) -> dict[str, Any]:
     section = {
         "url": db.url,
         "database": db.name,
         "token": db.token,
         "events": mode,
         "protocol": protocol,
+        "follow_remote": follow_remote,
     }
     return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
 
 
-def plugin_publish(db: Database, events: int, mode: Mode, protocol: Protocol) -> Measured:
-    """Publishes through a started NERV runtime and flushes; latency is per ``publish``."""
-    runtime = Nerv(nerv_config(db, mode, protocol)).start()
+def plugin_publish(
+    db: Database, events: int, mode: Mode, protocol: Protocol, *, follow_remote: bool = True
+) -> Measured:
+    """Publishes through a started NERV runtime and flushes; latency is per ``publish``.
+    ``follow_remote`` False leaves the plugin's following of the event log off (its share of a
+    sync publish: the own event's row in every answer, decoded and passed over)."""
+    runtime = Nerv(nerv_config(db, mode, protocol, follow_remote=follow_remote)).start()
     try:
         recorder = runtime.recorder
         if recorder is None:
@@ -483,6 +493,39 @@ async def _client_publish(
         server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
+
+
+def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """`client_publish` of ``publish_event`` awaited one by one, but each call made from this
+    thread and run on a loop in another (the plugin's `LoopThread`, through `LoopThread.run`):
+    the client's awaited call plus the hop between a publishing thread and a loop thread that a
+    sync publish through the plugin makes too."""
+    loop = LoopThread("bench-client-loop")
+    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    try:
+        conn = DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec)
+        loop.run(conn.connect())
+        try:
+            latencies = latency_buffer(events)
+            server_seconds = 0.0
+            before = rss_mib()
+            server_started = process_cpu_seconds(db.server_pid)
+            with profiled():
+                started, cpu_started = time.perf_counter(), time.process_time()
+                for n in range(events):
+                    sent = time.perf_counter()
+                    outcome = loop.run(conn.call_reducer("publish_event", event_input(n)))
+                    latencies[n] = time.perf_counter() - sent
+                    server_seconds += outcome.duration.seconds
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            server_cpu = process_cpu_seconds(db.server_pid) - server_started
+            growth = rss_mib() - before
+        finally:
+            loop.run(conn.disconnect())
+    finally:
+        loop.stop()
+    p50, p99 = percentiles(latencies)
     return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
 
 
@@ -685,6 +728,20 @@ class Run:
             label = f'NERV + plugin, events="{mode}"'
             self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode, protocol)
             expect_count(spacetime, db, n)
+        if self.wanted("plugin_sync_unfollowed"):
+            db = spacetime.database("plugin-sync-unfollowed")
+            label = 'NERV + plugin, events="sync", follow_remote = false'
+            self.measure(
+                "plugin_sync_unfollowed",
+                label,
+                plugin_publish,
+                db,
+                n,
+                "sync",
+                protocol,
+                follow_remote=False,
+            )
+            expect_count(spacetime, db, n)
         if not self.args.writes_only:
             label = "NERV + plugin, read back (replay on start)"
             self.measure("plugin_read", label, plugin_replay, written["async"], n, empty, protocol)
@@ -709,6 +766,13 @@ class Run:
                 continue
             db = spacetime.database(key.replace("_", "-"))
             self.measure(key, label, client_publish, db, 0, n, size, in_flight, protocol=protocol)
+            expect_count(spacetime, db, n)
+        if self.wanted("client_awaited_thread"):
+            db = spacetime.database("client-awaited-thread")
+            label = "client, publish_event, awaited one by one from another thread"
+            self.measure(
+                "client_awaited_thread", label, client_awaited_thread, db, n, protocol=protocol
+            )
             expect_count(spacetime, db, n)
         if "client_batches_awaited" not in self.figures:
             return
@@ -817,6 +881,24 @@ class Run:
                 ),
             ),
             (
+                ("plugin_sync_unfollowed", "client_awaited"),
+                lambda: p50_ratio(
+                    "plugin sync, not following, p50 / client awaited p50",
+                    f,
+                    "plugin_sync_unfollowed",
+                    "client_awaited",
+                ),
+            ),
+            (
+                ("client_awaited_thread", "client_awaited"),
+                lambda: p50_ratio(
+                    "client awaited from another thread p50 / client awaited p50",
+                    f,
+                    "client_awaited_thread",
+                    "client_awaited",
+                ),
+            ),
+            (
                 ("client_batches", "engine_ceiling"),
                 lambda: ratio(
                     "client pipelined batches / engine ceiling",
@@ -909,6 +991,11 @@ def ratio(
 ) -> Ratio:
     """``f[top].rate / f[bottom].rate`` with an optional lower bound."""
     return bounded(label, f[top].rate / f[bottom].rate, "x", at_least=at_least)
+
+
+def p50_ratio(label: str, f: dict[str, Measured], top: str, bottom: str) -> Ratio:
+    """``f[top]``'s p50 latency over ``f[bottom]``'s, without a target."""
+    return bounded(label, known(f[top].p50_ms) / known(f[bottom].p50_ms), "x")
 
 
 def bounded(
