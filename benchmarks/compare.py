@@ -375,25 +375,14 @@ def plugin_publish(
         recorder = runtime.recorder
         if recorder is None:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
-        latencies = latency_buffer(events)
-        before = rss_mib()
-        server_started = process_cpu_seconds(db.server_pid)
-        with profiled():
-            started, cpu_started = time.perf_counter(), time.process_time()
-            for n in range(events):
-                sent = time.perf_counter()
-                runtime.event_bus.publish(EVENT_TYPE, payload(n))
-                latencies[n] = time.perf_counter() - sent
-            recorder.flush()
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
-        growth = rss_mib() - before
+        publish = runtime.event_bus.publish
+
+        def one(n: int) -> None:
+            publish(EVENT_TYPE, payload(n))
+
+        return one_by_one(db, events, one, finish=recorder.flush)
     finally:
         runtime.stop()
-    p50, p99 = percentiles(latencies)
-    return Measured(
-        events, seconds, growth, p50, p99, cpu_seconds=cpu, server_cpu_seconds=server_cpu
-    )
 
 
 def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
@@ -520,27 +509,17 @@ def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> M
     try:
         conn = DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec)
         loop.run(conn.connect())
+
+        def publish(n: int) -> float:
+            outcome = loop.run(conn.call_reducer("publish_event", event_input(n)))
+            return outcome.duration.seconds
+
         try:
-            latencies = latency_buffer(events)
-            server_seconds = 0.0
-            before = rss_mib()
-            server_started = process_cpu_seconds(db.server_pid)
-            with profiled():
-                started, cpu_started = time.perf_counter(), time.process_time()
-                for n in range(events):
-                    sent = time.perf_counter()
-                    outcome = loop.run(conn.call_reducer("publish_event", event_input(n)))
-                    latencies[n] = time.perf_counter() - sent
-                    server_seconds += outcome.duration.seconds
-                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-            server_cpu = process_cpu_seconds(db.server_pid) - server_started
-            growth = rss_mib() - before
+            return one_by_one(db, events, publish)
         finally:
             loop.run(conn.disconnect())
     finally:
         loop.stop()
-    p50, p99 = percentiles(latencies)
-    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
 
 
 def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
@@ -556,33 +535,53 @@ def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
 
     schema = asyncio.run(fetch_schema())
     codec = codec_class(schema, None)
+    definition = schema.reducer("publish_event")
     channel = _DirectChannel(db, codec)
+
+    def publish(n: int) -> float:
+        args = codec.encode_args(definition, (event_input(n),))
+        channel.send(codec.encode_message(CallReducer("publish_event", args, n + 1)))
+        answer = codec.decode_message(channel.receive())
+        if not isinstance(answer, TransactionUpdate) or not isinstance(answer.status, Committed):
+            raise BenchmarkError(f"publish_event {n} was not committed: {answer!r}")
+        return answer.total_host_execution_duration.seconds
+
     try:
         if not isinstance(codec.decode_message(channel.receive()), IdentityToken):
             raise BenchmarkError("the direct connection got no IdentityToken first")
-        definition = schema.reducer("publish_event")
-        latencies = latency_buffer(events)
-        server_seconds = 0.0
-        before = rss_mib()
-        server_started = process_cpu_seconds(db.server_pid)
-        with profiled():
-            started, cpu_started = time.perf_counter(), time.process_time()
-            for n in range(events):
-                sent = time.perf_counter()
-                args = codec.encode_args(definition, (event_input(n),))
-                channel.send(codec.encode_message(CallReducer("publish_event", args, n + 1)))
-                answer = codec.decode_message(channel.receive())
-                latencies[n] = time.perf_counter() - sent
-                if not isinstance(answer, TransactionUpdate) or not isinstance(
-                    answer.status, Committed
-                ):
-                    raise BenchmarkError(f"publish_event {n} was not committed: {answer!r}")
-                server_seconds += answer.total_host_execution_duration.seconds
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
-        growth = rss_mib() - before
+        return one_by_one(db, events, publish)
     finally:
         channel.close()
+
+
+def one_by_one(
+    db: Database,
+    events: int,
+    publish: Callable[[int], float | None],
+    finish: Callable[[], None] | None = None,
+) -> Measured:
+    """Calls ``publish(n)`` for events ``0 ..`` one at a time, timing each, then ``finish()``
+    (a flush, timed with the rest); ``publish`` returns the reducer time the server reported
+    for the event in seconds, or None when it is not known (then none is reported)."""
+    latencies = latency_buffer(events)
+    server_seconds: float | None = 0.0
+    before = rss_mib()
+    server_started = process_cpu_seconds(db.server_pid)
+    with profiled():
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for n in range(events):
+            sent = time.perf_counter()
+            reducer_seconds = publish(n)
+            latencies[n] = time.perf_counter() - sent
+            if reducer_seconds is None or server_seconds is None:
+                server_seconds = None
+            else:
+                server_seconds += reducer_seconds
+        if finish is not None:
+            finish()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server_cpu = process_cpu_seconds(db.server_pid) - server_started
+    growth = rss_mib() - before
     p50, p99 = percentiles(latencies)
     return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
 
