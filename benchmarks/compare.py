@@ -50,6 +50,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,7 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal, ParamSpec, TypeVar
+from urllib.parse import urlencode
 from uuid import UUID
 
 import attrs
@@ -73,12 +75,24 @@ from eventsourcing.domain import Aggregate, event
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 from nerv_inner_universe import log
 from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, SpacetimeHttp, Timestamp
+from nerv_inner_universe.client.protocol import (
+    CallReducer,
+    Committed,
+    IdentityToken,
+    TransactionUpdate,
+)
+from nerv_inner_universe.client.schema import ModuleSchema
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv, NervSettings
+from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.toolchain import setup
 
 P = ParamSpec("P")
@@ -88,7 +102,10 @@ EVENT_TYPE = "BENCH"
 WRITE_PATHS = (
     "plugin_async",
     "plugin_sync",
+    "plugin_sync_unfollowed",
     "client_awaited",
+    "client_awaited_thread",
+    "client_direct",
     "client_pipelined",
     "client_batches_awaited",
     "client_batches",
@@ -335,43 +352,39 @@ def spacetime_server(root: Path) -> Iterator[Spacetime]:
         server.stop()
 
 
-def nerv_config(db: Database, mode: Mode, protocol: Protocol) -> dict[str, Any]:
+def nerv_config(
+    db: Database, mode: Mode, protocol: Protocol, *, follow_remote: bool = True
+) -> dict[str, Any]:
     section = {
         "url": db.url,
         "database": db.name,
         "token": db.token,
         "events": mode,
         "protocol": protocol,
+        "follow_remote": follow_remote,
     }
     return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
 
 
-def plugin_publish(db: Database, events: int, mode: Mode, protocol: Protocol) -> Measured:
-    """Publishes through a started NERV runtime and flushes; latency is per ``publish``."""
-    runtime = Nerv(nerv_config(db, mode, protocol)).start()
+def plugin_publish(
+    db: Database, events: int, mode: Mode, protocol: Protocol, *, follow_remote: bool = True
+) -> Measured:
+    """Publishes through a started NERV runtime and flushes; latency is per ``publish``.
+    ``follow_remote`` False leaves the plugin's following of the event log off (its share of a
+    sync publish: the own event's row in every answer, decoded and passed over)."""
+    runtime = Nerv(nerv_config(db, mode, protocol, follow_remote=follow_remote)).start()
     try:
         recorder = runtime.recorder
         if recorder is None:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
-        latencies = latency_buffer(events)
-        before = rss_mib()
-        server_started = process_cpu_seconds(db.server_pid)
-        with profiled():
-            started, cpu_started = time.perf_counter(), time.process_time()
-            for n in range(events):
-                sent = time.perf_counter()
-                runtime.event_bus.publish(EVENT_TYPE, payload(n))
-                latencies[n] = time.perf_counter() - sent
-            recorder.flush()
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
-        growth = rss_mib() - before
+        publish = runtime.event_bus.publish
+
+        def one(n: int) -> None:
+            publish(EVENT_TYPE, payload(n))
+
+        return one_by_one(db, events, one, finish=recorder.flush)
     finally:
         runtime.stop()
-    p50, p99 = percentiles(latencies)
-    return Measured(
-        events, seconds, growth, p50, p99, cpu_seconds=cpu, server_cpu_seconds=server_cpu
-    )
 
 
 def plugin_memory(db: Database, events: int, protocol: Protocol) -> Measured:
@@ -528,6 +541,140 @@ async def _client_publish(
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
     return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
+
+
+def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """`client_publish` of ``publish_event`` awaited one by one, but each call made from this
+    thread and run on a loop in another (the plugin's `LoopThread`, through `LoopThread.run`):
+    the client's awaited call plus the hop between a publishing thread and a loop thread that a
+    sync publish through the plugin makes too."""
+    loop = LoopThread("bench-client-loop")
+    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    try:
+        conn = DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec)
+        loop.run(conn.connect())
+
+        def publish(n: int) -> float:
+            outcome = loop.run(conn.call_reducer("publish_event", event_input(n)))
+            return outcome.duration.seconds
+
+        try:
+            return one_by_one(db, events, publish)
+        finally:
+            loop.run(conn.disconnect())
+    finally:
+        loop.stop()
+
+
+def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """``publish_event`` awaited one by one from this thread with no event loop at all: the
+    client's codec, `websockets`' sans-I/O protocol and a blocking socket that this thread
+    writes and reads itself. Not a client the project ships: the floor of a sync write made on
+    the publishing thread (no hop to a loop thread, no subscription rows in its answers)."""
+    codec_class = BsatnCodec if protocol == "bsatn" else JsonCodec
+
+    async def fetch_schema() -> ModuleSchema:
+        async with SpacetimeHttp(db.url, token=db.token, timeout=120) as http:
+            return await http.schema(db.name)
+
+    schema = asyncio.run(fetch_schema())
+    codec = codec_class(schema, None)
+    definition = schema.reducer("publish_event")
+    channel = _DirectChannel(db, codec)
+
+    def publish(n: int) -> float:
+        args = codec.encode_args(definition, (event_input(n),))
+        channel.send(codec.encode_message(CallReducer("publish_event", args, n + 1)))
+        answer = codec.decode_message(channel.receive())
+        if not isinstance(answer, TransactionUpdate) or not isinstance(answer.status, Committed):
+            raise BenchmarkError(f"publish_event {n} was not committed: {answer!r}")
+        return answer.total_host_execution_duration.seconds
+
+    try:
+        if not isinstance(codec.decode_message(channel.receive()), IdentityToken):
+            raise BenchmarkError("the direct connection got no IdentityToken first")
+        return one_by_one(db, events, publish)
+    finally:
+        channel.close()
+
+
+def one_by_one(
+    db: Database,
+    events: int,
+    publish: Callable[[int], float | None],
+    finish: Callable[[], None] | None = None,
+) -> Measured:
+    """Calls ``publish(n)`` for events ``0 ..`` one at a time, timing each, then ``finish()``
+    (a flush, timed with the rest); ``publish`` returns the reducer time the server reported
+    for the event in seconds, or None when it is not known (then none is reported)."""
+    latencies = latency_buffer(events)
+    server_seconds: float | None = 0.0
+    before = rss_mib()
+    server_started = process_cpu_seconds(db.server_pid)
+    with profiled():
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for n in range(events):
+            sent = time.perf_counter()
+            reducer_seconds = publish(n)
+            latencies[n] = time.perf_counter() - sent
+            if reducer_seconds is None or server_seconds is None:
+                server_seconds = None
+            else:
+                server_seconds += reducer_seconds
+        if finish is not None:
+            finish()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server_cpu = process_cpu_seconds(db.server_pid) - server_started
+    growth = rss_mib() - before
+    p50, p99 = percentiles(latencies)
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
+
+
+class _DirectChannel:
+    """A WebSocket to ``db``'s subscribe endpoint speaking ``codec``'s subprotocol, driven by
+    the calling thread: `send` writes a frame, `receive` reads until the next data frame
+    (answering pings on the way)."""
+
+    def __init__(self, db: Database, codec: BsatnCodec | JsonCodec) -> None:
+        host = db.url.split("://", 1)[1]
+        query = urlencode(codec.url_parameters)
+        uri = parse_uri(f"ws://{host}/v1/database/{db.name}/subscribe?{query}")
+        self._protocol = ClientProtocol(
+            uri, subprotocols=[Subprotocol(codec.subprotocol)], max_size=None
+        )
+        self._socket = socket.create_connection((uri.host, uri.port), timeout=120)
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request = self._protocol.connect()
+        request.headers["Authorization"] = f"Bearer {db.token}"
+        self._protocol.send_request(request)
+        self._flush()
+
+    def send(self, frame: str | bytes) -> None:
+        if isinstance(frame, str):
+            self._protocol.send_text(frame.encode())
+        else:
+            self._protocol.send_binary(frame)
+        self._flush()
+
+    def receive(self) -> str | bytes:
+        while True:
+            for received in self._protocol.events_received():
+                if isinstance(received, Frame) and received.opcode is Opcode.BINARY:
+                    return bytes(received.data)
+                if isinstance(received, Frame) and received.opcode is Opcode.TEXT:
+                    return bytes(received.data).decode()
+            self._flush()  # a pong for a ping
+            data = self._socket.recv(1 << 18)
+            if not data:
+                raise BenchmarkError("the server closed the direct connection")
+            self._protocol.receive_data(data)
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def _flush(self) -> None:
+        for data in self._protocol.data_to_send():
+            self._socket.sendall(data)
 
 
 # --- eventsourcing ---------------------------------------------------------------------------
@@ -729,6 +876,20 @@ class Run:
             label = f'NERV + plugin, events="{mode}"'
             self.measure(f"plugin_{mode}", label, plugin_publish, db, n, mode, protocol)
             expect_count(spacetime, db, n)
+        if self.wanted("plugin_sync_unfollowed"):
+            db = spacetime.database("plugin-sync-unfollowed")
+            label = 'NERV + plugin, events="sync", follow_remote = false'
+            self.measure(
+                "plugin_sync_unfollowed",
+                label,
+                plugin_publish,
+                db,
+                n,
+                "sync",
+                protocol,
+                follow_remote=False,
+            )
+            expect_count(spacetime, db, n)
         if not self.args.writes_only:
             label = "NERV + plugin, read back (replay on start)"
             self.measure("plugin_read", label, plugin_replay, written["async"], n, empty, protocol)
@@ -753,6 +914,18 @@ class Run:
                 continue
             db = spacetime.database(key.replace("_", "-"))
             self.measure(key, label, client_publish, db, 0, n, size, in_flight, protocol=protocol)
+            expect_count(spacetime, db, n)
+        if self.wanted("client_awaited_thread"):
+            db = spacetime.database("client-awaited-thread")
+            label = "client, publish_event, awaited one by one from another thread"
+            self.measure(
+                "client_awaited_thread", label, client_awaited_thread, db, n, protocol=protocol
+            )
+            expect_count(spacetime, db, n)
+        if self.wanted("client_direct"):
+            db = spacetime.database("client-direct")
+            label = "publish_event awaited one by one on this thread, no event loop"
+            self.measure("client_direct", label, client_direct, db, n, protocol=protocol)
             expect_count(spacetime, db, n)
         if "client_batches_awaited" not in self.figures:
             return
@@ -865,6 +1038,33 @@ class Run:
                 ),
             ),
             (
+                ("plugin_sync_unfollowed", "client_awaited"),
+                lambda: p50_ratio(
+                    "plugin sync, not following, p50 / client awaited p50",
+                    f,
+                    "plugin_sync_unfollowed",
+                    "client_awaited",
+                ),
+            ),
+            (
+                ("client_awaited_thread", "client_awaited"),
+                lambda: p50_ratio(
+                    "client awaited from another thread p50 / client awaited p50",
+                    f,
+                    "client_awaited_thread",
+                    "client_awaited",
+                ),
+            ),
+            (
+                ("client_direct", "client_awaited"),
+                lambda: p50_ratio(
+                    "awaited on this thread, no event loop, p50 / client awaited p50",
+                    f,
+                    "client_direct",
+                    "client_awaited",
+                ),
+            ),
+            (
                 ("client_batches", "engine_ceiling"),
                 lambda: ratio(
                     "client pipelined batches / engine ceiling",
@@ -966,6 +1166,11 @@ def ratio(
 ) -> Ratio:
     """``f[top].rate / f[bottom].rate`` with an optional lower bound."""
     return bounded(label, f[top].rate / f[bottom].rate, "x", at_least=at_least)
+
+
+def p50_ratio(label: str, f: dict[str, Measured], top: str, bottom: str) -> Ratio:
+    """``f[top]``'s p50 latency over ``f[bottom]``'s, without a target."""
+    return bounded(label, known(f[top].p50_ms) / known(f[bottom].p50_ms), "x")
 
 
 def bounded(
