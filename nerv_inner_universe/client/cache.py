@@ -63,9 +63,7 @@ class TableCache:
         self._counts: dict[Any, int] = {}
         self._by_key: dict[Any, Any] = {}
         self._on_insert: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_insert")
-        self._on_inserts: Callbacks[[EventContext, Sequence[Any]]] = Callbacks(
-            f"{name}.on_inserts"
-        )
+        self._on_inserts: Callbacks[[EventContext, Sequence[Any]]] = Callbacks(f"{name}.on_inserts")
         self._on_delete: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_delete")
         self._on_update: Callbacks[[EventContext, Any, Any]] = Callbacks(f"{name}.on_update")
 
