@@ -13,8 +13,9 @@ next one (`CatchUp`).
 A single row over the limit cannot be read at all: following stops for good with an
 `OversizedRowError` (`Follower.error`), which the recorder's ``health`` shows and its next
 ``flush`` raises. The table is streamed, not cached (`TableCache.stream`), so memory does not
-grow with the log; the subscription's rows are `LazyRow`s, so this process's own events coming
-back cost the decoding of two columns (``event_id``, ``seq``), not of the whole row. Rows may
+grow with the log; the subscription's rows are `LazyRow`s, handed over a message at a time
+(`TableCache.on_inserts`), so this process's own events coming back cost the decoding of two
+columns (``event_id``, ``seq``), not of the whole row, and no callback call each. Rows may
 arrive out of `seq` order (a batch); `seq` is gap-free, so each waits in a reorder buffer until
 its predecessors are in, and events leave in log order.
 
