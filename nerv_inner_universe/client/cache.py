@@ -23,6 +23,7 @@ log = get_logger(__name__)
 
 RowCallback = Callable[[EventContext, Any], object]
 UpdateCallback = Callable[[EventContext, Any, Any], object]
+RowsCallback = Callable[[EventContext, Sequence[Any]], object]
 
 
 @attrs.frozen
@@ -62,6 +63,7 @@ class TableCache:
         self._counts: dict[Any, int] = {}
         self._by_key: dict[Any, Any] = {}
         self._on_insert: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_insert")
+        self._on_inserts: Callbacks[[EventContext, Sequence[Any]]] = Callbacks(f"{name}.on_inserts")
         self._on_delete: Callbacks[[EventContext, Any]] = Callbacks(f"{name}.on_delete")
         self._on_update: Callbacks[[EventContext, Any, Any]] = Callbacks(f"{name}.on_update")
 
@@ -116,6 +118,13 @@ class TableCache:
         """``callback(ctx, row)`` for each row entering the cache."""
         return self._on_insert.add(callback)
 
+    def on_inserts(self, callback: RowsCallback) -> CallbackId:
+        """``callback(ctx, rows)`` once per message that adds rows, with all of them in message
+        order (a non-empty tuple), after the ``on_insert`` callbacks: a reader of a busy
+        streamed table (a log follower) takes a message's rows in one call, not one call per
+        row."""
+        return self._on_inserts.add(callback)
+
     def on_delete(self, callback: RowCallback) -> CallbackId:
         """``callback(ctx, row)`` for each row leaving the cache."""
         return self._on_delete.add(callback)
@@ -129,7 +138,7 @@ class TableCache:
         """Removes a callback added with ``on_*``; returns whether this table had it."""
         return any(
             callbacks.remove(callback_id)
-            for callbacks in (self._on_insert, self._on_delete, self._on_update)
+            for callbacks in (self._on_insert, self._on_inserts, self._on_delete, self._on_update)
         )
 
     def apply(self, inserts: Iterable[Any], deletes: Iterable[Any]) -> TableDiff:
@@ -179,13 +188,18 @@ class TableCache:
             self._by_key = {self._key(row): row for row in self._counts} if primary_key else {}
 
     def notify(self, ctx: EventContext, diff: TableDiff) -> None:
-        """Runs the callbacks for ``diff``: deletes, then updates, then inserts."""
+        """Runs the callbacks for ``diff``: deletes, then updates, then inserts (each row's
+        ``on_insert``, then ``on_inserts`` with them all)."""
         for row in diff.deletes:
             self._on_delete(ctx, row)
         for old, new in diff.updates:
             self._on_update(ctx, old, new)
-        for row in diff.inserts:
-            self._on_insert(ctx, row)
+        if not diff.inserts:
+            return
+        if self._on_insert:
+            for row in diff.inserts:
+                self._on_insert(ctx, row)
+        self._on_inserts(ctx, diff.inserts)
 
     def _key(self, row: Any) -> Any:
         if len(self._primary_key) == 1:

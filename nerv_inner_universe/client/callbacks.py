@@ -34,6 +34,10 @@ class Callbacks(Generic[P]):
         """Returns whether the id was registered here."""
         return self._callbacks.pop(callback_id, None) is not None
 
+    def __bool__(self) -> bool:
+        """Whether any callback is registered."""
+        return bool(self._callbacks)
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
         for callback in list(self._callbacks.values()):
             try:

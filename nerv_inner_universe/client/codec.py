@@ -132,8 +132,10 @@ class JsonCodec:
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow` (whatever class is registered for the table's type)."""
-        readers, context = self._column_readers, self._context
-        return LazyRow(raw, _kept(readers, table.name, lambda: _JsonColumns(table, context)))
+        reader = self._column_readers.get(table.name)
+        if reader is None:  # not `_kept`: one call and one closure less per row
+            reader = self._column_readers[table.name] = _JsonColumns(table, self._context)
+        return LazyRow(raw, reader)
 
 
 class _JsonColumns:
@@ -263,8 +265,10 @@ class BsatnCodec:
 
     def lazy_row(self, table: TableDef, raw: RawValue) -> LazyRow:
         """One row as a `LazyRow`: a read decodes its columns up to the one read."""
-        readers, context = self._column_readers, self._context
-        return LazyRow(raw, _kept(readers, table.name, lambda: _BsatnColumns(table, context)))
+        reader = self._column_readers.get(table.name)
+        if reader is None:  # not `_kept`: one call and one closure less per row
+            reader = self._column_readers[table.name] = _BsatnColumns(table, self._context)
+        return LazyRow(raw, reader)
 
 
 class _BsatnColumns:

@@ -11,6 +11,7 @@ classes of ``values`` for Identity, ConnectionId, Timestamp and TimeDuration.
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -101,9 +102,9 @@ def fields_getter(names: Sequence[str | None]) -> Callable[[object], Sequence[ob
     the field names, a list or tuple of as many, a `Row` with the same names, another mapping,
     an attrs instance whose fields are the product's. Raises `Unusual` for any other value."""
     field_names = tuple(str(name) for name in names)
-    kinds: dict[type, str | None] = {}
-    """How a class's values give the fields: "mapping", "attrs" (its fields are exactly the
-    product's) or None (the general path)."""
+    getters: dict[type, FieldsOf | None] = {}
+    """How a class's values give the fields (another mapping, an attrs class whose fields are
+    exactly the product's), or None (the general path)."""
 
     def fields_of(value: object) -> Sequence[object]:
         cls = type(value)
@@ -122,24 +123,37 @@ def fields_getter(names: Sequence[str | None]) -> Callable[[object], Sequence[ob
             raise Unusual
         if cls is Row and cast(Row, value).field_names == field_names:
             return cast(Row, value).as_tuple()
-        kind = kinds[cls] if cls in kinds else kinds.setdefault(cls, _product_kind(cls, names))
-        if kind == "mapping":
-            mapping = cast("Mapping[object, object]", value)
-            if len(mapping) == len(names) and all(name in mapping for name in names):
-                return [mapping[name] for name in names]
-        elif kind == "attrs":
-            return [getattr(value, name) for name in field_names]
-        raise Unusual
+        getter = getters[cls] if cls in getters else getters.setdefault(cls, _getter(cls, names))
+        if getter is None:
+            raise Unusual
+        return getter(value)
 
     return fields_of
 
 
-def _product_kind(cls: type, names: Sequence[str | None]) -> str | None:
+FieldsOf = Callable[[Any], Sequence[object]]
+"""A product's field values, in order, from a value of one class (raises `Unusual` when a
+value does not have them)."""
+
+
+def _getter(cls: type, names: Sequence[str | None]) -> FieldsOf | None:
+    """How values of ``cls`` give the fields ``names``: by key for a mapping, by attribute (one
+    C call for them all) for an attrs class whose fields are exactly ``names``; None for any
+    other class."""
+    field_names = tuple(map(str, names))
     if issubclass(cls, Mapping):
-        return "mapping"
-    if attrs.has(cls) and sorted(f.name for f in attrs.fields(cls)) == sorted(map(str, names)):
-        return "attrs"
-    return None
+
+        def mapping_fields(mapping: Mapping[object, object]) -> Sequence[object]:
+            if len(mapping) == len(names) and all(name in mapping for name in names):
+                return [mapping[name] for name in names]
+            raise Unusual
+
+        return mapping_fields
+    if not attrs.has(cls) or sorted(f.name for f in attrs.fields(cls)) != sorted(field_names):
+        return None
+    if len(field_names) < 2:  # `attrgetter` gives a tuple for two names or more
+        return lambda value: tuple(getattr(value, name) for name in field_names)
+    return operator.attrgetter(*field_names)
 
 
 def variant_tag(ty: SumType, key: object) -> int | None:

@@ -13,8 +13,9 @@ next one (`CatchUp`).
 A single row over the limit cannot be read at all: following stops for good with an
 `OversizedRowError` (`Follower.error`), which the recorder's ``health`` shows and its next
 ``flush`` raises. The table is streamed, not cached (`TableCache.stream`), so memory does not
-grow with the log; the subscription's rows are `LazyRow`s, so this process's own events coming
-back cost the decoding of two columns (``event_id``, ``seq``), not of the whole row. Rows may
+grow with the log; the subscription's rows are `LazyRow`s, handed over a message at a time
+(`TableCache.on_inserts`), so this process's own events coming back cost the decoding of two
+columns (``event_id``, ``seq``), not of the whole row, and no callback call each. Rows may
 arrive out of `seq` order (a batch); `seq` is gap-free, so each waits in a reorder buffer until
 its predecessors are in, and events leave in log order.
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -136,7 +137,7 @@ class Follower:
         self._thread.start()
         table = connection.cache.table(Table.EVENT_LOG)
         table.stream(lazy=True)  # most rows are our own: read three columns of those
-        table.on_insert(self._on_insert)
+        table.on_inserts(self._on_inserts)
         connection.on_disconnect(self._dropped)
         await self._catch_up.start(connection)
 
@@ -178,22 +179,33 @@ class Follower:
         self._next_seq = max(self._first_seq, self._next_seq - len(self._seen))
         self._rewinds += 1
 
-    def _on_insert(self, _context: EventContext, row: Any) -> None:
-        self._on_row(row)
+    def _on_inserts(self, _context: EventContext, rows: Sequence[Any]) -> None:
+        """The rows one message added (one call a message, not a row: most are our own)."""
+        for row in rows:
+            self._on_row(row)
 
     def _on_row(self, row: Any) -> None:
         """One `event_log` row, from the subscription or a catch-up page."""
         self.received += 1
-        seq = int(row.seq)
-        if seq < self._next_seq:  # already handed on: a resubscription overlaps the stream
+        seq = int(row["seq"])
+        if seq != self._next_seq or self._waiting:
+            self._reorder(seq, row)
+            return
+        self._next_seq = seq + 1  # the next one due, nothing waiting: the usual case
+        self._hand_on(seq, row)
+
+    def _reorder(self, seq: int, row: Any) -> None:
+        """A row that is not simply the next one due: passed over when handed on already (a
+        resubscription overlaps the stream), else it waits until its predecessors are in."""
+        if seq < self._next_seq:
             return
         self._waiting[seq] = row
         while (ready := self._waiting.pop(self._next_seq, None)) is not None:
             self._next_seq += 1
-            self._hand_on(ready)
+            self._hand_on(self._next_seq - 1, ready)
 
-    def _hand_on(self, row: Any) -> None:
-        seq, event_id = int(row.seq), str(row.event_id)
+    def _hand_on(self, seq: int, row: Any) -> None:
+        event_id = str(row["event_id"])
         if self._seen.get(seq) == event_id:  # rechecked after a reconnect: still the same row
             return
         self._seen.set(seq, event_id)

@@ -35,10 +35,12 @@ class Recent(Generic[K, V]):
         return self._items.get(key)
 
     def set(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
+        items = self._items
+        if key in items:  # a new key is the most recent already (runs for every event)
+            items.move_to_end(key)
+        items[key] = value
+        if len(items) > self._capacity:  # one key more at most: one set adds one
+            items.popitem(last=False)
 
     def forget(self, key: K) -> None:
         self._items.pop(key, None)

@@ -226,15 +226,15 @@ class InnerUniverseRecorder:
         """Stores ``event`` (waits for it with ``events = 'sync'``); RecordConflictError when its id
         was recorded with other content."""
         payload = translate.event_input(event)  # first: a refused event is not remembered
-        self._writer.refuse_oversized(_event_write(payload, waited=False))
+        # Async: no future per event, a failure comes to _queued_event_failed.
+        write = _event_write(payload, waited=self.settings.events == "sync")
+        self._writer.refuse_oversized(write)
         fingerprint = translate.input_fingerprint(payload)
         with self._lock:
             if not self._recent.admit(event.id, fingerprint):
                 return
             if self._follower is not None:
                 self._unseen_own.add(event.id)
-        # Async: no future per event, a failure comes to _queued_event_failed.
-        write = _event_write(payload, waited=self.settings.events == "sync")
         committed = False
         try:
             if self._outbox is not None:

@@ -71,6 +71,10 @@ _SETTLED.set_result(None)
 1 KiB) is settled and need not be kept."""
 
 
+def _size_of(write: Write) -> int:
+    return 0 if write.event is None else event_bytes(write.event)
+
+
 @attrs.frozen
 class Write:
     """One reducer call (None, without an ``event``: a barrier that only waits for the writes
@@ -84,6 +88,9 @@ class Write:
     _what: str
     event: contract.EventInput | None = None
     future: concurrent.futures.Future[None] | None = attrs.field(factory=concurrent.futures.Future)
+    event_size: int = attrs.field(default=attrs.Factory(_size_of, takes_self=True))
+    """`event_bytes` of ``event`` (0 without one), counted once, when the write is made: the
+    publisher's `OrderedWriter.refuse_oversized` and the writer's batching both read it."""
 
     @classmethod
     def of_event(
@@ -306,7 +313,7 @@ def write_bytes(write: Write) -> int:
     `event_bytes` for an event; for another call its texts' UTF-8 bytes plus a little for each
     other value and field name (`_value_bytes`); 0 for a barrier."""
     if write.event is not None:
-        return event_bytes(write.event)
+        return write.event_size
     call = write.call
     return 0 if call is None else _value_bytes(call.args)
 
@@ -574,10 +581,10 @@ class OrderedWriter:
         first = queue.popleft()
         batch = [first]
         if first.event is not None:
-            size = event_bytes(first.event)
+            size = first.event_size
             room = self._batch_size - 1
-            while room and queue and (event := queue[0].event) is not None:
-                size += event_bytes(event)
+            while room and queue and queue[0].event is not None:
+                size += queue[0].event_size
                 if size > self._batch_bytes:
                     break
                 batch.append(queue.popleft())

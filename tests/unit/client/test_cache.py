@@ -244,6 +244,25 @@ def test_a_streamed_table_reports_every_row_and_keeps_none(schema: ModuleSchema)
     assert table.is_streamed, "a schema change keeps the table streamed"
 
 
+def test_on_inserts_gets_a_messages_inserted_rows_in_one_call_after_on_insert() -> None:
+    table = TableCache("t", ("id",))
+    calls: list[tuple[Any, ...]] = []
+    table.on_insert(lambda _ctx, r: calls.append(("insert", r)))
+    batch = table.on_inserts(lambda ctx, rows: calls.append(("inserts", ctx.kind, rows)))
+    table.notify(REDUCER, table.apply([row("a"), row("b")], []))
+    table.notify(REDUCER, table.apply([row("a", 1)], [row("a")]))  # an update, no insert
+    table.notify(REDUCER, table.apply([], [row("b")]))
+    assert calls == [
+        ("insert", row("a")),
+        ("insert", row("b")),
+        ("inserts", EventKind.REDUCER, (row("a"), row("b"))),
+    ]
+    assert table.remove_callback(batch)
+    calls.clear()
+    table.notify(REDUCER, table.apply([row("c")], []))
+    assert calls == [("insert", row("c"))]
+
+
 def test_a_lazily_streamed_table_says_so(schema: ModuleSchema) -> None:
     cache = ClientCache(schema)
     cache.table("entity").stream(lazy=True)

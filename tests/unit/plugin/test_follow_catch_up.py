@@ -47,6 +47,9 @@ class FakeTable:
     def on_insert(self, callback: Callable[..., None]) -> None:
         self.inserted = callback
 
+    def on_inserts(self, callback: Callable[..., None]) -> None:
+        self.inserted_rows = callback
+
 
 class FakeCache:
     def __init__(self) -> None:

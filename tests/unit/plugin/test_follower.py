@@ -51,8 +51,7 @@ def delivered(follower: Follower, bus: EventBus) -> list[str]:
 
 
 def feed(follower: Follower, *rows: Any) -> None:
-    for each in rows:
-        follower._on_insert(CTX, each)
+    follower._on_inserts(CTX, rows)
 
 
 def test_rows_out_of_order_go_out_in_log_order_and_own_events_stay_home() -> None:

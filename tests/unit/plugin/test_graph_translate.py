@@ -202,9 +202,9 @@ def test_the_follower_delivers_graph_events_of_every_process_in_log_order() -> N
     follow = Follower(bus, lambda event_id: event_id.startswith("sys:"))
     follow._thread.start()
     ctx = EventContext(EventKind.REDUCER)
-    follow._on_insert(ctx, log_row(2, "EntityDeleted", Row(entity_id="a", entity_type="agent")))
-    follow._on_insert(ctx, log_row(1, "EntityUpdated", Row(entity_id="a", changed_fields=())))
-    follow._on_insert(ctx, Row(**{**log_row(3, "Json", "{}"), "event_id": "e3"}))
+    follow._on_inserts(ctx, [log_row(2, "EntityDeleted", Row(entity_id="a", entity_type="agent"))])
+    follow._on_inserts(ctx, [log_row(1, "EntityUpdated", Row(entity_id="a", changed_fields=()))])
+    follow._on_inserts(ctx, [Row(**{**log_row(3, "Json", "{}"), "event_id": "e3"})])
     follow.stop()
     assert [(e.id, e.type) for e in reversed(bus.get_history())] == [
         ("sys:1", "ENTITY_UPDATED"),
