@@ -112,6 +112,39 @@ class RecorderHealth:
     each once."""
 
 
+def stream_anchor(stream: str) -> VersionedState:
+    """The root version projector ``stream``'s deltas hang on (`streams.anchor_version`, on
+    timeline `streams.anchor_timeline`): the empty object, committed with a snapshot."""
+    return VersionedState(
+        version_id=streams.anchor_version(stream),
+        data={},
+        parent_version_id=None,
+        timestamp=0.0,
+        change_description=f"initial state of projector stream {stream!r}",
+        data_hash=data_hash(_STREAM_BASE_STATE),
+    )
+
+
+def delta_call(
+    stream: str,
+    index: int,
+    writer: str,
+    metadata: DeltaMetadata,
+    operations: Sequence[Operation],
+) -> contract.ReducerCall:
+    """The ``record_delta`` call that stores delta ``index`` of projector ``stream`` as
+    ``writer`` (a recorder's tag, `streams.delta_id`) on the stream's `stream_anchor`.
+    ArgumentError (the client's) for what cannot be encoded."""
+    return contract.record_delta(
+        delta_id=streams.delta_id(stream, index, writer),
+        stream=stream,
+        state_version_id=streams.anchor_version(stream),
+        occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
+        operations=translate.operations(operations),
+        metadata=translate.delta_metadata_input(metadata),
+    )
+
+
 class InnerUniverseRecorder:
     """NERV's Recorder over one Inner Universe database; connects on construction and must be
     `close`d. Connecting and every read retry connection trouble for ``retry_for`` seconds,
@@ -297,16 +330,9 @@ class InnerUniverseRecorder:
     ) -> None:
         """Stores delta ``index`` of projector ``stream`` on the stream's root version, under an
         id of this recorder's own (another process's delta ``index`` is another delta)."""
-        delta_id = streams.delta_id(stream, index, self._writer_tag)
-        call = contract.record_delta(
-            delta_id=delta_id,
-            stream=stream,
-            state_version_id=self._anchor(stream),
-            occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
-            operations=translate.operations(operations),
-            metadata=translate.delta_metadata_input(metadata),
-        )
-        self._store(call, f"delta {delta_id!r}")
+        self._anchor(stream)
+        call = delta_call(stream, index, self._writer_tag, metadata, operations)
+        self._store(call, f"delta {streams.delta_id(stream, index, self._writer_tag)!r}")
 
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
@@ -317,22 +343,14 @@ class InnerUniverseRecorder:
         interval = self._run(self._reader.snapshot_interval())
         return (int(head.versions_since_snapshot) if head is not None else 0), interval
 
-    def _anchor(self, stream: str) -> str:
-        """The root version a stream's deltas hang on (committed once, idempotently)."""
-        base = streams.anchor_version(stream)
+    def _anchor(self, stream: str) -> None:
+        """Commits the root version a stream's deltas hang on (once, idempotently)."""
         if stream in self._anchored_streams:
-            return base
-        version = VersionedState(
-            version_id=base,
-            data={},
-            parent_version_id=None,
-            timestamp=0.0,
-            change_description=f"initial state of projector stream {stream!r}",
-            data_hash=data_hash(_STREAM_BASE_STATE),
+            return
+        self._versions.commit(
+            streams.anchor_timeline(stream), stream_anchor(stream), [], snapshot=True
         )
-        self._versions.commit(streams.anchor_timeline(stream), version, [], snapshot=True)
         self._anchored_streams.add(stream)
-        return base
 
     def _queued_event_failed(self, write: Write, error: BaseException) -> None:
         """A queued event could not be written (called on the loop): forgotten, so it may be
