@@ -11,10 +11,8 @@ from nerv_inner_universe.delta import Delete, Insert, Operation, Patch, Remove, 
 from nerv_inner_universe.nerv import DeltaMetadata, Nerv, OperationsDelta, StateProjector
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import NONE, Database
-from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
-from tests.integration.plugin.test_restore_at_head import INTERVAL, RowsRead, config, rows_read
-
-__all__ = ["rows_read"]  # the fixture, used by name
+from tests.integration.plugin.conftest import RowsRead, RuntimeFactory, nerv_config
+from tests.integration.plugin.test_restore_at_head import INTERVAL, config
 
 DEEP: dict[str, Any] = {}
 _level = DEEP
@@ -103,6 +101,16 @@ def two_writers(db: Database, runtimes: RuntimeFactory, rounds: int) -> None:
     second.stop()
 
 
+def written_by_two(
+    db: Database, runtimes: RuntimeFactory
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`two_writers` of ``2 * INTERVAL`` rounds; the stream's deltas (``delta_id``, ``seq``),
+    newest first, and its checkpoint row."""
+    two_writers(db, runtimes, 2 * INTERVAL)
+    rows = db.sql("SELECT delta_id, seq FROM delta_record WHERE stream = 'main'")
+    return sorted(rows, key=lambda row: -int(row["seq"])), checkpoint_row(db)
+
+
 def test_two_writers_restore_at_the_head_what_every_delta_gives(
     inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
 ) -> None:
@@ -131,10 +139,7 @@ def test_a_redaction_after_the_checkpoint_is_restored_from_it(
     inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
 ) -> None:
     db = inner_universe
-    two_writers(db, runtimes, 2 * INTERVAL)
-    rows = db.sql("SELECT delta_id, seq FROM delta_record WHERE stream = 'main'")
-    newest_first = sorted(rows, key=lambda row: -int(row["seq"]))
-    checkpoint = checkpoint_row(db)
+    newest_first, checkpoint = written_by_two(db, runtimes)
     after = [row for row in newest_first if int(row["seq"]) > checkpoint["seq"]]
     for row in after:
         db.ok("redact_delta", row["delta_id"], "after the checkpoint")
@@ -156,10 +161,7 @@ def test_a_redaction_inside_the_checkpoint_sends_the_start_back_to_every_delta(
     inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
 ) -> None:
     db = inner_universe
-    two_writers(db, runtimes, 2 * INTERVAL)
-    rows = db.sql("SELECT delta_id, seq FROM delta_record WHERE stream = 'main'")
-    checkpoint = checkpoint_row(db)
-    newest_first = sorted(rows, key=lambda row: -int(row["seq"]))
+    newest_first, checkpoint = written_by_two(db, runtimes)
     for row in newest_first:
         db.ok("redact_delta", row["delta_id"], "down into the checkpoint")
         if int(row["seq"]) <= checkpoint["seq"]:
@@ -168,7 +170,7 @@ def test_a_redaction_inside_the_checkpoint_sends_the_start_back_to_every_delta(
 
     rows_read.rows.clear()
     restarted = runtimes(config(db))
-    assert rows_read.rows.get("delta_record", 0) == len(rows)
+    assert rows_read.rows.get("delta_record", 0) == len(newest_first)
     assert restarted.state_projector.fully_loaded
     whole = replayed(restarted)
     assert restarted.state_projector.get_current_state() == whole.get_current_state()
