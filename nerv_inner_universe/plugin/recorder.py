@@ -36,6 +36,7 @@ from nerv_inner_universe.nerv import (
     Event,
     EventBus,
     NoOp,
+    ProjectorCheckpoint,
     Relation,
     StateProjector,
     TemporalStore,
@@ -522,6 +523,13 @@ class InnerUniverseRecorder:
         `reader.decode_deltas`), each to be applied once; hand the ones that did not apply to
         `report_noops`."""
         return self._decode_for_restore(stream, self._delta_rows(stream)).deltas
+
+    def read_delta_checkpoint(self, stream: str) -> ProjectorCheckpoint | None:
+        """The module's checkpoint of ``stream`` (``delta_checkpoint``, its state
+        hash-checked), or None while it results from no delta. IntegrityError when damaged."""
+        self.flush()
+        found = self._run(self._reader.delta_checkpoint(stream))
+        return None if found is None else found.checkpoint
 
     def read_delta_tail(self, stream: str) -> DeltaTail:
         """What a runtime restores its projector from: the module's checkpoint of ``stream``
