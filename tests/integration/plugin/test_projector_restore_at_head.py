@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from nerv_inner_universe.delta import Delete, Insert, Operation, Patch, Remove, Set, canonical_json
-from nerv_inner_universe.nerv import DeltaMetadata, Nerv, OperationsDelta, StateProjector
+from nerv_inner_universe.nerv import (
+    DeltaMetadata,
+    Nerv,
+    OperationsDelta,
+    ReplayError,
+    StateProjector,
+)
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RowsRead, RuntimeFactory, nerv_config
@@ -175,3 +183,19 @@ def test_a_redaction_inside_the_checkpoint_sends_the_start_back_to_every_delta(
     whole = replayed(restarted)
     assert restarted.state_projector.get_current_state() == whole.get_current_state()
     assert restarted.state_projector.get_delta_history() == whole.get_delta_history()
+
+
+def test_deltas_redacted_inside_the_checkpoint_after_the_start_are_a_replay_error(
+    inner_universe: Database, runtimes: RuntimeFactory
+) -> None:
+    db = inner_universe
+    newest_first, checkpoint = written_by_two(db, runtimes)
+    restarted = runtimes(config(db))
+    state = restarted.state_projector.get_current_state()
+    for row in newest_first:
+        db.ok("redact_delta", row["delta_id"], "down into the checkpoint, after the start")
+        if int(row["seq"]) <= checkpoint["seq"]:
+            break
+    with pytest.raises(ReplayError, match="was one redacted since it was read"):
+        restarted.state_projector.get_delta_history()
+    assert restarted.state_projector.get_current_state() == state  # what the start restored
