@@ -357,7 +357,7 @@ class BlockingConnection:
                 self._drop(link)
                 raise
         event = reducer_event(self.schema, self._codec, answer)
-        refused = outcome_error(reducer, event)
+        refused = outcome_error(reducer, event, self._log)
         if refused is not None:
             raise refused
         return event

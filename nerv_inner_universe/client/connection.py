@@ -13,7 +13,6 @@ import asyncio
 import enum
 import functools
 import itertools
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -712,15 +711,7 @@ class DbConnection:
         call = self._calls.take(call_info.request_id, call_info.reducer_name, call_info.args)
         if call is None or call.future.done():
             return
-        if self._log.isEnabledFor(logging.DEBUG):  # skips building a dropped entry per call
-            self._log.debug(
-                "reducer_outcome",
-                reducer=event.reducer_name,
-                request_id=call.request_id,
-                status=event.status.value,
-                duration_us=event.duration.micros,
-            )
-        error = outcome_error(call.reducer, event)
+        error = outcome_error(call.reducer, event, self._log)
         if error is None:
             call.future.set_result(event)
         else:

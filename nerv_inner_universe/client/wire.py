@@ -5,8 +5,11 @@ and a `TransactionUpdate` read as the `ReducerEvent` of a call and its outcome."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
+
+import structlog
 
 from .codec import Codec
 from .errors import (
@@ -118,9 +121,20 @@ def reducer_event(schema: ModuleSchema, codec: Codec, message: TransactionUpdate
     )
 
 
-def outcome_error(reducer: str, event: ReducerEvent) -> SpacetimeError | None:
+def outcome_error(
+    reducer: str, event: ReducerEvent, log: structlog.stdlib.BoundLogger
+) -> SpacetimeError | None:
     """What a call of ``reducer`` that ended as ``event`` raises: None when it committed,
-    ReducerFailedError when it was rolled back, OutOfEnergyError when its energy ran out."""
+    ReducerFailedError when it was rolled back, OutOfEnergyError when its energy ran out.
+    Logged to ``log`` at debug level (``reducer_outcome``)."""
+    if log.isEnabledFor(logging.DEBUG):  # skips building a dropped entry per call
+        log.debug(
+            "reducer_outcome",
+            reducer=event.reducer_name,
+            request_id=event.request_id,
+            status=event.status.value,
+            duration_us=event.duration.micros,
+        )
     if event.status is ReducerStatus.COMMITTED:
         return None
     if event.status is ReducerStatus.FAILED:
