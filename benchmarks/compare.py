@@ -50,7 +50,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,7 +65,6 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal, ParamSpec, TypeVar
-from urllib.parse import urlencode
 from uuid import UUID
 
 import attrs
@@ -75,20 +73,17 @@ from eventsourcing.domain import Aggregate, event
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
-from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
 
 from nerv_inner_universe import log
-from nerv_inner_universe.client import BsatnCodec, DbConnection, JsonCodec, SpacetimeHttp, Timestamp
-from nerv_inner_universe.client.protocol import (
-    CallReducer,
-    Committed,
-    IdentityToken,
-    TransactionUpdate,
+from nerv_inner_universe.client import (
+    BlockingConnection,
+    BsatnCodec,
+    DbConnection,
+    JsonCodec,
+    ModuleSchema,
+    SpacetimeHttp,
+    Timestamp,
 )
-from nerv_inner_universe.client.schema import ModuleSchema
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv, NervSettings
@@ -568,34 +563,24 @@ def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> M
 
 def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
     """``publish_event`` awaited one by one from this thread with no event loop at all: the
-    client's codec, `websockets`' sans-I/O protocol and a blocking socket that this thread
-    writes and reads itself. Not a client the project ships: the floor of a sync write made on
-    the publishing thread (no hop to a loop thread, no subscription rows in its answers)."""
-    codec_class = BsatnCodec if protocol == "bsatn" else JsonCodec
+    client's `BlockingConnection` (its codec, `websockets`' sans-I/O protocol and a blocking
+    socket that this thread writes and reads itself, no subscriptions): the floor of a sync
+    write made on the publishing thread (no hop to a loop thread, no subscription rows in its
+    answers)."""
 
     async def fetch_schema() -> ModuleSchema:
         async with SpacetimeHttp(db.url, token=db.token, timeout=120) as http:
             return await http.schema(db.name)
 
-    schema = asyncio.run(fetch_schema())
-    codec = codec_class(schema, None)
-    definition = schema.reducer("publish_event")
-    channel = _DirectChannel(db, codec)
+    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    with BlockingConnection(
+        db.url, db.name, asyncio.run(fetch_schema()), token=db.token, call_timeout=120, codec=codec
+    ) as conn:
 
-    def publish(n: int) -> float:
-        args = codec.encode_args(definition, (event_input(n),))
-        channel.send(codec.encode_message(CallReducer("publish_event", args, n + 1)))
-        answer = codec.decode_message(channel.receive())
-        if not isinstance(answer, TransactionUpdate) or not isinstance(answer.status, Committed):
-            raise BenchmarkError(f"publish_event {n} was not committed: {answer!r}")
-        return answer.total_host_execution_duration.seconds
+        def publish(n: int) -> float:
+            return conn.call_reducer("publish_event", event_input(n)).duration.seconds
 
-    try:
-        if not isinstance(codec.decode_message(channel.receive()), IdentityToken):
-            raise BenchmarkError("the direct connection got no IdentityToken first")
         return one_by_one(db, events, publish)
-    finally:
-        channel.close()
 
 
 def one_by_one(
@@ -628,53 +613,6 @@ def one_by_one(
     growth = rss_mib() - before
     p50, p99 = percentiles(latencies)
     return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
-
-
-class _DirectChannel:
-    """A WebSocket to ``db``'s subscribe endpoint speaking ``codec``'s subprotocol, driven by
-    the calling thread: `send` writes a frame, `receive` reads until the next data frame
-    (answering pings on the way)."""
-
-    def __init__(self, db: Database, codec: BsatnCodec | JsonCodec) -> None:
-        host = db.url.split("://", 1)[1]
-        query = urlencode(codec.url_parameters)
-        uri = parse_uri(f"ws://{host}/v1/database/{db.name}/subscribe?{query}")
-        self._protocol = ClientProtocol(
-            uri, subprotocols=[Subprotocol(codec.subprotocol)], max_size=None
-        )
-        self._socket = socket.create_connection((uri.host, uri.port), timeout=120)
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        request = self._protocol.connect()
-        request.headers["Authorization"] = f"Bearer {db.token}"
-        self._protocol.send_request(request)
-        self._flush()
-
-    def send(self, frame: str | bytes) -> None:
-        if isinstance(frame, str):
-            self._protocol.send_text(frame.encode())
-        else:
-            self._protocol.send_binary(frame)
-        self._flush()
-
-    def receive(self) -> str | bytes:
-        while True:
-            for received in self._protocol.events_received():
-                if isinstance(received, Frame) and received.opcode is Opcode.BINARY:
-                    return bytes(received.data)
-                if isinstance(received, Frame) and received.opcode is Opcode.TEXT:
-                    return bytes(received.data).decode()
-            self._flush()  # a pong for a ping
-            data = self._socket.recv(1 << 18)
-            if not data:
-                raise BenchmarkError("the server closed the direct connection")
-            self._protocol.receive_data(data)
-
-    def close(self) -> None:
-        self._socket.close()
-
-    def _flush(self) -> None:
-        for data in self._protocol.data_to_send():
-            self._socket.sendall(data)
 
 
 # --- eventsourcing ---------------------------------------------------------------------------

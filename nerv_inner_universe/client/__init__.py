@@ -12,6 +12,7 @@ Knows nothing of the application using it.
 from __future__ import annotations
 
 from .algebraic import AlgebraicType, ArrayType, Primitive, ProductType, Ref, SumType, Typespace
+from .blocking import BlockingConnection, Stream, StreamFactory, open_stream
 from .cache import ClientCache, TableCache, TableDiff
 from .callbacks import CallbackId
 from .codec import BsatnCodec, Codec, CodecFactory, JsonCodec
@@ -70,6 +71,7 @@ __all__ = [
     "AnswerTooLargeError",
     "ArgumentError",
     "ArrayType",
+    "BlockingConnection",
     "BsatnCodec",
     "CallTimeoutError",
     "CallbackId",
@@ -117,6 +119,8 @@ __all__ = [
     "SpacetimeError",
     "SpacetimeHttp",
     "SqlResult",
+    "Stream",
+    "StreamFactory",
     "SubscriptionHandle",
     "SubscriptionState",
     "SumType",
@@ -133,6 +137,7 @@ __all__ = [
     "default_token_dir",
     "field",
     "micros_from_seconds",
+    "open_stream",
     "open_websocket",
     "read_token_file",
 ]

@@ -13,11 +13,9 @@ import asyncio
 import enum
 import functools
 import itertools
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote, urlencode
 
 import attrs
 import httpx
@@ -30,29 +28,22 @@ from .callbacks import CallbackId, Callbacks
 from .calls import PendingCall, PendingCalls
 from .codec import BsatnCodec, Codec, CodecFactory
 from .errors import (
-    AnswerTooLargeError,
     ArgumentError,
     CallTimeoutError,
     ConnectionRefusedByModuleError,
     MessageTooLargeError,
     OutcomeUnknownError,
-    OutOfEnergyError,
     ProtocolError,
     QueryError,
-    ReducerFailedError,
     SpacetimeConnectionError,
     SpacetimeError,
 )
-from .events import EventContext, EventKind, ReducerEvent, ReducerStatus
+from .events import EventContext, EventKind, ReducerEvent
 from .http import SpacetimeHttp
 from .protocol import (
-    ANSWER_ENVELOPE_BYTES,
-    MAX_CLIENT_MESSAGE_BYTES,
     CallReducer,
-    ClientMessage,
     Committed,
     DatabaseUpdate,
-    Failed,
     IdentityToken,
     OneOffQuery,
     OneOffQueryResponse,
@@ -72,6 +63,14 @@ from .subscription import SubscriptionHandle, SubscriptionState
 from .token_store import TokenStore, bearer_header
 from .values import ConnectionId, Identity
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
+from .wire import (
+    encode_checked,
+    next_request_id,
+    outcome_error,
+    reducer_event,
+    refuse_unanswerable,
+    subscribe_url,
+)
 
 log = get_logger(__name__)
 
@@ -324,8 +323,8 @@ class DbConnection:
             )
         args_raw = session.codec.encode_args(definition, args)
         request_id = self._next_id()
-        frame = self._encode(session, CallReducer(reducer, args_raw, request_id))
-        self._refuse_unanswerable(reducer, frame)
+        frame = encode_checked(session.codec, CallReducer(reducer, args_raw, request_id))
+        refuse_unanswerable(reducer, frame, self._max_message_bytes)
         call = PendingCall(request_id, reducer, args_raw, loop.create_future())
         self._calls.add(call)
         session.send(frame, call)
@@ -391,7 +390,7 @@ class DbConnection:
         message_id = self._next_id().to_bytes(4, "big")
         future: asyncio.Future[OneOffQueryResponse] = asyncio.get_running_loop().create_future()
         session.queries[message_id] = future
-        session.send(self._encode(session, OneOffQuery(message_id, query)))
+        session.send(encode_checked(session.codec, OneOffQuery(message_id, query)))
         try:
             response = await asyncio.wait_for(future, wait)
         except TimeoutError:
@@ -417,36 +416,7 @@ class DbConnection:
     # --- internals: requests ------------------------------------------------------------
 
     def _next_id(self) -> int:
-        """Request and query ids are u32 and never 0 (0 is what the server puts on failure
-        reports, and marks a handle not yet sent)."""
-        while True:
-            candidate = next(self._ids) & 0xFFFF_FFFF
-            if candidate:
-                return candidate
-
-    def _encode(self, session: _Session, message: ClientMessage) -> str | bytes:
-        frame = session.codec.encode_message(message)
-        if len(frame) * _MAX_UTF8_BYTES_PER_CHAR <= MAX_CLIENT_MESSAGE_BYTES:
-            return frame  # fits whatever its characters: no need to encode it to measure it
-        size = _frame_bytes(frame)
-        if size > MAX_CLIENT_MESSAGE_BYTES:
-            raise ArgumentError(
-                f"the message is {size} bytes; the server accepts at most "
-                f"{MAX_CLIENT_MESSAGE_BYTES} (and would close the connection); nothing was sent"
-            )
-        return frame
-
-    def _refuse_unanswerable(self, reducer: str, frame: str | bytes) -> None:
-        """AnswerTooLargeError when the answer to the call in ``frame`` could not fit the
-        connection's ``max_message_bytes``: it echoes the arguments as they travel in the call
-        (JSON text inside a JSON string in the JSON protocol, BSATN bytes in the binary one), so
-        the call's frame plus `ANSWER_ENVELOPE_BYTES` must fit."""
-        limit = self._max_message_bytes
-        if limit is None or len(frame) * _MAX_UTF8_BYTES_PER_CHAR + ANSWER_ENVELOPE_BYTES <= limit:
-            return  # fits whatever its characters: no need to encode it to measure it
-        size = _frame_bytes(frame)
-        if size + ANSWER_ENVELOPE_BYTES > limit:
-            raise AnswerTooLargeError(reducer, size, limit)
+        return next_request_id(self._ids)
 
     async def _live_session(self, wait: float | None) -> _Session:
         if self._supervisor is None:
@@ -468,7 +438,9 @@ class DbConnection:
         if session.resync is not None:  # rows must reach the cache before subscribe() returns
             session.resync.awaiting.add(handle.query_id)
         session.send(
-            self._encode(session, SubscribeMulti(handle.queries, self._next_id(), handle.query_id))
+            encode_checked(
+                session.codec, SubscribeMulti(handle.queries, self._next_id(), handle.query_id)
+            )
         )
 
     def _request_unsubscribe(self, handle: SubscriptionHandle) -> None:
@@ -480,7 +452,9 @@ class DbConnection:
             handle.finish()
         elif handle.state is SubscriptionState.ACTIVE:
             handle.state = SubscriptionState.ENDING
-            session.send(self._encode(session, UnsubscribeMulti(self._next_id(), handle.query_id)))
+            session.send(
+                encode_checked(session.codec, UnsubscribeMulti(self._next_id(), handle.query_id))
+            )
         else:
             handle.state = SubscriptionState.ENDING  # unsubscribed as soon as it is applied
 
@@ -496,13 +470,6 @@ class DbConnection:
 
     # --- internals: connection ----------------------------------------------------------
 
-    def _ws_url(self, codec: Codec) -> str:
-        """The subscribe URL, with the query parameters ``codec``'s format needs."""
-        scheme, _, rest = self.base_url.partition("://")
-        ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
-        url = f"{ws_scheme}://{rest}/v1/database/{quote(self.database, safe='')}/subscribe"
-        return f"{url}?{urlencode(codec.url_parameters)}" if codec.url_parameters else url
-
     async def _open(self) -> _Session:
         """Fetches the schema, opens the socket and reads the identity, then starts the
         session (subscribing live handles again after a reconnect)."""
@@ -513,7 +480,7 @@ class DbConnection:
         options = SocketOptions(
             codec.subprotocol, headers, self._connect_timeout, self._max_message_bytes
         )
-        url = self._ws_url(codec)
+        url = subscribe_url(self.base_url, self.database, codec)
         try:
             ws = await self._open_socket(url, options)
         except (OSError, TimeoutError, WebSocketException) as error:
@@ -731,7 +698,7 @@ class DbConnection:
         target.apply(rows, ctx)
 
     def _on_transaction(self, session: _Session, message: TransactionUpdate) -> None:
-        event = self._reducer_event(session, message)
+        event = reducer_event(session.schema, session.codec, message)
         if isinstance(message.status, Committed) and message.status.update.tables:
             rows = self._rows(session, message.status.update)
             self._apply(session, rows, EventContext(EventKind.REDUCER, event))
@@ -744,55 +711,11 @@ class DbConnection:
         call = self._calls.take(call_info.request_id, call_info.reducer_name, call_info.args)
         if call is None or call.future.done():
             return
-        if self._log.isEnabledFor(logging.DEBUG):  # skips building a dropped entry per call
-            self._log.debug(
-                "reducer_outcome",
-                reducer=event.reducer_name,
-                request_id=call.request_id,
-                status=event.status.value,
-                duration_us=event.duration.micros,
-            )
-        if event.status is ReducerStatus.COMMITTED:
+        error = outcome_error(call.reducer, event, self._log)
+        if error is None:
             call.future.set_result(event)
-        elif event.status is ReducerStatus.FAILED:
-            call.future.set_exception(ReducerFailedError(call.reducer, event.message or ""))
         else:
-            call.future.set_exception(OutOfEnergyError(call.reducer))
-
-    def _reducer_event(self, session: _Session, message: TransactionUpdate) -> ReducerEvent:
-        call = message.reducer_call
-        match message.status:
-            case Committed():
-                status, text = ReducerStatus.COMMITTED, None
-            case Failed():
-                status, text = ReducerStatus.FAILED, message.status.message
-            case _:
-                status, text = ReducerStatus.OUT_OF_ENERGY, None
-        definition = session.schema.reducers.get(call.reducer_name)
-        codec, raw = session.codec, call.args
-
-        def decode_args() -> tuple[object, ...] | None:
-            if definition is None:
-                return None
-            try:
-                return codec.decode_args(definition, raw)
-            except SpacetimeError:
-                return None  # e.g. a failure report carrying "[]" for arguments it refused
-
-        caller = message.caller_connection_id
-        return ReducerEvent(
-            reducer_name=call.reducer_name,
-            reducer_id=call.reducer_id,
-            caller_identity=message.caller_identity,
-            caller_connection_id=None if caller == ConnectionId.ZERO else caller,
-            request_id=call.request_id,
-            status=status,
-            message=text,
-            timestamp=message.timestamp,
-            energy_quanta_used=message.energy_quanta_used,
-            duration=message.total_host_execution_duration,
-            decode_args=decode_args,
-        )
+            call.future.set_exception(error)
 
     def _on_subscribe_applied(self, session: _Session, message: SubscribeMultiApplied) -> None:
         handle = session.handles.get(message.query_id)
@@ -805,7 +728,9 @@ class DbConnection:
             duration_us=message.total_host_execution_duration_micros,
         )
         if handle is None or handle.state is SubscriptionState.ENDING:  # given up while pending
-            session.send(self._encode(session, UnsubscribeMulti(self._next_id(), message.query_id)))
+            session.send(
+                encode_checked(session.codec, UnsubscribeMulti(self._next_id(), message.query_id))
+            )
         if handle is not None:
             handle.mark_applied()
         if session.resync is not None:
@@ -856,14 +781,6 @@ class DbConnection:
             deletes=sum(len(d.deletes) for d in diffs.values()),
             updates=sum(len(d.updates) for d in diffs.values()),
         )
-
-
-_MAX_UTF8_BYTES_PER_CHAR = 4
-
-
-def _frame_bytes(frame: str | bytes) -> int:
-    """A frame's size on the wire, in bytes (a text frame's UTF-8)."""
-    return len(frame.encode() if isinstance(frame, str) else frame)
 
 
 class _CallExpiredError(Exception):

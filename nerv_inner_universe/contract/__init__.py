@@ -39,6 +39,7 @@ from nerv_inner_universe.contract.config import (
 from nerv_inner_universe.contract.errors import ErrorCode, ReducerRefusedError, Refusal
 from nerv_inner_universe.contract.redaction import REDACTED_EVENT, RedactedKind, redaction
 from nerv_inner_universe.contract.reducers import (
+    BlockingReducerCaller,
     ReducerCall,
     ReducerCaller,
     checkpoint,
@@ -118,6 +119,7 @@ __all__ = [
     "WRITE_BUDGET_BYTES_KEY",
     "WRITE_BUDGET_EVENTS_KEY",
     "WRITE_BUDGET_WINDOW_KEY",
+    "BlockingReducerCaller",
     "DeleteOperation",
     "DeltaMetadata",
     "DeltaOperation",

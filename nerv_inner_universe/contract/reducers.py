@@ -87,6 +87,15 @@ class ReducerCaller(Protocol):
         ...
 
 
+class BlockingReducerCaller(Protocol):
+    """What `ReducerCall.send_blocking` needs: `BlockingConnection.call_reducer`, which
+    raises like `ReducerCaller`'s."""
+
+    def call_reducer(self, reducer: str, *args: object) -> ReducerEvent:
+        """Calls ``reducer`` with ``args`` and waits for its outcome on this thread."""
+        ...
+
+
 @attrs.frozen
 class ReducerCall:
     """A reducer's name and its arguments, named and in the module's order, ready to send."""
@@ -111,6 +120,14 @@ class ReducerCall:
         unknown; ArgumentError: the arguments do not fit the schema, nothing was sent)."""
         try:
             return await connection.call_reducer(self.reducer, *self.args)
+        except ReducerFailedError as error:
+            raise ReducerRefusedError(error.reducer, error.reducer_message) from error
+
+    def send_blocking(self, connection: BlockingReducerCaller) -> ReducerEvent:
+        """`send` made and awaited on the calling thread (`BlockingConnection`); raises the
+        same errors."""
+        try:
+            return connection.call_reducer(self.reducer, *self.args)
         except ReducerFailedError as error:
             raise ReducerRefusedError(error.reducer, error.reducer_message) from error
 

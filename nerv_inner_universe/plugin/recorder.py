@@ -21,6 +21,7 @@ import attrs
 
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
+    BlockingConnection,
     BsatnCodec,
     DbConnection,
     JsonCodec,
@@ -46,6 +47,7 @@ from nerv_inner_universe.nerv import (
 from nerv_inner_universe.nerv.arguments import require_int
 from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
+from nerv_inner_universe.plugin.direct import DirectLane
 from nerv_inner_universe.plugin.errors import (
     PersistenceError,
     RecorderClosedError,
@@ -194,6 +196,9 @@ class InnerUniverseRecorder:
         pages fit a quarter of the largest message this connection takes (a page over it
         would drop the connection and be asked for again, halved), and replay's page size
         at most."""
+        self._direct = DirectLane(self._direct_connection) if settings.events == "sync" else None
+        """With ``events = "sync"``: the connection sync publishes are sent on from the
+        publishing thread (`OrderedWriter.write`)."""
         self._writer = OrderedWriter(
             self._connection,
             self._loop,
@@ -207,6 +212,7 @@ class InnerUniverseRecorder:
             on_durable=self._outbox_durable if self._outbox is not None else None,
             stored=self._stored,
             on_failure=self._queued_event_failed,
+            direct=self._direct,
         )
         # Both run on the loop: a drop may have lost acknowledged writes; send them again.
         self._connection.on_disconnect(lambda _conn, _error: self._writer.connection_lost())
@@ -233,6 +239,23 @@ class InnerUniverseRecorder:
         self._closed = False
         self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
+
+    def _direct_connection(self) -> BlockingConnection:
+        """A connection for the `DirectLane` (not open yet): as the main one's identity, with
+        its schema and settings."""
+        schema = self._connection.schema
+        if schema is None:  # connected in __init__, so the schema is known
+            raise PersistenceError("the connection has no module schema yet")
+        settings = self.settings
+        return BlockingConnection(
+            settings.url,
+            settings.database,
+            schema,
+            token=self._connection.token,
+            call_timeout=settings.call_timeout,
+            max_message_bytes=settings.max_message_bytes,
+            codec=BsatnCodec if settings.protocol == "bsatn" else JsonCodec,
+        )
 
     def _resend_outbox(self) -> None:
         """Queues, before anything else, the events a previous process left in the outbox."""
@@ -275,9 +298,10 @@ class InnerUniverseRecorder:
             if self._outbox is not None:
                 self._outbox.add(payload)
                 committed = True  # accepted: a later start sends it if this one cannot
-            self._writer.queue(write)
-            if write.future is not None:
-                write.future.result()
+            if write.future is None:
+                self._writer.queue(write)
+            else:
+                self._wait_for(write)
         except BaseException:  # any failure before it is accepted releases the id
             if not committed:
                 self._forget_event(event.id)
@@ -339,6 +363,19 @@ class InnerUniverseRecorder:
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
         self._writer.submit(Write(call, what)).result()
+
+    def _wait_for(self, write: Write) -> None:
+        """Writes the event ``write`` and waits until it is stored (`OrderedWriter.write`: on
+        this thread when the writer is idle); RecorderClosedError when `close` ran before or
+        during it."""
+        if self._closed:
+            raise RecorderClosedError(self.settings.database)
+        try:
+            self._writer.write(write)
+        except PersistenceError as error:
+            if self._closed and not isinstance(error, RecorderClosedError):
+                raise RecorderClosedError(self.settings.database) from error
+            raise
 
     def _read_schedule(self, timeline: str) -> tuple[int, int]:
         head = self._run(self._reader.timeline(timeline))
@@ -723,6 +760,8 @@ class InnerUniverseRecorder:
             self.flush()
         finally:
             self._closed = True  # before the disconnect: calls it cuts short say so
+            if self._direct is not None:
+                self._direct.close()  # a publisher waiting on it falls back, and is told
             if self._follower is not None:
                 self._follower.stop()
             if self._state_follower is not None:

@@ -19,6 +19,16 @@ full pace in bounded memory. After the connection drops
 (a suffix of them, `_first_missing`) and sends those again, in the original order. The module
 treats an identical event, version or delta with a known id as a no-op, so sending one the
 server did keep changes nothing, and one it forgot is written again.
+
+Direct writes: with a `DirectLane`, an event whose caller waits (`write`) is sent on the
+caller's own thread over the lane's connection when the writer is idle: its loop waiting for
+work, nothing submitted, queued, in flight or due to be sent again, and room to keep it. The
+loop sends nothing while a direct write is in flight, so this process's writes keep one total
+order, the order they are kept in. An acknowledged direct write is kept like a queued one,
+stamped with the connection epoch read before it was sent; a failure of the lane with the
+outcome unknown (or nothing sent) counts as a connection drop (`connection_lost`: what was
+kept is checked and sent again first) and the write goes through the queue; the module's
+refusal fails it as the queue's would (`failure`).
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from nerv_inner_universe.nerv.errors import (
     RecordConflictError,
     UnknownVersionError,
 )
+from nerv_inner_universe.plugin.direct import DirectLane
 from nerv_inner_universe.plugin.errors import (
     OversizedWriteError,
     PersistenceError,
@@ -138,6 +149,11 @@ class WriterHealth:
     retained_bytes: int = 0
     resent: int = 0
     unrestorable: int = 0
+    direct: int = 0
+    """Writes sent on their caller's thread (`DirectLane`), whatever their outcome."""
+    direct_fallbacks: int = 0
+    """Writes the lane failed to send (connection trouble, outcome unknown), sent through the
+    queue instead."""
 
 
 RETAINED_WRITE_BYTES = 1024
@@ -366,8 +382,10 @@ class OrderedWriter:
         on_durable: Callable[[list[Write]], None] | None = None,
         stored: Callable[[Write], Awaitable[bool]] | None = None,
         on_failure: Callable[[Write, BaseException], None] | None = None,
+        direct: DirectLane | None = None,
     ) -> None:
         self._connection = connection
+        self._direct = direct
         self._on_failure = on_failure
         self._clock = clock
         self._on_durable = on_durable
@@ -396,6 +414,15 @@ class OrderedWriter:
         """Incremented by every connection drop: a write acknowledged in an earlier epoch may
         have been forgotten by a server that died."""
         self._wakeup = asyncio.Event()
+        # Under ``_lock``: ``_direct_active``, a direct write is in flight (the loop sends
+        # nothing); ``_busy``, the loop is at work, from its check that none is (`_claim`)
+        # until it waits for work again (no direct write starts); ``_direct_waited``, the
+        # loop waits for ``_direct_idle``; ``_stopped``, `stop` ran (nothing more is queued).
+        self._direct_active = self._busy = self._direct_waited = self._stopped = False
+        self._direct_idle = asyncio.Event()
+        self._direct_count = self._direct_fallbacks = 0
+        self._in_flight: list[Write] = []
+        """The writes the loop is sending (their futures fail if `stop` cuts them short)."""
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         """Notified when writes complete, for submitters waiting on a full queue."""
@@ -418,6 +445,109 @@ class OrderedWriter:
         self.queue(write)
         return write.future
 
+    def write(self, write: Write) -> None:
+        """Writes ``write`` and waits until it is stored: an event over the `DirectLane` on
+        this thread when the writer is idle (module docstring), else (or when the lane fails
+        with nothing sent or the outcome unknown) through the queue. Other writes always take
+        the queue: the main connection's answer to them carries the rows its subscriptions
+        (a graph's view, a followed store) show, before the call returns; an event's own row
+        is passed over by the follower whenever it comes. Raises what its future would: the
+        typed error of `failure`; OversizedWriteError, nothing sent, when it is over
+        ``batch_bytes``."""
+        if write.future is None:
+            raise PersistenceError(f"{write.what} has no future to wait for: queue it instead")
+        self.refuse_oversized(write)
+        if not self._sent_directly(write):
+            self.queue(write)
+        write.future.result()
+
+    def _sent_directly(self, write: Write) -> bool:
+        """Sends ``write`` over the lane if the writer is idle; True when it ended there (its
+        future settled), False when it must take the queue."""
+        direct, call = self._direct, write.call
+        if (
+            direct is None
+            or write.event is None  # only events: see `write`
+            or call is None
+            or not direct.usable
+            or self._loop.in_loop()
+        ):
+            return False
+        with self._lock:
+            if (
+                self._busy  # the loop is at work (sending, sending again, making room)
+                or self._pending
+                or self._direct_active
+                or self._runner.done()
+                or self._resend_due()
+                or self._retained_writes >= self._retain_max
+                or self._retained_nbytes >= self._retain_bytes
+            ):
+                return False
+            self._direct_active = True
+            self._pending += 1
+            self._direct_count += 1
+            epoch = self._epoch
+        ended = False
+        try:
+            error: Exception | None = None
+            try:
+                direct.send(call)
+            except (SpacetimeConnectionError, ReducerRefusedError) as exc:
+                if transient(exc):
+                    self._direct_failed(exc)
+                    return False
+                error = exc
+            except Exception as exc:  # typed by `failure`, as the queue's would be
+                error = exc
+            self._age_out(self._clock())
+            ended = True
+            self._done(write, None if error is None else failure(write.what, error), epoch)
+            return True
+        finally:
+            self._direct_over(ended=ended)
+
+    def _direct_failed(self, error: SpacetimeError) -> None:
+        """The lane failed before an outcome was known: counted as a connection drop at once
+        (before any other write may start: what was kept is checked and sent again first)."""
+        log.warning("direct_write_failed", error=str(error))
+        with self._lock:
+            self._epoch += 1
+            self._direct_fallbacks += 1
+            self._last_error = str(error)
+
+    def _direct_over(self, *, ended: bool) -> None:
+        """The direct write is over (``ended``: settled by `_done`, else still pending its
+        queued retry, not counted): the loop may send again."""
+        with self._lock:
+            self._direct_active = False
+            if not ended:
+                self._pending -= 1
+                self._room.notify_all()
+            wake, self._direct_waited = self._direct_waited, False
+        if wake:
+            self._on_loop(self._direct_idle.set)
+
+    def _on_loop(self, callback: Callable[[], object]) -> None:
+        """Runs ``callback`` on the loop soon; nothing once the loop is closed (the writer
+        stopped: nothing more is sent)."""
+        try:
+            self._loop.loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            log.debug("writer_loop_closed")
+
+    async def _claim(self) -> None:
+        """Waits while a direct write is in flight, then marks the loop at work (in one step
+        under ``_lock``, so neither starts while the other is under way)."""
+        while True:
+            with self._lock:
+                if not self._direct_active:
+                    self._busy = True
+                    return
+                self._direct_waited = True
+                self._direct_idle.clear()
+            await self._direct_idle.wait()
+
     def refuse_oversized(self, write: Write) -> None:
         """OversizedWriteError when ``write`` alone is over ``batch_bytes`` (`write_bytes`):
         the answer to it could not fit the connection's ``max_message_bytes``
@@ -437,6 +567,8 @@ class OrderedWriter:
         with self._lock:
             while self._pending >= self._queue_size:
                 self._room.wait()
+            if self._stopped:
+                raise PersistenceError("the Inner Universe writer has stopped")
             self._pending += 1
             self._incoming.append(write)
             wake, self._idle = self._idle, False
@@ -452,7 +584,8 @@ class OrderedWriter:
     def connection_lost(self) -> None:
         """The connection dropped: every write kept so far must be sent again. Call on the
         writer's loop."""
-        self._epoch += 1
+        with self._lock:  # a failed direct write counts one too, from its thread
+            self._epoch += 1
 
     def connection_back(self) -> None:
         """The connection is up again: send what was kept now, even with nothing queued. Call
@@ -472,11 +605,14 @@ class OrderedWriter:
                 retained_bytes=self._retained_nbytes,
                 resent=self._resent,
                 unrestorable=self._unrestorable,
+                direct=self._direct_count,
+                direct_fallbacks=self._direct_fallbacks,
             )
 
     def stop(self) -> None:
         """Stops writing and waits until the writer's task has ended; what is still queued is
-        left unwritten (flush first)."""
+        left unwritten (flush first): its futures, and those of writes cut short in flight,
+        fail with PersistenceError, so no caller waits for ever."""
         if not self._runner.done():
             self._loop.run(self._cancel())
 
@@ -486,6 +622,15 @@ class OrderedWriter:
     async def _cancel(self) -> None:
         self._runner.cancel()
         await asyncio.gather(self._runner, return_exceptions=True)
+        with self._lock:
+            self._stopped = True
+        self._take_incoming()
+        stopped = PersistenceError("the Inner Universe writer stopped before writing it")
+        for write in self._in_flight:  # cut short: its outcome is unknown
+            if write.future is not None and not write.future.done():
+                write.future.set_exception(stopped)
+        while self._queue:
+            self._done(self._queue.popleft(), stopped, self._epoch)
 
     def _take_incoming(self) -> None:
         """Moves the submitted writes into the queue, in submission order."""
@@ -501,6 +646,7 @@ class OrderedWriter:
             if self._incoming:
                 return
             self._idle = True
+            self._busy = False
         if since_now:
             self._wakeup.clear()  # a submitter's wake-up runs on this loop, so after this
         await self._wakeup.wait()
@@ -593,6 +739,7 @@ class OrderedWriter:
 
     async def _run(self) -> None:
         while True:
+            await self._claim()
             self._take_incoming()
             if self._resend_due():
                 try:
@@ -605,11 +752,12 @@ class OrderedWriter:
                 await self._wait_for_work()
                 continue
             await self._make_room()
-            batch = self._take_batch()
+            batch = self._in_flight = self._take_batch()
             if len(batch) == 1:
                 await self._write_one(batch[0])
             else:
                 await self._write_batch(batch)
+            self._in_flight = []
 
     def _resend_due(self) -> bool:
         return bool(self._retained) and self._retained[0].epoch < self._epoch
@@ -639,16 +787,7 @@ class OrderedWriter:
         connection age out)."""
         while True:
             now = self._clock()
-            while (
-                self._retained
-                and self._retained[0].epoch == self._epoch
-                and now - self._retained[0].at >= self._window
-            ):
-                with self._lock:
-                    entry = self._retained.popleft()
-                    self._count(entry, -1)
-                if self._on_durable is not None:
-                    self._durable += entry.writes()
+            self._age_out(now)
             self._tell_durable(now)
             if (
                 self._retained_writes < self._retain_max
@@ -656,6 +795,20 @@ class OrderedWriter:
             ) or self._resend_due():
                 return
             await asyncio.sleep(min(0.1, max(0.01, self._retained[0].at + self._window - now)))
+
+    def _age_out(self, now: float) -> None:
+        """Forgets the kept writes durable by ``now``; on the loop, or by a direct write (the
+        loop then waits)."""
+        while (
+            self._retained
+            and self._retained[0].epoch == self._epoch
+            and now - self._retained[0].at >= self._window
+        ):
+            with self._lock:
+                entry = self._retained.popleft()
+                self._count(entry, -1)
+            if self._on_durable is not None:
+                self._durable += entry.writes()
 
     def _tell_durable(self, now: float) -> None:
         if self._on_durable is None or not self._durable:

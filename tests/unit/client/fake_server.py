@@ -133,15 +133,7 @@ class FakeServer:
             raise OSError(111, "Connection refused")
         socket = FakeSocket(self, connection_id=len(self.sockets) + 1)
         self.sockets.append(socket)
-        socket.push(
-            {
-                "IdentityToken": {
-                    "identity": {"__identity__": IDENTITY},
-                    "token": "fake-token",
-                    "connection_id": {"__connection_id__": socket.connection_id},
-                }
-            }
-        )
+        socket.push(identity_token(socket.connection_id))
         return socket
 
     def receive(self, socket: FakeSocket, message: dict[str, Any]) -> None:
@@ -179,20 +171,44 @@ class FakeServer:
         self.rows[key] = value
         deletes = [] if old is None else [config_row(key, old)]
         socket.push(
-            {
-                "TransactionUpdate": {
-                    "status": {"Committed": _table_update(deletes, [config_row(key, value)])},
-                    "timestamp": {"__timestamp_micros_since_unix_epoch__": 2},
-                    "caller_identity": {"__identity__": IDENTITY},
-                    "caller_connection_id": {"__connection_id__": socket.connection_id},
-                    "reducer_call": {
-                        "reducer_name": "update_config",
-                        "reducer_id": 14,
-                        "args": call["args"],
-                        "request_id": call["request_id"],
-                    },
-                    "energy_quanta_used": {"quanta": 0},
-                    "total_host_execution_duration": {"__time_duration_micros__": 1},
-                }
-            }
+            transaction_update(
+                call,
+                socket.connection_id,
+                {"Committed": _table_update(deletes, [config_row(key, value)])},
+            )
         )
+
+
+def identity_token(connection_id: int) -> dict[str, Any]:
+    """The first message on connection ``connection_id``."""
+    return {
+        "IdentityToken": {
+            "identity": {"__identity__": IDENTITY},
+            "token": "fake-token",
+            "connection_id": {"__connection_id__": connection_id},
+        }
+    }
+
+
+def transaction_update(
+    call: dict[str, Any], connection_id: int, status: dict[str, Any]
+) -> dict[str, Any]:
+    """The server's answer to the ``update_config`` call ``call`` (a ``CallReducer`` body) made
+    on connection ``connection_id``, ending in ``status`` (``{"Committed": update}``,
+    ``{"Failed": message}``)."""
+    return {
+        "TransactionUpdate": {
+            "status": status,
+            "timestamp": {"__timestamp_micros_since_unix_epoch__": 2},
+            "caller_identity": {"__identity__": IDENTITY},
+            "caller_connection_id": {"__connection_id__": connection_id},
+            "reducer_call": {
+                "reducer_name": "update_config",
+                "reducer_id": 14,
+                "args": call["args"],
+                "request_id": call["request_id"],
+            },
+            "energy_quanta_used": {"quanta": 0},
+            "total_host_execution_duration": {"__time_duration_micros__": 1},
+        }
+    }

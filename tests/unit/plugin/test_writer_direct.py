@@ -1,0 +1,210 @@
+"""`OrderedWriter.write` over a `DirectLane`: a waited write goes on the caller's thread when
+the writer is idle, takes the queue behind queued writes, is kept and sent again like a queued
+one, and falls back to the queue when the lane fails. Against `test_writer`'s fake module; the
+lane's connection hands its calls to the same fake (one server, two connections)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from nerv_inner_universe.client import (
+    ConnectionRefusedByModuleError,
+    OutcomeUnknownError,
+    ReducerEvent,
+    SpacetimeConnectionError,
+)
+from nerv_inner_universe.plugin.direct import DirectLane
+from nerv_inner_universe.plugin.errors import WriteRefusedError
+from nerv_inner_universe.plugin.loop import LoopThread
+from nerv_inner_universe.plugin.writer import OrderedWriter
+from tests.unit.plugin.test_writer import (
+    Clock,
+    FakeModule,
+    _drop,
+    clock,
+    event_write,
+    loop,
+    module,
+    writers,
+)
+
+__all__ = ["clock", "loop", "module", "writers"]  # the fixtures this module uses
+
+
+class FakeLaneConnection:
+    """The lane's connection: calls reach ``module`` from the calling thread (through
+    ``loop``, as the fake module is a coroutine). ``fail_next``: the next call raises it
+    instead, after ``before_failing()``. ``refuse``: connecting fails as a module at its
+    ``max_connections`` makes it."""
+
+    def __init__(self, module: FakeModule, loop: LoopThread) -> None:
+        self.module = module
+        self.loop = loop
+        self.is_connected = False
+        self.connects = 0
+        self.threads: list[threading.Thread] = []
+        self.fail_next: Exception | None = None
+        self.before_failing: Callable[[], None] = lambda: None
+        self.refuse = False
+
+    def connect(self) -> None:
+        self.connects += 1
+        if self.refuse:
+            raise ConnectionRefusedByModuleError("ws://fake", "resource_exhausted: full")
+        self.is_connected = True
+
+    def call_reducer(self, reducer: str, *args: object) -> ReducerEvent:
+        self.threads.append(threading.current_thread())
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            self.before_failing()
+            self.is_connected = False
+            raise error
+        return self.loop.run(self.module.call_reducer(reducer, *args))
+
+    def close(self) -> None:
+        self.is_connected = False
+
+
+def make_direct_writer(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> tuple[OrderedWriter, FakeLaneConnection]:
+    connection = FakeLaneConnection(module, loop)
+    writer = OrderedWriter(
+        module,
+        loop,
+        queue_size=100,
+        batch_size=10,
+        batch_bytes=1 << 20,
+        retry_for=30.0,
+        durability_window=5.0,
+        durability_retain=1000,
+        durability_retain_bytes=1 << 30,
+        clock=clock,
+        stored=module.has,
+        direct=DirectLane(lambda: connection, reopen_after=0.0, clock=clock),
+    )
+    writers.append(writer)
+    return writer, connection
+
+
+def test_an_idle_writer_sends_a_waited_write_on_the_callers_thread(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    writer.write(event_write("e0"))
+    writer.write(event_write("e1"))
+    assert module.stored == ["e0", "e1"]
+    assert connection.threads == [threading.current_thread()] * 2
+    assert connection.connects == 1
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks, health.written) == (2, 0, 2)
+    assert (health.pending, health.retained) == (0, 2)
+
+
+def test_a_waited_write_behind_queued_ones_takes_the_queue_in_order(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    module.hold.clear()
+    queued = writer.submit(event_write("e0"))  # pending from here on: the writer is busy
+    waited = threading.Thread(target=writer.write, args=(event_write("e1"),))
+    waited.start()
+    module.hold.set()
+    queued.result(timeout=30)
+    waited.join(30)
+    assert not waited.is_alive()
+    assert module.stored == ["e0", "e1"]
+    assert connection.threads == []
+    assert writer.health().direct == 0
+
+
+def test_a_direct_write_the_server_forgot_is_sent_again_after_a_drop(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    writer, _ = make_direct_writer(module, loop, clock, writers)
+    writer.write(event_write("e0"))
+    writer.write(event_write("e1"))
+    module.stored.remove("e1")  # the server died and forgot the last acknowledged write
+    del module.content["e1"]
+    loop.run(_drop(module))  # the main connection's drop
+    writer.barrier().result(timeout=30)
+    assert module.stored == ["e0", "e1"]
+    assert writer.health().resent == 1
+
+
+def test_a_lane_failure_counts_as_a_drop_and_the_write_takes_the_queue(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """The server dies after acknowledging e0 on the lane and before answering e1: the lane's
+    failure alone (the main connection has not noticed yet) makes the writer check what the
+    server kept, send e0 again, then e1."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    writer.write(event_write("e0"))
+
+    def crash() -> None:
+        module.stored.clear()
+        module.content.clear()
+
+    connection.before_failing = crash
+    connection.fail_next = OutcomeUnknownError("publish_event", 2, "the connection closed")
+    writer.write(event_write("e1"))
+    assert module.stored == ["e0", "e1"]
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks, health.resent) == (2, 1, 1)
+    writer.write(event_write("e2"))  # the lane opens again
+    assert connection.connects == 2
+    assert writer.health().direct == 3
+    assert module.stored == ["e0", "e1", "e2"]
+
+
+def test_a_refused_direct_write_fails_with_the_queues_typed_error(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    writer, _ = make_direct_writer(module, loop, clock, writers)
+    module.bad.add("e0")
+    with pytest.raises(WriteRefusedError, match="invalid_argument: e0 is refused"):
+        writer.write(event_write("e0"))
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks, health.failed, health.retained) == (1, 0, 1, 0)
+    assert module.stored == []
+    writer.write(event_write("e1"))
+    assert module.stored == ["e1"]
+
+
+def test_a_lane_the_module_refuses_is_given_up_and_writes_take_the_queue(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    connection.refuse = True
+    for n in range(3):
+        writer.write(event_write(f"e{n}"))
+    assert module.stored == ["e0", "e1", "e2"]
+    assert connection.connects == 1  # tried once, then never again
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks) == (1, 1)
+
+
+def test_a_lane_that_cannot_be_opened_is_tried_again_only_after_reopen_after(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    attempts: list[float] = []
+
+    def unreachable() -> FakeLaneConnection:
+        attempts.append(clock())
+        raise SpacetimeConnectionError("cannot open ws://fake: refused")
+
+    lane = DirectLane(unreachable, reopen_after=1.0, clock=clock)
+    call = event_write("e0").call
+    assert call is not None
+    with pytest.raises(SpacetimeConnectionError):
+        lane.send(call)
+    assert not lane.usable
+    clock.now += 1.0
+    assert lane.usable
+    with pytest.raises(SpacetimeConnectionError):
+        lane.send(call)
+    assert attempts == [1000.0, 1001.0]
