@@ -341,8 +341,9 @@ class BlockingConnection:
                 link.send(frame)
             except (_ClosedError, OSError, ProtocolError) as error:
                 self._drop(link)
+                why = "was closed" if self._closed else f"is gone ({error})"  # close() raced
                 raise SpacetimeConnectionError(
-                    f"reducer {reducer!r}: the connection is gone ({error}); nothing was sent"
+                    f"reducer {reducer!r}: the connection {why}; nothing was sent"
                 ) from None
             deadline = None if wait is None else time.monotonic() + wait
             try:

@@ -196,7 +196,11 @@ class InnerUniverseRecorder:
         pages fit a quarter of the largest message this connection takes (a page over it
         would drop the connection and be asked for again, halved), and replay's page size
         at most."""
-        self._direct = DirectLane(self._direct_connection) if settings.events == "sync" else None
+        self._direct = (
+            DirectLane(self._direct_connection)
+            if settings.events == "sync" and settings.direct_writes
+            else None
+        )
         """With ``events = "sync"``: the connection sync publishes are sent on from the
         publishing thread (`OrderedWriter.write`)."""
         self._writer = OrderedWriter(

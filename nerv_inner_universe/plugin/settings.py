@@ -35,7 +35,11 @@ class PluginSettings:
     event is committed (fsynced) to the local SQLite file ``outbox_path`` (default
     ``.inner-universe-outbox.sqlite`` in the working directory), then writes it like
     ``"async"``; what is still there when a recorder starts is sent first (the README's
-    durability table says what each mode promises). ``batch_size``: queued events
+    durability table says what each mode promises). ``direct_writes``: with ``"sync"``, send a
+    publish on the publishing thread over a second connection while the writer is idle (a
+    second ``client_connection`` row, counted against the module's ``max_connections`` for as
+    long as it is open: about two minutes after its last use); false keeps one connection, and
+    every publish goes through the writer's loop. ``batch_size``: queued events
     per ``publish_events`` call (at most 1,000, the module's limit). ``call_timeout``: seconds
     a reducer call may take; ``retry_for``: seconds connection trouble is retried before a
     write fails. ``durability_window``: seconds an acknowledged write is kept (and sent again
@@ -64,6 +68,7 @@ class PluginSettings:
     )
     token_file: Path | None = fields.path(None, optional=True)
     events: EventDurability = fields.choice("async", ("sync", "async", "outbox"))
+    direct_writes: bool = fields.boolean(True)
     queue_size: int = fields.integer(10_000)
     batch_size: int = fields.integer(500, high=1000)
     call_timeout: float = fields.seconds(30.0)

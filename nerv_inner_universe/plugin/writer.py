@@ -45,7 +45,13 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import ArgumentError, SpacetimeConnectionError, SpacetimeError
+from nerv_inner_universe.client import (
+    ArgumentError,
+    CallTimeoutError,
+    OutcomeUnknownError,
+    SpacetimeConnectionError,
+    SpacetimeError,
+)
 from nerv_inner_universe.contract import (
     ErrorCode,
     ReducerCall,
@@ -150,10 +156,12 @@ class WriterHealth:
     resent: int = 0
     unrestorable: int = 0
     direct: int = 0
-    """Writes sent on their caller's thread (`DirectLane`), whatever their outcome."""
+    """Writes that ended on their caller's thread (`DirectLane`): stored or refused there."""
     direct_fallbacks: int = 0
-    """Writes the lane failed to send (connection trouble, outcome unknown), sent through the
-    queue instead."""
+    """Times the lane failed before an outcome was known (connection trouble, a timeout, its
+    connection refused); each time, that write went through the queue instead. Writes that
+    take the queue because the lane is not to be had (refused for good, waiting to reopen, the
+    writer at work) are not counted."""
 
 
 RETAINED_WRITE_BYTES = 1024
@@ -486,7 +494,6 @@ class OrderedWriter:
                 return False
             self._direct_active = True
             self._pending += 1
-            self._direct_count += 1
             epoch = self._epoch
         ended = False
         try:
@@ -502,19 +509,26 @@ class OrderedWriter:
                 error = exc
             self._age_out(self._clock())
             ended = True
+            with self._lock:
+                self._direct_count += 1
             self._done(write, None if error is None else failure(write.what, error), epoch)
             return True
         finally:
             self._direct_over(ended=ended)
 
     def _direct_failed(self, error: SpacetimeError) -> None:
-        """The lane failed before an outcome was known: counted as a connection drop at once
-        (before any other write may start: what was kept is checked and sent again first)."""
+        """The lane failed before an outcome was known; the write goes through the queue. When
+        its connection closed during the call (the server may have died), that counts as a
+        connection drop at once, before any other write may start: what was kept is checked
+        and sent again first. A call that timed out, a connection that could not be opened or
+        was refused, or a retryable refusal leave the kept writes as they are (a server that
+        did die drops the main connection too, and that drop counts). Not the writer's
+        ``last_error``: the write has not failed."""
         log.warning("direct_write_failed", error=str(error))
+        dropped = isinstance(error, OutcomeUnknownError) and not isinstance(error, CallTimeoutError)
         with self._lock:
-            self._epoch += 1
+            self._epoch += dropped
             self._direct_fallbacks += 1
-            self._last_error = str(error)
 
     def _direct_over(self, *, ended: bool) -> None:
         """The direct write is over (``ended``: settled by `_done`, else still pending its
@@ -626,9 +640,12 @@ class OrderedWriter:
             self._stopped = True
         self._take_incoming()
         stopped = PersistenceError("the Inner Universe writer stopped before writing it")
-        for write in self._in_flight:  # cut short: its outcome is unknown
-            if write.future is not None and not write.future.done():
-                write.future.set_exception(stopped)
+        cut_short = [  # their outcome is unknown; the ones without a future stay pending
+            write
+            for write in self._in_flight
+            if write.future is not None and not write.future.done()
+        ]
+        self._all_done(cut_short, stopped, self._epoch)
         while self._queue:
             self._done(self._queue.popleft(), stopped, self._epoch)
 

@@ -54,11 +54,20 @@ def test_sync_publishes_are_sent_on_the_callers_thread_in_order(
     wait_for(lambda: db.sql("SELECT * FROM client_connection") == [], "both connections gone")
 
 
-def test_an_async_recorder_opens_no_lane(inner_universe: Database, recorder_for: Recorders) -> None:
-    recorder = recorder_for(inner_universe, events="async")
-    published(recorder, "A", 3)
+@pytest.mark.parametrize(
+    "settings", [{"events": "async"}, {"events": "sync", "direct_writes": False}]
+)
+def test_no_lane_without_sync_direct_writes(
+    inner_universe: Database, recorder_for: Recorders, settings: dict[str, object]
+) -> None:
+    """An async recorder, and a sync one with ``direct_writes = false`` (for a deployment near
+    its ``max_connections``), hold one connection, and every write goes through the queue."""
+    recorder = recorder_for(inner_universe, **settings)
+    ids = published(recorder, "A", 3)
     recorder.flush()
-    assert recorder.health().writer.direct == 0
+    health = recorder.health().writer
+    assert (health.direct, health.written) == (0, 3)
+    assert logged_ids(inner_universe) == ids
     assert len(inner_universe.sql("SELECT * FROM client_connection")) == 1
 
 

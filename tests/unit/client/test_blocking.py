@@ -378,3 +378,26 @@ def test_a_connection_closed_before_its_identity_is_refused_by_the_module(
         conn.connect()
     assert not conn.is_connected
     assert server.stream.closed
+
+
+def test_a_close_that_races_a_send_says_the_connection_was_closed(schema: ModuleSchema) -> None:
+    """`close` from another thread while a call's frame is being sent: the caller's error says
+    the connection was closed (not a broken pipe), nothing sent."""
+    server = Server()
+    conn = connection(schema, server)
+    conn.connect()
+    stream = server.stream
+    closing = threading.Thread(target=conn.close)
+    send = stream.sendall
+
+    def sendall_while_closing(data: bytes, /) -> None:
+        closing.start()
+        assert stream.shut.wait(10)  # close() shut the socket down; the send then fails
+        send(data)
+
+    stream.sendall = sendall_while_closing  # type: ignore[method-assign]
+    with pytest.raises(SpacetimeConnectionError, match="was closed; nothing was sent"):
+        conn.call_reducer("update_config", "k", "v", None)
+    closing.join(10)
+    assert not closing.is_alive()
+    assert stream.calls == []

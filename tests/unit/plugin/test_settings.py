@@ -35,7 +35,7 @@ def test_defaults_follow_the_design_notes() -> None:
         settings.durability_retain_bytes,
     ) == (5.0, 250_000, 32 << 20)
     assert settings.max_message_bytes == 256 << 20
-    assert settings.protocol == "bsatn"
+    assert (settings.protocol, settings.direct_writes) == ("bsatn", True)
 
 
 def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
@@ -87,6 +87,7 @@ def test_reads_its_table_then_the_environment(tmp_path: Path) -> None:
         ({"durability_retain": 0}, "nerv.inner_universe.durability_retain: must be an integer"),
         ({"follow_remote": "false"}, "nerv.inner_universe.follow_remote: must be true or false"),
         ({"follow_remote": 0}, "nerv.inner_universe.follow_remote: must be true or false"),
+        ({"direct_writes": "no"}, "nerv.inner_universe.direct_writes: must be true or false"),
         ({"protocol": "binary"}, "nerv.inner_universe.protocol: must be 'bsatn' or 'json'"),
         (
             {"max_message_bytes": 1024},

@@ -64,7 +64,8 @@ class FakeModule:
     is no client error (TypeError); neither reaches the module. ``crash_on``:
     the call that stores that id is stored, then the server "dies": it forgets all but the
     first ``crash_keep`` stored ids, the connection drops (``on_drop``), and the caller gets
-    OutcomeUnknownError. ``hold``: calls wait until it is set."""
+    OutcomeUnknownError. ``hold``: calls wait until it is set; ``entered`` is set once a call
+    reached the module."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -80,6 +81,7 @@ class FakeModule:
         self.on_drop: list[OrderedWriter] = []
         self.hold = threading.Event()
         self.hold.set()
+        self.entered = threading.Event()
         self._one_at_a_time = asyncio.Lock()
         self.presence_queries = 0
         self.refuse_queries = False
@@ -91,6 +93,7 @@ class FakeModule:
             return await self._handle(reducer, args)
 
     async def _handle(self, reducer: str, args: tuple[object, ...]) -> ReducerEvent:
+        self.entered.set()
         await asyncio.to_thread(self.hold.wait)
         if self.down:
             self.down -= 1

@@ -11,13 +11,14 @@ from collections.abc import Callable
 import pytest
 
 from nerv_inner_universe.client import (
+    CallTimeoutError,
     ConnectionRefusedByModuleError,
     OutcomeUnknownError,
     ReducerEvent,
     SpacetimeConnectionError,
 )
 from nerv_inner_universe.plugin.direct import DirectLane
-from nerv_inner_universe.plugin.errors import WriteRefusedError
+from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
 from nerv_inner_universe.plugin.loop import LoopThread
 from nerv_inner_universe.plugin.writer import OrderedWriter
 from tests.unit.plugin.test_writer import (
@@ -154,10 +155,10 @@ def test_a_lane_failure_counts_as_a_drop_and_the_write_takes_the_queue(
     writer.write(event_write("e1"))
     assert module.stored == ["e0", "e1"]
     health = writer.health()
-    assert (health.direct, health.direct_fallbacks, health.resent) == (2, 1, 1)
+    assert (health.direct, health.direct_fallbacks, health.resent) == (1, 1, 1)
     writer.write(event_write("e2"))  # the lane opens again
     assert connection.connects == 2
-    assert writer.health().direct == 3
+    assert writer.health().direct == 2
     assert module.stored == ["e0", "e1", "e2"]
 
 
@@ -185,7 +186,7 @@ def test_a_lane_the_module_refuses_is_given_up_and_writes_take_the_queue(
     assert module.stored == ["e0", "e1", "e2"]
     assert connection.connects == 1  # tried once, then never again
     health = writer.health()
-    assert (health.direct, health.direct_fallbacks) == (1, 1)
+    assert (health.direct, health.direct_fallbacks, health.last_error) == (0, 1, None)
 
 
 def test_a_lane_that_cannot_be_opened_is_tried_again_only_after_reopen_after(
@@ -208,3 +209,36 @@ def test_a_lane_that_cannot_be_opened_is_tried_again_only_after_reopen_after(
     with pytest.raises(SpacetimeConnectionError):
         lane.send(call)
     assert attempts == [1000.0, 1001.0]
+
+
+def test_a_lane_call_that_timed_out_takes_the_queue_and_leaves_the_kept_writes_be(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """A timeout is not a drop: the server is slow, not gone (had it died, the main
+    connection's drop would count). The write goes through the queue; nothing kept is
+    checked or sent again, and the writer reports no error for a write that did not fail."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    writer.write(event_write("e0"))
+    connection.fail_next = CallTimeoutError("publish_event", 2, 0.5)
+    writer.write(event_write("e1"))
+    assert module.stored == ["e0", "e1"]
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks, health.resent) == (1, 1, 0)
+    assert (health.written, health.failed, health.last_error) == (2, 0, None)
+
+
+def test_a_stop_fails_a_waited_write_in_flight_and_counts_it(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """A write the loop was sending when the writer stopped fails with PersistenceError, and
+    `health` then says so: nothing pending, one failed."""
+    writer, _ = make_direct_writer(module, loop, clock, writers)
+    module.hold.clear()
+    in_flight = writer.submit(event_write("e0"))
+    assert module.entered.wait(30)  # the loop's call reached the module
+    writer.stop()
+    module.hold.set()
+    with pytest.raises(PersistenceError, match="stopped before writing it"):
+        in_flight.result(timeout=30)
+    health = writer.health()
+    assert (health.pending, health.failed, health.written) == (0, 1, 0)
