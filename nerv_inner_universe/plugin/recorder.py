@@ -77,6 +77,9 @@ from nerv_inner_universe.plugin.writer import OrderedWriter, Write, WriterHealth
 
 log = get_logger(__name__)
 
+DISCONNECT_TIMEOUT = 10.0
+"""Seconds `InnerUniverseRecorder.close` waits for the server to end the connection."""
+
 T = TypeVar("T")
 
 RECONNECT = ReconnectPolicy(max_delay=1.0)
@@ -757,7 +760,10 @@ class InnerUniverseRecorder:
         )
 
     def close(self) -> None:
-        """Flushes, stops following and disconnects. Closing again does nothing."""
+        """Flushes, stops following and disconnects (waiting `DISCONNECT_TIMEOUT` seconds at
+        most for the server to end the connection: one that answers nothing is dropped, with a
+        ``disconnect_timed_out`` warning). Raises what `flush` raises, after disconnecting all
+        the same. Closing again does nothing."""
         if self._closed:
             return
         try:
@@ -771,7 +777,14 @@ class InnerUniverseRecorder:
             if self._state_follower is not None:
                 self._state_follower.stop()
             self._writer.stop()
-            self._loop.run(self._connection.disconnect(), timeout=10)
+            try:
+                self._loop.run(self._connection.disconnect(), timeout=DISCONNECT_TIMEOUT)
+            except TimeoutError:  # a server that answers nothing: stopping the loop drops it
+                log.warning(
+                    "disconnect_timed_out",
+                    database=self.settings.database,
+                    seconds=DISCONNECT_TIMEOUT,
+                )
             self._loop.stop()
             if self._outbox is not None:
                 self._outbox.close()

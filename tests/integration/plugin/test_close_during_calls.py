@@ -4,6 +4,8 @@ Against the real server."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Callable
 
@@ -11,6 +13,7 @@ import pytest
 
 from nerv_inner_universe.nerv import Event, EventBus
 from nerv_inner_universe.plugin import InnerUniverseRecorder, RecorderClosedError
+from nerv_inner_universe.plugin import recorder as recorder_module
 from tests.integration.http_api import Database
 from tests.integration.plugin.conftest import wait_for
 
@@ -28,6 +31,29 @@ def test_calls_after_close_raise_recorder_closed(
     assert raised.value.database == inner_universe.name
     with pytest.raises(RecorderClosedError):
         recorder.timeline_names()
+    with pytest.raises(RecorderClosedError):
+        recorder.read_versions("main")
+
+
+def test_close_against_a_server_that_answers_nothing_still_closes(
+    isolated_inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A frozen server (SIGSTOP) never ends the connection: `close` stops waiting for it after
+    `DISCONNECT_TIMEOUT`, drops it and closes all the same (it used to raise a bare
+    TimeoutError and leave its loop running)."""
+    monkeypatch.setattr(recorder_module, "DISCONNECT_TIMEOUT", 1.0)
+    db = isolated_inner_universe
+    recorder = recorder_for(db, events="sync", follow_remote=False)
+    recorder.record_event(Event.create("STORED", {"n": 1}))
+    pid = db.server.pid
+    assert pid is not None
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        recorder.close()
+    finally:
+        os.killpg(pid, signal.SIGCONT)
     with pytest.raises(RecorderClosedError):
         recorder.read_versions("main")
 
