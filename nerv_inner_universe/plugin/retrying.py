@@ -24,7 +24,8 @@ MAX_DELAY = 2.0
 
 class Backoff:
     """The waits between the attempts at one thing: `delay` doubles from FIRST_DELAY up to
-    MAX_DELAY, for up to ``retry_for`` seconds from when the Backoff was made."""
+    MAX_DELAY, for ``retry_for`` seconds from when the Backoff was made (the last wait ends at
+    that deadline, so the last attempt comes when ``retry_for`` has passed, not earlier)."""
 
     def __init__(self, retry_for: float) -> None:
         self._deadline = time.monotonic() + retry_for
@@ -32,12 +33,13 @@ class Backoff:
         """Seconds the next `wait` sleeps."""
 
     def exhausted(self) -> bool:
-        """True when waiting once more would pass the deadline: give up now."""
-        return time.monotonic() + self.delay > self._deadline
+        """True once the deadline has passed: give up now."""
+        return time.monotonic() >= self._deadline
 
     async def wait(self) -> None:
-        """Sleeps `delay`, then doubles it (up to MAX_DELAY)."""
-        await asyncio.sleep(self.delay)
+        """Sleeps `delay`, or until the deadline when that comes first, then doubles `delay`
+        (up to MAX_DELAY)."""
+        await asyncio.sleep(max(0.0, min(self.delay, self._deadline - time.monotonic())))
         self.delay = min(self.delay * 2, MAX_DELAY)
 
 

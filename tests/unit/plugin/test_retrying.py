@@ -4,10 +4,12 @@ PersistenceError; anything else is raised at once."""
 from __future__ import annotations
 
 import itertools
+import types
 
 import pytest
 
 from nerv_inner_universe.client import MessageTooLargeError, QueryError, SpacetimeConnectionError
+from nerv_inner_universe.plugin import retrying
 from nerv_inner_universe.plugin.errors import PersistenceError
 from nerv_inner_universe.plugin.retrying import FIRST_DELAY, MAX_DELAY, Backoff, retried
 
@@ -75,6 +77,27 @@ async def test_a_backoff_doubles_its_delay_up_to_the_most(monkeypatch: pytest.Mo
     assert slept[-1] == MAX_DELAY
 
 
-def test_a_backoff_is_exhausted_when_the_next_wait_would_pass_its_deadline() -> None:
+def test_a_backoff_is_exhausted_once_its_deadline_passed() -> None:
     assert Backoff(retry_for=0).exhausted()
     assert not Backoff(retry_for=FIRST_DELAY * 100).exhausted()
+
+
+async def test_a_backoff_retries_for_all_of_retry_for_and_no_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The waits add up to ``retry_for`` exactly: the last one is cut to end at the deadline
+    (it used to give up before a wait that would pass it: after 1.55 s of a 3 s retry_for)."""
+    now = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(retrying, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(retrying.asyncio, "sleep", sleep)
+    backoff = Backoff(retry_for=3.0)
+    attempts = 1
+    while not backoff.exhausted():
+        await backoff.wait()
+        attempts += 1
+    assert now[0] == pytest.approx(103.0)
+    assert attempts == 7  # after 0, 0.05, 0.15, 0.35, 0.75, 1.55 and 3.0 s
