@@ -21,7 +21,6 @@ TABLES = (
     "timeline",
     "event_log",
     "delta_record",
-    "delta_checkpoint",
     "config",
     "es_store",
     "es_stored_event",

@@ -9,7 +9,6 @@
 
 mod access;
 mod budget;
-mod checkpoint;
 mod checks;
 mod journal;
 mod reducers;
