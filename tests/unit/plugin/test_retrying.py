@@ -93,7 +93,7 @@ async def test_a_backoff_retries_for_all_of_retry_for_and_no_longer(
         now[0] += seconds
 
     monkeypatch.setattr(retrying, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
-    monkeypatch.setattr(retrying.asyncio, "sleep", sleep)
+    monkeypatch.setattr("nerv_inner_universe.plugin.retrying.asyncio.sleep", sleep)
     backoff = Backoff(retry_for=3.0)
     attempts = 1
     while not backoff.exhausted():
