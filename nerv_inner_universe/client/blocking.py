@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import enum
 import itertools
 import socket
 import ssl
@@ -38,7 +37,6 @@ from websockets.uri import parse_uri
 from ..log import get_logger
 from .codec import BsatnCodec, Codec, CodecFactory
 from .errors import (
-    ArgumentError,
     CallTimeoutError,
     ConnectionRefusedByModuleError,
     OutcomeUnknownError,
@@ -54,6 +52,9 @@ from .schema import ModuleSchema
 from .token_store import bearer_header
 from .values import ConnectionId, Identity
 from .wire import (
+    DEFAULT,
+    Default,
+    call_args,
     encode_checked,
     next_request_id,
     outcome_error,
@@ -101,15 +102,6 @@ def open_stream(host: str, port: int, tls: bool, timeout: float) -> Stream:
     if tls:
         return ssl.create_default_context().wrap_socket(sock, server_hostname=host)
     return sock
-
-
-class _Default(enum.Enum):
-    """``timeout`` left out: use the connection's ``call_timeout``."""
-
-    TIMEOUT = enum.auto()
-
-
-_DEFAULT = _Default.TIMEOUT
 
 
 class _ClosedError(Exception):
@@ -312,7 +304,7 @@ class BlockingConnection:
             self._link = self._open()
 
     def call_reducer(
-        self, reducer: str, *args: object, timeout: float | _Default | None = _DEFAULT
+        self, reducer: str, *args: object, timeout: float | Default | None = DEFAULT
     ) -> ReducerEvent:
         """Calls ``reducer`` and waits for its outcome on this thread (``timeout`` seconds,
         None: no limit; by default ``call_timeout``); other threads' calls wait their turn.
@@ -323,14 +315,8 @@ class BlockingConnection:
         was rolled back, CallTimeoutError / OutcomeUnknownError when its outcome is unknown
         (the connection is then closed: `connect` opens it again), SpacetimeConnectionError
         when it is not connected and nothing was sent."""
-        wait = self._call_timeout if timeout is _DEFAULT else timeout
-        definition = self.schema.reducer(reducer)
-        if definition.lifecycle is not None:
-            raise ArgumentError(
-                f"{reducer!r} is a lifecycle reducer ({definition.lifecycle}): the server "
-                "calls it, clients cannot"
-            )
-        args_raw = self._codec.encode_args(definition, args)
+        wait = self._call_timeout if timeout is DEFAULT else timeout
+        args_raw = call_args(self.schema, self._codec, reducer, args)
         with self._lock:
             link = self._live()
             request_id = next_request_id(self._ids)

@@ -10,7 +10,6 @@ live handle again and reconciles the cache with what the server holds now.
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
@@ -64,6 +63,9 @@ from .token_store import TokenStore, bearer_header
 from .values import ConnectionId, Identity
 from .websocket import Socket, SocketFactory, SocketOptions, open_websocket
 from .wire import (
+    DEFAULT,
+    Default,
+    call_args,
     encode_checked,
     next_request_id,
     outcome_error,
@@ -73,15 +75,6 @@ from .wire import (
 )
 
 log = get_logger(__name__)
-
-
-class _Default(enum.Enum):
-    """``timeout`` left out: use the connection's ``call_timeout``."""
-
-    TIMEOUT = enum.auto()
-
-
-_DEFAULT = _Default.TIMEOUT
 
 
 @attrs.frozen
@@ -300,7 +293,7 @@ class DbConnection:
         self,
         reducer: str,
         *args: object,
-        timeout: float | _Default | None = _DEFAULT,  # noqa: ASYNC109 - defaults per connection
+        timeout: float | Default | None = DEFAULT,  # noqa: ASYNC109 - defaults per connection
     ) -> ReducerEvent:
         """Calls ``reducer`` and waits for its outcome; many calls may be in flight at once.
 
@@ -311,17 +304,11 @@ class DbConnection:
         unknown. (A 1.2.0 server does not tell the caller about an out-of-energy call at all:
         it ends in CallTimeoutError, so keep a timeout.)
         """
-        wait = self._call_timeout if timeout is _DEFAULT else timeout
+        wait = self._call_timeout if timeout is DEFAULT else timeout
         loop = asyncio.get_running_loop()
         deadline = None if wait is None else loop.time() + wait
         session = await self._live_session(wait)
-        definition = session.schema.reducer(reducer)
-        if definition.lifecycle is not None:
-            raise ArgumentError(
-                f"{reducer!r} is a lifecycle reducer ({definition.lifecycle}): the server "
-                "calls it, clients cannot"
-            )
-        args_raw = session.codec.encode_args(definition, args)
+        args_raw = call_args(session.schema, session.codec, reducer, args)
         request_id = self._next_id()
         frame = encode_checked(session.codec, CallReducer(reducer, args_raw, request_id))
         refuse_unanswerable(reducer, frame, self._max_message_bytes)
@@ -371,7 +358,7 @@ class DbConnection:
         self,
         query: str,
         *,
-        timeout: float | _Default | None = _DEFAULT,  # noqa: ASYNC109 - defaults per connection
+        timeout: float | Default | None = DEFAULT,  # noqa: ASYNC109 - defaults per connection
         each: Callable[[Any], Any] | None = None,
         columns: Callable[[tuple[str, ...]], Callable[[tuple[object, ...]], Any]] | None = None,
     ) -> list[QueryResult]:
@@ -385,7 +372,7 @@ class DbConnection:
         (nothing sent) when both are given."""
         if each is not None and columns is not None:
             raise ArgumentError("one_off_query takes each or columns, not both; nothing was sent")
-        wait = self._call_timeout if timeout is _DEFAULT else timeout
+        wait = self._call_timeout if timeout is DEFAULT else timeout
         session = await self._live_session(wait)
         message_id = self._next_id().to_bytes(4, "big")
         future: asyncio.Future[OneOffQueryResponse] = asyncio.get_running_loop().create_future()

@@ -1,12 +1,14 @@
 """What every connection to a database does the same way, whichever carries its frames (the
 asyncio `DbConnection`, the calling thread's `BlockingConnection`): the subscribe URL, a
 message's frame within the server's limit, a call whose answer could not arrive, request ids,
-and a `TransactionUpdate` read as the `ReducerEvent` of a call and its outcome."""
+a call's arguments, the ``timeout`` left out, and a `TransactionUpdate` read as the
+`ReducerEvent` of a call and its outcome."""
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from urllib.parse import quote, urlencode
 
 import structlog
@@ -26,12 +28,35 @@ from .protocol import (
     ClientMessage,
     Committed,
     Failed,
+    RawValue,
     TransactionUpdate,
 )
 from .schema import ModuleSchema
 from .values import ConnectionId
 
 _MAX_UTF8_BYTES_PER_CHAR = 4
+
+
+class Default(enum.Enum):
+    """``timeout`` left out of a call: use the connection's ``call_timeout``."""
+
+    TIMEOUT = enum.auto()
+
+
+DEFAULT = Default.TIMEOUT
+
+
+def call_args(schema: ModuleSchema, codec: Codec, reducer: str, args: Sequence[object]) -> RawValue:
+    """``args`` encoded by ``codec`` for a call of ``reducer``. ArgumentError for a lifecycle
+    reducer (the server calls those, clients cannot) and for arguments that do not fit;
+    SchemaError for a reducer the module does not have."""
+    definition = schema.reducer(reducer)
+    if definition.lifecycle is not None:
+        raise ArgumentError(
+            f"{reducer!r} is a lifecycle reducer ({definition.lifecycle}): the server "
+            "calls it, clients cannot"
+        )
+    return codec.encode_args(definition, args)
 
 
 def subscribe_url(base_url: str, database: str, codec: Codec) -> str:
