@@ -25,10 +25,12 @@ caller's own thread over the lane's connection when the writer is idle: its loop
 work, nothing submitted, queued, in flight or due to be sent again, and room to keep it. The
 loop sends nothing while a direct write is in flight, so this process's writes keep one total
 order, the order they are kept in. An acknowledged direct write is kept like a queued one,
-stamped with the connection epoch read before it was sent; a failure of the lane with the
-outcome unknown (or nothing sent) counts as a connection drop (`connection_lost`: what was
-kept is checked and sent again first) and the write goes through the queue; the module's
-refusal fails it as the queue's would (`failure`).
+stamped with the connection epoch read before it was sent. When the lane fails before the
+outcome is known, the write goes through the queue; only a lane connection that closed during
+the call also counts as a connection drop (what was kept is checked and sent again first): a
+timeout, or a connection that could not be opened, leaves the kept writes be, since a server
+that died drops the main connection too (`_direct_failed`). The module's refusal fails it as
+the queue's would (`failure`).
 """
 
 from __future__ import annotations
