@@ -30,8 +30,9 @@ binary ``v1.bsatn.spacetimedb`` protocol, the default; ``--protocol json`` runs 
         [--writes-only | --replay-only | --memory-only] [--paths PATH [PATH ...]]
         [--protocol bsatn|json] [--profile DIR]
 
-``--profile DIR`` samples each measured publish (the timed part of its child process: whichever
-thread holds the GIL, so the samples show where Python time goes, not where a thread waits)
+``--profile DIR`` samples each measured publish and start (the timed part of its child process:
+replay on start included; whichever thread holds the GIL, so the samples show where Python time
+goes, not where a thread waits)
 with ``py-spy`` (in the ``bench`` extras), writes the collapsed stacks to
 ``DIR/<path>.txt`` and prints, per thread, the functions with the most samples of their own and
 in all (the run's figures then include py-spy's cost, sampling without pausing the process).
@@ -424,10 +425,11 @@ def timed_start(
     prepare(runtime)
     before = rss_mib()
     server_started = process_cpu_seconds(db.server_pid)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    runtime.start()
-    try:
+    with profiled():
+        started, cpu_started = time.perf_counter(), time.process_time()
+        runtime.start()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    try:
         server_cpu = process_cpu_seconds(db.server_pid) - server_started
         growth = rss_mib() - before
         history = runtime.event_bus.get_history(limit=None)
@@ -1254,7 +1256,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="sample each measured publish with py-spy into DIR/<path>.txt and sum it up",
+        help="sample each measured publish and start with py-spy into DIR/<path>.txt and sum it up",
     )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(

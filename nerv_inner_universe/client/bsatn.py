@@ -212,7 +212,7 @@ def _generated_fields_decoder(ty: ProductType, ctx: TypeContext) -> Decoder:
     return decode_fields
 
 
-def _field_lines(
+def _field_lines(  # noqa: PLR0911 - one answer per kind of field
     i: int, ty: AlgebraicType, ctx: TypeContext, names: dict[str, object]
 ) -> list[str]:
     """The statements reading field ``i`` into ``v{i}`` and moving ``pos`` past it."""
@@ -236,6 +236,8 @@ def _field_lines(
         names["unpack_i64"] = I64.unpack_from
         names[f"make{i}"] = trusted_special(special)
         return [f"    v{i} = make{i}(unpack_i64(buf, pos)[0])", "    pos += 8"]
+    if isinstance(resolved, SumType) and concrete is not None and resolved.option_of is None:
+        return _sum_field_lines(i, resolved, ctx, names)
     names[f"decode{i}"] = compiled_decoder(ty, ctx)
     if special is not None:  # Identity, ConnectionId: remembered by their bytes
         width, names[f"known{i}"], names[f"new{i}"] = _known_ids(special)
@@ -261,6 +263,31 @@ def _field_lines(
             f"        v{i}, pos = decode{i}(buf, pos)",
         ]
     return [f"    v{i}, pos = decode{i}(buf, pos)"]
+
+
+def _sum_field_lines(i: int, ty: SumType, ctx: TypeContext, names: dict[str, object]) -> list[str]:
+    """The statements reading field ``i``, a sum (not an ``Option``) that no registered class
+    stands for: a variant carrying a string is read in place (an event's ``Custom`` data, for
+    one), any other by the sum's compiled decoder (which also raises for a bad tag or a
+    string that is cut short or not UTF-8)."""
+    names[f"decode{i}"] = compiled_decoder(ty, ctx)
+    strings = frozenset(
+        tag
+        for tag, variant in enumerate(ty.variants)
+        if ctx.typespace.resolve(variant.type) is Primitive.STRING
+    )
+    if not strings:
+        return [f"    v{i}, pos = decode{i}(buf, pos)"]
+    names["unpack_u32"] = U32.unpack_from
+    names[f"strings{i}"], names[f"build{i}"] = strings, sum_builder(ty, None)
+    return [
+        "    tag = buf[pos]",
+        f"    if tag in strings{i} and (end := pos + 5 + unpack_u32(buf, pos + 1)[0]) <= len(buf):",
+        f"        v{i} = build{i}(tag, buf[pos + 5:end].decode())",
+        "        pos = end",
+        "    else:",
+        f"        v{i}, pos = decode{i}(buf, pos)",
+    ]
 
 
 def _primitive_decoder(ty: Primitive) -> Decoder:

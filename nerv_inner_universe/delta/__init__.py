@@ -7,7 +7,12 @@ It depends on nothing else in the project, does no I/O, and never changes its in
 from __future__ import annotations
 
 from nerv_inner_universe.delta.applying import apply, invert
-from nerv_inner_universe.delta.canonical import canonical_json, data_hash, parse_json
+from nerv_inner_universe.delta.canonical import (
+    canonical_json,
+    data_hash,
+    parse_canonical_json,
+    parse_json,
+)
 from nerv_inner_universe.delta.diffing import diff
 from nerv_inner_universe.delta.errors import (
     ApplyError,
@@ -51,6 +56,7 @@ __all__ = [
     "invert",
     "join_path",
     "json_equal",
+    "parse_canonical_json",
     "parse_json",
     "path_tokens",
     "to_dict",

@@ -27,8 +27,10 @@ class CallbackList(Generic[F]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: tuple[tuple[object, F], ...] = ()
-        self._callbacks: tuple[F, ...] = ()
-        """The callbacks of ``_entries``, replaced with it (one snapshot to iterate)."""
+        self.callbacks: tuple[F, ...] = ()
+        """The callbacks now, in order: a tuple replaced whole with every change, so a loop
+        over it needs no lock (what iterating the list gives, without a method call: for
+        loops that run for every event)."""
 
     def add(self, callback: F) -> Remove:
         """Append ``callback``; return the function that removes this registration."""
@@ -44,10 +46,10 @@ class CallbackList(Generic[F]):
 
     def _set(self, entries: tuple[tuple[object, F], ...]) -> None:
         self._entries = entries
-        self._callbacks = tuple(callback for _, callback in entries)
+        self.callbacks = tuple(callback for _, callback in entries)
 
     def __iter__(self) -> Iterator[F]:
-        return iter(self._callbacks)
+        return iter(self.callbacks)
 
     def __len__(self) -> int:
         return len(self._entries)

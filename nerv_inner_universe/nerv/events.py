@@ -12,7 +12,7 @@ import enum
 import threading
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from math import isfinite
 from typing import Any
 
@@ -171,6 +171,65 @@ class Event:
         return copy
 
     @classmethod
+    def read_back(  # noqa: PLR0917 - one per field, positional: called per replayed event
+        cls,
+        event_id: str,
+        event_type: str,
+        data: Any,
+        timestamp: float,
+        source: str | None,
+        metadata: dict[str, JSON],
+        sender: str | None,
+        position: int | None,
+        replayed: bool,
+    ) -> Event:
+        """The event ``Event(id=event_id, type=event_type, ...)`` builds from these fields, for
+        a recorder reading back what it stored (hundreds of thousands at a replay): the usual
+        values (ASCII text, a finite float, an int >= 1, a bool) are checked inline and set
+        without the constructor's calls; anything else goes through ``Event(...)`` and raises
+        its ``InvalidEventError``. ``metadata`` must be a dict of JSON values made for this
+        event alone (e.g. just parsed with `parse_json`): it is kept, not checked or copied
+        again."""
+        if (
+            type(event_id) is str
+            and type(event_type) is str
+            and type(timestamp) is float
+            and timestamp - timestamp == 0.0  # finite: inf - inf and nan - nan are nan
+            and type(metadata) is dict
+            and type(replayed) is bool
+            and event_id
+            and event_type
+            and event_type != ALL_EVENTS
+            and event_id.isascii()
+            and event_type.isascii()
+            and (source is None or (type(source) is str and source.isascii()))
+            and (sender is None or (type(sender) is str and sender and sender.isascii()))
+            and (position is None or (type(position) is int and position >= 1))
+        ):
+            event = _new_event(cls)
+            _set_id(event, event_id)
+            _set_type(event, event_type)
+            _set_data(event, data)
+            _set_timestamp(event, timestamp)
+            _set_source(event, source)
+            _set_metadata(event, metadata)
+            _set_replayed(event, replayed)
+            _set_sender(event, sender)
+            _set_position(event, position)
+            return event
+        return cls(
+            id=event_id,
+            type=event_type,
+            data=data,
+            timestamp=timestamp,
+            source=source,
+            metadata=metadata,
+            sender=sender,
+            position=position,
+            replayed=replayed,
+        )
+
+    @classmethod
     def create(
         cls,
         event_type: EventType,
@@ -188,6 +247,33 @@ class Event:
             metadata=metadata,  # None becomes {} (the converter)
         )
 
+
+_new_event = object.__new__
+(
+    _set_id,
+    _set_type,
+    _set_data,
+    _set_timestamp,
+    _set_source,
+    _set_metadata,
+    _set_replayed,
+    _set_sender,
+    _set_position,
+) = (
+    Event.__dict__[name].__set__  # the slots' own setters: the fastest way past frozen
+    for name in (
+        "id",
+        "type",
+        "data",
+        "timestamp",
+        "source",
+        "metadata",
+        "replayed",
+        "sender",
+        "position",
+    )
+)
+"""What `Event.read_back` builds an event with."""
 
 _COPIED_FIELDS = tuple(
     a.name for a in attrs.fields(Event) if a.name not in ("metadata", "replayed")
@@ -331,6 +417,26 @@ class EventBus:
             self._dispatch(accepted)
         return event.id
 
+    def replay(self, events: Iterable[Event]) -> int:
+        """`publish_event` for each of ``events`` in turn, marked replayed
+        (`Event.as_replayed`): what a host does at startup with the events its recorder
+        holds, in one call for all of them (no middleware runs: replayed events passed it when
+        they were first published). Returns how many events it took from ``events`` (an id
+        accepted before is taken but not accepted again). InvalidEventError for an item that
+        is not an Event (the ones before it are published); a guard's veto propagates as from
+        `publish_event`."""
+        accept, dispatch = self._accept, self._dispatch
+        count = 0
+        for event in events:
+            if type(event) is not Event or not event.replayed:
+                if not isinstance(event, Event):
+                    raise InvalidEventError(f"replay needs Events, not {type(event).__name__}")
+                event = event.as_replayed()  # noqa: PLW2901 - the event to publish
+            if accept(event):
+                dispatch(event)
+            count += 1
+        return count
+
     def get_history(
         self, event_type: EventType | None = None, limit: int | None = 100
     ) -> list[Event]:
@@ -364,14 +470,14 @@ class EventBus:
         with self._sequence:
             if event.id in self._seen:  # changed only under ``_sequence``, held here
                 return False
-            for guard in self._guards:
+            for guard in self._guards.callbacks:
                 guard(event)
             with self._lock:
                 self._seen[event.id] = None
                 if len(self._seen) > self._seen_limit:
                     self._seen.popitem(last=False)
                 self._history.append(event)
-            for observer in self._observers:
+            for observer in self._observers.callbacks:
                 self._call("event_observer_failed", observer, event)
         return True
 
@@ -379,8 +485,11 @@ class EventBus:
         with self._lock:
             typed = self._handlers.get(event.type)
             wildcard = self._handlers.get(ALL_EVENTS)
-        for handlers in (typed, wildcard):
-            for handler in handlers or ():
+        if typed is not None:
+            for handler in typed.callbacks:
+                self._call("event_handler_failed", handler, event)
+        if wildcard is not None:
+            for handler in wildcard.callbacks:
                 self._call("event_handler_failed", handler, event)
 
     def _call(self, log_event: str, handler: Handler, event: Event) -> None:

@@ -59,6 +59,8 @@ class Nerv:
         self.state_projector = StateProjector({})
         self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.plugin_manager.add_hookspecs(hookspecs)
+        self._event_published = self.plugin_manager.hook.nerv_event_published
+        """The hook's caller, looked up once (it stays the same as plugins come and go)."""
         for name in self.settings.plugins:
             self._load_entry_point(name)
         for plugin in plugins:
@@ -188,10 +190,7 @@ class Nerv:
             at_head = True
         else:
             events, at_head = recorder.replay_events(), False
-        count = 0
-        for event in events:
-            self.event_bus.publish_event(event.as_replayed())
-            count += 1
+        count = self.event_bus.replay(events)
         log.info("nerv_replayed", kind="events", count=count, tail_only=at_head)
 
     def _replay_observed(self) -> bool:
@@ -201,7 +200,7 @@ class Nerv:
         nothing would, replay publishes only the events the bus keeps something of
         (`TailRecorder`): the bus ends up the same, and no one can tell the rest was skipped."""
         own = (self._guard_event, self._announce_event)
-        announced = self.plugin_manager.hook.nerv_event_published.get_hookimpls()
+        announced = self._event_published.get_hookimpls()
         return self.event_bus.replay_observed(own) or bool(announced)
 
     def _require_running(self, change: str) -> None:
@@ -254,8 +253,8 @@ class Nerv:
             )
 
     def _announce_event(self, event: Event) -> None:
-        announce = self.plugin_manager.hook.nerv_event_published  # not via the property: per event
-        if announce.get_hookimpls():  # else skip pluggy's call: replay announces every event
+        announce = self._event_published  # replay announces every event
+        if announce.get_hookimpls():  # else skip pluggy's call
             announce(runtime=self, event=event)
 
     def _announce_version(self, version: VersionedState, operations: list[Operation]) -> None:

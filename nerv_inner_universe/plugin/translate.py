@@ -28,7 +28,7 @@ from nerv_inner_universe.delta import (
     Remove,
     Set,
     canonical_json,
-    parse_json,
+    parse_canonical_json,
 )
 from nerv_inner_universe.nerv import DeltaMetadata, Event, VersionedState
 from nerv_inner_universe.plugin.errors import PersistenceError, WriteRefusedError
@@ -106,11 +106,12 @@ def operations(ops: Sequence[Operation]) -> list[contract.DeltaOperation]:
 
 
 def _json(text: object) -> JSON:
+    """The value of JSON text the module stored (canonical: `parse_canonical_json`)."""
     if text == "{}":  # the usual metadata: nothing to parse
         return {}
     if not isinstance(text, str):
         raise PersistenceError(f"expected canonical JSON text from the server, got {text!r}")
-    return parse_json(text)
+    return parse_canonical_json(text)
 
 
 def operation_from_row(value: object) -> Operation:
@@ -240,18 +241,18 @@ def event_from_entry(entry: LogEntry, replayed: bool = False) -> Event | None:
     if data is None:
         return None
     metadata = _json(metadata_text)
-    if not isinstance(metadata, dict):
+    if type(metadata) is not dict:
         raise PersistenceError(f"event {event_id!r} has non-object metadata")
-    return Event(
-        id=str(event_id),
-        type=str(event_type),
-        data=_json(data),
-        timestamp=micros / 1_000_000,
-        source=source,
-        metadata=metadata,
-        sender=sender,
-        position=int(seq),
-        replayed=replayed,
+    return Event.read_back(
+        event_id,
+        event_type,
+        _json(data),
+        micros / 1_000_000,
+        source,
+        metadata,
+        sender,
+        seq,
+        replayed,
     )
 
 

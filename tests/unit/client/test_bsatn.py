@@ -53,6 +53,16 @@ NOTE = ProductType(
 )
 """Fields the generated reader reads in place."""
 SHAPE = SumType((SumVariant("Empty", UNIT), SumVariant("Dot", Primitive.U8)))
+DATA = SumType(
+    (
+        SumVariant("Dot", Primitive.U8),
+        SumVariant("Text", Primitive.STRING),
+        SumVariant("Empty", UNIT),
+    )
+)
+"""A sum with a variant carrying a string, which a product's generated reader reads in place."""
+LOGGED = ProductType((ProductElement("data", Ref(0)), ProductElement("n", Primitive.U8)))
+LOGGED_CTX = TypeContext(Typespace((DATA,)))
 cases = types.flatmap(lambda ty: st.tuples(st.just(ty), values_of(ty)))
 
 
@@ -171,6 +181,39 @@ def test_the_byte_layout(ty: AlgebraicType, value: object, data: str) -> None:
 def test_malformed_input_is_a_protocol_error(ty: AlgebraicType, data: str, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
         bsatn.decode(ty, bytes.fromhex(data), CTX)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Row(data=Variant("Text", "héllo"), n=1),
+        Row(data=Variant("Dot", 7), n=2),
+        Row(data=Variant("Text", ""), n=3),
+        Row(data=Variant("Empty", ()), n=4),
+    ],
+)
+def test_a_sum_field_with_a_string_variant_reads_what_its_decoder_reads(value: Row) -> None:
+    data = bsatn.encode(LOGGED, value, LOGGED_CTX)
+    assert bsatn.decode(LOGGED, data, LOGGED_CTX) == value
+    assert bsatn.decode(Ref(0), data[:-1], LOGGED_CTX) == value["data"]  # the sum's own decoder
+    for end in range(len(data)):
+        with pytest.raises(ProtocolError, match="truncated"):
+            bsatn.decode(LOGGED, data[:end], LOGGED_CTX)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("0102000000ff0001", "a string is not UTF-8"),
+        ("0105000000abcd", "truncated: a string needs 10 bytes, there are 7"),
+        ("0301", r"byte 0: tag 3 is not a variant of enum\{Dot, Text, Empty\}"),
+    ],
+)
+def test_a_sum_field_read_in_place_refuses_what_its_decoder_refuses(
+    data: str, message: str
+) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        bsatn.decode(LOGGED, bytes.fromhex(data), LOGGED_CTX)
 
 
 def test_an_array_of_units_up_to_the_limit_decodes() -> None:

@@ -17,6 +17,7 @@ from nerv_inner_universe.delta import (
     canonical_json,
     data_hash,
     json_equal,
+    parse_canonical_json,
     parse_json,
 )
 from nerv_inner_universe.delta.values import I64_MAX, I64_MIN
@@ -101,6 +102,7 @@ def test_invalid_values_are_reported_as_ours_not_the_encoders() -> None:
 def test_parse_reads_numbers_as_the_server_does(text: str, value: JSON) -> None:
     parsed = parse_json(text)
     assert json_equal(parsed, value)
+    assert json_equal(parse_canonical_json(text), value)  # any JSON text, canonical or not
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,10 @@ def test_parse_rejects_what_is_not_strict_json(text: str, message: str) -> None:
     with pytest.raises(InvalidJSONError) as caught:
         parse_json(text)
     assert str(caught.value) == message
+    if "duplicate key" not in message:  # the one check left to canonical text's guarantee
+        with pytest.raises(InvalidJSONError) as caught:
+            parse_canonical_json(text)
+        assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -134,9 +140,25 @@ def test_parse_rejects_what_is_not_strict_json(text: str, message: str) -> None:
     ],
 )
 def test_parse_rejects_json_outside_the_value_model(text: str, path: str) -> None:
-    with pytest.raises(InvalidValueError) as caught:
-        parse_json(text)
-    assert caught.value.path == path
+    for parse in (parse_json, parse_canonical_json):
+        with pytest.raises(InvalidValueError) as caught:
+            parse(text)
+        assert caught.value.path == path
+
+
+@pytest.mark.parametrize("text", [5, None, b"{}"])
+def test_parsing_refuses_what_is_not_text(text: object) -> None:
+    for parse in (parse_json, parse_canonical_json):
+        with pytest.raises(InvalidJSONError, match="JSON text must be a str"):
+            parse(text)  # type: ignore[arg-type]
+
+
+def test_an_integer_over_pythons_digit_limit_is_named_by_its_path() -> None:
+    text = '{"n": [' + "9" * 5_000 + "]}"
+    for parse in (parse_json, parse_canonical_json):
+        with pytest.raises(InvalidValueError) as caught:
+            parse(text)
+        assert caught.value.path == "/n/0"
 
 
 @given(json_values(), st.randoms(use_true_random=False))
@@ -173,6 +195,8 @@ def test_parse_gives_the_value_back(value: JSON) -> None:
     text = canonical_json(value)
     assert json_equal(parse_json(text), value)
     assert canonical_json(parse_json(text)) == text
+    assert json_equal(parse_canonical_json(text), value)
+    assert json_equal(parse_canonical_json(text), parse_json(text))
 
 
 @given(json_floats())

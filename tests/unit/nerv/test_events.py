@@ -6,6 +6,7 @@ import enum
 import functools
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import pytest
@@ -365,3 +366,138 @@ def test_the_usual_and_the_unusual_valid_values_are_kept() -> None:
     assert (unusual.type, unusual.timestamp, unusual.metadata) == ("ENTITY_CREATED", 2, {"a": 1})
     given = {"a": 1}
     assert Event(id="e", type="T", data=None, timestamp=1.0, metadata=given).metadata is not given
+
+
+def read_back(fields: dict[str, object], replayed: bool = True) -> Event:
+    """`Event.read_back` of ``fields`` (named as `Event`'s)."""
+    f: dict[str, Any] = fields
+    return Event.read_back(
+        f["id"],
+        f["type"],
+        f["data"],
+        f["timestamp"],
+        f["source"],
+        f["metadata"],
+        f["sender"],
+        f["position"],
+        replayed,
+    )
+
+
+def all_fields(event: Event) -> list[object]:
+    return [getattr(event, a.name) for a in attrs.fields(Event)]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # the usual: ASCII text, a float, an int, a small dict
+        {"source": None, "sender": None, "position": None, "metadata": {}},
+        {"id": "é-1", "type": "ÉVÉNEMENT", "source": "日本", "sender": "ß"},  # not ASCII
+        {"type": Kind.ENTITY_CREATED},  # an enum member: its name
+        {"timestamp": 2},  # an int
+    ],
+)
+@pytest.mark.parametrize("replayed", [True, False])
+def test_read_back_builds_what_the_constructor_builds(
+    changes: dict[str, object], replayed: bool
+) -> None:
+    fields: dict[str, object] = {
+        "id": "e-1",
+        "type": "T",
+        "data": {"n": [1]},
+        "timestamp": 1.5,
+        "source": "s",
+        "metadata": {"k": {"v": 1}},
+        "sender": "c2ab",
+        "position": 7,
+        **changes,
+    }
+    built = Event(**fields, replayed=replayed)  # type: ignore[arg-type]
+    read = read_back(fields, replayed)
+    assert type(read) is Event
+    assert all_fields(read) == all_fields(built)
+    assert read == built
+    if not changes:  # the usual values: the dict the caller made is kept, not copied
+        assert read.metadata is fields["metadata"]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        read.id = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id", "", "event id must be"),
+        ("id", 5, "event id must be"),
+        ("id", "\udc00", "lone surrogate"),
+        ("type", "*", "only subscribes"),
+        ("type", "", "event type"),
+        ("type", "T\ud800", "lone surrogate"),
+        ("timestamp", float("nan"), "event timestamp must be"),
+        ("timestamp", float("inf"), "event timestamp must be"),
+        ("timestamp", True, "event timestamp must be"),
+        ("source", 5, "event source must be"),
+        ("metadata", [], "metadata must be"),  # its content is the caller's to vouch for
+        ("sender", "", "event sender must be"),
+        ("sender", "\udc00", "lone surrogate"),
+        ("position", 0, "event position must be"),
+        ("position", True, "event position must be"),
+        ("position", 2.0, "event position must be"),
+    ],
+)
+def test_read_back_refuses_what_the_constructor_refuses(
+    field: str, value: object, message: str
+) -> None:
+    fields: dict[str, object] = {
+        "id": "e",
+        "type": "T",
+        "data": None,
+        "timestamp": 1.5,
+        "source": None,
+        "metadata": {},
+        "sender": None,
+        "position": None,
+    }
+    with pytest.raises(InvalidEventError, match=message):
+        read_back({**fields, field: value})
+    with pytest.raises(InvalidEventError, match=message):
+        Event(**{**fields, field: value})  # type: ignore[arg-type]
+
+
+def test_replay_publishes_each_event_replayed_in_order_and_counts_them() -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    observed: list[Event] = []
+    bus.subscribe("A", seen.append)
+    bus.subscribe(ALL_EVENTS, seen.append)
+    bus.add_observer(observed.append)
+    bus.add_middleware(lambda event: None)  # replayed events skip it
+    first, second = Event("e-1", "A", 1, 1.0), Event("e-2", "B", 2, 2.0, replayed=True)
+    assert bus.replay(iter([first, second, first])) == 3  # e-1 again: taken, not accepted
+    replayed_first = first.as_replayed()
+    assert observed == [replayed_first, second]
+    assert seen == [replayed_first, replayed_first, second]
+    assert all(event.replayed for event in seen)
+    assert bus.get_history() == [second, replayed_first]
+    assert bus.replay([]) == 0
+
+
+def test_replay_refuses_what_is_not_an_event_after_publishing_the_ones_before() -> None:
+    bus = EventBus()
+    with pytest.raises(InvalidEventError, match="replay needs Events, not dict"):
+        bus.replay([Event("e-1", "A", 1, 1.0), {"id": "e-2"}])  # type: ignore[list-item]
+    assert [event.id for event in bus.get_history()] == ["e-1"]
+
+
+def test_a_guard_veto_stops_a_replay_where_it_is() -> None:
+    bus = EventBus()
+
+    def guard(event: Event) -> None:
+        if event.id == "e-2":
+            raise RuntimeError("vetoed")
+
+    bus.add_guard(guard)
+    events = [Event(f"e-{n}", "A", n, 1.0) for n in range(1, 4)]
+    with pytest.raises(RuntimeError, match="vetoed"):
+        bus.replay(events)
+    assert [event.id for event in bus.get_history()] == ["e-1"]
