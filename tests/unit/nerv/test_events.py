@@ -501,3 +501,19 @@ def test_a_guard_veto_stops_a_replay_where_it_is() -> None:
     with pytest.raises(RuntimeError, match="vetoed"):
         bus.replay(events)
     assert [event.id for event in bus.get_history()] == ["e-1"]
+
+
+def test_replay_goes_through_a_subclass_publish_event() -> None:
+    class CountingBus(EventBus):
+        def __init__(self) -> None:
+            super().__init__()
+            self.published: list[str] = []
+
+        def publish_event(self, event: Event) -> str:
+            self.published.append(event.id)
+            return super().publish_event(event)
+
+    bus = CountingBus()
+    assert bus.replay([Event("e-1", "A", 1, 1.0), Event("e-2", "A", 2, 2.0)]) == 2
+    assert bus.published == ["e-1", "e-2"]
+    assert all(event.replayed for event in bus.get_history())
