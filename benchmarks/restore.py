@@ -1,14 +1,17 @@
-"""Restore time of a TemporalStore timeline at its head, against growing history: the full
-restore (every version read, as a start did before) beside the restore at the head (the
-versions since the nearest snapshot; `RestoringRecorder.read_version_tail`).
+"""Restore time of a TemporalStore timeline and of a StateProjector stream at their heads,
+against growing history: the full restore (every version or delta read, as a start did before)
+beside the restore at the head (the versions since the nearest snapshot,
+`RestoringRecorder.read_version_tail`; the deltas since the module's checkpoint of the stream,
+`RestoringRecorder.read_delta_tail`).
 
 For each size N it fills a fresh database on its own ``spacetimedb-standalone`` with N versions
-of timeline ``main`` (the client pipelines ``commit_state_version`` calls built by the plugin's
-`VersionCommitter.call`, a snapshot when the module's interval makes one due). A fresh child
-process then times both restores, counting the rows its queries returned, and checks that they
-give the same state, head and history (it fails the run otherwise). Nothing else runs in that
-database, so the figures are the reads and the rebuilding alone. It prints a table; it asserts
-nothing about speed.
+of timeline ``main`` and N deltas of projector stream ``main`` (the client pipelines
+``commit_state_version`` calls built by the plugin's `VersionCommitter.call`, a snapshot when
+the module's interval makes one due, and ``record_delta`` calls built by `recorder.delta_call`).
+A fresh child process then times each restore, counting the rows its queries returned, and
+checks that both restores give the same state, head and history (it fails the run otherwise).
+Nothing else runs in that database, so the figures are the reads and the rebuilding alone. It
+prints two tables; it asserts nothing about speed.
 
     .venv/bin/python benchmarks/restore.py [--sizes 1000 10000 50000] [--interval 50] [--json FILE]
         [--smoke]
@@ -33,11 +36,16 @@ from rich.table import Table
 from benchmarks.compare import BenchmarkError, Database, in_child, spacetime_server
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import DbConnection
-from nerv_inner_universe.nerv import TemporalStore, VersionedState
-from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings
+from nerv_inner_universe.delta import Patch
+from nerv_inner_universe.nerv import DeltaMetadata, StateProjector, TemporalStore, VersionedState
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings, streams
+from nerv_inner_universe.plugin.recorder import delta_call, stream_anchor
 from nerv_inner_universe.plugin.versions import VersionCommitter
 
 TIMELINE = "main"
+STREAM = "main"
+WRITER = "bench0"
+"""The writer tag the filled deltas are stored under (`streams.delta_id`)."""
 IN_FLIGHT = 64
 """Calls the client keeps in flight while filling a database (one connection runs them in
 order, so a version's parent is always committed before it)."""
@@ -53,11 +61,14 @@ class Timed:
 
 @attrs.frozen
 class Restores:
-    """Both restores of one database's timeline: full and at the head."""
+    """Both restores of one database's timeline and of its projector stream: full and at the
+    head."""
 
     size: int
     full: Timed
     head: Timed
+    deltas_full: Timed
+    deltas_head: Timed
 
 
 def settings(db: Database) -> PluginSettings:
@@ -97,11 +108,25 @@ def version_calls(count: int, interval: int) -> list[contract.ReducerCall]:
     return calls
 
 
+def delta_calls(count: int) -> list[contract.ReducerCall]:
+    """The stream's root version, then ``count`` small root patches, as the plugin sends them."""
+    anchor = VersionCommitter.call(
+        streams.anchor_timeline(STREAM), stream_anchor(STREAM), [], snapshot=True
+    )
+    calls = [anchor]
+    for n in range(count):
+        metadata = DeltaMetadata(description=f"d{n}", timestamp=1.0 + n, index=n)
+        patch = Patch("", {f"k{n % 50}": n, "items": list(range(n % 20))})
+        calls.append(delta_call(STREAM, n, WRITER, metadata, [patch]))
+    return calls
+
+
 def fill(db: Database, size: int, interval: int) -> None:
     """The module's ``snapshot_interval`` set to ``interval`` (the database's owner is its
-    admin), then ``size`` versions of timeline ``main``."""
+    admin), then ``size`` versions of timeline ``main`` and ``size`` deltas of stream
+    ``main``."""
     setting = contract.update_config(key="snapshot_interval", value=str(interval), description=None)
-    asyncio.run(pipelined(db, [setting, *version_calls(size, interval)]))
+    asyncio.run(pipelined(db, [setting, *version_calls(size, interval), *delta_calls(size)]))
 
 
 class RowCounter:
@@ -152,32 +177,54 @@ def measure(db: Database, size: int, interval: int) -> Restores:
             "head": head_store.get_current_version_id() == full_store.get_current_version_id(),
             "history": head_store.get_history() == full_store.get_history(),
         }
+        full_projector, head_projector = StateProjector({}), StateProjector({})
+
+        def deltas_full() -> None:
+            full_projector.restore(recorder.read_recorded_deltas(STREAM))
+
+        def deltas_head() -> None:
+            tail = recorder.read_delta_tail(STREAM)
+            head_projector.restore(tail.deltas, checkpoint=tail.checkpoint, earlier=tail.earlier)
+
+        _, projector_full = timed(deltas_full, rows)
+        _, projector_head = timed(deltas_head, rows)
+        checks |= {
+            "projector state": head_projector.get_current_state()
+            == full_projector.get_current_state(),
+            "projector history": head_projector.get_delta_history()
+            == full_projector.get_delta_history(),
+        }
         differ = [name for name, same in checks.items() if not same]
         if differ:
             raise BenchmarkError(f"restoring {size} at the head differs in {differ}")
     finally:
         recorder.close()
-    return Restores(size, full, head)
+    return Restores(size, full, head, projector_full, projector_head)
 
 
 def report(results: Sequence[Restores], console: Console) -> None:
-    table = Table(title="restore of a timeline at its head")
-    for column in ("history", "full s", "full CPU s", "full rows"):
-        table.add_column(column, justify="right")
-    for column in ("at head s", "at head CPU s", "at head rows"):
-        table.add_column(column, justify="right")
-    for result in results:
-        full, head = result.full, result.head
-        table.add_row(
-            f"{result.size:,}",
-            f"{full.seconds:.3f}",
-            f"{full.cpu_seconds:.3f}",
-            f"{full.rows:,}",
-            f"{head.seconds:.3f}",
-            f"{head.cpu_seconds:.3f}",
-            f"{head.rows:,}",
-        )
-    console.print(table)
+    sides: dict[str, Callable[[Restores], tuple[Timed, Timed]]] = {
+        "restore of a timeline at its head": lambda r: (r.full, r.head),
+        "restore of a projector stream at its head": lambda r: (r.deltas_full, r.deltas_head),
+    }
+    for title, pick in sides.items():
+        table = Table(title=title)
+        for column in ("history", "full s", "full CPU s", "full rows"):
+            table.add_column(column, justify="right")
+        for column in ("at head s", "at head CPU s", "at head rows"):
+            table.add_column(column, justify="right")
+        for result in results:
+            full, head = pick(result)
+            table.add_row(
+                f"{result.size:,}",
+                f"{full.seconds:.3f}",
+                f"{full.cpu_seconds:.3f}",
+                f"{full.rows:,}",
+                f"{head.seconds:.3f}",
+                f"{head.cpu_seconds:.3f}",
+                f"{head.rows:,}",
+            )
+        console.print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -205,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             db = spacetime.database(f"restore-{size}")
             started = time.perf_counter()
             fill(db, size, interval)
-            console.print(f"filled {size:,} versions in {time.perf_counter() - started:.1f} s")
+            console.print(
+                f"filled {size:,} versions and deltas in {time.perf_counter() - started:.1f} s"
+            )
             results.append(in_child(measure, db, size, interval))
             console.print(f"measured {size:,}")
     report(results, console)

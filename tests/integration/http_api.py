@@ -21,6 +21,7 @@ TABLES = (
     "timeline",
     "event_log",
     "delta_record",
+    "delta_checkpoint",
     "config",
     "es_store",
     "es_stored_event",

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod client_connection;
 pub mod config;
+pub mod delta_checkpoint;
 pub mod delta_record;
 pub mod durability_marker;
 pub mod entity;

@@ -1,0 +1,29 @@
+use spacetimedb::{table, Timestamp};
+
+/// The projected state of each delta stream after its deltas up to `seq`, computed by the
+/// module (`rules/src/checkpoints.rs`), never sent by a client: `record_delta` refreshes it
+/// when `snapshot_interval` deltas were recorded since the last refresh, applying at most
+/// twice that many (`checkpoint.rs`). A client restores a StateProjector at its head from
+/// `state` and the stream's deltas after `seq`.
+#[table(name = delta_checkpoint, public)]
+#[derive(Clone, Debug)]
+pub struct DeltaCheckpoint {
+    #[primary_key]
+    pub stream: String,
+    /// The `seq` of the last delta applied (0: none yet).
+    pub seq: u64,
+    /// How many of the stream's deltas `state` results from, no-ops included.
+    pub delta_count: u64,
+    /// How many of them were no-ops (their operations did not apply at their place).
+    pub noop_count: u64,
+    /// The index the first delta after `seq` is numbered from (`checkpoints::delta_index`).
+    pub next_index: u64,
+    /// The state after those deltas, as canonical JSON.
+    pub state: String,
+    /// The SHA-256 (lowercase hex) of `state`.
+    pub data_hash: String,
+    /// Deltas recorded on the stream since the last refresh (a redaction that sent the
+    /// checkpoint back sets it to `snapshot_interval`: a refresh is due).
+    pub recorded_since: u64,
+    pub updated_at: Timestamp,
+}

@@ -1,0 +1,115 @@
+"""The module's delta checkpoints against the real server (issue 10): when a delta is recorded
+after ``snapshot_interval`` others since the last refresh, ``record_delta`` first moves its
+stream's ``delta_checkpoint`` past at most twice that many stored deltas, in ``seq`` order, as a
+StateProjector replays them (a delta that does not apply at its place is a no-op); a redaction
+inside the checkpoint sends it back to the stream's start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.http_api import NONE, T0, Database, delta_metadata, set_op, sha, some
+from tests.integration.module.conftest import Refused
+
+INTERVAL = 3
+ANCHOR = "stream.s.base"
+
+
+def anchored(db: Database, interval: int = INTERVAL) -> None:
+    db.ok("update_config", "snapshot_interval", str(interval), NONE)
+    db.ok("commit_state_version", ANCHOR, "stream.s", NONE, T0, "", sha("{}"), [], some("{}"))
+
+
+def record(db: Database, delta_id: str, operations: list[dict[str, Any]]) -> None:
+    db.ok("record_delta", delta_id, "s", ANCHOR, T0, operations, delta_metadata())
+
+
+def checkpoint(db: Database) -> dict[str, Any]:
+    [row] = db.sql("SELECT * FROM delta_checkpoint WHERE stream = 's'")
+    return row
+
+
+def seq_of(db: Database, delta_id: str) -> int:
+    [row] = db.sql(f"SELECT seq FROM delta_record WHERE delta_id = '{delta_id}'")  # noqa: S608
+    return int(row["seq"])
+
+
+def canonical(state: dict[str, int]) -> str:
+    return "{" + ",".join(f'"{key}":{value}' for key, value in sorted(state.items())) + "}"
+
+
+def test_a_checkpoint_is_refreshed_every_interval_deltas_with_projector_semantics(
+    inner_universe: Database,
+) -> None:
+    db = inner_universe
+    anchored(db)
+    record(db, "s:0.w", [set_op("/a", "1")])
+    record(db, "s:1.w", [{"Delete": {"path": "/missing"}}])  # does not apply: a no-op
+    record(db, "s:1.v", [set_op("/b", "[1]")])  # another writer numbered it alike: index 2
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["state"], row["recorded_since"]) == (0, 0, "{}", 3)
+
+    record(db, "other-form", [{"Patch": {"path": "", "patch": '{"c":2}'}}])  # index 3
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:1.v"), 3, 1)
+    assert (row["next_index"], row["recorded_since"]) == (3, 1)
+    assert row["state"] == '{"a":1,"b":[1]}'
+    assert row["data_hash"] == sha(row["state"])
+
+    record(db, "s:9.w", [set_op("/a", "2"), set_op("/b/5", "0")])  # 2nd step fails: a no-op
+    record(db, "s:2.w", [{"Delete": {"path": "/a"}}])  # its index is raised to 10
+    record(db, "s:11.w", [set_op("/d", "true")])
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:2.w"), 6, 2)
+    assert (row["next_index"], row["recorded_since"]) == (11, 1)
+    assert row["state"] == '{"b":[1],"c":2}'
+    assert row["data_hash"] == sha(row["state"])
+
+
+def test_a_redaction_inside_the_checkpoint_sends_it_back_and_refreshes_catch_up_bounded(
+    inner_universe: Database,
+) -> None:
+    db = inner_universe
+    anchored(db)
+    for n in range(9):
+        record(db, f"s:{n}.w", [set_op(f"/k{n}", str(n))])
+    covered = checkpoint(db)
+    assert (covered["seq"], covered["delta_count"]) == (seq_of(db, "s:5.w"), 6)
+    for n in (8, 7, 6):  # after the checkpoint: it stays
+        db.ok("redact_delta", f"s:{n}.w", "poison")
+        assert checkpoint(db) == covered
+
+    db.ok("redact_delta", "s:5.w", "poison")  # inside it
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["next_index"], row["state"]) == (0, 0, 0, "{}")
+    assert row["recorded_since"] == INTERVAL
+
+    record(db, "s:9.w", [set_op("/k9", "9")])  # a refresh is due: it applies 2 * INTERVAL
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["next_index"]) == (seq_of(db, "s:5.w"), 6, 6)
+    assert row["state"] == canonical({f"k{n}": n for n in range(5)})  # s:5.w is empty now
+
+    for n in range(10, 10 + INTERVAL):
+        record(db, f"s:{n}.w", [set_op(f"/k{n}", str(n))])
+    row = checkpoint(db)
+    assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:11.w"), 12, 0)
+    assert row["next_index"] == 12
+    assert row["state"] == canonical({f"k{n}": n for n in range(12) if not 5 <= n <= 8})
+
+
+def test_a_refused_delta_changes_no_checkpoint(inner_universe: Database, refused: Refused) -> None:
+    db = inner_universe
+    anchored(db, interval=1)
+    record(db, "s:0.w", [set_op("/x", "1")])
+    record(db, "s:1.w", [set_op("/x", "2")])
+    refused(
+        "record_delta",
+        "s:2.w",
+        "s",
+        "ghost",
+        T0,
+        [set_op("/x", "3")],
+        delta_metadata(),
+        expect='not_found: state version "ghost"',
+    )
+    assert checkpoint(db)["state"] == '{"x":1}'
