@@ -1,10 +1,13 @@
 //! Keeps each delta stream's `delta_checkpoint` row (see `rules/src/checkpoints.rs`). When a
-//! delta is recorded after `snapshot_interval` others since the last refresh, the checkpoint
-//! first moves past at most `CATCH_UP_FACTOR` times that many of the stored deltas after it, in
-//! `seq` order (before the new delta's row is written, so the scan reads only committed rows,
-//! which an index returns in key order); so a checkpoint is at most about `snapshot_interval`
-//! deltas behind its stream's head once caught up. A redaction of a delta inside the
-//! checkpoint sends it back to the stream's start, with a refresh due at the next delta.
+//! delta is recorded after `snapshot_interval` others (at most `MAX_REFRESH_DELTAS`) since the
+//! last refresh, the checkpoint first moves past at most `CATCH_UP_FACTOR` times that many of
+//! the stored deltas after it, in `seq` order (before the new delta's row is written, so the
+//! scan reads only committed rows, which an index returns in key order), stopping before its
+//! state text plus the operations applied pass `MAX_REFRESH_BYTES`: so each refresh is bounded
+//! whatever the interval or the state's size, and a checkpoint is at most about
+//! `min(snapshot_interval, MAX_REFRESH_DELTAS)` deltas behind its stream's head once caught up
+//! while its state fits the budget (a larger one stays behind). A redaction of a delta inside
+//! the checkpoint sends it back to the stream's start, with a refresh due at the next delta.
 
 use inner_universe_rules::{checkpoints, json, snapshots, RuleResult};
 use spacetimedb::ReducerContext;
