@@ -594,12 +594,14 @@ class InnerUniverseRecorder:
 
     def read_delta_tail(self, stream: str) -> DeltaTail:
         """What a runtime restores its projector from: the module's checkpoint of ``stream``
-        (``delta_checkpoint``, refreshed every ``snapshot_interval`` deltas: its state
-        hash-checked) and the deltas after it, decoded and not applied (about
-        ``snapshot_interval`` of them, however long the stream); ``earlier`` reads the deltas
-        the checkpoint results from (the stream's rows, in one query) when the projector first
-        needs them. Without a checkpoint, every delta (`read_recorded_deltas`). Hand the ones
-        that did not apply to `report_noops`. IntegrityError for a damaged checkpoint."""
+        (``delta_checkpoint``, refreshed every ``min(snapshot_interval, 64)`` deltas while its
+        state fits the module's 256 KiB refresh budget: its state hash-checked, its keys in
+        replay order) and the deltas after it, decoded and not applied (about that many,
+        however long the stream; all after the checkpoint for a state past the budget);
+        ``earlier`` reads the deltas the checkpoint results from (the stream's rows, in one
+        query) when the projector first needs them. Without a checkpoint, every delta
+        (`read_recorded_deltas`). Hand the ones that did not apply to `report_noops`.
+        IntegrityError for a damaged checkpoint."""
         self.flush()
         found = self._run(self._reader.delta_checkpoint(stream))
         if found is None:

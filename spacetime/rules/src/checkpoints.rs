@@ -14,19 +14,42 @@ use crate::patch::{self, Operation};
 /// The state a stream's deltas build on: the empty object, a runtime projector's initial state.
 pub const INITIAL_STATE: &str = "{}";
 
-/// A refresh applies at most this many times `snapshot_interval` deltas, so a checkpoint
+/// A refresh applies at most this many times the deltas it is due after, so a checkpoint
 /// left behind (by a redaction, or an import that brought deltas and no checkpoint) catches up
 /// while each refresh stays bounded.
 pub const CATCH_UP_FACTOR: u64 = 2;
 
+/// A refresh is due after at most this many deltas, whatever `snapshot_interval` says, so one
+/// refresh applies at most `CATCH_UP_FACTOR` times this many deltas.
+pub const MAX_REFRESH_DELTAS: u64 = 64;
+
+/// A refresh stops before the checkpoint's state text plus the operations it applied would
+/// pass this many bytes (and does not start when the state alone does): its work stays
+/// bounded, the checkpoint is left behind, and a client reads the deltas after it.
+pub const MAX_REFRESH_BYTES: usize = 256 * 1024;
+
+/// The deltas after which a refresh is due: `interval`, at most [`MAX_REFRESH_DELTAS`].
+fn refresh_every(interval: u64) -> u64 {
+    interval.clamp(1, MAX_REFRESH_DELTAS)
+}
+
 /// Whether a refresh is due once `recorded_since` deltas were recorded since the last one.
 pub fn refresh_due(recorded_since: u64, interval: u64) -> bool {
-    recorded_since >= interval.max(1)
+    recorded_since >= refresh_every(interval)
 }
 
 /// The most deltas one refresh applies.
 pub fn refresh_limit(interval: u64) -> usize {
-    usize::try_from(interval.max(1).saturating_mul(CATCH_UP_FACTOR)).unwrap_or(usize::MAX)
+    usize::try_from(refresh_every(interval) * CATCH_UP_FACTOR).unwrap_or(usize::MAX)
+}
+
+/// Whether a refresh may apply one more delta of `delta_bytes` to a state of `state_bytes`
+/// after applying `spent_bytes` of operations (see [`MAX_REFRESH_BYTES`]).
+pub fn within_budget(state_bytes: usize, spent_bytes: usize, delta_bytes: usize) -> bool {
+    state_bytes
+        .saturating_add(spent_bytes)
+        .saturating_add(delta_bytes)
+        <= MAX_REFRESH_BYTES
 }
 
 /// `state` after one delta, and whether it applied: a delta whose operations do not apply to
@@ -103,6 +126,22 @@ mod tests {
         assert!(refresh_due(1, 0));
         assert_eq!(refresh_limit(50), 100);
         assert_eq!(refresh_limit(0), 2);
+    }
+
+    #[test]
+    fn a_large_interval_refreshes_every_max_refresh_deltas_and_applies_a_fixed_number() {
+        assert!(refresh_due(MAX_REFRESH_DELTAS, 100_000));
+        assert!(!refresh_due(MAX_REFRESH_DELTAS - 1, 100_000));
+        assert_eq!(refresh_limit(100_000), 128);
+        assert_eq!(refresh_limit(u64::MAX), 128);
+    }
+
+    #[test]
+    fn a_refresh_stays_within_its_byte_budget() {
+        assert!(within_budget(0, 0, MAX_REFRESH_BYTES));
+        assert!(!within_budget(0, 1, MAX_REFRESH_BYTES));
+        assert!(!within_budget(MAX_REFRESH_BYTES + 1, 0, 0));
+        assert!(!within_budget(usize::MAX, usize::MAX, 1));
     }
 
     #[test]

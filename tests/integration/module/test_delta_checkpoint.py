@@ -6,6 +6,7 @@ inside the checkpoint sends it back to the stream's start."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.integration.http_api import NONE, T0, Database, delta_metadata, set_op, sha, some
@@ -34,8 +35,13 @@ def seq_of(db: Database, delta_id: str) -> int:
     return int(row["seq"])
 
 
-def canonical(state: dict[str, int]) -> str:
-    return "{" + ",".join(f'"{key}":{value}' for key, value in sorted(state.items())) + "}"
+def stored(state: dict[str, Any]) -> str:
+    """The checkpoint text of ``state``: compact JSON, its keys in their (insertion) order."""
+    return json.dumps(state, separators=(",", ":"))
+
+
+def canonical(state: dict[str, Any]) -> str:
+    return json.dumps(state, separators=(",", ":"), sort_keys=True)
 
 
 def test_a_checkpoint_is_refreshed_every_interval_deltas_with_projector_semantics(
@@ -87,14 +93,14 @@ def test_a_redaction_inside_the_checkpoint_sends_it_back_and_refreshes_catch_up_
     record(db, "s:9.w", [set_op("/k9", "9")])  # a refresh is due: it applies 2 * INTERVAL
     row = checkpoint(db)
     assert (row["seq"], row["delta_count"], row["next_index"]) == (seq_of(db, "s:5.w"), 6, 6)
-    assert row["state"] == canonical({f"k{n}": n for n in range(5)})  # s:5.w is empty now
+    assert row["state"] == stored({f"k{n}": n for n in range(5)})  # s:5.w is empty now
 
     for n in range(10, 10 + INTERVAL):
         record(db, f"s:{n}.w", [set_op(f"/k{n}", str(n))])
     row = checkpoint(db)
     assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:11.w"), 12, 0)
     assert row["next_index"] == 12
-    assert row["state"] == canonical({f"k{n}": n for n in range(12) if not 5 <= n <= 8})
+    assert row["state"] == stored({f"k{n}": n for n in range(12) if not 5 <= n <= 8})
 
 
 def test_a_refused_delta_changes_no_checkpoint(inner_universe: Database, refused: Refused) -> None:
@@ -113,3 +119,66 @@ def test_a_refused_delta_changes_no_checkpoint(inner_universe: Database, refused
         expect='not_found: state version "ghost"',
     )
     assert checkpoint(db)["state"] == '{"x":1}'
+
+
+def test_a_checkpoint_keeps_the_key_order_a_replay_gives_and_hashes_the_canonical_form(
+    inner_universe: Database,
+) -> None:
+    db = inner_universe
+    anchored(db)
+    record(db, "s:0.w", [set_op("/b", "1"), set_op("/a", "2")])
+    record(db, "s:1.w", [{"Patch": {"path": "", "patch": '{"c":{"z":1,"y":2},"b":3}'}}])
+    record(db, "s:2.w", [{"Delete": {"path": "/a"}}, set_op("/a", "4"), set_op("/c/x", "5")])
+    record(db, "s:3.w", [set_op("/d", "6")])  # refreshes past the three before it
+    # a patch is stored as canonical JSON: its members (and c's) arrive in sorted order
+    expected = {"b": 3, "c": {"y": 2, "z": 1, "x": 5}, "a": 4}
+    row = checkpoint(db)
+    assert row["state"] == stored(expected)
+    assert list(json.loads(row["state"])) == ["b", "c", "a"]
+    assert list(json.loads(row["state"])["c"]) == ["y", "z", "x"]
+    assert row["data_hash"] == sha(canonical(expected))
+
+
+PATCH_KEYS = 500
+WIDE = "v" * 40  # each Patch adds about 500 * 50 bytes of state
+
+
+def wide_patch(n: int) -> list[dict[str, Any]]:
+    members = {f"k{n}_{i}": WIDE for i in range(PATCH_KEYS)}
+    return [{"Patch": {"path": "", "patch": canonical(members)}}]
+
+
+def test_a_large_state_stream_stays_writable_and_its_refresh_stays_within_a_fixed_budget(
+    inner_universe: Database,
+) -> None:
+    """The largest ``snapshot_interval`` (10,000) still refreshes every ``MAX_REFRESH_DELTAS`` (64)
+    deltas, and a refresh stops before its state and the operations it applies pass
+    ``MAX_REFRESH_BYTES`` (256 KiB): the checkpoint is left behind, every delta is stored."""
+    db = inner_universe
+    anchored(db, interval=10_000)
+    for n in range(64):
+        record(db, f"s:{n}.w", wide_patch(n))
+    assert (checkpoint(db)["delta_count"], checkpoint(db)["recorded_since"]) == (0, 64)
+
+    record(db, "s:64.w", wide_patch(64))  # the refresh due after 64 deltas
+    row = checkpoint(db)
+    covered = int(row["delta_count"])
+    assert 0 < covered < 64
+    assert len(row["state"].encode()) <= 256 * 1024
+    assert row["recorded_since"] == 1
+    expected: dict[str, Any] = {}
+    for n in range(covered):
+        expected.update(json.loads(wide_patch(n)[0]["Patch"]["patch"]))
+    assert row["state"] == stored(expected)
+    assert row["seq"] == seq_of(db, f"s:{covered - 1}.w")
+
+    for n in range(65, 65 + 64):  # the next refresh cannot move past the budget: it stays
+        record(db, f"s:{n}.w", wide_patch(n))
+    after = checkpoint(db)
+    assert (after["seq"], after["delta_count"], after["state"]) == (
+        row["seq"],
+        covered,
+        row["state"],
+    )
+    assert after["recorded_since"] == 1
+    assert seq_of(db, "s:128.w") > seq_of(db, "s:127.w") > int(row["seq"])

@@ -5,6 +5,8 @@ deltas before the checkpoint read only when a read needs them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -82,7 +84,10 @@ def test_the_module_applies_deltas_as_the_projector_does(
     assert noops, "the cases include deltas that do not apply"
     assert row["noop_count"] == len(noops)
     assert row["next_index"] == len(SHARED_CASES) - 1
-    assert row["state"] == canonical_json(projector.get_current_state())
+    state = projector.get_current_state()
+    assert row["state"] == json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    assert list(json.loads(row["state"])) == list(state)
+    assert row["data_hash"] == hashlib.sha256(canonical_json(state).encode()).hexdigest()
 
 
 def writer_config(db: Database) -> dict[str, Any]:
@@ -199,3 +204,37 @@ def test_deltas_redacted_inside_the_checkpoint_after_the_start_are_a_replay_erro
     with pytest.raises(ReplayError, match="was one redacted since it was read"):
         restarted.state_projector.get_delta_history()
     assert restarted.state_projector.get_current_state() == state  # what the start restored
+
+
+def key_order(value: Any) -> Any:
+    """``value`` with every object's keys listed in their order, nested objects too."""
+    if isinstance(value, dict):
+        return [(key, key_order(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [key_order(item) for item in value]
+    return value
+
+
+def test_a_state_restored_at_the_head_keeps_the_key_order_of_a_full_replay(
+    inner_universe: Database, runtimes: RuntimeFactory, rows_read: RowsRead
+) -> None:
+    db = inner_universe
+    db.ok("update_config", "snapshot_interval", "1", NONE)
+    settings = writer_config(db)
+    settings["nerv"]["snapshot_interval"] = 1
+    live = runtimes(settings)
+    live.state_projector.apply_delta({"b": 1, "n": {"y": 2, "z": 1}})  # sent canonical
+    live.state_projector.apply_delta({"a": 2})
+    live.state_projector.apply_delta(OperationsDelta([Set("/n/x", 3), Delete("/b"), Set("/b", 4)]))
+    live.state_projector.apply_delta({"c": 3})
+    state = live.state_projector.get_current_state()
+    live.stop()
+    assert key_order(state) == [("n", [("y", 2), ("z", 1), ("x", 3)]), ("a", 2), ("b", 4), ("c", 3)]
+
+    rows_read.rows.clear()
+    restarted = runtimes(settings)
+    assert checkpoint_row(db)["delta_count"] == 3  # the start restored at the head
+    assert rows_read.rows.get("delta_record", 0) == 1
+    restored = restarted.state_projector.get_current_state()
+    assert key_order(restored) == key_order(replayed(restarted).get_current_state())
+    assert key_order(restored) == key_order(state)

@@ -4,11 +4,20 @@ projector restored from every delta gives."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import pytest
 
-from nerv_inner_universe.delta import Operation, Patch, Remove, Set
+from nerv_inner_universe.delta import (
+    Operation,
+    Patch,
+    Remove,
+    Set,
+    canonical_json,
+    data_hash,
+    parse_json,
+)
 from nerv_inner_universe.nerv import DeltaMetadata, ProjectorCheckpoint, ReplayError, StateProjector
 from nerv_inner_universe.nerv.errors import InvalidArgumentError
 
@@ -149,3 +158,26 @@ def test_a_checkpoint_keeps_its_own_copy_of_the_state() -> None:
     projector = StateProjector({})
     projector.restore([], checkpoint=checkpoint, earlier=Earlier([]))
     assert projector.get_current_state() == {"items": [1]}
+
+
+def test_a_checkpoint_in_replay_key_order_restores_that_order_and_hashes_canonical() -> None:
+    """The module stores a checkpoint's state with its keys in the order the deltas gave them;
+    parsed, it hashes as its canonical form and restores what a full replay gives, key order
+    (nested too) included."""
+    meta = [DeltaMetadata(timestamp=1.0, index=n) for n in range(3)]
+    deltas: list[Recorded] = [
+        (0, meta[0], [Patch("", {"b": 1, "n": {"z": 1}})]),
+        (1, meta[1], [Set("/a", 2), Set("/n/y", 2)]),
+        (2, meta[2], [Set("/c", 3)]),
+    ]
+    stored = '{"b":1,"n":{"z":1,"y":2},"a":2}'  # what the module writes after two deltas
+    state = parse_json(stored)
+    assert data_hash(state) == hashlib.sha256(canonical_json(state).encode()).hexdigest()
+    assert canonical_json(state) == '{"a":2,"b":1,"n":{"y":2,"z":1}}'
+    projector = StateProjector({})
+    checkpoint = ProjectorCheckpoint(state, 2, 2, 0)
+    projector.restore(deltas[2:], checkpoint=checkpoint, earlier=Earlier(deltas[:2]))
+    whole = full(deltas).get_current_state()
+    restored = projector.get_current_state()
+    assert list(restored) == list(whole) == ["b", "n", "a", "c"]
+    assert list(restored["n"]) == list(whole["n"]) == ["z", "y"]

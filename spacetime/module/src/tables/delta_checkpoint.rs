@@ -2,8 +2,8 @@ use spacetimedb::{table, Timestamp};
 
 /// The projected state of each delta stream after its deltas up to `seq`, computed by the
 /// module (`rules/src/checkpoints.rs`), never sent by a client: `record_delta` refreshes it
-/// when `snapshot_interval` deltas were recorded since the last refresh, applying at most
-/// twice that many (`checkpoint.rs`). A client restores a StateProjector at its head from
+/// when `snapshot_interval` deltas (at most 64) were recorded since the last refresh, applying
+/// at most twice that many within a byte budget (`checkpoint.rs`). A client restores a StateProjector at its head from
 /// `state` and the stream's deltas after `seq`.
 #[table(name = delta_checkpoint, public)]
 #[derive(Clone, Debug)]
@@ -18,9 +18,10 @@ pub struct DeltaCheckpoint {
     pub noop_count: u64,
     /// The index the first delta after `seq` is numbered from (`checkpoints::delta_index`).
     pub next_index: u64,
-    /// The state after those deltas, as canonical JSON.
+    /// The state after those deltas, as canonical JSON except that object members keep the
+    /// order the deltas gave them (Python dict order; `json::to_ordered`).
     pub state: String,
-    /// The SHA-256 (lowercase hex) of `state`.
+    /// The `data_hash` of `state`: SHA-256 (lowercase hex) of its canonical (sorted) form.
     pub data_hash: String,
     /// Deltas recorded on the stream since the last refresh (a redaction that sent the
     /// checkpoint back sets it to `snapshot_interval`: a refresh is due).
