@@ -26,8 +26,12 @@ class Table(enum.StrEnum):
     DELTA_RECORD = "delta_record"
     DELTA_CHECKPOINT = "delta_checkpoint"
     """The projected state of each delta stream after its deltas up to a ``seq``, computed by
-    the module every ``snapshot_interval`` recorded deltas (`rules/src/checkpoints.rs`):
-    a projector restores at its head from it and the deltas after it."""
+    the module every ``min(snapshot_interval, 64)`` recorded deltas within a byte budget
+    (`rules/src/checkpoints.rs`): a projector restores at its head from it and the deltas
+    after it. A stream has a row once a refresh applied one of its deltas."""
+    DELTA_REFRESH_COUNTER = "delta_refresh_counter"
+    """Private: the deltas recorded on each stream since its checkpoint's last refresh, the one
+    value every ``record_delta`` changes (kept out of ``delta_checkpoint``'s row)."""
     CONFIG = "config"
     CLIENT_CONNECTION = "client_connection"
     """The connections open now: rows come and go without a log entry."""
@@ -107,6 +111,7 @@ NOT_IMPORTED = frozenset(
     {
         Table.CLIENT_CONNECTION,
         Table.DELTA_CHECKPOINT,
+        Table.DELTA_REFRESH_COUNTER,
         Table.DURABILITY_MARKER,
         Table.IMPORT_STATE,
         Table.LOG_PAGE,
@@ -118,10 +123,10 @@ NOT_IMPORTED = frozenset(
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
 log sequence, each imported ``event_log`` row gets its ``log_page`` row); a delta checkpoint
-starts afresh and catches up as the stream's next deltas are recorded; write budget windows
-start afresh; a stop's durability marker and write fence belong to the server they were written
-on. The `eventsourcing` stores (``es_*``) are not part of an export/import yet: back them up
-with the server's data directory."""
+and its refresh counter start afresh and catch up as the stream's next deltas are recorded;
+write budget windows start afresh; a stop's durability marker and write fence belong to the
+server they were written on. The `eventsourcing` stores (``es_*``) are not part of an
+export/import yet: back them up with the server's data directory."""
 
 
 def import_begin() -> Variant:

@@ -618,10 +618,11 @@ class Reader:
 
     async def delta_checkpoint(self, stream: str) -> CheckpointRow | None:
         """The module's checkpoint of projector ``stream`` (``delta_checkpoint``), its state
-        hash-checked, or None when it results from no delta yet. IntegrityError when its state
-        does not hash to its stored ``data_hash``."""
+        hash-checked, or None when it has none (no refresh applied a delta yet, or a redaction
+        inside it removed it). IntegrityError when its state does not hash to its stored
+        ``data_hash``."""
         rows = await self._select(Table.DELTA_CHECKPOINT, f"stream = {quoted(stream)}")
-        if not rows or int(rows[0].delta_count) == 0:
+        if not rows:
             return None
         row = rows[0]
         state = parse_json(row.state)

@@ -587,7 +587,7 @@ class InnerUniverseRecorder:
 
     def read_delta_checkpoint(self, stream: str) -> ProjectorCheckpoint | None:
         """The module's checkpoint of ``stream`` (``delta_checkpoint``, its state
-        hash-checked), or None while it results from no delta. IntegrityError when damaged."""
+        hash-checked), or None while it has none. IntegrityError when damaged."""
         self.flush()
         found = self._run(self._reader.delta_checkpoint(stream))
         return None if found is None else found.checkpoint

@@ -22,6 +22,7 @@ TABLES = (
     "event_log",
     "delta_record",
     "delta_checkpoint",
+    "delta_refresh_counter",
     "config",
     "es_store",
     "es_stored_event",

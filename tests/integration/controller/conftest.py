@@ -137,6 +137,19 @@ async def populate(client: DbConnection, prefix: str = "") -> None:
             operations=[SetOperation("/a", "2")],
             metadata=DeltaMetadata(description="d", author="me"),
         ),
+        # with a snapshot interval of 1, the second delta on "t" refreshes its checkpoint
+        update_config(key="snapshot_interval", value="1", description=None),
+        *(
+            record_delta(
+                delta_id=f"{prefix}{delta_id}",
+                stream="t",
+                state_version_id=f"{prefix}v1",
+                occurred_at=at,
+                operations=[SetOperation("/t", "1")],
+                metadata=DeltaMetadata(description="t"),
+            )
+            for delta_id in ("d2", "d3")
+        ),
         publish_event(
             event=EventInput(
                 event_id=f"{prefix}ev1",

@@ -1,8 +1,9 @@
 """The module's delta checkpoints against the real server (issue 10): when a delta is recorded
-after ``snapshot_interval`` others since the last refresh, ``record_delta`` first moves its
-stream's ``delta_checkpoint`` past at most twice that many stored deltas, in ``seq`` order, as a
-StateProjector replays them (a delta that does not apply at its place is a no-op); a redaction
-inside the checkpoint sends it back to the stream's start."""
+after ``snapshot_interval`` others since the last refresh (``delta_refresh_counter``),
+``record_delta`` first moves its stream's ``delta_checkpoint`` past at most twice that many
+stored deltas, in ``seq`` order, as a StateProjector replays them (a delta that does not apply at
+its place is a no-op); any other delta leaves the checkpoint row alone; a redaction inside the
+checkpoint removes it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ def checkpoint(db: Database) -> dict[str, Any]:
     return row
 
 
+def no_checkpoint(db: Database) -> bool:
+    return db.sql("SELECT * FROM delta_checkpoint WHERE stream = 's'") == []
+
+
+def recorded_since(db: Database) -> int:
+    [row] = db.sql("SELECT * FROM delta_refresh_counter WHERE stream = 's'")
+    return int(row["recorded_since"])
+
+
 def seq_of(db: Database, delta_id: str) -> int:
     [row] = db.sql(f"SELECT seq FROM delta_record WHERE delta_id = '{delta_id}'")  # noqa: S608
     return int(row["seq"])
@@ -52,13 +62,13 @@ def test_a_checkpoint_is_refreshed_every_interval_deltas_with_projector_semantic
     record(db, "s:0.w", [set_op("/a", "1")])
     record(db, "s:1.w", [{"Delete": {"path": "/missing"}}])  # does not apply: a no-op
     record(db, "s:1.v", [set_op("/b", "[1]")])  # another writer numbered it alike: index 2
-    row = checkpoint(db)
-    assert (row["seq"], row["delta_count"], row["state"], row["recorded_since"]) == (0, 0, "{}", 3)
+    assert no_checkpoint(db)
+    assert recorded_since(db) == 3
 
     record(db, "other-form", [{"Patch": {"path": "", "patch": '{"c":2}'}}])  # index 3
     row = checkpoint(db)
     assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:1.v"), 3, 1)
-    assert (row["next_index"], row["recorded_since"]) == (3, 1)
+    assert (row["next_index"], recorded_since(db)) == (3, 1)
     assert row["state"] == '{"a":1,"b":[1]}'
     assert row["data_hash"] == sha(row["state"])
 
@@ -67,7 +77,7 @@ def test_a_checkpoint_is_refreshed_every_interval_deltas_with_projector_semantic
     record(db, "s:11.w", [set_op("/d", "true")])
     row = checkpoint(db)
     assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:2.w"), 6, 2)
-    assert (row["next_index"], row["recorded_since"]) == (11, 1)
+    assert (row["next_index"], recorded_since(db)) == (11, 1)
     assert row["state"] == '{"b":[1],"c":2}'
     assert row["data_hash"] == sha(row["state"])
 
@@ -86,9 +96,8 @@ def test_a_redaction_inside_the_checkpoint_sends_it_back_and_refreshes_catch_up_
         assert checkpoint(db) == covered
 
     db.ok("redact_delta", "s:5.w", "poison")  # inside it
-    row = checkpoint(db)
-    assert (row["seq"], row["delta_count"], row["next_index"], row["state"]) == (0, 0, 0, "{}")
-    assert row["recorded_since"] == INTERVAL
+    assert no_checkpoint(db)
+    assert recorded_since(db) == INTERVAL
 
     record(db, "s:9.w", [set_op("/k9", "9")])  # a refresh is due: it applies 2 * INTERVAL
     row = checkpoint(db)
@@ -101,6 +110,24 @@ def test_a_redaction_inside_the_checkpoint_sends_it_back_and_refreshes_catch_up_
     assert (row["seq"], row["delta_count"], row["noop_count"]) == (seq_of(db, "s:11.w"), 12, 0)
     assert row["next_index"] == 12
     assert row["state"] == stored({f"k{n}": n for n in range(12) if not 5 <= n <= 8})
+
+
+def test_a_delta_that_does_not_refresh_writes_only_the_counter(inner_universe: Database) -> None:
+    """The checkpoint row (its state text up to 256 KiB) is written only when a refresh moves
+    it: the deltas between refreshes change the small counter row alone."""
+    db = inner_universe
+    anchored(db)
+    for n in range(INTERVAL + 1):  # the last one refreshes past the first INTERVAL
+        record(db, f"s:{n}.w", [set_op(f"/k{n}", str(n))])
+    refreshed = checkpoint(db)
+    assert refreshed["delta_count"] == INTERVAL
+    for n in range(INTERVAL + 1, 2 * INTERVAL):
+        record(db, f"s:{n}.w", [set_op(f"/k{n}", str(n))])
+        assert checkpoint(db) == refreshed
+        assert recorded_since(db) == n - INTERVAL + 1
+    record(db, f"s:{2 * INTERVAL}.w", [set_op("/last", "0")])
+    assert checkpoint(db)["delta_count"] == 2 * INTERVAL
+    assert recorded_since(db) == 1
 
 
 def test_a_refused_delta_changes_no_checkpoint(inner_universe: Database, refused: Refused) -> None:
@@ -158,14 +185,15 @@ def test_a_large_state_stream_stays_writable_and_its_refresh_stays_within_a_fixe
     anchored(db, interval=10_000)
     for n in range(64):
         record(db, f"s:{n}.w", wide_patch(n))
-    assert (checkpoint(db)["delta_count"], checkpoint(db)["recorded_since"]) == (0, 64)
+    assert no_checkpoint(db)
+    assert recorded_since(db) == 64
 
     record(db, "s:64.w", wide_patch(64))  # the refresh due after 64 deltas
     row = checkpoint(db)
     covered = int(row["delta_count"])
     assert 0 < covered < 64
     assert len(row["state"].encode()) <= 256 * 1024
-    assert row["recorded_since"] == 1
+    assert recorded_since(db) == 1
     expected: dict[str, Any] = {}
     for n in range(covered):
         expected.update(json.loads(wide_patch(n)[0]["Patch"]["patch"]))
@@ -174,11 +202,6 @@ def test_a_large_state_stream_stays_writable_and_its_refresh_stays_within_a_fixe
 
     for n in range(65, 65 + 64):  # the next refresh cannot move past the budget: it stays
         record(db, f"s:{n}.w", wide_patch(n))
-    after = checkpoint(db)
-    assert (after["seq"], after["delta_count"], after["state"]) == (
-        row["seq"],
-        covered,
-        row["state"],
-    )
-    assert after["recorded_since"] == 1
+    assert checkpoint(db) == row
+    assert recorded_since(db) == 1
     assert seq_of(db, "s:128.w") > seq_of(db, "s:127.w") > int(row["seq"])

@@ -179,7 +179,7 @@ def test_a_redaction_inside_the_checkpoint_sends_the_start_back_to_every_delta(
         db.ok("redact_delta", row["delta_id"], "down into the checkpoint")
         if int(row["seq"]) <= checkpoint["seq"]:
             break
-    assert checkpoint_row(db)["delta_count"] == 0
+    assert db.sql("SELECT * FROM delta_checkpoint WHERE stream = 'main'") == []
 
     rows_read.rows.clear()
     restarted = runtimes(config(db))

@@ -2,17 +2,19 @@ use spacetimedb::{table, Timestamp};
 
 /// The projected state of each delta stream after its deltas up to `seq`, computed by the
 /// module (`rules/src/checkpoints.rs`), never sent by a client: `record_delta` refreshes it
-/// when `snapshot_interval` deltas (at most 64) were recorded since the last refresh, applying
-/// at most twice that many within a byte budget (`checkpoint.rs`). A client restores a StateProjector at its head from
-/// `state` and the stream's deltas after `seq`.
+/// when `snapshot_interval` deltas (at most 64) were recorded since the last refresh
+/// (`delta_refresh_counter`), applying at most twice that many within a byte budget
+/// (`checkpoint.rs`). A row exists once a refresh applied a delta, and is written only when
+/// one moves it. A client restores a StateProjector at its head from `state` and the
+/// stream's deltas after `seq`.
 #[table(name = delta_checkpoint, public)]
 #[derive(Clone, Debug)]
 pub struct DeltaCheckpoint {
     #[primary_key]
     pub stream: String,
-    /// The `seq` of the last delta applied (0: none yet).
+    /// The `seq` of the last delta applied.
     pub seq: u64,
-    /// How many of the stream's deltas `state` results from, no-ops included.
+    /// How many of the stream's deltas `state` results from, no-ops included (at least 1).
     pub delta_count: u64,
     /// How many of them were no-ops (their operations did not apply at their place).
     pub noop_count: u64,
@@ -23,8 +25,6 @@ pub struct DeltaCheckpoint {
     pub state: String,
     /// The `data_hash` of `state`: SHA-256 (lowercase hex) of its canonical (sorted) form.
     pub data_hash: String,
-    /// Deltas recorded on the stream since the last refresh (a redaction that sent the
-    /// checkpoint back sets it to `snapshot_interval`: a refresh is due).
-    pub recorded_since: u64,
+    /// When a refresh last moved it.
     pub updated_at: Timestamp,
 }
