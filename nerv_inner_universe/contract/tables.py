@@ -24,6 +24,14 @@ class Table(enum.StrEnum):
     replay reads the log a page at a time by index (`plugin.reader`). Rows stored by a module
     from before this table have none."""
     DELTA_RECORD = "delta_record"
+    DELTA_CHECKPOINT = "delta_checkpoint"
+    """The projected state of each delta stream after its deltas up to a ``seq``, computed by
+    the module every ``min(snapshot_interval, 64)`` recorded deltas within a byte budget
+    (`rules/src/checkpoints.rs`): a projector restores at its head from it and the deltas
+    after it. A stream has a row once a refresh applied one of its deltas."""
+    DELTA_REFRESH_COUNTER = "delta_refresh_counter"
+    """Private: the deltas recorded on each stream since its checkpoint's last refresh, the one
+    value every ``record_delta`` changes (kept out of ``delta_checkpoint``'s row)."""
     CONFIG = "config"
     CLIENT_CONNECTION = "client_connection"
     """The connections open now: rows come and go without a log entry."""
@@ -102,6 +110,8 @@ IMPORTED_TABLES: dict[Table, str] = {
 NOT_IMPORTED = frozenset(
     {
         Table.CLIENT_CONNECTION,
+        Table.DELTA_CHECKPOINT,
+        Table.DELTA_REFRESH_COUNTER,
         Table.DURABILITY_MARKER,
         Table.IMPORT_STATE,
         Table.LOG_PAGE,
@@ -112,10 +122,11 @@ NOT_IMPORTED = frozenset(
     | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
-log sequence, each imported ``event_log`` row gets its ``log_page`` row); write budget windows
-start afresh; a stop's durability marker and write fence belong to the server they were written
-on. The `eventsourcing` stores (``es_*``) are not part of an export/import yet: back them up
-with the server's data directory."""
+log sequence, each imported ``event_log`` row gets its ``log_page`` row); a delta checkpoint
+and its refresh counter start afresh and catch up as the stream's next deltas are recorded;
+write budget windows start afresh; a stop's durability marker and write fence belong to the
+server they were written on. The `eventsourcing` stores (``es_*``) are not part of an
+export/import yet: back them up with the server's data directory."""
 
 
 def import_begin() -> Variant:

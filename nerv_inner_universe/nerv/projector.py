@@ -21,7 +21,9 @@ from nerv_inner_universe.nerv.arguments import (
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, call_isolated
 from nerv_inner_universe.nerv.clock import now
 from nerv_inner_universe.nerv.errors import (
+    InvalidArgumentError,
     InvalidDeltaError,
+    ReplayError,
     UnknownNameError,
     UnpersistableDeltaError,
 )
@@ -169,6 +171,19 @@ def _as_delta(delta: Delta | dict[str, JSON] | Callable[[Any], Any]) -> Delta:
     )
 
 
+def _replayed(
+    deltas: Sequence[RecordedDelta], state: Any
+) -> tuple[list[tuple[Delta, DeltaMetadata]], Any, list[NoOp]]:
+    """``deltas`` as history, ``state`` after them (each applied once) and their no-ops."""
+    history = [(_delta_from_operations(ops), metadata) for _, metadata, ops in deltas]
+    noops: list[NoOp] = []
+    for change, metadata in history:
+        state, error = _attempt(change, state)
+        if error is not None:
+            noops.append(NoOp(metadata.index, error))
+    return history, state, noops
+
+
 @attrs.define
 class _Entry:
     """A delta after the last point where this projector's order and the log's agree."""
@@ -194,6 +209,36 @@ class NoOp:
 
     index: int
     error: str
+
+
+RecordedDelta = tuple[int, DeltaMetadata, Sequence[Operation]]
+"""A recorded delta as `StateProjector.restore` takes it: ``(index, metadata, operations)``."""
+
+EarlierDeltas = Callable[[], Sequence[RecordedDelta]]
+"""Reads the recorded deltas a `ProjectorCheckpoint` results from, oldest first."""
+
+
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value)
+
+
+def _count(_checkpoint: object, attribute: attrs.Attribute[int], value: int) -> None:
+    require_int(attribute.name, value, minimum=0)
+
+
+@attrs.frozen
+class ProjectorCheckpoint:
+    """A projector's state after the first ``deltas`` recorded deltas of its stream, as its
+    backend computed it: `StateProjector.restore` goes on from it. ``next_index`` is the index
+    the next delta is numbered from; ``noops`` how many of those deltas did not apply at their
+    place (they are not reported one by one: see ``restore``). The counts are ints >= 0, else
+    ``InvalidArgumentError`` naming the field; ``state`` is copied.
+    """
+
+    state: Any = attrs.field(converter=_copied)
+    next_index: int = attrs.field(validator=_count)
+    deltas: int = attrs.field(validator=_count)
+    noops: int = attrs.field(default=0, validator=_count)
 
 
 def _attempt(change: Delta, state: Any) -> tuple[Any, str | None]:
@@ -238,6 +283,12 @@ class StateProjector:
         """The deltas whose place in the log is settled, in log order."""
         self._base = self._initial
         """The state after ``_deltas``."""
+        self._start = self._initial
+        """The state ``_deltas`` start from: the initial one, or a checkpoint's (`restore`)."""
+        self._start_index = 0
+        """The index the first of ``_deltas`` is numbered from at the least."""
+        self._earlier: tuple[EarlierDeltas, ProjectorCheckpoint] | None = None
+        """Reads the deltas before ``_deltas`` (up to the checkpoint) while not loaded."""
         self._tail: list[_Entry] = []
         """The deltas after ``_deltas``: from the oldest tentative one on (see `confirm`)."""
         self._ordered = False
@@ -390,7 +441,7 @@ class StateProjector:
             state, next_index = self._tail[at - 1].after, self._tail[at - 1].metadata.index + 1
         else:
             state = self._base
-            next_index = self._deltas[-1][1].index + 1 if self._deltas else 0
+            next_index = self._deltas[-1][1].index + 1 if self._deltas else self._start_index
         if at == len(self._tail):
             next_index = max(next_index, self._next_index)
         rebased = at < len(self._tail)
@@ -453,7 +504,11 @@ class StateProjector:
         return [*self._deltas, *((entry.change, entry.metadata) for entry in self._tail)]
 
     def restore(
-        self, deltas: Sequence[tuple[int, DeltaMetadata, Sequence[Operation]]]
+        self,
+        deltas: Sequence[RecordedDelta],
+        *,
+        checkpoint: ProjectorCheckpoint | None = None,
+        earlier: EarlierDeltas | None = None,
     ) -> list[NoOp]:
         """Replace the history with recorded deltas ``(index, metadata, operations)``; return
         the ones that did not apply, oldest first.
@@ -462,20 +517,61 @@ class StateProjector:
         A delta whose operations do not fit the state at its place is a no-op, as in
         `apply_remote`; it is not logged here: the caller reports the returned `NoOp`s (it
         knows where each delta is stored). Each delta is applied once.
+
+        With ``checkpoint``, ``deltas`` are the ones after it (at its stream's head) and are
+        applied to its state; ``earlier`` (required with a checkpoint of deltas) reads the
+        deltas it results from, called once, only when a read needs them: `project` with
+        ``until`` below ``checkpoint.next_index``, or `get_delta_history`. They are checked
+        then: applied in order from the initial state they must give the checkpoint's state
+        and count, else that read raises ReplayError (or what ``earlier`` raises). Their
+        no-ops are neither returned nor logged (``checkpoint.noops`` counts them; the host
+        reported each when it was recorded). Restoring at the head so costs the deltas since
+        the checkpoint, however long the stream. Without a checkpoint, ``earlier`` is ignored.
         """
-        history = [(_delta_from_operations(ops), metadata) for _, metadata, ops in deltas]
-        state = self._initial
-        noops: list[NoOp] = []
-        for change, metadata in history:
-            state, error = _attempt(change, state)
-            if error is not None:
-                noops.append(NoOp(metadata.index, error))
+        if checkpoint is not None and checkpoint.deltas and earlier is None:
+            raise InvalidArgumentError(
+                f"a checkpoint of {checkpoint.deltas} deltas needs `earlier` to read them"
+            )
+        start = self._initial if checkpoint is None else checkpoint.state
+        start_index = 0 if checkpoint is None else checkpoint.next_index
+        history, state, noops = _replayed(deltas, start)
         with self._sequence, self._lock:
             self._deltas = history
             self._tail = []
+            self._start, self._start_index = start, start_index
             self._state = self._base = state
-            self._next_index = deltas[-1][0] + 1 if deltas else 0
+            self._next_index = deltas[-1][0] + 1 if deltas else start_index
+            self._earlier = None
+            if checkpoint is not None and checkpoint.deltas and earlier is not None:
+                self._earlier = (earlier, checkpoint)
         return noops
+
+    @property
+    def fully_loaded(self) -> bool:
+        """False while the deltas before a restored checkpoint wait to be read (`restore`)."""
+        with self._lock:
+            return self._earlier is None
+
+    def _load_earlier(self) -> None:
+        """Read and check the deltas before the restored checkpoint, once (see `restore`)."""
+        with self._sequence:
+            with self._lock:
+                pending = self._earlier
+            if pending is None:
+                return
+            read, checkpoint = pending
+            earlier = list(read())
+            history, state, _ = _replayed(earlier, self._initial)
+            if len(history) != checkpoint.deltas or state != checkpoint.state:
+                raise ReplayError(
+                    f"the {len(history)} deltas before the checkpoint do not give its state "
+                    f"after {checkpoint.deltas} deltas (was one redacted since it was read?); "
+                    "restore again to read the stream as it is now"
+                )
+            with self._lock:
+                self._deltas[:0] = history
+                self._start, self._start_index = self._initial, 0
+                self._earlier = None
 
     def add_projection(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Register ``fn(state) -> view`` as projection ``name`` ("default" is the state itself)."""
@@ -494,13 +590,17 @@ class StateProjector:
         with self._lock:
             fn = self._projections.get(name)
             known = sorted(self._projections)
-            state, initial, deltas = self._state, self._initial, self._history()
+            before_start = until is not None and until < self._start_index
         if fn is None:
             raise UnknownNameError(
                 f"no projection {name!r}; register it with add_projection (known: {known})"
             )
+        if before_start:
+            self._load_earlier()
+        with self._lock:
+            state, start, deltas = self._state, self._start, self._history()
         if until is not None:
-            state = initial
+            state = start
             for change, metadata in deltas:
                 if metadata.index >= until:
                     break
@@ -517,6 +617,7 @@ class StateProjector:
     ) -> list[tuple[int, DeltaMetadata]]:
         """``(index, metadata)`` of each delta, oldest first; with tags, those with any of them."""
         wanted = None if with_tags is None else set(str_tuple("with_tags", with_tags))
+        self._load_earlier()
         with self._lock:
             deltas = self._history()
         return [
@@ -539,5 +640,6 @@ class StateProjector:
                     "state instead"
                 )
             self._deltas, self._tail = [], []
-            self._state = self._base = self._initial
-            self._next_index = 0
+            self._state = self._base = self._start = self._initial
+            self._next_index = self._start_index = 0
+            self._earlier = None

@@ -23,7 +23,12 @@ from nerv_inner_universe.nerv.errors import (
     UnknownVersionError,
 )
 from nerv_inner_universe.nerv.events import Event
-from nerv_inner_universe.nerv.projector import DeltaMetadata, NoOp
+from nerv_inner_universe.nerv.projector import (
+    DeltaMetadata,
+    EarlierDeltas,
+    NoOp,
+    ProjectorCheckpoint,
+)
 from nerv_inner_universe.nerv.temporal import EarlierVersions, VersionedState
 
 
@@ -97,26 +102,39 @@ class VersionTail:
     ``versions`` hold the whole timeline."""
 
 
+@attrs.frozen
+class DeltaTail:
+    """What a StateProjector restores at its stream's head from (`RestoringRecorder`)."""
+
+    deltas: list[tuple[int, DeltaMetadata, list[Operation]]]
+    """The deltas after ``checkpoint`` (every one without it), oldest first, with their
+    operations as recorded, none applied (so one that does not apply still has them)."""
+    checkpoint: ProjectorCheckpoint | None
+    """The stream's state after its deltas up to a point, as the backend holds it."""
+    earlier: EarlierDeltas | None
+    """Reads the deltas ``checkpoint`` results from (see `StateProjector.restore`); None when
+    ``deltas`` hold the whole stream."""
+
+
 @runtime_checkable
 class RestoringRecorder(Protocol):
     """What a `Recorder` may offer besides: the runtime restores its TemporalStore from
     `read_version_tail` (the versions since the nearest whole one; older versions are read
-    when asked for), so that restoring it costs less than the timeline's history, and its
-    StateProjector from every delta of `read_recorded_deltas`, applying each once; it hands
-    the deltas that did not apply to `report_noops`."""
+    when asked for) and its StateProjector from `read_delta_tail` (a checkpoint and the
+    deltas since; older deltas are read when asked for), so that restoring them costs less
+    than their history; it hands the deltas that did not apply to `report_noops`."""
 
     def read_version_tail(self, timeline: str) -> VersionTail:
         """The versions of ``timeline`` from the nearest whole one at or before its head."""
         ...
 
-    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        """The deltas of `Recorder.read_deltas` with their operations as recorded, none applied
-        (so one that does not apply still has its operations)."""
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        """The deltas of ``stream`` after its newest checkpoint, and that checkpoint."""
         ...
 
     def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
-        """The deltas of ``stream`` (from the last `read_recorded_deltas`) that did not apply
-        when the projector was restored from them, oldest first."""
+        """The deltas of ``stream`` (from the last `read_delta_tail`) that did not apply when
+        the projector was restored from them, oldest first."""
         ...
 
 

@@ -20,7 +20,7 @@ from nerv_inner_universe.nerv.events import Event, EventBus
 from nerv_inner_universe.nerv.graph import GraphStore
 from nerv_inner_universe.nerv.graph_events import GRAPH_EVENT_TYPES, graph_middleware
 from nerv_inner_universe.nerv.projector import Delta, DeltaMetadata, StateProjector
-from nerv_inner_universe.nerv.recorder import Recorder, RestoringRecorder, TailRecorder
+from nerv_inner_universe.nerv.recorder import DeltaTail, Recorder, RestoringRecorder, TailRecorder
 from nerv_inner_universe.nerv.settings import NervSettings
 from nerv_inner_universe.nerv.temporal import TemporalStore, VersionedState
 
@@ -170,20 +170,30 @@ class Nerv:
             tail = recorder.read_version_tail(timeline)
             self.temporal_store.restore(tail.versions, earlier=tail.earlier)
             count = len(tail.versions)
-            deltas = recorder.read_recorded_deltas(stream)
+            deltas = recorder.read_delta_tail(stream)
         else:
             versions = [version for version, _ in recorder.read_versions(timeline)]
             self.temporal_store.restore(versions)
             count = len(versions)
-            deltas = recorder.read_deltas(stream)
+            deltas = DeltaTail(recorder.read_deltas(stream), None, None)
         log.info("nerv_replayed", kind="versions", count=count, timeline=timeline)
-        noops = self.state_projector.restore(deltas)
+        noops = self.state_projector.restore(
+            deltas.deltas, checkpoint=deltas.checkpoint, earlier=deltas.earlier
+        )
         if isinstance(recorder, RestoringRecorder):
             recorder.report_noops(stream, noops)
         else:
             for noop in noops:
                 log.warning("delta_not_applicable", index=noop.index, error=noop.error)
-        log.info("nerv_replayed", kind="deltas", count=len(deltas), stream=stream)
+        checkpoint = deltas.checkpoint
+        log.info(
+            "nerv_replayed",
+            kind="deltas",
+            count=len(deltas.deltas),
+            stream=stream,
+            checkpoint_deltas=0 if checkpoint is None else checkpoint.deltas,
+            checkpoint_noops=0 if checkpoint is None else checkpoint.noops,
+        )
         events: Iterator[Event]
         if isinstance(recorder, TailRecorder) and not self._replay_observed():
             events = recorder.replay_event_tail(self.event_bus.replay_window)

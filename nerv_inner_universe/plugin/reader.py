@@ -18,7 +18,14 @@ from nerv_inner_universe.client import DbConnection, MessageTooLargeError, Query
 from nerv_inner_universe.contract import Table
 from nerv_inner_universe.delta import JSON, DeltaError, Operation, apply, data_hash, parse_json
 from nerv_inner_universe.log import get_logger
-from nerv_inner_universe.nerv import DeltaMetadata, Event, NoOp, StateProjector, VersionedState
+from nerv_inner_universe.nerv import (
+    DeltaMetadata,
+    Event,
+    NoOp,
+    ProjectorCheckpoint,
+    StateProjector,
+    VersionedState,
+)
 from nerv_inner_universe.nerv.errors import UnknownVersionError
 from nerv_inner_universe.plugin import translate
 from nerv_inner_universe.plugin.errors import IntegrityError, OversizedRowError
@@ -214,6 +221,15 @@ def tail_start(rows: Sequence[Any]) -> int:
         if rows[at].snapshot is not None or rows[at].parent_version_id is None:
             return at
     return 0
+
+
+@attrs.frozen
+class CheckpointRow:
+    """A projector stream's checkpoint as the module keeps it, and the ``seq`` of the last
+    delta it results from (the deltas after it are read from there)."""
+
+    checkpoint: ProjectorCheckpoint
+    seq: int
 
 
 @attrs.frozen
@@ -600,6 +616,29 @@ class Reader:
             Table.DELTA_RECORD, f"stream = {quoted(stream)}", after_seq
         )
 
+    async def delta_checkpoint(self, stream: str) -> CheckpointRow | None:
+        """The module's checkpoint of projector ``stream`` (``delta_checkpoint``), its state
+        hash-checked, or None when it has none (no refresh applied a delta yet, or a redaction
+        inside it removed it). IntegrityError when its state does not hash to its stored
+        ``data_hash``."""
+        rows = await self._select(Table.DELTA_CHECKPOINT, f"stream = {quoted(stream)}")
+        if not rows:
+            return None
+        row = rows[0]
+        state = parse_json(row.state)
+        actual = data_hash(state)
+        if actual != row.data_hash:
+            raise IntegrityError(
+                f"the checkpoint of delta stream {stream!r} hashes to {actual}, but "
+                f"{row.data_hash} was stored; the checkpoint is damaged"
+            )
+        return CheckpointRow(
+            ProjectorCheckpoint(
+                state, int(row.next_index), int(row.delta_count), int(row.noop_count)
+            ),
+            int(row.seq),
+        )
+
     async def versions_after(self, timeline: str, version_id: str | None) -> list[Any]:
         """The ``state_version`` rows of ``timeline`` committed after ``version_id`` (all of
         them for None), in commit (``seq``) order, read in as many messages as their size needs
@@ -705,16 +744,17 @@ class DecodedDeltas:
         return skipped
 
 
-def decode_deltas(stream: str, rows: list[Any]) -> DecodedDeltas:
+def decode_deltas(stream: str, rows: list[Any], first_index: int = 0) -> DecodedDeltas:
     """``delta_record`` rows of ``stream`` (in ``seq`` order) decoded, not applied. Each
-    delta's index is `streams.delta_index`'s, so indexes rise along the log whatever the ids'
+    delta's index is `streams.delta_index`'s (from ``first_index``, a checkpoint's
+    ``next_index`` for the rows after it), so indexes rise along the log whatever the ids'
     form. PersistenceError only for a row this plugin cannot decode at all (another schema)."""
     deltas: list[tuple[int, DeltaMetadata, list[Operation]]] = []
     undecodable: list[SkippedDelta] = []
     stored: dict[int, tuple[str, int]] = {}
     for row in rows:
         delta_id, seq = str(row.delta_id), int(row.seq)
-        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else 0)
+        index = delta_index(stream, delta_id, deltas[-1][0] + 1 if deltas else first_index)
         metadata = translate.delta_metadata_from_row(row, index)
         try:
             operations = [translate.operation_from_row(op) for op in row.operations]

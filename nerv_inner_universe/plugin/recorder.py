@@ -33,9 +33,11 @@ from nerv_inner_universe.delta import JSON, Operation, data_hash
 from nerv_inner_universe.log import get_logger
 from nerv_inner_universe.nerv import (
     DeltaMetadata,
+    DeltaTail,
     Event,
     EventBus,
     NoOp,
+    ProjectorCheckpoint,
     Relation,
     StateProjector,
     TemporalStore,
@@ -115,6 +117,39 @@ class RecorderHealth:
     over ``max_message_bytes``, naming the row and the setting to raise; ``"; "`` between
     two), or None while following goes on; the next `InnerUniverseRecorder.flush` raises
     each once."""
+
+
+def stream_anchor(stream: str) -> VersionedState:
+    """The root version projector ``stream``'s deltas hang on (`streams.anchor_version`, on
+    timeline `streams.anchor_timeline`): the empty object, committed with a snapshot."""
+    return VersionedState(
+        version_id=streams.anchor_version(stream),
+        data={},
+        parent_version_id=None,
+        timestamp=0.0,
+        change_description=f"initial state of projector stream {stream!r}",
+        data_hash=data_hash(_STREAM_BASE_STATE),
+    )
+
+
+def delta_call(
+    stream: str,
+    index: int,
+    writer: str,
+    metadata: DeltaMetadata,
+    operations: Sequence[Operation],
+) -> contract.ReducerCall:
+    """The ``record_delta`` call that stores delta ``index`` of projector ``stream`` as
+    ``writer`` (a recorder's tag, `streams.delta_id`) on the stream's `stream_anchor`.
+    ArgumentError (the client's) for what cannot be encoded."""
+    return contract.record_delta(
+        delta_id=streams.delta_id(stream, index, writer),
+        stream=stream,
+        state_version_id=streams.anchor_version(stream),
+        occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
+        operations=translate.operations(operations),
+        metadata=translate.delta_metadata_input(metadata),
+    )
 
 
 class InnerUniverseRecorder:
@@ -205,7 +240,7 @@ class InnerUniverseRecorder:
         self._delta_seqs: dict[str, int] = {}
         """The ``seq`` of the last delta replay read, per stream."""
         self._decoded: dict[str, DecodedDeltas] = {}
-        """The deltas `read_recorded_deltas` read, per stream, until `report_noops`."""
+        """The deltas `read_delta_tail` read, per stream, until `report_noops`."""
         self._state_follower: StateFollower | None = None
         self._graph: InnerUniverseGraph | None = None
         self._closed = False
@@ -328,16 +363,9 @@ class InnerUniverseRecorder:
     ) -> None:
         """Stores delta ``index`` of projector ``stream`` on the stream's root version, under an
         id of this recorder's own (another process's delta ``index`` is another delta)."""
-        delta_id = streams.delta_id(stream, index, self._writer_tag)
-        call = contract.record_delta(
-            delta_id=delta_id,
-            stream=stream,
-            state_version_id=self._anchor(stream),
-            occurred_at=translate.timestamp(metadata.timestamp, "delta timestamp"),
-            operations=translate.operations(operations),
-            metadata=translate.delta_metadata_input(metadata),
-        )
-        self._store(call, f"delta {delta_id!r}")
+        self._anchor(stream)
+        call = delta_call(stream, index, self._writer_tag, metadata, operations)
+        self._store(call, f"delta {streams.delta_id(stream, index, self._writer_tag)!r}")
 
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
@@ -361,22 +389,14 @@ class InnerUniverseRecorder:
         interval = self._run(self._reader.snapshot_interval())
         return (int(head.versions_since_snapshot) if head is not None else 0), interval
 
-    def _anchor(self, stream: str) -> str:
-        """The root version a stream's deltas hang on (committed once, idempotently)."""
-        base = streams.anchor_version(stream)
+    def _anchor(self, stream: str) -> None:
+        """Commits the root version a stream's deltas hang on (once, idempotently)."""
         if stream in self._anchored_streams:
-            return base
-        version = VersionedState(
-            version_id=base,
-            data={},
-            parent_version_id=None,
-            timestamp=0.0,
-            change_description=f"initial state of projector stream {stream!r}",
-            data_hash=data_hash(_STREAM_BASE_STATE),
+            return
+        self._versions.commit(
+            streams.anchor_timeline(stream), stream_anchor(stream), [], snapshot=True
         )
-        self._versions.commit(streams.anchor_timeline(stream), version, [], snapshot=True)
         self._anchored_streams.add(stream)
-        return base
 
     def _queued_event_failed(self, write: Write, error: BaseException) -> None:
         """A queued event could not be written (called on the loop): forgotten, so it may be
@@ -561,12 +581,51 @@ class InnerUniverseRecorder:
 
     def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
         """The deltas of ``stream`` in ``seq`` order, decoded and not applied (see
-        `reader.decode_deltas`): what a runtime restores its projector from, applying each
-        once; it then hands the ones that did not apply to `report_noops`."""
-        decoded = decode_deltas(stream, self._delta_rows(stream))
+        `reader.decode_deltas`), each to be applied once; hand the ones that did not apply to
+        `report_noops`."""
+        return self._decode_for_restore(stream, self._delta_rows(stream)).deltas
+
+    def read_delta_checkpoint(self, stream: str) -> ProjectorCheckpoint | None:
+        """The module's checkpoint of ``stream`` (``delta_checkpoint``, its state
+        hash-checked), or None while it has none. IntegrityError when damaged."""
+        self.flush()
+        found = self._run(self._reader.delta_checkpoint(stream))
+        return None if found is None else found.checkpoint
+
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        """What a runtime restores its projector from: the module's checkpoint of ``stream``
+        (``delta_checkpoint``, refreshed every ``min(snapshot_interval, 64)`` deltas while its
+        state fits the module's 256 KiB refresh budget: its state hash-checked, its keys in
+        replay order) and the deltas after it, decoded and not applied (about that many,
+        however long the stream; all after the checkpoint for a state past the budget);
+        ``earlier`` reads the deltas the checkpoint results from (the stream's rows, in one
+        query) when the projector first needs them. Without a checkpoint, every delta
+        (`read_recorded_deltas`). Hand the ones that did not apply to `report_noops`.
+        IntegrityError for a damaged checkpoint."""
+        self.flush()
+        found = self._run(self._reader.delta_checkpoint(stream))
+        if found is None:
+            return DeltaTail(self.read_recorded_deltas(stream), None, None)
+        rows = self._delta_rows(stream, after_seq=found.seq)
+        decoded = self._decode_for_restore(stream, rows, found.checkpoint.next_index)
+
+        def earlier() -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+            self._require_open(f"the deltas of stream {stream!r} up to its checkpoint")
+            rows = self._run(self._reader.delta_rows(stream))
+            before = [row for row in rows if int(row.seq) <= found.seq]
+            log.info("earlier_deltas_read", stream=stream, count=len(before))
+            return decode_deltas(stream, before).deltas
+
+        return DeltaTail(decoded.deltas, found.checkpoint, earlier)
+
+    def _decode_for_restore(
+        self, stream: str, rows: list[Any], first_index: int = 0
+    ) -> DecodedDeltas:
+        """``rows`` decoded (`reader.decode_deltas`) and kept for `report_noops`."""
+        decoded = decode_deltas(stream, rows, first_index)
         with self._lock:
             self._decoded[stream] = decoded
-        return decoded.deltas
+        return decoded
 
     def _require_open(self, what: str) -> None:
         """PersistenceError when the recorder is closed: ``what`` can no longer be read."""
@@ -578,20 +637,21 @@ class InnerUniverseRecorder:
 
     def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
         """Warns once (``delta_skipped``, naming its ``delta_id`` and ``seq``) for each delta
-        of the last `read_recorded_deltas` of ``stream`` that did not apply (``noops``) or
+        of the last `read_delta_tail` of ``stream`` that did not apply (``noops``) or
         could not be decoded."""
         with self._lock:
             decoded = self._decoded.pop(stream, None)
         if decoded is not None:
             decoded.skipped(noops)
 
-    def _delta_rows(self, stream: str) -> list[Any]:
-        """``stream``'s ``delta_record`` rows in ``seq`` order (after a flush); the last
-        ``seq`` is where following its deltas begins."""
+    def _delta_rows(self, stream: str, after_seq: int = 0) -> list[Any]:
+        """``stream``'s ``delta_record`` rows after ``after_seq`` in ``seq`` order (after a
+        flush); the last ``seq`` (``after_seq`` when none) is where following its deltas
+        begins."""
         self.flush()
-        rows = self._run(self._reader.delta_rows(stream))
+        rows = self._run(self._reader.delta_rows(stream, after_seq))
         with self._lock:
-            self._delta_seqs[stream] = int(rows[-1].seq) if rows else 0
+            self._delta_seqs[stream] = int(rows[-1].seq) if rows else after_seq
         return rows
 
     # --- lifecycle ----------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Every version of every timeline is rebuilt from snapshots and operations and checked against
 its `data_hash`; every delta stream is applied to the projector's initial state in log order,
-skipping (and listing) the deltas whose operations do not apply, as a runtime's replay does.
+skipping (and listing) the deltas whose operations do not apply, as a runtime's replay does,
+and the module's checkpoint of the stream (what a start restores from) must be the state,
+count and next index of the deltas it results from.
 The result says what is there and whether it is intact, and can be written out as JSON for
 inspection or for seeding a fresh system.
 """
@@ -16,9 +18,11 @@ from pathlib import Path
 import attrs
 
 from nerv_inner_universe.controller.layout import open_private
-from nerv_inner_universe.delta import JSON, canonical_json
+from nerv_inner_universe.delta import JSON, canonical_json, json_equal
 from nerv_inner_universe.log import get_logger
-from nerv_inner_universe.plugin.reader import SkippedDelta
+from nerv_inner_universe.nerv import ProjectorCheckpoint, StateProjector
+from nerv_inner_universe.plugin.errors import IntegrityError
+from nerv_inner_universe.plugin.reader import DeltaStream, SkippedDelta
 from nerv_inner_universe.plugin.recorder import InnerUniverseRecorder
 
 log = get_logger(__name__)
@@ -86,9 +90,10 @@ class RecoveryReport:
 
 
 def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -> RecoveryReport:
-    """Reads and verifies everything; raises IntegrityError naming the first damaged version.
-    A delta whose operations do not apply is no damage: it is skipped (as a runtime's replay
-    skips it) and listed in its `StreamReport`."""
+    """Reads and verifies everything; raises IntegrityError naming the first damaged version,
+    or a stream whose module checkpoint is not what its deltas give. A delta whose operations
+    do not apply is no damage: it is skipped (as a runtime's replay skips it) and listed in its
+    `StreamReport`."""
     say = progress or (lambda message: log.info("recovery_progress", step=message))
     events = sum(1 for _ in recorder.replay_events())
     say(f"{events} published events read in log order")
@@ -105,7 +110,30 @@ def rebuild(recorder: InnerUniverseRecorder, progress: Progress | None = None) -
         count, skipped = len(stream.deltas), len(stream.skipped)
         streams.append(StreamReport(name, count, stream.state, stream.skipped))
         say(f"stream {name}: {count - skipped} deltas applied, {skipped} skipped")
+        checkpoint = recorder.read_delta_checkpoint(name)
+        if checkpoint is not None:
+            _check_checkpoint(name, stream, checkpoint)
+            say(f"stream {name}: its checkpoint after {checkpoint.deltas} deltas verified")
     return RecoveryReport(events, timelines, streams)
+
+
+def _check_checkpoint(name: str, stream: DeltaStream, checkpoint: ProjectorCheckpoint) -> None:
+    """IntegrityError unless ``checkpoint`` is what the first ``checkpoint.deltas`` deltas of
+    ``stream`` give (state and next index)."""
+    covered = stream.deltas[: checkpoint.deltas]
+    projector = StateProjector({})
+    projector.restore(covered)
+    next_index = covered[-1][0] + 1 if covered else 0
+    if (
+        len(covered) != checkpoint.deltas
+        or next_index != checkpoint.next_index
+        or not json_equal(projector.get_current_state(), checkpoint.state)
+    ):
+        raise IntegrityError(
+            f"stream {name!r}: the module's checkpoint after {checkpoint.deltas} deltas (next "
+            f"index {checkpoint.next_index}) is not what those deltas give ({len(covered)} "
+            f"deltas, next index {next_index}); a start would restore a wrong projector state"
+        )
 
 
 def export(report: RecoveryReport, path: Path) -> None:

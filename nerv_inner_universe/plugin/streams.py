@@ -80,7 +80,8 @@ def delta_index(stream: str, stored_id: str, lowest: int) -> int:
     ``<other stream>:<n>``): still a delta of the stream, in its place in the log.
 
     Indexes so rise along the log, and the next one this process numbers (`delta_id`) is past
-    every delta stored before it, whatever its id's form."""
+    every delta stored before it, whatever its id's form. The module numbers the deltas of
+    its checkpoints alike (`rules/src/checkpoints.rs` ``delta_index``: keep the two the same)."""
     prefix = f"{stream}:"
     digits = stored_id[len(prefix) :].split(".", 1)[0] if stored_id.startswith(prefix) else ""
     index = ascii_int(digits, 19)

@@ -21,6 +21,8 @@ TABLES = (
     "timeline",
     "event_log",
     "delta_record",
+    "delta_checkpoint",
+    "delta_refresh_counter",
     "config",
     "es_store",
     "es_stored_event",

@@ -96,7 +96,16 @@ pub fn canonicalize_object(field: &str, text: &str) -> RuleResult<String> {
 /// The canonical text of a value (see the module docs).
 pub fn to_canonical(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value);
+    write_value(&mut out, value, true);
+    out
+}
+
+/// The canonical text of a value except that each object's members keep their order in
+/// `value` (their insertion order, as a Python dict keeps it), so that parsing it back gives
+/// the same order; its [`data_hash`] is that of the value.
+pub fn to_ordered(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, false);
     out
 }
 
@@ -109,7 +118,7 @@ pub fn data_hash(value: &Value) -> String {
     })
 }
 
-fn write_value(out: &mut String, value: &Value) {
+fn write_value(out: &mut String, value: &Value, sort: bool) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -124,13 +133,15 @@ fn write_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_value(out, item);
+                write_value(out, item, sort);
             }
             out.push(']');
         }
         Value::Object(members) => {
             let mut sorted: Vec<&(String, Value)> = members.iter().collect();
-            sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            if sort {
+                sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            }
             out.push('{');
             for (i, (key, item)) in sorted.into_iter().enumerate() {
                 if i > 0 {
@@ -138,7 +149,7 @@ fn write_value(out: &mut String, value: &Value) {
                 }
                 write_string(out, key);
                 out.push(':');
-                write_value(out, item);
+                write_value(out, item, sort);
             }
             out.push('}');
         }
@@ -505,6 +516,22 @@ mod tests {
 
     fn err(text: &str) -> String {
         canonicalize("v", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn ordered_text_keeps_member_order_and_hashes_as_the_canonical() {
+        let value = parse("v", r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":2}}"#).unwrap();
+        assert_eq!(
+            to_ordered(&value),
+            r#"{"b":1,"a":{"d":[{"z":1,"y":2}],"c":2}}"#
+        );
+        assert_eq!(
+            to_canonical(&value),
+            r#"{"a":{"c":2,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+        let again = parse("v", &to_ordered(&value)).unwrap();
+        assert_eq!(again, value);
+        assert_eq!(data_hash(&again), data_hash(&value));
     }
 
     #[test]

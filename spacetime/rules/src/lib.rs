@@ -4,6 +4,7 @@
 //! (`cargo test -p inner-universe-rules`) and the module only wires rules to tables.
 
 pub mod budget;
+pub mod checkpoints;
 pub mod config;
 pub mod error;
 pub mod json;

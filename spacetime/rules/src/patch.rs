@@ -8,6 +8,8 @@
 //! `Patch` merges an object's members (shallowly) into the object at the path. Every step must
 //! exist; a mismatch is `integrity_error` naming the operation.
 
+use std::collections::HashMap;
+
 use crate::error::{Code, RuleError, RuleResult};
 use crate::json::Value;
 use crate::limits::MAX_JSON_DEPTH;
@@ -134,9 +136,7 @@ fn apply_one(doc: &mut Value, op: &Operation) -> Step {
             let Value::Object(target) = target else {
                 return Err(format!("the target is {}, not an object", target.kind()));
             };
-            for (key, value) in members {
-                set_member(target, key.clone(), value.clone());
-            }
+            patch_members(target, members);
         }
     }
     Ok(())
@@ -148,6 +148,38 @@ fn set_member(members: &mut Vec<(String, Value)>, key: String, value: Value) {
         None => members.push((key, value)),
     }
 }
+
+/// Merges `members` (unique keys) into `target` as a Python `dict.update` does (an existing
+/// key keeps its place, a new one goes last), finding keys through one index of `target` when
+/// there are more than a few: O(target + members), not their product.
+fn patch_members(target: &mut Vec<(String, Value)>, members: &[(String, Value)]) {
+    if members.len() <= LINEAR_PATCH_MEMBERS {
+        for (key, value) in members {
+            set_member(target, key.clone(), value.clone());
+        }
+        return;
+    }
+    let places: Vec<Option<usize>> = {
+        let at: HashMap<&str, usize> = target
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.as_str(), i))
+            .collect();
+        members
+            .iter()
+            .map(|(key, _)| at.get(key.as_str()).copied())
+            .collect()
+    };
+    for ((key, value), place) in members.iter().zip(places) {
+        match place {
+            Some(i) => target[i].1 = value.clone(),
+            None => target.push((key.clone(), value.clone())),
+        }
+    }
+}
+
+/// A patch with at most this many members finds each key by a scan of the target.
+const LINEAR_PATCH_MEMBERS: usize = 8;
 
 /// The unescaped tokens of a valid pointer (`""` has none).
 fn tokens(path: &str) -> Vec<String> {
@@ -342,6 +374,47 @@ mod tests {
         assert_eq!(
             second.message,
             "version \"v\" operation 1 at \"/a/b\": the parent is integer, not an object or a list"
+        );
+    }
+
+    #[test]
+    fn keys_keep_python_dict_order_through_set_patch_and_delete() {
+        let ordered = |state: &str, ops: &[Operation]| {
+            crate::json::to_ordered(&apply(v(state), ops, "delta").unwrap())
+        };
+        let many: Vec<(String, Value)> = ["z", "b", "y", "x", "w", "v", "u", "t", "s"]
+            .iter()
+            .map(|k| (k.to_string(), v("0")))
+            .collect();
+        let patch = |members: Vec<(String, Value)>| Operation::Patch {
+            path: "".into(),
+            members,
+        };
+        assert_eq!(
+            ordered(
+                "{\"b\":1,\"a\":2}",
+                &[
+                    set("/c", "3"),
+                    set("/b", "4"),
+                    set("/n", "{\"q\":1,\"p\":2}")
+                ]
+            ),
+            "{\"b\":4,\"a\":2,\"c\":3,\"n\":{\"q\":1,\"p\":2}}"
+        );
+        assert_eq!(
+            ordered(
+                "{\"b\":1,\"a\":2}",
+                &[Operation::Delete { path: "/b".into() }, set("/b", "5")]
+            ),
+            "{\"a\":2,\"b\":5}"
+        );
+        assert_eq!(
+            ordered("{\"a\":1,\"b\":2}", &[patch(many.clone())]),
+            "{\"a\":1,\"b\":0,\"z\":0,\"y\":0,\"x\":0,\"w\":0,\"v\":0,\"u\":0,\"t\":0,\"s\":0}"
+        );
+        assert_eq!(
+            ordered("{\"a\":1,\"b\":2}", &[patch(many[..2].to_vec())]),
+            "{\"a\":1,\"b\":0,\"z\":0}"
         );
     }
 

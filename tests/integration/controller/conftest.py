@@ -129,13 +129,18 @@ async def populate(client: DbConnection, prefix: str = "") -> None:
             operations=[],
             snapshot=state,
         ),
-        record_delta(
-            delta_id=f"{prefix}d1",
-            stream="s",
-            state_version_id=f"{prefix}v1",
-            occurred_at=at,
-            operations=[SetOperation("/a", "2")],
-            metadata=DeltaMetadata(description="d", author="me"),
+        # with a snapshot interval of 1, the second delta on "t" refreshes its checkpoint
+        update_config(key="snapshot_interval", value="1", description=None),
+        *(
+            record_delta(
+                delta_id=f"{prefix}{delta_id}",
+                stream=stream,
+                state_version_id=f"{prefix}v1",
+                occurred_at=at,
+                operations=[SetOperation(path, "2")],
+                metadata=DeltaMetadata(description="d", author="me"),
+            )
+            for delta_id, stream, path in (("d1", "s", "/a"), ("d2", "t", "/t"), ("d3", "t", "/t"))
         ),
         publish_event(
             event=EventInput(

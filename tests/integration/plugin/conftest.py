@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import Database
@@ -63,3 +64,29 @@ def outbox_recorder(
     return lambda: recorder_for(
         inner_universe, events="outbox", outbox_path=outbox_path, follow_remote=False
     )
+
+
+class RowsRead:
+    """The rows the one-off queries of this process return, per table they read."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+
+    def count(self, query: str, rows: int) -> None:
+        table = query.split(" FROM ", 1)[1].split(maxsplit=1)[0]
+        self.rows[table] = self.rows.get(table, 0) + rows
+
+
+@pytest.fixture
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> RowsRead:
+    """Counts what the client's queries return (the server answers them as always)."""
+    read = RowsRead()
+    query = DbConnection.one_off_query
+
+    async def counted(connection: DbConnection, text: str, **options: Any) -> Any:
+        results = await query(connection, text, **options)
+        read.count(text, sum(len(result.rows) for result in results))
+        return results
+
+    monkeypatch.setattr(DbConnection, "one_off_query", counted)
+    return read

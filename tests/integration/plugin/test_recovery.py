@@ -8,7 +8,7 @@ import pytest
 
 from nerv_inner_universe.plugin import InnerUniverseRecorder, IntegrityError
 from nerv_inner_universe.plugin.recovery import rebuild
-from tests.integration.http_api import Database
+from tests.integration.http_api import NONE, Database
 from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
 
 
@@ -35,6 +35,24 @@ def test_rebuild_reports_every_timeline_and_stream(
     [stream] = report.streams
     assert (stream.name, stream.deltas, stream.state) == ("main", 1, {"status": "ok"})
     assert '"head_state": {\n        "a": 2' in report.to_json()
+
+
+def test_rebuild_verifies_each_streams_checkpoint(
+    inner_universe: Database,
+    runtimes: RuntimeFactory,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+) -> None:
+    inner_universe.ok("update_config", "snapshot_interval", "3", NONE)
+    runtime = runtimes(nerv_config(inner_universe))
+    for n in range(8):
+        runtime.state_projector.apply_delta({f"k{n % 3}": n})
+    runtime.stop()
+
+    said: list[str] = []
+    report = rebuild(recorder_for(inner_universe, follow_remote=False), said.append)
+    [stream] = report.streams
+    assert (stream.deltas, stream.state) == (8, {"k0": 6, "k1": 7, "k2": 5})
+    assert "stream main: its checkpoint after 6 deltas verified" in said
 
 
 def test_a_damaged_version_is_named(

@@ -1,7 +1,8 @@
-"""A runtime restores its TemporalStore at its head (issue 10): the versions since the
-timeline's nearest snapshot, so the ``state_version`` rows a start reads are bounded by
-``snapshot_interval``; its StateProjector from every delta of the stream, each applied once.
-The state, history and numbering are those of a restore from every version and delta."""
+"""A runtime restores its TemporalStore and its StateProjector at their heads (issue 10): the
+versions since the timeline's nearest snapshot, and the deltas since the module's checkpoint of
+the stream (`delta_checkpoint`), so the ``state_version`` and ``delta_record`` rows a start
+reads are bounded by ``snapshot_interval``. The state, history and numbering are those of a
+restore from every version and delta."""
 
 from __future__ import annotations
 
@@ -9,40 +10,13 @@ from typing import Any
 
 import pytest
 
-from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv, StateProjector, TemporalStore
 from nerv_inner_universe.plugin import InnerUniverseRecorder, IntegrityError, PersistenceError
 from nerv_inner_universe.plugin.reader import WALK_BACK_LIMIT
 from tests.integration.http_api import NONE, Database
-from tests.integration.plugin.conftest import RuntimeFactory, nerv_config
+from tests.integration.plugin.conftest import RowsRead, RuntimeFactory, nerv_config
 
 INTERVAL = 5
-
-
-class RowsRead:
-    """The rows the one-off queries of this process return, per table they read."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, int] = {}
-
-    def count(self, query: str, rows: int) -> None:
-        table = query.split(" FROM ", 1)[1].split(maxsplit=1)[0]
-        self.rows[table] = self.rows.get(table, 0) + rows
-
-
-@pytest.fixture
-def rows_read(monkeypatch: pytest.MonkeyPatch) -> RowsRead:
-    """Counts what the client's queries return (the server answers them as always)."""
-    read = RowsRead()
-    query = DbConnection.one_off_query
-
-    async def counted(connection: DbConnection, text: str, **options: Any) -> Any:
-        results = await query(connection, text, **options)
-        read.count(text, sum(len(result.rows) for result in results))
-        return results
-
-    monkeypatch.setattr(DbConnection, "one_off_query", counted)
-    return read
 
 
 def config(db: Database) -> dict[str, Any]:
@@ -87,12 +61,15 @@ def test_a_start_reads_a_bounded_version_tail_and_restores_what_a_full_restore_g
     rows_read.rows.clear()
     restarted = runtimes(config(db))
     # Whatever the history: versions, the timeline row and the 3 versions from the last
-    # snapshot on, and the head's row again when following begins; deltas, every one.
+    # snapshot on, and the head's row again when following begins; deltas, the checkpoint and
+    # the deltas after it (a refresh is due every INTERVAL deltas: 3 here).
     assert rows_read.rows.get("timeline", 0) == 1
     assert rows_read.rows.get("state_version", 0) == 3 + 1
-    assert rows_read.rows.get("delta_record", 0) == history
+    assert rows_read.rows.get("delta_checkpoint", 0) == 1
+    assert rows_read.rows.get("delta_record", 0) == 3
     store, projector = restarted.temporal_store, restarted.state_projector
     assert not store.fully_loaded
+    assert not projector.fully_loaded
     full_store, full_projector = full_restore(restarted)
     last = {"n": history - 1, "items": list(range((history - 1) % 4))}
     assert store.get() == full_store.get() == last
@@ -166,5 +143,6 @@ def test_older_history_not_read_while_running_cannot_be_read_after_stop(
     assert restarted.temporal_store.get() == {"n": 2 * INTERVAL, "items": [0, 1]}
     with pytest.raises(PersistenceError, match="recorder is closed"):
         restarted.temporal_store.get_history()
-    # The projector restored from every delta: its history is whole.
-    assert len(restarted.state_projector.get_delta_history()) == 2 * INTERVAL + 1
+    assert restarted.state_projector.get_current_state() == {"k0": 9, "k1": 10, "k2": 8}
+    with pytest.raises(PersistenceError, match="recorder is closed"):
+        restarted.state_projector.get_delta_history()

@@ -16,13 +16,16 @@ from nerv_inner_universe.nerv import (
     ConcurrencyConflictError,
     ConfigError,
     DeltaMetadata,
+    DeltaTail,
     Event,
     InMemoryRecorder,
     LifecycleError,
     Nerv,
     NervSettings,
     NoOp,
+    ProjectorCheckpoint,
     ReplayError,
+    StateProjector,
     UnpersistableDeltaError,
     VersionedState,
     VersionTail,
@@ -421,13 +424,15 @@ def test_a_failing_hook_is_logged_and_the_change_stands() -> None:
 
 
 class HeadRecorder(InMemoryRecorder):
-    """A RestoringRecorder over the in-memory one: the tail is the last ``tail`` versions;
+    """A RestoringRecorder over the in-memory one: the version tail is the last ``tail``
+    versions and the delta tail the last ``tail`` deltas after a checkpoint of the others;
     counts the loads of the earlier ones and keeps the no-ops it is told."""
 
     def __init__(self, tail: int) -> None:
         super().__init__()
         self.tail = tail
         self.loads = 0
+        self.delta_loads = 0
         self.noops: list[tuple[str, list[NoOp]]] = []
 
     def read_version_tail(self, timeline: str) -> VersionTail:
@@ -440,8 +445,22 @@ class HeadRecorder(InMemoryRecorder):
 
         return VersionTail(versions[cut:], earlier if cut else None)
 
-    def read_recorded_deltas(self, stream: str) -> list[tuple[int, DeltaMetadata, list[Operation]]]:
-        return self.read_deltas(stream)
+    def read_delta_tail(self, stream: str) -> DeltaTail:
+        deltas = self.read_deltas(stream)
+        cut = max(0, len(deltas) - self.tail)
+        if not cut:
+            return DeltaTail(deltas, None, None)
+        reference = StateProjector({})
+        noops = reference.restore(deltas[:cut])
+        checkpoint = ProjectorCheckpoint(
+            reference.get_current_state(), deltas[cut - 1][0] + 1, cut, len(noops)
+        )
+
+        def earlier() -> list[tuple[int, DeltaMetadata, list[Operation]]]:
+            self.delta_loads += 1
+            return deltas[:cut]
+
+        return DeltaTail(deltas[cut:], checkpoint, earlier)
 
     def report_noops(self, stream: str, noops: Sequence[NoOp]) -> None:
         self.noops.append((stream, list(noops)))
@@ -468,6 +487,33 @@ def test_a_restoring_recorder_restores_at_the_head_and_is_told_the_no_ops(
     assert first_start == ("main", [])
     assert (stream, noop.index) == ("main", 1)
     assert not [e for e in logs if e["event"] == "delta_not_applicable"]
+
+
+def test_a_restoring_recorder_restores_the_projector_from_its_checkpoint(
+    logs: list[EventDict],
+) -> None:
+    recorder = HeadRecorder(tail=1)
+    with persistent(recorder) as runtime:
+        for n in range(6):
+            runtime.state_projector.apply_delta({"n": n, "list": []})
+    for index in (6, 8):  # one before the checkpoint, one after: no-ops
+        metadata = DeltaMetadata(timestamp=1.0, index=index)
+        recorder.record_delta("main", index, metadata, [Remove("/list", 2)])
+    with persistent(recorder) as restarted:
+        projector = restarted.state_projector
+        assert projector.get_current_state() == {"n": 5, "list": []}
+        assert recorder.delta_loads == 0
+        assert projector.apply_delta({"n": 9}) == 9
+        assert [index for index, _ in projector.get_delta_history()] == [0, 1, 2, 3, 4, 5, 6, 8, 9]
+        assert recorder.delta_loads == 1
+    [(stream, [noop])] = recorder.noops[1:]  # the first start had no checkpoint yet
+    assert (stream, noop.index) == ("main", 8)
+    [replayed] = [e for e in logs if e["event"] == "nerv_replayed" and e["kind"] == "deltas"][-1:]
+    assert (replayed["count"], replayed["checkpoint_deltas"], replayed["checkpoint_noops"]) == (
+        1,
+        7,
+        1,
+    )
 
 
 def test_a_plain_recorder_gets_the_no_ops_logged(logs: list[EventDict]) -> None:

@@ -7,7 +7,7 @@ use crate::store;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::state_version::state_version;
 use crate::types::{DeltaMetadata, DeltaOperation, DeltaRecorded, EventData, RedactedKind};
-use crate::{access, checks};
+use crate::{access, checkpoint, checks};
 
 /// Records a StateProjector delta on `stream`, applied on top of an existing state version.
 #[reducer]
@@ -68,6 +68,7 @@ pub fn record_delta(
             }),
         ),
     )?;
+    checkpoint::count_recorded(ctx, &stream)?;
     let what = format!("delta {delta_id:?}");
     store::insert(
         ctx.db.delta_record(),
@@ -83,6 +84,5 @@ pub fn record_delta(
             seq,
         },
         &what,
-    )?;
-    Ok(())
+    )
 }

@@ -29,7 +29,6 @@ use inner_universe_rules::{Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, Table};
 
 use super::not_found;
-use crate::access;
 use crate::journal::{self, Entry};
 use crate::tables::config::config;
 use crate::tables::delta_record::{delta_record, DeltaRecord};
@@ -40,6 +39,7 @@ use crate::types::{
     DeleteOperation, DeltaMetadata, DeltaOperation, EventData, InsertOperation, PatchOperation,
     Redacted, RedactedKind, RemoveOperation, SetOperation,
 };
+use crate::{access, checkpoint};
 
 /// Takes a client event out of replay: its row keeps its id and `seq` and holds the tombstone.
 #[reducer]
@@ -201,6 +201,7 @@ pub fn redact_delta(ctx: &ReducerContext, delta_id: String, reason: String) -> R
         ));
     }
     let content_hash = json::data_hash(&operations_json(&row.operations)?);
+    checkpoint::forget_redacted(ctx, &row.stream, row.seq)?;
     deltas.delta_id().update(DeltaRecord {
         operations: Vec::new(),
         metadata: DeltaMetadata {

@@ -8,6 +8,7 @@ use crate::types::{DeltaMetadata, DeltaOperation};
     public,
     index(name = delta_record_by_version, btree(columns = [state_version_id])),
     index(name = delta_record_by_stream, btree(columns = [stream])),
+    index(name = delta_record_by_stream_seq, btree(columns = [stream, seq])),
     index(name = delta_record_by_timestamp, btree(columns = [timestamp]))
 )]
 #[derive(Clone, Debug)]

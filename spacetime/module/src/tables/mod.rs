@@ -1,11 +1,13 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin`, `writer`, `write_usage`, `log_sequence`, `import_state`, `durability_marker` and
-//! `write_fence` are private.
+//! `admin`, `writer`, `write_usage`, `log_sequence`, `import_state`, `durability_marker`,
+//! `write_fence` and `delta_refresh_counter` are private.
 
 pub mod admin;
 pub mod client_connection;
 pub mod config;
+pub mod delta_checkpoint;
 pub mod delta_record;
+pub mod delta_refresh_counter;
 pub mod durability_marker;
 pub mod entity;
 pub mod es_store;
