@@ -8,6 +8,7 @@ import asyncio
 import concurrent.futures
 import gc
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -365,7 +366,56 @@ def test_transient_trouble_is_retried_until_the_write_is_stored(
     assert module.stored == ["e0"]
     health = writer.health()
     assert (health.written, health.retries, health.failed) == (1, 3, 0)
-    assert TRANSIENT[fault] in str(health.last_error)
+    assert (health.last_error, health.trouble) == (None, None)  # nothing failed, trouble over
+
+
+def polled(condition: Callable[[], bool], what: str) -> None:
+    """Waits until ``condition()`` holds, 30 s at most (then fails naming ``what``)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("fault", sorted(TRANSIENT))
+def test_trouble_shows_while_the_writer_retries_and_clears_when_the_write_is_stored(
+    module: FakeModule, loop: LoopThread, clock: Clock, fault: str
+) -> None:
+    writer = make_writer(module, loop, clock)
+    setattr(module, fault, 1_000_000)
+    written = writer.submit(event_write("e0"))
+    polled(lambda: writer.health().retries >= 1, "a retry")
+    health = writer.health()
+    assert TRANSIENT[fault] in str(health.trouble)
+    assert (health.pending, health.failed, health.last_error) == (1, 0, None)
+    setattr(module, fault, 0)  # the server is back
+    written.result(timeout=30)
+    health = writer.health()
+    assert (health.written, health.pending, health.trouble, health.last_error) == (
+        1,
+        0,
+        None,
+        None,
+    )
+
+
+def test_last_error_is_the_last_failed_write_and_a_later_success_keeps_it(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """``last_error`` is what the last write that failed for good failed with: a write stored
+    later does not clear it (``failed`` still counts that write); ``trouble`` it does."""
+    writer = make_writer(module, loop, clock, retry_for=0.2)
+    module.down = 1_000_000
+    with pytest.raises(PersistenceError, match="could not be written within"):
+        writer.submit(event_write("e0")).result(timeout=30)
+    health = writer.health()
+    assert "could not be written within" in str(health.last_error)
+    assert "connection lost" in str(health.trouble)
+    module.down = 0
+    writer.submit(event_write("e1")).result(timeout=30)
+    health = writer.health()
+    assert (health.written, health.failed, health.trouble) == (1, 1, None)
+    assert "could not be written within" in str(health.last_error)
 
 
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
