@@ -11,8 +11,12 @@ from collections.abc import Callable
 
 import pytest
 
-from nerv_inner_universe.nerv import Event, EventBus
-from nerv_inner_universe.plugin import InnerUniverseRecorder, RecorderClosedError
+from nerv_inner_universe.nerv import Entity, Event, EventBus
+from nerv_inner_universe.plugin import (
+    InnerUniverseRecorder,
+    PersistenceError,
+    RecorderClosedError,
+)
 from nerv_inner_universe.plugin import recorder as recorder_module
 from tests.integration.http_api import Database
 from tests.integration.plugin.conftest import wait_for
@@ -33,6 +37,22 @@ def test_calls_after_close_raise_recorder_closed(
         recorder.timeline_names()
     with pytest.raises(RecorderClosedError):
         recorder.read_versions("main")
+
+
+@pytest.mark.parametrize("events", ["sync", "async"])
+def test_writes_after_close_raise_recorder_closed(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder], events: str
+) -> None:
+    """An event or a graph write (through a graph taken before the close) after `close`: the
+    typed RecorderClosedError, not the writer's "has stopped" PersistenceError."""
+    recorder = recorder_for(inner_universe, events=events, follow_remote=False)
+    graph = recorder.graph()
+    recorder.close()
+    with pytest.raises(RecorderClosedError):
+        recorder.record_event(Event.create("LATE", {}))
+    with pytest.raises(RecorderClosedError):
+        graph.create_entity(Entity(entity_type="late"))
+    assert inner_universe.sql("SELECT * FROM entity") == []
 
 
 def test_close_against_a_server_that_answers_nothing_still_closes(
@@ -56,6 +76,59 @@ def test_close_against_a_server_that_answers_nothing_still_closes(
         os.killpg(pid, signal.SIGCONT)
     with pytest.raises(RecorderClosedError):
         recorder.read_versions("main")
+
+
+@pytest.mark.parametrize("direct_writes", [True, False])
+def test_a_publisher_waiting_on_a_frozen_server_gets_recorder_closed_from_close(
+    isolated_inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    monkeypatch: pytest.MonkeyPatch,
+    direct_writes: bool,
+) -> None:
+    """A sync publish waits on a frozen server (SIGSTOP) when `close` begins from another
+    thread: close's flush waits for it until ``retry_for`` runs out, and the publisher gets
+    `RecorderClosedError` (the write's PersistenceError as its cause), not the bare
+    PersistenceError it got while close only said it was closed after flushing."""
+    monkeypatch.setattr(recorder_module, "DISCONNECT_TIMEOUT", 1.0)
+    db = isolated_inner_universe
+    recorder = recorder_for(
+        db,
+        events="sync",
+        follow_remote=False,
+        direct_writes=direct_writes,
+        call_timeout=1.0,
+        retry_for=2.0,
+    )
+    recorder.record_event(Event.create("STORED", {"n": 1}))  # the lane (if any) is open
+    pid = db.server.pid
+    assert pid is not None
+    outcome: list[BaseException | None] = []
+
+    def publish() -> None:
+        try:
+            recorder.record_event(Event.create("FROZEN", {"n": 2}))
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        publisher = threading.Thread(target=publish, name="frozen-publisher")
+        publisher.start()
+        wait_for(lambda: recorder.health().writer.pending == 1, "the publish to be under way")
+        recorder.close()
+        publisher.join(60)
+        assert not publisher.is_alive(), "the publisher ends once the recorder is closed"
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    (error,) = outcome
+    assert isinstance(error, RecorderClosedError), repr(error)
+    assert isinstance(error.__cause__, PersistenceError), repr(error.__cause__)
+    assert not isinstance(error.__cause__, RecorderClosedError)
+    assert "could not be written within" in str(error.__cause__)
+    health = recorder.health().writer
+    assert (health.pending, health.written, health.failed) == (0, 1, 1)
 
 
 def logged(db: Database, recorder_for: Callable[..., InnerUniverseRecorder]) -> None:
