@@ -148,9 +148,10 @@ class Write:
 class WriterHealth:
     """Counts of writes since the writer started, and what went wrong.
 
-    ``pending``: writes submitted (or on the lane) and not yet stored or failed; ``written``
-    and ``failed``: writes stored, and writes that failed for good (their caller, or the next
-    `flush`, got the error); barriers are not counted. ``retries``: attempts that met
+    ``pending``: writes submitted (or on the lane) and not yet stored or failed, and flushes
+    (barriers) not yet through; ``written`` and ``failed``: writes stored, and writes that
+    failed for good (their caller, ``on_failure`` or the next `flush` got the error; one
+    `stop` cut short too), barriers not counted. ``retries``: attempts that met
     connection trouble or the ``unavailable`` refusal and were tried again. ``last_error``:
     the error of the last write that failed for good or was lost (``unrestorable``), None
     while none has; a retried error that a later attempt got past is not one (see
@@ -451,7 +452,8 @@ class OrderedWriter:
         self._direct_idle = asyncio.Event()
         self._direct_count = self._direct_fallbacks = 0
         self._in_flight: list[Write] = []
-        """The writes the loop is sending (their futures fail if `stop` cuts them short)."""
+        """The writes the loop took and that have not ended, in order (they end in order:
+        `_all_done` takes them off the front); `stop` fails them, their outcome unknown."""
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         """Notified when writes complete, for submitters waiting on a full queue."""
@@ -696,11 +698,7 @@ class OrderedWriter:
             self._stopped = True
         self._take_incoming()
         stopped = PersistenceError(STOPPED)
-        cut_short = [  # their outcome is unknown; the ones without a future stay pending
-            write
-            for write in self._in_flight
-            if write.future is not None and not write.future.done()
-        ]
+        cut_short, self._in_flight = self._in_flight, []  # their outcome is unknown
         self._all_done(cut_short, stopped, self._epoch)
         while self._queue:
             self._done(self._queue.popleft(), stopped, self._epoch)
@@ -739,6 +737,9 @@ class OrderedWriter:
             [_Retained(item, now, epoch) for item in self._kept_form(writes)] if not error else []
         )
         ended = sum(not write.is_barrier for write in writes)
+        flying = self._in_flight
+        if writes and flying and flying[0] is writes[0]:  # a new list: a batch iterates its own
+            self._in_flight = flying[len(writes) :]
         with self._lock:
             self._pending -= len(writes)
             self._room.notify_all()
@@ -830,7 +831,6 @@ class OrderedWriter:
                 await self._write_one(batch[0])
             else:
                 await self._write_batch(batch)
-            self._in_flight = []
 
     def _resend_due(self) -> bool:
         return bool(self._retained) and self._retained[0].epoch < self._epoch

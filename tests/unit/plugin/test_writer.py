@@ -724,3 +724,26 @@ def test_a_kept_batch_refused_when_sent_again_goes_event_by_event(
     health = writer.health()
     assert (health.unrestorable, health.resent, health.retained) == (1, 3, 3)
     assert "event 'e1'" in str(health.last_error)
+
+
+def test_a_stop_fails_a_queued_write_in_flight_and_reports_it(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """A write without a future (an async event) the loop was sending when the writer stopped
+    fails like a waited one: ``on_failure`` hears of it and `health` counts it failed, not
+    pending for ever."""
+    failures: list[tuple[str, BaseException]] = []
+    writer = make_writer(
+        module, loop, clock, on_failure=lambda write, error: failures.append((write.what, error))
+    )
+    module.hold.clear()
+    writer.queue(Write.of_event(contract_event("e0"), None))
+    assert module.entered.wait(30)  # the loop's call reached the module
+    writer.stop()
+    module.hold.set()
+    ((what, error),) = failures
+    assert what == "event 'e0'"
+    assert isinstance(error, PersistenceError)
+    assert "stopped before writing it" in str(error)
+    health = writer.health()
+    assert (health.pending, health.failed, health.written) == (0, 1, 0)
