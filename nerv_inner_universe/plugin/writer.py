@@ -536,12 +536,12 @@ class OrderedWriter:
             except Exception as exc:  # typed by `failure`, as the queue's would be
                 error = exc
             self._age_out(self._clock())
-            with self._lock:
-                self._direct_count += 1
             if error is None:
                 self._succeeded()
             self._done(write, None if error is None else failure(write.what, error), epoch)
             settled = True
+            with self._lock:  # after: `direct` never counts a write not yet ended
+                self._direct_count += 1
             return True
         finally:
             self._direct_over(write, epoch, requeue=requeue, settled=settled)
