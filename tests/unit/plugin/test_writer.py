@@ -8,7 +8,6 @@ import asyncio
 import concurrent.futures
 import gc
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -41,6 +40,7 @@ from nerv_inner_universe.plugin.writer import (
     write_bytes,
 )
 from tests.unit.committed import committed
+from tests.waiting import wait_for
 
 
 class Clock:
@@ -369,14 +369,6 @@ def test_transient_trouble_is_retried_until_the_write_is_stored(
     assert (health.last_error, health.trouble) == (None, None)  # nothing failed, trouble over
 
 
-def polled(condition: Callable[[], bool], what: str) -> None:
-    """Waits until ``condition()`` holds, 30 s at most (then fails naming ``what``)."""
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
 def test_trouble_shows_while_the_writer_retries_and_clears_when_the_write_is_stored(
     module: FakeModule, loop: LoopThread, clock: Clock, fault: str
@@ -384,7 +376,7 @@ def test_trouble_shows_while_the_writer_retries_and_clears_when_the_write_is_sto
     writer = make_writer(module, loop, clock)
     setattr(module, fault, 1_000_000)
     written = writer.submit(event_write("e0"))
-    polled(lambda: writer.health().retries >= 1, "a retry")
+    wait_for(lambda: writer.health().retries >= 1, "a retry")
     health = writer.health()
     assert TRANSIENT[fault] in str(health.trouble)
     assert (health.pending, health.failed, health.last_error) == (1, 0, None)

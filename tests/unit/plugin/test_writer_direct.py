@@ -244,6 +244,22 @@ def test_a_stop_fails_a_waited_write_in_flight_and_counts_it(
     assert (health.pending, health.failed, health.written) == (0, 1, 0)
 
 
+def failing_when_told(
+    connection: FakeLaneConnection, error: Exception
+) -> tuple[threading.Event, threading.Event]:
+    """Makes the lane's next call raise ``error`` once told: returns (set when the call is on
+    the lane, set it to let the call fail)."""
+    on_lane, fail_now = threading.Event(), threading.Event()
+
+    def wait_to_be_told() -> None:
+        on_lane.set()
+        assert fail_now.wait(30)
+
+    connection.before_failing = wait_to_be_told
+    connection.fail_next = error
+    return on_lane, fail_now
+
+
 @pytest.mark.parametrize(
     "lane_failure",
     [
@@ -264,14 +280,7 @@ def test_a_flush_during_a_failing_direct_write_waits_for_its_queued_retry(
     throughout and goes ahead of the barrier (it used to be uncounted for a moment and then
     queued behind the barrier, which completed before it)."""
     writer, connection = make_direct_writer(module, loop, clock, writers)
-    on_lane, fail_now = threading.Event(), threading.Event()
-
-    def wait_for_the_barrier() -> None:
-        on_lane.set()
-        assert fail_now.wait(30)
-
-    connection.before_failing = wait_for_the_barrier
-    connection.fail_next = lane_failure
+    on_lane, fail_now = failing_when_told(connection, lane_failure)
     write = event_write("e0")
     future = write.future
     assert future is not None
@@ -300,14 +309,9 @@ def test_a_direct_write_failing_after_the_writer_stopped_fails_and_is_counted(
     """The lane fails (the recorder's close closes it) after the writer stopped: the write
     cannot take the queue any more, so it fails with PersistenceError, counted as failed."""
     writer, connection = make_direct_writer(module, loop, clock, writers)
-    on_lane, fail_now = threading.Event(), threading.Event()
-
-    def wait_for_the_stop() -> None:
-        on_lane.set()
-        assert fail_now.wait(30)
-
-    connection.before_failing = wait_for_the_stop
-    connection.fail_next = OutcomeUnknownError("publish_event", 2, "the connection closed")
+    on_lane, fail_now = failing_when_told(
+        connection, OutcomeUnknownError("publish_event", 2, "the connection closed")
+    )
     outcome: list[BaseException] = []
 
     def publish() -> None:
