@@ -260,6 +260,24 @@ def failing_when_told(
     return on_lane, fail_now
 
 
+def publishing(
+    writer: OrderedWriter, event_id: str
+) -> tuple[threading.Thread, list[BaseException]]:
+    """Starts a thread writing event ``event_id`` (`OrderedWriter.write`); returns it and the
+    list that gets what it raised."""
+    outcome: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            writer.write(event_write(event_id))
+        except BaseException as error:
+            outcome.append(error)
+
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    return publisher, outcome
+
+
 @pytest.mark.parametrize(
     "lane_failure",
     [
@@ -312,16 +330,7 @@ def test_a_direct_write_failing_after_the_writer_stopped_fails_and_is_counted(
     on_lane, fail_now = failing_when_told(
         connection, OutcomeUnknownError("publish_event", 2, "the connection closed")
     )
-    outcome: list[BaseException] = []
-
-    def publish() -> None:
-        try:
-            writer.write(event_write("e0"))
-        except BaseException as error:
-            outcome.append(error)
-
-    publisher = threading.Thread(target=publish)
-    publisher.start()
+    publisher, outcome = publishing(writer, "e0")
     assert on_lane.wait(30)
     writer.stop()
     fail_now.set()
@@ -353,3 +362,31 @@ def test_after_the_last_barrier_no_write_is_taken(
     assert len(connection.threads) == 1
     health = writer.health()
     assert (health.pending, health.written, health.failed) == (0, 1, 0)
+
+
+def test_a_direct_write_its_thread_abandons_is_counted_failed_not_pending(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """A KeyboardInterrupt on the publishing thread during the lane's call: the write's
+    outcome is unknown and nobody waits for it; it is counted failed, not pending for ever,
+    and the writer goes on."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    connection.before_failing = interrupted
+    connection.fail_next = OutcomeUnknownError("publish_event", 2, "unused")
+    publisher, outcome = publishing(writer, "e0")
+    publisher.join(30)
+    assert not publisher.is_alive()
+    assert [type(error) for error in outcome] == [KeyboardInterrupt]
+    health = writer.health()
+    assert (health.pending, health.failed, health.written, health.last_error) == (
+        0,
+        1,
+        0,
+        "event 'e0': its direct write was cut short",
+    )
+    writer.write(event_write("e1"))
+    assert module.stored == ["e1"]
