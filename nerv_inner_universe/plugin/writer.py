@@ -26,11 +26,12 @@ work, nothing submitted, queued, in flight or due to be sent again, and room to 
 loop sends nothing while a direct write is in flight, so this process's writes keep one total
 order, the order they are kept in. An acknowledged direct write is kept like a queued one,
 stamped with the connection epoch read before it was sent. When the lane fails before the
-outcome is known, the write goes through the queue; only a lane connection that closed during
-the call also counts as a connection drop (what was kept is checked and sent again first): a
-timeout, or a connection that could not be opened, leaves the kept writes be, since a server
-that died drops the main connection too (`_direct_failed`). The module's refusal fails it as
-the queue's would (`failure`).
+outcome is known, the write goes through the queue, ahead of what was submitted meanwhile and
+pending all along (a barrier submitted meanwhile waits for it, `_direct_over`); only a lane
+connection that closed during the call also counts as a connection drop (what was kept is
+checked and sent again first): a timeout, or a connection that could not be opened, leaves the
+kept writes be, since a server that died drops the main connection too (`_direct_failed`).
+The module's refusal fails it as the queue's would (`failure`).
 """
 
 from __future__ import annotations
@@ -179,9 +180,9 @@ class WriterHealth:
     writer at work) are not counted."""
     trouble: str | None = None
     """The connection trouble (or ``unavailable`` refusal) the writer's latest attempt met,
-    while no call has succeeded since: set while it retries (and after its retries ran out),
-    None again once a call succeeds. A lane failure is not counted here (see
-    ``direct_fallbacks``)."""
+    while the module has answered no call since: set while it retries (and after its retries
+    ran out), None again once the module stores or refuses a call. A lane failure is not
+    counted here (see ``direct_fallbacks``)."""
 
 
 RETAINED_WRITE_BYTES = 1024
@@ -536,8 +537,8 @@ class OrderedWriter:
             except Exception as exc:  # typed by `failure`, as the queue's would be
                 error = exc
             self._age_out(self._clock())
-            if error is None:
-                self._succeeded()
+            if error is None or isinstance(error, ReducerRefusedError):
+                self._answered()
             self._done(write, None if error is None else failure(write.what, error), epoch)
             settled = True
             with self._lock:  # after: `direct` never counts a write not yet ended
@@ -917,7 +918,7 @@ class OrderedWriter:
                 entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
             count = sum(len(entry) for entry in missing)
             if not missing:
-                self._succeeded()  # the server answered every query
+                self._answered()  # the server answered every query
                 log.info("kept_writes_all_present", kept=len(kept))
                 return
             log.warning("resending_acknowledged_writes", kept=len(kept), missing=count)
@@ -1160,6 +1161,8 @@ class OrderedWriter:
                 await call.send(self._connection)
             except (SpacetimeConnectionError, ReducerRefusedError) as exc:
                 if not transient(exc):
+                    if isinstance(exc, ReducerRefusedError):
+                        self._answered()
                     raise
                 if backoff.exhausted():
                     raise PersistenceError(
@@ -1173,12 +1176,12 @@ class OrderedWriter:
                 if resend_first and self._resend_due():
                     await self._resend()
             else:
-                self._succeeded()
+                self._answered()
                 return epoch
 
-    def _succeeded(self) -> None:
-        """A call succeeded: the server answers, whatever trouble an attempt met before is
-        over."""
+    def _answered(self) -> None:
+        """The module answered a call (stored it, or refused it): whatever trouble an attempt
+        met before is over."""
         if self._trouble is not None:
             with self._lock:
                 self._trouble = None

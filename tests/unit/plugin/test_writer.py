@@ -391,6 +391,20 @@ def test_trouble_shows_while_the_writer_retries_and_clears_when_the_write_is_sto
     )
 
 
+def test_a_refusal_after_retries_ends_the_trouble_and_is_the_last_error(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """The module answering, even with a refusal, means the connection trouble is over."""
+    writer = make_writer(module, loop, clock)
+    module.down = 2
+    module.bad.add("e0")
+    with pytest.raises(WriteRefusedError, match="e0 is refused"):
+        writer.submit(event_write("e0")).result(timeout=30)
+    health = writer.health()
+    assert (health.retries, health.failed, health.trouble) == (2, 1, None)
+    assert "e0 is refused" in str(health.last_error)
+
+
 def test_last_error_is_the_last_failed_write_and_a_later_success_keeps_it(
     module: FakeModule, loop: LoopThread, clock: Clock
 ) -> None:
