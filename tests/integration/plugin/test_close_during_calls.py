@@ -78,6 +78,24 @@ def test_close_against_a_server_that_answers_nothing_still_closes(
         recorder.read_versions("main")
 
 
+def started(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException | None]]:
+    """Starts a thread running ``call``; returns it and the list that gets what it raised
+    (None: it returned)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, name="started")
+    thread.start()
+    return thread, outcome
+
+
 @pytest.mark.parametrize("direct_writes", [True, False])
 def test_a_publisher_waiting_on_a_frozen_server_gets_recorder_closed_from_close(
     isolated_inner_universe: Database,
@@ -97,25 +115,16 @@ def test_a_publisher_waiting_on_a_frozen_server_gets_recorder_closed_from_close(
         follow_remote=False,
         direct_writes=direct_writes,
         call_timeout=1.0,
-        retry_for=2.0,
+        retry_for=6.0,  # the window for close() to begin while the write is under way
     )
     recorder.record_event(Event.create("STORED", {"n": 1}))  # the lane (if any) is open
     pid = db.server.pid
     assert pid is not None
-    outcome: list[BaseException | None] = []
-
-    def publish() -> None:
-        try:
-            recorder.record_event(Event.create("FROZEN", {"n": 2}))
-        except BaseException as error:
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
     os.killpg(pid, signal.SIGSTOP)
     try:
-        publisher = threading.Thread(target=publish, name="frozen-publisher")
-        publisher.start()
+        publisher, outcome = started(
+            lambda: recorder.record_event(Event.create("FROZEN", {"n": 2}))
+        )
         wait_for(lambda: recorder.health().writer.pending == 1, "the publish to be under way")
         recorder.close()
         publisher.join(60)
@@ -131,6 +140,38 @@ def test_a_publisher_waiting_on_a_frozen_server_gets_recorder_closed_from_close(
     assert (health.pending, health.written, health.failed) == (0, 1, 1)
 
 
+def test_a_publish_under_way_when_close_begins_is_still_stored(
+    isolated_inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+) -> None:
+    """Close's flush waits for a sync publish under way on a frozen server; the server comes
+    back, the write is stored and the publisher returns: only a write that fails meanwhile is
+    told RecorderClosedError."""
+    db = isolated_inner_universe
+    recorder = recorder_for(db, events="sync", follow_remote=False, call_timeout=1.0)
+    recorder.record_event(Event.create("STORED", {"n": 1}))
+    pid = db.server.pid
+    assert pid is not None
+    event = Event.create("UNDER_WAY", {"n": 2})
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        publisher, outcome = started(lambda: recorder.record_event(event))
+        wait_for(lambda: recorder.health().writer.pending == 1, "the publish to be under way")
+        closer = threading.Thread(target=recorder.close, name="closer")
+        closer.start()
+        wait_for(lambda: recorder.health().writer.pending == 2, "close's flush behind it")
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    publisher.join(60)
+    closer.join(60)
+    assert not publisher.is_alive()
+    assert not closer.is_alive()
+    assert outcome == [None]
+    assert [row["event_id"] for row in db.sql("SELECT * FROM event_log")].count(event.id) == 1
+    health = recorder.health().writer
+    assert (health.pending, health.written, health.failed) == (0, 2, 0)
+
+
 def logged(db: Database, recorder_for: Callable[..., InnerUniverseRecorder]) -> None:
     """Writes 5,000 events of about 600 bytes (many pages to read at the smallest limit)."""
     writer = recorder_for(db, events="async", follow_remote=False)
@@ -144,18 +185,7 @@ def closed_during(
 ) -> BaseException | None:
     """Runs ``call`` in a thread, closes ``recorder`` from this one once ``begun`` is set (or
     the call has ended), and returns what the call raised (None: it returned first)."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run, name="closed-during")
-    thread.start()
+    thread, outcome = started(call)
     wait_for(lambda: begun.is_set() or not thread.is_alive(), "the call to begin")
     recorder.close()
     thread.join(30)
