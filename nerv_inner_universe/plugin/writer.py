@@ -151,12 +151,13 @@ class WriterHealth:
 
     ``pending``: writes submitted (or on the lane) and not yet stored or failed, and flushes
     (barriers) not yet through; ``written`` and ``failed``: writes stored, and writes that
-    failed for good (their caller, ``on_failure`` or the next `flush` got the error; one
-    `stop` cut short too), barriers not counted. ``retries``: attempts that met
-    connection trouble or the ``unavailable`` refusal and were tried again. ``last_error``:
-    the error of the last write that failed for good or was lost (``unrestorable``), None
-    while none has; a retried error that a later attempt got past is not one (see
-    ``trouble``). ``retained``: acknowledged writes kept until they may be considered durable, and
+    failed for good (their caller or ``on_failure`` got the error; writes `stop` cut short or
+    left unwritten too), barriers not counted. ``retries``: attempts that met connection
+    trouble or the ``unavailable`` refusal and were tried again. ``last_error``: the error of
+    the last write that failed for good or was lost (``unrestorable``), None while none has;
+    a retried error that a later attempt got past is not one (see ``trouble``).
+
+    ``retained``: acknowledged writes kept until they may be considered durable, and
     ``retained_bytes`` what keeping them costs, about (`_Retained.nbytes`); ``resent``:
     writes sent again after a connection drop; ``unrestorable``: acknowledged writes the module
     refused when they were sent again (another writer changed the data in between: they are
