@@ -19,7 +19,9 @@ when a sync write returns; others' arrive as the server sends them.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nerv_inner_universe import contract
@@ -113,7 +115,8 @@ class InnerUniverseGraph:
     """The graph store of one `InnerUniverseRecorder` (made by its ``graph()``): writes through
     ``writer``, waiting when ``wait``; reports the failures of queued writes to
     ``on_failure``; ``stored_relation(relation_id)`` reads a relation from the server (None
-    when it does not exist; raises the reader's errors).
+    when it does not exist; raises the reader's errors); every write runs inside
+    ``closing_told()`` (the recorder's: RecorderClosedError once it is closing).
 
     Every method checks its argument's type first: an `Entity` for the entity writes, a
     `Relation` for the relation writes, a non-empty str for the deletes; anything else raises
@@ -126,7 +129,9 @@ class InnerUniverseGraph:
         wait: bool,
         on_failure: Callable[[BaseException], None],
         stored_relation: Callable[[str], Relation | None],
+        closing_told: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
+        self._closing_told = closing_told
         self._writer = writer
         self._wait = wait
         self._on_failure = on_failure
@@ -222,14 +227,15 @@ class InnerUniverseGraph:
         )
 
     def _write(self, call: contract.ReducerCall, what: str) -> None:
-        future = self._writer.submit(Write(call, what))
-        if self._wait:
+        with self._closing_told():
+            future = self._writer.submit(Write(call, what))
+            if not self._wait:
+                future.add_done_callback(self._queued_done)
+                return
             try:
                 future.result()
             except BaseException as error:
                 raise translated(error) from error.__cause__
-        else:
-            future.add_done_callback(self._queued_done)
 
     def _queued_done(self, future: concurrent.futures.Future[None]) -> None:
         error = future.exception()

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Generator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -302,13 +303,14 @@ class InnerUniverseRecorder:
                 self._unseen_own.add(event.id)
         committed = False
         try:
-            if self._outbox is not None:
-                self._outbox.add(payload)
-                committed = True  # accepted: a later start sends it if this one cannot
-            if write.future is None:
-                self._writer.queue(write)
-            else:
-                self._wait_for(write)
+            with self._closing_told():
+                if self._outbox is not None:
+                    self._outbox.add(payload)
+                    committed = True  # accepted: a later start sends it if this one cannot
+                if write.future is None:
+                    self._writer.queue(write)
+                else:
+                    self._writer.write(write)  # on this thread when the writer is idle
         except BaseException:  # any failure before it is accepted releases the id
             if not committed:
                 self._forget_event(event.id)
@@ -369,16 +371,18 @@ class InnerUniverseRecorder:
 
     def _store(self, call: contract.ReducerCall, what: str) -> None:
         """Writes ``call`` through the ordered queue and waits until it is stored."""
-        self._writer.submit(Write(call, what)).result()
+        with self._closing_told():
+            self._writer.submit(Write(call, what)).result()
 
-    def _wait_for(self, write: Write) -> None:
-        """Writes the event ``write`` and waits until it is stored (`OrderedWriter.write`: on
-        this thread when the writer is idle); RecorderClosedError when `close` ran before or
-        during it."""
+    @contextlib.contextmanager
+    def _closing_told(self) -> Iterator[None]:
+        """Around a write: RecorderClosedError when `close` has begun, before the write, and
+        in place of the PersistenceError of a write that ended while `close` ran (chained from
+        it: its ``__cause__`` says how it ended: cut short, or failed while close flushed)."""
         if self._closed:
             raise RecorderClosedError(self.settings.database)
         try:
-            self._writer.write(write)
+            yield
         except PersistenceError as error:
             if self._closed and not isinstance(error, RecorderClosedError):
                 raise RecorderClosedError(self.settings.database) from error
@@ -422,6 +426,7 @@ class InnerUniverseRecorder:
                 wait=self.settings.events == "sync",
                 on_failure=self._note_failure,
                 stored_relation=self._stored_relation,
+                closing_told=self._closing_told,
             )
             self._run(graph.follow(self._connection))
             self._graph = graph
@@ -718,10 +723,15 @@ class InnerUniverseRecorder:
         """Waits until every queued write is stored; raises what failed since the last flush
         (PersistenceError), else, once, what stopped following other processes' changes
         (`RecorderHealth.follow_error`, e.g. an OversizedRowError); RecorderClosedError once
-        the recorder is closed."""
+        the recorder is closed (or closing)."""
         if self._closed:
             raise RecorderClosedError(self.settings.database)
-        self._writer.barrier().result()
+        self._flushed(last=False)
+
+    def _flushed(self, *, last: bool) -> None:
+        """`flush` without its check; with ``last`` (`close`), the writer takes nothing after
+        it."""
+        self._writer.barrier(last=last).result()
         with self._lock:
             failures, self._async_failures = self._async_failures, []
         if failures:
@@ -765,13 +775,16 @@ class InnerUniverseRecorder:
         """Flushes, stops following and disconnects (waiting `DISCONNECT_TIMEOUT` seconds at
         most for the server to end the connection: one that answers nothing is dropped, with a
         ``disconnect_timed_out`` warning). Raises what `flush` raises, after disconnecting all
-        the same. Closing again does nothing."""
+        the same. Closing again does nothing. From when it begins, every call (from another
+        thread) raises RecorderClosedError, and so does a call under way that fails: its
+        write cut short, or failed while close flushed (the error's ``__cause__`` says which);
+        a write under way when it begins is still flushed."""
         if self._closed:
             return
+        self._closed = True  # first: calls it cuts short, or that fail meanwhile, say so
         try:
-            self.flush()
+            self._flushed(last=True)
         finally:
-            self._closed = True  # before the disconnect: calls it cuts short say so
             if self._direct is not None:
                 self._direct.close()  # a publisher waiting on it falls back, and is told
             if self._follower is not None:

@@ -26,11 +26,12 @@ work, nothing submitted, queued, in flight or due to be sent again, and room to 
 loop sends nothing while a direct write is in flight, so this process's writes keep one total
 order, the order they are kept in. An acknowledged direct write is kept like a queued one,
 stamped with the connection epoch read before it was sent. When the lane fails before the
-outcome is known, the write goes through the queue; only a lane connection that closed during
-the call also counts as a connection drop (what was kept is checked and sent again first): a
-timeout, or a connection that could not be opened, leaves the kept writes be, since a server
-that died drops the main connection too (`_direct_failed`). The module's refusal fails it as
-the queue's would (`failure`).
+outcome is known, the write goes through the queue, ahead of what was submitted meanwhile and
+pending all along (a barrier submitted meanwhile waits for it, `_direct_over`); only a lane
+connection that closed during the call also counts as a connection drop (what was kept is
+checked and sent again first): a timeout, or a connection that could not be opened, leaves the
+kept writes be, since a server that died drops the main connection too (`_direct_failed`).
+The module's refusal fails it as the queue's would (`failure`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ log = get_logger(__name__)
 
 RESEND_IN_FLIGHT = 32
 """Calls re-sending kept writes that may await their outcome at once."""
+
+STOPPED = "the Inner Universe writer stopped before writing it"
+"""The PersistenceError of the writes `OrderedWriter.stop` cut short or left unwritten."""
+
+CLOSING = "the Inner Universe writer is closing: it takes no more writes"
+"""The PersistenceError of a write submitted after the last barrier (`OrderedWriter.barrier`)."""
 
 _SETTLED: concurrent.futures.Future[None] = concurrent.futures.Future()
 _SETTLED.set_result(None)
@@ -140,7 +147,15 @@ class Write:
 
 @attrs.frozen
 class WriterHealth:
-    """Counts of writes since the writer started, and the last error (retried or final).
+    """Counts of writes since the writer started, and what went wrong.
+
+    ``pending``: writes submitted (or on the lane) and not yet stored or failed, and flushes
+    (barriers) not yet through; ``written`` and ``failed``: writes stored, and writes that
+    failed for good (their caller or ``on_failure`` got the error; writes `stop` cut short or
+    left unwritten too), barriers not counted. ``retries``: attempts that met connection
+    trouble or the ``unavailable`` refusal and were tried again. ``last_error``: the error of
+    the last write that failed for good or was lost (``unrestorable``), None while none has;
+    a retried error that a later attempt got past is not one (see ``trouble``).
 
     ``retained``: acknowledged writes kept until they may be considered durable, and
     ``retained_bytes`` what keeping them costs, about (`_Retained.nbytes`); ``resent``:
@@ -164,6 +179,11 @@ class WriterHealth:
     connection refused); each time, that write went through the queue instead. Writes that
     take the queue because the lane is not to be had (refused for good, waiting to reopen, the
     writer at work) are not counted."""
+    trouble: str | None = None
+    """The connection trouble (or ``unavailable`` refusal) the writer's latest attempt met,
+    while the module has answered no call since: set while it retries (and after its retries
+    ran out), None again once the module stores or refuses a call. A lane failure is not
+    counted here (see ``direct_fallbacks``)."""
 
 
 RETAINED_WRITE_BYTES = 1024
@@ -427,12 +447,15 @@ class OrderedWriter:
         # Under ``_lock``: ``_direct_active``, a direct write is in flight (the loop sends
         # nothing); ``_busy``, the loop is at work, from its check that none is (`_claim`)
         # until it waits for work again (no direct write starts); ``_direct_waited``, the
-        # loop waits for ``_direct_idle``; ``_stopped``, `stop` ran (nothing more is queued).
+        # loop waits for ``_direct_idle``; ``_stopped``, `stop` ran (nothing more is queued);
+        # ``_sealed``, the last barrier was submitted (no new write is taken).
         self._direct_active = self._busy = self._direct_waited = self._stopped = False
+        self._sealed = False
         self._direct_idle = asyncio.Event()
         self._direct_count = self._direct_fallbacks = 0
         self._in_flight: list[Write] = []
-        """The writes the loop is sending (their futures fail if `stop` cuts them short)."""
+        """The writes the loop took and that have not ended, in order (they end in order:
+        `_all_done` takes them off the front); `stop` fails them, their outcome unknown."""
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         """Notified when writes complete, for submitters waiting on a full queue."""
@@ -443,6 +466,7 @@ class OrderedWriter:
         self._resent = 0
         self._unrestorable = 0
         self._last_error: str | None = None
+        self._trouble: str | None = None
         self._runner = loop.run(self._start())
 
     def submit(self, write: Write) -> concurrent.futures.Future[None]:
@@ -472,8 +496,10 @@ class OrderedWriter:
         write.future.result()
 
     def _sent_directly(self, write: Write) -> bool:
-        """Sends ``write`` over the lane if the writer is idle; True when it ended there (its
-        future settled), False when it must take the queue."""
+        """Sends ``write`` over the lane if the writer is idle; True when the lane took it: it
+        ended there (its future settled), or the lane failed before an outcome was known and it
+        went into the queue ahead of every write submitted since (`_direct_over`), pending all
+        along; False when it must take the queue."""
         direct, call = self._direct, write.call
         if (
             direct is None
@@ -488,6 +514,7 @@ class OrderedWriter:
                 self._busy  # the loop is at work (sending, sending again, making room)
                 or self._pending
                 or self._direct_active
+                or self._sealed
                 or self._runner.done()
                 or self._resend_due()
                 or self._retained_writes >= self._retain_max
@@ -497,7 +524,7 @@ class OrderedWriter:
             self._direct_active = True
             self._pending += 1
             epoch = self._epoch
-        ended = False
+        requeue = settled = False
         try:
             error: Exception | None = None
             try:
@@ -505,18 +532,21 @@ class OrderedWriter:
             except (SpacetimeConnectionError, ReducerRefusedError) as exc:
                 if transient(exc):
                     self._direct_failed(exc)
-                    return False
+                    requeue = True
+                    return True
                 error = exc
             except Exception as exc:  # typed by `failure`, as the queue's would be
                 error = exc
             self._age_out(self._clock())
-            ended = True
-            with self._lock:
-                self._direct_count += 1
+            if error is None or isinstance(error, ReducerRefusedError):
+                self._answered()
             self._done(write, None if error is None else failure(write.what, error), epoch)
+            settled = True
+            with self._lock:  # after: `direct` never counts a write not yet ended
+                self._direct_count += 1
             return True
         finally:
-            self._direct_over(ended=ended)
+            self._direct_over(write, epoch, requeue=requeue, settled=settled)
 
     def _direct_failed(self, error: SpacetimeError) -> None:
         """The lane failed before an outcome was known; the write goes through the queue. When
@@ -524,25 +554,40 @@ class OrderedWriter:
         connection drop at once, before any other write may start: what was kept is checked
         and sent again first. A call that timed out, a connection that could not be opened or
         was refused, or a retryable refusal leave the kept writes as they are (a server that
-        did die drops the main connection too, and that drop counts). Not the writer's
-        ``last_error``: the write has not failed."""
+        did die drops the main connection too, and that drop counts). Neither the writer's
+        ``last_error`` nor its ``trouble``: the write has not failed, and the main connection
+        may be fine."""
         log.warning("direct_write_failed", error=str(error))
         dropped = isinstance(error, OutcomeUnknownError) and not isinstance(error, CallTimeoutError)
         with self._lock:
             self._epoch += dropped
             self._direct_fallbacks += 1
 
-    def _direct_over(self, *, ended: bool) -> None:
-        """The direct write is over (``ended``: settled by `_done`, else still pending its
-        queued retry, not counted): the loop may send again."""
+    def _direct_over(self, write: Write, epoch: int, *, requeue: bool, settled: bool) -> None:
+        """The direct ``write`` (sent on connection ``epoch``) is over: the loop may send
+        again. With ``requeue`` it goes first into the queue, still pending (it was taken
+        before every write submitted since, so a barrier submitted meanwhile waits for it);
+        fails with PersistenceError instead when the writer has stopped. Neither ``settled``
+        (by `_done`) nor requeued (its thread was interrupted), it fails, its outcome
+        unknown, so it is counted as failed rather than left pending."""
+        error: PersistenceError | None = None
         with self._lock:
             self._direct_active = False
-            if not ended:
-                self._pending -= 1
-                self._room.notify_all()
-            wake, self._direct_waited = self._direct_waited, False
-        if wake:
+            wake = False
+            if requeue and not (self._stopped or self._runner.done()):
+                self._incoming.insert(0, write)
+                wake, self._idle = self._idle, False
+            elif requeue:
+                error = PersistenceError(STOPPED)
+            elif not settled:
+                error = PersistenceError(f"{write.what}: its direct write was cut short")
+            waited, self._direct_waited = self._direct_waited, False
+        if error is not None:
+            self._done(write, error, epoch)
+        if waited:
             self._on_loop(self._direct_idle.set)
+        if wake:
+            self._on_loop(self._wakeup.set)
 
     def _on_loop(self, callback: Callable[[], object]) -> None:
         """Runs ``callback`` on the loop soon; nothing once the loop is closed (the writer
@@ -575,7 +620,12 @@ class OrderedWriter:
 
     def queue(self, write: Write) -> None:
         """Queues ``write`` (waiting while the queue is full); a failure of a write without a
-        future goes to ``on_failure``."""
+        future goes to ``on_failure``. PersistenceError, nothing queued, once the writer stopped
+        or took its last barrier."""
+        self._enqueue(write, last=False)
+
+    def _enqueue(self, write: Write, *, last: bool) -> None:
+        """`queue`; with ``last``, no write is taken after ``write``."""
         if self._loop.in_loop():
             raise PersistenceError("writes cannot be submitted from the writer's own loop")
         if self._runner.done():
@@ -585,17 +635,24 @@ class OrderedWriter:
                 self._room.wait()
             if self._stopped:
                 raise PersistenceError("the Inner Universe writer has stopped")
+            if self._sealed:
+                raise PersistenceError(CLOSING)
+            self._sealed = last
             self._pending += 1
             self._incoming.append(write)
             wake, self._idle = self._idle, False
         if wake:  # one wake-up of an idle loop carries every write submitted until it runs
             self._loop.loop.call_soon_threadsafe(self._wakeup.set)
 
-    def barrier(self) -> concurrent.futures.Future[None]:
+    def barrier(self, *, last: bool = False) -> concurrent.futures.Future[None]:
         """A future that completes once every write submitted before it has completed, and
         what a connection drop may have lost has been sent again (else it fails with
-        `PersistenceError`)."""
-        return self.submit(Write(None, "flush"))
+        `PersistenceError`). With ``last`` (a flush before closing), no write is taken after
+        it: `submit`, `queue` and `write` raise PersistenceError, nothing queued (a write the
+        lane took before it and that falls back to the queue still goes ahead of it)."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._enqueue(Write(None, "flush", future=future), last=last)
+        return future
 
     def connection_lost(self) -> None:
         """The connection dropped: every write kept so far must be sent again. Call on the
@@ -623,6 +680,7 @@ class OrderedWriter:
                 unrestorable=self._unrestorable,
                 direct=self._direct_count,
                 direct_fallbacks=self._direct_fallbacks,
+                trouble=self._trouble,
             )
 
     def stop(self) -> None:
@@ -641,12 +699,8 @@ class OrderedWriter:
         with self._lock:
             self._stopped = True
         self._take_incoming()
-        stopped = PersistenceError("the Inner Universe writer stopped before writing it")
-        cut_short = [  # their outcome is unknown; the ones without a future stay pending
-            write
-            for write in self._in_flight
-            if write.future is not None and not write.future.done()
-        ]
+        stopped = PersistenceError(STOPPED)
+        cut_short, self._in_flight = self._in_flight, []  # their outcome is unknown
         self._all_done(cut_short, stopped, self._epoch)
         while self._queue:
             self._done(self._queue.popleft(), stopped, self._epoch)
@@ -685,6 +739,9 @@ class OrderedWriter:
             [_Retained(item, now, epoch) for item in self._kept_form(writes)] if not error else []
         )
         ended = sum(not write.is_barrier for write in writes)
+        flying = self._in_flight
+        if writes and flying and flying[0] is writes[0]:  # a new list: a batch iterates its own
+            self._in_flight = flying[len(writes) :]
         with self._lock:
             self._pending -= len(writes)
             self._room.notify_all()
@@ -776,7 +833,6 @@ class OrderedWriter:
                 await self._write_one(batch[0])
             else:
                 await self._write_batch(batch)
-            self._in_flight = []
 
     def _resend_due(self) -> bool:
         return bool(self._retained) and self._retained[0].epoch < self._epoch
@@ -787,7 +843,7 @@ class OrderedWriter:
         (then the writer waits for `connection_back` or a new write before trying again)."""
         log.error("resend_failed", retained=self._retained_writes, error=str(error))
         with self._lock:
-            self._last_error = str(error)
+            self._trouble = str(error)  # the kept writes stay kept: none has failed yet
         if not self._queue:
             return False
         failure = PersistenceError(
@@ -863,6 +919,7 @@ class OrderedWriter:
                 entry.epoch = epoch  # the server has it: it ages from its first acknowledgement
             count = sum(len(entry) for entry in missing)
             if not missing:
+                self._answered()  # the server answered every query
                 log.info("kept_writes_all_present", kept=len(kept))
                 return
             log.warning("resending_acknowledged_writes", kept=len(kept), missing=count)
@@ -875,6 +932,7 @@ class OrderedWriter:
                     entry.at, entry.epoch = now, epoch
                 with self._lock:
                     self._resent += count
+                    self._trouble = None
                 log.info("resent_acknowledged_writes", count=count)
                 return
             if any(
@@ -919,7 +977,7 @@ class OrderedWriter:
             ) from trouble
         with self._lock:
             self._retries += 1
-            self._last_error = str(trouble)
+            self._trouble = str(trouble)
         await backoff.wait()
 
     async def _first_missing(self, kept: _Kept) -> int:
@@ -1036,6 +1094,7 @@ class OrderedWriter:
             entry.at, entry.epoch = now, epoch
         with self._lock:
             self._resent += sum(len(entry) for entry in chunk)
+            self._trouble = None
 
     def _one_by_one(self, entry: _Retained) -> list[_Retained]:
         """Replaces the packed ``entry`` with one entry an event (same stamp), returned."""
@@ -1103,6 +1162,8 @@ class OrderedWriter:
                 await call.send(self._connection)
             except (SpacetimeConnectionError, ReducerRefusedError) as exc:
                 if not transient(exc):
+                    if isinstance(exc, ReducerRefusedError):
+                        self._answered()
                     raise
                 if backoff.exhausted():
                     raise PersistenceError(
@@ -1110,10 +1171,18 @@ class OrderedWriter:
                     ) from exc
                 with self._lock:
                     self._retries += 1
-                    self._last_error = str(exc)
+                    self._trouble = str(exc)
                 log.warning("write_retry", reducer=reducer, delay=backoff.delay, error=str(exc))
                 await backoff.wait()
                 if resend_first and self._resend_due():
                     await self._resend()
             else:
+                self._answered()
                 return epoch
+
+    def _answered(self) -> None:
+        """The module answered a call (stored it, or refused it): whatever trouble an attempt
+        met before is over."""
+        if self._trouble is not None:
+            with self._lock:
+                self._trouble = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,20 +12,15 @@ from nerv_inner_universe.client import DbConnection
 from nerv_inner_universe.nerv import Nerv
 from nerv_inner_universe.plugin import InnerUniverseRecorder
 from tests.integration.http_api import Database
+from tests.waiting import wait_for
+
+__all__ = ["nerv_config", "wait_for"]  # wait_for: imported from here by the plugin's tests
 
 
 def nerv_config(db: Database, **overrides: Any) -> dict[str, Any]:
     """An Atlas-style config that enables the plugin by its entry-point name."""
     section = {"url": db.base_url, "database": db.name, "token": db.token, **overrides}
     return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Polls ``condition`` until it holds; fails naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 RuntimeFactory = Callable[..., Nerv]

@@ -11,8 +11,12 @@ from collections.abc import Callable
 
 import pytest
 
-from nerv_inner_universe.nerv import Event, EventBus
-from nerv_inner_universe.plugin import InnerUniverseRecorder, RecorderClosedError
+from nerv_inner_universe.nerv import Entity, Event, EventBus
+from nerv_inner_universe.plugin import (
+    InnerUniverseRecorder,
+    PersistenceError,
+    RecorderClosedError,
+)
 from nerv_inner_universe.plugin import recorder as recorder_module
 from tests.integration.http_api import Database
 from tests.integration.plugin.conftest import wait_for
@@ -33,6 +37,22 @@ def test_calls_after_close_raise_recorder_closed(
         recorder.timeline_names()
     with pytest.raises(RecorderClosedError):
         recorder.read_versions("main")
+
+
+@pytest.mark.parametrize("events", ["sync", "async"])
+def test_writes_after_close_raise_recorder_closed(
+    inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder], events: str
+) -> None:
+    """An event or a graph write (through a graph taken before the close) after `close`: the
+    typed RecorderClosedError, not the writer's "has stopped" PersistenceError."""
+    recorder = recorder_for(inner_universe, events=events, follow_remote=False)
+    graph = recorder.graph()
+    recorder.close()
+    with pytest.raises(RecorderClosedError):
+        recorder.record_event(Event.create("LATE", {}))
+    with pytest.raises(RecorderClosedError):
+        graph.create_entity(Entity(entity_type="late"))
+    assert inner_universe.sql("SELECT * FROM entity") == []
 
 
 def test_close_against_a_server_that_answers_nothing_still_closes(
@@ -58,6 +78,100 @@ def test_close_against_a_server_that_answers_nothing_still_closes(
         recorder.read_versions("main")
 
 
+def started(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException | None]]:
+    """Starts a thread running ``call``; returns it and the list that gets what it raised
+    (None: it returned)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, name="started")
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("direct_writes", [True, False])
+def test_a_publisher_waiting_on_a_frozen_server_gets_recorder_closed_from_close(
+    isolated_inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+    monkeypatch: pytest.MonkeyPatch,
+    direct_writes: bool,
+) -> None:
+    """A sync publish waits on a frozen server (SIGSTOP) when `close` begins from another
+    thread: close's flush waits for it until ``retry_for`` runs out, and the publisher gets
+    `RecorderClosedError` (the write's PersistenceError as its cause), not the bare
+    PersistenceError it got while close only said it was closed after flushing."""
+    monkeypatch.setattr(recorder_module, "DISCONNECT_TIMEOUT", 1.0)
+    db = isolated_inner_universe
+    recorder = recorder_for(
+        db,
+        events="sync",
+        follow_remote=False,
+        direct_writes=direct_writes,
+        call_timeout=1.0,
+        retry_for=6.0,  # the window for close() to begin while the write is under way
+    )
+    recorder.record_event(Event.create("STORED", {"n": 1}))  # the lane (if any) is open
+    pid = db.server.pid
+    assert pid is not None
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        publisher, outcome = started(
+            lambda: recorder.record_event(Event.create("FROZEN", {"n": 2}))
+        )
+        wait_for(lambda: recorder.health().writer.pending == 1, "the publish to be under way")
+        recorder.close()
+        publisher.join(60)
+        assert not publisher.is_alive(), "the publisher ends once the recorder is closed"
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    (error,) = outcome
+    assert isinstance(error, RecorderClosedError), repr(error)
+    assert isinstance(error.__cause__, PersistenceError), repr(error.__cause__)
+    assert not isinstance(error.__cause__, RecorderClosedError)
+    assert "could not be written within" in str(error.__cause__)
+    health = recorder.health().writer
+    assert (health.pending, health.written, health.failed) == (0, 1, 1)
+
+
+def test_a_publish_under_way_when_close_begins_is_still_stored(
+    isolated_inner_universe: Database,
+    recorder_for: Callable[..., InnerUniverseRecorder],
+) -> None:
+    """Close's flush waits for a sync publish under way on a frozen server; the server comes
+    back, the write is stored and the publisher returns: only a write that fails meanwhile is
+    told RecorderClosedError."""
+    db = isolated_inner_universe
+    recorder = recorder_for(db, events="sync", follow_remote=False, call_timeout=1.0)
+    recorder.record_event(Event.create("STORED", {"n": 1}))
+    pid = db.server.pid
+    assert pid is not None
+    event = Event.create("UNDER_WAY", {"n": 2})
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        publisher, outcome = started(lambda: recorder.record_event(event))
+        wait_for(lambda: recorder.health().writer.pending == 1, "the publish to be under way")
+        closer = threading.Thread(target=recorder.close, name="closer")
+        closer.start()
+        wait_for(lambda: recorder.health().writer.pending == 2, "close's flush behind it")
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    publisher.join(60)
+    closer.join(60)
+    assert not publisher.is_alive()
+    assert not closer.is_alive()
+    assert outcome == [None]
+    assert [row["event_id"] for row in db.sql("SELECT * FROM event_log")].count(event.id) == 1
+    health = recorder.health().writer
+    assert (health.pending, health.written, health.failed) == (0, 2, 0)
+
+
 def logged(db: Database, recorder_for: Callable[..., InnerUniverseRecorder]) -> None:
     """Writes 5,000 events of about 600 bytes (many pages to read at the smallest limit)."""
     writer = recorder_for(db, events="async", follow_remote=False)
@@ -71,18 +185,7 @@ def closed_during(
 ) -> BaseException | None:
     """Runs ``call`` in a thread, closes ``recorder`` from this one once ``begun`` is set (or
     the call has ended), and returns what the call raised (None: it returned first)."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run, name="closed-during")
-    thread.start()
+    thread, outcome = started(call)
     wait_for(lambda: begun.is_set() or not thread.is_alive(), "the call to begin")
     recorder.close()
     thread.join(30)

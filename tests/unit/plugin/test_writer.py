@@ -40,6 +40,7 @@ from nerv_inner_universe.plugin.writer import (
     write_bytes,
 )
 from tests.unit.committed import committed
+from tests.waiting import wait_for
 
 
 class Clock:
@@ -365,7 +366,62 @@ def test_transient_trouble_is_retried_until_the_write_is_stored(
     assert module.stored == ["e0"]
     health = writer.health()
     assert (health.written, health.retries, health.failed) == (1, 3, 0)
-    assert TRANSIENT[fault] in str(health.last_error)
+    assert (health.last_error, health.trouble) == (None, None)  # nothing failed, trouble over
+
+
+@pytest.mark.parametrize("fault", sorted(TRANSIENT))
+def test_trouble_shows_while_the_writer_retries_and_clears_when_the_write_is_stored(
+    module: FakeModule, loop: LoopThread, clock: Clock, fault: str
+) -> None:
+    writer = make_writer(module, loop, clock)
+    setattr(module, fault, 1_000_000)
+    written = writer.submit(event_write("e0"))
+    wait_for(lambda: writer.health().retries >= 1, "a retry")
+    health = writer.health()
+    assert TRANSIENT[fault] in str(health.trouble)
+    assert (health.pending, health.failed, health.last_error) == (1, 0, None)
+    setattr(module, fault, 0)  # the server is back
+    written.result(timeout=30)
+    health = writer.health()
+    assert (health.written, health.pending, health.trouble, health.last_error) == (
+        1,
+        0,
+        None,
+        None,
+    )
+
+
+def test_a_refusal_after_retries_ends_the_trouble_and_is_the_last_error(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """The module answering, even with a refusal, means the connection trouble is over."""
+    writer = make_writer(module, loop, clock)
+    module.down = 2
+    module.bad.add("e0")
+    with pytest.raises(WriteRefusedError, match="e0 is refused"):
+        writer.submit(event_write("e0")).result(timeout=30)
+    health = writer.health()
+    assert (health.retries, health.failed, health.trouble) == (2, 1, None)
+    assert "e0 is refused" in str(health.last_error)
+
+
+def test_last_error_is_the_last_failed_write_and_a_later_success_keeps_it(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """``last_error`` is what the last write that failed for good failed with: a write stored
+    later does not clear it (``failed`` still counts that write); ``trouble`` it does."""
+    writer = make_writer(module, loop, clock, retry_for=0.2)
+    module.down = 1_000_000
+    with pytest.raises(PersistenceError, match="could not be written within"):
+        writer.submit(event_write("e0")).result(timeout=30)
+    health = writer.health()
+    assert "could not be written within" in str(health.last_error)
+    assert "connection lost" in str(health.trouble)
+    module.down = 0
+    writer.submit(event_write("e1")).result(timeout=30)
+    health = writer.health()
+    assert (health.written, health.failed, health.trouble) == (1, 1, None)
+    assert "could not be written within" in str(health.last_error)
 
 
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
@@ -674,3 +730,26 @@ def test_a_kept_batch_refused_when_sent_again_goes_event_by_event(
     health = writer.health()
     assert (health.unrestorable, health.resent, health.retained) == (1, 3, 3)
     assert "event 'e1'" in str(health.last_error)
+
+
+def test_a_stop_fails_a_queued_write_in_flight_and_reports_it(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """A write without a future (an async event) the loop was sending when the writer stopped
+    fails like a waited one: ``on_failure`` hears of it and `health` counts it failed, not
+    pending for ever."""
+    failures: list[tuple[str, BaseException]] = []
+    writer = make_writer(
+        module, loop, clock, on_failure=lambda write, error: failures.append((write.what, error))
+    )
+    module.hold.clear()
+    writer.queue(Write.of_event(contract_event("e0"), None))
+    assert module.entered.wait(30)  # the loop's call reached the module
+    writer.stop()
+    module.hold.set()
+    ((what, error),) = failures
+    assert what == "event 'e0'"
+    assert isinstance(error, PersistenceError)
+    assert "stopped before writing it" in str(error)
+    health = writer.health()
+    assert (health.pending, health.failed, health.written) == (0, 1, 0)

@@ -242,3 +242,151 @@ def test_a_stop_fails_a_waited_write_in_flight_and_counts_it(
         in_flight.result(timeout=30)
     health = writer.health()
     assert (health.pending, health.failed, health.written) == (0, 1, 0)
+
+
+def failing_when_told(
+    connection: FakeLaneConnection, error: Exception
+) -> tuple[threading.Event, threading.Event]:
+    """Makes the lane's next call raise ``error`` once told: returns (set when the call is on
+    the lane, set it to let the call fail)."""
+    on_lane, fail_now = threading.Event(), threading.Event()
+
+    def wait_to_be_told() -> None:
+        on_lane.set()
+        assert fail_now.wait(30)
+
+    connection.before_failing = wait_to_be_told
+    connection.fail_next = error
+    return on_lane, fail_now
+
+
+def publishing(
+    writer: OrderedWriter, event_id: str
+) -> tuple[threading.Thread, list[BaseException]]:
+    """Starts a thread writing event ``event_id`` (`OrderedWriter.write`); returns it and the
+    list that gets what it raised."""
+    outcome: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            writer.write(event_write(event_id))
+        except BaseException as error:
+            outcome.append(error)
+
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    return publisher, outcome
+
+
+@pytest.mark.parametrize(
+    "lane_failure",
+    [
+        CallTimeoutError("publish_event", 2, 0.5),
+        OutcomeUnknownError("publish_event", 2, "the connection closed"),
+    ],
+    ids=["timeout", "closed"],
+)
+def test_a_flush_during_a_failing_direct_write_waits_for_its_queued_retry(
+    module: FakeModule,
+    loop: LoopThread,
+    clock: Clock,
+    writers: list[OrderedWriter],
+    lane_failure: Exception,
+) -> None:
+    """A barrier submitted while a direct write is on the lane completes only after that write
+    is stored, also when the lane fails and the write takes the queue: it stays pending
+    throughout and goes ahead of the barrier (it used to be uncounted for a moment and then
+    queued behind the barrier, which completed before it)."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    on_lane, fail_now = failing_when_told(connection, lane_failure)
+    write = event_write("e0")
+    future = write.future
+    assert future is not None
+    publisher = threading.Thread(target=writer.write, args=(write,))
+    publisher.start()
+    assert on_lane.wait(30)
+    assert writer.health().pending == 1
+    barrier = writer.barrier()
+    seen_by_the_barrier: list[tuple[bool, list[str]]] = []
+    barrier.add_done_callback(  # runs as the barrier completes, on the writer's loop
+        lambda _done: seen_by_the_barrier.append((future.done(), list(module.stored)))
+    )
+    fail_now.set()
+    barrier.result(timeout=30)
+    publisher.join(30)
+    assert not publisher.is_alive()
+    assert seen_by_the_barrier == [(True, ["e0"])]
+    health = writer.health()
+    assert (health.direct, health.direct_fallbacks) == (0, 1)
+    assert (health.pending, health.written, health.failed) == (0, 1, 0)
+
+
+def test_a_direct_write_failing_after_the_writer_stopped_fails_and_is_counted(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """The lane fails (the recorder's close closes it) after the writer stopped: the write
+    cannot take the queue any more, so it fails with PersistenceError, counted as failed."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    on_lane, fail_now = failing_when_told(
+        connection, OutcomeUnknownError("publish_event", 2, "the connection closed")
+    )
+    publisher, outcome = publishing(writer, "e0")
+    assert on_lane.wait(30)
+    writer.stop()
+    fail_now.set()
+    publisher.join(30)
+    assert not publisher.is_alive()
+    (error,) = outcome
+    assert isinstance(error, PersistenceError)
+    assert "stopped before writing it" in str(error)
+    health = writer.health()
+    assert (health.pending, health.failed, health.written, health.direct_fallbacks) == (0, 1, 0, 1)
+    assert module.stored == []
+
+
+def test_after_the_last_barrier_no_write_is_taken(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """`barrier(last=True)` (a recorder's close) seals the writer: a later write, on the lane
+    or the queue, raises PersistenceError at once, nothing sent, nothing counted."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+    writer.write(event_write("e0"))
+    writer.barrier(last=True).result(timeout=30)
+    with pytest.raises(PersistenceError, match="takes no more writes"):
+        writer.write(event_write("e1"))
+    with pytest.raises(PersistenceError, match="takes no more writes"):
+        writer.queue(event_write("e2"))
+    with pytest.raises(PersistenceError, match="takes no more writes"):
+        writer.barrier()
+    assert module.stored == ["e0"]
+    assert len(connection.threads) == 1
+    health = writer.health()
+    assert (health.pending, health.written, health.failed) == (0, 1, 0)
+
+
+def test_a_direct_write_its_thread_abandons_is_counted_failed_not_pending(
+    module: FakeModule, loop: LoopThread, clock: Clock, writers: list[OrderedWriter]
+) -> None:
+    """A KeyboardInterrupt on the publishing thread during the lane's call: the write's
+    outcome is unknown and nobody waits for it; it is counted failed, not pending for ever,
+    and the writer goes on."""
+    writer, connection = make_direct_writer(module, loop, clock, writers)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    connection.before_failing = interrupted
+    connection.fail_next = OutcomeUnknownError("publish_event", 2, "unused")
+    publisher, outcome = publishing(writer, "e0")
+    publisher.join(30)
+    assert not publisher.is_alive()
+    assert [type(error) for error in outcome] == [KeyboardInterrupt]
+    health = writer.health()
+    assert (health.pending, health.failed, health.written, health.last_error) == (
+        0,
+        1,
+        0,
+        "event 'e0': its direct write was cut short",
+    )
+    writer.write(event_write("e1"))
+    assert module.stored == ["e1"]
