@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
+from nerv_inner_universe.client import MAX_HTTP_BODY_BYTES
 from nerv_inner_universe.contract import ErrorCode
 from nerv_inner_universe.controller import (
     ImportRefusedError,
@@ -305,3 +306,45 @@ async def test_an_export_without_eventsourcing_tables_still_imports(
     imported = await snapshot(importer.http, config.database)
     assert all(imported[table] == [] for table in ES_TABLES)
     assert imported["import_state"] == []
+
+
+def register_large_dogs(env: dict[str, str], count: int, name_bytes: int) -> list[UUID]:
+    with DogSchool(env=env) as school:
+        return [school.register(f"{n}" * name_bytes) for n in range(count)]
+
+
+async def test_large_stored_events_import_in_calls_within_the_http_body_limit(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """Four events of about 400 kB (800 kB of hex each in the export) do not fit one 2 MiB
+    call: the import sends them in several."""
+    source = make_controller()
+    await source.start_deployment_mode()
+    env = environment(source, config.database)
+    dog_ids = await asyncio.to_thread(register_large_dogs, env, 4, 400_000)
+    await source.stop()
+    exporter = make_controller()
+    await exporter.start_admin_mode()
+    await exporter.export(tmp_path / "dump.jsonl")
+    await exporter.stop()
+    assert (tmp_path / "dump.jsonl").stat().st_size > 3 * MAX_HTTP_BODY_BYTES // 2
+
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    progress: list[tuple[str, int]] = []
+    summary = await importer.import_export(
+        tmp_path / "dump.jsonl", progress=lambda *update: progress.append(update)
+    )
+    assert summary.rows["es_stored_event"] == 4
+    calls = [done for table, done in progress if table == "es_stored_event"]
+    assert len(calls) >= 2, calls
+    assert calls[-1] == 4
+    await importer.stop()
+    target = make_controller(importer.config)
+    await target.start_deployment_mode()
+
+    def names(env: dict[str, str]) -> list[str]:
+        with DogSchool(env=env) as school:
+            return [school.repository.get(dog_id).name for dog_id in dog_ids]
+
+    names_read = await asyncio.to_thread(names, environment(target, config.database))
+    assert names_read == [f"{n}" * 400_000 for n in range(4)]
