@@ -135,6 +135,7 @@ def import_batch(table: Table, rows: Sequence[object]) -> Variant:
 
 
 def import_finish(next_seq: int) -> Variant:
-    """`ImportBatch::Finish`: checks every reference and the gap-free log, sets the next
+    """`ImportBatch::Finish`: checks every reference, the gap-free log and that each
+    `eventsourcing` store's head counts its events (``integrity_error``), sets the next
     ``seq`` (the exported ``log_sequence.next_seq``) and closes the import."""
     return Variant("Finish", next_seq)
