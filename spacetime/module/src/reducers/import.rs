@@ -14,6 +14,7 @@ use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
 use crate::checks;
+use crate::reducers::stored_events::position_recorded;
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::config::{config, Config};
@@ -340,17 +341,7 @@ fn insert_stored_events(ctx: &ReducerContext, rows: Vec<EsStoredEvent>) -> RuleR
                 row.originator_id, row.originator_version, row.store
             )));
         }
-        let position = (
-            row.store.as_str(),
-            row.originator_id.as_str(),
-            row.originator_version,
-        );
-        if table
-            .es_stored_event_by_position()
-            .filter(position)
-            .next()
-            .is_some()
-        {
+        if position_recorded(ctx, &row.store, &row.originator_id, row.originator_version) {
             return Err(position_taken(
                 &row.originator_id,
                 row.originator_version,
