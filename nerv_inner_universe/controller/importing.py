@@ -38,7 +38,8 @@ log = get_logger(__name__)
 BATCH_ROWS = 500
 BATCH_BYTES = MAX_HTTP_BODY_BYTES // 2
 """Row text (as exported, UTF-8) per call; the rest of the body limit is headroom for the
-call's own wrapping. A single row larger than the limit cannot be imported over HTTP."""
+call's own wrapping. A larger row goes alone; one over the server's limit cannot be imported
+over HTTP (DataImportError)."""
 
 _TABLES = {table.value: table for table in Table}
 

@@ -264,24 +264,37 @@ async def test_an_import_whose_eventsourcing_rows_break_the_rules_is_refused(
         [second] = [e for e in school_events(records) if e["row"]["notification_id"] == 2]
         return [record for record in records if record is not second]
 
+    def headless(records: list[Record]) -> list[Record]:
+        return [r for r in records if r["table"] != "es_store"]
+
+    def tracking_twice(records: list[Record]) -> list[Record]:
+        [tracking] = of("es_tracking", records)
+        return [*records, json.loads(json.dumps(tracking))]
+
+    integrity = ErrorCode.INTEGRITY_ERROR
     cases = [
-        (position_twice, r"integrity_error: stored event \(.*, version 1\) is imported twice"),
-        (notification_twice, "integrity_error: notification id 1 of store .* is imported twice"),
-        (gap, r"integrity_error: store .* has 5 events but its head says 6"),
+        (position_twice, r"stored event \(.*, version 1\) is imported twice", integrity),
+        (notification_twice, "notification id 1 of store .* is imported twice", integrity),
+        (gap, r"store .* has 5 events but its head says 6", integrity),
+        (headless, "store .* has events but no es_store head", integrity),
+        (tracking_twice, "es_tracking row of .* is imported twice", ErrorCode.ALREADY_EXISTS),
     ]
-    for number, (edit, message) in enumerate(cases):
+    finish_refused = (gap, headless)
+    for number, (edit, message, code) in enumerate(cases):
         broken = tmp_path / f"{edit.__name__}.jsonl"
         rewrite(dump, broken, edit)
         importer = await fresh_importer(make_controller, config, tmp_path / f"fresh{number}")
-        with pytest.raises(ImportRefusedError, match=message) as refused:
+        with pytest.raises(ImportRefusedError, match=f"{code}: {message}") as refused:
             await importer.import_export(broken)
-        assert refused.value.code is ErrorCode.INTEGRITY_ERROR
+        assert refused.value.code is code
         after = await snapshot(importer.http, config.database)
         # The refused call changed nothing: the import is still open and no log sequence was
-        # set; a refused batch of events left none of its rows.
+        # set; a refused batch left none of its rows.
         assert after["import_state"], edit.__name__
         assert after["log_sequence"] == [], edit.__name__
-        if edit is not gap:
+        if edit is tracking_twice:
+            assert after["es_tracking"] == []
+        elif edit not in finish_refused:
             assert after["es_stored_event"] == [], edit.__name__
         await importer.stop()
 
