@@ -105,8 +105,15 @@ IMPORTED_TABLES: dict[Table, str] = {
     Table.WRITER: "Writer",
     Table.STREAM_OWNER: "StreamOwner",
     Table.STREAM_DELEGATE: "StreamDelegate",
+    Table.ES_STORE: "EsStore",
+    Table.ES_STORED_EVENT: "EsStoredEvent",
+    Table.ES_TRACKING: "EsTracking",
 }
-"""Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row."""
+"""Table -> its `ImportBatch` variant: the tables `import_rows` restores row by row. The
+`eventsourcing` stores (``es_*``) keep every value but ``row_id`` (renumbered by the table's
+sequence); an imported store's events must keep the rules `es_insert_events` keeps (one event
+per position, notification ids 1, 2, 3... up to the store's head, one tracking row per
+application), or the import is refused (``integrity_error``, ``already_exists``)."""
 NOT_IMPORTED = frozenset(
     {
         Table.CLIENT_CONNECTION,
@@ -119,14 +126,12 @@ NOT_IMPORTED = frozenset(
         Table.WRITE_USAGE,
         Table.WRITE_FENCE,
     }
-    | {Table.ES_STORE, Table.ES_STORED_EVENT, Table.ES_TRACKING}
 )
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
 log sequence, each imported ``event_log`` row gets its ``log_page`` row); a delta checkpoint
 and its refresh counter start afresh and catch up as the stream's next deltas are recorded;
 write budget windows start afresh; a stop's durability marker and write fence belong to the
-server they were written on. The `eventsourcing` stores (``es_*``) are not part of an
-export/import yet: back them up with the server's data directory."""
+server they were written on."""
 
 
 def import_begin() -> Variant:
@@ -141,6 +146,7 @@ def import_batch(table: Table, rows: Sequence[object]) -> Variant:
 
 
 def import_finish(next_seq: int) -> Variant:
-    """`ImportBatch::Finish`: checks every reference and the gap-free log, sets the next
+    """`ImportBatch::Finish`: checks every reference, the gap-free log and that each
+    `eventsourcing` store's head counts its events (``integrity_error``), sets the next
     ``seq`` (the exported ``log_sequence.next_seq``) and closes the import."""
     return Variant("Finish", next_seq)

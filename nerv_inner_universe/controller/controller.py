@@ -412,8 +412,11 @@ class InnerUniverseController:
     async def import_export(
         self, source: Path, *, progress: ImportProgress | None = None
     ) -> ImportSummary:
-        """Loads an export into this (fresh) database, every row exactly as exported; returns
-        once a stop of the server this controller runs would keep them."""
+        """Loads an export into this (fresh) database, every row exactly as exported
+        (`eventsourcing` stores included, their ``row_id`` renumbered); returns once a stop of
+        the server this controller runs would keep them. Raises DataImportError for a file
+        that is no complete export, ImportRefusedError (with the module's ``code``) when the
+        module refuses a row or a non-fresh database."""
         await self._guard_database(writes=True)  # opens it for writes, if a stop closed it
         with self._translated("importing"):
             summary = await import_jsonl(self.http, self.config.database, source, progress=progress)

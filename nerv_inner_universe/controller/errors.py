@@ -61,6 +61,19 @@ class DataImportError(ControllerError):
     """An export file cannot be imported (malformed, truncated, or refused by the module)."""
 
 
+class ImportRefusedError(DataImportError):
+    """The module refused a call of the import (`import_rows`): that call changed nothing, but
+    the batches before it stay and the import stays open, so import again into a fresh data
+    dir. ``code`` is the module's (``integrity_error``: rows break a rule the module keeps,
+    e.g. an `eventsourcing` position taken twice or notification ids with a gap;
+    ``already_exists``: a row imported twice; ``invalid_argument``; ``in_use``: the database
+    is not fresh), None for an unknown one."""
+
+    def __init__(self, message: str, code: ErrorCode | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ExportError(ControllerError):
     """An export could not be taken consistently; nothing was written at its destination."""
 

@@ -3,8 +3,11 @@
 Ordinary reducers stamp their own time, owner and log entry, so the module's admin-only
 `import_rows` reducer takes the rows as they are: `Begin` (refused unless the database is
 fresh), batches of rows per table, then `Finish`, which checks every reference and the
-gap-free log and sets the log sequence. The file is read line by line, so its size does not
-matter. Live connections (`client_connection`) are not imported; `admin` keeps the importer.
+gap-free log and every `eventsourcing` store against its head, and sets the log sequence.
+The file is read line by line, so its size does not matter; a batch holds at most `BATCH_ROWS`
+rows and `BATCH_BYTES` of row text, so each call fits the server's HTTP body limit. Live
+connections (`client_connection`) are not imported; `admin` keeps the importer. Exports of
+a module without some table (the `es_*` stores, say) import as having none of its rows.
 """
 
 from __future__ import annotations
@@ -17,17 +20,26 @@ from typing import Any
 import attrs
 
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import SpacetimeHttp
+from nerv_inner_universe.client import (
+    MAX_HTTP_BODY_BYTES,
+    RequestTooLargeError,
+    SpacetimeHttp,
+    Variant,
+)
 from nerv_inner_universe.client.sats_json import decode
 from nerv_inner_universe.client.typed import TypeContext
 from nerv_inner_universe.contract import IMPORTED_TABLES, NOT_IMPORTED, Table
-from nerv_inner_universe.controller.errors import DataImportError
+from nerv_inner_universe.controller.errors import DataImportError, ImportRefusedError
 from nerv_inner_universe.controller.export import FORMAT, VERSION
 from nerv_inner_universe.log import get_logger
 
 log = get_logger(__name__)
 
 BATCH_ROWS = 500
+BATCH_BYTES = MAX_HTTP_BODY_BYTES // 2
+"""Row text (as exported, UTF-8) per call; the rest of the body limit is headroom for the
+call's own wrapping. A larger row goes alone; one over the server's limit cannot be imported
+over HTTP (DataImportError)."""
 
 _TABLES = {table.value: table for table in Table}
 
@@ -44,8 +56,9 @@ class ImportSummary:
     next_seq: int
 
 
-def _lines(source: Path) -> Iterator[dict[str, Any]]:
-    with source.open(encoding="utf-8") as lines:
+def _lines(source: Path) -> Iterator[tuple[dict[str, Any], int]]:
+    """Each record of ``source`` with the length of its line in bytes."""
+    with source.open("rb") as lines:
         for number, line in enumerate(lines, 1):
             try:
                 record = json.loads(line)
@@ -53,50 +66,77 @@ def _lines(source: Path) -> Iterator[dict[str, Any]]:
                 raise DataImportError(f"{source}:{number} is not JSON ({error})") from None
             if not isinstance(record, dict):
                 raise DataImportError(f"{source}:{number} is not an export record")
-            yield record
+            yield record, len(line)
+
+
+async def _send(http: SpacetimeHttp, database: str, batch: Variant, what: str) -> None:
+    """One `import_rows` call; a refusal is ImportRefusedError naming ``what`` was sent."""
+    try:
+        await contract.import_rows(batch=batch).send_http(http, database)
+    except contract.ReducerRefusedError as refused:
+        raise ImportRefusedError(
+            f"the module refused {what}: {refused.refusal}", refused.code
+        ) from refused
+    except RequestTooLargeError as error:
+        raise DataImportError(f"{what} cannot be sent over HTTP: {error}") from error
+
+
+def _row(source: Path, record: dict[str, Any]) -> tuple[Table, dict[str, Any]]:
+    """The table and SATS-JSON row of a row line; DataImportError for anything else."""
+    name, row = record.get("table"), record.get("row")
+    if not isinstance(name, str) or not isinstance(row, dict):
+        raise DataImportError(f"{source}: a line is neither a row nor the end line: {record!r}")
+    table = _TABLES.get(name)
+    if table is None:
+        raise DataImportError(f"{source}: table {name!r} is not known to this module")
+    return table, row
 
 
 async def import_jsonl(
     http: SpacetimeHttp, database: str, source: Path, *, progress: Progress | None = None
 ) -> ImportSummary:
+    """Imports ``source`` into ``database`` (which must be fresh). Raises DataImportError for
+    a file that is no complete export, ImportRefusedError when the module refuses a call (a
+    row breaks one of its rules)."""
     records = _lines(source)
-    header = next(records, None)
+    header, _ = next(records, (None, 0))
     if header is None or header.get("format") != FORMAT or header.get("version") != VERSION:
         raise DataImportError(
             f"{source} is not an inner-universe export (format {FORMAT} v{VERSION})"
         )
     schema = await http.schema(database, refresh=True)
     context = TypeContext(schema.typespace, schema.type_names)
-    await contract.import_rows(batch=contract.import_begin()).send_http(http, database)
+    await _send(http, database, contract.import_begin(), "the start of the import")
     batches: dict[Table, list[object]] = {}
+    batch_bytes: dict[Table, int] = {}
     rows: dict[str, int] = {}
     next_seq: int | None = None
 
     async def send(table: Table) -> None:
         batch = batches.pop(table, [])
+        batch_bytes.pop(table, None)
         if batch:
-            call = contract.import_rows(batch=contract.import_batch(table, batch))
-            await call.send_http(http, database)
-            rows[table.value] = rows.get(table.value, 0) + len(batch)
+            done = rows.get(table.value, 0)
+            what = f"{table} rows {done + 1} to {done + len(batch)} of {source}"
+            await _send(http, database, contract.import_batch(table, batch), what)
+            rows[table.value] = done + len(batch)
             if progress is not None:
                 progress(table.value, rows[table.value])
 
     end: dict[str, int] | None = None
-    for record in records:
+    for record, size in records:
         if "end" in record:
             end = record["end"]["rows"]
             break
-        name, row = record.get("table"), record.get("row")
-        if not isinstance(name, str) or not isinstance(row, dict):
-            raise DataImportError(f"{source}: a line is neither a row nor the end line: {record!r}")
-        table = _TABLES.get(name)
-        if table is None:
-            raise DataImportError(f"{source}: table {name!r} is not known to this module")
+        table, row = _row(source, record)
         if table is Table.LOG_SEQUENCE:
             next_seq = int(row["next_seq"])
         if table in NOT_IMPORTED:
             continue
+        if batch_bytes.get(table, 0) + size > BATCH_BYTES:
+            await send(table)
         batches.setdefault(table, []).append(decode(schema.table(table).row_type, row, context))
+        batch_bytes[table] = batch_bytes.get(table, 0) + size
         if len(batches[table]) >= BATCH_ROWS:
             await send(table)
     if end is None:
@@ -110,6 +150,6 @@ async def import_jsonl(
                 f"{end.get(name, 0)}"
             )
     final_seq = next_seq if next_seq is not None else rows.get(Table.EVENT_LOG.value, 0) + 1
-    await contract.import_rows(batch=contract.import_finish(final_seq)).send_http(http, database)
+    await _send(http, database, contract.import_finish(final_seq), "the end of the import")
     log.info("imported", database=database, path=str(source), rows=rows, next_seq=final_seq)
     return ImportSummary(source, rows, final_seq)

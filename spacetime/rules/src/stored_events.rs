@@ -86,6 +86,23 @@ pub fn tracking_advances(application: &str, recorded: Option<u64>, new: u64) -> 
     }
 }
 
+/// A store's head as `es_insert_events` keeps it: `max_notification_id` is the number of the
+/// store's events (their ids are unique, from 1, so the ids are exactly 1..=max), and a head is
+/// written with the first event, so it is at least 1. An `integrity_error` otherwise (an
+/// imported store whose head and events disagree).
+pub fn head_matches_events(store: &str, max_notification_id: u64, events: u64) -> RuleResult {
+    if max_notification_id == 0 || events != max_notification_id {
+        return Err(RuleError::new(
+            Code::IntegrityError,
+            format!(
+                "store {store:?} has {events} events but its head says {max_notification_id}: \
+                 notification ids must run 1, 2, 3... up to the head without a gap"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +157,17 @@ mod tests {
         assert_eq!(same.code, Code::IntegrityError);
         assert!(same.message.contains("at notification 21"), "{same}");
         assert!(tracking_advances("app", Some(24), 23).is_err());
+    }
+
+    #[test]
+    fn a_head_counts_its_stores_events() {
+        assert!(head_matches_events("s", 3, 3).is_ok());
+        let gap = head_matches_events("s", 4, 3).unwrap_err();
+        assert_eq!(gap.code, Code::IntegrityError);
+        assert!(gap
+            .message
+            .starts_with("store \"s\" has 3 events but its head says 4"));
+        assert!(head_matches_events("s", 2, 3).is_err());
+        assert!(head_matches_events("s", 0, 0).is_err());
     }
 }

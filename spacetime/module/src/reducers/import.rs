@@ -1,17 +1,28 @@
 //! `import_rows`: restores an export into a fresh database with every row exactly as it was
 //! (ids, owners, senders, timestamps, `seq`), which no ordinary reducer can do because each of
 //! them stamps its own time, owner and log entry. Admin-only; `Begin`, row batches, `Finish`.
+//! The `eventsourcing` tables' `row_id` (an `auto_inc` key no reader uses) is the one value
+//! renumbered: a row kept under its old `row_id` would collide with the table's sequence later.
 
-use inner_universe_rules::{json, Code, RuleError, RuleResult};
+use std::collections::HashMap;
+
+use inner_universe_rules::stored_events::{
+    head_matches_events, position_taken, validate_label, validate_state,
+};
+use inner_universe_rules::{json, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
 use crate::checks;
+use crate::reducers::stored_events::position_recorded;
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::config::{config, Config};
 use crate::tables::delta_record::{delta_record, DeltaRecord};
 use crate::tables::entity::{entity, Entity};
+use crate::tables::es_store::{es_store, EsStore};
+use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
+use crate::tables::es_tracking::{es_tracking, EsTracking};
 use crate::tables::event_log::{event_log, EventLog};
 use crate::tables::import_state::{import_state, ImportState};
 use crate::tables::log_page::{clear_pages, record_page};
@@ -39,7 +50,14 @@ pub enum ImportBatch {
     Writer(Vec<Writer>),
     StreamOwner(Vec<StreamOwner>),
     StreamDelegate(Vec<StreamDelegate>),
-    /// Checks references and the gap-free log, sets the next `seq` to the given value (the
+    /// `eventsourcing` stored events; `row_id` is renumbered (the table's own sequence).
+    EsStoredEvent(Vec<EsStoredEvent>),
+    /// `eventsourcing` store heads.
+    EsStore(Vec<EsStore>),
+    /// `eventsourcing` tracking records; `row_id` is renumbered.
+    EsTracking(Vec<EsTracking>),
+    /// Checks references, the gap-free log and every `eventsourcing` store's notification
+    /// ids against its head, sets the next `seq` to the given value (the
     /// exported `log_sequence.next_seq`), closes the import.
     Finish(u64),
 }
@@ -86,7 +104,9 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
     let has_data = ctx.db.entity().count() > 0
         || ctx.db.relation().count() > 0
         || ctx.db.state_version().count() > 0
-        || ctx.db.delta_record().count() > 0;
+        || ctx.db.delta_record().count() > 0
+        || ctx.db.es_stored_event().count() > 0
+        || ctx.db.es_tracking().count() > 0;
     let published = ctx
         .db
         .event_log()
@@ -96,7 +116,7 @@ fn begin(ctx: &ReducerContext) -> RuleResult {
         return Err(RuleError::new(
             Code::InUse,
             "import needs a fresh database: this one already holds entities, relations, \
-             versions, deltas or published events",
+             versions, deltas, published events or eventsourcing stores",
         ));
     }
     // What `init` wrote, and roles and grants given since, are replaced by the imported rows.
@@ -294,6 +314,123 @@ impl Imported for EventLog {
     }
 }
 
+impl Imported for EsStore {
+    const TABLE: &'static str = "es_store";
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+    fn check(&self) -> RuleResult {
+        text::validate_name("es_store.name", &self.name)
+    }
+}
+
+/// Inserts stored events as `es_insert_events` keeps them: valid labels and state, a
+/// position (store, originator id, version) and a notification id (store, id >= 1) taken
+/// once. The head agreeing with the events is checked by `Finish`.
+fn insert_stored_events(ctx: &ReducerContext, rows: Vec<EsStoredEvent>) -> RuleResult {
+    let table = ctx.db.es_stored_event();
+    for row in rows {
+        text::validate_name("es_stored_event.store", &row.store)?;
+        validate_label("es_stored_event.originator_id", &row.originator_id)?;
+        validate_label("es_stored_event.topic", &row.topic)?;
+        validate_state("es_stored_event.state", &row.state)?;
+        if row.notification_id == 0 {
+            return Err(RuleError::invalid(format!(
+                "es_stored_event ({:?}, version {}) in store {:?} has notification id 0; \
+                 ids start at 1",
+                row.originator_id, row.originator_version, row.store
+            )));
+        }
+        if position_recorded(ctx, &row.store, &row.originator_id, row.originator_version) {
+            return Err(position_taken(
+                &row.originator_id,
+                row.originator_version,
+                &format!("imported twice in store {:?}", row.store),
+            ));
+        }
+        let notification = (row.store.as_str(), row.notification_id);
+        if table
+            .es_stored_event_by_notification()
+            .filter(notification)
+            .next()
+            .is_some()
+        {
+            return Err(RuleError::new(
+                Code::IntegrityError,
+                format!(
+                    "notification id {} of store {:?} is imported twice",
+                    row.notification_id, row.store
+                ),
+            ));
+        }
+        store::insert(
+            ctx.db.es_stored_event(),
+            EsStoredEvent { row_id: 0, ..row },
+            "stored event",
+        )?;
+    }
+    Ok(())
+}
+
+/// Inserts tracking records: one per (store, application name).
+fn insert_tracking(ctx: &ReducerContext, rows: Vec<EsTracking>) -> RuleResult {
+    let table = ctx.db.es_tracking();
+    for row in rows {
+        text::validate_name("es_tracking.store", &row.store)?;
+        validate_label("es_tracking.application_name", &row.application_name)?;
+        let key = (row.store.as_str(), row.application_name.as_str());
+        if table
+            .es_tracking_by_application()
+            .filter(key)
+            .next()
+            .is_some()
+        {
+            return Err(RuleError::new(
+                Code::AlreadyExists,
+                format!(
+                    "es_tracking row of {:?} in store {:?} is imported twice",
+                    row.application_name, row.store
+                ),
+            ));
+        }
+        store::insert(
+            ctx.db.es_tracking(),
+            EsTracking { row_id: 0, ..row },
+            "tracking record",
+        )?;
+    }
+    Ok(())
+}
+
+/// Every store's events agree with its head: each event's store has a head, and the head
+/// counts the store's events (ids unique and at least 1 on insert, so they are 1..=head).
+fn check_es_stores(ctx: &ReducerContext) -> RuleResult {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for row in ctx.db.es_stored_event().iter() {
+        let Some(head) = ctx.db.es_store().name().find(&row.store) else {
+            return Err(RuleError::new(
+                Code::IntegrityError,
+                format!("store {:?} has events but no es_store head", row.store),
+            ));
+        };
+        if row.notification_id > head.max_notification_id {
+            return Err(RuleError::new(
+                Code::IntegrityError,
+                format!(
+                    "store {:?} has notification id {} past its head {}",
+                    row.store, row.notification_id, head.max_notification_id
+                ),
+            ));
+        }
+        *counts.entry(row.store).or_default() += 1;
+    }
+    for head in ctx.db.es_store().iter() {
+        let events = counts.get(&head.name).copied().unwrap_or(0);
+        head_matches_events(&head.name, head.max_notification_id, events)?;
+    }
+    Ok(())
+}
+
 /// Checks and inserts every row; a row whose key is already there is refused.
 fn insert_all<T: Table>(table: &T, rows: Vec<T::Row>) -> RuleResult
 where
@@ -337,6 +474,9 @@ fn insert(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
         ImportBatch::Writer(rows) => insert_all(ctx.db.writer(), rows),
         ImportBatch::StreamOwner(rows) => insert_all(ctx.db.stream_owner(), rows),
         ImportBatch::StreamDelegate(rows) => insert_all(ctx.db.stream_delegate(), rows),
+        ImportBatch::EsStoredEvent(rows) => insert_stored_events(ctx, rows),
+        ImportBatch::EsStore(rows) => insert_all(ctx.db.es_store(), rows),
+        ImportBatch::EsTracking(rows) => insert_tracking(ctx, rows),
         ImportBatch::Begin | ImportBatch::Finish(_) => unreachable!("handled by import_rows"),
     }
 }
@@ -385,6 +525,7 @@ fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
             return broken(format!("timeline {:?} has a missing head", row.name));
         }
     }
+    check_es_stores(ctx)?;
     let count = ctx.db.event_log().count();
     if next_seq != count + 1 {
         return broken(format!(

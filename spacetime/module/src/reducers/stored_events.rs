@@ -70,19 +70,8 @@ pub fn es_insert_events(
             Stream::EsStore(&t.store),
         )?);
     }
-    let stored = ctx.db.es_stored_event();
     for event in &events {
-        let position = (
-            store.as_str(),
-            event.originator_id.as_str(),
-            event.originator_version,
-        );
-        if stored
-            .es_stored_event_by_position()
-            .filter(position)
-            .next()
-            .is_some()
-        {
+        if position_recorded(ctx, &store, &event.originator_id, event.originator_version) {
             return Err(position_taken(
                 &event.originator_id,
                 event.originator_version,
@@ -119,6 +108,21 @@ pub fn es_insert_events(
         record_tracking(ctx, recorded_tracking, t, &mut meter)?;
     }
     meter.charge(ctx)
+}
+
+/// True when `store` holds an event of `originator_id` at `version` (one index lookup).
+pub fn position_recorded(
+    ctx: &ReducerContext,
+    store: &str,
+    originator_id: &str,
+    version: u64,
+) -> bool {
+    ctx.db
+        .es_stored_event()
+        .es_stored_event_by_position()
+        .filter((store, originator_id, version))
+        .next()
+        .is_some()
 }
 
 fn append(
