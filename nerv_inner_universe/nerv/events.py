@@ -424,10 +424,10 @@ class EventBus:
         they were first published). Returns how many events it took from ``events`` (an id
         accepted before is taken but not accepted again). InvalidEventError for an item that
         is not an Event (the ones before it are published); a guard's veto propagates as from
-        `publish_event`. A subclass that overrides `publish_event` gets every replayed event
-        through it."""
+        `publish_event`. A `publish_event` replaced by a subclass or on the instance gets every
+        replayed event."""
         accept, dispatch = self._accept, self._dispatch
-        overridden = type(self).publish_event is not EventBus.publish_event
+        overridden = getattr(self.publish_event, "__func__", None) is not EventBus.publish_event
         count = 0
         for event in events:
             if type(event) is not Event or not event.replayed:

@@ -517,3 +517,18 @@ def test_replay_goes_through_a_subclass_publish_event() -> None:
     assert bus.replay([Event("e-1", "A", 1, 1.0), Event("e-2", "A", 2, 2.0)]) == 2
     assert bus.published == ["e-1", "e-2"]
     assert all(event.replayed for event in bus.get_history())
+
+
+def test_replay_goes_through_a_publish_event_replaced_on_the_instance() -> None:
+    bus = EventBus()
+    published: list[str] = []
+    original = bus.publish_event
+
+    def wrapper(event: Event) -> str:
+        published.append(event.id)
+        return original(event)
+
+    bus.publish_event = wrapper  # type: ignore[method-assign]
+    assert bus.replay([Event("e-1", "A", 1, 1.0)]) == 1
+    assert published == ["e-1"]
+    assert [event.id for event in bus.get_history()] == ["e-1"]

@@ -142,6 +142,11 @@ def test_a_row_of_the_wrong_kinds_raises_typed_errors() -> None:
         translate.event_from_entry(translate.log_entry(broken(metadata="[1]")))
     with pytest.raises(InvalidJSONError):
         translate.event_from_entry(translate.log_entry(broken(data=Variant("Custom", "{,"))))
+    with pytest.raises(InvalidJSONError, match="duplicate key 'who'"):  # a row edited by hand
+        translate.event_from_entry(translate.log_entry(broken(metadata='{"who":1,"who":2}')))
+    data = Variant(contract.CUSTOM_EVENT, '{"a":{"b":1},"a":2}')
+    with pytest.raises(InvalidJSONError, match="duplicate key 'a'"):
+        translate.event_from_entry(translate.log_entry(broken(data=data)))
     with pytest.raises(KeyError):
         translate.log_entry(Row(event_id="e1", seq=1))
 
