@@ -245,6 +245,12 @@ class InnerUniverseRecorder:
         self._state_follower: StateFollower | None = None
         self._graph: InnerUniverseGraph | None = None
         self._closed = False
+        self._closing = threading.Lock()
+        """Held while `close` tells whether it is the first (``_closed`` set under it)."""
+        self._close_ended = threading.Event()
+        """Set when the first `close` has ended (flushed, or failed to, and disconnected)."""
+        self._close_error: BaseException | None = None
+        """What the first `close` raised, for a `close` that waited for it."""
         self._resend_outbox()
         log.info("inner_universe_connected", url=settings.url, database=settings.database)
 
@@ -775,13 +781,30 @@ class InnerUniverseRecorder:
         """Flushes, stops following and disconnects (waiting `DISCONNECT_TIMEOUT` seconds at
         most for the server to end the connection: one that answers nothing is dropped, with a
         ``disconnect_timed_out`` warning). Raises what `flush` raises, after disconnecting all
-        the same. Closing again does nothing. From when it begins, every call (from another
-        thread) raises RecorderClosedError, and so does a call under way that fails: its
-        write cut short, or failed while close flushed (the error's ``__cause__`` says which);
-        a write under way when it begins is still flushed."""
-        if self._closed:
-            return
-        self._closed = True  # first: calls it cuts short, or that fail meanwhile, say so
+        the same. A `close` that begins while another is under way (another thread) waits
+        for it to end and raises RecorderClosedError if it raised (its error as
+        ``__cause__``), so no caller returns before the recorder is closed; once closed,
+        closing again does nothing. From when it begins, every call (from another thread)
+        raises RecorderClosedError, and so does a call under way that fails: its write cut
+        short, or failed while close flushed (the error's ``__cause__`` says which); a write
+        under way when it begins is still flushed."""
+        with self._closing:
+            first, self._closed = not self._closed, True  # calls it cuts short say so
+        if first:
+            try:
+                self._close()
+            except BaseException as error:
+                self._close_error = error
+                raise
+            finally:
+                self._close_ended.set()
+        elif not self._close_ended.is_set():
+            self._close_ended.wait()
+            if self._close_error is not None:
+                raise RecorderClosedError(self.settings.database) from self._close_error
+
+    def _close(self) -> None:
+        """`close`'s work, done once: the last flush, then everything stopped."""
         try:
             self._flushed(last=True)
         finally:

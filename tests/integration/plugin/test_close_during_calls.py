@@ -228,3 +228,48 @@ def test_close_from_another_thread_during_a_replay_raises_a_typed_error(
 
     # Before the fix a read under way waited for ever once close() stopped the loop.
     assert result is None or isinstance(result, RecorderClosedError), repr(result)
+
+
+def test_a_second_close_returns_only_once_the_first_has_flushed(
+    isolated_inner_universe: Database, recorder_for: Callable[..., InnerUniverseRecorder]
+) -> None:
+    """Two threads close an async recorder whose queue waits on a frozen server (SIGSTOP): the
+    close that began second waits for the first, so when either returns nothing is pending
+    (it used to return at once, with every queued event still pending: a caller exiting then
+    lost them)."""
+    db = isolated_inner_universe
+    recorder = recorder_for(db, events="async", follow_remote=False)
+    pid = db.server.pid
+    assert pid is not None
+    events = [Event.create("QUEUED", {"n": n}) for n in range(200)]
+    pending_when_returned: list[int] = []
+
+    def close() -> None:
+        recorder.close()
+        pending_when_returned.append(recorder.health().writer.pending)
+
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        for event in events:
+            recorder.record_event(event)
+        first = threading.Thread(target=close)
+        first.start()
+
+        def closing() -> bool:
+            try:
+                recorder.record_event(Event.create("PROBE", {}))
+            except RecorderClosedError:
+                return True
+            return False
+
+        wait_for(closing, what="the first close() to begin")
+        second = threading.Thread(target=close)
+        second.start()
+        second.join(timeout=2.0)  # time for a close that does not wait to return (it used to)
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    first.join()
+    second.join()
+    assert pending_when_returned == [0, 0]
+    stored = {row["event_id"] for row in db.sql("SELECT event_id FROM event_log")}
+    assert {event.id for event in events} <= stored
