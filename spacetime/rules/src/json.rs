@@ -161,21 +161,54 @@ fn write_value(out: &mut String, value: &Value, sort: bool) {
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+        match escape_of(c) {
+            Some(Escape::Short(short)) => out.push_str(short),
+            Some(Escape::Unicode) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            None => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// The bytes of `s` written as a JSON string (quotes and escapes included), as the canonical
+/// and ordered texts write it.
+pub fn escaped_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match escape_of(c) {
+            Some(Escape::Short(short)) => short.len(),
+            Some(Escape::Unicode) => UNICODE_ESCAPE_LEN,
+            None => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
+/// How a character is escaped in a JSON string.
+enum Escape {
+    /// A two-character escape (`\n`).
+    Short(&'static str),
+    /// `\u` and four lowercase hex digits.
+    Unicode,
+}
+
+/// The length of an [`Escape::Unicode`].
+const UNICODE_ESCAPE_LEN: usize = 6;
+
+/// ECMAScript `JSON.stringify`'s escape of `c`, or `None` for a character written as is.
+fn escape_of(c: char) -> Option<Escape> {
+    match c {
+        '"' => Some(Escape::Short("\\\"")),
+        '\\' => Some(Escape::Short("\\\\")),
+        '\u{08}' => Some(Escape::Short("\\b")),
+        '\u{0C}' => Some(Escape::Short("\\f")),
+        '\n' => Some(Escape::Short("\\n")),
+        '\r' => Some(Escape::Short("\\r")),
+        '\t' => Some(Escape::Short("\\t")),
+        c if (c as u32) < 0x20 => Some(Escape::Unicode),
+        _ => None,
+    }
 }
 
 /// ECMAScript `Number.prototype.toString` for a finite float, plus the `.0` rule.
