@@ -137,5 +137,5 @@ def test_objects_of_100k_members_are_parsed_within_the_energy_budget(
     refused(
         "publish_event",
         event_input("large", data=too_large),
-        expect="invalid_argument: event 0 (\"large\") has",
+        expect='invalid_argument: event 0 ("large") has',
     )
