@@ -22,18 +22,9 @@ from tests.integration.http_api import (
     some,
 )
 from tests.integration.module.conftest import Refused
+from tests.integration.module.test_delta_checkpoint import anchored, record
 
-ANCHOR = "stream.s.base"
 MAX_REFRESH_BYTES = 256 * 1024
-
-
-def anchored(db: Database, interval: int) -> None:
-    db.ok("update_config", "snapshot_interval", str(interval), NONE)
-    db.ok("commit_state_version", ANCHOR, "stream.s", NONE, T0, "", sha("{}"), [], some("{}"))
-
-
-def record(db: Database, delta_id: str, operations: list[dict[str, Any]]) -> None:
-    db.ok("record_delta", delta_id, "s", ANCHOR, T0, operations, delta_metadata())
 
 
 def checkpoints(db: Database) -> list[dict[str, Any]]:
