@@ -104,7 +104,8 @@ def test_objects_of_100k_members_are_parsed_within_the_energy_budget(
     """A quadratic duplicate-key check spent the whole energy budget on such an object (a 402
     after about 15 s): now an event and a delta of 100,000 members (800 KB, under
     ``max_event_bytes``) are stored, a duplicate among them is still found, and an event over
-    ``max_event_bytes`` is refused with the size error rather than trapping."""
+    ``max_event_bytes`` is refused with the size error (before its text is parsed) rather
+    than trapping."""
     db = inner_universe
     wide = wide_object(100_000)
     data = compact(wide)
@@ -129,4 +130,16 @@ def test_objects_of_100k_members_are_parsed_within_the_energy_budget(
         "publish_event",
         event_input("large", data=too_large),
         expect='invalid_argument: event 0 ("large") has',
+    )
+    # The size is checked on the text as sent, before any parse: an oversized text that is
+    # not even JSON is refused for its size.
+    refused(
+        "publish_event",
+        event_input("garbage", data="[" * 1_100_000),
+        expect='invalid_argument: event 0 ("garbage") has 1100002 bytes of data and metadata',
+    )
+    refused(
+        "publish_events",
+        [event_input("fine"), event_input("garbage", data="[" * 1_100_000)],
+        expect='invalid_argument: event 1 ("garbage") has 1100002 bytes of data and metadata',
     )
