@@ -4,7 +4,9 @@
 //! `CATCH_UP_FACTOR` times that many of the stored deltas after it, in `seq` order (before the
 //! new delta's row is written, so the scan reads only committed rows, which an index returns in
 //! key order), stopping before its state text plus the operations applied pass
-//! `MAX_REFRESH_BYTES`: so each refresh is bounded whatever the interval or the state's size,
+//! `MAX_REFRESH_BYTES` or the work they cost passes `MAX_REFRESH_WORK` (every operation costs
+//! work, however few bytes it has; the stored state is parsed only when a delta fits): so each
+//! refresh is bounded whatever the interval, the state's size or the deltas' operations,
 //! and a checkpoint is at most about `min(snapshot_interval, MAX_REFRESH_DELTAS)` deltas behind
 //! its stream's head once caught up while its state fits the budget (a larger one stays
 //! behind). Every other delta writes only the small counter row: the checkpoint row, state text
@@ -79,47 +81,45 @@ fn initial(ctx: &ReducerContext, stream: &str) -> DeltaCheckpoint {
 }
 
 /// Moves `stream`'s checkpoint (from the stream's start when it has none) past at most `limit`
-/// of the stream's deltas after it, in `seq` order, and only while its state text plus the
-/// operations applied stay within `checkpoints::MAX_REFRESH_BYTES` (a checkpoint whose state
-/// is larger stays where it is; a client then reads the deltas after it). Writes the
-/// checkpoint row only when it moved.
+/// of the stream's deltas after it, in `seq` order, while they fit a
+/// `checkpoints::RefreshBudget` (a checkpoint whose state is larger, or whose next delta does
+/// not fit, stays where it is; a client then reads the deltas after it). The stored state is
+/// parsed only once a delta fits. Writes the checkpoint row only when it moved.
 fn refresh(ctx: &ReducerContext, stream: &str, limit: usize) -> RuleResult {
     let stored = ctx.db.delta_checkpoint().stream().find(stream.to_string());
     let exists = stored.is_some();
     let mut row = stored.unwrap_or_else(|| initial(ctx, stream));
-    let state_bytes = row.state.len();
-    if !checkpoints::within_budget(state_bytes, 0, 0) {
+    let Some(mut budget) = checkpoints::RefreshBudget::new(row.state.len()) else {
         return Ok(());
-    }
-    let mut state = json::parse("delta checkpoint state", &row.state)?;
+    };
     let deltas = ctx
         .db
         .delta_record()
         .delta_record_by_stream_seq()
         .filter((stream, (row.seq + 1)..))
         .take(limit);
-    let mut spent = 0usize;
-    let mut moved = false;
+    let mut state = None;
     for delta in deltas {
-        let bytes = operations_bytes(&delta.operations);
-        if !checkpoints::within_budget(state_bytes, spent, bytes) {
+        if !budget.take(cost(&delta.operations)) {
             break;
         }
-        spent += bytes;
-        let applied;
-        (state, applied) = match checks::parsed_operations(&delta.operations) {
-            Ok(ops) => checkpoints::apply_delta(state, &ops),
-            Err(_) => (state, false),
+        let before = match state.take() {
+            Some(state) => state,
+            None => json::parse("delta checkpoint state", &row.state)?,
         };
+        let (after, applied) = match checks::parsed_operations(&delta.operations) {
+            Ok(ops) => checkpoints::apply_delta(before, &ops),
+            Err(_) => (before, false),
+        };
+        state = Some(after);
         row.next_index = checkpoints::delta_index(stream, &delta.delta_id, row.next_index) + 1;
         row.seq = delta.seq;
         row.delta_count += 1;
         row.noop_count += u64::from(!applied);
-        moved = true;
     }
-    if !moved {
+    let Some(state) = state else {
         return Ok(());
-    }
+    };
     row.state = json::to_ordered(&state);
     row.data_hash = json::data_hash(&state);
     row.updated_at = ctx.timestamp;
@@ -132,19 +132,19 @@ fn refresh(ctx: &ReducerContext, stream: &str, limit: usize) -> RuleResult {
     }
 }
 
-/// The bytes of a delta's operations' paths and JSON texts: what applying it may add to a state.
-fn operations_bytes(ops: &[DeltaOperation]) -> usize {
-    ops.iter()
-        .map(|op| match op {
+/// What applying a delta's operations may cost a refresh (`checkpoints::DeltaCost`).
+fn cost(ops: &[DeltaOperation]) -> checkpoints::DeltaCost {
+    let mut cost = checkpoints::DeltaCost::default();
+    for op in ops {
+        match op {
             DeltaOperation::Set(SetOperation { path, value })
-            | DeltaOperation::Insert(InsertOperation { path, value, .. }) => {
-                path.len() + value.len()
-            }
-            DeltaOperation::Patch(PatchOperation { path, patch }) => path.len() + patch.len(),
+            | DeltaOperation::Insert(InsertOperation { path, value, .. }) => cost.add(path, value),
+            DeltaOperation::Patch(PatchOperation { path, patch }) => cost.add(path, patch),
             DeltaOperation::Delete(DeleteOperation { path })
-            | DeltaOperation::Remove(RemoveOperation { path, .. }) => path.len(),
-        })
-        .sum()
+            | DeltaOperation::Remove(RemoveOperation { path, .. }) => cost.add(path, ""),
+        }
+    }
+    cost
 }
 
 /// The delta of `stream` at `seq` was redacted: a checkpoint that applied it is removed (a

@@ -12,6 +12,7 @@
 //! escaped as ECMAScript's `JSON.stringify` does, floats formatted as ECMAScript's
 //! `Number.prototype.toString`. The Python package implements the same encoding.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
@@ -160,21 +161,54 @@ fn write_value(out: &mut String, value: &Value, sort: bool) {
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+        match escape_of(c) {
+            Some(Escape::Short(short)) => out.push_str(short),
+            Some(Escape::Unicode) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            None => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// The bytes of `s` written as a JSON string (quotes and escapes included), as the canonical
+/// and ordered texts write it.
+pub fn escaped_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match escape_of(c) {
+            Some(Escape::Short(short)) => short.len(),
+            Some(Escape::Unicode) => UNICODE_ESCAPE_LEN,
+            None => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
+/// How a character is escaped in a JSON string.
+enum Escape {
+    /// A two-character escape (`\n`).
+    Short(&'static str),
+    /// `\u` and four lowercase hex digits.
+    Unicode,
+}
+
+/// The length of an [`Escape::Unicode`].
+const UNICODE_ESCAPE_LEN: usize = 6;
+
+/// ECMAScript `JSON.stringify`'s escape of `c`, or `None` for a character written as is.
+fn escape_of(c: char) -> Option<Escape> {
+    match c {
+        '"' => Some(Escape::Short("\\\"")),
+        '\\' => Some(Escape::Short("\\\\")),
+        '\u{08}' => Some(Escape::Short("\\b")),
+        '\u{0C}' => Some(Escape::Short("\\f")),
+        '\n' => Some(Escape::Short("\\n")),
+        '\r' => Some(Escape::Short("\\r")),
+        '\t' => Some(Escape::Short("\\t")),
+        c if (c as u32) < 0x20 => Some(Escape::Unicode),
+        _ => None,
+    }
 }
 
 /// ECMAScript `Number.prototype.toString` for a finite float, plus the `.0` rule.
@@ -253,6 +287,31 @@ fn split_scientific(sci: &str) -> (String, i32) {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
     (digits, exp)
+}
+
+/// An object with at most this many members finds a duplicate key by a scan of its members;
+/// a larger one keeps a hash set of its keys, so a parse stays linear in the text.
+const LINEAR_KEY_CHECK_MEMBERS: usize = 8;
+
+/// The keys of the object being parsed, hashed once it has more than
+/// [`LINEAR_KEY_CHECK_MEMBERS`] members.
+#[derive(Default)]
+struct SeenKeys {
+    hashed: HashSet<String>,
+}
+
+impl SeenKeys {
+    /// Whether `key` is new among `members` (the members parsed so far, whose keys this set
+    /// holds once there are more than a few); records it.
+    fn insert(&mut self, members: &[(String, Value)], key: &str) -> bool {
+        if members.len() < LINEAR_KEY_CHECK_MEMBERS {
+            return !members.iter().any(|(k, _)| k == key);
+        }
+        if self.hashed.is_empty() {
+            self.hashed = members.iter().map(|(k, _)| k.clone()).collect();
+        }
+        self.hashed.insert(key.to_string())
+    }
 }
 
 struct Parser<'a> {
@@ -335,6 +394,7 @@ impl Parser<'_> {
     fn object(&mut self) -> ParseResult<Value> {
         self.pos += 1; // '{'
         let mut members: Vec<(String, Value)> = Vec::new();
+        let mut seen = SeenKeys::default();
         self.skip_ws()?;
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -346,7 +406,7 @@ impl Parser<'_> {
                 return Err(format!("expected a string key at byte {}", self.pos));
             }
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
+            if !seen.insert(&members, &key) {
                 return Err(format!("duplicate key {key:?}"));
             }
             self.skip_ws()?;
@@ -583,6 +643,33 @@ mod tests {
         assert!(err(r#""\ud83d""#).contains("lone high surrogate"));
         assert!(err(r#""\ude00""#).contains("lone low surrogate"));
         assert!(err("\"a\nb\"").contains("unescaped control character"));
+    }
+
+    fn object_of(keys: &[String]) -> String {
+        let members: Vec<String> = keys.iter().map(|k| format!("\"{k}\":0")).collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_in_objects_of_any_size() {
+        for size in [2usize, 7, 8, 9, 10, 1000] {
+            let keys: Vec<String> = (0..size).map(|i| format!("k{i}")).collect();
+            assert!(parse("v", &object_of(&keys)).is_ok(), "{size} unique keys");
+            for (first, second) in [(0, size - 1), (size - 2, size - 1), (0, 1)] {
+                let mut with_dup = keys.clone();
+                with_dup[second] = keys[first].clone();
+                let msg = err(&object_of(&with_dup));
+                assert!(
+                    msg.contains(&format!("duplicate key \"{}\"", keys[first])),
+                    "{size} keys, {first} and {second}: {msg}"
+                );
+            }
+        }
+        // Nested objects keep their own keys: the same key in two members' objects is fine.
+        let nested = format!("{{\"a\":{},\"b\":{}}}", object_of(&["x".into(); 1]), {
+            object_of(&(0..20).map(|i| format!("x{i}")).collect::<Vec<_>>())
+        });
+        assert!(parse("v", &nested).is_ok());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::types::{EventData, EventInput, RedactedKind};
 /// Appends one client event (its data becomes `EventData::Custom`).
 #[reducer]
 pub fn publish_event(ctx: &ReducerContext, event: EventInput) -> RuleResult {
+    within_limits(ctx, std::slice::from_ref(&event))?;
     let event = validated("event", event)?;
     access::require_role(ctx, "publish_event")?;
     within_limits(ctx, std::slice::from_ref(&event))?;
@@ -36,6 +37,7 @@ pub fn publish_events(ctx: &ReducerContext, events: Vec<EventInput>) -> RuleResu
             events.len()
         )));
     }
+    within_limits(ctx, &events)?;
     let events = events
         .into_iter()
         .enumerate()
@@ -70,7 +72,9 @@ fn validated(field: &str, event: EventInput) -> RuleResult<EventInput> {
 }
 
 /// Each event's data and metadata together within `max_event_bytes`, and a call's within
-/// `MAX_JSON_BYTES`, so no call can write more than a few MiB.
+/// `MAX_JSON_BYTES`, so no call can write more than a few MiB. Checked on the text as sent,
+/// before it is parsed (so an oversized call costs no parse), and again on the canonical text
+/// stored (which a number's canonical form may lengthen).
 fn within_limits(ctx: &ReducerContext, events: &[EventInput]) -> RuleResult {
     let limit = settings::parse_max_event_bytes(
         config_value(ctx, settings::MAX_EVENT_BYTES_KEY).as_deref(),
