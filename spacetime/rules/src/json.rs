@@ -266,8 +266,12 @@ fn shortest_digits(f: f64) -> (String, i32) {
     }
     // A tie means the exact expansion continues with "5" and zeros after k digits; the even
     // neighbour is then the truncation (its last digit is one below the odd one Rust chose).
-    // 800 places hold any f64 exactly (at most 767 significant digits).
-    let (exact, exact_exp) = split_scientific(&format!("{f:.800e}"));
+    // So a tie needs an exact expansion of at most 18 significant digits, which only floats
+    // of small binary exponent have, and those have at most 59 digits: `TIE_PLACES` hold it.
+    if !tie_possible(f) {
+        return (digits, exp);
+    }
+    let (exact, exact_exp) = split_scientific(&format!("{f:.TIE_PLACES$e}"));
     let rest = &exact.as_bytes()[k.min(exact.len())..];
     let is_tie =
         exact_exp == exp && rest.first() == Some(&b'5') && rest[1..].iter().all(|d| *d == b'0');
@@ -279,6 +283,34 @@ fn shortest_digits(f: f64) -> (String, i32) {
         }
     }
     (digits, exp)
+}
+
+/// Places after the first digit that write exactly any float `tie_possible` lets through.
+const TIE_PLACES: usize = 64;
+
+/// Whether `f` (positive, finite) could be a tie between two shortest digit strings: false
+/// when its exact decimal expansion has more than 18 significant digits. With `f = m * 2^e`
+/// and `m` odd: for `e < 0` the expansion is `m * 5^-e` over a power of ten, an odd number
+/// of at least `0.69 * -e` digits, so `e < -30` rules a tie out; for `e >= 0` it is the
+/// integer `m * 2^e`, of at least `0.30 * e` digits, whose trailing zeros are at most the
+/// factors of 5 in `m < 2^53` (22), so `e > 140` rules it out. The rest have at most
+/// 16 + 21 digits (`e >= -30`) or 16 + 43 (`e <= 140`), within [`TIE_PLACES`] + 1.
+/// Without this test every float with an odd last digit cost an exact 800-place expansion
+/// (about 130 us for `1e-300`, so a 1 MiB list of them ran out of energy).
+fn tie_possible(f: f64) -> bool {
+    let bits = f.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mantissa, exponent) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    if mantissa == 0 {
+        return false;
+    }
+    let exponent = exponent + mantissa.trailing_zeros() as i32;
+    (-30..=140).contains(&exponent)
 }
 
 /// `"1.2345e-7"` into `("12345", -7)`.
@@ -616,6 +648,57 @@ mod tests {
         assert_eq!(canon("9223372036854775807"), "9223372036854775807");
         assert_eq!(canon("-9223372036854775808"), "-9223372036854775808");
         assert!(err("9223372036854775808").contains("outside the signed 64-bit range"));
+    }
+
+    /// `shortest_digits` as it was before `tie_possible`: the exact expansion every time.
+    fn shortest_digits_always_exact(f: f64) -> (String, i32) {
+        let (digits, exp) = split_scientific(&format!("{f:e}"));
+        let k = digits.len();
+        if digits.as_bytes()[k - 1] % 2 == 0 {
+            return (digits, exp);
+        }
+        let (exact, exact_exp) = split_scientific(&format!("{f:.800e}"));
+        let rest = &exact.as_bytes()[k.min(exact.len())..];
+        if exact_exp == exp && rest.first() == Some(&b'5') && rest[1..].iter().all(|d| *d == b'0') {
+            let lower = exact[..k].trim_end_matches('0');
+            let candidate = format!("{}.{}e{exp}", &lower[..1], &lower[1..]);
+            if !lower.is_empty() && candidate.parse::<f64>() == Ok(f) {
+                return (lower.to_string(), exp);
+            }
+        }
+        (digits, exp)
+    }
+
+    #[test]
+    fn shortest_digits_skip_the_exact_expansion_only_where_no_tie_can_be() {
+        let mut floats = vec![0.1, 1e-300, 5e-324, 1e300, 2.5, 0.125];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let any = f64::from_bits(state >> 1); // positive: the sign bit cleared
+            if any.is_finite() && any > 0.0 {
+                floats.push(any);
+            }
+            // Around the edges of `tie_possible`: m * 2^e for small odd m and e near -30/140.
+            let m = (state % 4096) | 1;
+            let e = (state >> 20) % 200;
+            floats.push(m as f64 * 2f64.powi(e as i32 - 45));
+            // Quarters above 2^49 (17 significant digits, exact): where the ties are.
+            let whole = (1u64 << 49) + (state >> 20) % (1u64 << 49);
+            floats.push(whole as f64 + 0.25 + 0.5 * (state % 2) as f64);
+        }
+        let mut ties = 0;
+        for f in floats {
+            let digits = shortest_digits(f);
+            assert_eq!(digits, shortest_digits_always_exact(f), "{f:e}");
+            ties += usize::from(digits != split_scientific(&format!("{f:e}")));
+        }
+        assert!(
+            ties > 100,
+            "only {ties} ties: the test no longer reaches them"
+        );
     }
 
     #[test]

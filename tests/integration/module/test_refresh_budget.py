@@ -143,3 +143,34 @@ def test_objects_of_100k_members_are_parsed_within_the_energy_budget(
         [event_input("fine"), event_input("garbage", data="[" * 1_100_000)],
         expect='invalid_argument: event 1 ("garbage") has 1100002 bytes of data and metadata',
     )
+
+
+def test_floats_of_any_exponent_are_written_within_the_energy_budget(
+    inner_universe: Database,
+) -> None:
+    """Canonical text expanded every float whose shortest digits end odd to 800 exact places to
+    look for a tie (about 130 µs for ``1e-300``): an event of 980 KB of such floats, under
+    ``max_event_bytes``, ran out of energy (a 402 after about 6 s), and so did a delta stream
+    whose state held 30,000 of them, at every refresh. Now only a float that can be a tie is
+    expanded, and these are written, the refresh included, and read back canonical."""
+    db = inner_universe
+    written = {}
+    for n, literal in enumerate(("1e-300", "5e-324", "1e+300", "0.1")):
+        floats = "[" + ",".join([literal] * (980_000 // (len(literal) + 1))) + "]"
+        db.ok("publish_event", event_input(f"floats-{n}", data=floats))
+        written[f"floats-{n}"] = json.loads(floats)
+    rows = db.sql("SELECT event_id, data FROM event_log")
+    read = {
+        row["event_id"]: json.loads(row["data"][1])  # EventData::Custom
+        for row in rows
+        if row["event_id"] in written  # not the module's own rows
+    }
+    assert read == written
+    anchored(db, interval=1)
+    record(db, "s:0.w", [set_op("", compact([5e-324] * 30_000))])
+    record(db, "s:1.w", [set_op("/0", "1")])
+    record(db, "s:2.w", [set_op("/1", "2")])  # a refresh parses the stored state, floats and all
+    states = {1: [5e-324] * 30_000, 2: [1, *[5e-324] * 29_999], 3: [1, 2, *[5e-324] * 29_998]}
+    [checkpoint] = checkpoints(db)
+    assert checkpoint["delta_count"] >= 2
+    assert json.loads(checkpoint["state"]) == states[checkpoint["delta_count"]]
