@@ -40,9 +40,10 @@ class Table(enum.StrEnum):
     LOG_SEQUENCE = "log_sequence"
     """Private: the next ``event_log.seq``; it moves with every change that writes a log row."""
     CHANGE_COUNTER = "change_counter"
-    """Private: the calls of reducers that change tables without a log row (``es_insert_events``,
-    roles and stream grants, ``import_rows``, ``checkpoint``, ``reopen``). With
-    ``log_sequence`` unchanged too, nothing was written (but ``client_connection`` rows)."""
+    """Private: the calls of reducers that change the tables an import restores without a log
+    row (``es_insert_events``, roles and stream grants, ``import_rows``). With
+    ``log_sequence`` unchanged too, none of those tables changed; a stop's
+    ``durability_marker`` and ``write_fence`` and ``client_connection`` are not counted."""
     IMPORT_STATE = "import_state"
     """Private: present while an `import_rows` import is open."""
     DURABILITY_MARKER = "durability_marker"

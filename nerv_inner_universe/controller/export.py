@@ -9,8 +9,9 @@ row in the private ``log_sequence`` counter and counts every other write call
 (``es_insert_events``, roles and stream grants...) in the private ``change_counter``
 (`tables.change_position`). The export reads both before and after reading all tables, one
 table at a time, and starts over when either moved (a change committed meanwhile), so every
-table is as of one point. Rows of ``client_connection`` are the connections open at that
-moment: they come and go without being counted.
+table an import restores is as of one point. Rows of ``client_connection`` are the
+connections open at that moment, and a stop's ``durability_marker`` and ``write_fence`` those
+at that moment: they change without being counted.
 """
 
 from __future__ import annotations

@@ -47,9 +47,9 @@ async def log_position(http: SpacetimeHttp, database: str) -> int:
 
 
 async def change_position(http: SpacetimeHttp, database: str) -> tuple[int, int]:
-    """``(log position, change count)``: every committed write but a `client_connection` row
+    """``(log position, change count)``: every committed change to a table an import restores
     moves one of them (`Table.LOG_SEQUENCE`, `Table.CHANGE_COUNTER`), and neither goes back,
-    so the same pair read before and after a read means nothing was written in between."""
+    so the same pair read before and after a read means none of them changed in between."""
     changes = await read_table(http, database, Table.CHANGE_COUNTER)
     counted = max((int(row["changes"]) for row in changes.rows), default=0)
     return await log_position(http, database), counted

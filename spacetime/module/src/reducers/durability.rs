@@ -15,7 +15,6 @@ use inner_universe_rules::{text, RuleResult};
 use spacetimedb::{reducer, ReducerContext};
 
 use crate::access::{self, WRITE_FENCE_ROW};
-use crate::changes;
 use crate::store;
 use crate::tables::durability_marker::{durability_marker, DurabilityMarker};
 use crate::tables::write_fence::{write_fence, WriteFence};
@@ -28,7 +27,6 @@ const MARKER_ROW: u8 = 0;
 pub fn checkpoint(ctx: &ReducerContext, marker: String, close: bool) -> RuleResult {
     text::validate_marker("marker", &marker)?;
     access::require_admin_even_closed(ctx, "checkpoint")?;
-    changes::record(ctx)?;
     if close && ctx.db.write_fence().id().find(WRITE_FENCE_ROW).is_none() {
         let fence = WriteFence {
             id: WRITE_FENCE_ROW,
@@ -57,7 +55,6 @@ pub fn checkpoint(ctx: &ReducerContext, marker: String, close: bool) -> RuleResu
 #[reducer]
 pub fn reopen(ctx: &ReducerContext) -> RuleResult {
     access::require_admin_even_closed(ctx, "reopen")?;
-    changes::record(ctx)?;
     if ctx.db.write_fence().id().delete(WRITE_FENCE_ROW) {
         log::info!("reopened for writes by {}", ctx.sender);
     }
