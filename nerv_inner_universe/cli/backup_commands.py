@@ -92,7 +92,7 @@ async def _export(config: InnerUniverseConfig, file: Path) -> ExportSummary:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def export_command(config: InnerUniverseConfig, file: Path) -> None:
     """Write every table to FILE as JSON Lines (a header, one row per line, an end line),
-    consistent as of one log position, while the server keeps running."""
+    consistent as of one point while the server keeps running."""
     summary = run(_export(config, file))
     _print_rows("exported", summary.path, ("log position", summary.log_position), summary.rows)
 

@@ -38,7 +38,12 @@ class Table(enum.StrEnum):
     ADMIN = "admin"
     """Private: identities allowed to change admin-only config and any row."""
     LOG_SEQUENCE = "log_sequence"
-    """Private: the next ``event_log.seq``; an unchanged value means nothing was written."""
+    """Private: the next ``event_log.seq``; it moves with every change that writes a log row."""
+    CHANGE_COUNTER = "change_counter"
+    """Private: the calls of reducers that change the tables an import restores without a log
+    row (``es_insert_events``, roles and stream grants, ``import_rows``). With
+    ``log_sequence`` unchanged too, none of those tables changed; a stop's
+    ``durability_marker`` and ``write_fence`` and ``client_connection`` are not counted."""
     IMPORT_STATE = "import_state"
     """Private: present while an `import_rows` import is open."""
     DURABILITY_MARKER = "durability_marker"
@@ -116,6 +121,7 @@ per position, notification ids 1, 2, 3... up to the store's head, one tracking r
 application), or the import is refused (``integrity_error``, ``already_exists``)."""
 NOT_IMPORTED = frozenset(
     {
+        Table.CHANGE_COUNTER,
         Table.CLIENT_CONNECTION,
         Table.DELTA_CHECKPOINT,
         Table.DELTA_REFRESH_COUNTER,
@@ -130,8 +136,8 @@ NOT_IMPORTED = frozenset(
 """Live connections and bookkeeping: `import_rows` rebuilds these itself (``Finish`` sets the
 log sequence, each imported ``event_log`` row gets its ``log_page`` row); a delta checkpoint
 and its refresh counter start afresh and catch up as the stream's next deltas are recorded;
-write budget windows start afresh; a stop's durability marker and write fence belong to the
-server they were written on."""
+write budget windows and the change counter start afresh; a stop's durability marker and
+write fence belong to the server they were written on."""
 
 
 def import_begin() -> Variant:

@@ -426,7 +426,8 @@ class InnerUniverseController:
         return summary
 
     async def export(self, destination: Path, *, progress: Progress | None = None) -> ExportSummary:
-        """Every table as JSON Lines, consistent as of one log position (see `export`)."""
+        """Every table as JSON Lines, consistent as of one point (see `export`); ExportError
+        when a write committed during each attempt's reads."""
         with self._translated("exporting"):
             return await export_jsonl(
                 self.http, self.config.database, destination, progress=progress

@@ -46,6 +46,15 @@ async def log_position(http: SpacetimeHttp, database: str) -> int:
     return max((int(row["next_seq"]) for row in result.rows), default=1)
 
 
+async def change_position(http: SpacetimeHttp, database: str) -> tuple[int, int]:
+    """``(log position, change count)``: every committed change to a table an import restores
+    moves one of them (`Table.LOG_SEQUENCE`, `Table.CHANGE_COUNTER`), and neither goes back,
+    so the same pair read before and after a read means none of them changed in between."""
+    changes = await read_table(http, database, Table.CHANGE_COUNTER)
+    counted = max((int(row["changes"]) for row in changes.rows), default=0)
+    return await log_position(http, database), counted
+
+
 async def take_inventory(http: SpacetimeHttp, database: str) -> Inventory:
     info = await http.database_info(database)
     return Inventory(

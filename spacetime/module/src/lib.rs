@@ -9,6 +9,7 @@
 
 mod access;
 mod budget;
+mod changes;
 mod checkpoint;
 mod checks;
 mod journal;

@@ -80,6 +80,10 @@ async def test_export_then_import_into_a_fresh_database_gives_identical_rows(
             assert exported[table]
             assert imported[table] == []
             continue
+        if table == "change_counter":  # not imported: it counts the import's own calls
+            [counter] = [json.loads(row) for row in imported[table]]
+            assert counter["changes"] == len(progress) + 2  # the batches, Begin and Finish
+            continue
         assert imported[table] == exported[table], f"{table} differs after import"
     pages = {row["seq"]: row["page"] for row in map(json.loads, imported["log_page"])}
     seqs = sorted(json.loads(row)["seq"] for row in imported["event_log"])

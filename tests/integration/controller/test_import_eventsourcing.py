@@ -21,12 +21,13 @@ from eventsourcing.system import ProcessApplication
 from nerv_inner_universe.client import MAX_HTTP_BODY_BYTES
 from nerv_inner_universe.contract import ErrorCode
 from nerv_inner_universe.controller import (
+    DataImportError,
     ImportRefusedError,
     InnerUniverseConfig,
     InnerUniverseController,
     free_port,
 )
-from tests.integration.controller.conftest import MakeController, snapshot
+from tests.integration.controller.conftest import MakeController, Snapshot, snapshot
 
 ES_TABLES = ("es_store", "es_stored_event", "es_tracking")
 Record = dict[str, Any]
@@ -297,6 +298,86 @@ async def test_an_import_whose_eventsourcing_rows_break_the_rules_is_refused(
         elif edit not in finish_refused:
             assert after["es_stored_event"] == [], edit.__name__
         await importer.stop()
+
+
+async def test_an_import_that_holds_a_row_twice_is_refused(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """Inserting a row identical to a stored one is a no-op in SpacetimeDB, not a failure:
+    the module still refuses it, whatever the table."""
+    dump = tmp_path / "dump.jsonl"
+    await export_of_an_application(make_controller, config, dump)
+    for number, table in enumerate(("es_store", "stream_owner", "config", "event_log")):
+
+        def twice(records: list[Record], table: str = table) -> list[Record]:
+            return [*records, json.loads(json.dumps(of(table, records)[0]))]
+
+        broken = tmp_path / f"{table}_twice.jsonl"
+        rewrite(dump, broken, twice)
+        importer = await fresh_importer(make_controller, config, tmp_path / f"fresh{number}")
+        with pytest.raises(
+            ImportRefusedError, match=f"{table} row .* is imported twice"
+        ) as refused:
+            await importer.import_export(broken)
+        assert refused.value.code is ErrorCode.ALREADY_EXISTS
+        after = await snapshot(importer.http, config.database)
+        assert after["import_state"], table  # refused before Finish
+        assert after["log_sequence"] == [], table
+        await importer.stop()
+
+
+async def test_an_import_with_a_malformed_row_names_its_line_and_changes_nothing(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """Every line is checked before the first call: a row that does not fit its table (a
+    wrong type, a missing or extra field, bad hex, a number out of range) is DataImportError
+    naming the file's line, the table and the column, even when it comes after thousands of
+    good rows, and the database is as it was."""
+    dump = tmp_path / "dump.jsonl"
+    await export_of_an_application(make_controller, config, dump)
+
+    def edit(
+        table: str, change: Callable[[Record], object]
+    ) -> Callable[[list[Record]], list[Record]]:
+        def edited(records: list[Record]) -> list[Record]:
+            change(of(table, records)[-1]["row"])
+            return records
+
+        return edited
+
+    cases: list[tuple[str, Callable[[Record], object], str]] = [
+        ("es_stored_event", lambda row: row.update(notification_id="1"), "expected an integer"),
+        ("es_stored_event", lambda row: row.pop("topic"), "fields .* do not match"),
+        ("es_stored_event", lambda row: row.update(extra=1), "fields .* do not match"),
+        ("es_stored_event", lambda row: row.update(state="zz"), "is not hex-encoded bytes"),
+        ("es_stored_event", lambda row: row.update(originator_version=1.5), "expected an integer"),
+        ("es_tracking", lambda row: row.update(notification_id=-1), "-1 is out of range for U64"),
+        ("es_tracking", lambda row: row.update(notification_id=2**64), "out of range for U64"),
+        ("config", lambda row: row.update(value=None), "expected a string"),
+    ]
+
+    def data(state: Snapshot) -> Snapshot:  # an import first lifts the last stop's fence
+        return {table: rows for table, rows in state.items() if table != "write_fence"}
+
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    before = data(await snapshot(importer.http, config.database))
+    for number, (table, change, problem) in enumerate(cases):
+        broken = tmp_path / f"malformed{number}.jsonl"
+        rewrite(dump, broken, edit(table, change))
+        with pytest.raises(
+            DataImportError, match=f"a {table} row does not fit: {table}.*{problem}"
+        ) as raised:
+            await importer.import_export(broken)
+        assert not isinstance(raised.value, ImportRefusedError)  # no call was made
+        where = str(raised.value).split(": ")[0]
+        assert where.startswith(f"{broken}:"), where
+        line = int(where.rsplit(":", 1)[1])
+        assert json.loads(broken.read_text().splitlines()[line - 1])["table"] == table
+        assert data(await snapshot(importer.http, config.database)) == before, number
+    # The database is still fresh: the good file imports.
+    summary = await importer.import_export(dump)
+    assert summary.rows["es_stored_event"] == 12
+    await importer.stop()
 
 
 async def test_an_export_without_eventsourcing_tables_still_imports(

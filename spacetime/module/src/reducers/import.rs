@@ -13,6 +13,7 @@ use inner_universe_rules::{json, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
+use crate::changes;
 use crate::checks;
 use crate::reducers::stored_events::position_recorded;
 use crate::store;
@@ -65,6 +66,7 @@ pub enum ImportBatch {
 #[reducer]
 pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
     access::require_admin(ctx, "import_rows")?;
+    changes::record(ctx)?;
     match batch {
         ImportBatch::Begin => begin(ctx),
         ImportBatch::Finish(next_seq) => {
@@ -431,7 +433,9 @@ fn check_es_stores(ctx: &ReducerContext) -> RuleResult {
     Ok(())
 }
 
-/// Checks and inserts every row; a row whose key is already there is refused.
+/// Checks and inserts every row; a row whose key is already there is refused, the same row
+/// twice too: inserting a row identical to a stored one is no failure but a no-op, so the
+/// table's count tells whether the row was added.
 fn insert_all<T: Table>(table: &T, rows: Vec<T::Row>) -> RuleResult
 where
     T::Row: Imported,
@@ -439,12 +443,14 @@ where
     for row in rows {
         row.check()?;
         let key = row.key();
-        table.try_insert(row).map_err(|_| {
-            RuleError::new(
+        let before = table.count();
+        let added = table.try_insert(row).is_ok() && table.count() == before + 1;
+        if !added {
+            return Err(RuleError::new(
                 Code::AlreadyExists,
                 format!("{} row {key:?} is imported twice", T::Row::TABLE),
-            )
-        })?;
+            ));
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Roles and stream grants: `grant_role` / `revoke_role` (admin-only),
 //! `grant_stream_access` / `revoke_stream_access` (a stream owner's delegates) and
 //! `set_stream_owner` (admin-only). Each writes its table only; none writes an `event_log` row
-//! (the rows record who granted and when).
+//! (the rows record who granted and when), so each counts its call (`changes::record`).
 
 use inner_universe_rules::limits::MAX_DELEGATES_PER_OWNER;
 use inner_universe_rules::{Code, RuleError, RuleResult};
@@ -10,6 +10,7 @@ use spacetimedb::{reducer, Identity, ReducerContext, Table};
 use super::not_found;
 use crate::access;
 use crate::budget::Meter;
+use crate::changes;
 use crate::store;
 use crate::tables::admin::{admin, Admin};
 use crate::tables::stream_delegate::{stream_delegate, StreamDelegate};
@@ -21,6 +22,7 @@ use crate::types::Role;
 #[reducer]
 pub fn grant_role(ctx: &ReducerContext, identity: Identity, role: Role) -> RuleResult {
     access::require_admin(ctx, "grant_role")?;
+    changes::record(ctx)?;
     match role {
         Role::Admin if ctx.db.admin().identity().find(identity).is_none() => store::insert(
             ctx.db.admin(),
@@ -49,6 +51,7 @@ pub fn grant_role(ctx: &ReducerContext, identity: Identity, role: Role) -> RuleR
 #[reducer]
 pub fn revoke_role(ctx: &ReducerContext, identity: Identity, role: Role) -> RuleResult {
     access::require_admin(ctx, "revoke_role")?;
+    changes::record(ctx)?;
     let who = identity.to_string();
     match role {
         Role::Admin => {
@@ -85,6 +88,7 @@ pub fn revoke_role(ctx: &ReducerContext, identity: Identity, role: Role) -> Rule
 #[reducer]
 pub fn grant_stream_access(ctx: &ReducerContext, delegate: Identity) -> RuleResult {
     access::require_role(ctx, "grant_stream_access")?;
+    changes::record(ctx)?;
     let id = access::delegation_id(ctx.sender, delegate);
     let delegates = ctx.db.stream_delegate();
     if delegates.id().find(&id).is_some() {
@@ -125,6 +129,7 @@ pub fn grant_stream_access(ctx: &ReducerContext, delegate: Identity) -> RuleResu
 pub fn set_stream_owner(ctx: &ReducerContext, key: String, owner: Option<Identity>) -> RuleResult {
     access::Stream::from_key(&key)?;
     access::require_admin(ctx, "set_stream_owner")?;
+    changes::record(ctx)?;
     let owners = ctx.db.stream_owner();
     let existing = owners.key().find(&key);
     match (owner, existing) {
@@ -158,6 +163,7 @@ pub fn set_stream_owner(ctx: &ReducerContext, key: String, owner: Option<Identit
 #[reducer]
 pub fn revoke_stream_access(ctx: &ReducerContext, delegate: Identity) -> RuleResult {
     access::require_role(ctx, "revoke_stream_access")?;
+    changes::record(ctx)?;
     let id = access::delegation_id(ctx.sender, delegate);
     if ctx.db.stream_delegate().id().delete(&id) {
         Ok(())

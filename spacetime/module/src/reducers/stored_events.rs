@@ -9,7 +9,8 @@
 //! is appended, and stored events are never updated or deleted. Each stored event and tracking
 //! record counts against its writer's write budget (`budget::Meter`). These stores keep their
 //! own total order (`notification_id` per store) and write no `event_log` row: NERV's log
-//! stays NERV's.
+//! stays NERV's; each call counts in `change_counter` instead (`changes::record`), which an
+//! export checks.
 
 use inner_universe_rules::stored_events::{
     position_taken, tracking_advances, unique_positions, validate_batch_len, validate_label,
@@ -20,6 +21,7 @@ use spacetimedb::{reducer, ReducerContext};
 
 use crate::access::{self, Stream};
 use crate::budget::Meter;
+use crate::changes;
 use crate::store;
 use crate::tables::es_store::{es_store, EsStore};
 use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
@@ -100,6 +102,7 @@ pub fn es_insert_events(
     for new_owner in new_owners {
         access::record_owner(ctx, new_owner)?;
     }
+    changes::record(ctx)?;
     let mut meter = Meter::new(ctx);
     if !events.is_empty() {
         append(ctx, store, events, &mut meter)?;
