@@ -7,9 +7,10 @@ gap-free log and every `eventsourcing` store against its head, and sets the log 
 The file is read line by line twice, so its size does not matter: first every line is
 checked (a malformed file changes nothing), then the rows are sent; a batch holds at most
 `BATCH_ROWS` rows and `BATCH_BYTES` of row text, so each call fits the server's HTTP body
-limit. Live connections (`client_connection`) are not imported; `admin` keeps the importer.
-Exports of a module without some table (the `es_*` stores, say) import as having none of its
-rows.
+limit (a larger row goes alone, and one whose call would pass that limit is refused by the
+check, before any call). Live connections (`client_connection`) are not imported; `admin`
+keeps the importer. Exports of a module without some table (the `es_*` stores, say) import as
+having none of its rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
     MAX_HTTP_BODY_BYTES,
     ArgumentError,
+    JsonCodec,
     ModuleSchema,
     ProtocolError,
     RequestTooLargeError,
@@ -132,7 +134,10 @@ class _Reader:
             if table is Table.LOG_SEQUENCE:
                 self.next_seq = self._next_seq(where, row)
             if table not in NOT_IMPORTED:
-                yield table, self._value(where, table, row), size
+                value = self._value(where, table, row)
+                if size > BATCH_BYTES:  # it goes alone: does it fit one call?
+                    self._check_sendable(where, table, value)
+                yield table, value, size
         raise DataImportError(f"{self.source} has no end line: the export is truncated")
 
     def _value(self, where: str, table: Table, row: dict[str, Any]) -> object:
@@ -144,6 +149,21 @@ class _Reader:
         except (ProtocolError, ArgumentError) as error:
             raise DataImportError(f"{where}: a {table} row does not fit: {error}") from None
         return value
+
+    def _check_sendable(self, where: str, table: Table, value: object) -> None:
+        """DataImportError when the `import_rows` call carrying only this row is over the
+        server's HTTP body limit (a row whose text escapes to about twice its size, say: an
+        event of backslashes within ``max_event_bytes``), so no call is made for a file that
+        cannot be imported whole."""
+        call = contract.import_rows(batch=contract.import_batch(table, [value]))
+        codec = JsonCodec(self.schema)
+        body = codec.encode_args(self.schema.reducer(call.reducer), call.args).encode()
+        if len(body) > MAX_HTTP_BODY_BYTES:
+            raise DataImportError(
+                f"{where}: a {table} row is {len(body)} bytes as an import call, over the "
+                f"server's HTTP request limit of {MAX_HTTP_BODY_BYTES} bytes: it cannot be "
+                "imported over HTTP"
+            )
 
     def _next_seq(self, where: str, row: dict[str, Any]) -> int:
         next_seq = row.get("next_seq")

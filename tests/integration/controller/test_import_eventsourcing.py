@@ -442,3 +442,33 @@ async def test_large_stored_events_import_in_calls_within_the_http_body_limit(
 
     names_read = await asyncio.to_thread(names, environment(target, config.database))
     assert names_read == [f"{n}" * 400_000 for n in range(4)]
+
+
+async def test_a_row_too_large_for_one_http_call_is_refused_before_any_call(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """A row whose import call alone passes the server's HTTP body limit (here a stored event
+    of 1.1 MB of state, 2.2 MB of hex; an event of backslashes within ``max_event_bytes``
+    escapes the same way) cannot be imported over HTTP: the check before the first call says
+    so, naming its line, and the database is as it was (earlier rows used to be stored
+    first, leaving the import open)."""
+    dump = tmp_path / "dump.jsonl"
+    await export_of_an_application(make_controller, config, dump)
+    large = tmp_path / "large.jsonl"
+
+    def enlarged(records: list[Record]) -> list[Record]:
+        of("es_stored_event", records)[-1]["row"]["state"] = "ab" * 1_100_000
+        return records
+
+    rewrite(dump, large, enlarged)
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    before = await snapshot(importer.http, config.database)
+    with pytest.raises(DataImportError, match="over the server's HTTP request limit") as raised:
+        await importer.import_export(large)
+    assert not isinstance(raised.value, ImportRefusedError)
+    line = int(str(raised.value).split(": ")[0].rsplit(":", 1)[1])
+    assert json.loads(large.read_text().splitlines()[line - 1])["table"] == "es_stored_event"
+    after = await snapshot(importer.http, config.database)
+    del before["write_fence"], after["write_fence"]  # an import first lifts the last stop's
+    assert after == before
+    await importer.stop()
