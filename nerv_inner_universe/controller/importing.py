@@ -110,11 +110,14 @@ class _Reader:
     next_seq: int | None = None
     """The exported `log_sequence.next_seq`, once `records` read it."""
 
-    def records(self) -> Iterator[tuple[Table, object, int]]:
+    def records(self, *, check: bool) -> Iterator[tuple[Table, object, int]]:
         """``(table, row value, line length)`` of every row `import_rows` takes (not those of
         `NOT_IMPORTED` tables, whose columns are not checked), then stops at the end
         line (``rows`` per table are checked against it). DataImportError, naming the line and
-        table, for a file that is no complete export or a row that does not fit its table."""
+        table, for a file that is no complete export or a row that does not fit its table;
+        with ``check``, also for a row whose value would not encode as its table's, or whose
+        call alone would pass the HTTP body limit (a pass that already checked the file leaves
+        those out: the rows are encoded again as they are sent)."""
         lines = _lines(self.source)
         header, _, _ = next(lines, ({}, 0, 0))
         if header.get("format") != FORMAT or header.get("version") != VERSION:
@@ -134,18 +137,20 @@ class _Reader:
             if table is Table.LOG_SEQUENCE:
                 self.next_seq = self._next_seq(where, row)
             if table not in NOT_IMPORTED:
-                value = self._value(where, table, row)
-                if size > BATCH_BYTES:  # it goes alone: does it fit one call?
+                value = self._value(where, table, row, check=check)
+                if check and size > BATCH_BYTES:  # it goes alone: does it fit one call?
                     self._check_sendable(where, table, value)
                 yield table, value, size
         raise DataImportError(f"{self.source} has no end line: the export is truncated")
 
-    def _value(self, where: str, table: Table, row: dict[str, Any]) -> object:
-        """The row as its table's type, checked to fit it as the call will send it."""
+    def _value(self, where: str, table: Table, row: dict[str, Any], *, check: bool) -> object:
+        """The row as its table's type; with ``check``, checked to fit it as the call will send
+        it."""
         row_type = self.schema.table(table).row_type
         try:
             value = decode(row_type, row, self.context, table.value)
-            encode(row_type, value, self.context, table.value)
+            if check:
+                encode(row_type, value, self.context, table.value)
         except (ProtocolError, ArgumentError) as error:
             raise DataImportError(f"{where}: a {table} row does not fit: {error}") from None
         return value
@@ -195,7 +200,7 @@ async def import_jsonl(
     ImportRefusedError when the module refuses a call (a row breaks one of its rules)."""
     schema = await http.schema(database, refresh=True)
     reader = _Reader(source, schema, TypeContext(schema.typespace, schema.type_names))
-    for _ in reader.records():  # reads and checks every line before the first call
+    for _ in reader.records(check=True):  # reads and checks every line before the first call
         pass
     await _send(http, database, contract.import_begin(), "the start of the import")
     batches: dict[Table, list[object]] = {}
@@ -213,7 +218,7 @@ async def import_jsonl(
             if progress is not None:
                 progress(table.value, rows[table.value])
 
-    for table, value, size in reader.records():
+    for table, value, size in reader.records(check=False):
         if batch_bytes.get(table, 0) + size > BATCH_BYTES:
             await send(table)
         batches.setdefault(table, []).append(value)
