@@ -296,7 +296,7 @@ const TIE_PLACES: usize = 64;
 /// factors of 5 in `m < 2^53` (22), so `e > 140` rules it out. The rest have at most
 /// 16 + 21 digits (`e >= -30`) or 16 + 43 (`e <= 140`), within [`TIE_PLACES`] + 1.
 /// Without this test every float with an odd last digit cost an exact 800-place expansion
-/// (about 130 us for `1e-300`, so a 1 MiB list of them ran out of energy).
+/// (so a 1 MiB list of `1e-300` ran out of energy).
 fn tie_possible(f: f64) -> bool {
     let bits = f.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
