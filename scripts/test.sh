@@ -37,5 +37,8 @@ step "benchmarks/compare.py --smoke (every benchmark path at tiny sizes; measure
 step "benchmarks/restore.py --smoke (restore at the head beside the full restore, tiny sizes)"
 .venv/bin/python benchmarks/restore.py --smoke
 
+step "benchmarks/engine_depth.py --smoke (the engine's cost per event as the log grows, tiny sizes)"
+.venv/bin/python benchmarks/engine_depth.py --smoke
+
 step "pytest (unit and real-server integration tests)"
 .venv/bin/pytest "$@"
