@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from nerv_inner_universe.client import DbConnection, SpacetimeHttp, Timestamp
@@ -184,3 +185,37 @@ def assert_kept(before: Snapshot, after: Snapshot) -> None:
             assert all(r["event_type"] in LIFECYCLE_EVENTS for r in extra), extra
             continue
         assert after[table] == rows, f"{table} changed"
+
+
+# --- editing an export and importing it into a fresh database ------------------------------
+
+Record = dict[str, Any]
+"""One line of an export (``{"table": ..., "row": ...}``), as JSON."""
+
+
+async def fresh_importer(
+    make_controller: MakeController, config: InnerUniverseConfig, path: Path
+) -> InnerUniverseController:
+    """A freshly deployed database on a data dir of its own, started for an import."""
+    fresh = attrs.evolve(config, db_path=path, port=free_port())
+    target = make_controller(fresh)
+    await target.start_deployment_mode()
+    await target.stop()
+    importer = make_controller(fresh)
+    await importer.start_admin_mode()
+    return importer
+
+
+def rewrite(source: Path, destination: Path, edit: Callable[[list[Record]], list[Record]]) -> None:
+    """``source`` with its row records edited and the end line's counts made to match."""
+    header, *records, _ = (json.loads(line) for line in source.read_text().splitlines())
+    records = edit(records)
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record["table"]] = counts.get(record["table"], 0) + 1
+    lines = [header, *records, {"end": {"rows": counts}}]
+    destination.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def of(table: str, records: list[Record]) -> list[Record]:
+    return [record for record in records if record["table"] == table]

@@ -20,13 +20,12 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
 )
 from nerv_inner_universe.controller.export import export_jsonl
-from tests.integration.controller.conftest import MakeController
+from tests.integration.controller.conftest import MakeController, fresh_importer
 from tests.integration.controller.test_import_eventsourcing import (
     DogSchool,
     Observed,
     Watcher,
     environment,
-    fresh_importer,
     read_then_continue,
     write_and_observe,
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -11,11 +13,20 @@ import pytest
 from nerv_inner_universe.contract import LOG_PAGE_ROWS, ErrorCode, RedactedKind
 from nerv_inner_universe.controller import (
     ControllerError,
+    ImportRefusedError,
     InnerUniverseConfig,
     RedactionRefusedError,
     free_port,
 )
-from tests.integration.controller.conftest import MakeController, populate, snapshot
+from tests.integration.controller.conftest import (
+    MakeController,
+    Record,
+    fresh_importer,
+    of,
+    populate,
+    rewrite,
+    snapshot,
+)
 
 # Not imported, by design: live connections, the import marker, the stop's durability marker
 # and write fence; `admin` keeps the importer.
@@ -133,3 +144,109 @@ async def test_import_refuses_a_truncated_export(
     (tmp_path / "cut.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(ControllerError, match="truncated"):
         await admin.import_export(tmp_path / "cut.jsonl")
+
+
+Edit = Callable[[dict[str, Any]], None]
+"""Breaks one exported row in place."""
+
+
+def set_field(name: str, value: object) -> Edit:
+    def edit(row: dict[str, Any]) -> None:
+        row[name] = value
+
+    return edit
+
+
+def nul_in(name: str) -> Edit:
+    """A NUL in a text field (an optional one's ``{"some": text}`` too)."""
+
+    def edit(row: dict[str, Any]) -> None:
+        text = json.dumps(row[name])
+        row[name] = json.loads(text[:-2] + "\\u0000" + text[-2:])
+
+    return edit
+
+
+def breaking(
+    table: str, which: tuple[str, str], edit: Edit
+) -> Callable[[list[Record]], list[Record]]:
+    """An export's records with ``edit`` applied to the ``table`` row whose field
+    ``which[0]`` holds ``which[1]``."""
+    field, value = which
+
+    def broken(records: list[Record]) -> list[Record]:
+        [row] = [r["row"] for r in of(table, records) if r["row"][field] == value]
+        edit(row)
+        return records
+
+    return broken
+
+
+# (table, which row (its key field, value), the edit, the module's message)
+BROKEN_ROWS: list[tuple[str, tuple[str, str], Edit, str]] = [
+    ("config", ("key", "app.theme"), set_field("key", "App.theme"), 'config key "App.theme"'),
+    ("config", ("key", "app.theme"), nul_in("description"), "config.description contains a NUL"),
+    ("entity", ("id", "e1"), set_field("entity_type", " "), "entity.entity_type must not be"),
+    ("entity", ("id", "e2"), set_field("id", "e 2"), "entity.id \"e 2\" contains ' '"),
+    (
+        "relation",
+        ("id", "r1"),
+        set_field("from_entity", "e/1"),
+        "relation.from_entity \"e/1\" contains '/'",
+    ),
+    (
+        "state_version",
+        ("version_id", "v1"),
+        set_field("data_hash", "ABC"),
+        'state_version.data_hash "ABC" is not a SHA-256 digest',
+    ),
+    ("timeline", ("name", "main"), set_field("name", ""), "timeline.name must not be empty"),
+    ("stream_owner", ("key", "deltas:s"), set_field("key", "s"), 'key "s" names no stream'),
+    ("event_log", ("event_id", "ev1"), set_field("event_id", "ev 1"), "event_log.event_id"),
+    (
+        "event_log",
+        ("event_id", "ev1"),
+        set_field("event_type", " "),
+        "event_log.event_type must not be empty",
+    ),
+    (
+        "event_log",
+        ("event_id", "ev1"),
+        set_field("metadata", "[]"),
+        "event_log.metadata must be a JSON object",
+    ),
+    ("event_log", ("event_id", "ev1"), nul_in("source"), "event_log.source contains a NUL"),
+]
+
+
+async def test_an_import_refuses_a_row_the_reducer_that_writes_its_table_would_refuse(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """An imported row passes the checks the reducer that writes its table has made since the
+    first module (ids, names, text, hashes, config keys, metadata an object): a config row under
+    a key `update_config` refuses could never be changed, and an event a replay cannot read
+    would make every start fail. The refused batch leaves none of its rows; the import stays
+    open. (Rules added later are not applied: `test_cli` imports an event whose time an older
+    module stored out of today's range.)"""
+    source = make_controller()
+    await populate(await source.start_deployment_mode())
+    await source.stop()
+    exporter = make_controller()
+    await exporter.start_admin_mode()
+    await exporter.export(tmp_path / "dump.jsonl")
+    await exporter.stop()
+    for number, (table, (field, value), edit, message) in enumerate(BROKEN_ROWS):
+        case = f"{table} {value}: {message}"
+        broken = breaking(table, (field, value), edit)
+        rewrite(tmp_path / "dump.jsonl", tmp_path / f"broken{number}.jsonl", broken)
+        importer = await fresh_importer(make_controller, config, tmp_path / f"fresh{number}")
+        code = ErrorCode.INVALID_ARGUMENT
+        with pytest.raises(ImportRefusedError, match=f"{code}: {message}") as refused:
+            await importer.import_export(tmp_path / f"broken{number}.jsonl")
+        assert refused.value.code is code, case
+        after = await snapshot(importer.http, config.database)
+        assert after["import_state"], case  # refused before Finish
+        assert after["log_sequence"] == [], case
+        kept = [json.loads(row) for row in after[table]]
+        assert not [row for row in kept if row.get(field) == value], case  # nothing of its batch
+        await importer.stop()

@@ -8,7 +8,6 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import attrs
@@ -25,12 +24,18 @@ from nerv_inner_universe.controller import (
     ImportRefusedError,
     InnerUniverseConfig,
     InnerUniverseController,
-    free_port,
 )
-from tests.integration.controller.conftest import MakeController, Snapshot, snapshot
+from tests.integration.controller.conftest import (
+    MakeController,
+    Record,
+    Snapshot,
+    fresh_importer,
+    of,
+    rewrite,
+    snapshot,
+)
 
 ES_TABLES = ("es_store", "es_stored_event", "es_tracking")
-Record = dict[str, Any]
 
 
 class Dog(Aggregate):
@@ -143,19 +148,6 @@ def read_then_continue(env: dict[str, str], dog_ids: list[UUID]) -> tuple[Observ
         return before, observe(school, watcher, [*dog_ids, cy])
 
 
-async def fresh_importer(
-    make_controller: MakeController, config: InnerUniverseConfig, path: Path
-) -> InnerUniverseController:
-    """A freshly deployed database on a data dir of its own, started for an import."""
-    fresh = attrs.evolve(config, db_path=path, port=free_port())
-    target = make_controller(fresh)
-    await target.start_deployment_mode()
-    await target.stop()
-    importer = make_controller(fresh)
-    await importer.start_admin_mode()
-    return importer
-
-
 async def export_of_an_application(
     make_controller: MakeController, config: InnerUniverseConfig, destination: Path
 ) -> tuple[list[UUID], Observed]:
@@ -178,21 +170,6 @@ def without_row_ids(rows: list[str]) -> list[str]:
         row.pop("row_id", None)
         kept.append(json.dumps(row, sort_keys=True))
     return sorted(kept)
-
-
-def rewrite(source: Path, destination: Path, edit: Callable[[list[Record]], list[Record]]) -> None:
-    """``source`` with its row records edited and the end line's counts made to match."""
-    header, *records, _ = (json.loads(line) for line in source.read_text().splitlines())
-    records = edit(records)
-    counts: dict[str, int] = {}
-    for record in records:
-        counts[record["table"]] = counts.get(record["table"], 0) + 1
-    lines = [header, *records, {"end": {"rows": counts}}]
-    destination.write_text("".join(json.dumps(line) + "\n" for line in lines))
-
-
-def of(table: str, records: list[Record]) -> list[Record]:
-    return [record for record in records if record["table"] == table]
 
 
 async def test_an_eventsourcing_application_survives_export_and_import(

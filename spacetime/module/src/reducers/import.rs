@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use inner_universe_rules::stored_events::{
     head_matches_events, position_taken, validate_label, validate_state,
 };
-use inner_universe_rules::{json, text, Code, RuleError, RuleResult};
+use inner_universe_rules::{config as config_rules, json, text, Code, RuleError, RuleResult};
 use spacetimedb::{reducer, ReducerContext, SpacetimeType, Table};
 
 use crate::access;
@@ -167,7 +167,11 @@ trait Imported {
     const TABLE: &'static str;
     /// The primary key, as the error for a row imported twice names it.
     fn key(&self) -> String;
-    /// Refuses a row the module could not have stored (non-canonical JSON, a wrong hash).
+    /// Refuses a row the module could not have stored (non-canonical JSON, a wrong hash, an id
+    /// or name its writing reducer refuses). Rules that came after the first module (times
+    /// within years 1 to 9999, the settings' types and ranges, reserved id namespaces) are
+    /// not applied: an export from an older module holds rows stored before them, which the
+    /// readers take.
     fn check(&self) -> RuleResult {
         Ok(())
     }
@@ -178,8 +182,13 @@ impl Imported for Config {
     fn key(&self) -> String {
         self.key.clone()
     }
+    /// `update_config`'s checks of the key (a row under a key it refuses could never be
+    /// changed) and the description. Not the settings' types and ranges, which came later: an
+    /// admin overwrites such a value with `update_config`.
     fn check(&self) -> RuleResult {
-        canonical("config.value", &self.value)
+        config_rules::validate_key(&self.key)?;
+        canonical("config.value", &self.value)?;
+        text::validate_optional_text("config.description", self.description.as_deref())
     }
 }
 
@@ -195,7 +204,10 @@ impl Imported for Entity {
     fn key(&self) -> String {
         self.id.clone()
     }
+    /// `create_entity`'s checks.
     fn check(&self) -> RuleResult {
+        text::validate_id("entity.id", &self.id)?;
+        text::validate_name("entity.entity_type", &self.entity_type)?;
         if checks::entity_metadata(self.metadata.clone())? != self.metadata {
             return Err(RuleError::invalid(format!(
                 "entity {:?}: metadata.properties is not canonical JSON",
@@ -211,7 +223,12 @@ impl Imported for Relation {
     fn key(&self) -> String {
         self.id.clone()
     }
+    /// `create_relation`'s checks.
     fn check(&self) -> RuleResult {
+        text::validate_id("relation.id", &self.id)?;
+        text::validate_id("relation.from_entity", &self.from_entity)?;
+        text::validate_id("relation.to_entity", &self.to_entity)?;
+        text::validate_name("relation.relation_type", &self.relation_type)?;
         if checks::relation_metadata(self.metadata.clone())? != self.metadata {
             return Err(RuleError::invalid(format!(
                 "relation {:?}: metadata is not canonical",
@@ -227,7 +244,15 @@ impl Imported for StateVersion {
     fn key(&self) -> String {
         self.version_id.clone()
     }
+    /// `commit_state_version`'s checks, and a snapshot that matches its hash.
     fn check(&self) -> RuleResult {
+        text::validate_id("state_version.version_id", &self.version_id)?;
+        text::validate_name("state_version.timeline", &self.timeline)?;
+        if let Some(parent) = &self.parent_version_id {
+            text::validate_id("state_version.parent_version_id", parent)?;
+        }
+        text::validate_text("state_version.description", &self.description)?;
+        text::validate_sha256_hex("state_version.data_hash", &self.data_hash)?;
         if checks::operations(self.operations.clone())? != self.operations {
             return Err(RuleError::invalid(format!(
                 "state version {:?}: operations are not canonical",
@@ -253,6 +278,11 @@ impl Imported for Timeline {
     fn key(&self) -> String {
         self.name.clone()
     }
+    /// The names `commit_state_version` checks.
+    fn check(&self) -> RuleResult {
+        text::validate_name("timeline.name", &self.name)?;
+        text::validate_id("timeline.head_version_id", &self.head_version_id)
+    }
 }
 
 impl Imported for DeltaRecord {
@@ -260,7 +290,12 @@ impl Imported for DeltaRecord {
     fn key(&self) -> String {
         self.delta_id.clone()
     }
+    /// `record_delta`'s checks.
     fn check(&self) -> RuleResult {
+        text::validate_id("delta_record.delta_id", &self.delta_id)?;
+        text::validate_name("delta_record.stream", &self.stream)?;
+        text::validate_id("delta_record.state_version_id", &self.state_version_id)?;
+        checks::delta_metadata(self.metadata.clone())?;
         if checks::operations(self.operations.clone())? != self.operations {
             return Err(RuleError::invalid(format!(
                 "delta {:?}: operations are not canonical",
@@ -282,6 +317,10 @@ impl Imported for StreamOwner {
     const TABLE: &'static str = "stream_owner";
     fn key(&self) -> String {
         self.key.clone()
+    }
+    /// A key that names a stream, as `set_stream_owner` checks.
+    fn check(&self) -> RuleResult {
+        access::Stream::from_key(&self.key).map(|_| ())
     }
 }
 
@@ -307,8 +346,18 @@ impl Imported for EventLog {
     fn key(&self) -> String {
         self.event_id.clone()
     }
+    /// `publish_event`'s checks of id, type, source and metadata (a row a replay could not
+    /// read would make every start fail).
     fn check(&self) -> RuleResult {
-        canonical("event_log.metadata", &self.metadata)?;
+        text::validate_id("event_log.event_id", &self.event_id)?;
+        text::validate_name("event_log.event_type", &self.event_type)?;
+        text::validate_optional_text("event_log.source", self.source.as_deref())?;
+        if json::canonicalize_object("event_log.metadata", &self.metadata)? != self.metadata {
+            return Err(RuleError::invalid(format!(
+                "event {:?}: metadata is not canonical JSON",
+                self.event_id
+            )));
+        }
         if let EventData::Custom(data) = &self.data {
             canonical("event_log.data", data)?;
         }
