@@ -132,7 +132,10 @@ class Measured:
     summed over calls. ``rss_growth_mib``: the child process's RSS change across the work.
     ``cpu_seconds``: CPU time the child process (all its threads) used for the work, which a
     loaded machine stretches less than the wall time. ``server_cpu_seconds``: CPU time the
-    ``spacetimedb-standalone`` process used meanwhile (all of its work, not only reducers)."""
+    ``spacetimedb-standalone`` process used meanwhile (all of its work, not only reducers);
+    ``server_thread_cpu_seconds``: its busiest thread's (the database's own, which runs the
+    reducers and the commits one transaction at a time, so no client commits events faster
+    than it gets through them)."""
 
     events: int
     seconds: float
@@ -144,6 +147,7 @@ class Measured:
     server_cpu_seconds: float | None = None
     rss_peak_growth_mib: float | None = None
     """The child's peak RSS (``VmHWM``) minus its RSS before the work, when measured."""
+    server_thread_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -168,6 +172,41 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU seconds each thread of process ``pid`` has used so far, by thread id
+    (Linux ``/proc/<pid>/task``); a thread that ends while it is read is left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+@attrs.frozen
+class ServerUsage:
+    """The CPU seconds a server process has used so far, in all and per thread."""
+
+    pid: int
+    process: float
+    threads: dict[int, float]
+
+    @classmethod
+    def now(cls, pid: int) -> ServerUsage:
+        return cls(pid, process_cpu_seconds(pid), thread_cpu_seconds(pid))
+
+    def since(self) -> tuple[float, float]:
+        """(the process's CPU seconds, its busiest thread's) since this reading."""
+        later = ServerUsage.now(self.pid)
+        busiest = max(
+            used - self.threads.get(thread, 0.0) for thread, used in later.threads.items()
+        )
+        return later.process - self.process, busiest
 
 
 def peak_rss_mib() -> float:
@@ -424,18 +463,25 @@ def timed_start(
     runtime = Nerv(nerv_config(db, "async", protocol))
     prepare(runtime)
     before = rss_mib()
-    server_started = process_cpu_seconds(db.server_pid)
+    server_started = ServerUsage.now(db.server_pid)
     with profiled():
         started, cpu_started = time.perf_counter(), time.process_time()
         runtime.start()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     try:
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
+        server_cpu, server_thread = server_started.since()
         growth = rss_mib() - before
         history = runtime.event_bus.get_history(limit=None)
     finally:
         runtime.stop()
-    measured = Measured(expected, seconds, growth, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+    measured = Measured(
+        expected,
+        seconds,
+        growth,
+        cpu_seconds=cpu,
+        server_cpu_seconds=server_cpu,
+        server_thread_cpu_seconds=server_thread,
+    )
     return measured, history
 
 
@@ -525,7 +571,7 @@ async def _client_publish(
                 slots.release()
 
         before = rss_mib()
-        server_started = process_cpu_seconds(db.server_pid)
+        server_started = ServerUsage.now(db.server_pid)
         with profiled():
             started, cpu_started = time.perf_counter(), time.process_time()
             async with asyncio.TaskGroup() as group:
@@ -534,10 +580,20 @@ async def _client_publish(
                     numbers = range(start, min(start + batch, first + events))
                     group.create_task(call(index, numbers))
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu = process_cpu_seconds(db.server_pid) - server_started
+        server_cpu, server_thread = server_started.since()
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
-    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
+    return Measured(
+        events,
+        seconds,
+        growth,
+        p50,
+        p99,
+        server_seconds,
+        cpu,
+        server_cpu,
+        server_thread_cpu_seconds=server_thread,
+    )
 
 
 def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> Measured:
@@ -597,7 +653,7 @@ def one_by_one(
     latencies = latency_buffer(events)
     server_seconds: float | None = 0.0
     before = rss_mib()
-    server_started = process_cpu_seconds(db.server_pid)
+    server_started = ServerUsage.now(db.server_pid)
     with profiled():
         started, cpu_started = time.perf_counter(), time.process_time()
         for n in range(events):
@@ -611,10 +667,20 @@ def one_by_one(
         if finish is not None:
             finish()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    server_cpu = process_cpu_seconds(db.server_pid) - server_started
+    server_cpu, server_thread = server_started.since()
     growth = rss_mib() - before
     p50, p99 = percentiles(latencies)
-    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, server_cpu)
+    return Measured(
+        events,
+        seconds,
+        growth,
+        p50,
+        p99,
+        server_seconds,
+        cpu,
+        server_cpu,
+        server_thread_cpu_seconds=server_thread,
+    )
 
 
 # --- eventsourcing ---------------------------------------------------------------------------
@@ -939,7 +1005,7 @@ class Run:
             return self.replay_ratios(f)
         if self.args.memory_only:
             return self.memory_ratios(f)
-        wanted: list[tuple[tuple[str, ...], Callable[[], Ratio]]] = [
+        wanted: list[tuple[tuple[str, ...], Callable[[], Ratio | None]]] = [
             (
                 ("plugin_async", "es_sqlite_batched"),
                 lambda: ratio(
@@ -1014,8 +1080,28 @@ class Run:
                     0.7,
                 ),
             ),
+            (
+                ("client_batches_awaited",),
+                lambda: per_thread_second(
+                    "reducer time / busiest server thread's CPU time, batches awaited (the most "
+                    "of the engine ceiling a client can reach)",
+                    known(f["client_batches_awaited"].server_seconds),
+                    f["client_batches_awaited"],
+                ),
+            ),
+            (
+                ("client_batches",),
+                lambda: bounded(
+                    "busiest server thread's CPU time / wall time, client pipelined batches "
+                    "(1: the engine's thread was the bound)",
+                    known(f["client_batches"].server_thread_cpu_seconds)
+                    / f["client_batches"].seconds,
+                    "x",
+                ),
+            ),
         ]
-        writes = [make() for keys, make in wanted if all(key in f for key in keys)]
+        made = [make() for keys, make in wanted if all(key in f for key in keys)]
+        writes = [r for r in made if r is not None]
         writes += self.memory_ratios(f)
         if self.args.writes_only:
             return writes
@@ -1128,6 +1214,13 @@ def bounded(
     return Ratio(label, value, unit, None, None)
 
 
+def per_thread_second(label: str, seconds: float, m: Measured) -> Ratio | None:
+    """``seconds`` over the busiest server thread's CPU seconds in ``m``; None when that
+    thread used less than a clock tick (a smoke run: nothing to divide by)."""
+    thread = known(m.server_thread_cpu_seconds)
+    return bounded(label, seconds / thread, "x") if thread else None
+
+
 def number(value: float) -> str:
     return f"{value:,.0f}" if value >= 1000 else f"{value:,.2f}"
 
@@ -1140,6 +1233,8 @@ def describe(m: Measured) -> str:
         text += f", client CPU {m.cpu_seconds:.3f} s"
     if m.server_cpu_seconds is not None:
         text += f", server CPU {m.server_cpu_seconds:.3f} s"
+    if m.server_thread_cpu_seconds is not None:
+        text += f" (busiest thread {m.server_thread_cpu_seconds:.3f} s)"
     if m.rss_peak_growth_mib is not None:
         text += f", RSS {m.rss_growth_mib:+.1f} MiB (peak {m.rss_peak_growth_mib:+.1f} MiB)"
     return text
@@ -1153,7 +1248,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
     table = Table(title="Figures (one run, one machine)", box=style)
     columns = [
         *("path", "events", "seconds", "events/s", "p50 ms", "p99 ms", "server s", "CPU s"),
-        "server CPU s",
+        *("server CPU s", "busiest server thread s"),
     ]
     for column in [*columns, "RSS growth", "per 100k events", "peak RSS growth"]:
         table.add_column(column, justify="left" if column == "path" else "right")
@@ -1169,6 +1264,7 @@ def figures_table(figures: Sequence[Figure], style: box.Box) -> Table:
             optional(m.server_seconds, "{:.3f}"),
             optional(m.cpu_seconds, "{:.3f}"),
             optional(m.server_cpu_seconds, "{:.3f}"),
+            optional(m.server_thread_cpu_seconds, "{:.3f}"),
             optional(m.rss_growth_mib, "{:+.1f} MiB"),
             optional(m.rss_per_100k_mib, "{:+.1f} MiB"),
             optional(m.rss_peak_growth_mib, "{:+.1f} MiB"),

@@ -52,27 +52,13 @@ from rich.table import Table
 from benchmarks.compare import (
     BenchmarkError,
     Database,
+    ServerUsage,
     event_input,
     expect_count,
-    process_cpu_seconds,
     spacetime_server,
 )
 from nerv_inner_universe import log
 from nerv_inner_universe.client import DbConnection
-
-
-def thread_cpu_seconds(pid: int) -> dict[int, float]:
-    """User + system CPU seconds each thread of process ``pid`` has used so far, by thread id
-    (Linux ``/proc/<pid>/task``); a thread that ends while it is read is left out."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[int, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    return used
 
 
 @attrs.frozen
@@ -136,17 +122,14 @@ async def _segment(
         finally:
             slots.release()
 
-    threads_before = thread_cpu_seconds(db.server_pid)
-    server_before = process_cpu_seconds(db.server_pid)
+    server_before = ServerUsage.now(db.server_pid)
     started = time.perf_counter()
     async with asyncio.TaskGroup() as group:
         for start in numbers[::batch]:
             await slots.acquire()
             group.create_task(call(range(start, min(start + batch, numbers.stop))))
     seconds = time.perf_counter() - started
-    server_cpu = process_cpu_seconds(db.server_pid) - server_before
-    threads_after = thread_cpu_seconds(db.server_pid)
-    busiest = max(used - threads_before.get(thread, 0.0) for thread, used in threads_after.items())
+    server_cpu, busiest = server_before.since()
     return Segment(numbers.stop, len(numbers), seconds, reducer_seconds, server_cpu, busiest)
 
 
