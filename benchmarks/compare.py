@@ -145,9 +145,9 @@ class Measured:
     server_seconds: float | None = None
     cpu_seconds: float | None = None
     server_cpu_seconds: float | None = None
+    server_thread_cpu_seconds: float | None = None
     rss_peak_growth_mib: float | None = None
     """The child's peak RSS (``VmHWM``) minus its RSS before the work, when measured."""
-    server_thread_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -580,20 +580,10 @@ async def _client_publish(
                     numbers = range(start, min(start + batch, first + events))
                     group.create_task(call(index, numbers))
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        server_cpu, server_thread = server_started.since()
+        server = server_started.since()
         growth = rss_mib() - before
     p50, p99 = percentiles(latencies) if in_flight == 1 else (None, None)
-    return Measured(
-        events,
-        seconds,
-        growth,
-        p50,
-        p99,
-        server_seconds,
-        cpu,
-        server_cpu,
-        server_thread_cpu_seconds=server_thread,
-    )
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, *server)
 
 
 def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> Measured:
@@ -667,20 +657,10 @@ def one_by_one(
         if finish is not None:
             finish()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    server_cpu, server_thread = server_started.since()
+    server = server_started.since()
     growth = rss_mib() - before
     p50, p99 = percentiles(latencies)
-    return Measured(
-        events,
-        seconds,
-        growth,
-        p50,
-        p99,
-        server_seconds,
-        cpu,
-        server_cpu,
-        server_thread_cpu_seconds=server_thread,
-    )
+    return Measured(events, seconds, growth, p50, p99, server_seconds, cpu, *server)
 
 
 # --- eventsourcing ---------------------------------------------------------------------------
