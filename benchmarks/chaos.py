@@ -50,6 +50,7 @@ from typing import Any
 import attrs
 import httpx
 
+from benchmarks.arguments import json_destination
 from nerv_inner_universe import log
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.nerv import Nerv
@@ -550,7 +551,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--window", type=float, default=defaults.window, help="durability_window, seconds"
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument(
+        "--json", type=json_destination, default=None, help="also write the report here"
+    )
     parser.add_argument("--smoke", action="store_true", help="a few faults of each kind")
     parser.add_argument("--log-level", default="error", help="the library's (default: error)")
     args = parser.parse_args(argv)

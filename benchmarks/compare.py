@@ -75,6 +75,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.arguments import json_destination
 from nerv_inner_universe import log
 from nerv_inner_universe.client import (
     BlockingConnection,
@@ -172,6 +173,11 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+MIN_THREAD_SECONDS = 10 / os.sysconf("SC_CLK_TCK")
+"""The kernel counts a thread's CPU time in clock ticks (10 ms here): below ten of them, a
+share of it says nothing, and the ratios built on it are left out."""
 
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
@@ -1196,9 +1202,9 @@ def bounded(
 
 def per_thread_second(label: str, seconds: float, m: Measured) -> Ratio | None:
     """``seconds`` over the busiest server thread's CPU seconds in ``m``; None when that
-    thread used less than a clock tick (a smoke run: nothing to divide by)."""
+    thread used less than `MIN_THREAD_SECONDS` (a smoke run)."""
     thread = known(m.server_thread_cpu_seconds)
-    return bounded(label, seconds / thread, "x") if thread else None
+    return bounded(label, seconds / thread, "x") if thread >= MIN_THREAD_SECONDS else None
 
 
 def number(value: float) -> str:
@@ -1305,7 +1311,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="bsatn",
         help="the wire format of every SpacetimeDB connection (the plugin's `protocol` setting)",
     )
-    parser.add_argument("--json", type=Path, help="also write every figure and ratio here")
+    parser.add_argument(
+        "--json", type=json_destination, help="also write every figure and ratio here"
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument(
         "--writes-only",

@@ -37,6 +37,7 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.arguments import json_destination
 from benchmarks.compare import (
     BenchmarkError,
     Database,
@@ -295,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--json", type=json_destination, help="also write the figures here")
     parser.add_argument(
         "--interval",
         type=int,

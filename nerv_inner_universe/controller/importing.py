@@ -77,13 +77,22 @@ def _lines(source: Path) -> Iterator[tuple[dict[str, Any], int, int]]:
             yield record, number, len(line)
 
 
-async def _send(http: SpacetimeHttp, database: str, batch: Variant, what: str) -> None:
-    """One `import_rows` call; a refusal is ImportRefusedError naming ``what`` was sent."""
+async def _send(
+    http: SpacetimeHttp, database: str, batch: Variant, what: str, *, begun: bool = True
+) -> None:
+    """One `import_rows` call; a refusal is ImportRefusedError naming ``what`` was sent and,
+    once the import has ``begun``, what that leaves behind."""
     try:
         await contract.import_rows(batch=batch).send_http(http, database)
     except contract.ReducerRefusedError as refused:
+        left = (
+            "; the rows imported before it stay and the import stays open, so this database "
+            "is not usable: import again into a fresh data dir"
+            if begun
+            else ""
+        )
         raise ImportRefusedError(
-            f"the module refused {what}: {refused.refusal}", refused.code
+            f"the module refused {what}: {refused.refusal}{left}", refused.code
         ) from refused
     except RequestTooLargeError as error:
         raise DataImportError(f"{what} cannot be sent over HTTP: {error}") from error
@@ -202,7 +211,7 @@ async def import_jsonl(
     reader = _Reader(source, schema, TypeContext(schema.typespace, schema.type_names))
     for _ in reader.records(check=True):  # reads and checks every line before the first call
         pass
-    await _send(http, database, contract.import_begin(), "the start of the import")
+    await _send(http, database, contract.import_begin(), "the start of the import", begun=False)
     batches: dict[Table, list[object]] = {}
     batch_bytes: dict[Table, int] = {}
     rows: dict[str, int] = {}

@@ -142,6 +142,21 @@ impl<'a> Stream<'a> {
     /// `es:<store>`); `invalid_argument` for another key, and for `timeline:stream.<s>`, whose
     /// owner is the owner of `deltas:<s>`.
     pub fn from_key(key: &'a str) -> RuleResult<Self> {
+        let stream = Self::named_by(key)?;
+        let owned = stream.owned().key();
+        if owned != key {
+            return Err(RuleError::invalid(format!(
+                "{} belongs to the owner of {owned:?}; change that key instead",
+                stream.describe()
+            )));
+        }
+        Ok(stream)
+    }
+
+    /// The stream a key names, whoever owns it: a `timeline:stream.<s>` row, which modules
+    /// before the anchor timelines went with their delta streams stored, is one too.
+    /// `invalid_argument` for a key that names no stream.
+    pub fn named_by(key: &'a str) -> RuleResult<Self> {
         let stream = if let Some(name) = key.strip_prefix(TIMELINE_KEY) {
             Stream::Timeline(name)
         } else if let Some(name) = key.strip_prefix(DELTAS_KEY) {
@@ -155,13 +170,6 @@ impl<'a> Stream<'a> {
             )));
         };
         text::validate_name("the stream name in key", stream.name())?;
-        let owned = stream.owned().key();
-        if owned != key {
-            return Err(RuleError::invalid(format!(
-                "{} belongs to the owner of {owned:?}; change that key instead",
-                stream.describe()
-            )));
-        }
         Ok(stream)
     }
 

@@ -10,7 +10,14 @@ from typing import Any
 import attrs
 import pytest
 
-from nerv_inner_universe.contract import LOG_PAGE_ROWS, ErrorCode, RedactedKind
+from nerv_inner_universe.client import Identity
+from nerv_inner_universe.contract import (
+    LOG_PAGE_ROWS,
+    ErrorCode,
+    RedactedKind,
+    ReducerRefusedError,
+    set_stream_owner,
+)
 from nerv_inner_universe.controller import (
     ControllerError,
     ImportRefusedError,
@@ -219,6 +226,23 @@ BROKEN_ROWS: list[tuple[str, tuple[str, str], Edit, str]] = [
 ]
 
 
+async def exported(make_controller: MakeController, to: Path) -> None:
+    """`populate`'s rows, exported to ``to``."""
+    source = make_controller()
+    await populate(await source.start_deployment_mode())
+    await source.stop()
+    exporter = make_controller()
+    await exporter.start_admin_mode()
+    await exporter.export(to)
+    await exporter.stop()
+
+
+def owner_rows(state: dict[str, list[str]]) -> dict[str, str]:
+    """``stream_owner`` rows of a `snapshot`: key -> owner identity (hex)."""
+    rows = (json.loads(row) for row in state["stream_owner"])
+    return {row["key"]: row["owner"]["__identity__"] for row in rows}
+
+
 async def test_an_import_refuses_a_row_the_reducer_that_writes_its_table_would_refuse(
     make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
 ) -> None:
@@ -228,13 +252,7 @@ async def test_an_import_refuses_a_row_the_reducer_that_writes_its_table_would_r
     would make every start fail. The refused batch leaves none of its rows; the import stays
     open. (Rules added later are not applied: `test_cli` imports an event whose time an older
     module stored out of today's range.)"""
-    source = make_controller()
-    await populate(await source.start_deployment_mode())
-    await source.stop()
-    exporter = make_controller()
-    await exporter.start_admin_mode()
-    await exporter.export(tmp_path / "dump.jsonl")
-    await exporter.stop()
+    await exported(make_controller, tmp_path / "dump.jsonl")
     for number, (table, (field, value), edit, message) in enumerate(BROKEN_ROWS):
         case = f"{table} {value}: {message}"
         broken = breaking(table, (field, value), edit)
@@ -244,9 +262,62 @@ async def test_an_import_refuses_a_row_the_reducer_that_writes_its_table_would_r
         with pytest.raises(ImportRefusedError, match=f"{code}: {message}") as refused:
             await importer.import_export(tmp_path / f"broken{number}.jsonl")
         assert refused.value.code is code, case
+        assert "import again into a fresh data dir" in str(refused.value), case
         after = await snapshot(importer.http, config.database)
         assert after["import_state"], case  # refused before Finish
         assert after["log_sequence"] == [], case
         kept = [json.loads(row) for row in after[table]]
         assert not [row for row in kept if row.get(field) == value], case  # nothing of its batch
         await importer.stop()
+
+
+async def test_an_older_modules_anchor_owner_row_imports_and_can_be_cleared(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """Modules before anchor timelines went with their delta streams stored a
+    `timeline:stream.<s>` owner row: an export holding one imports, and the row can be cleared
+    (giving it an owner is still refused)."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+
+    def with_anchor_owner(records: list[Record]) -> list[Record]:
+        [deltas] = [r for r in of("stream_owner", records) if r["row"]["key"] == "deltas:s"]
+        anchor = json.loads(json.dumps(deltas))
+        anchor["row"]["key"] = "timeline:stream.s"
+        return [*records, anchor]
+
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "older.jsonl", with_anchor_owner)
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    await importer.import_export(tmp_path / "older.jsonl")
+    owners = owner_rows(await snapshot(importer.http, config.database))
+    anchor = "timeline:stream.s"
+    assert owners[anchor] == owners["deltas:s"]
+    owner = Identity.from_hex(owners[anchor].removeprefix("0x"))
+    with pytest.raises(ReducerRefusedError, match='belongs to the owner of "deltas:s"') as given:
+        await set_stream_owner(key=anchor, owner=owner).send_http(importer.http, config.database)
+    assert given.value.code is ErrorCode.INVALID_ARGUMENT
+    await set_stream_owner(key=anchor, owner=None).send_http(importer.http, config.database)
+    after = owner_rows(await snapshot(importer.http, config.database))
+    assert after == {key: who for key, who in owners.items() if key != anchor}
+    await importer.stop()
+
+
+async def test_an_import_whose_versions_would_form_a_cycle_is_refused(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """A parent is committed before its child (a lower log seq): an edited export whose version
+    names itself, or a later version, as its parent is refused at the end, before the log
+    sequence is set (a cycle would make every walk back through the timeline endless)."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+    own_parent = set_field("parent_version_id", {"some": "v1"})
+    cycle = breaking("state_version", ("version_id", "v1"), own_parent)
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "cycle.jsonl", cycle)
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    message = r'state version "v1" \(seq \d+\) names parent "v1" committed after it'
+    with pytest.raises(ImportRefusedError, match=message) as refused:
+        await importer.import_export(tmp_path / "cycle.jsonl")
+    assert refused.value.code is ErrorCode.INTEGRITY_ERROR
+    assert "import again into a fresh data dir" in str(refused.value)
+    after = await snapshot(importer.http, config.database)
+    assert after["import_state"]
+    assert after["log_sequence"] == []
+    await importer.stop()

@@ -318,9 +318,9 @@ impl Imported for StreamOwner {
     fn key(&self) -> String {
         self.key.clone()
     }
-    /// A key that names a stream, as `set_stream_owner` checks.
+    /// A key that names a stream (a `timeline:stream.<s>` row of an older module too).
     fn check(&self) -> RuleResult {
-        access::Stream::from_key(&self.key).map(|_| ())
+        access::Stream::named_by(&self.key).map(|_| ())
     }
 }
 
@@ -550,10 +550,18 @@ fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
     }
     for row in ctx.db.state_version().iter() {
         if let Some(parent) = &row.parent_version_id {
-            if ctx.db.state_version().version_id().find(parent).is_none() {
+            let Some(parent_row) = ctx.db.state_version().version_id().find(parent) else {
                 return broken(format!(
                     "state version {:?} names missing parent {parent:?}",
                     row.version_id
+                ));
+            };
+            // A parent is committed first, so its log seq is lower: versions form no cycle.
+            if parent_row.seq >= row.seq {
+                return broken(format!(
+                    "state version {:?} (seq {}) names parent {parent:?} committed after it \
+                     (seq {})",
+                    row.version_id, row.seq, parent_row.seq
                 ));
             }
         }

@@ -122,12 +122,18 @@ pub fn grant_stream_access(ctx: &ReducerContext, delegate: Identity) -> RuleResu
 
 /// Gives the stream `key` names (`timeline:<name>`, `deltas:<stream>` or `es:<store>`, as in
 /// `stream_owner`) to `owner`, or, with None, clears its ownership: its next writer claims it.
-/// Admin-only; `invalid_argument` for a key that names no stream or names timeline
-/// `stream.<s>` (owned with `deltas:<s>`); `not_found` when clearing a stream nobody owns.
+/// Admin-only; `invalid_argument` for a key that names no stream, or, giving an owner, names
+/// timeline `stream.<s>` (owned with `deltas:<s>`; clearing such a row, which older modules
+/// stored, is allowed); `not_found` when clearing a stream nobody owns.
 /// Setting the owner it has is a no-op.
 #[reducer]
 pub fn set_stream_owner(ctx: &ReducerContext, key: String, owner: Option<Identity>) -> RuleResult {
-    access::Stream::from_key(&key)?;
+    if owner.is_some() {
+        access::Stream::from_key(&key)?;
+    } else {
+        // Clearing: also a `timeline:stream.<s>` row an older module stored, which nothing reads.
+        access::Stream::named_by(&key)?;
+    }
     access::require_admin(ctx, "set_stream_owner")?;
     changes::record(ctx)?;
     let owners = ctx.db.stream_owner();

@@ -1,0 +1,21 @@
+"""Command-line argument types the benchmarks share."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def json_destination(text: str) -> Path:
+    """``--json FILE``: a file in an existing, writable directory, checked before the run (a
+    long run must not end in an error for a path it could have refused at once)."""
+    path = Path(text)
+    folder = path.parent if str(path.parent) else Path()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; name a file")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{folder} is not a directory")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{folder} is not writable")
+    return path
