@@ -169,9 +169,9 @@ trait Imported {
     fn key(&self) -> String;
     /// Refuses a row the module could not have stored (non-canonical JSON, a wrong hash, an id
     /// or name its writing reducer refuses). Rules that came after the first module (times
-    /// within years 1 to 9999, the settings' types and ranges, reserved id namespaces) are
-    /// not applied: an export from an older module holds rows stored before them, which the
-    /// readers take.
+    /// within years 1 to 9999, the settings' types and ranges, reserved id namespaces, anchor
+    /// timelines going with their delta streams) are not applied: an export from an older
+    /// module holds rows stored before them, which the readers take.
     fn check(&self) -> RuleResult {
         Ok(())
     }
