@@ -321,3 +321,23 @@ async def test_an_import_whose_versions_would_form_a_cycle_is_refused(
     assert after["import_state"]
     assert after["log_sequence"] == []
     await importer.stop()
+
+
+async def test_an_import_whose_timeline_head_is_another_timelines_version_is_refused(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """A timeline's head is a version of that timeline (a commit makes it so, a redaction moves
+    it only to a parent on the same timeline): an edited export whose head belongs to another
+    timeline, on which every later commit would be refused as a conflict, is refused."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+    moved = breaking("state_version", ("version_id", "v1"), set_field("timeline", "other"))
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "moved.jsonl", moved)
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    message = 'timeline "main" has head "v1", a version of timeline "other"'
+    with pytest.raises(ImportRefusedError, match=message) as refused:
+        await importer.import_export(tmp_path / "moved.jsonl")
+    assert refused.value.code is ErrorCode.INTEGRITY_ERROR
+    after = await snapshot(importer.http, config.database)
+    assert after["import_state"]
+    assert after["log_sequence"] == []
+    await importer.stop()

@@ -578,14 +578,21 @@ fn finish(ctx: &ReducerContext, next_seq: u64) -> RuleResult {
         }
     }
     for row in ctx.db.timeline().iter() {
-        if ctx
+        let Some(head) = ctx
             .db
             .state_version()
             .version_id()
             .find(&row.head_version_id)
-            .is_none()
-        {
+        else {
             return broken(format!("timeline {:?} has a missing head", row.name));
+        };
+        // A commit makes its version the head of its own timeline, and a redaction moves the
+        // head only to a parent on the same timeline.
+        if head.timeline != row.name {
+            return broken(format!(
+                "timeline {:?} has head {:?}, a version of timeline {:?}",
+                row.name, head.version_id, head.timeline
+            ));
         }
     }
     check_es_stores(ctx)?;
