@@ -169,10 +169,16 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU seconds in a Linux ``/proc`` ``stat`` file (a process's or a
+    thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 MIN_THREAD_SECONDS = 10 / os.sysconf("SC_CLK_TCK")
@@ -183,14 +189,12 @@ share of it says nothing, and the ratios built on it are left out."""
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
     """User + system CPU seconds each thread of process ``pid`` has used so far, by thread id
     (Linux ``/proc/<pid>/task``); a thread that ends while it is read is left out."""
-    ticks = os.sysconf("SC_CLK_TCK")
     used: dict[int, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            used[int(task.name)] = stat_cpu_seconds(task / "stat")
         except FileNotFoundError:
             continue
-        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
     return used
 
 

@@ -1,6 +1,6 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
-//! `admin`, `writer`, `write_usage`, `log_sequence`, `change_counter`, `import_state`, `durability_marker`,
-//! `write_fence` and `delta_refresh_counter` are private.
+//! `admin`, `writer`, `write_usage`, `log_sequence`, `change_counter`, `import_state`,
+//! `durability_marker`, `write_fence` and `delta_refresh_counter` are private.
 
 pub mod admin;
 pub mod change_counter;
