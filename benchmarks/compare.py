@@ -5,7 +5,9 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
 
 - NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise);
 - the project's client alone: ``publish_event`` awaited one by one, ``publish_event``
-  pipelined, and ``publish_events`` batches pipelined with several in flight;
+  pipelined, and ``publish_events`` batches pipelined with several in flight; and, as the
+  floor of a sync publish, a ``publish_event`` the module refuses at its first check (it
+  stores nothing) awaited one by one on the calling thread;
 - the engine ceiling: the reducer time the server reports for ``publish_events`` batches
   (awaited one by one), as events/s;
 - ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
@@ -83,9 +85,11 @@ from nerv_inner_universe.client import (
     DbConnection,
     JsonCodec,
     ModuleSchema,
+    ReducerFailedError,
     SpacetimeHttp,
     Timestamp,
 )
+from nerv_inner_universe.contract import ErrorCode, Refusal
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv, NervSettings
@@ -103,6 +107,7 @@ WRITE_PATHS = (
     "client_awaited",
     "client_awaited_thread",
     "client_direct",
+    "client_refused",
     "client_pipelined",
     "client_batches_awaited",
     "client_batches",
@@ -619,26 +624,53 @@ def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> M
         loop.stop()
 
 
-def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
-    """``publish_event`` awaited one by one from this thread with no event loop at all: the
-    client's `BlockingConnection` (its codec, `websockets`' sans-I/O protocol and a blocking
-    socket that this thread writes and reads itself, no subscriptions): the floor of a sync
-    write made on the publishing thread (no hop to a loop thread, no subscription rows in its
-    answers)."""
+def blocking_connection(db: Database, protocol: Protocol) -> BlockingConnection:
+    """The client's `BlockingConnection` to ``db`` (not yet open: use it with ``with``), with
+    the module's schema fetched over HTTP first."""
 
     async def fetch_schema() -> ModuleSchema:
         async with SpacetimeHttp(db.url, token=db.token, timeout=120) as http:
             return await http.schema(db.name)
 
     codec = BsatnCodec if protocol == "bsatn" else JsonCodec
-    with BlockingConnection(
+    return BlockingConnection(
         db.url, db.name, asyncio.run(fetch_schema()), token=db.token, call_timeout=120, codec=codec
-    ) as conn:
+    )
+
+
+def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """``publish_event`` awaited one by one from this thread with no event loop at all: the
+    client's `BlockingConnection` (its codec, `websockets`' sans-I/O protocol and a blocking
+    socket that this thread writes and reads itself, no subscriptions): the floor of a sync
+    write made on the publishing thread (no hop to a loop thread, no subscription rows in its
+    answers)."""
+    with blocking_connection(db, protocol) as conn:
 
         def publish(n: int) -> float:
             return conn.call_reducer("publish_event", event_input(n)).duration.seconds
 
         return one_by_one(db, events, publish)
+
+
+def client_refused(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """`client_direct`, but every call is one the module refuses at its first check (an
+    event with an empty id: ``invalid_argument``): the round trip of a reducer call that
+    stores nothing (the server still reads the message, runs the reducer on its database's
+    thread, rolls back and answers), through the quickest client this project has. A call
+    that stores its event does that and more on the server. BenchmarkError when a call is
+    not refused so."""
+    with blocking_connection(db, protocol) as conn:
+
+        def refused(n: int) -> None:
+            try:
+                conn.call_reducer("publish_event", {**event_input(n), "event_id": ""})
+            except ReducerFailedError as error:
+                if Refusal.parse(error.reducer_message).code is ErrorCode.INVALID_ARGUMENT:
+                    return
+                raise BenchmarkError(f"the empty event id was refused otherwise: {error}") from None
+            raise BenchmarkError("the module stored an event with an empty id")
+
+        return one_by_one(db, events, refused)
 
 
 def one_by_one(
@@ -923,6 +955,11 @@ class Run:
             label = "publish_event awaited one by one on this thread, no event loop"
             self.measure("client_direct", label, client_direct, db, n, protocol=protocol)
             expect_count(spacetime, db, n)
+        if self.wanted("client_refused"):
+            db = spacetime.database("client-refused")
+            label = "publish_event refused at its first check, awaited one by one on this thread"
+            self.measure("client_refused", label, client_refused, db, n, protocol=protocol)
+            expect_count(spacetime, db, 0)
         if "client_batches_awaited" not in self.figures:
             return
         awaited = self.figures["client_batches_awaited"].measured
@@ -1058,6 +1095,18 @@ class Run:
                     f,
                     "client_direct",
                     "client_awaited",
+                ),
+            ),
+            (
+                ("client_refused", "es_sqlite_sync"),
+                lambda: bounded(
+                    "time a sync publish may take to be 1.2x es+SQLite sync / p50 of a call "
+                    "refused at its first check, awaited on this thread (below 1: a call that "
+                    "stores nothing takes longer through this client)",
+                    1
+                    / (1.2 * f["es_sqlite_sync"].rate)
+                    / (known(f["client_refused"].p50_ms) / 1e3),
+                    "x",
                 ),
             ),
             (
