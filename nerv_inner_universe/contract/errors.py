@@ -46,8 +46,9 @@ class ErrorCode(enum.StrEnum):
     """The caller's write budget (``write_budget_*``) for the current window is used up; the
     message says when the window resets (`Refusal.resets_at`)."""
     UNAVAILABLE = "unavailable"
-    """The database is closed for writes while its server stops; nothing changed: send the
-    call again once the server is back (`ReducerRefusedError.retryable`)."""
+    """The database is closed for writes while its server stops, or while an import is open;
+    nothing changed: send the call again once the server is back or the import has finished
+    (`ReducerRefusedError.retryable`)."""
 
 
 _CODES = {code.value: code for code in ErrorCode}
@@ -103,7 +104,8 @@ class ReducerRefusedError(ReducerFailedError):
 
     @property
     def retryable(self) -> bool:
-        """True for ``unavailable``: the database was closed for a stop, and the same call
-        may succeed once the server is back (the plugin and `eventsourcing` writers retry it
-        within their budgets). Every other refusal is final."""
+        """True for ``unavailable``: the database was closed for a stop or an import was open,
+        and the same call may succeed once the server is back or the import has finished (the
+        plugin and `eventsourcing` writers retry it within their budgets). Every other refusal
+        is final."""
         return self.refusal.code is ErrorCode.UNAVAILABLE

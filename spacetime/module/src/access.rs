@@ -16,7 +16,9 @@
 //!
 //! - While a durable stop has closed the database for writes (`checkpoint` with `close`),
 //!   every change but `checkpoint` and `reopen` is refused with `unavailable`, admins' too:
-//!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does.
+//!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does. So is
+//!   every change but `import_rows` while an import is open (a failed import leaves it open:
+//!   its rows are half there, and a write would meet them, or find the log sequence unset).
 //!
 //! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
 //! restrict reads per identity).
@@ -28,6 +30,7 @@ use crate::store;
 use crate::tables::admin::admin;
 use crate::tables::config::value_of as config_value;
 use crate::tables::event_log::event_log;
+use crate::tables::import_state::import_state;
 use crate::tables::stream_delegate::stream_delegate;
 use crate::tables::stream_owner::{stream_owner, StreamOwner};
 use crate::tables::write_fence::write_fence;
@@ -65,6 +68,14 @@ pub fn require_owner(ctx: &ReducerContext, owner: Identity, what: &str) -> RuleR
 /// Allows admins, while the database is open for writes.
 pub fn require_admin(ctx: &ReducerContext, what: &str) -> RuleResult {
     require_admin_even_closed(ctx, what)?;
+    require_open_for_writes(ctx, what)?;
+    require_no_import(ctx, what)
+}
+
+/// Allows admins, while the database is open for writes, an import being open or not: for
+/// `import_rows` only.
+pub fn require_admin_importing(ctx: &ReducerContext, what: &str) -> RuleResult {
+    require_admin_even_closed(ctx, what)?;
     require_open_for_writes(ctx, what)
 }
 
@@ -95,6 +106,23 @@ fn require_open_for_writes(ctx: &ReducerContext, what: &str) -> RuleResult {
     }
 }
 
+/// Refuses with `unavailable` while an import (`import_rows`) is open.
+fn require_no_import(ctx: &ReducerContext, what: &str) -> RuleResult {
+    match ctx.db.import_state().id().find(0) {
+        None => Ok(()),
+        Some(open) => Err(RuleError::new(
+            Code::Unavailable,
+            format!(
+                "{what} cannot run: an import opened by {} at {} is still open; nothing \
+                 changed, send it again once the import has finished (an import that was \
+                 refused or cut short leaves the database half-imported: import again into a \
+                 fresh data dir)",
+                open.started_by, open.started_at
+            ),
+        )),
+    }
+}
+
 /// The id of the single `write_fence` row.
 pub const WRITE_FENCE_ROW: u8 = 0;
 
@@ -112,7 +140,8 @@ pub fn has_role(ctx: &ReducerContext, identity: Identity) -> bool {
 /// With `auth_required`, the caller must hold a role (writer or admin) to change anything.
 pub fn require_role(ctx: &ReducerContext, what: &str) -> RuleResult {
     if !auth_required(ctx) || has_role(ctx, ctx.sender) {
-        return require_open_for_writes(ctx, what);
+        require_open_for_writes(ctx, what)?;
+        return require_no_import(ctx, what);
     }
     Err(RuleError::new(
         Code::PermissionDenied,

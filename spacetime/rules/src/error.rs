@@ -31,8 +31,9 @@ pub enum Code {
     /// The caller's write budget (`write_budget_*`) for the current window is used up; the
     /// message says when the window resets.
     RateLimited,
-    /// The database is closed for writes while its server stops; nothing changed: send the
-    /// call again once the server is back.
+    /// The database is closed for writes while its server stops, or while an import is
+    /// open; nothing changed: send the call again once the server is back or the import has
+    /// finished.
     Unavailable,
 }
 

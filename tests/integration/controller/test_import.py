@@ -10,13 +10,17 @@ from typing import Any
 import attrs
 import pytest
 
-from nerv_inner_universe.client import Identity
+from nerv_inner_universe.client import Identity, Timestamp
 from nerv_inner_universe.contract import (
     LOG_PAGE_ROWS,
     ErrorCode,
+    EventInput,
     RedactedKind,
     ReducerRefusedError,
+    create_entity,
+    publish_event,
     set_stream_owner,
+    update_config,
 )
 from nerv_inner_universe.controller import (
     ControllerError,
@@ -28,6 +32,7 @@ from nerv_inner_universe.controller import (
 from tests.integration.controller.conftest import (
     MakeController,
     Record,
+    entity_metadata,
     fresh_importer,
     of,
     populate,
@@ -340,4 +345,44 @@ async def test_an_import_whose_timeline_head_is_another_timelines_version_is_ref
     after = await snapshot(importer.http, config.database)
     assert after["import_state"]
     assert after["log_sequence"] == []
+    await importer.stop()
+
+
+async def test_a_half_imported_database_refuses_every_other_write(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """An import refused half-way stays open, the batches before the refusal in place: every
+    other write, an admin's too, is refused with `unavailable` naming the open import and
+    changes nothing (it would meet the half-imported rows, or the log sequence the import has
+    not set yet)."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+    own_parent = set_field("parent_version_id", {"some": "v1"})
+    cycle = breaking("state_version", ("version_id", "v1"), own_parent)
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "cycle.jsonl", cycle)
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    with pytest.raises(ImportRefusedError):
+        await importer.import_export(tmp_path / "cycle.jsonl")
+    before = await snapshot(importer.http, config.database)
+    at = Timestamp(1_700_000_000_000_000)
+    writes = [
+        publish_event(
+            event=EventInput(
+                event_id="late", event_type="AGENT_STEP", source=None, occurred_at=at, data="{}"
+            )
+        ),
+        update_config(key="app.late", value='"x"', description=None),
+        create_entity(entity_id="late", entity_type="thing", metadata=entity_metadata(None)),
+    ]
+    for call in writes:
+        with pytest.raises(ReducerRefusedError) as refused:
+            await call.send_http(importer.http, config.database)
+        assert refused.value.code is ErrorCode.UNAVAILABLE, call
+        assert refused.value.retryable
+        assert "an import opened by" in str(refused.value)
+        assert "import again into a fresh data dir" in str(refused.value)
+    after = await snapshot(importer.http, config.database)
+    live = ("client_connection",)
+    assert {t: rows for t, rows in after.items() if t not in live} == {
+        t: rows for t, rows in before.items() if t not in live
+    }
     await importer.stop()

@@ -65,7 +65,7 @@ pub enum ImportBatch {
 
 #[reducer]
 pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
-    access::require_admin(ctx, "import_rows")?;
+    access::require_admin_importing(ctx, "import_rows")?;
     changes::record(ctx)?;
     match batch {
         ImportBatch::Begin => begin(ctx),
