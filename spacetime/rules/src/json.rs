@@ -12,13 +12,13 @@
 //! escaped as ECMAScript's `JSON.stringify` does, floats formatted as ECMAScript's
 //! `Number.prototype.toString`. The Python package implements the same encoding.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{RuleError, RuleResult};
 use crate::limits::{MAX_JSON_BYTES, MAX_JSON_DEPTH};
+pub use crate::members::Members;
 
 /// A JSON value with integers and floats kept apart, as in the upstream type notes.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +30,7 @@ pub enum Value {
     String(String),
     Array(Vec<Value>),
     /// Members in input order; keys are unique (the parser refuses duplicates).
-    Object(Vec<(String, Value)>),
+    Object(Members),
 }
 
 impl Value {
@@ -139,7 +139,7 @@ fn write_value(out: &mut String, value: &Value, sort: bool) {
             out.push(']');
         }
         Value::Object(members) => {
-            let mut sorted: Vec<&(String, Value)> = members.iter().collect();
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
             if sort {
                 sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
             }
@@ -321,31 +321,6 @@ fn split_scientific(sci: &str) -> (String, i32) {
     (digits, exp)
 }
 
-/// An object with at most this many members finds a duplicate key by a scan of its members;
-/// a larger one keeps a hash set of its keys, so a parse stays linear in the text.
-const LINEAR_KEY_CHECK_MEMBERS: usize = 8;
-
-/// The keys of the object being parsed, hashed once it has more than
-/// [`LINEAR_KEY_CHECK_MEMBERS`] members.
-#[derive(Default)]
-struct SeenKeys {
-    hashed: HashSet<String>,
-}
-
-impl SeenKeys {
-    /// Whether `key` is new among `members` (the members parsed so far, whose keys this set
-    /// holds once there are more than a few); records it.
-    fn insert(&mut self, members: &[(String, Value)], key: &str) -> bool {
-        if members.len() < LINEAR_KEY_CHECK_MEMBERS {
-            return !members.iter().any(|(k, _)| k == key);
-        }
-        if self.hashed.is_empty() {
-            self.hashed = members.iter().map(|(k, _)| k.clone()).collect();
-        }
-        self.hashed.insert(key.to_string())
-    }
-}
-
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -425,8 +400,7 @@ impl Parser<'_> {
 
     fn object(&mut self) -> ParseResult<Value> {
         self.pos += 1; // '{'
-        let mut members: Vec<(String, Value)> = Vec::new();
-        let mut seen = SeenKeys::default();
+        let mut members = Members::new();
         self.skip_ws()?;
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -438,7 +412,7 @@ impl Parser<'_> {
                 return Err(format!("expected a string key at byte {}", self.pos));
             }
             let key = self.string()?;
-            if !seen.insert(&members, &key) {
+            if members.contains_key(&key) {
                 return Err(format!("duplicate key {key:?}"));
             }
             self.skip_ws()?;
@@ -448,7 +422,7 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_ws()?;
             let value = self.value()?;
-            members.push((key, value));
+            members.push_new(key, value);
             self.skip_ws()?;
             match self.peek() {
                 Some(b',') => self.pos += 1,

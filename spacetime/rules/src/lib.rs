@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod members;
 pub mod moments;
 pub mod namespaces;
 pub mod patch;

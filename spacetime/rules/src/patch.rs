@@ -8,10 +8,8 @@
 //! `Patch` merges an object's members (shallowly) into the object at the path. Every step must
 //! exist; a mismatch is `integrity_error` naming the operation.
 
-use std::collections::HashMap;
-
 use crate::error::{Code, RuleError, RuleResult};
-use crate::json::Value;
+use crate::json::{Members, Value};
 use crate::limits::MAX_JSON_DEPTH;
 
 /// One delta operation, its JSON values parsed.
@@ -35,7 +33,7 @@ pub enum Operation {
     },
     Patch {
         path: String,
-        members: Vec<(String, Value)>,
+        members: Members,
     },
 }
 
@@ -81,7 +79,7 @@ fn apply_one(doc: &mut Value, op: &Operation) -> Step {
         Operation::Set { path, value } => {
             let (parent, token) = parent_of(doc, path)?;
             match parent {
-                Value::Object(members) => set_member(members, token, value.clone()),
+                Value::Object(members) => members.insert(token, value.clone()),
                 Value::Array(items) if token == "-" => items.push(value.clone()),
                 Value::Array(items) => {
                     let at = item_index(items, &token)?;
@@ -94,11 +92,9 @@ fn apply_one(doc: &mut Value, op: &Operation) -> Step {
             let (parent, token) = parent_of(doc, path)?;
             match parent {
                 Value::Object(members) => {
-                    let at = members
-                        .iter()
-                        .position(|(key, _)| *key == token)
+                    members
+                        .remove(&token)
                         .ok_or_else(|| format!("no key {token:?}"))?;
-                    members.remove(at);
                 }
                 Value::Array(items) => {
                     let at = item_index(items, &token)?;
@@ -136,50 +132,14 @@ fn apply_one(doc: &mut Value, op: &Operation) -> Step {
             let Value::Object(target) = target else {
                 return Err(format!("the target is {}, not an object", target.kind()));
             };
-            patch_members(target, members);
+            // `dict.update`: an existing key keeps its place, a new one goes last.
+            for (key, value) in members.iter() {
+                target.insert(key.clone(), value.clone());
+            }
         }
     }
     Ok(())
 }
-
-fn set_member(members: &mut Vec<(String, Value)>, key: String, value: Value) {
-    match members.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, slot)) => *slot = value,
-        None => members.push((key, value)),
-    }
-}
-
-/// Merges `members` (unique keys) into `target` as a Python `dict.update` does (an existing
-/// key keeps its place, a new one goes last), finding keys through one index of `target` when
-/// there are more than a few: O(target + members), not their product.
-fn patch_members(target: &mut Vec<(String, Value)>, members: &[(String, Value)]) {
-    if members.len() <= LINEAR_PATCH_MEMBERS {
-        for (key, value) in members {
-            set_member(target, key.clone(), value.clone());
-        }
-        return;
-    }
-    let places: Vec<Option<usize>> = {
-        let at: HashMap<&str, usize> = target
-            .iter()
-            .enumerate()
-            .map(|(i, (key, _))| (key.as_str(), i))
-            .collect();
-        members
-            .iter()
-            .map(|(key, _)| at.get(key.as_str()).copied())
-            .collect()
-    };
-    for ((key, value), place) in members.iter().zip(places) {
-        match place {
-            Some(i) => target[i].1 = value.clone(),
-            None => target.push((key.clone(), value.clone())),
-        }
-    }
-}
-
-/// A patch with at most this many members finds each key by a scan of the target.
-const LINEAR_PATCH_MEMBERS: usize = 8;
 
 /// The unescaped tokens of a valid pointer (`""` has none).
 fn tokens(path: &str) -> Vec<String> {
@@ -194,9 +154,7 @@ fn resolve<'a>(doc: &'a mut Value, tokens: &[String]) -> Step<&'a mut Value> {
     for token in tokens {
         node = match node {
             Value::Object(members) => members
-                .iter_mut()
-                .find(|(key, _)| key == token)
-                .map(|(_, value)| value)
+                .get_mut(token)
                 .ok_or_else(|| format!("no key {token:?}"))?,
             Value::Array(items) => {
                 let at = item_index(items, token)?;
@@ -253,7 +211,7 @@ fn depth(value: &Value) -> usize {
     while let Some((node, level)) = stack.pop() {
         let children: Box<dyn Iterator<Item = &Value>> = match node {
             Value::Array(items) => Box::new(items.iter()),
-            Value::Object(members) => Box::new(members.iter().map(|(_, v)| v)),
+            Value::Object(members) => Box::new(members.values()),
             _ => continue,
         };
         deepest = deepest.max(level + 1);
@@ -312,7 +270,9 @@ mod tests {
             },
             Operation::Patch {
                 path: "".into(),
-                members: vec![("b".into(), v("2")), ("c".into(), v("null"))],
+                members: [("b".into(), v("2")), ("c".into(), v("null"))]
+                    .into_iter()
+                    .collect(),
             },
         ];
         assert_eq!(
@@ -350,7 +310,7 @@ mod tests {
                 "[]",
                 Operation::Patch {
                     path: "".into(),
-                    members: vec![],
+                    members: Members::new(),
                 },
             ),
             (
@@ -388,7 +348,7 @@ mod tests {
             .collect();
         let patch = |members: Vec<(String, Value)>| Operation::Patch {
             path: "".into(),
-            members,
+            members: members.into_iter().collect(),
         };
         assert_eq!(
             ordered(

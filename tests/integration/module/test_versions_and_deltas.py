@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nerv_inner_universe import contract
+from nerv_inner_universe.delta import JSON, canonical_json
 from tests.integration.http_api import (
     NONE,
     T0,
@@ -316,3 +319,48 @@ def test_times_outside_years_1_to_9999_are_refused_everywhere(
         )
     stored = db.sql("SELECT * FROM event_log WHERE event_type = 'AGENT_STEP'")
     assert sorted(row["occurred_at"][0] for row in stored) == [first, last]
+
+
+def test_versions_of_many_operations_on_a_wide_object_commit(inner_universe: Database) -> None:
+    """A state such as a registry keyed by id, grown by the most operations one call takes
+    (10,000, `MAX_OPERATIONS` in `rules/src/limits.rs`) per version, then trimmed: deletes
+    from its front, replacements and new members. The module rebuilds each version from the
+    last snapshot (here the root), through every version since, as Python applies the same
+    operations (the data hash checks it). Each operation finds its member through the object's
+    index; when members were found by a scan, the sixth version (60,000 operations on an
+    object growing to 60,000 members) ran out of energy, and the fifth took seconds."""
+    db = inner_universe
+    state: dict[str, JSON] = {}
+    db.ok("commit_state_version", "v0", "main", NONE, T0, "root", sha("{}"), [], some("{}"))
+    for version in range(1, 7):
+        added = [f"k{version}_{i:05d}" for i in range(10_000)]
+        state.update(dict.fromkeys(added, version))
+        operations = [set_op(f"/{key}", str(version)) for key in added]
+        commit(db, version, canonical_json(state), operations)
+    deleted = list(state)[:4_000]
+    replaced = list(state)[30_000:33_000]
+    new = [f"n{i:05d}" for i in range(3_000)]
+    for key in deleted:
+        del state[key]
+    state.update(dict.fromkeys(replaced + new, -1))
+    operations = [{"Delete": {"path": f"/{key}"}} for key in deleted]
+    operations += [set_op(f"/{key}", "-1") for key in replaced + new]
+    assert len(operations) == 10_000
+    commit(db, 7, canonical_json(state), operations)
+    [head] = db.sql("SELECT * FROM timeline")
+    assert (head["head_version_id"], head["version_count"]) == ("v7", 8)
+
+
+def commit(db: Database, version: int, state: str, operations: list[dict[str, Any]]) -> None:
+    """Commits ``v<version>`` on ``main``, a child of the one before, without a snapshot."""
+    db.ok(
+        "commit_state_version",
+        f"v{version}",
+        "main",
+        some(f"v{version - 1}"),
+        T0,
+        f"version {version}",
+        sha(state),
+        operations,
+        NONE,
+    )
