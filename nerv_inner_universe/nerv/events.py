@@ -297,7 +297,9 @@ class EventBus:
     events, which passed it when first published), guards (may veto by raising: nothing then
     happens, which is how the host writes ahead to a recorder), acceptance into the history,
     observers, and finally the handlers. Guards, acceptance and observers happen one event at a
-    time in a single order; handlers run after that with no lock held.
+    time in a single order; handlers run after that with no lock held. An event whose id the
+    bus accepted before is a repeat: the guards are asked about it too (a recorder's guard
+    refuses one whose content differs from what it stored), then it goes no further.
     """
 
     def __init__(
@@ -341,7 +343,9 @@ class EventBus:
         return self._middleware.add(middleware)
 
     def add_guard(self, guard: Callable[[Event], object]) -> Remove:
-        """Call ``guard(event)`` before an event is accepted.
+        """Call ``guard(event)`` before an event is accepted, and for a repeat of an id accepted
+        before (which is then passed over: a recorder's guard can tell the publisher that its
+        content differs from what was stored).
 
         Raising vetoes the event (and propagates to the publisher). A guard must not publish.
         """
@@ -408,7 +412,9 @@ class EventBus:
     def publish_event(self, event: Event) -> str:
         """Publish an already-built event (replayed, or from another process).
 
-        Idempotent by id: an id the bus has accepted before is not accepted or dispatched again.
+        Idempotent by id: an id the bus has accepted before is not accepted or dispatched again,
+        but the guards are asked about it, so what they raise (a recorder's conflict for other
+        content under that id) reaches the publisher.
         """
         if not isinstance(event, Event):
             raise InvalidEventError(f"publish_event needs an Event, not {type(event).__name__}")
@@ -470,12 +476,14 @@ class EventBus:
         return event
 
     def _accept(self, event: Event) -> bool:
-        """Guard, record in history and notify observers, one event at a time."""
+        """Guard, record in history and notify observers, one event at a time; a repeat of an
+        id accepted before is guarded, then passed over (False)."""
         with self._sequence:
-            if event.id in self._seen:  # changed only under ``_sequence``, held here
-                return False
+            repeat = event.id in self._seen  # changed only under ``_sequence``, held here
             for guard in self._guards.callbacks:
                 guard(event)
+            if repeat:
+                return False
             with self._lock:
                 self._seen[event.id] = None
                 if len(self._seen) > self._seen_limit:

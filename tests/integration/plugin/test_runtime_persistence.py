@@ -97,6 +97,34 @@ def test_a_restarted_recorder_knows_what_the_replayed_events_hold(
     assert recorder.read_events() == without_replay_flag([replayed])
 
 
+@pytest.mark.parametrize("events", ["sync", "async"])
+def test_other_content_under_an_id_the_bus_has_seen_is_refused(
+    inner_universe: Database, runtimes: RuntimeFactory, events: str
+) -> None:
+    """An id the bus accepted before (published in this process, or replayed at start) is
+    passed over by the bus, but its guard still asks the recorder: the same content again is
+    nothing to write, other content is RecordConflictError for the publisher, as it is for a
+    runtime that never saw the id. Nothing stored changes."""
+    config = nerv_config(inner_universe, events=events, follow_remote=False)
+    first = runtimes(config)
+    order = Event("order-1", "ORDER", {"qty": 1}, 1_700_000_000.0)
+    first.event_bus.publish_event(order)
+    first.event_bus.publish_event(order)
+    with pytest.raises(RecordConflictError, match="different content"):
+        first.event_bus.publish_event(attrs.evolve(order, data={"qty": 999}))
+    first.stop()
+
+    second = runtimes(config)
+    assert [e.id for e in second.event_bus.get_history(limit=None)] == ["order-1"]
+    second.event_bus.publish_event(order)
+    with pytest.raises(RecordConflictError, match="different content"):
+        second.event_bus.publish_event(attrs.evolve(order, data={"qty": 5}))
+    recorder = second.recorder
+    assert isinstance(recorder, InnerUniverseRecorder)
+    recorder.flush()
+    assert recorder.read_events() == [order]
+
+
 def test_two_processes_see_each_others_events_once_in_log_order(
     inner_universe: Database, runtimes: RuntimeFactory
 ) -> None:

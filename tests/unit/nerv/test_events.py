@@ -147,6 +147,34 @@ def test_publish_event_is_idempotent_by_id() -> None:
     assert bus.get_history() == [event]
 
 
+def test_a_repeated_id_is_guarded_then_passed_over() -> None:
+    """A guard is asked about a repeat too (so a recorder can refuse other content under an
+    id it stored); what it raises reaches the publisher, and the repeat changes nothing."""
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.subscribe("A", seen.append)
+    guarded: list[Event] = []
+    bus.add_guard(guarded.append)
+    first = Event("id-1", "A", {"qty": 1}, 1.0)
+    other = Event("id-1", "A", {"qty": 999}, 1.0)
+    bus.publish_event(first)
+    bus.publish_event(first)
+    bus.publish_event(other)
+    assert guarded == [first, first, other]
+    assert seen == [first]
+
+    def conflict(event: Event) -> None:
+        if event.data != first.data:
+            raise ValueError(f"{event.id} holds other content")
+
+    bus.add_guard(conflict)
+    with pytest.raises(ValueError, match="other content"):
+        bus.publish_event(other)
+    assert bus.replay([first]) == 1
+    assert seen == [first]
+    assert bus.get_history() == [first]
+
+
 def test_replayed_events_skip_middleware_and_handlers_can_tell() -> None:
     bus = EventBus()
     seen: list[Event] = []
