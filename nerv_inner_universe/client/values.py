@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from nerv_inner_universe.micros import nearest_micros
 from nerv_inner_universe.shown import shown
 
 from .errors import ArgumentError
@@ -48,15 +49,9 @@ def micros_from_seconds(seconds: float) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ArgumentError(f"seconds must be an int or float, got {type(seconds).__name__}")
     try:
-        numerator, denominator = seconds.as_integer_ratio()
+        return nearest_micros(seconds)
     except (OverflowError, ValueError):  # inf, nan
         raise ArgumentError(f"seconds must be finite, got {seconds!r}") from None
-    # Exact integer rounding (half to even) of the float's own value: ``seconds * 1e6`` in
-    # floating point could round past the i64 range, or by a microsecond.
-    quotient, remainder = divmod(numerator * 1_000_000, denominator)
-    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
-        quotient += 1
-    return quotient
 
 
 @attrs.frozen(order=True)

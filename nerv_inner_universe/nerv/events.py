@@ -29,7 +29,7 @@ from nerv_inner_universe.nerv.arguments import (
     require_utf8,
 )
 from nerv_inner_universe.nerv.callbacks import CallbackList, Remove, callable_name, log_failure
-from nerv_inner_universe.nerv.clock import now
+from nerv_inner_universe.nerv.clock import now, whole_microseconds
 from nerv_inner_universe.nerv.errors import InvalidEventError
 from nerv_inner_universe.shown import shown
 
@@ -84,6 +84,14 @@ def _event_id(_event: object, _attribute: attrs.Attribute[str], value: str) -> N
     require_str("event id", value, non_empty=True, error=InvalidEventError)
 
 
+def _event_time(value: float) -> float:
+    """A finite float in whole microseconds (`whole_microseconds`); anything else as it is,
+    for `_event_timestamp` to refuse (an int is whole seconds already)."""
+    if type(value) is float and value - value == 0.0:  # finite: inf - inf and nan - nan are nan
+        return whole_microseconds(value)
+    return value
+
+
 def _event_timestamp(_event: object, _attribute: attrs.Attribute[float], value: float) -> None:
     if type(value) is float and isfinite(value):
         return
@@ -130,7 +138,9 @@ class Event:
     """Something that happened. Built once, never changed; ``replayed`` marks a recorded copy.
 
     Checked when built (``InvalidEventError`` names the field and why): ``id`` a non-empty
-    str, ``type`` a non-empty str or enum member, ``timestamp`` finite epoch seconds,
+    str, ``type`` a non-empty str or enum member, ``timestamp`` finite epoch seconds (kept
+    in whole microseconds: rounded, ties to even, as a store of microsecond times keeps it, so
+    the event reads back equal),
     ``source`` a str or None (each text field, ``sender`` too, one UTF-8 can carry: a lone
     surrogate such as ``"\\udc00"`` is refused), ``metadata`` a dict of str
     to JSON values (copied; None is ``{}``; a non-JSON item raises ``InvalidEventError``
@@ -150,7 +160,7 @@ class Event:
     id: str = attrs.field(validator=_event_id)
     type: str = attrs.field(converter=_stored_type_name)
     data: Any
-    timestamp: float = attrs.field(validator=_event_timestamp)
+    timestamp: float = attrs.field(converter=_event_time, validator=_event_timestamp)
     source: str | None = attrs.field(default=None, validator=_event_source)
     metadata: dict[str, JSON] = attrs.field(factory=dict, converter=_event_metadata)
     replayed: bool = attrs.field(default=False, validator=_event_replayed)
