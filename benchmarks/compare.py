@@ -6,7 +6,7 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
 - NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise);
 - the project's client alone: ``publish_event`` awaited one by one, ``publish_event``
   pipelined, and ``publish_events`` batches pipelined with several in flight; and, as the
-  floor of a sync publish, a ``publish_event`` the module refuses at its first check (it
+  floor of a sync publish, a ``publish_event`` the module refuses in its argument checks (it
   stores nothing) awaited one by one on the calling thread;
 - the engine ceiling: the reducer time the server reports for ``publish_events`` batches
   (awaited one by one), as events/s;
@@ -66,7 +66,6 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 from typing import Any, Literal, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -77,7 +76,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.arguments import json_destination
+from benchmarks.arguments import json_destination, profile_directory
+from benchmarks.process import guarded
 from nerv_inner_universe import log
 from nerv_inner_universe.client import (
     BlockingConnection,
@@ -86,6 +86,7 @@ from nerv_inner_universe.client import (
     JsonCodec,
     ModuleSchema,
     ReducerFailedError,
+    SpacetimeError,
     SpacetimeHttp,
     Timestamp,
 )
@@ -653,12 +654,12 @@ def client_direct(db: Database, events: int, *, protocol: Protocol) -> Measured:
 
 
 def client_refused(db: Database, events: int, *, protocol: Protocol) -> Measured:
-    """`client_direct`, but every call is one the module refuses at its first check (an
-    event with an empty id: ``invalid_argument``): the round trip of a reducer call that
-    stores nothing (the server still reads the message, runs the reducer on its database's
-    thread, rolls back and answers), through the quickest client this project has. A call
-    that stores its event does that and more on the server. BenchmarkError when a call is
-    not refused so."""
+    """`client_direct`, but every call is one the module refuses in its argument checks (an
+    event with an empty id: ``invalid_argument``, after only the size check): the round trip
+    of a reducer call that stores nothing (the server still reads the message, runs the
+    reducer on its database's thread, rolls back and answers), through the quickest client
+    this project has. A call that stores its event does that and more on the server.
+    BenchmarkError when a call is not refused so."""
     with blocking_connection(db, protocol) as conn:
 
         def refused(n: int) -> None:
@@ -957,7 +958,7 @@ class Run:
             expect_count(spacetime, db, n)
         if self.wanted("client_refused"):
             db = spacetime.database("client-refused")
-            label = "publish_event refused at its first check, awaited one by one on this thread"
+            label = "publish_event refused (an empty id), awaited one by one on this thread"
             self.measure("client_refused", label, client_refused, db, n, protocol=protocol)
             expect_count(spacetime, db, 0)
         if "client_batches_awaited" not in self.figures:
@@ -1100,12 +1101,10 @@ class Run:
             (
                 ("client_refused", "es_sqlite_sync"),
                 lambda: bounded(
-                    "time a sync publish may take to be 1.2x es+SQLite sync / p50 of a call "
-                    "refused at its first check, awaited on this thread (below 1: a call that "
-                    "stores nothing takes longer through this client)",
-                    1
-                    / (1.2 * f["es_sqlite_sync"].rate)
-                    / (known(f["client_refused"].p50_ms) / 1e3),
+                    "refused calls awaited on this thread / (1.2 x es+SQLite sync), both per "
+                    "second (below 1: a call that stores nothing is slower through this client "
+                    "than the sync target)",
+                    f["client_refused"].rate / (1.2 * f["es_sqlite_sync"].rate),
                     "x",
                 ),
             ),
@@ -1130,12 +1129,10 @@ class Run:
             ),
             (
                 ("client_batches",),
-                lambda: bounded(
+                lambda: thread_share(
                     "busiest server thread's CPU time / wall time, client pipelined batches "
                     "(1: the engine's thread was the bound)",
-                    known(f["client_batches"].server_thread_cpu_seconds)
-                    / f["client_batches"].seconds,
-                    "x",
+                    f["client_batches"],
                 ),
             ),
         ]
@@ -1258,6 +1255,13 @@ def per_thread_second(label: str, seconds: float, m: Measured) -> Ratio | None:
     thread used less than `MIN_THREAD_SECONDS` (a smoke run)."""
     thread = known(m.server_thread_cpu_seconds)
     return bounded(label, seconds / thread, "x") if thread >= MIN_THREAD_SECONDS else None
+
+
+def thread_share(label: str, m: Measured) -> Ratio | None:
+    """The busiest server thread's CPU seconds in ``m`` over its wall time; None when that
+    thread used less than `MIN_THREAD_SECONDS` (a smoke run)."""
+    thread = known(m.server_thread_cpu_seconds)
+    return bounded(label, thread / m.seconds, "x") if thread >= MIN_THREAD_SECONDS else None
 
 
 def number(value: float) -> str:
@@ -1391,7 +1395,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile",
-        type=Path,
+        type=profile_directory,
         metavar="DIR",
         help="sample each measured publish and start with py-spy into DIR/<path>.txt and sum it up",
     )
@@ -1416,20 +1420,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so both servers are stopped
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    return guarded(lambda: run_and_report(args), BenchmarkError, SpacetimeError)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """Runs what ``args`` ask for and prints the figures; 0, or what the run raises."""
     log.configure("warning")
     console = Console(stderr=True, log_path=False, width=None if sys.stderr.isatty() else 120)
     load_before = os.getloadavg()
     run = Run(args, console)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nerv-compare-") as tmp:
-        console.log("starting spacetimedb-standalone and PostgreSQL")
+        console.log("starting spacetimedb-standalone")
         with (
             spacetime_server(Path(tmp) / "spacetime") as spacetime,
             ExitStack() as stack,

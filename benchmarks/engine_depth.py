@@ -61,6 +61,7 @@ from benchmarks.compare import (
     expect_count,
     spacetime_server,
 )
+from benchmarks.process import guarded
 from nerv_inner_universe import log
 from nerv_inner_universe.client import DbConnection, SpacetimeError
 
@@ -191,27 +192,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    return guarded(lambda: run_and_report(args), BenchmarkError, SpacetimeError)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """Fills the log as ``args`` ask and prints the segments; 0, or what the run raises."""
     log.configure("warning")
     console = Console(stderr=True, log_path=False, width=None if sys.stderr.isatty() else 120)
     load = os.getloadavg()
     started = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as tmp, spacetime_server(Path(tmp)) as spacetime:
-            db = spacetime.database("engine-depth")
-            segments = asyncio.run(
-                fill(
-                    db,
-                    args.events,
-                    segment=args.segment,
-                    batch=args.batch,
-                    in_flight=args.in_flight,
-                    console=console,
-                )
+    with tempfile.TemporaryDirectory() as tmp, spacetime_server(Path(tmp)) as spacetime:
+        db = spacetime.database("engine-depth")
+        segments = asyncio.run(
+            fill(
+                db,
+                args.events,
+                segment=args.segment,
+                batch=args.batch,
+                in_flight=args.in_flight,
+                console=console,
             )
-            expect_count(spacetime, db, args.events)
-    except (BenchmarkError, SpacetimeError) as error:
-        console.print(f"[red]{error}[/red]")
-        return 1
+        )
+        expect_count(spacetime, db, args.events)
     out = Console(width=200)
     report(segments, out, box.MARKDOWN if args.markdown else box.HEAVY_HEAD)
     out.print(

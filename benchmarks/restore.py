@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -45,8 +46,9 @@ from benchmarks.compare import (
     process_cpu_seconds,
     spacetime_server,
 )
+from benchmarks.process import guarded
 from nerv_inner_universe import contract
-from nerv_inner_universe.client import DbConnection
+from nerv_inner_universe.client import DbConnection, SpacetimeError
 from nerv_inner_universe.delta import Patch
 from nerv_inner_universe.nerv import DeltaMetadata, StateProjector, TemporalStore, VersionedState
 from nerv_inner_universe.plugin import InnerUniverseRecorder, PluginSettings, streams
@@ -291,7 +293,16 @@ def report(results: Sequence[Restores], console: Console) -> None:
         console.print(table)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+MAX_STATE_KIB = 4_000
+"""``--state-kib``'s most: the module takes at most 4 MiB of JSON per value."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return guarded(lambda: run_and_report(args), BenchmarkError, SpacetimeError)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -312,6 +323,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it works")
     args = parser.parse_args(argv)
+    if min(args.sizes) < 1:
+        parser.error("--sizes must be positive")
+    if not 1 <= args.interval <= contract.MAX_SNAPSHOT_INTERVAL:
+        parser.error(f"--interval is 1 to {contract.MAX_SNAPSHOT_INTERVAL:,}")
+    if not 0 <= args.state_kib <= MAX_STATE_KIB:
+        parser.error(f"--state-kib is 0 to {MAX_STATE_KIB:,}")
+    return args
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """Fills and measures the sizes ``args`` ask for and prints the figures; 0, or what the
+    run raises."""
     sizes: list[int] = [120, 240] if args.smoke else args.sizes
     console = Console()
     load = os.getloadavg()
@@ -333,7 +356,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     console.print(f"load average before {load}, after {os.getloadavg()}")
     if args.json is not None:
         args.json.write_text(json.dumps([attrs.asdict(r) for r in results], indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from benchmarks import engine_depth
-from benchmarks.arguments import json_destination
-from benchmarks.compare import MIN_THREAD_SECONDS
+from benchmarks import engine_depth, restore
+from benchmarks.arguments import json_destination, profile_directory
+from benchmarks.compare import MIN_THREAD_SECONDS, BenchmarkError
+from benchmarks.process import INTERRUPTED, guarded
 
 
 def test_a_json_destination_is_a_file_in_an_existing_writable_directory(tmp_path: Path) -> None:
@@ -50,3 +52,71 @@ def test_a_share_of_a_few_clock_ticks_is_not_shown() -> None:
     assert engine_depth.share(segment(MIN_THREAD_SECONDS / 2)) == "-"
     assert segment(0.1).reducer_share == pytest.approx(0.5)
     assert engine_depth.share(segment(0.1)) == "0.50"
+
+
+def test_a_profile_directory_is_one_or_can_be_made(tmp_path: Path) -> None:
+    assert profile_directory(str(tmp_path)) == tmp_path
+    assert profile_directory(str(tmp_path / "a" / "b")) == tmp_path / "a" / "b"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(argparse.ArgumentTypeError, match="exists and is not a directory"):
+        profile_directory(str(tmp_path / "file"))
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a directory"):
+        profile_directory(str(tmp_path / "file" / "under"))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--sizes", "0"], "--sizes must be positive"),
+        (["--sizes", "10", "-5"], "--sizes must be positive"),
+        (["--interval", "0"], "--interval is 1 to 10,000"),
+        (["--interval", "100000"], "--interval is 1 to 10,000"),
+        (["--state-kib", "-1"], "--state-kib is 0 to 4,000"),
+        (["--state-kib", "5000"], "--state-kib is 0 to 4,000"),
+    ],
+)
+def test_restore_refuses_sizes_and_settings_the_module_would_refuse(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        restore.parse_args(arguments)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_run_ends_in_one_line_and_a_status(capsys: pytest.CaptureFixture[str]) -> None:
+    def failing() -> int:
+        raise BenchmarkError("database x holds 3 events; 4 were published")
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert guarded(lambda: 0, BenchmarkError) == 0
+    assert guarded(failing, BenchmarkError) == 1
+    assert capsys.readouterr().err == (
+        "BenchmarkError: database x holds 3 events; 4 were published\n"
+    )
+    assert guarded(interrupted, BenchmarkError) == INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not a benchmark failure"):
+        guarded(lambda: int("not a benchmark failure"), BenchmarkError)
+
+
+def test_sigterm_unwinds_a_guarded_run() -> None:
+    unwound: list[str] = []
+
+    def run() -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return 0
+        finally:
+            unwound.append("cleaned up")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            guarded(run, BenchmarkError)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exited.value.code == 128 + signal.SIGTERM
+    assert unwound == ["cleaned up"]
