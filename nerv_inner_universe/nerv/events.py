@@ -308,8 +308,9 @@ class EventBus:
     happens, which is how the host writes ahead to a recorder), acceptance into the history,
     observers, and finally the handlers. Guards, acceptance and observers happen one event at a
     time in a single order; handlers run after that with no lock held. An event whose id the
-    bus accepted before is a repeat: the guards are asked about it too (a recorder's guard
-    refuses one whose content differs from what it stored), then it goes no further.
+    bus accepted before is a repeat: it goes no further, but unless it is marked replayed the
+    repeat checks are asked about it first (a host's recorder refuses one whose content differs
+    from what it stored, see `add_repeat_check`).
     """
 
     def __init__(
@@ -336,6 +337,7 @@ class EventBus:
         self._handlers: dict[str, CallbackList[Handler]] = {}
         self._middleware: CallbackList[Middleware] = CallbackList()
         self._guards: CallbackList[Callable[[Event], object]] = CallbackList()
+        self._repeat_checks: CallbackList[Callable[[Event], object]] = CallbackList()
         self._observers: CallbackList[Callable[[Event], object]] = CallbackList()
         self._errors: deque[HandlerFailure] = deque(maxlen=max_errors)
 
@@ -353,14 +355,21 @@ class EventBus:
         return self._middleware.add(middleware)
 
     def add_guard(self, guard: Callable[[Event], object]) -> Remove:
-        """Call ``guard(event)`` before an event is accepted, and for a repeat of an id accepted
-        before (which is then passed over: a recorder's guard can tell the publisher that its
-        content differs from what was stored).
+        """Call ``guard(event)`` before an event is accepted.
 
         Raising vetoes the event (and propagates to the publisher). A guard must not publish.
         """
         require_callable("guard", guard)
         return self._guards.add(guard)
+
+    def add_repeat_check(self, check: Callable[[Event], object]) -> Remove:
+        """Call ``check(event)`` for an event whose id the bus accepted before (a repeat, which
+        is not accepted or dispatched again), unless it is marked replayed: raising refuses it
+        and propagates to the publisher. How a host tells a publisher that a stored id holds
+        other content (the same content again is nothing to refuse). A check must not publish.
+        """
+        require_callable("check", check)
+        return self._repeat_checks.add(check)
 
     def check_guards(self, event: Event) -> None:
         """Ask every guard about ``event`` without accepting it: raises the first veto.
@@ -422,8 +431,8 @@ class EventBus:
     def publish_event(self, event: Event) -> str:
         """Publish an already-built event (replayed, or from another process).
 
-        Idempotent by id: an id the bus has accepted before is not accepted or dispatched again,
-        but the guards are asked about it, so what they raise (a recorder's conflict for other
+        Idempotent by id: an id the bus has accepted before is not accepted or dispatched again;
+        what a repeat check raises for it (`add_repeat_check`: a recorder's conflict for other
         content under that id) reaches the publisher.
         """
         if not isinstance(event, Event):
@@ -487,13 +496,15 @@ class EventBus:
 
     def _accept(self, event: Event) -> bool:
         """Guard, record in history and notify observers, one event at a time; a repeat of an
-        id accepted before is guarded, then passed over (False)."""
+        id accepted before is checked (`add_repeat_check`), then passed over (False)."""
         with self._sequence:
-            repeat = event.id in self._seen  # changed only under ``_sequence``, held here
+            if event.id in self._seen:  # changed only under ``_sequence``, held here
+                if not event.replayed:
+                    for check in self._repeat_checks.callbacks:
+                        check(event)
+                return False
             for guard in self._guards.callbacks:
                 guard(event)
-            if repeat:
-                return False
             with self._lock:
                 self._seen[event.id] = None
                 if len(self._seen) > self._seen_limit:

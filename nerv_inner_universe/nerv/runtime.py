@@ -156,8 +156,10 @@ class Nerv:
             )
 
     def _wire(self) -> None:
-        """Guards write ahead to the recorder; observers turn accepted changes into hooks."""
+        """Guards write ahead to the recorder (a repeated event id too, so the recorder can
+        refuse other content under it); observers turn accepted changes into hooks."""
         self.event_bus.add_guard(self._guard_event)
+        self.event_bus.add_repeat_check(self._guard_event)
         self.event_bus.add_observer(self._announce_event)
         self.temporal_store.add_guard(self._guard_version)
         self.temporal_store.add_observer(self._announce_version)

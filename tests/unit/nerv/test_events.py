@@ -147,30 +147,38 @@ def test_publish_event_is_idempotent_by_id() -> None:
     assert bus.get_history() == [event]
 
 
-def test_a_repeated_id_is_guarded_then_passed_over() -> None:
-    """A guard is asked about a repeat too (so a recorder can refuse other content under an
-    id it stored); what it raises reaches the publisher, and the repeat changes nothing."""
+def test_a_repeated_id_is_checked_then_passed_over() -> None:
+    """A repeat check is asked about a repeat (so a recorder can refuse other content under an
+    id it stored), not about a replayed copy or a first publish; what it raises reaches the
+    publisher, and the repeat changes nothing. Guards see only first publishes."""
     bus = EventBus()
     seen: list[Event] = []
     bus.subscribe("A", seen.append)
     guarded: list[Event] = []
+    checked: list[Event] = []
     bus.add_guard(guarded.append)
+    remove = bus.add_repeat_check(checked.append)
     first = Event("id-1", "A", {"qty": 1}, 1.0)
     other = Event("id-1", "A", {"qty": 999}, 1.0)
     bus.publish_event(first)
     bus.publish_event(first)
     bus.publish_event(other)
-    assert guarded == [first, first, other]
+    bus.publish_event(other.as_replayed())
+    assert guarded == [first]
+    assert checked == [first, other]
     assert seen == [first]
 
     def conflict(event: Event) -> None:
         if event.data != first.data:
             raise ValueError(f"{event.id} holds other content")
 
-    bus.add_guard(conflict)
+    remove()
+    bus.add_repeat_check(conflict)
     with pytest.raises(ValueError, match="other content"):
         bus.publish_event(other)
-    assert bus.replay([first]) == 1
+    bus.publish_event(first)
+    assert bus.replay([other]) == 1  # a replayed copy is the store's: not checked
+    assert checked == [first, other]
     assert seen == [first]
     assert bus.get_history() == [first]
 
