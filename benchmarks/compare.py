@@ -60,7 +60,6 @@ import time
 import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -255,20 +254,24 @@ def payload(n: int) -> dict[str, JSON]:
 
 def in_child(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Runs ``work`` in a fresh spawned Python process and returns its result; its error is
-    raised here."""
+    raised here. However this call ends (a SIGTERM or Ctrl-C while it waits too), the child
+    is killed on the way out, so nothing is left running against servers that then stop."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_quiet_logs) as pool:
-        return pool.submit(_reporting, work.__name__, partial(work, *args, **kwargs)).result()
+    with context.Pool(1, initializer=_quiet_logs) as pool:  # its exit terminates the child
+        result: R = pool.apply(_reporting, (work.__name__, partial(work, *args, **kwargs)))
+        return result
 
 
 def _reporting(name: str, work: Callable[[], R]) -> R:
-    """Runs ``work``; its error comes back as a BenchmarkError holding the child's traceback
-    (not every exception survives pickling to the parent)."""
+    """Runs ``work``; its error is printed with its traceback on the child's stderr and comes
+    back as a one-line BenchmarkError (not every exception survives pickling to the parent)."""
     try:
         return work()
     except BaseException as error:
-        trace = "".join(traceback.format_exception(error))
-        raise BenchmarkError(f"{name} failed in its child process:\n{trace}") from None
+        traceback.print_exception(error)
+        raise BenchmarkError(
+            f"{name} failed in its child process: {type(error).__name__}: {error}"
+        ) from None
 
 
 def _quiet_logs() -> None:

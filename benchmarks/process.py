@@ -26,6 +26,25 @@ def guarded(run: Callable[[], int], *failures: type[Exception]) -> int:
     except failures as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    except BaseExceptionGroup as group:  # a task group's calls that failed together
+        matched, rest = group.split(failures)
+        if matched is None or rest is not None:
+            raise
+        first, count = _first_leaf(matched), _leaves(matched)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        print(f"{type(first).__name__}: {first}{more}", file=sys.stderr)
+        return 1
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error = group.exceptions[0]
+    return _first_leaf(error) if isinstance(error, BaseExceptionGroup) else error
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> int:
+    return sum(
+        _leaves(error) if isinstance(error, BaseExceptionGroup) else 1 for error in group.exceptions
+    )
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

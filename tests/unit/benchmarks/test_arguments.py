@@ -120,3 +120,19 @@ def test_sigterm_unwinds_a_guarded_run() -> None:
         signal.signal(signal.SIGTERM, previous)
     assert exited.value.code == 128 + signal.SIGTERM
     assert unwound == ["cleaned up"]
+
+
+def test_calls_that_failed_together_end_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def together() -> int:
+        lost = [BenchmarkError(f"call {n} lost") for n in range(3)]
+        raise ExceptionGroup(
+            "unhandled errors in a TaskGroup", [lost[0], ExceptionGroup("", lost[1:])]
+        )
+
+    def mixed() -> int:
+        raise ExceptionGroup("unhandled errors", [BenchmarkError("lost"), ValueError("a bug")])
+
+    assert guarded(together, BenchmarkError) == 1
+    assert capsys.readouterr().err == "BenchmarkError: call 0 lost (and 2 more)\n"
+    with pytest.raises(ExceptionGroup):  # a bug among the failures is not hidden
+        guarded(mixed, BenchmarkError)
