@@ -22,7 +22,6 @@ from __future__ import annotations
 from nerv_inner_universe.config import ConfigError
 from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
-    ImportOpenError,
     IntegrityError,
     OversizedRowError,
     OversizedWriteError,
@@ -49,8 +48,7 @@ def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
     """One recorder per runtime, configured from ``[nerv.inner_universe]``; `ConfigError` for
     a ``[nerv] timeline`` or ``stream`` the module cannot store (see
     `streams.timeline_name_problem` and `streams.stream_name_problem`), or a timeline reserved
-    for the plugin's stream anchors (``stream.<s>``), checked before connecting;
-    `ImportOpenError` for a database with an import open (it would take no writes)."""
+    for the plugin's stream anchors (``stream.<s>``). Checked before connecting."""
     timeline = runtime.settings.timeline
     for key, problem in (
         ("nerv.timeline", timeline_name_problem(timeline)),
@@ -64,13 +62,7 @@ def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
             f"{timeline!r} is reserved: timelines starting with {ANCHOR_PREFIX!r} hold the "
             "anchors of projector streams; name the TemporalStore's timeline otherwise",
         )
-    recorder = InnerUniverseRecorder(PluginSettings.from_config(runtime.config))
-    try:
-        recorder.refuse_open_import()
-    except BaseException:
-        recorder.close()
-        raise
-    return recorder
+    return InnerUniverseRecorder(PluginSettings.from_config(runtime.config))
 
 
 @hookimpl
@@ -96,7 +88,6 @@ def nerv_start(runtime: Nerv) -> None:
 
 
 __all__ = [
-    "ImportOpenError",
     "InnerUniverseGraph",
     "InnerUniverseRecorder",
     "IntegrityError",

@@ -91,19 +91,3 @@ class RecorderClosedError(PersistenceError):
             "call): nothing more is read or written through it; start a new one to go on"
         )
         self.database = database
-
-
-class ImportOpenError(PersistenceError):
-    """The database has an import open (``inner-universe import``, the module's ``import_rows``)
-    since ``started_at`` (a Timestamp), by ``started_by`` (an Identity): it takes no writes
-    until the import finishes, and an import that was refused or cut short never does."""
-
-    def __init__(self, database: str, started_by: object, started_at: object) -> None:
-        super().__init__(
-            f"database {database!r} has an import open, begun by {started_by} at {started_at}: "
-            "it takes no writes until the import finishes; if that import was refused or cut "
-            "short, the database is half-imported: import again into a fresh data dir"
-        )
-        self.database = database
-        self.started_by = started_by
-        self.started_at = started_at

@@ -488,11 +488,6 @@ class Reader:
             for row in rows
         )
 
-    async def open_import(self) -> Any | None:
-        """The ``import_state`` row of an import under way (or left half-done), or None."""
-        rows = await self._select(Table.IMPORT_STATE)
-        return rows[0] if rows else None
-
     async def relation_row(self, relation_id: str) -> Any | None:
         """The ``relation`` row of ``relation_id``, or None."""
         rows = await self._select(Table.RELATION, f"id = {quoted(relation_id)}")

@@ -29,7 +29,6 @@ from nerv_inner_universe.client import (
     ReconnectPolicy,
     SpacetimeConnectionError,
     TokenStore,
-    field,
 )
 from nerv_inner_universe.delta import JSON, Operation, data_hash
 from nerv_inner_universe.log import get_logger
@@ -51,7 +50,6 @@ from nerv_inner_universe.nerv.errors import ConcurrencyConflictError
 from nerv_inner_universe.plugin import streams, translate
 from nerv_inner_universe.plugin.direct import DirectLane
 from nerv_inner_universe.plugin.errors import (
-    ImportOpenError,
     PersistenceError,
     RecorderClosedError,
     ReservedNameError,
@@ -423,16 +421,6 @@ class InnerUniverseRecorder:
         with self._lock:
             self._async_failures.append(error)
         log.error("event_write_failed", event_id=event_id, error=str(error))
-
-    def refuse_open_import(self) -> None:
-        """ImportOpenError when the database has an import open (`Reader.open_import`): every
-        write would be refused with ``unavailable`` and sent again for ``retry_for`` seconds,
-        and a half-done import never ends. What a runtime's start checks (reading is open: the
-        recovery tools read such a database)."""
-        row = self._run(self._reader.open_import())
-        if row is not None:
-            started_by, started_at = field(row, "started_by"), field(row, "started_at")
-            raise ImportOpenError(self.settings.database, started_by, started_at)
 
     def graph(self) -> InnerUniverseGraph:
         """The entity and relation store over this recorder's connection and writer, in the

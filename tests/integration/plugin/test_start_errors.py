@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 
 from nerv_inner_universe.client import SpacetimeConnectionError
-from nerv_inner_universe.nerv import Nerv
-from nerv_inner_universe.plugin import (
-    ImportOpenError,
-    InnerUniverseRecorder,
-    PersistenceError,
-    PluginSettings,
-)
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError, PluginSettings
 from tests.integration.http_api import Database
-from tests.integration.plugin.conftest import nerv_config
 
 DEADLINE = 120.0
 
@@ -71,22 +64,3 @@ def test_a_read_while_the_server_restarts_is_retried_until_it_is_back(
     assert not reader.is_alive(), "the read did not finish once the server was back"
     assert not errors, errors
     assert names == [[]]
-
-
-def test_a_start_against_a_database_with_an_import_open_raises_at_once(
-    inner_universe: Database,
-) -> None:
-    """A database with an import open takes no writes (each would be refused with
-    `unavailable` and sent again for ``retry_for``): a runtime's start says so instead of
-    starting. Reading it stays open, for the recovery tools."""
-    db = inner_universe
-    db.ok("import_rows", {"Begin": []})
-    with pytest.raises(ImportOpenError, match="has an import open") as refused:
-        Nerv(nerv_config(db)).start()
-    assert "import again into a fresh data dir" in str(refused.value)
-    settings = PluginSettings(url=db.base_url, database=db.name, token=db.token)
-    recorder = InnerUniverseRecorder(settings)
-    try:
-        assert recorder.read_events() == []
-    finally:
-        recorder.close()
