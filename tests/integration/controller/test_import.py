@@ -306,16 +306,22 @@ async def test_an_older_modules_anchor_owner_row_imports_and_can_be_cleared(
     await importer.stop()
 
 
+async def cycle_export(make_controller: MakeController, tmp_path: Path) -> None:
+    """`exported`'s rows in ``tmp_path / "dump.jsonl"``, and the same with version "v1" naming
+    itself as its parent in ``tmp_path / "cycle.jsonl"`` (which an import refuses at its end)."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+    own_parent = set_field("parent_version_id", {"some": "v1"})
+    cycle = breaking("state_version", ("version_id", "v1"), own_parent)
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "cycle.jsonl", cycle)
+
+
 async def test_an_import_whose_versions_would_form_a_cycle_is_refused(
     make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
 ) -> None:
     """A parent is committed before its child (a lower log seq): an edited export whose version
     names itself, or a later version, as its parent is refused at the end, before the log
     sequence is set (a cycle would make every walk back through the timeline endless)."""
-    await exported(make_controller, tmp_path / "dump.jsonl")
-    own_parent = set_field("parent_version_id", {"some": "v1"})
-    cycle = breaking("state_version", ("version_id", "v1"), own_parent)
-    rewrite(tmp_path / "dump.jsonl", tmp_path / "cycle.jsonl", cycle)
+    await cycle_export(make_controller, tmp_path)
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
     message = r'state version "v1" \(seq \d+\) names parent "v1" committed after it'
     with pytest.raises(ImportRefusedError, match=message) as refused:
@@ -355,10 +361,7 @@ async def test_a_half_imported_database_refuses_every_other_write(
     other write, an admin's too, is refused with `unavailable` naming the open import and
     changes nothing (it would meet the half-imported rows, or the log sequence the import has
     not set yet)."""
-    await exported(make_controller, tmp_path / "dump.jsonl")
-    own_parent = set_field("parent_version_id", {"some": "v1"})
-    cycle = breaking("state_version", ("version_id", "v1"), own_parent)
-    rewrite(tmp_path / "dump.jsonl", tmp_path / "cycle.jsonl", cycle)
+    await cycle_export(make_controller, tmp_path)
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
     with pytest.raises(ImportRefusedError):
         await importer.import_export(tmp_path / "cycle.jsonl")
