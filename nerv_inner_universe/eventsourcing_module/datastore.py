@@ -58,8 +58,8 @@ def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
     connection trouble (the outcome of a write may be unknown) and ``unavailable`` (a database
     closed for a stop, still closed after `Datastore.append` retried for ``call_timeout``)
     `OperationalError`, and so is any other refusal: ``rate_limited`` (the identity's write
-    budget is used up; nothing was written, and its message says when the window resets) or
-    ``permission_denied``."""
+    budget is used up; nothing was written, and its message says when the window resets),
+    ``import_open`` (the database is half-imported) or ``permission_denied``."""
     if isinstance(error, ReducerRefusedError):
         if error.code is ErrorCode.INTEGRITY_ERROR:
             return IntegrityError(str(error))

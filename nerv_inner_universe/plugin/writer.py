@@ -247,6 +247,7 @@ _REFUSALS: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.NOT_FOUND: UnknownVersionError,
     ErrorCode.SNAPSHOT_REQUIRED: SnapshotRequiredError,
     ErrorCode.UNAVAILABLE: PersistenceError,
+    ErrorCode.IMPORT_OPEN: PersistenceError,
 }
 
 
@@ -291,8 +292,8 @@ def failure(what: str, error: Exception) -> NervError:
 def refusal(what: str, error: ReducerRefusedError) -> NervError:
     """The module's refusal as the NERV error the Recorder contract names for its code
     (RateLimitedError for ``rate_limited``; PersistenceError for ``unavailable``, which was
-    retried for ``retry_for`` already; WriteRefusedError for the others), caused by
-    ``error``."""
+    retried for ``retry_for`` already, and for ``import_open``, a database half-imported;
+    WriteRefusedError for the others), caused by ``error``."""
     message = f"{what}: {error.refusal}"
     result = (
         RateLimitedError(message, error.refusal.resets_at)

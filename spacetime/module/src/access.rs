@@ -16,9 +16,10 @@
 //!
 //! - While a durable stop has closed the database for writes (`checkpoint` with `close`),
 //!   every change but `checkpoint` and `reopen` is refused with `unavailable`, admins' too:
-//!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does. So is
-//!   every change but `import_rows` while an import is open (a failed import leaves it open:
-//!   its rows are half there, and a write would meet them, or find the log sequence unset).
+//!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does.
+//! - While an import is open every change but `import_rows` is refused with `import_open` (a
+//!   failed import leaves it open: its rows are half there, and a write would meet them, or
+//!   find the log sequence unset). Unlike `unavailable` this is not worth waiting for.
 //!
 //! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
 //! restrict reads per identity).
@@ -106,17 +107,16 @@ fn require_open_for_writes(ctx: &ReducerContext, what: &str) -> RuleResult {
     }
 }
 
-/// Refuses with `unavailable` while an import (`import_rows`) is open.
+/// Refuses with `import_open` while an import (`import_rows`) is open.
 fn require_no_import(ctx: &ReducerContext, what: &str) -> RuleResult {
     match ctx.db.import_state().id().find(0) {
         None => Ok(()),
         Some(open) => Err(RuleError::new(
-            Code::Unavailable,
+            Code::ImportOpen,
             format!(
                 "{what} cannot run: an import opened by {} at {} is still open; nothing \
-                 changed, send it again once the import has finished (an import that was \
-                 refused or cut short leaves the database half-imported: import again into a \
-                 fresh data dir)",
+                 changed (an import that was refused or cut short leaves the database \
+                 half-imported and open: import again into a fresh data dir)",
                 open.started_by, open.started_at
             ),
         )),

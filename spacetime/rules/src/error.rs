@@ -31,10 +31,13 @@ pub enum Code {
     /// The caller's write budget (`write_budget_*`) for the current window is used up; the
     /// message says when the window resets.
     RateLimited,
-    /// The database is closed for writes while its server stops, or while an import is
-    /// open; nothing changed: send the call again once the server is back or the import has
-    /// finished.
+    /// The database is closed for writes while its server stops; nothing changed: send the
+    /// call again once the server is back.
     Unavailable,
+    /// An import (`import_rows`) is open: nothing else is written until it finishes, and an
+    /// import that was refused or cut short stays open, so sending the call again does not
+    /// help; import again into a fresh data dir.
+    ImportOpen,
 }
 
 impl Code {
@@ -54,6 +57,7 @@ impl Code {
             Code::Redacted => "redacted",
             Code::RateLimited => "rate_limited",
             Code::Unavailable => "unavailable",
+            Code::ImportOpen => "import_open",
         }
     }
 }

@@ -193,6 +193,18 @@ Record = dict[str, Any]
 """One line of an export (``{"table": ..., "row": ...}``), as JSON."""
 
 
+def environment(controller: InnerUniverseController, database: str) -> dict[str, str]:
+    """An application's environment for the database ``controller`` serves, as its owner."""
+    assert controller.url is not None
+    assert controller.http.token is not None
+    return {
+        "PERSISTENCE_MODULE": "nerv_inner_universe.eventsourcing_module",
+        "SPACETIMEDB_URL": controller.url,
+        "SPACETIMEDB_DATABASE": database,
+        "SPACETIMEDB_TOKEN": controller.http.token,
+    }
+
+
 async def fresh_importer(
     make_controller: MakeController, config: InnerUniverseConfig, path: Path
 ) -> InnerUniverseController:

@@ -20,12 +20,11 @@ from nerv_inner_universe.controller import (
     InnerUniverseController,
 )
 from nerv_inner_universe.controller.export import export_jsonl
-from tests.integration.controller.conftest import MakeController, fresh_importer
+from tests.integration.controller.conftest import MakeController, environment, fresh_importer
 from tests.integration.controller.test_import_eventsourcing import (
     DogSchool,
     Observed,
     Watcher,
-    environment,
     read_then_continue,
     write_and_observe,
 )

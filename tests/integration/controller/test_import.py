@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import attrs
 import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import OperationalError
 
 from nerv_inner_universe.client import Identity, Timestamp
 from nerv_inner_universe.contract import (
@@ -18,7 +23,10 @@ from nerv_inner_universe.contract import (
     RedactedKind,
     ReducerRefusedError,
     create_entity,
+    import_begin,
+    import_rows,
     publish_event,
+    reopen,
     set_stream_owner,
     update_config,
 )
@@ -26,13 +34,17 @@ from nerv_inner_universe.controller import (
     ControllerError,
     ImportRefusedError,
     InnerUniverseConfig,
+    InnerUniverseController,
     RedactionRefusedError,
     free_port,
 )
+from nerv_inner_universe.nerv import Nerv
+from nerv_inner_universe.plugin import PersistenceError
 from tests.integration.controller.conftest import (
     MakeController,
     Record,
     entity_metadata,
+    environment,
     fresh_importer,
     of,
     populate,
@@ -358,7 +370,7 @@ async def test_a_half_imported_database_refuses_every_other_write(
     make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
 ) -> None:
     """An import refused half-way stays open, the batches before the refusal in place: every
-    other write, an admin's too, is refused with `unavailable` naming the open import and
+    other write, an admin's too, is refused with `import_open` naming the open import and
     changes nothing (it would meet the half-imported rows, or the log sequence the import has
     not set yet)."""
     await cycle_export(make_controller, tmp_path)
@@ -379,8 +391,8 @@ async def test_a_half_imported_database_refuses_every_other_write(
     for call in writes:
         with pytest.raises(ReducerRefusedError) as refused:
             await call.send_http(importer.http, config.database)
-        assert refused.value.code is ErrorCode.UNAVAILABLE, call
-        assert refused.value.retryable
+        assert refused.value.code is ErrorCode.IMPORT_OPEN, call
+        assert not refused.value.retryable
         assert "an import opened by" in str(refused.value)
         assert "import again into a fresh data dir" in str(refused.value)
     after = await snapshot(importer.http, config.database)
@@ -389,3 +401,52 @@ async def test_a_half_imported_database_refuses_every_other_write(
         t: rows for t, rows in before.items() if t not in live
     }
     await importer.stop()
+
+
+async def test_writers_fail_at_once_on_an_import_cut_short(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """An import cut short after it opened stays open. The `import_open` refusal is final, so
+    a NERV write and an `eventsourcing` save fail with it at once, where a retried
+    ``unavailable`` kept them waiting for their whole retry budget."""
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    for call in (reopen(), import_rows(batch=import_begin())):  # admin mode leaves it closed
+        await call.send_http(importer.http, config.database)
+    await asyncio.to_thread(nerv_publish_fails_at_once, importer, config.database)
+    await asyncio.to_thread(eventsourcing_save_fails_at_once, importer, config.database)
+    assert (await snapshot(importer.http, config.database))["import_state"]
+    await importer.stop()
+
+
+def nerv_publish_fails_at_once(importer: InnerUniverseController, database: str) -> None:
+    """A NERV runtime starts on the half-imported database (replaying what is there), and its
+    sync publish fails with the `import_open` refusal, not retried (``retry_for`` is far longer
+    than the test's budget)."""
+    assert importer.url is not None
+    section = {"url": importer.url, "database": database, "token": importer.http.token}
+    settings = {**section, "events": "sync", "follow_remote": False, "retry_for": 3600.0}
+    runtime = Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": settings}}).start()
+    try:
+        with pytest.raises(PersistenceError, match="import_open: ") as failed:
+            runtime.event_bus.publish("AGENT_STEP", {"late": True})
+        cause = failed.value.__cause__
+        assert isinstance(cause, ReducerRefusedError)
+        assert cause.code is ErrorCode.IMPORT_OPEN
+    finally:
+        runtime.stop()
+
+
+class Ledger(Application[UUID]):
+    """An `eventsourcing` application of one aggregate type."""
+
+
+class Entry(Aggregate):
+    """One aggregate, enough to make a save."""
+
+
+def eventsourcing_save_fails_at_once(importer: InnerUniverseController, database: str) -> None:
+    """An `eventsourcing` save fails with `OperationalError` naming `import_open` (the module's
+    ``call_timeout`` is far longer than the test's budget)."""
+    env = {**environment(importer, database), "SPACETIMEDB_CALL_TIMEOUT": "3600"}
+    with Ledger(env=env) as ledger, pytest.raises(OperationalError, match="import_open: "):
+        ledger.save(Entry())

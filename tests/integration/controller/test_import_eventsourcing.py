@@ -23,12 +23,12 @@ from nerv_inner_universe.controller import (
     DataImportError,
     ImportRefusedError,
     InnerUniverseConfig,
-    InnerUniverseController,
 )
 from tests.integration.controller.conftest import (
     MakeController,
     Record,
     Snapshot,
+    environment,
     fresh_importer,
     of,
     rewrite,
@@ -95,18 +95,6 @@ class Observed:
     school_log: list[Notification]
     watcher_log: list[Notification]
     tracking: int | None
-
-
-def environment(controller: InnerUniverseController, database: str) -> dict[str, str]:
-    """An application's environment for the database ``controller`` serves, as its owner."""
-    assert controller.url is not None
-    assert controller.http.token is not None
-    return {
-        "PERSISTENCE_MODULE": "nerv_inner_universe.eventsourcing_module",
-        "SPACETIMEDB_URL": controller.url,
-        "SPACETIMEDB_DATABASE": database,
-        "SPACETIMEDB_TOKEN": controller.http.token,
-    }
 
 
 def observe(school: DogSchool, watcher: Watcher, dog_ids: list[UUID]) -> Observed:

@@ -56,6 +56,7 @@ def test_unavailable_past_the_budget_raises_the_refusal() -> None:
     "error",
     [
         ReducerFailedError("es_insert_events", "integrity_error: position taken"),
+        ReducerFailedError("es_insert_events", "import_open: an import is still open"),
         ReducerFailedError("es_insert_events", "the module panicked"),
         OutcomeUnknownError("es_insert_events", 1, "the connection dropped"),
     ],

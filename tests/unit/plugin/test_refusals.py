@@ -32,6 +32,7 @@ EXPECTED: dict[ErrorCode | None, type[NervError]] = {
     ErrorCode.REDACTED: WriteRefusedError,
     ErrorCode.RATE_LIMITED: RateLimitedError,
     ErrorCode.UNAVAILABLE: PersistenceError,
+    ErrorCode.IMPORT_OPEN: PersistenceError,
     None: WriteRefusedError,
 }
 
