@@ -261,11 +261,14 @@ def transient(error: SpacetimeError) -> bool:
 
 def concerns_the_writes(error: BaseException) -> bool:
     """True when ``error`` is about what was written, not about reaching the server: the
-    module refused it (not ``unavailable``, retried already), the client could not encode or
+    module refused it (not ``unavailable``, retried already, nor ``import_open``, which
+    refuses every write of a half-imported database alike), the client could not encode or
     send it (`ArgumentError`: text UTF-8 cannot carry, a value that does not fit, a request
     over a size limit), or an error neither the client nor the writer raises. Such a failure
     of a batch is one of its events' own: each is then written alone."""
-    if isinstance(error, ReducerRefusedError | ArgumentError):
+    if isinstance(error, ReducerRefusedError):
+        return error.code is not ErrorCode.IMPORT_OPEN
+    if isinstance(error, ArgumentError):
         return True
     return not isinstance(error, SpacetimeError | PersistenceError)
 

@@ -38,8 +38,9 @@ from nerv_inner_universe.controller import (
     RedactionRefusedError,
     free_port,
 )
-from nerv_inner_universe.nerv import Nerv
-from nerv_inner_universe.plugin import PersistenceError
+from nerv_inner_universe.nerv import Event, Nerv
+from nerv_inner_universe.plugin import InnerUniverseRecorder, PersistenceError
+from nerv_inner_universe.plugin.outbox import Outbox
 from tests.integration.controller.conftest import (
     MakeController,
     Record,
@@ -403,33 +404,56 @@ async def test_a_half_imported_database_refuses_every_other_write(
     await importer.stop()
 
 
+@pytest.mark.parametrize("events", ["sync", "async", "outbox"])
 async def test_writers_fail_at_once_on_an_import_cut_short(
-    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path, events: str
 ) -> None:
     """An import cut short after it opened stays open. The `import_open` refusal is final, so
     a NERV write and an `eventsourcing` save fail with it at once, where a retried
-    ``unavailable`` kept them waiting for their whole retry budget."""
+    ``unavailable`` kept them waiting for their whole retry budget. An outbox keeps the event
+    (it was accepted; a later start sends it again)."""
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
     for call in (reopen(), import_rows(batch=import_begin())):  # admin mode leaves it closed
         await call.send_http(importer.http, config.database)
-    await asyncio.to_thread(nerv_publish_fails_at_once, importer, config.database)
+    outbox = tmp_path / "outbox.sqlite"
+    await asyncio.to_thread(nerv_publish_fails_at_once, importer, config.database, events, outbox)
+    if events == "outbox":
+        assert [event.event_id for event in Outbox(outbox, config.database).pending()] == ["late"]
     await asyncio.to_thread(eventsourcing_save_fails_at_once, importer, config.database)
     assert (await snapshot(importer.http, config.database))["import_state"]
     await importer.stop()
 
 
-def nerv_publish_fails_at_once(importer: InnerUniverseController, database: str) -> None:
-    """A NERV runtime starts on the half-imported database (replaying what is there), and its
-    sync publish fails with the `import_open` refusal, not retried (``retry_for`` is far longer
-    than the test's budget)."""
+def nerv_publish_fails_at_once(
+    importer: InnerUniverseController, database: str, events: str, outbox: Path
+) -> None:
+    """A NERV runtime starts on the database with the import open (replaying what is there),
+    and its publish (``events = "sync"``) or next flush fails with the `import_open` refusal,
+    not retried (``retry_for`` is far longer than the test's budget)."""
     assert importer.url is not None
-    section = {"url": importer.url, "database": database, "token": importer.http.token}
-    settings = {**section, "events": "sync", "follow_remote": False, "retry_for": 3600.0}
+    settings = {
+        "url": importer.url,
+        "database": database,
+        "token": importer.http.token,
+        "events": events,
+        "outbox_path": str(outbox),
+        "follow_remote": False,
+        "retry_for": 3600.0,
+    }
     runtime = Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": settings}}).start()
     try:
+        recorder = runtime.recorder
+        assert isinstance(recorder, InnerUniverseRecorder)
+
+        def publish_then_flush() -> None:
+            runtime.event_bus.publish_event(Event("late", "AGENT_STEP", {"late": True}, 1.7e9))
+            recorder.flush()
+
         with pytest.raises(PersistenceError, match="import_open: ") as failed:
-            runtime.event_bus.publish("AGENT_STEP", {"late": True})
+            publish_then_flush()
         cause = failed.value.__cause__
+        while cause is not None and not isinstance(cause, ReducerRefusedError):
+            cause = cause.__cause__
         assert isinstance(cause, ReducerRefusedError)
         assert cause.code is ErrorCode.IMPORT_OPEN
     finally:

@@ -60,7 +60,8 @@ class FakeModule:
 
     ``down``: that many next calls fail with a connection error, nothing stored. ``closed``:
     that many next calls are refused with ``unavailable`` (a database closed for a stop),
-    nothing stored. ``unencodable``: a call holding one of these ids raises the client's
+    nothing stored. ``importing``: every call is refused with ``import_open`` (a half-imported
+    database), nothing stored. ``unencodable``: a call holding one of these ids raises the client's
     ArgumentError (as its encoder does for text UTF-8 cannot carry), ``broken`` an error that
     is no client error (TypeError); neither reaches the module. ``crash_on``:
     the call that stores that id is stored, then the server "dies": it forgets all but the
@@ -77,6 +78,9 @@ class FakeModule:
         self.broken: set[str] = set()
         self.down = 0
         self.closed = 0
+        self.importing = False
+        self.refused_importing: list[str] = []
+        """The reducers of the calls refused with ``import_open``."""
         self.crash_on: str | None = None
         self.crash_keep = 0
         self.on_drop: list[OrderedWriter] = []
@@ -102,6 +106,9 @@ class FakeModule:
         if self.closed:
             self.closed -= 1
             raise ReducerFailedError(reducer, "unavailable: closed for writes while stopping")
+        if self.importing:
+            self.refused_importing.append(reducer)
+            raise ReducerFailedError(reducer, "import_open: an import is still open")
         rows = _rows(reducer, args)
         keys = {key for key, _ in rows}
         if keys & self.unencodable:
@@ -257,6 +264,28 @@ def test_one_bad_event_in_a_batch_fails_only_itself(
     assert [future.exception() for i, future in enumerate(futures) if i != 2] == [None] * 4
     assert module.stored == ["d0", "e0", "e1", "e3", "e4"]
     assert writer.health().failed == 1
+
+
+def test_a_batch_refused_for_the_database_fails_whole_in_one_call(
+    module: FakeModule, loop: LoopThread, clock: Clock
+) -> None:
+    """``import_open`` is about the database, not what a batch holds: the batch is not sent
+    again event by event, and each write fails with PersistenceError (so an outbox keeps
+    it), at once."""
+    writer = make_writer(module, loop, clock)
+    module.hold.clear()  # the first write waits, so the next five queue up behind it
+    first = writer.submit(delta_write("d0"))
+    module.importing = True
+    futures = [writer.submit(event_write(f"e{i}")) for i in range(5)]
+    module.hold.set()
+    concurrent.futures.wait([first, *futures], timeout=30)
+
+    assert module.refused_importing[1:] == ["publish_events"]
+    for future in [first, *futures]:
+        error = future.exception(timeout=0)
+        assert type(error) is PersistenceError, error
+        assert "import_open: " in str(error)
+    assert module.stored == []
 
 
 @pytest.mark.parametrize("fault", ["unencodable", "broken"])
