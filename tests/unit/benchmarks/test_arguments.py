@@ -8,10 +8,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from benchmarks import engine_depth, restore
 from benchmarks.arguments import json_destination, profile_directory
-from benchmarks.compare import MIN_THREAD_SECONDS, BenchmarkError
+from benchmarks.compare import MIN_THREAD_SECONDS, BenchmarkError, Measured, Run
 from benchmarks.process import INTERRUPTED, guarded
 
 
@@ -136,3 +137,20 @@ def test_calls_that_failed_together_end_in_one_line(capsys: pytest.CaptureFixtur
     assert capsys.readouterr().err == "BenchmarkError: call 0 lost (and 2 more)\n"
     with pytest.raises(ExceptionGroup):  # a bug among the failures is not hidden
         guarded(mixed, BenchmarkError)
+
+
+@pytest.mark.parametrize(("largest", "held"), [(400, False), (100_000, True)])
+def test_rss_per_100k_replayed_has_its_target_from_100k_events_on(largest: int, held: bool) -> None:
+    """At smoke sizes a start's fixed cost, scaled to 100k events, is most of the figure: it is
+    shown without a target there, not marked as missed."""
+    args = argparse.Namespace(replay=[100, largest])
+    figures = {
+        f"{kind}_{size}": Measured(size, 1.0, rss_growth_mib=5.0)
+        for kind in ("replay", "head")
+        for size in (100, largest)
+    }
+    run = Run(args, Console(quiet=True))
+    rss = run.replay_ratios(figures)[-1]
+    assert rss.label == f"RSS growth per 100k replayed ({largest:,} events)"
+    assert rss.value == 5.0 * 100_000 / largest
+    assert (rss.target, rss.met) == (("<= 10.00", rss.value <= 10) if held else (None, None))
