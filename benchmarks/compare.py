@@ -92,6 +92,7 @@ from nerv_inner_universe.client import (
 )
 from nerv_inner_universe.contract import ErrorCode, Refusal
 from nerv_inner_universe.controller import ServerProcess, free_port
+from nerv_inner_universe.controller.process import signal_when_parent_dies
 from nerv_inner_universe.delta import JSON, canonical_json
 from nerv_inner_universe.nerv import Event, Nerv, NervSettings
 from nerv_inner_universe.plugin.loop import LoopThread
@@ -120,6 +121,8 @@ WRITE_PATHS = (
 """The write paths ``--paths`` chooses from (the engine ceiling comes with
 ``client_batches_awaited``)."""
 PG_USER = "bench"
+PG_START_SECONDS = 60.0
+"""How long PostgreSQL may take to accept connections after it is started."""
 Mode = Literal["sync", "async"]
 Protocol = Literal["json", "bsatn"]
 
@@ -783,6 +786,18 @@ class Postgres:
             "POSTGRES_PASSWORD": "",  # trust authentication on a private loopback server
         }
 
+    def wait_until_ready(self, server: subprocess.Popen[bytes], server_log: Path) -> None:
+        """Returns once ``server`` accepts connections; BenchmarkError, with the end of its
+        log, when it exits first or is not ready within `PG_START_SECONDS`."""
+        deadline = time.monotonic() + PG_START_SECONDS
+        ready = [str(self.bin_dir / "pg_isready"), *self._where(), "-d", "postgres", "-q"]
+        while subprocess.run(ready, check=False).returncode != 0:
+            if server.poll() is not None or time.monotonic() > deadline:
+                tail = server_log.read_text(errors="replace")[-2000:]
+                state = "exited" if server.returncode is not None else "is not ready"
+                raise BenchmarkError(f"PostgreSQL {state}; server.log:\n{tail}")
+            time.sleep(0.05)
+
     def _where(self) -> list[str]:
         return ["-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER]
 
@@ -818,33 +833,46 @@ def postgres_bin_dir(console: Console) -> Path:
 @contextmanager
 def postgres_server(console: Console) -> Iterator[Postgres]:
     """Starts PostgreSQL in a new temporary data dir on a free port (as the ``postgres`` user
-    when running as root: it refuses to run as root); stops it and removes the dir on exit."""
+    when running as root: it refuses to run as root), as a child that Linux stops (SIGQUIT,
+    immediate shutdown) if this process dies, even by SIGKILL; on exit stops it (SIGINT, fast
+    shutdown) and removes the dir."""
     bin_dir = postgres_bin_dir(console)
     root = Path(tempfile.mkdtemp(prefix="nerv-compare-pg-"))
-    as_owner: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_owner = ["runuser", "-u", "postgres", "--"]
+    owner = "postgres" if os.geteuid() == 0 else None
+    if owner is not None:
+        shutil.chown(root, owner, owner)
     data = root / "data"
-    ctl = [*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60"]
-    started = False
+    server_log = root / "server.log"
+    server: subprocess.Popen[bytes] | None = None
     try:
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust"]
-        run_checked([*as_owner, *initdb, "-E", "UTF8", "--no-sync"])
+        run_checked(
+            [*(["runuser", "-u", owner, "--"] if owner else []), *initdb, "-E", "UTF8", "--no-sync"]
+        )
         port = free_port()
-        options = f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-        try:
-            run_checked([*ctl, "-l", str(root / "server.log"), "-o", options, "start"])
-        except BenchmarkError as error:
-            server_log = root / "server.log"
-            tail = server_log.read_text()[-2000:] if server_log.exists() else ""
-            raise BenchmarkError(f"{error}\nserver.log:\n{tail}") from None
-        started = True
+        settings = [f"port={port}", "listen_addresses=127.0.0.1", f"unix_socket_directories={root}"]
+        with server_log.open("wb") as log_file:
+            server = subprocess.Popen(
+                [str(bin_dir / "postgres"), "-D", str(data)]
+                + [part for setting in settings for part in ("-c", setting)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                user=owner,
+                group=owner,
+                preexec_fn=partial(signal_when_parent_dies, signal.SIGQUIT),  # noqa: PLW1509
+            )
         version = run_checked([str(bin_dir / "postgres"), "--version"]).strip()
-        yield Postgres(bin_dir, port, version)
+        postgres = Postgres(bin_dir, port, version)
+        postgres.wait_until_ready(server, server_log)
+        yield postgres
     finally:
-        if started:
-            subprocess.run([*ctl, "-m", "fast", "stop"], check=False, capture_output=True)
+        if server is not None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -102,12 +102,20 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def signal_when_parent_dies(signal_number: signal.Signals) -> None:
+    """Asks Linux to send ``signal_number`` to this process when the thread that started it
+    ends (its process killed, even with SIGKILL). For a child, run before exec
+    (`subprocess.Popen`'s ``preexec_fn``, which runs after its ``user``/``group`` change: a
+    later change of user would clear the request)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal_number)
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to SIGTERM the server if the process that started it dies; and make every
     file the server creates private (umask 077), the signing key it generates first of all."""
     os.umask(0o077)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    signal_when_parent_dies(signal.SIGTERM)
 
 
 class ServerProcess:
