@@ -40,5 +40,8 @@ step "benchmarks/restore.py --smoke (restore at the head beside the full restore
 step "benchmarks/engine_depth.py --smoke (the engine's cost per event as the log grows, tiny sizes)"
 .venv/bin/python benchmarks/engine_depth.py --smoke
 
+step "benchmarks/replay_decoding.py --rows 200 (client CPU per replayed row, no server, tiny size)"
+.venv/bin/python benchmarks/replay_decoding.py --rows 200
+
 step "pytest (unit and real-server integration tests)"
 .venv/bin/pytest "$@"
