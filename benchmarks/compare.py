@@ -3,7 +3,8 @@ the engine ceiling, and `eventsourcing` on SQLite and PostgreSQL.
 
 The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one Python process:
 
-- NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise);
+- NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise), and
+  for scale NERV alone, with no plugin (nothing stored: the NERV core's own cost);
 - the project's client alone: ``publish_event`` awaited one by one, ``publish_event``
   pipelined, and ``publish_events`` batches pipelined with several in flight; and, as the
   floor of a sync publish, a ``publish_event`` the module refuses in its argument checks (it
@@ -103,6 +104,7 @@ R = TypeVar("R")
 
 EVENT_TYPE = "BENCH"
 WRITE_PATHS = (
+    "nerv_alone",
     "plugin_async",
     "plugin_sync",
     "plugin_sync_unfollowed",
@@ -441,6 +443,22 @@ def plugin_publish(
             publish(EVENT_TYPE, payload(n))
 
         return one_by_one(db, events, one, finish=recorder.flush)
+    finally:
+        runtime.stop()
+
+
+def nerv_alone(db: Database, events: int) -> Measured:
+    """Publishes through a started NERV runtime with no plugin, so nothing is stored: what the
+    NERV core itself costs the workload, for scale (``db`` is only where the server's usage is
+    read; it stays idle)."""
+    runtime = Nerv({"nerv": {"plugins": []}}).start()
+    try:
+        publish = runtime.event_bus.publish
+
+        def one(n: int) -> None:
+            publish(EVENT_TYPE, payload(n))
+
+        return one_by_one(db, events, one)
     finally:
         runtime.stop()
 
@@ -930,6 +948,9 @@ class Run:
     def nerv_and_client(self, spacetime: Spacetime, empty: Database) -> None:
         n, batch, protocol = self.args.events, self.args.batch, self.args.protocol
         written: dict[str, Database] = {}
+        if self.wanted("nerv_alone"):
+            label = "NERV alone, no plugin (nothing stored)"
+            self.measure("nerv_alone", label, nerv_alone, empty, n)
         for mode in ("async", "sync"):
             if not self.wanted(f"plugin_{mode}"):
                 continue
@@ -1082,6 +1103,16 @@ class Run:
                 ("plugin_sync", "es_sqlite_sync"),
                 lambda: ratio(
                     "plugin sync / es+SQLite sync", f, "plugin_sync", "es_sqlite_sync", 1.2
+                ),
+            ),
+            (
+                ("plugin_async", "nerv_alone"),
+                lambda: ratio(
+                    "plugin async / NERV alone, no plugin (the share of an async publish's time "
+                    "the NERV core itself takes)",
+                    f,
+                    "plugin_async",
+                    "nerv_alone",
                 ),
             ),
             (
