@@ -70,6 +70,7 @@ from nerv_inner_universe.contract.reducers import (
 )
 from nerv_inner_universe.contract.tables import (
     CUSTOM_EVENT,
+    IMPORT_STALLED_AFTER_SECONDS,
     IMPORTED_TABLES,
     LOG_PAGE_ROWS,
     MODULE_EVENT_TYPES,
@@ -103,6 +104,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_SNAPSHOT_INTERVAL",
     "IMPORTED_TABLES",
+    "IMPORT_STALLED_AFTER_SECONDS",
     "LOG_PAGE_ROWS",
     "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",

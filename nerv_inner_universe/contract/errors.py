@@ -46,12 +46,13 @@ class ErrorCode(enum.StrEnum):
     """The caller's write budget (``write_budget_*``) for the current window is used up; the
     message says when the window resets (`Refusal.resets_at`)."""
     UNAVAILABLE = "unavailable"
-    """The database is closed for writes while its server stops; nothing changed: send the
-    call again once the server is back (`ReducerRefusedError.retryable`)."""
+    """The database is closed for writes while its server stops, or while an import is under
+    way; nothing changed: send the call again once the server is back or the import has
+    finished (`ReducerRefusedError.retryable`)."""
     IMPORT_OPEN = "import_open"
-    """An import is open: nothing but its own rows is written until it finishes, and an import
-    that was refused or cut short stays open, so sending the call again does not help; import
-    again into a fresh data dir (`InnerUniverseController.import_export`)."""
+    """An import is open but has sent no batch for `IMPORT_STALLED_AFTER_SECONDS`: it was
+    refused or cut short, and stays open, so sending the call again does not help; import
+    again into a fresh data dir, or wipe this one (`InnerUniverseController.import_export`)."""
 
 
 _CODES = {code.value: code for code in ErrorCode}
@@ -107,7 +108,8 @@ class ReducerRefusedError(ReducerFailedError):
 
     @property
     def retryable(self) -> bool:
-        """True for ``unavailable``: the database was closed for a stop, and the same call
-        may succeed once the server is back (the plugin and `eventsourcing` writers retry it
-        within their budgets). Every other refusal is final, ``import_open`` too."""
+        """True for ``unavailable``: the database was closed for a stop, or an import was
+        under way, and the same call may succeed once the server is back or the import has
+        finished (the plugin and `eventsourcing` writers retry it within their budgets).
+        Every other refusal is final, ``import_open`` too."""
         return self.refusal.code is ErrorCode.UNAVAILABLE

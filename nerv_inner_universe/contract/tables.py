@@ -46,6 +46,9 @@ class Table(enum.StrEnum):
     ``durability_marker`` and ``write_fence`` and ``client_connection`` are not counted."""
     IMPORT_STATE = "import_state"
     """Private: present while an `import_rows` import is open."""
+    IMPORT_PROGRESS = "import_progress"
+    """Private: when the open import's last batch committed (see
+    `IMPORT_STALLED_AFTER_SECONDS`)."""
     DURABILITY_MARKER = "durability_marker"
     """Private: the marker the last `checkpoint` wrote (see `controller.durability`)."""
     ES_STORE = "es_store"
@@ -67,6 +70,11 @@ class Table(enum.StrEnum):
     """Private: present while a stop's `checkpoint` has closed the database for writes."""
 
 
+IMPORT_STALLED_AFTER_SECONDS = 30
+"""How long an open import may go without a batch and still count as under way: meanwhile
+every other write is refused with ``unavailable`` (send it again once the import has
+finished), after that with ``import_open`` (the import was refused or cut short, and the
+database stays half-imported). Mirrors the module's ``STALLED_AFTER_MICROS``."""
 LOG_PAGE_ROWS = 16_384
 """How many ``seq`` values one ``log_page`` page spans (`tables/log_page.rs` ``PAGE_ROWS``): page
 ``p`` holds ``p * LOG_PAGE_ROWS <= seq < (p + 1) * LOG_PAGE_ROWS``."""
@@ -126,6 +134,7 @@ NOT_IMPORTED = frozenset(
         Table.DELTA_CHECKPOINT,
         Table.DELTA_REFRESH_COUNTER,
         Table.DURABILITY_MARKER,
+        Table.IMPORT_PROGRESS,
         Table.IMPORT_STATE,
         Table.LOG_PAGE,
         Table.LOG_SEQUENCE,

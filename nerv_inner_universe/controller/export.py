@@ -28,6 +28,7 @@ import attrs
 from nerv_inner_universe.client import SpacetimeHttp
 from nerv_inner_universe.client.sats_json import encode
 from nerv_inner_universe.client.typed import TypeContext
+from nerv_inner_universe.contract import Table
 from nerv_inner_universe.controller.errors import ExportError
 from nerv_inner_universe.controller.layout import open_private
 from nerv_inner_universe.controller.tables import change_position, read_table
@@ -66,13 +67,20 @@ async def export_jsonl(
     """Writes every table of ``database`` to ``destination`` (JSON Lines, see above) via a
     temporary file: ``destination`` ends up complete or untouched. ``after_table`` runs
     between two tables' reads (tests write there). Raises ExportError when a write committed
-    during each of ``attempts`` reads."""
+    during each of ``attempts`` reads, or the database has an import open (half-imported, or
+    still importing: its rows may be incomplete)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
         for attempt in range(1, attempts + 1):
             with open_private(partial, "w") as out:  # rows name identities: 0600
                 position, rows = await _write_all(http, database, out, progress, after_table)
+                if rows.get(Table.IMPORT_STATE, 0):
+                    raise ExportError(
+                        f"database {database!r} has an import open, so rows may be missing; "
+                        "export it once the import has finished (an import that was refused "
+                        "or cut short stays open: import again into a fresh data dir)"
+                    )
                 if await change_position(http, database) == position:
                     _write_line(out, {"end": {"rows": rows}})
                     out.flush()

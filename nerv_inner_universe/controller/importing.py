@@ -142,6 +142,11 @@ class _Reader:
                     raise DataImportError(f"{where}: lines follow the end line")
                 return
             table, row = _row(where, record)
+            if table is Table.IMPORT_STATE:
+                raise DataImportError(
+                    f"{where}: the export holds an open import's marker: it was taken of a "
+                    "half-imported database, so rows may be missing; import a complete export"
+                )
             rows[table.value] = rows.get(table.value, 0) + 1
             if table is Table.LOG_SEQUENCE:
                 self.next_seq = self._next_seq(where, row)

@@ -17,9 +17,10 @@
 //! - While a durable stop has closed the database for writes (`checkpoint` with `close`),
 //!   every change but `checkpoint` and `reopen` is refused with `unavailable`, admins' too:
 //!   [`require_role`] and [`require_admin`] check it, so each mutating reducer does.
-//! - While an import is open every change but `import_rows` is refused with `import_open` (a
-//!   failed import leaves it open: its rows are half there, and a write would meet them, or
-//!   find the log sequence unset). Unlike `unavailable` this is not worth waiting for.
+//! - While an import is open every change but `import_rows` is refused (its rows are half
+//!   there, and a write would meet them, or find the log sequence unset): with `unavailable`
+//!   while it is under way, with `import_open` once it has sent no batch for
+//!   `import_progress::STALLED_AFTER_MICROS` (it was refused or cut short, and stays open).
 //!
 //! Reading is open: the public tables can be read by every client (SpacetimeDB 1.2.0 cannot
 //! restrict reads per identity).
@@ -31,6 +32,7 @@ use crate::store;
 use crate::tables::admin::admin;
 use crate::tables::config::value_of as config_value;
 use crate::tables::event_log::event_log;
+use crate::tables::import_progress;
 use crate::tables::import_state::import_state;
 use crate::tables::stream_delegate::stream_delegate;
 use crate::tables::stream_owner::{stream_owner, StreamOwner};
@@ -107,20 +109,36 @@ fn require_open_for_writes(ctx: &ReducerContext, what: &str) -> RuleResult {
     }
 }
 
-/// Refuses with `import_open` while an import (`import_rows`) is open.
+/// Refuses while an import (`import_rows`) is open: with `unavailable` while it is under way
+/// (its last batch committed within `import_progress::STALLED_AFTER_MICROS`), so the call may
+/// be sent again once it has finished; after that with `import_open`: it was refused or cut
+/// short, and the database stays half-imported.
 fn require_no_import(ctx: &ReducerContext, what: &str) -> RuleResult {
-    match ctx.db.import_state().id().find(0) {
-        None => Ok(()),
-        Some(open) => Err(RuleError::new(
-            Code::ImportOpen,
+    let Some(open) = ctx.db.import_state().id().find(0) else {
+        return Ok(());
+    };
+    let last = import_progress::last_batch_at(ctx).unwrap_or(open.started_at);
+    let idle = ctx.timestamp.to_micros_since_unix_epoch() - last.to_micros_since_unix_epoch();
+    if idle < import_progress::STALLED_AFTER_MICROS {
+        return Err(RuleError::new(
+            Code::Unavailable,
             format!(
-                "{what} cannot run: an import opened by {} at {} is still open; nothing \
-                 changed (an import that was refused or cut short leaves the database \
-                 half-imported and open: import again into a fresh data dir)",
+                "{what} cannot run: an import opened by {} at {} is under way (its last batch \
+                 at {last}); nothing changed, send it again once the import has finished",
                 open.started_by, open.started_at
             ),
-        )),
+        ));
     }
+    Err(RuleError::new(
+        Code::ImportOpen,
+        format!(
+            "{what} cannot run: an import opened by {} at {} has sent no batch since {last}: \
+             it was refused or cut short, and the database is half-imported; nothing changed. \
+             Import into a fresh data dir, or wipe this one (`inner-universe deploy --wipe`) \
+             and import again",
+            open.started_by, open.started_at
+        ),
+    ))
 }
 
 /// The id of the single `write_fence` row.

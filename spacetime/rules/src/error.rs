@@ -31,12 +31,13 @@ pub enum Code {
     /// The caller's write budget (`write_budget_*`) for the current window is used up; the
     /// message says when the window resets.
     RateLimited,
-    /// The database is closed for writes while its server stops; nothing changed: send the
-    /// call again once the server is back.
+    /// The database is closed for writes while its server stops, or while an import is under
+    /// way; nothing changed: send the call again once the server is back or the import has
+    /// finished.
     Unavailable,
-    /// An import (`import_rows`) is open: nothing else is written until it finishes, and an
-    /// import that was refused or cut short stays open, so sending the call again does not
-    /// help; import again into a fresh data dir.
+    /// An import (`import_rows`) is open but has sent no batch for a while: it was refused
+    /// or cut short, and stays open, so sending the call again does not help; import again
+    /// into a fresh data dir.
     ImportOpen,
 }
 

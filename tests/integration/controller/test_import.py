@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,18 @@ from eventsourcing.persistence import OperationalError
 
 from nerv_inner_universe.client import Identity, Timestamp
 from nerv_inner_universe.contract import (
+    IMPORT_STALLED_AFTER_SECONDS,
     LOG_PAGE_ROWS,
     ErrorCode,
     EventInput,
     RedactedKind,
+    ReducerCall,
     ReducerRefusedError,
+    Table,
     create_entity,
+    import_batch,
     import_begin,
+    import_finish,
     import_rows,
     publish_event,
     reopen,
@@ -32,6 +38,8 @@ from nerv_inner_universe.contract import (
 )
 from nerv_inner_universe.controller import (
     ControllerError,
+    DataImportError,
+    ExportError,
     ImportRefusedError,
     InnerUniverseConfig,
     InnerUniverseController,
@@ -52,10 +60,17 @@ from tests.integration.controller.conftest import (
     rewrite,
     snapshot,
 )
+from tests.waiting import wait_for
 
 # Not imported, by design: live connections, the import marker, the stop's durability marker
 # and write fence; `admin` keeps the importer.
-LIVE_TABLES = ("client_connection", "import_state", "durability_marker", "write_fence")
+LIVE_TABLES = (
+    "client_connection",
+    "import_state",
+    "import_progress",
+    "durability_marker",
+    "write_fence",
+)
 # Every HTTP call (the import's own, too) connects and disconnects around itself; those
 # lifecycle rows and the counter they advance come after what was imported.
 LIFECYCLE = ("CLIENT_CONNECTED", "CLIENT_DISCONNECTED")
@@ -370,14 +385,20 @@ async def test_an_import_whose_timeline_head_is_another_timelines_version_is_ref
 async def test_a_half_imported_database_refuses_every_other_write(
     make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
 ) -> None:
-    """An import refused half-way stays open, the batches before the refusal in place: every
-    other write, an admin's too, is refused with `import_open` naming the open import and
-    changes nothing (it would meet the half-imported rows, or the log sequence the import has
-    not set yet)."""
-    await cycle_export(make_controller, tmp_path)
+    """An import refused or cut short stays open, the batches before in place: every other
+    write, an admin's too, is refused and changes nothing (it would meet the half-imported
+    rows, or the log sequence the import has not set yet). For `IMPORT_STALLED_AFTER_SECONDS`
+    after its last batch the import may still be under way, so the refusal is the retryable
+    ``unavailable``; then it is `import_open`, which is final and says what to do: a NERV
+    write (sync, async, outbox: the outbox keeps it) and an `eventsourcing` save fail with it
+    at once, though their retry budgets are far longer. (An import refused at its end, as
+    `test_an_import_whose_versions_would_form_a_cycle_is_refused` makes one, stays open the
+    same way; its versions would make a NERV start fail, so this one is cut short after its
+    first batch.)"""
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
-    with pytest.raises(ImportRefusedError):
-        await importer.import_export(tmp_path / "cycle.jsonl")
+    first_batch = import_rows(batch=import_batch(Table.ENTITY, []))
+    for call in (reopen(), import_rows(batch=import_begin()), first_batch):
+        await call.send_http(importer.http, config.database)  # admin mode leaves it closed
     before = await snapshot(importer.http, config.database)
     at = Timestamp(1_700_000_000_000_000)
     writes = [
@@ -389,13 +410,26 @@ async def test_a_half_imported_database_refuses_every_other_write(
         update_config(key="app.late", value='"x"', description=None),
         create_entity(entity_id="late", entity_type="thing", metadata=entity_metadata(None)),
     ]
+    await refused_until_stalled(importer, config.database, writes[0])
     for call in writes:
         with pytest.raises(ReducerRefusedError) as refused:
             await call.send_http(importer.http, config.database)
         assert refused.value.code is ErrorCode.IMPORT_OPEN, call
         assert not refused.value.retryable
         assert "an import opened by" in str(refused.value)
-        assert "import again into a fresh data dir" in str(refused.value)
+        assert "Import into a fresh data dir, or wipe this one" in str(refused.value)
+    for events in ("sync", "async", "outbox"):
+        outbox = tmp_path / f"{events}-outbox.sqlite"
+        await asyncio.to_thread(
+            nerv_publish_fails_at_once, importer, config.database, events, outbox
+        )
+        if events == "outbox":
+            pending = Outbox(outbox, config.database).pending()
+            assert [event.event_id for event in pending] == ["late"]  # a later start sends it
+    await asyncio.to_thread(eventsourcing_save_fails_at_once, importer, config.database)
+    with pytest.raises(ExportError, match="has an import open, so rows may be missing"):
+        await importer.export(tmp_path / "half.jsonl")
+    assert not (tmp_path / "half.jsonl").exists()
     after = await snapshot(importer.http, config.database)
     live = ("client_connection",)
     assert {t: rows for t, rows in after.items() if t not in live} == {
@@ -404,32 +438,84 @@ async def test_a_half_imported_database_refuses_every_other_write(
     await importer.stop()
 
 
-@pytest.mark.parametrize("events", ["sync", "async", "outbox"])
-async def test_writers_fail_at_once_on_an_import_cut_short(
-    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path, events: str
+async def test_an_export_holding_an_open_imports_marker_is_refused(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
 ) -> None:
-    """An import cut short after it opened stays open. The `import_open` refusal is final, so
-    a NERV write and an `eventsourcing` save fail with it at once, where a retried
-    ``unavailable`` kept them waiting for their whole retry budget. An outbox keeps the event
-    (it was accepted; a later start sends it again)."""
+    """An export of a half-imported database (an older version wrote one without a word)
+    misses rows: its import is refused before the first call, naming the line."""
+    await exported(make_controller, tmp_path / "dump.jsonl")
+    marker = {"table": "import_state", "row": {"id": 0}}
+
+    def with_marker(records: list[Record]) -> list[Record]:
+        return [*records, marker]
+
+    rewrite(tmp_path / "dump.jsonl", tmp_path / "half.jsonl", with_marker)
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
-    for call in (reopen(), import_rows(batch=import_begin())):  # admin mode leaves it closed
-        await call.send_http(importer.http, config.database)
-    outbox = tmp_path / "outbox.sqlite"
-    await asyncio.to_thread(nerv_publish_fails_at_once, importer, config.database, events, outbox)
-    if events == "outbox":
-        assert [event.event_id for event in Outbox(outbox, config.database).pending()] == ["late"]
-    await asyncio.to_thread(eventsourcing_save_fails_at_once, importer, config.database)
-    assert (await snapshot(importer.http, config.database))["import_state"]
+    with pytest.raises(DataImportError, match="half-imported database, so rows may be missing"):
+        await importer.import_export(tmp_path / "half.jsonl")
+    assert not (await snapshot(importer.http, config.database))["import_state"]
+    await importer.stop()
+
+
+async def refused_until_stalled(
+    importer: InnerUniverseController, database: str, call: ReducerCall
+) -> None:
+    """Sends ``call`` until the module refuses it with `import_open`: until then (the import
+    may still be under way) it is refused with the retryable ``unavailable`` saying so."""
+    deadline = time.monotonic() + IMPORT_STALLED_AFTER_SECONDS + 120
+    while True:
+        with pytest.raises(ReducerRefusedError) as refused:
+            await call.send_http(importer.http, database)
+        if refused.value.code is ErrorCode.IMPORT_OPEN:
+            return
+        assert refused.value.code is ErrorCode.UNAVAILABLE, refused.value
+        assert refused.value.retryable
+        assert "is under way" in str(refused.value)
+        assert time.monotonic() < deadline, "the open import never counted as stalled"
+        await asyncio.sleep(0.5)
+
+
+async def test_a_write_during_an_import_under_way_waits_for_it(
+    make_controller: MakeController, config: InnerUniverseConfig, tmp_path: Path
+) -> None:
+    """While an import is under way a NERV write is refused with the retryable
+    ``unavailable``: the writer sends it again, and it is stored once the import has
+    finished."""
+    importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
+    await reopen().send_http(importer.http, config.database)  # admin mode leaves it closed
+    assert importer.url is not None
+    settings = {
+        "url": importer.url,
+        "database": config.database,
+        "token": importer.http.token,
+        "events": "sync",
+        "follow_remote": False,
+    }
+    runtime = Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": settings}}).start()
+    try:
+        recorder = runtime.recorder
+        assert isinstance(recorder, InnerUniverseRecorder)
+        await import_rows(batch=import_begin()).send_http(importer.http, config.database)
+        event = Event("during", "AGENT_STEP", {"during": True}, 1.7e9)
+        publishing = asyncio.create_task(asyncio.to_thread(runtime.event_bus.publish_event, event))
+        await asyncio.to_thread(
+            wait_for, lambda: recorder.health().writer.retries > 0, "the write refused and retried"
+        )
+        assert not publishing.done()
+        await import_rows(batch=import_finish(1)).send_http(importer.http, config.database)
+        await publishing
+        assert [e.id for e in recorder.read_events()] == ["during"]
+    finally:
+        await asyncio.to_thread(runtime.stop)
     await importer.stop()
 
 
 def nerv_publish_fails_at_once(
     importer: InnerUniverseController, database: str, events: str, outbox: Path
 ) -> None:
-    """A NERV runtime starts on the database with the import open (replaying what is there),
-    and its publish (``events = "sync"``) or next flush fails with the `import_open` refusal,
-    not retried (``retry_for`` is far longer than the test's budget)."""
+    """A NERV runtime starts on the half-imported database (replaying what is there), and its
+    publish (``events = "sync"``) or next flush fails with the `import_open` refusal, not
+    retried (``retry_for`` is far longer than the test's budget)."""
     assert importer.url is not None
     settings = {
         "url": importer.url,

@@ -129,3 +129,9 @@ def test_the_log_page_span_is_the_rust_one() -> None:
     source = (MODULE / "tables" / "log_page.rs").read_text()
     [rows] = re.findall(r"pub const PAGE_ROWS: u64 = ([\d_]+);", source)
     assert int(rows) == contract.LOG_PAGE_ROWS
+
+
+def test_the_import_stall_time_is_the_rust_one() -> None:
+    source = (MODULE / "tables" / "import_progress.rs").read_text()
+    [micros] = re.findall(r"pub const STALLED_AFTER_MICROS: i64 = ([\d_]+);", source)
+    assert int(micros) == contract.IMPORT_STALLED_AFTER_SECONDS * 1_000_000

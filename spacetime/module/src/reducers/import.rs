@@ -25,6 +25,7 @@ use crate::tables::es_store::{es_store, EsStore};
 use crate::tables::es_stored_event::{es_stored_event, EsStoredEvent};
 use crate::tables::es_tracking::{es_tracking, EsTracking};
 use crate::tables::event_log::{event_log, EventLog};
+use crate::tables::import_progress;
 use crate::tables::import_state::{import_state, ImportState};
 use crate::tables::log_page::{clear_pages, record_page};
 use crate::tables::log_sequence::{log_sequence, LogSequence};
@@ -68,21 +69,24 @@ pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
     access::require_admin_importing(ctx, "import_rows")?;
     changes::record(ctx)?;
     match batch {
-        ImportBatch::Begin => begin(ctx),
+        ImportBatch::Begin => {
+            begin(ctx)?;
+            import_progress::touch(ctx);
+            Ok(())
+        }
         ImportBatch::Finish(next_seq) => {
             require_open(ctx)?;
-            finish(ctx, next_seq)
+            finish(ctx, next_seq)?;
+            import_progress::clear(ctx);
+            Ok(())
         }
         rows => {
             require_open(ctx)?;
-            insert(ctx, rows)
+            insert(ctx, rows)?;
+            import_progress::touch(ctx);
+            Ok(())
         }
     }
-}
-
-/// True while an import is open.
-pub fn in_progress(ctx: &ReducerContext) -> bool {
-    ctx.db.import_state().id().find(0).is_some()
 }
 
 fn require_open(ctx: &ReducerContext) -> RuleResult {
@@ -100,8 +104,16 @@ fn require_open(ctx: &ReducerContext) -> RuleResult {
 }
 
 fn begin(ctx: &ReducerContext) -> RuleResult {
-    if in_progress(ctx) {
-        return Err(RuleError::invalid("an import is already open"));
+    if let Some(open) = ctx.db.import_state().id().find(0) {
+        return Err(RuleError::new(
+            Code::ImportOpen,
+            format!(
+                "an import opened by {} at {} is open already (one that was refused or cut \
+                 short stays open): import into a fresh data dir, or wipe this one \
+                 (`inner-universe deploy --wipe`) and import again",
+                open.started_by, open.started_at
+            ),
+        ));
     }
     let has_data = ctx.db.entity().count() > 0
         || ctx.db.relation().count() > 0

@@ -1,6 +1,6 @@
 //! One table per file. Public tables are readable by every client (subscriptions, SQL);
 //! `admin`, `writer`, `write_usage`, `log_sequence`, `change_counter`, `import_state`,
-//! `durability_marker`, `write_fence` and `delta_refresh_counter` are private.
+//! `import_progress`, `durability_marker`, `write_fence` and `delta_refresh_counter` are private.
 
 pub mod admin;
 pub mod change_counter;
@@ -15,6 +15,7 @@ pub mod es_store;
 pub mod es_stored_event;
 pub mod es_tracking;
 pub mod event_log;
+pub mod import_progress;
 pub mod import_state;
 pub mod log_page;
 pub mod log_sequence;
