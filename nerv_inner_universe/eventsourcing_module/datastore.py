@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -73,6 +74,18 @@ def translated(error: SpacetimeError) -> DatabaseError | InterfaceError:
     return OperationalError(str(error))
 
 
+def _shut_down(loop: LoopThread, connection: DbConnection, timeout: float) -> None:
+    """Disconnects ``connection`` and stops ``loop`` (a datastore's `close`, or its finalizer:
+    it names no datastore, so it does not keep one alive)."""
+    if loop.in_loop():  # a garbage collection that ran on the loop thread
+        loop.loop.create_task(connection.disconnect())
+        return
+    try:
+        loop.run(connection.disconnect(), timeout=timeout)
+    finally:
+        loop.stop()
+
+
 async def send_while_unavailable(
     call: contract.ReducerCall, connection: ReducerCaller, *, budget: float
 ) -> ReducerEvent:
@@ -113,9 +126,15 @@ class Datastore:
         self._listeners: dict[str, set[threading.Event]] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _shut_down, self._loop, self._connection, settings.call_timeout
+        )
+        """Closes the connection once nothing holds this datastore (its factory and every
+        recorder it made gone), or at exit; the loop holds it only weakly."""
         try:
             self.run(self._open())
         except BaseException:
+            self._finalizer.detach()
             self._loop.stop()
             raise
 
@@ -130,23 +149,22 @@ class Datastore:
             raise translated(error) from error
 
     def close(self) -> None:
-        """Disconnects and stops the loop thread; idempotent."""
-        if self._closed:
-            return
+        """Disconnects and stops the loop thread; idempotent. The recorders using this
+        datastore raise `InterfaceError` from then on."""
         self._closed = True
-        if self._loop.in_loop():  # a garbage collection that ran on the loop thread
-            self._loop.loop.create_task(self._connection.disconnect())
-            return
-        try:
-            self._loop.run(self._connection.disconnect(), timeout=self.settings.call_timeout)
-        finally:
-            self._loop.stop()
+        self._finalizer()
 
     async def _open(self) -> None:
         await self._connection.connect()
         heads = self._connection.cache.table(Table.ES_STORE)
-        heads.on_insert(self._on_head)
-        heads.on_update(lambda ctx, _old, row: self._on_head(ctx, row))
+        on_head = weakref.WeakMethod(self._on_head)  # the loop must not keep this alive
+
+        def moved(ctx: EventContext, row: Any) -> None:
+            if (method := on_head()) is not None:
+                method(ctx, row)
+
+        heads.on_insert(moved)
+        heads.on_update(lambda ctx, _old, row: moved(ctx, row))
 
     def _on_head(self, ctx: EventContext, row: Any) -> None:
         """A store's head moved: remember the ids of this connection's own call, wake the

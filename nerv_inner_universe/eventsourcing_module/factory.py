@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import TypeVar
 
 from eventsourcing.persistence import (
@@ -44,11 +43,13 @@ class InnerUniverseFactory(InfrastructureFactory[InnerUniverseTrackingRecorder])
         super().__init__(env)
         self.settings = EsSettings.from_environment(self.env)
         self.datastore = Datastore(self.settings)
-        self._finalizer = weakref.finalize(self, self.datastore.close)
 
     def close(self) -> None:
-        """Disconnects; the recorders made by this factory stop working."""
-        self._finalizer()
+        """Disconnects; the recorders made by this factory stop working. Without it, the
+        connection closes once neither the factory nor any recorder it made is left (a
+        recorder kept alone, as `eventsourcing.projection.ProjectionRunner` keeps its view's,
+        goes on working)."""
+        self.datastore.close()
 
     def _store(self, suffix: str, default: str = "stored") -> str:
         return f"{self.settings.store_prefix}{self.env.name.lower() or default}_{suffix}"

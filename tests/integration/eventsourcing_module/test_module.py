@@ -4,17 +4,29 @@ head to every subscriber)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from eventsourcing.persistence import DataError, IntegrityError, Notification, StoredEvent
+from eventsourcing.application import Application
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import (
+    DataError,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+    Tracking,
+)
+from eventsourcing.projection import Projection, ProjectionRunner
 
 from nerv_inner_universe.eventsourcing_module import (
     InnerUniverseApplicationRecorder,
     InnerUniverseFactory,
+    InnerUniverseTrackingRecorder,
 )
 
 
@@ -90,3 +102,54 @@ def test_a_subscription_sees_another_writers_events(
         assert done.wait(timeout=30), f"received {received}"
         thread.join(timeout=30)
     assert [(n.id, n.originator_version) for n in received] == [(1, 1), (2, 2), (3, 3)]
+
+
+class Thing(Aggregate):
+    @event("Made")
+    def __init__(self) -> None:
+        pass
+
+
+class Things(Application[uuid.UUID]):
+    pass
+
+
+class ThingsSeen(InnerUniverseTrackingRecorder):
+    """A view that only tracks what it processed."""
+
+
+class SeeingThings(Projection[ThingsSeen]):
+    name = "seeing_things"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: object, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)
+
+
+def test_a_projection_runner_keeps_its_view_working() -> None:
+    """`ProjectionRunner` keeps the view's recorder and lets go of the factory that made it:
+    the connection must live as long as the recorder does."""
+    with ProjectionRunner(
+        application_class=Things, projection_class=SeeingThings, view_class=ThingsSeen
+    ) as runner:
+        gc.collect()
+        runner.app.save(Thing())
+        last = runner.app.recorder.max_notification_id()
+        assert last is not None
+        runner.wait(last, timeout=60)
+        assert runner.projection.view.max_tracking_id(runner.app.name) == last
+
+
+def test_the_connection_closes_once_nothing_holds_it() -> None:
+    def es_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("inner-universe-es-")}
+
+    before = es_threads()
+    recorder = InnerUniverseFactory(os.environ).tracking_recorder()
+    gc.collect()
+    assert recorder.max_tracking_id("upstream") is None  # the factory is gone, this works
+    [made] = es_threads() - before
+    del recorder
+    gc.collect()
+    made.join(timeout=60)  # the datastore's finalizer stopped its loop thread
+    assert not made.is_alive()
