@@ -23,8 +23,10 @@ from eventsourcing.persistence import (
 from nerv_inner_universe import contract
 from nerv_inner_universe.client import (
     ArgumentError,
+    CallTimeoutError,
     DbConnection,
     EventContext,
+    OutcomeUnknownError,
     QueryError,
     ReducerEvent,
     SpacetimeError,
@@ -206,13 +208,41 @@ class Datastore:
     async def append(
         self, store: str, events: Sequence[EsEventInput], tracking: EsTrackingInput | None
     ) -> list[int]:
-        """Calls `es_insert_events`; returns the notification ids the events were given."""
+        """Calls `es_insert_events`; returns the notification ids the events were given.
+
+        When the call's outcome is unknown (the connection dropped while it was in flight, a
+        server stop or crash; or no answer within ``call_timeout``), what is stored decides,
+        read once the connection is back: the call's events (or its tracking record) stored as
+        sent were its own, and their ids are returned. Else, after a drop, the call is sent
+        again within ``call_timeout`` (one transaction: nothing of it was stored), and a
+        refusal of that one as positions taken (``integrity_error``) is checked the same way
+        (the first may have run late); after a timeout the error is raised (the call may still
+        run)."""
         if events:
             await self._watch(store)
         call = contract.es_insert_events(store=store, events=events, tracking=tracking)
-        outcome = await send_while_unavailable(
-            call, self._connection, budget=self.settings.call_timeout
-        )
+        deadline = time.monotonic() + self.settings.call_timeout
+        unknown = False
+        while True:
+            try:
+                outcome = await send_while_unavailable(
+                    call, self._connection, budget=max(deadline - time.monotonic(), 0.0)
+                )
+                break
+            except OutcomeUnknownError as error:
+                unknown = True
+                stored = await self._stored_as_sent(store, events, tracking)
+                if stored is not None:
+                    return stored
+                if isinstance(error, CallTimeoutError) or time.monotonic() >= deadline:
+                    raise
+                log.info("write_outcome_unknown_resend", reducer=call.reducer, store=store)
+            except ReducerRefusedError as error:
+                if unknown and error.code is ErrorCode.INTEGRITY_ERROR:
+                    stored = await self._stored_as_sent(store, events, tracking)
+                    if stored is not None:
+                        return stored
+                raise
         if not events:
             return []
         last = self._issued.pop(outcome.request_id, None)
@@ -225,6 +255,47 @@ class Datastore:
             )
             last = int(row.notification_id) + len(events) - 1
         return list(range(last - len(events) + 1, last + 1))
+
+    async def _stored_as_sent(
+        self, store: str, events: Sequence[EsEventInput], tracking: EsTrackingInput | None
+    ) -> list[int] | None:
+        """The notification ids of ``events`` when ``store`` holds them exactly as given, in
+        one run of ids (an `es_insert_events` call's own; ``[]`` without events, when the
+        tracking record is at ``tracking`` or past it); None when it does not."""
+        if not events:
+            if tracking is None:
+                return None
+            rows = await self.select(
+                Table.ES_TRACKING,
+                f"store = {quoted(tracking.store)} "
+                f"AND application_name = {quoted(tracking.application_name)}",
+            )
+            reached = any(int(row.notification_id) >= tracking.notification_id for row in rows)
+            return [] if reached else None
+        first = events[0]
+        found = await self.select(
+            Table.ES_STORED_EVENT,
+            f"store = {quoted(store)} AND originator_id = {quoted(first.originator_id)} "
+            f"AND originator_version = {first.originator_version}",
+        )
+        if not found:
+            return None
+        low = int(found[0].notification_id)
+        ids = list(range(low, low + len(events)))
+        rows = sorted(
+            await self.select(
+                Table.ES_STORED_EVENT,
+                f"store = {quoted(store)} AND notification_id >= {low} "
+                f"AND notification_id <= {ids[-1]}",
+            ),
+            key=lambda row: int(row.notification_id),
+        )
+        stored = [
+            (str(r.originator_id), int(r.originator_version), str(r.topic), bytes(r.state))
+            for r in rows
+        ]
+        sent = [(e.originator_id, e.originator_version, e.topic, bytes(e.state)) for e in events]
+        return ids if stored == sent else None
 
     async def select(self, table: Table, where: str) -> list[Any]:
         """The rows of ``table`` for which ``where`` (SQL, values `quoted`) holds."""
