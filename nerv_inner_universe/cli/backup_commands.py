@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
@@ -97,6 +98,13 @@ def export_command(config: InnerUniverseConfig, file: Path) -> None:
     _print_rows("exported", summary.path, ("log position", summary.log_position), summary.rows)
 
 
+IMPORT_CUT_SHORT = (
+    "the import was cut short: if it had begun, the database is half-imported and refuses "
+    "writes (import_open); wipe it (`inner-universe deploy --wipe`) and import again, or "
+    "import into a fresh data dir"
+)
+
+
 async def _import(config: InnerUniverseConfig, file: Path) -> ImportSummary:
     async with InnerUniverseController(config) as controller:
         await controller.start_admin_mode()
@@ -110,7 +118,11 @@ async def _import(config: InnerUniverseConfig, file: Path) -> ImportSummary:
                     tasks[table] = progress.add_task(table, total=None)
                 progress.update(tasks[table], completed=imported)
 
-            return await controller.import_export(file, progress=advance)
+            try:
+                return await controller.import_export(file, progress=advance)
+            except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C: say what it left
+                err.print(IMPORT_CUT_SHORT)
+                raise
 
 
 @click.command("import")
