@@ -9,6 +9,7 @@ Everything a Python caller must agree on with the module lives here, once:
 - `errors`: `ErrorCode` (mirrors the Rust `Code`), `Refusal.parse` for ``"<code>: <message>"``
   and `ReducerRefusedError`;
 - `tables`: the table names (`Table`) and the `ImportBatch` variants;
+- `names`: the module's rule for names (`name_problem`);
 - `config`: the default config rows, the write budget keys and the snapshot rule;
 - `redaction`: what an admin can redact, the tombstones' event types, one call per kind.
 
@@ -37,6 +38,7 @@ from nerv_inner_universe.contract.config import (
     snapshot_required,
 )
 from nerv_inner_universe.contract.errors import ErrorCode, ReducerRefusedError, Refusal
+from nerv_inner_universe.contract.names import MAX_NAME_BYTES, name_problem
 from nerv_inner_universe.contract.redaction import REDACTED_EVENT, RedactedKind, redaction
 from nerv_inner_universe.contract.reducers import (
     BlockingReducerCaller,
@@ -109,6 +111,7 @@ __all__ = [
     "MAX_CONFIG_KEYS",
     "MAX_CONNECTIONS_LIMIT",
     "MAX_DELEGATES_PER_OWNER",
+    "MAX_NAME_BYTES",
     "MAX_OCCURRED_AT_MICROS",
     "MAX_SNAPSHOT_INTERVAL",
     "MAX_TIMEOUT_SECONDS",
@@ -155,6 +158,7 @@ __all__ = [
     "import_begin",
     "import_finish",
     "import_rows",
+    "name_problem",
     "occurred_at_in_range",
     "parse_interval",
     "publish_event",

@@ -13,6 +13,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
+from nerv_inner_universe.config import ConfigError
+from nerv_inner_universe.contract import name_problem
 from nerv_inner_universe.eventsourcing_module.datastore import Datastore
 from nerv_inner_universe.eventsourcing_module.recorders import (
     InnerUniverseAggregateRecorder,
@@ -32,7 +34,9 @@ class InnerUniverseFactory(InfrastructureFactory[InnerUniverseTrackingRecorder])
     ``<SPACETIMEDB_STORE_PREFIX><app name, lowercase>_events`` (``stored_events`` without an
     app name), ``..._snapshots``, ``..._tracking`` (``notification_tracking``). ``CREATE_TABLE``
     is accepted and has nothing to do: the module has the tables. Raises `ConfigError` for a
-    wrong variable and `OperationalError` when the database cannot be reached."""
+    wrong variable or an application name that makes a store name the module refuses
+    (`contract.name_problem`: ASCII letters, digits and ``._:/-``), and `OperationalError`
+    when the database cannot be reached."""
 
     aggregate_recorder_class = InnerUniverseAggregateRecorder
     application_recorder_class = InnerUniverseApplicationRecorder
@@ -42,6 +46,12 @@ class InnerUniverseFactory(InfrastructureFactory[InnerUniverseTrackingRecorder])
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         self.settings = EsSettings.from_environment(self.env)
+        for store in (self._store("events"), self._store("tracking", "notification")):
+            if (problem := name_problem(store)) is not None:
+                raise ConfigError(
+                    "application name",
+                    f"{self.env.name!r} makes the store name {store!r}, which {problem}",
+                )
         self.datastore = Datastore(self.settings)
 
     def close(self) -> None:

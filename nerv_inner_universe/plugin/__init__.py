@@ -20,6 +20,7 @@ event (see `InnerUniverseGraph` and `nerv.graph_events`).
 from __future__ import annotations
 
 from nerv_inner_universe.config import ConfigError
+from nerv_inner_universe.contract import name_problem
 from nerv_inner_universe.nerv import Nerv, hookimpl
 from nerv_inner_universe.plugin.errors import (
     IntegrityError,
@@ -39,7 +40,6 @@ from nerv_inner_universe.plugin.streams import (
     ANCHOR_PREFIX,
     is_internal_timeline,
     stream_name_problem,
-    timeline_name_problem,
 )
 
 
@@ -47,11 +47,11 @@ from nerv_inner_universe.plugin.streams import (
 def nerv_recorder(runtime: Nerv) -> InnerUniverseRecorder:
     """One recorder per runtime, configured from ``[nerv.inner_universe]``; `ConfigError` for
     a ``[nerv] timeline`` or ``stream`` the module cannot store (see
-    `streams.timeline_name_problem` and `streams.stream_name_problem`), or a timeline reserved
+    `contract.name_problem` and `streams.stream_name_problem`), or a timeline reserved
     for the plugin's stream anchors (``stream.<s>``). Checked before connecting."""
     timeline = runtime.settings.timeline
     for key, problem in (
-        ("nerv.timeline", timeline_name_problem(timeline)),
+        ("nerv.timeline", name_problem(timeline)),
         ("nerv.stream", stream_name_problem(runtime.settings.stream)),
     ):
         if problem is not None:

@@ -27,16 +27,7 @@ WRITER_TAG_LENGTH = 12
 MAX_STREAM = MAX_ID - len(":") - 19 - len(".") - WRITER_TAG_LENGTH
 """The longest stream name whose delta ids (``<s>:<n>.<w>``, ``n`` up to 19 digits) fit."""
 
-_TIMELINE_NAME = re.compile(r"[A-Za-z0-9._:/-]+")
 _STREAM_NAME = re.compile(r"[A-Za-z0-9._:-]+")
-
-
-def timeline_name_problem(name: str) -> str | None:
-    """What makes ``name`` unusable as a ``[nerv] timeline`` (None: nothing). The module's
-    name rules: 1-128 characters of ``[A-Za-z0-9._:/-]``."""
-    if not _TIMELINE_NAME.fullmatch(name) or len(name) > MAX_ID:
-        return f"must be 1-{MAX_ID} characters of [A-Za-z0-9._:/-], not {shown(name)}"
-    return None
 
 
 def stream_name_problem(name: str) -> str | None:

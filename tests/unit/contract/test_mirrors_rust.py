@@ -135,3 +135,15 @@ def test_the_import_stall_time_is_the_rust_one() -> None:
     source = (MODULE / "tables" / "import_progress.rs").read_text()
     [micros] = re.findall(r"pub const STALLED_AFTER_MICROS: i64 = ([\d_]+);", source)
     assert int(micros) == contract.IMPORT_STALLED_AFTER_SECONDS * 1_000_000
+
+
+def test_the_name_rule_is_the_rust_one() -> None:
+    limits = (RULES / "limits.rs").read_text()
+    [length] = re.findall(r"pub const MAX_NAME_LEN: usize = ([\d_]+);", limits)
+    assert int(length) == contract.MAX_NAME_BYTES
+    text = (RULES / "text.rs").read_text()
+    assert "matches!(c, '.' | '_' | ':' | '-' | '/')" in text  # what name_problem allows
+    assert contract.name_problem("my.app/Event_1:x-y") is None
+    assert contract.name_problem("n" * contract.MAX_NAME_BYTES) is None
+    for refused in ("", "écoles", "a b", "n" * (contract.MAX_NAME_BYTES + 1)):
+        assert contract.name_problem(refused) is not None, refused

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 
 from nerv_inner_universe.config import ConfigError
+from nerv_inner_universe.contract import name_problem
 from nerv_inner_universe.nerv import Nerv
 from nerv_inner_universe.plugin.streams import (
     MAX_STREAM,
     anchor_version,
     delta_id,
     stream_name_problem,
-    timeline_name_problem,
 )
 
 UNREACHABLE = {"url": "http://127.0.0.1:9", "database": "db", "token": "t"}
@@ -51,6 +51,6 @@ def test_the_longest_names_allowed_fit_the_modules_ids() -> None:
     assert stream_name_problem(longest) is None
     assert len(delta_id(longest, 2**63 - 1, "w" * 12)) == 128
     assert len(anchor_version(longest)) <= 128
-    assert timeline_name_problem("t" * 128) is None
-    assert timeline_name_problem("team/a:main-2.x_y") is None
+    assert name_problem("t" * 128) is None
+    assert name_problem("team/a:main-2.x_y") is None
     assert stream_name_problem("team.a:main-2_x") is None
