@@ -12,6 +12,7 @@ import attrs
 import click
 from rich.table import Table
 
+from nerv_inner_universe import contract
 from nerv_inner_universe.cli.common import EXIT_NOT_RUNNING, err, fail, out, run, with_config
 from nerv_inner_universe.controller import (
     InnerUniverseConfig,
@@ -95,6 +96,13 @@ def _status_table(status: ServerStatus, config: InnerUniverseConfig) -> Table:
         table.add_row("started", started)
     if status.deployment is not None:
         table.add_row("module sha256", status.deployment.module_sha256)
-    for name, count in (status.row_counts or {}).items():
+    counts = status.row_counts or {}
+    if counts.get(contract.Table.IMPORT_STATE):
+        table.add_row(
+            "import",
+            "[yellow]open: importing, or half-imported (writes are refused); if no import "
+            "runs, wipe it (`deploy --wipe`) and import again",
+        )
+    for name, count in counts.items():
         table.add_row(f"rows {name}", str(count))
     return table
