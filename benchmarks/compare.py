@@ -261,9 +261,10 @@ def payload(n: int) -> dict[str, JSON]:
 def in_child(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Runs ``work`` in a fresh spawned Python process and returns its result; its error is
     raised here. However this call ends (a SIGTERM or Ctrl-C while it waits too), the child
-    is killed on the way out, so nothing is left running against servers that then stop."""
+    is killed on the way out, so nothing is left running against servers that then stop; and
+    Linux sends it SIGTERM if this process dies, even by SIGKILL, which no cleanup here sees."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_quiet_logs) as pool:  # its exit terminates the child
+    with context.Pool(1, initializer=_child_setup) as pool:  # its exit terminates the child
         result: R = pool.apply(_reporting, (work.__name__, partial(work, *args, **kwargs)))
         return result
 
@@ -280,7 +281,9 @@ def _reporting(name: str, work: Callable[[], R]) -> R:
         ) from None
 
 
-def _quiet_logs() -> None:
+def _child_setup() -> None:
+    """In a scenario's child: dies with the benchmark (SIGTERM), logs warnings only."""
+    signal_when_parent_dies(signal.SIGTERM)
     log.configure("warning")
 
 

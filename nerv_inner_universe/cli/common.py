@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -71,7 +72,9 @@ def with_config(command: Callable[..., T]) -> Callable[..., T]:
 def run(work: Coroutine[Any, Any, T]) -> T:
     """Runs ``work``; a ControllerError, the module's refusal (``<code>: <message>``), or a
     client error (the server's answer or its data could not be used) becomes its message and
-    exit code 1, Ctrl-C exit 130 (the controller has stopped what it started by then)."""
+    exit code 1, Ctrl-C or SIGTERM exit 130 (the controller has stopped what it started by
+    then: SIGTERM is taken as Ctrl-C, which cancels ``work``)."""
+    previous = signal.signal(signal.SIGTERM, _as_ctrl_c)
     try:
         return asyncio.run(work)
     except ConfigError as error:
@@ -85,3 +88,11 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _as_ctrl_c(_signum: int, _frame: object) -> None:
+    """SIGTERM (`kill`, `timeout`, a closed terminal) handled as Ctrl-C is: ``work`` is
+    cancelled and cleans up."""
+    signal.raise_signal(signal.SIGINT)

@@ -79,7 +79,8 @@ async def export_jsonl(
                     raise ExportError(
                         f"database {database!r} has an import open, so rows may be missing; "
                         "export it once the import has finished (an import that was refused "
-                        "or cut short stays open: import again into a fresh data dir)"
+                        "or cut short stays open: wipe it with `inner-universe deploy --wipe` "
+                        "and import again, or import into a fresh data dir)"
                     )
                 if await change_position(http, database) == position:
                     _write_line(out, {"end": {"rows": rows}})

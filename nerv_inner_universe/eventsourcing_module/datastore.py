@@ -231,7 +231,7 @@ class Datastore:
                 break
             except OutcomeUnknownError as error:
                 unknown = True
-                stored = await self._stored_as_sent(store, events, tracking)
+                stored = await self._stored_or_raise(error, store, events, tracking)
                 if stored is not None:
                     return stored
                 if isinstance(error, CallTimeoutError) or time.monotonic() >= deadline:
@@ -239,7 +239,7 @@ class Datastore:
                 log.info("write_outcome_unknown_resend", reducer=call.reducer, store=store)
             except ReducerRefusedError as error:
                 if unknown and error.code is ErrorCode.INTEGRITY_ERROR:
-                    stored = await self._stored_as_sent(store, events, tracking)
+                    stored = await self._stored_or_raise(error, store, events, tracking)
                     if stored is not None:
                         return stored
                 raise
@@ -255,6 +255,20 @@ class Datastore:
             )
             last = int(row.notification_id) + len(events) - 1
         return list(range(last - len(events) + 1, last + 1))
+
+    async def _stored_or_raise(
+        self,
+        error: SpacetimeError,
+        store: str,
+        events: Sequence[EsEventInput],
+        tracking: EsTrackingInput | None,
+    ) -> list[int] | None:
+        """`_stored_as_sent`; when that read fails too (the server still does not answer),
+        ``error``, the call's own, is raised (caused by the read's)."""
+        try:
+            return await self._stored_as_sent(store, events, tracking)
+        except SpacetimeError as unread:
+            raise error from unread
 
     async def _stored_as_sent(
         self, store: str, events: Sequence[EsEventInput], tracking: EsTrackingInput | None

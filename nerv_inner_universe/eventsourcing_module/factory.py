@@ -46,7 +46,12 @@ class InnerUniverseFactory(InfrastructureFactory[InnerUniverseTrackingRecorder])
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         self.settings = EsSettings.from_environment(self.env)
-        for store in (self._store("events"), self._store("tracking", "notification")):
+        stores = (
+            self._store("events"),
+            self._store("snapshots"),
+            self._store("tracking", "notification"),
+        )
+        for store in stores:
             if (problem := name_problem(store)) is not None:
                 raise ConfigError(
                     "application name",

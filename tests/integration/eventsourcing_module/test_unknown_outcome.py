@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, StoredEvent, Tracking
 
-from nerv_inner_universe.client import CallTimeoutError, DbConnection, OutcomeUnknownError
+from nerv_inner_universe.client import (
+    CallTimeoutError,
+    DbConnection,
+    OutcomeUnknownError,
+    SpacetimeConnectionError,
+)
 from nerv_inner_universe.eventsourcing_module import (
     InnerUniverseApplicationRecorder,
     InnerUniverseFactory,
@@ -110,3 +115,22 @@ def test_a_tracking_record_whose_answer_was_lost_succeeds(
     recorder.insert_events([], tracking=Tracking("upstream", 2))
     assert calls.count("es_insert_events") == 1
     assert recorder.max_tracking_id("upstream") == 2
+
+
+def test_when_the_check_gets_no_answer_either_the_calls_own_error_is_raised(
+    factory: InnerUniverseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that answers neither the call nor the read of what it stored: the error says
+    the save's outcome is unknown, not that a query went unanswered."""
+    recorder = factory.application_recorder()
+    losing_answers(monkeypatch, losses=1, commit=False, timeout=True)
+
+    async def unanswered(_connection: DbConnection, query: str, **_options: Any) -> Any:
+        raise SpacetimeConnectionError(f"query {query!r}: no answer within 1 s")
+
+    monkeypatch.setattr(DbConnection, "one_off_query", unanswered)
+    with pytest.raises(OperationalError, match="may or may not have committed") as failed:
+        recorder.insert_events([event(uuid.uuid4(), 1)])
+    own = failed.value.__cause__
+    assert isinstance(own, CallTimeoutError)
+    assert "no answer within 1 s" in str(own.__cause__)

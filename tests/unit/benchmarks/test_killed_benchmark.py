@@ -1,5 +1,5 @@
-"""The benchmark's private PostgreSQL does not outlive the benchmark, even one killed by
-SIGKILL (which no cleanup code sees)."""
+"""Nothing the benchmark starts outlives it, even when it is killed by SIGKILL (which no cleanup
+code sees): its private PostgreSQL, a scenario's child process."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks.compare import postgres_server
+from benchmarks.compare import in_child, postgres_server
 
 DEADLINE_SECONDS = 120.0
 """Generous: initdb and the start on a loaded machine; each wait ends as soon as its condition
@@ -70,3 +70,32 @@ def test_postgres_stops_when_the_benchmark_is_killed() -> None:
     finally:
         child.kill()
         child.join()
+
+
+def _report_pid_and_wait(pid_file: Path) -> None:
+    pid_file.write_text(str(os.getpid()))
+    signal.pause()
+
+
+def _run_in_child(pid_file: Path) -> None:
+    in_child(_report_pid_and_wait, pid_file)
+
+
+def test_a_scenarios_child_dies_with_the_killed_benchmark(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    benchmark = multiprocessing.get_context("spawn").Process(target=_run_in_child, args=(pid_file,))
+    benchmark.start()
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the scenario's child did not start"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        os.kill(benchmark.pid or 0, signal.SIGKILL)
+        while _alive(child) and time.monotonic() < deadline + DEADLINE_SECONDS:
+            time.sleep(0.05)
+        assert not _alive(child), "the scenario's child outlived the benchmark"
+    finally:
+        benchmark.kill()
+        benchmark.join()
