@@ -8,13 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from rich.console import Console
 
 from benchmarks.compare import in_child, postgres_server
+from tests.waiting import wait_for
 
 DEADLINE_SECONDS = 120.0
 """Generous: initdb and the start on a loaded machine; each wait ends as soon as its condition
@@ -62,10 +62,11 @@ def test_postgres_stops_when_the_benchmark_is_killed() -> None:
         assert postmaster is not None, "PostgreSQL is no child of the benchmark"
         data_dir = _data_dir(postmaster)
         os.kill(benchmark, signal.SIGKILL)
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while _alive(postmaster) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(postmaster), "PostgreSQL outlived the benchmark that started it"
+        wait_for(
+            lambda: not _alive(postmaster),
+            "PostgreSQL to die with the benchmark that started it",
+            DEADLINE_SECONDS,
+        )
         shutil.rmtree(data_dir.parent)  # what a killed benchmark cannot remove
     finally:
         child.kill()
@@ -86,16 +87,19 @@ def test_a_scenarios_child_dies_with_the_killed_benchmark(tmp_path: Path) -> Non
     benchmark = multiprocessing.get_context("spawn").Process(target=_run_in_child, args=(pid_file,))
     benchmark.start()
     try:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while not pid_file.exists() or not pid_file.read_text():
-            assert time.monotonic() < deadline, "the scenario's child did not start"
-            time.sleep(0.05)
+        wait_for(
+            lambda: pid_file.exists() and bool(pid_file.read_text()),
+            "the scenario's child to start",
+            DEADLINE_SECONDS,
+        )
         child = int(pid_file.read_text())
         assert _alive(child)
         os.kill(benchmark.pid or 0, signal.SIGKILL)
-        while _alive(child) and time.monotonic() < deadline + DEADLINE_SECONDS:
-            time.sleep(0.05)
-        assert not _alive(child), "the scenario's child outlived the benchmark"
+        wait_for(
+            lambda: not _alive(child),
+            "the scenario's child to die with the benchmark",
+            DEADLINE_SECONDS,
+        )
     finally:
         benchmark.kill()
         benchmark.join()
