@@ -127,12 +127,12 @@ class Datastore:
         self._watched: dict[str, asyncio.Future[None]] = {}
         self._listeners: dict[str, set[threading.Event]] = {}
         self._lock = threading.Lock()
-        self._closed = False
         self._finalizer = weakref.finalize(
             self, _shut_down, self._loop, self._connection, settings.call_timeout
         )
         """Closes the connection once nothing holds this datastore (its factory and every
-        recorder it made gone), or at exit; the loop holds it only weakly."""
+        recorder it made gone), or at exit; the loop holds it only weakly. Not alive once the
+        datastore is closed."""
         try:
             self.run(self._open())
         except BaseException:
@@ -142,7 +142,7 @@ class Datastore:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Runs ``coro`` on the loop thread and waits for it."""
-        if self._closed:
+        if not self._finalizer.alive:  # closed
             coro.close()
             raise InterfaceError(f"the datastore of {self.settings.database!r} is closed")
         try:
@@ -153,7 +153,6 @@ class Datastore:
     def close(self) -> None:
         """Disconnects and stops the loop thread; idempotent. The recorders using this
         datastore raise `InterfaceError` from then on."""
-        self._closed = True
         self._finalizer()
 
     async def _open(self) -> None:
