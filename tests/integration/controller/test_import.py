@@ -483,15 +483,7 @@ async def test_a_write_during_an_import_under_way_waits_for_it(
     finished."""
     importer = await fresh_importer(make_controller, config, tmp_path / "fresh")
     await reopen().send_http(importer.http, config.database)  # admin mode leaves it closed
-    assert importer.url is not None
-    settings = {
-        "url": importer.url,
-        "database": config.database,
-        "token": importer.http.token,
-        "events": "sync",
-        "follow_remote": False,
-    }
-    runtime = Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": settings}}).start()
+    runtime = nerv_runtime(importer, config.database, events="sync")
     try:
         recorder = runtime.recorder
         assert isinstance(recorder, InnerUniverseRecorder)
@@ -510,23 +502,29 @@ async def test_a_write_during_an_import_under_way_waits_for_it(
     await importer.stop()
 
 
+def nerv_runtime(importer: InnerUniverseController, database: str, **settings: object) -> Nerv:
+    """A started NERV runtime on the database ``importer`` serves, as its owner, with the plugin
+    (not following other writers) and ``settings``."""
+    assert importer.url is not None
+    section = {
+        "url": importer.url,
+        "database": database,
+        "token": importer.http.token,
+        "follow_remote": False,
+        **settings,
+    }
+    return Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}).start()
+
+
 def nerv_publish_fails_at_once(
     importer: InnerUniverseController, database: str, events: str, outbox: Path
 ) -> None:
     """A NERV runtime starts on the half-imported database (replaying what is there), and its
     publish (``events = "sync"``) or next flush fails with the `import_open` refusal, not
     retried (``retry_for`` is far longer than the test's budget)."""
-    assert importer.url is not None
-    settings = {
-        "url": importer.url,
-        "database": database,
-        "token": importer.http.token,
-        "events": events,
-        "outbox_path": str(outbox),
-        "follow_remote": False,
-        "retry_for": 3600.0,
-    }
-    runtime = Nerv({"nerv": {"plugins": ["inner_universe"], "inner_universe": settings}}).start()
+    runtime = nerv_runtime(
+        importer, database, events=events, outbox_path=str(outbox), retry_for=3600.0
+    )
     try:
         recorder = runtime.recorder
         assert isinstance(recorder, InnerUniverseRecorder)
