@@ -429,6 +429,16 @@ def nerv_config(
     return {"nerv": {"plugins": ["inner_universe"], "inner_universe": section}}
 
 
+def workload_publisher(runtime: Nerv) -> Callable[[int], None]:
+    """``publish(n)``: publishes the workload's event ``n`` on ``runtime``'s EventBus."""
+    publish = runtime.event_bus.publish
+
+    def one(n: int) -> None:
+        publish(EVENT_TYPE, payload(n))
+
+    return one
+
+
 def plugin_publish(
     db: Database, events: int, mode: Mode, protocol: Protocol, *, follow_remote: bool = True
 ) -> Measured:
@@ -440,12 +450,7 @@ def plugin_publish(
         recorder = runtime.recorder
         if recorder is None:
             raise BenchmarkError("the inner_universe plugin provided no recorder")
-        publish = runtime.event_bus.publish
-
-        def one(n: int) -> None:
-            publish(EVENT_TYPE, payload(n))
-
-        return one_by_one(db, events, one, finish=recorder.flush)
+        return one_by_one(db, events, workload_publisher(runtime), finish=recorder.flush)
     finally:
         runtime.stop()
 
@@ -456,12 +461,7 @@ def nerv_alone(db: Database, events: int) -> Measured:
     read; it stays idle)."""
     runtime = Nerv({"nerv": {"plugins": []}}).start()
     try:
-        publish = runtime.event_bus.publish
-
-        def one(n: int) -> None:
-            publish(EVENT_TYPE, payload(n))
-
-        return one_by_one(db, events, one)
+        return one_by_one(db, events, workload_publisher(runtime))
     finally:
         runtime.stop()
 
