@@ -71,8 +71,7 @@ pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
     match batch {
         ImportBatch::Begin => {
             begin(ctx)?;
-            import_progress::touch(ctx);
-            Ok(())
+            import_progress::touch(ctx)
         }
         ImportBatch::Finish(next_seq) => {
             require_open(ctx)?;
@@ -83,8 +82,7 @@ pub fn import_rows(ctx: &ReducerContext, batch: ImportBatch) -> RuleResult {
         rows => {
             require_open(ctx)?;
             insert(ctx, rows)?;
-            import_progress::touch(ctx);
-            Ok(())
+            import_progress::touch(ctx)
         }
     }
 }

@@ -1,4 +1,7 @@
-use spacetimedb::{table, ReducerContext, Table, Timestamp};
+use inner_universe_rules::RuleResult;
+use spacetimedb::{table, ReducerContext, Timestamp};
+
+use crate::store;
 
 /// How long an open import may go without a batch and still count as under way: writes
 /// meanwhile are refused with `unavailable` (send them again once it has finished), after
@@ -16,15 +19,17 @@ pub struct ImportProgress {
 }
 
 /// Records that a batch of the open import committed now.
-pub fn touch(ctx: &ReducerContext) {
+pub fn touch(ctx: &ReducerContext) -> RuleResult {
     let row = ImportProgress {
         id: 0,
         last_batch_at: ctx.timestamp,
     };
-    if ctx.db.import_progress().id().find(0).is_some() {
-        ctx.db.import_progress().id().update(row);
+    let table = ctx.db.import_progress();
+    if table.id().find(0).is_some() {
+        table.id().update(row);
+        Ok(())
     } else {
-        ctx.db.import_progress().insert(row);
+        store::insert(table, row, "the import progress")
     }
 }
 
