@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import random
+from collections.abc import Callable
 
+import orjson
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -21,7 +25,7 @@ from nerv_inner_universe.delta import (
     parse_json,
 )
 from nerv_inner_universe.delta.values import I64_MAX, I64_MIN
-from tests.strategies import json_floats, json_values
+from tests.strategies import json_floats, json_values, nested_values
 
 
 def reordered(value: JSON, rng: random.Random) -> JSON:
@@ -209,3 +213,54 @@ def test_floats_read_back_as_the_same_float(number: float) -> None:
     parsed = parse_json(canonical_json(number))
     assert type(parsed) is float
     assert parsed == number
+
+
+def outcome(parse: Callable[[str], JSON], text: str) -> tuple[str, str]:
+    """What ``parse`` makes of ``text``: the value's repr (which tells bool, int and float
+    apart, keeps key order and the sign of -0.0) or the error's type and message."""
+    try:
+        return ("value", repr(parse(text)))
+    except (InvalidJSONError, InvalidValueError) as error:
+        return (type(error).__name__, str(error))
+
+
+def nested(depth: int) -> JSON:
+    """An empty list inside ``depth - 1`` more lists."""
+    value: JSON = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def texts_of(value: object) -> list[str]:
+    """JSON texts of ``value`` as several writers put it: compact in insertion order (as
+    ``orjson`` writes, whose quick path reads canonical text), spaced and ASCII-escaped, by
+    ``orjson`` itself where it can, and each of those twice under one key."""
+    texts = [
+        json.dumps(value, separators=(",", ":"), ensure_ascii=False),
+        json.dumps(value),
+    ]
+    with contextlib.suppress(orjson.JSONEncodeError):  # an int beyond 64 bits, a surrogate
+        texts.append(orjson.dumps(value).decode())
+    return texts + [f'{{"k":{text},"k":{text}}}' for text in texts]
+
+
+@given(
+    json_values()
+    | st.lists(st.integers() | st.floats(allow_nan=False) | st.text(), max_size=4)
+    | nested_values(MAX_DEPTH + 1)
+)
+@example([2**53, -(2**53), 1e20, -0.0, 1.0, 5e-324])
+@example([2**63])  # within u64, which orjson reads and writes; beyond i64
+@example([-(2**63) - 1])
+@example([2**64])
+@example(nested(MAX_DEPTH))
+@example(nested(MAX_DEPTH + 1))
+@example(["\ud800", {"\udfff": 1}, "\u2028\x7f\x00"])
+@example([[]] * (MAX_DEPTH + 1))
+def test_parsing_canonical_text_gives_what_parse_json_gives_for_any_text(value: object) -> None:
+    # parse_canonical_json takes orjson's quick path only when orjson writes the text back byte
+    # for byte; whatever the text, the value (types, key order, -0.0) or the error is
+    # parse_json's.
+    for text in texts_of(value):
+        assert outcome(parse_canonical_json, text) == outcome(parse_json, text), text
