@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from _json import make_encoder
 
 import orjson
 import rfc8785
@@ -41,8 +40,6 @@ from nerv_inner_universe.shown import quote
 def canonical_json(value: JSON, name: str = "value") -> str:
     """The canonical text of ``value`` (validated first, so errors name the bad path: an
     `InvalidValueError` calling the value ``name``, as `validate_json` does)."""
-    if plain_json(value):
-        return "".join(_PLAIN_ONCE(value, 0))  # _PLAIN.encode(value), without the round trip
     return _canonical_bytes(value, name).decode("utf-8")
 
 
@@ -51,31 +48,12 @@ def data_hash(value: JSON) -> str:
     return hashlib.sha256(_canonical_bytes(value)).hexdigest()
 
 
-_PLAIN = json.JSONEncoder(
-    ensure_ascii=False, check_circular=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-)
-"""The standard library's C encoder: for a `plain_json` value it writes the canonical text (its
-string escapes are JCS's, ints are exact, and code-point order is UTF-16 order for keys within
-the Basic Multilingual Plane)."""
-_PLAIN_ONCE = make_encoder(
-    None,
-    _PLAIN.default,
-    json.encoder.encode_basestring,
-    None,
-    _PLAIN.key_separator,
-    _PLAIN.item_separator,
-    _PLAIN.sort_keys,
-    _PLAIN.skipkeys,
-    _PLAIN.allow_nan,
-)
-"""The C encoder ``_PLAIN.encode`` builds for each value (its settings, ``markers`` None as
-without ``check_circular``), built once: about 0.9 µs less a value. Called with the value and
-indent level 0, it gives the text's pieces."""
-
-
 def _canonical_bytes(value: JSON, name: str = "value") -> bytes:
     if plain_json(value):
-        return "".join(_PLAIN_ONCE(value, 0)).encode("utf-8")
+        # orjson writes such a value's canonical text: ints exact (to 64 bits), strings escaped
+        # as JCS does, keys sorted by code point, which is UTF-16 order within the Basic
+        # Multilingual Plane.
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     validate_json(value, name)
     out: list[bytes] = []
     _encode(value, out)
@@ -132,7 +110,10 @@ def parse_json(text: str) -> JSON:
 def parse_canonical_json(text: str) -> JSON:
     """`parse_json` for text a store guarantees to be canonical (`canonical_json`'s, as the
     server module stores every JSON column). The value and the errors are `parse_json`'s for
-    any text; replay parses every event's data with it, so it takes the quickest proof first:
+    any text, but for one: called with less Python stack left than the text nests deep,
+    `parse_json` fails ("nests too deeply to parse") where the first tier below, which does not
+    recurse in Python, reads the value. Replay parses every event's data with it, so it takes
+    the quickest proof first:
 
     1. ``orjson`` parses the text, when it cannot nest deeper than ``MAX_DEPTH`` (too short,
        or at most that many opening brackets), and writes the value again (keys in the order

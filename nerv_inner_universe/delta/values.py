@@ -76,8 +76,8 @@ def validate_json(value: object, name: str = "value") -> None:
 def plain_json(value: object, depth: int = 0) -> bool:  # noqa: PLR0911 - one answer per kind
     """Whether ``value`` (at nesting ``depth``) is valid JSON, as `validate_json` checks it,
     without floats and with no object key holding a character beyond U+FFFF: the common case,
-    which validation accepts and `canonical_json` writes with the standard library's encoder
-    after this one quick walk."""
+    which validation accepts and `canonical_json` writes with ``orjson`` after this one quick
+    walk."""
     if type(value) is str:
         return value.isascii() or _utf8(value)
     if type(value) is int:

@@ -191,9 +191,9 @@ def float_free(value: JSON) -> JSON:
 @example({"\ue000": 1, "\uffff": {"\U00010000": 2, "\uff61": 3}, "a\x00": [-(2**63), 2**63 - 1]})
 @example([{"\x1f": "\x7f"}] * 3)
 def test_the_fast_path_writes_what_the_reference_path_writes(value: JSON) -> None:
-    # Values without floats (and without keys beyond U+FFFF) are written by the standard
-    # library's C encoder; a float anywhere sends the whole value through the rfc8785-based
-    # reference encoder, so wrapping next to a float compares the two.
+    # Values without floats (and without keys beyond U+FFFF) are written by orjson; a float
+    # anywhere sends the whole value through the rfc8785-based reference encoder, so wrapping
+    # next to a float compares the two.
     value = float_free(value)
     assert canonical_json([value, 0.5]) == f"[{canonical_json(value)},0.5]"
 
