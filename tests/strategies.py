@@ -88,6 +88,14 @@ def nested_values(draw: st.DrawFn, max_depth: int = MAX_DEPTH) -> JSON:
     return value
 
 
+def deep_list(levels: int) -> JSON:
+    """An empty list inside ``levels - 1`` more lists: ``levels`` containers deep."""
+    value: JSON = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 def depth(value: JSON) -> int:
     """How many containers nest in ``value`` (0 for a scalar, 1 for ``[]``)."""
     if isinstance(value, dict):

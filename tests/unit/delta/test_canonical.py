@@ -25,7 +25,7 @@ from nerv_inner_universe.delta import (
     parse_json,
 )
 from nerv_inner_universe.delta.values import I64_MAX, I64_MIN
-from tests.strategies import json_floats, json_values, nested_values
+from tests.strategies import deep_list, json_floats, json_values, nested_values
 
 
 def reordered(value: JSON, rng: random.Random) -> JSON:
@@ -224,14 +224,6 @@ def outcome(parse: Callable[[str], JSON], text: str) -> tuple[str, str]:
         return (type(error).__name__, str(error))
 
 
-def nested(depth: int) -> JSON:
-    """An empty list inside ``depth - 1`` more lists."""
-    value: JSON = []
-    for _ in range(depth - 1):
-        value = [value]
-    return value
-
-
 def texts_of(value: object) -> list[str]:
     """JSON texts of ``value`` as several writers put it: compact in insertion order (as
     ``orjson`` writes, whose quick path reads canonical text), spaced and ASCII-escaped, by
@@ -254,8 +246,8 @@ def texts_of(value: object) -> list[str]:
 @example([2**63])  # within u64, which orjson reads and writes; beyond i64
 @example([-(2**63) - 1])
 @example([2**64])
-@example(nested(MAX_DEPTH))
-@example(nested(MAX_DEPTH + 1))
+@example(deep_list(MAX_DEPTH))
+@example(deep_list(MAX_DEPTH + 1))
 @example(["\ud800", {"\udfff": 1}, "\u2028\x7f\x00"])
 @example([[]] * (MAX_DEPTH + 1))
 def test_parsing_canonical_text_gives_what_parse_json_gives_for_any_text(value: object) -> None:

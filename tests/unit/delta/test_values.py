@@ -11,18 +11,11 @@ from hypothesis import given
 
 from nerv_inner_universe.delta import JSON, MAX_DEPTH, InvalidValueError, json_equal, validate_json
 from nerv_inner_universe.delta.values import I64_MAX, I64_MIN
-from tests.strategies import invalid_values, json_values, nested_values
+from tests.strategies import deep_list, invalid_values, json_values, nested_values
 
 
 class Color(enum.IntEnum):
     RED = 1
-
-
-def deep_list(levels: int) -> JSON:
-    value: JSON = []
-    for _ in range(levels - 1):
-        value = [value]
-    return value
 
 
 @pytest.mark.parametrize(
