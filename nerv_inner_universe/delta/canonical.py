@@ -135,8 +135,8 @@ def parse_canonical_json(text: str) -> JSON:
                 value = orjson.loads(text)
                 if orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER) == text.encode():
                     return value
-            except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
-                pass  # not JSON, a lone surrogate...: the next tier tells
+            except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+                pass  # not JSON, a lone surrogate, an int beyond 53 bits: the next tier tells
         try:
             value, end = _PLAIN_DECODER.raw_decode(text)
         except (ValueError, RecursionError):  # not JSON, a repeated key, an int too long...
