@@ -328,6 +328,10 @@ def profiled() -> Iterator[None]:
         raise BenchmarkError(f"py-spy failed ({sampler.returncode}): {said}")
 
 
+_STACK = re.compile(r"thread \(\d+\): (?P<thread>[^;]*)(?P<frames>(;[^;]*)*) (?P<hits>\d+)")
+"""One line of py-spy's collapsed stacks: ``thread (PID): NAME;FRAME;FRAME... HITS``."""
+
+
 def profile_summary(path: Path, top: int = 12, share: float = 0.05) -> list[str]:
     """Lines summing up the py-spy profile ``path`` (collapsed stacks): per thread holding at
     least ``share`` of the samples, its ``top`` functions by samples of their own ("self") and
@@ -335,17 +339,22 @@ def profile_summary(path: Path, top: int = 12, share: float = 0.05) -> list[str]
     own: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     total: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     samples: collections.Counter[str] = collections.Counter()
-    for line in path.read_text().splitlines():
-        stack, _, number = line.rpartition(" ")
-        thread, *frames = stack.split(";")
-        name, hits = thread.split(": ", 1)[-1], int(number)
-        functions = [re.sub(r":\d+\)$", ")", frame) for frame in frames]
+    unread = 0
+    for line in path.read_bytes().decode(errors="replace").split("\n"):
+        record = _STACK.fullmatch(line)
+        if record is None:
+            unread += bool(line)
+            continue
+        name, stack, hits = record["thread"], record["frames"], int(record["hits"])
+        functions = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";") if frame]
         samples[name] += hits
         if functions:
             own[name][functions[-1]] += hits
         for function in set(functions):
             total[name][function] += hits
     lines = [f"{path.name}: {samples.total()} samples at {PROFILE_RATE}/s"]
+    if unread:
+        lines.append(f"  ({unread} garbled lines left out: py-spy read a stack mid-change)")
     for name, count in samples.most_common():
         if count < share * samples.total():
             break
