@@ -1184,6 +1184,16 @@ class Run:
                 ),
             ),
             (
+                ("client_direct", "es_sqlite_sync"),
+                lambda: bounded(
+                    "stored calls awaited on this thread, no event loop / (1.2 x es+SQLite sync), "
+                    "both per second (below 1: no publish that waits for its stored call meets "
+                    "the sync target on this machine, whatever the plugin costs)",
+                    f["client_direct"].rate / (1.2 * f["es_sqlite_sync"].rate),
+                    "x",
+                ),
+            ),
+            (
                 ("client_batches", "engine_ceiling"),
                 lambda: ratio(
                     "client pipelined batches / engine ceiling",

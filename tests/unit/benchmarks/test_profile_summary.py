@@ -28,7 +28,7 @@ def test_a_stack_py_spy_read_mid_change_is_left_out_not_fatal(tmp_path: Path) ->
     profile = tmp_path / "path.txt"
     profile.write_bytes(
         b"thread (7): MainThread;main (a.py:1) 2\n"
-        b"thread (7): MainThread; (\x05\x00BENCH\x01C\xe4\x1c\n\x85{\"n\":5} 1\n"
+        b'thread (7): MainThread; (\x05\x00BENCH\x01C\xe4\x1c\n\x85{"n":5} 1\n'
     )
     lines = profile_summary(profile)
     assert lines[0] == "path.txt: 2 samples at 500/s"
