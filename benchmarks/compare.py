@@ -6,9 +6,11 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
 - NERV + the plugin with ``events = "async"`` and ``"sync"`` (default settings otherwise), and
   for scale NERV alone, with no plugin (nothing stored: the NERV core's own cost);
 - the project's client alone: ``publish_event`` awaited one by one, ``publish_event``
-  pipelined, and ``publish_events`` batches pipelined with several in flight; and, as the
-  floor of a sync publish, a ``publish_event`` the module refuses in its argument checks (it
-  stores nothing) awaited one by one on the calling thread;
+  pipelined, and ``publish_events`` batches pipelined with several in flight; a
+  ``publish_event`` the module refuses in its argument checks (it stores nothing) awaited one by
+  one on the calling thread; and the wire floor, the same stored calls with the client's Python
+  taken out (frames made beforehand, answers not decoded: `wire_floor`), the least any client
+  of this server waits for a sync publish;
 - the engine ceiling: the reducer time the server reports for ``publish_events`` batches
   (awaited one by one), as events/s;
 - ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
@@ -79,6 +81,7 @@ from rich.table import Table
 
 from benchmarks.arguments import json_destination, profile_directory
 from benchmarks.process import guarded
+from benchmarks.wire_floor import RawWebSocket, client_frame
 from nerv_inner_universe import log
 from nerv_inner_universe.client import (
     BlockingConnection,
@@ -91,6 +94,8 @@ from nerv_inner_universe.client import (
     SpacetimeHttp,
     Timestamp,
 )
+from nerv_inner_universe.client.protocol import CallReducer, Committed, TransactionUpdate
+from nerv_inner_universe.client.wire import call_args, encode_checked
 from nerv_inner_universe.contract import ErrorCode, Refusal
 from nerv_inner_universe.controller import ServerProcess, free_port
 from nerv_inner_universe.controller.process import signal_when_parent_dies
@@ -112,6 +117,7 @@ WRITE_PATHS = (
     "client_awaited_thread",
     "client_direct",
     "client_refused",
+    "wire_floor",
     "client_pipelined",
     "client_batches_awaited",
     "client_batches",
@@ -711,6 +717,51 @@ def client_refused(db: Database, events: int, *, protocol: Protocol) -> Measured
         return one_by_one(db, events, refused)
 
 
+def wire_floor(db: Database, events: int, *, protocol: Protocol) -> Measured:
+    """`client_direct`'s stored calls with the client's Python taken out: every call's frame
+    made before the clock starts, sent as it is over a WebSocket of its own, and each answer
+    only unframed (`wire_floor.RawWebSocket`); after the clock, every answer is decoded and
+    must be its call's committed outcome, whose reducer times are summed. The floor of a
+    stored call's round trip through SpacetimeDB and the loopback socket: no client waits
+    less. RSS growth holds the answers kept for that check. BenchmarkError when a call was
+    not stored."""
+    with blocking_connection(db, protocol) as conn:
+        schema = conn.schema
+    codec = (BsatnCodec if protocol == "bsatn" else JsonCodec)(schema, None)
+    frames = [
+        client_frame(
+            encode_checked(
+                codec,
+                CallReducer(
+                    "publish_event",
+                    call_args(schema, codec, "publish_event", (event_input(n),)),
+                    n + 1,
+                ),
+            )
+        )
+        for n in range(events)
+    ]
+    answers: list[str | bytes] = []
+    with RawWebSocket.open(db.url, db.name, codec, db.token) as wire:
+
+        def publish(n: int) -> None:
+            wire.send(frames[n])
+            answers.append(wire.receive())
+
+        measured = one_by_one(db, events, publish)
+    reducer_seconds = 0.0
+    for n, answer in enumerate(answers):
+        message = codec.decode_message(answer)
+        if not (
+            isinstance(message, TransactionUpdate)
+            and isinstance(message.status, Committed)
+            and message.reducer_call.request_id == n + 1
+        ):
+            raise BenchmarkError(f"call {n + 1} was not stored: {message!r}"[:500])
+        reducer_seconds += message.total_host_execution_duration.seconds
+    return attrs.evolve(measured, server_seconds=reducer_seconds)
+
+
 def one_by_one(
     db: Database,
     events: int,
@@ -1026,6 +1077,11 @@ class Run:
             label = "publish_event refused (an empty id), awaited one by one on this thread"
             self.measure("client_refused", label, client_refused, db, n, protocol=protocol)
             expect_count(spacetime, db, 0)
+        if self.wanted("wire_floor"):
+            db = spacetime.database("wire-floor")
+            label = "publish_event frames made beforehand, answers not decoded (the wire floor)"
+            self.measure("wire_floor", label, wire_floor, db, n, protocol=protocol)
+            expect_count(spacetime, db, n)
         if "client_batches_awaited" not in self.figures:
             return
         awaited = self.figures["client_batches_awaited"].measured
@@ -1184,14 +1240,27 @@ class Run:
                 ),
             ),
             (
-                ("client_direct", "es_sqlite_sync"),
+                ("wire_floor", "es_sqlite_sync"),
                 lambda: bounded(
-                    "stored calls awaited on this thread, no event loop / (1.2 x es+SQLite sync), "
-                    "both per second (below 1: no publish that waits for its stored call meets "
-                    "the sync target on this machine, whatever the plugin costs)",
-                    f["client_direct"].rate / (1.2 * f["es_sqlite_sync"].rate),
+                    "wire floor / (1.2 x es+SQLite sync), both per second (how far the server "
+                    "and the socket alone would pass the sync target; below 1 no client meets it)",
+                    f["wire_floor"].rate / (1.2 * f["es_sqlite_sync"].rate),
                     "x",
                 ),
+            ),
+            (
+                ("client_direct", "wire_floor"),
+                lambda: ratio(
+                    "stored calls awaited on this thread, no event loop / wire floor (the share "
+                    "of the floor this client's own Python leaves)",
+                    f,
+                    "client_direct",
+                    "wire_floor",
+                ),
+            ),
+            (
+                ("plugin_sync", "wire_floor"),
+                lambda: ratio("plugin sync / wire floor", f, "plugin_sync", "wire_floor"),
             ),
             (
                 ("client_batches", "engine_ceiling"),
