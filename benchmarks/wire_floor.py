@@ -11,23 +11,24 @@ modes) is absent, so no client of this server on this machine waits less for a s
 
 from __future__ import annotations
 
-import socket
 import struct
 from typing import Self
 
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from nerv_inner_universe.client import Codec
-from nerv_inner_universe.client.blocking import RECEIVE_BYTES, open_stream
+from nerv_inner_universe.client.blocking import RECEIVE_BYTES, Stream, StreamFactory, open_stream
 from nerv_inner_universe.client.protocol import IdentityToken
 from nerv_inner_universe.client.token_store import bearer_header
 from nerv_inner_universe.client.wire import subscribe_url
 
-CONNECT_SECONDS = 30.0
-"""How long opening the WebSocket may take."""
+CALL_SECONDS = 120.0
+"""How long opening the WebSocket, and then any one read, may wait (as `compare.py`'s client
+calls): a server that stops answering fails the run instead of hanging it."""
 _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
 _TEXT, _BINARY, _PING, _PONG = 0x81, 0x82, 0x89, 0x8A
@@ -50,40 +51,56 @@ class RawWebSocket:
     """One open WebSocket to a database: `send` writes bytes as they are, `receive` gives the
     next server frame's payload. Use it with ``with``."""
 
-    def __init__(self, stream: socket.socket) -> None:
+    def __init__(self, stream: Stream) -> None:
         self._stream = stream
         self._buffer = bytearray()
 
     @classmethod
-    def open(cls, base_url: str, database: str, codec: Codec, token: str | None) -> Self:
-        """A WebSocket to ``database`` at ``base_url`` speaking ``codec``'s subprotocol, past the
-        server's first message (the `IdentityToken`). WireError when the server does not
-        accept it; OSError when it cannot be reached."""
+    def open(
+        cls,
+        base_url: str,
+        database: str,
+        codec: Codec,
+        token: str | None,
+        connect: StreamFactory = open_stream,
+    ) -> Self:
+        """A WebSocket to ``database`` at ``base_url`` (``http://``) speaking ``codec``'s
+        subprotocol, over the stream ``connect`` opens (a test's fake; by default a TCP
+        socket), past the server's first message (the `IdentityToken`). ``websockets``
+        checks the server's answer to the handshake; every frame after it is read here.
+        WireError when the server does not accept it, OSError (TimeoutError) when it cannot
+        be reached or does not answer within `CALL_SECONDS`."""
         uri = parse_uri(subscribe_url(base_url, database, codec))
-        stream = open_stream(uri.host, uri.port, uri.secure, CONNECT_SECONDS)
-        if not isinstance(stream, socket.socket):
-            raise WireError("the wire floor needs a plain TCP socket (no TLS)")
+        if uri.secure:
+            raise WireError("the wire floor is for a local server over plain TCP, not TLS")
         protocol = ClientProtocol(uri, subprotocols=[Subprotocol(codec.subprotocol)])
         request = protocol.connect()
         if token:
             request.headers.update(bearer_header(token, "RawWebSocket.open"))
         protocol.send_request(request)
-        stream.sendall(b"".join(protocol.data_to_send()))
-        frames: list[Frame] = []
-        while not frames:
-            data = stream.recv(RECEIVE_BYTES)
-            if not data:
-                raise WireError("the server closed the connection during the handshake")
-            protocol.receive_data(data)
-            frames = [event for event in protocol.events_received() if isinstance(event, Frame)]
-        if protocol.handshake_exc is not None:
-            raise WireError(f"the server refused the WebSocket: {protocol.handshake_exc}")
-        data = bytes(frames[0].data)
-        first = codec.decode_message(data.decode() if frames[0].opcode is Opcode.TEXT else data)
-        if len(frames) > 1 or not isinstance(first, IdentityToken):
-            raise WireError(f"expected one IdentityToken first, got {type(first).__name__}")
-        stream.settimeout(None)
-        return cls(stream)
+        stream = connect(uri.host, uri.port, False, CALL_SECONDS)
+        wire = cls(stream)
+        try:
+            stream.sendall(b"".join(protocol.data_to_send()))
+            wire._accepted(protocol, codec)
+        except BaseException:
+            stream.close()
+            raise
+        return wire
+
+    def _accepted(self, protocol: ClientProtocol, codec: Codec) -> None:
+        """Reads the server's answer to the handshake (checked by ``protocol``) and its first
+        message; WireError unless they accept the WebSocket and give an `IdentityToken`."""
+        head = self._read_until(b"\r\n\r\n")  # frames may follow in the same read
+        if not head.startswith(b"HTTP/1.1 101 "):
+            raise WireError(f"the server refused the WebSocket: {head.splitlines()[0]!r}")
+        protocol.receive_data(head)
+        protocol.events_received()
+        if protocol.handshake_exc is not None or protocol.state is not State.OPEN:
+            raise WireError(f"the server's handshake failed: {protocol.handshake_exc}")
+        first = codec.decode_message(self.receive())
+        if not isinstance(first, IdentityToken):
+            raise WireError(f"expected an IdentityToken first, got {type(first).__name__}")
 
     def __enter__(self) -> Self:
         return self
@@ -101,10 +118,7 @@ class RawWebSocket:
         while True:
             frame = self._frame()
             while frame is None:
-                data = self._stream.recv(RECEIVE_BYTES)
-                if not data:
-                    raise WireError("the server closed the connection")
-                self._buffer += data
+                self._fill()
                 frame = self._frame()
             header, payload = frame
             if header in (_TEXT, _BINARY):
@@ -113,6 +127,20 @@ class RawWebSocket:
                 self.send(Frame(Opcode.PONG, payload).serialize(mask=True))
             elif header != _PONG:
                 raise WireError(f"expected one whole data frame, got header {header:#x}")
+
+    def _read_until(self, end: bytes) -> bytes:
+        """The stream's bytes up to and including ``end``, taken out of the buffer."""
+        while (found := self._buffer.find(end)) < 0:
+            self._fill()
+        taken = bytes(self._buffer[: found + len(end)])
+        del self._buffer[: found + len(end)]
+        return taken
+
+    def _fill(self) -> None:
+        data = self._stream.recv(RECEIVE_BYTES)
+        if not data:
+            raise WireError("the server closed the connection")
+        self._buffer += data
 
     def _frame(self) -> tuple[int, bytes] | None:
         """The first header byte and the payload of the buffered frame, taken out of the
