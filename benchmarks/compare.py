@@ -9,8 +9,8 @@ The workload everywhere is N events ``{"n": n, "payload": "x" * 64}`` from one P
   pipelined, and ``publish_events`` batches pipelined with several in flight; a
   ``publish_event`` the module refuses in its argument checks (it stores nothing) awaited one by
   one on the calling thread; and the wire floor, the same stored calls with the client's Python
-  taken out (frames made beforehand, answers not decoded: `wire_floor`), the least any client
-  of this server waits for a sync publish;
+  taken out (frames made beforehand, answers not decoded: `wire_floor`), about the least a
+  client of this server waits for a sync publish;
 - the engine ceiling: the reducer time the server reports for ``publish_events`` batches
   (awaited one by one), as events/s;
 - ``eventsourcing`` on a SQLite file and on a private PostgreSQL: one aggregate, one ``save()``
@@ -721,10 +721,10 @@ def wire_floor(db: Database, events: int, *, protocol: Protocol) -> Measured:
     """`client_direct`'s stored calls with the client's Python taken out: every call's frame
     made before the clock starts, sent as it is over a WebSocket of its own, and each answer
     only unframed (`wire_floor.RawWebSocket`); after the clock, every answer is decoded and
-    must be its call's committed outcome, whose reducer times are summed. The floor of a
-    stored call's round trip through SpacetimeDB and the loopback socket: no client waits
-    less. RSS growth holds the answers kept for that check. BenchmarkError when a call was
-    not stored."""
+    must be its call's committed outcome, whose reducer times are summed. About the floor of
+    a stored call's round trip through SpacetimeDB and the loopback socket: what is left on
+    the client is the socket's system calls and a few lines of framing. RSS growth holds the
+    answers kept for that check. BenchmarkError when a call was not stored."""
     with blocking_connection(db, protocol) as conn:
         schema = conn.schema
     codec = (BsatnCodec if protocol == "bsatn" else JsonCodec)(schema, None)
@@ -1243,7 +1243,7 @@ class Run:
                 ("wire_floor", "es_sqlite_sync"),
                 lambda: bounded(
                     "wire floor / (1.2 x es+SQLite sync), both per second (how far the server "
-                    "and the socket alone would pass the sync target; below 1 no client meets it)",
+                    "and the socket alone would pass the sync target)",
                     f["wire_floor"].rate / (1.2 * f["es_sqlite_sync"].rate),
                     "x",
                 ),

@@ -5,8 +5,9 @@ the client's Python taken out.
 (``websockets``' sans-I/O handshake, the codec's subprotocol, the token) and then only moves
 bytes: a call goes out as a frame made before the clock starts (`client_frame`, masked with a
 fresh random key by ``websockets``), and its answer comes back as the frame's payload, not
-decoded. Whatever a client adds per call (encoding, framing, decoding, its locks and socket
-modes) is absent, so no client of this server on this machine waits less for a stored call.
+decoded. What a client adds per call (encoding, framing, decoding, its locks and socket
+modes) is absent; what is left on the client is the socket's system calls and a few lines of
+framing, so a client of this server on this machine can wait little less for a stored call.
 """
 
 from __future__ import annotations
