@@ -84,7 +84,7 @@ def identity() -> Frame:
 
 
 def opened(server: ScriptedServer) -> RawWebSocket:
-    return RawWebSocket.open("http://127.0.0.1:3000", "db", CODEC, "token", server.connect)
+    return RawWebSocket.open("http://127.0.0.1:3000", "db", CODEC, None, server.connect)
 
 
 @pytest.mark.parametrize("split", SPLITS)
