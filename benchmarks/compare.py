@@ -86,6 +86,7 @@ from nerv_inner_universe import log
 from nerv_inner_universe.client import (
     BlockingConnection,
     BsatnCodec,
+    CodecFactory,
     DbConnection,
     JsonCodec,
     ModuleSchema,
@@ -611,7 +612,7 @@ async def _client_publish(
     starts = range(first, first + events, batch)
     latencies = latency_buffer(len(starts))
     server_seconds = 0.0
-    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    codec = codec_factory(protocol)
     async with DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec) as conn:
         slots = asyncio.Semaphore(in_flight)
 
@@ -651,7 +652,7 @@ def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> M
     the client's awaited call plus the hop between a publishing thread and a loop thread that a
     sync publish through the plugin makes too."""
     loop = LoopThread("bench-client-loop")
-    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    codec = codec_factory(protocol)
     try:
         conn = DbConnection(db.url, db.name, token=db.token, call_timeout=120, codec=codec)
         loop.run(conn.connect())
@@ -668,17 +669,31 @@ def client_awaited_thread(db: Database, events: int, *, protocol: Protocol) -> M
         loop.stop()
 
 
-def blocking_connection(db: Database, protocol: Protocol) -> BlockingConnection:
-    """The client's `BlockingConnection` to ``db`` (not yet open: use it with ``with``), with
-    the module's schema fetched over HTTP first."""
+def codec_factory(protocol: Protocol) -> CodecFactory:
+    """The client's codec for ``protocol``."""
+    return BsatnCodec if protocol == "bsatn" else JsonCodec
 
-    async def fetch_schema() -> ModuleSchema:
+
+def module_schema(db: Database) -> ModuleSchema:
+    """``db``'s module schema, fetched over HTTP."""
+
+    async def fetch() -> ModuleSchema:
         async with SpacetimeHttp(db.url, token=db.token, timeout=120) as http:
             return await http.schema(db.name)
 
-    codec = BsatnCodec if protocol == "bsatn" else JsonCodec
+    return asyncio.run(fetch())
+
+
+def blocking_connection(db: Database, protocol: Protocol) -> BlockingConnection:
+    """The client's `BlockingConnection` to ``db`` (not yet open: use it with ``with``), with
+    the module's schema fetched over HTTP first."""
     return BlockingConnection(
-        db.url, db.name, asyncio.run(fetch_schema()), token=db.token, call_timeout=120, codec=codec
+        db.url,
+        db.name,
+        module_schema(db),
+        token=db.token,
+        call_timeout=120,
+        codec=codec_factory(protocol),
     )
 
 
@@ -725,9 +740,8 @@ def wire_floor(db: Database, events: int, *, protocol: Protocol) -> Measured:
     a stored call's round trip through SpacetimeDB and the loopback socket: what is left on
     the client is the socket's system calls and a few lines of framing. RSS growth holds the
     answers kept for that check. BenchmarkError when a call was not stored."""
-    with blocking_connection(db, protocol) as conn:
-        schema = conn.schema
-    codec = (BsatnCodec if protocol == "bsatn" else JsonCodec)(schema, None)
+    schema = module_schema(db)
+    codec = codec_factory(protocol)(schema, None)
     frames = [
         client_frame(
             encode_checked(
